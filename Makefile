@@ -1,0 +1,45 @@
+# Two commands matter: `make run` and `make test`. Everything else is a step they use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv run test lint typecheck unit bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Decide a few real actions with the example standing orders, and explain one of them.
+run: venv
+	@$(BIN)/watchkeeper lint examples/infra
+	@for f in examples/actions/*.json; do \
+		echo; echo "── $$f"; \
+		$(BIN)/watchkeeper check --orders examples/infra $$f || exit $$?; \
+	done
+	@echo; echo "── why: watchkeeper explain --orders examples/infra examples/actions/terraform-destroy-prod.json"
+	@$(BIN)/watchkeeper explain --orders examples/infra examples/actions/terraform-destroy-prod.json
+	@$(BIN)/watchkeeper test examples/infra
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy --strict src/
+
+unit: venv
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: venv
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

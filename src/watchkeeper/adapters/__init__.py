@@ -1,0 +1,1 @@
+"""Adapters connect agents to the gateway: the Python SDK now, hooks and proxies later."""

@@ -1,0 +1,176 @@
+"""The embedded SDK: decide in-process and guard Python functions.
+
+    wk = Watchkeeper.from_file("watchkeeper.yaml", agent="support-bot")
+    wk.check({"tool": "refund", "input": {"amount": 150}})   # -> Decision
+
+    @wk.guard(tool="refund", environment="prod")
+    def refund(order_id: str, amount: float) -> None: ...
+
+    refund("A-1", 20)     # runs when the decision is allow
+    refund("A-1", 5000)   # raises ApprovalRequired or ActionDenied, with reasons and instructions
+
+The guarded function's arguments, bound to its signature with defaults applied, become the
+action's ``input`` (``self`` and ``cls`` are left out). Values that are not JSON are passed as
+their ``str()``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar, cast, overload
+
+from watchkeeper.analyzers import Registry
+from watchkeeper.errors import ActionDenied, ApprovalRequired, UsageError
+from watchkeeper.gateway import Gateway
+from watchkeeper.models import Action, Decision, Intent
+from watchkeeper.orders.explain import Explanation
+from watchkeeper.orders.loader import builtin, load
+from watchkeeper.orders.model import StandingOrders
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_jsonable(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    return str(value)
+
+
+class Watchkeeper:
+    """Standing orders and analyzers, deciding in this process."""
+
+    def __init__(
+        self,
+        orders: StandingOrders,
+        *,
+        agent: str | None = None,
+        session: str | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        self.gateway = Gateway(orders, registry)
+        self.agent = agent
+        self.session = session
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs: Any) -> Watchkeeper:
+        """Load standing orders from a file or directory; raises ``OrdersError`` if refused."""
+        return cls(load(path), **kwargs)
+
+    @classmethod
+    def default(cls, **kwargs: Any) -> Watchkeeper:
+        """Use the built-in default standing orders."""
+        return cls(builtin(), **kwargs)
+
+    @property
+    def orders(self) -> StandingOrders:
+        return self.gateway.orders
+
+    def _complete(self, action: Action | Mapping[str, Any]) -> Action | Mapping[str, Any]:
+        if isinstance(action, Action) or (self.agent is None and self.session is None):
+            return action
+        filled = dict(action)
+        if self.agent is not None:
+            filled.setdefault("agent", self.agent)
+        if self.session is not None:
+            filled.setdefault("session", self.session)
+        return filled
+
+    def check(self, action: Action | Mapping[str, Any]) -> Decision:
+        """Decide ``action`` (an :class:`Action` or its JSON form). Never raises."""
+        return self.gateway.submit(self._complete(action))
+
+    def explain(self, action: Action | Mapping[str, Any]) -> Explanation:
+        return self.gateway.explain(self._complete(action))
+
+    def _action_for(
+        self,
+        fn: Callable[..., Any],
+        tool: str,
+        environment: str | None,
+        intent: Intent | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Action:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        params = {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
+        return Action(
+            tool=tool,
+            input=_jsonable(params),
+            agent=self.agent,
+            session=self.session,
+            environment=environment,
+            intent=intent,
+        )
+
+    def _enforce(self, action: Action) -> Decision:
+        decision = self.check(action)
+        if decision.decision == "deny":
+            raise ActionDenied(decision)
+        if decision.decision == "ask":
+            raise ApprovalRequired(decision)
+        return decision
+
+    @overload
+    def guard(
+        self, fn: Callable[P, R], /
+    ) -> Callable[P, R]: ...
+
+    @overload
+    def guard(
+        self,
+        fn: None = None,
+        /,
+        *,
+        tool: str | None = None,
+        environment: str | None = None,
+        intent: Intent | None = None,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+    def guard(
+        self,
+        fn: Callable[P, R] | None = None,
+        /,
+        *,
+        tool: str | None = None,
+        environment: str | None = None,
+        intent: Intent | None = None,
+    ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+        """Decorate a sync or async function so it runs only when the decision is ``allow``.
+
+        ``tool`` defaults to the function's name.
+        """
+
+        def decorate(func: Callable[P, R]) -> Callable[P, R]:
+            if not callable(func):
+                raise UsageError(f"@guard decorates functions, not {func!r}")
+            name = tool or func.__name__
+            if inspect.iscoroutinefunction(func):
+                afunc = cast(Callable[..., Awaitable[Any]], func)
+
+                @functools.wraps(func)
+                async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                    self._enforce(self._action_for(func, name, environment, intent, args, kwargs))
+                    return await afunc(*args, **kwargs)
+
+                return cast(Callable[P, R], async_wrapper)
+
+            @functools.wraps(func)
+            def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+                self._enforce(self._action_for(func, name, environment, intent, args, kwargs))
+                return func(*args, **kwargs)
+
+            return wrapper
+
+        if fn is not None:
+            return decorate(fn)
+        return decorate

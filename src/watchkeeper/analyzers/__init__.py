@@ -1,0 +1,12 @@
+"""Analyzers: what an action really does. See :mod:`watchkeeper.analyzers.registry`."""
+
+from watchkeeper.analyzers.declared import DeclaredToolAnalyzer
+from watchkeeper.analyzers.registry import Analyzer, Limits, Registry, unknown_effect
+
+
+def default_registry() -> Registry:
+    """The registry with every built-in analyzer registered."""
+    return Registry()
+
+
+__all__ = ["Analyzer", "DeclaredToolAnalyzer", "Limits", "Registry", "default_registry", "unknown_effect"]

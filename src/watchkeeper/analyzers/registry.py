@@ -1,0 +1,111 @@
+"""Analyzers turn an action's input into effects. The registry picks them and keeps them honest.
+
+An analyzer is any object with a ``name`` and a pure ``analyze(action) -> list[Effect]``. It never
+trusts the agent's description of itself. Built-in analyzers register exactly as a third-party one
+would::
+
+    registry = Registry()
+    registry.register(MyShellAnalyzer(), tools=["shell", "bash"])
+
+Bounds: the action's input may not exceed ``max_input_bytes`` (checked before any analyzer runs),
+an analyzer may return at most ``max_effects`` effects, and one that takes longer than
+``budget_seconds`` is treated as failed. Python cannot pre-empt a running function, so the time
+budget is checked when the analyzer returns; analyzers must bound their own work (parsers take
+timeouts, loops take limits). Any failure raises :class:`AnalyzerError`, which the gateway turns
+into ``deny``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from watchkeeper.errors import AnalyzerError, UsageError
+from watchkeeper.models import Action, Effect, Target
+
+
+@runtime_checkable
+class Analyzer(Protocol):
+    """What every analyzer provides."""
+
+    name: str
+
+    def analyze(self, action: Action) -> Sequence[Effect]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_input_bytes: int = 1_048_576
+    max_effects: int = 10_000
+    budget_seconds: float = 0.25
+
+
+def unknown_effect(action: Action, why: str) -> Effect:
+    """The effect of a tool nobody describes: it could do anything."""
+    return Effect(
+        verb="unknown",
+        target=Target("unknown", action.tool),
+        reversible="unknown",
+        recovery=None,
+        attributes={"why": why},
+        analyzer="unknown",
+    )
+
+
+class Registry:
+    """Which analyzers know which tools."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._by_tool: dict[str, list[Analyzer]] = {}
+
+    def register(self, analyzer: Analyzer, *, tools: Iterable[str]) -> None:
+        if not isinstance(analyzer, Analyzer):
+            raise UsageError(
+                f"{analyzer!r} is not an analyzer: give it a 'name' and an "
+                "'analyze(action) -> list[Effect]' method"
+            )
+        names = list(tools)
+        if not names:
+            raise UsageError(f"register({analyzer.name!r}, tools=[…]) needs at least one tool name")
+        for tool in names:
+            self._by_tool.setdefault(tool, []).append(analyzer)
+
+    def analyzers_for(self, tool: str) -> list[Analyzer]:
+        return list(self._by_tool.get(tool, ()))
+
+    def run(self, analyzer: Analyzer, action: Action) -> list[Effect]:
+        """Run one analyzer within its bounds; raise :class:`AnalyzerError` on any failure."""
+        started = time.perf_counter()
+        try:
+            effects = analyzer.analyze(action)
+        except Exception as exc:
+            raise AnalyzerError(
+                f"analyzer {analyzer.name!r} failed on tool {action.tool!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        elapsed = time.perf_counter() - started
+        if elapsed > self.limits.budget_seconds:
+            raise AnalyzerError(
+                f"analyzer {analyzer.name!r} took {elapsed * 1000:.0f} ms, over its "
+                f"{self.limits.budget_seconds * 1000:.0f} ms budget"
+            )
+        if not isinstance(effects, list | tuple) or not all(isinstance(e, Effect) for e in effects):
+            raise AnalyzerError(
+                f"analyzer {analyzer.name!r} returned {type(effects).__name__}, not a list of Effect"
+            )
+        if len(effects) > self.limits.max_effects:
+            raise AnalyzerError(
+                f"analyzer {analyzer.name!r} returned {len(effects)} effects, over the "
+                f"limit of {self.limits.max_effects}"
+            )
+        return list(effects)
+
+    def check_size(self, action: Action, size: int) -> None:
+        if size > self.limits.max_input_bytes:
+            raise AnalyzerError(
+                f"the action's input is {size} bytes, over the {self.limits.max_input_bytes}-byte "
+                "limit analyzers accept; split the action or raise the limit"
+            )

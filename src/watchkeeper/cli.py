@@ -1,0 +1,299 @@
+"""The ``watchkeeper`` command.
+
+Exit status: 0 when a decision was made (or, with ``--exit-code``: 0 allow, 10 ask, 20 deny),
+1 for a failed check (``lint``, ``test``), 2 for usage errors and refused standing orders.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from watchkeeper import __version__
+from watchkeeper.errors import OrdersError, WatchkeeperError
+from watchkeeper.gateway import Gateway
+from watchkeeper.models import RESTRICTIVENESS, Decision, DecisionKind
+from watchkeeper.orders.explain import Explanation
+from watchkeeper.orders.cases import Case, find_test_files, parse_cases, run_cases
+from watchkeeper.orders.loader import builtin, builtin_text, load
+from watchkeeper.orders.model import StandingOrders
+
+EXIT_CODES: dict[str, int] = {"allow": 0, "ask": 10, "deny": 20}
+LOCAL_ORDERS = Path("watchkeeper.yaml")
+
+app = typer.Typer(
+    name="watchkeeper",
+    help="Operational control for AI agents: decide, explain and test actions against standing orders.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+
+OrdersOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--orders",
+        envvar="WATCHKEEPER_ORDERS",
+        help="Standing orders file or directory. Default: ./watchkeeper.yaml if present, "
+        "else the built-in defaults.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a panel.")]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    # Plain text, never wrapped: editors and CI parse file:line:col from these lines.
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    raise typer.Exit(code)
+
+
+def _orders(path: Path | None) -> tuple[StandingOrders, str]:
+    try:
+        if path is not None:
+            return load(path), str(path)
+        if LOCAL_ORDERS.exists():
+            return load(LOCAL_ORDERS), str(LOCAL_ORDERS)
+        return builtin(), "built-in defaults"
+    except OrdersError as exc:
+        _fail(str(exc))
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"watchkeeper {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """watchkeeper keeps the watch for AI agents."""
+
+
+def _read_action(source: str) -> tuple[Any, str | None]:
+    """Parse one action document; return (data, None) or (None, problem)."""
+    try:
+        return json.loads(source), None
+    except json.JSONDecodeError as exc:
+        return None, f"invalid action: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+
+
+def _read_input(file: str) -> str:
+    if file == "-":
+        return sys.stdin.read()
+    path = Path(file)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read action file {file!r}: {exc.strerror}; pass a JSON file or - for stdin")
+    except UnicodeDecodeError:
+        _fail(f"action file {file!r} is not UTF-8 text; pass a JSON file")
+
+
+def _decide(gateway: Gateway, text: str) -> Decision:
+    data, problem = _read_action(text)
+    if problem is not None:
+        return Decision.fail_closed(problem, orders_digest=gateway.orders.digest)
+    return gateway.submit(data)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def check(
+    file: Annotated[str, typer.Argument(help="Action JSON file, or - for stdin.")] = "-",
+    orders: OrdersOption = None,
+    as_json: JsonOption = False,
+    jsonl: Annotated[
+        bool,
+        typer.Option("--jsonl", help="Read one action per line; write one decision per line."),
+    ] = False,
+    exit_code: Annotated[
+        bool,
+        typer.Option("--exit-code", help="Exit 0 for allow, 10 for ask, 20 for deny."),
+    ] = False,
+) -> None:
+    """Decide an action and print the decision."""
+    from watchkeeper.display import decision_panel
+
+    loaded, _ = _orders(orders)
+    gateway = Gateway(loaded)
+    worst: DecisionKind = "allow"
+    if jsonl:
+        stream = sys.stdin if file == "-" else None
+        lines = stream if stream is not None else _read_input(file).splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            decision = _decide(gateway, line)
+            if decision.decision == "deny" and decision.reasons[0].startswith("invalid action"):
+                decision = Decision.fail_closed(
+                    f"line {number}: {decision.reasons[0]}", orders_digest=loaded.digest
+                )
+            _print_json(decision.to_json())
+            if RESTRICTIVENESS[decision.decision] > RESTRICTIVENESS[worst]:
+                worst = decision.decision
+    else:
+        decision = _decide(gateway, _read_input(file))
+        worst = decision.decision
+        if as_json:
+            _print_json(decision.to_json())
+        else:
+            out.print(decision_panel(decision, title=None if file == "-" else file))
+    raise typer.Exit(EXIT_CODES[worst] if exit_code else 0)
+
+
+@app.command()
+def explain(
+    file: Annotated[str, typer.Argument(help="Action JSON file, or - for stdin.")] = "-",
+    orders: OrdersOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show every rule's verdict on an action, and why."""
+    from watchkeeper.display import explanation_table
+
+    loaded, _ = _orders(orders)
+    data, problem = _read_action(_read_input(file))
+    gateway = Gateway(loaded)
+    if problem is not None:
+        explanation = Explanation(Decision.fail_closed(problem, orders_digest=loaded.digest), (), ())
+    else:
+        explanation = gateway.explain(data)
+    if as_json:
+        _print_json(explanation.to_json())
+    else:
+        out.print(explanation_table(explanation))
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the standing orders.")] = LOCAL_ORDERS,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write the built-in default standing orders and their tests, to edit as your own."""
+    test_path = path.with_name(path.stem + "_test" + (path.suffix or ".yaml"))
+    for target in (path, test_path):
+        if target.exists() and not force:
+            _fail(f"{target} already exists; edit it, or pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(builtin_text(), encoding="utf-8")
+    test_path.write_text(builtin_text("default_test.yaml"), encoding="utf-8")
+    out.print(f"wrote {path} and {test_path}")
+    out.print(f"next: edit them, then run `watchkeeper test {path}`")
+
+
+def _cases_for(path: Path | None) -> tuple[StandingOrders, list[Case], str]:
+    """Orders and test cases: from ``path``, ./watchkeeper.yaml, or the built-in defaults."""
+    if path is None and not LOCAL_ORDERS.exists():
+        text = builtin_text("default_test.yaml")
+        return builtin(), parse_cases(text, "<builtin>/default_test.yaml"), "built-in defaults"
+    target = path or LOCAL_ORDERS
+    orders_path = target
+    if target.is_file() and target.stem.endswith("_test"):
+        orders_path = target.with_name(target.stem.removesuffix("_test") + target.suffix)
+        if not orders_path.exists():
+            orders_path = target.parent
+    loaded = load(orders_path)
+    cases: list[Case] = []
+    files = find_test_files(target)
+    if not files:
+        _fail(f"no *_test.yaml files found for {target}; write one beside the orders")
+    issues = []
+    for f in files:
+        try:
+            cases.extend(parse_cases(f.read_text(encoding="utf-8"), str(f)))
+        except OrdersError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        raise OrdersError(issues)
+    return loaded, cases, str(target)
+
+
+@app.command("test")
+def test_command(
+    path: Annotated[Path | None, typer.Argument(help="Orders file or directory with *_test.yaml.")] = None,
+    min_coverage: Annotated[
+        float, typer.Option("--min-coverage", help="Fail when fewer than N% of rules are exercised.")
+    ] = 0.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the policy tests beside the standing orders and report rule coverage."""
+    from watchkeeper.display import report_lines
+
+    try:
+        loaded, cases, label = _cases_for(path)
+    except OrdersError as exc:
+        _fail(str(exc))
+    gateway = Gateway(loaded)
+    report = run_cases(loaded, cases, gateway.submit)
+    passed = len(report.results) - len(report.failed)
+    coverage = report.coverage_percent
+    low = coverage + 1e-9 < min_coverage
+    if as_json:
+        _print_json(
+            {
+                "orders": label,
+                "passed": passed,
+                "failed": len(report.failed),
+                "coverage": round(coverage, 1),
+                "rules": report.coverage,
+                "failures": [
+                    {"case": r.case.name, "where": f"{r.case.where.file}:{r.case.where.line}:{r.case.where.col}",
+                     "problems": list(r.failures)}
+                    for r in report.failed
+                ],
+            }
+        )
+    else:
+        out.print(report_lines(report))
+        out.print(f"rule coverage {coverage:.0f}%" + (f" (below the required {min_coverage:g}%)" if low else ""))
+        out.print(f"{passed} passed, {len(report.failed)} failed")
+    if report.failed or low or not report.results:
+        raise typer.Exit(1)
+
+
+@app.command()
+def lint(
+    path: Annotated[Path, typer.Argument(help="Orders file or directory.")],
+) -> None:
+    """Check standing orders and their tests; list every error as file:line:col."""
+    issues = []
+    loaded = None
+    try:
+        loaded = load(path)
+    except OrdersError as exc:
+        issues.extend(exc.issues)
+    for f in find_test_files(path):
+        try:
+            parse_cases(f.read_text(encoding="utf-8"), str(f))
+        except OrdersError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        _fail(str(OrdersError(issues)), code=1)
+    if loaded is not None:
+        out.print(
+            f"{path}: ok: {len(loaded.rules)} rules, {len(loaded.environments)} environments, "
+            f"{len(loaded.agents)} agents, {len(loaded.tools)} declared tools"
+        )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except WatchkeeperError as exc:
+        sys.stderr.write(f"{exc}\n")
+        sys.exit(2)

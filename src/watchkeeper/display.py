@@ -1,0 +1,102 @@
+"""How decisions, explanations and test reports look on a terminal (Rich)."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from watchkeeper.models import Decision
+from watchkeeper.orders.cases import Report
+from watchkeeper.orders.explain import Explanation
+
+STYLE = {"allow": "bold green", "ask": "bold yellow", "deny": "bold red"}
+STATUS_STYLE = {
+    "matched": "bold",
+    "not selected": "dim",
+    "condition false": "dim",
+    "condition error": "bold red",
+}
+
+
+def decision_panel(decision: Decision, title: str | None = None) -> Panel:
+    body: list[RenderableType] = []
+    head = Text()
+    head.append(decision.decision.upper(), style=STYLE[decision.decision])
+    head.append(f"   environment: {decision.environment or 'unknown'}")
+    if decision.rules:
+        head.append(f"   rules: {', '.join(decision.rules)}")
+    body.append(head)
+    body.append(Text())
+    for reason in decision.reasons:
+        body.append(Text(f"• {reason}"))
+    if decision.approvals:
+        body.append(Text("\nneeds approval from:", style="bold"))
+        for req in decision.approvals:
+            who = req.group and f"group {req.group}" or (", ".join(req.users) or "any approver")
+            body.append(
+                Text(
+                    f"  {req.quorum} of {who}  (rule {req.rule}; times out after "
+                    f"{req.timeout_seconds // 60} min → {req.on_timeout})"
+                )
+            )
+    if decision.instructions:
+        body.append(Text("\ninstructions:", style="bold"))
+        for line in decision.instructions:
+            body.append(Text(f"  {line}"))
+    if decision.effects:
+        table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        for column in ("verb", "target", "reversible", "flags", "by"):
+            table.add_column(column)
+        for e in decision.effects:
+            target = e.target.kind + (f" {e.target.id}" if e.target.id else "")
+            extra = ", ".join(f"{k}={v}" for k, v in e.attributes.items() if k != "why")
+            table.add_row(
+                e.verb,
+                target + (f" ({extra})" if extra else ""),
+                e.reversible,
+                ", ".join(sorted(e.flags)) or "-",
+                e.analyzer,
+            )
+        body.append(Text("\neffects:", style="bold"))
+        body.append(table)
+    body.append(Text(f"\naction {decision.action_digest or '-'}", style="dim"))
+    body.append(Text(f"orders {decision.orders_digest or '-'}", style="dim"))
+    return Panel(Group(*body), title=title, border_style=STYLE[decision.decision], expand=False)
+
+
+def explanation_table(explanation: Explanation) -> Group:
+    table = Table(show_header=True, header_style="bold", expand=False)
+    several = len({r.environment for r in explanation.rules}) > 1
+    if several:
+        table.add_column("environment")
+    for column in ("rule", "decides", "verdict", "why"):
+        table.add_column(column, overflow="fold")
+    for r in explanation.rules:
+        cells = [r.rule, r.decision, Text(r.status, style=STATUS_STYLE[r.status]), r.detail]
+        table.add_row(*([r.environment or "-"] if several else []), *cells)
+    parts: list[RenderableType] = [decision_panel(explanation.decision, "decision"), table]
+    if explanation.charter:
+        parts.append(Text("charter: " + "; ".join(explanation.charter)))
+    return Group(*parts)
+
+
+def report_lines(report: Report) -> Group:
+    parts: list[RenderableType] = []
+    for result in report.results:
+        c = result.case
+        where = f"{c.where.file}:{c.where.line}:{c.where.col}"
+        if result.passed:
+            parts.append(Text.assemble(("PASS ", "bold green"), c.name))
+        else:
+            parts.append(Text.assemble(("FAIL ", "bold red"), c.name, (f"  {where}", "dim")))
+            for failure in result.failures:
+                parts.append(Text(f"     {failure}"))
+    table = Table(title="rule coverage", show_header=True, header_style="bold", expand=False)
+    table.add_column("rule")
+    table.add_column("cases", justify="right")
+    for rule, count in report.coverage.items():
+        table.add_row(rule, Text(str(count), style="" if count else "bold red"))
+    parts.append(table)
+    return Group(*parts)

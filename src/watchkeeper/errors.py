@@ -1,0 +1,88 @@
+"""One exception tree for watchkeeper.
+
+Decisions are values, never exceptions: on the decision path every failure becomes a ``deny``.
+Exceptions are for developers and operators: misuse, bad input, refused standing orders, and
+the SDK telling a guarded call that it may not run::
+
+    WatchkeeperError
+    ├── UsageError              misuse of the API or CLI; the message names the value and the fix
+    │   └── InvalidAction       an action that does not match the action JSON form
+    ├── OrdersError             standing orders refused; ``.issues`` lists every error at once
+    ├── AnalyzerError           an analyzer crashed, overran its budget or returned garbage
+    └── ActionBlocked           raised by ``@wk.guard`` instead of running the function
+        ├── ActionDenied        the decision was ``deny``
+        └── ApprovalRequired    the decision was ``ask`` and no approval exists yet
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from watchkeeper.models import Decision
+
+
+class WatchkeeperError(Exception):
+    """Base of every exception watchkeeper raises on purpose."""
+
+
+class UsageError(WatchkeeperError):
+    """The API or the CLI was used in a way that cannot work; the message says how to fix it."""
+
+
+class InvalidAction(UsageError):
+    """An action does not match the documented action JSON form.
+
+    ``field`` is the dotted path of the offending field (``input``, ``intent.kind``).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem in a standing orders file, located at ``file:line:col`` (1-based)."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class OrdersError(WatchkeeperError):
+    """Standing orders were refused. ``issues`` holds every problem found, in file order."""
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues = sorted(issues, key=lambda i: (i.file, i.line, i.col, i.message))
+        count = len(self.issues)
+        header = f"standing orders refused: {count} error{'s' if count != 1 else ''}"
+        super().__init__("\n".join([header, *(str(i) for i in self.issues)]))
+
+
+class AnalyzerError(WatchkeeperError):
+    """An analyzer failed; the gateway turns this into ``deny`` with this message as the reason."""
+
+
+class ActionBlocked(WatchkeeperError):
+    """A guarded call was not run. ``decision`` holds the full decision, reasons and instructions."""
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        self.reasons = list(decision.reasons)
+        self.instructions = list(decision.instructions)
+        super().__init__(decision.summary())
+
+
+class ActionDenied(ActionBlocked):
+    """The standing orders deny this action."""
+
+
+class ApprovalRequired(ActionBlocked):
+    """The standing orders require a human approval before this action may run."""

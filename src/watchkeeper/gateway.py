@@ -1,0 +1,93 @@
+"""The one orchestrator: action in, decision out. It owns no SQL, no HTTP and no YAML.
+
+    gateway = Gateway(orders)
+    decision = gateway.submit({"tool": "refund", "input": {"amount": 150}, "agent": "support-bot"})
+
+``submit`` never raises: any error on the way (a malformed action, an analyzer crash, a condition
+error) is a ``deny`` whose reason is the error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
+from watchkeeper.canonical import canonical_json, digest_bytes
+from watchkeeper.errors import AnalyzerError, InvalidAction, WatchkeeperError
+from watchkeeper.inventory import resolve_environment
+from watchkeeper.models import Action, Decision, Effect
+from watchkeeper.orders.evaluate import decide
+from watchkeeper.orders.explain import Explanation, explain
+from watchkeeper.orders.model import StandingOrders
+
+
+class Gateway:
+    def __init__(self, orders: StandingOrders, registry: Registry | None = None) -> None:
+        self.orders = orders
+        self.registry = registry if registry is not None else default_registry()
+        self._declared = {name: DeclaredToolAnalyzer(d) for name, d in orders.tools.items()}
+
+    def analyze(self, action: Action, env: str | None) -> list[Effect]:
+        """Effects from every analyzer that knows the tool, or one ``unknown`` effect.
+
+        A registered analyzer and a declaration for the same tool both apply: the union is never
+        laxer than either.
+        """
+        effects: list[Effect] = []
+        for analyzer in self.registry.analyzers_for(action.tool):
+            effects.extend(self.registry.run(analyzer, action))
+        declared = self._declared.get(action.tool)
+        if declared is not None:
+            effects.extend(self.registry.run(declared, action))
+        if not effects:
+            effects.append(unknown_effect(action, "no analyzer or declaration describes this tool"))
+        if env is not None:
+            effects = [
+                e if e.environment is not None else dataclasses.replace(e, environment=env)
+                for e in effects
+            ]
+        return effects
+
+    def submit(self, action: Action | Mapping[str, Any]) -> Decision:
+        """Decide ``action`` (an :class:`Action` or its JSON form). Never raises."""
+        digest_of_orders = self.orders.digest
+        try:
+            if not isinstance(action, Action):
+                action = Action.from_json(action)
+        except InvalidAction as exc:
+            return Decision.fail_closed(f"invalid action: {exc}", orders_digest=digest_of_orders)
+        except Exception as exc:
+            return Decision.fail_closed(
+                f"invalid action: {type(exc).__name__}: {exc}", orders_digest=digest_of_orders
+            )
+        action_digest = None
+        try:
+            env = resolve_environment(self.orders, action)
+            document = canonical_json(action.digest_document(env))
+            action_digest = digest_bytes(document)
+            self.registry.check_size(action, len(document))
+            effects = self.analyze(action, env)
+            return decide(self.orders, action, effects, env, action_digest=action_digest)
+        except (AnalyzerError, WatchkeeperError) as exc:
+            return Decision.fail_closed(
+                str(exc), orders_digest=digest_of_orders, action_digest=action_digest
+            )
+        except Exception as exc:  # fail closed on anything we did not foresee
+            return Decision.fail_closed(
+                f"internal error while deciding: {type(exc).__name__}: {exc}",
+                orders_digest=digest_of_orders,
+                action_digest=action_digest,
+            )
+
+    def explain(self, action: Action | Mapping[str, Any]) -> Explanation:
+        """The decision and every rule's verdict on ``action``, for people; never raises."""
+        decision = self.submit(action)
+        try:
+            parsed = action if isinstance(action, Action) else Action.from_json(action)
+            env = resolve_environment(self.orders, parsed)
+            effects = list(decision.effects) or self.analyze(parsed, env)
+        except Exception as exc:  # nothing more to explain than the failed decision
+            return Explanation(decision, (), (f"cannot explain further: {exc}",))
+        return explain(self.orders, parsed, effects, env, decision)

@@ -1,0 +1,368 @@
+"""The values watchkeeper passes around: actions, effects and decisions.
+
+All are frozen dataclasses with a documented JSON form (``to_json`` / ``from_json``); see
+``docs/decisions.md``. Build an action from JSON the agent sent::
+
+    action = Action.from_json({"agent": "support-bot", "tool": "refund", "input": {"amount": 150}})
+    action.digest("prod")  # 'sha256:…' — binds a later approval to exactly this action
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from watchkeeper.canonical import canonical_json, digest_bytes
+from watchkeeper.errors import InvalidAction
+
+DecisionKind = Literal["allow", "ask", "deny"]
+#: Decisions ordered from least to most restrictive; the most restrictive one wins.
+DECISIONS: tuple[DecisionKind, ...] = ("allow", "ask", "deny")
+RESTRICTIVENESS: dict[str, int] = {d: i for i, d in enumerate(DECISIONS)}
+
+VERBS = (
+    "read", "create", "update", "overwrite", "delete", "execute",
+    "grant", "transfer", "send", "unknown",
+)  # fmt: skip
+TARGET_KINDS = (
+    "file", "directory", "git_ref", "db_table", "db_rows", "cloud_resource", "k8s_resource",
+    "terraform_resource", "secret", "process", "host", "money", "message", "unknown",
+)  # fmt: skip
+SCOPES = ("one", "many", "all")
+REVERSIBILITY = ("yes", "no", "unknown")
+FLAGS = (
+    "obfuscated", "dynamic", "privileged", "egress", "credential_access", "guard_tamper",
+)  # fmt: skip
+
+
+def most_restrictive(a: DecisionKind, b: DecisionKind) -> DecisionKind:
+    """``deny`` > ``ask`` > ``allow``."""
+    return a if RESTRICTIVENESS[a] >= RESTRICTIVENESS[b] else b
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(choices)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """What the agent says it is trying to do. ``kind`` is what charters' ``intents`` list."""
+
+    kind: str | None = None
+    goal: str | None = None
+    plan: str | list[str] | None = None
+    step: str | int | None = None
+    rationale: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in _intent_items(self) if v is not None}
+
+
+def _intent_items(intent: Intent) -> list[tuple[str, Any]]:
+    return [
+        ("kind", intent.kind),
+        ("goal", intent.goal),
+        ("plan", intent.plan),
+        ("step", intent.step),
+        ("rationale", intent.rationale),
+    ]
+
+
+_ACTION_KEYS = ("agent", "session", "tool", "input", "environment", "intent", "context")
+_INTENT_KEYS = ("kind", "goal", "plan", "step", "rationale")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One thing an agent wants to do: a tool call with its input, the agent and its intent.
+
+    ``input`` and ``context`` are plain JSON objects; treat them as read-only.
+    """
+
+    tool: str
+    input: Mapping[str, Any] = field(default_factory=dict)
+    agent: str | None = None
+    session: str | None = None
+    environment: str | None = None
+    intent: Intent | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Action:
+        """Validate the action JSON form; raise ``InvalidAction`` naming the first bad field."""
+        if not isinstance(data, Mapping):
+            raise InvalidAction(
+                "action", f"expected a JSON object, got {_json_type(data)}; send {{'tool': …}}"
+            )
+        for key in data:
+            if key not in _ACTION_KEYS:
+                raise InvalidAction(
+                    str(key), f"unknown field {key!r}{_suggest(str(key), _ACTION_KEYS)}"
+                )
+        tool = data.get("tool")
+        if not isinstance(tool, str) or not tool:
+            raise InvalidAction(
+                "tool",
+                f"required non-empty string, got {tool!r}; name the tool being called",
+            )
+        input_ = data.get("input", {})
+        if input_ is None:
+            input_ = {}
+        if not isinstance(input_, Mapping):
+            raise InvalidAction(
+                "input",
+                f"expected a JSON object of the tool's arguments, got {_json_type(input_)}; "
+                'wrap it, e.g. {"command": …}',
+            )
+        context = data.get("context") or {}
+        if not isinstance(context, Mapping):
+            raise InvalidAction(
+                "context", f"expected a JSON object, got {_json_type(context)}"
+            )
+        return cls(
+            tool=tool,
+            input=dict(input_),
+            agent=_opt_str(data, "agent"),
+            session=_opt_str(data, "session"),
+            environment=_opt_str(data, "environment"),
+            intent=_intent_from_json(data.get("intent")),
+            context=dict(context),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"tool": self.tool, "input": dict(self.input)}
+        for key in ("agent", "session", "environment"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.intent is not None:
+            out["intent"] = self.intent.to_json()
+        if self.context:
+            out["context"] = dict(self.context)
+        return out
+
+    def digest_document(self, environment: str | None) -> dict[str, Any]:
+        """The exact object the action digest covers: agent, tool, input, resolved environment."""
+        return {
+            "agent": self.agent,
+            "environment": environment,
+            "input": self.input,
+            "tool": self.tool,
+        }
+
+    def digest(self, environment: str | None) -> str:
+        """``sha256:`` over the canonical JSON of :meth:`digest_document`.
+
+        Session, intent and context are left out on purpose: the same command retried later, or
+        explained differently, is the same action and must meet the same approval.
+        """
+        return digest_bytes(canonical_json(self.digest_document(environment)))
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, int | float):
+        return f"number {value!r}"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _opt_str(data: Mapping[str, Any], key: str, prefix: str = "") -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidAction(f"{prefix}{key}", f"expected a string or null, got {_json_type(value)}")
+
+
+def _intent_from_json(data: Any) -> Intent | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise InvalidAction(
+            "intent", f"expected an object with kind, goal, plan, step, rationale; got {_json_type(data)}"
+        )
+    for key in data:
+        if key not in _INTENT_KEYS:
+            raise InvalidAction(
+                f"intent.{key}", f"unknown field {key!r}{_suggest(str(key), _INTENT_KEYS)}"
+            )
+    plan = data.get("plan")
+    if plan is not None and not (
+        isinstance(plan, str) or (isinstance(plan, list) and all(isinstance(p, str) for p in plan))
+    ):
+        raise InvalidAction("intent.plan", f"expected a string or a list of strings, got {_json_type(plan)}")
+    step = data.get("step")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, str | int)):
+        raise InvalidAction("intent.step", f"expected a string or an integer, got {_json_type(step)}")
+    return Intent(
+        kind=_opt_str(data, "kind", "intent."),
+        goal=_opt_str(data, "goal", "intent."),
+        plan=cast("str | list[str] | None", plan),
+        step=cast("str | int | None", step),
+        rationale=_opt_str(data, "rationale", "intent."),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What an effect acts on: a ``kind`` from ``TARGET_KINDS`` and an optional ``id``."""
+
+    kind: str
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where in the action's input an effect was found: a field path and character offsets."""
+
+    field: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What an analyzer says an action really does.
+
+    ``attributes`` carries declared, tool-specific values (``amount`` for a refund).
+    """
+
+    verb: str
+    target: Target
+    environment: str | None = None
+    scope: str = "one"
+    count: int | None = None
+    reversible: str = "unknown"
+    recovery: str | None = None
+    flags: frozenset[str] = frozenset()
+    span: Span | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    analyzer: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "verb": self.verb,
+            "target": {"kind": self.target.kind, "id": self.target.id},
+            "environment": self.environment,
+            "scope": self.scope,
+            "count": self.count,
+            "reversible": self.reversible,
+            "recovery": self.recovery,
+            "flags": sorted(self.flags),
+            "attributes": dict(self.attributes),
+            "analyzer": self.analyzer,
+        }
+        if self.span is not None:
+            out["span"] = {"field": self.span.field, "start": self.span.start, "end": self.span.end}
+        return out
+
+    def to_cel(self) -> dict[str, Any]:
+        """The map CEL conditions see as an element of ``effects``."""
+        out = self.to_json()
+        out.pop("span", None)
+        out["target"] = {"kind": self.target.kind, "id": self.target.id or ""}
+        # CEL has no null-friendly comparisons: absent values become neutral ones.
+        out["environment"] = self.environment or ""
+        out["recovery"] = self.recovery or ""
+        out["count"] = self.count if self.count is not None else 0
+        out.update(self.attributes)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """After ``after_seconds`` pending, the approval is escalated to ``to`` (a group)."""
+
+    after_seconds: int
+    to: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"after_seconds": self.after_seconds, "to": self.to}
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequirement:
+    """What one ``ask`` rule needs before the action may run.
+
+    ``group`` and ``users`` name who may vote; both empty means any authorized approver.
+    """
+
+    rule: str
+    quorum: int = 1
+    group: str | None = None
+    users: tuple[str, ...] = ()
+    timeout_seconds: int = 3600
+    on_timeout: str = "deny"
+    escalate: tuple[Escalation, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "group": self.group,
+            "users": list(self.users),
+            "quorum": self.quorum,
+            "timeout_seconds": self.timeout_seconds,
+            "on_timeout": self.on_timeout,
+            "escalate": [e.to_json() for e in self.escalate],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """``allow`` / ``ask`` / ``deny`` with everything needed to act on it and to explain it."""
+
+    decision: DecisionKind
+    reasons: tuple[str, ...]
+    rules: tuple[str, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    approvals: tuple[ApprovalRequirement, ...] = ()
+    instructions: tuple[str, ...] = ()
+    orders_digest: str | None = None
+    action_digest: str | None = None
+    environment: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+    def summary(self) -> str:
+        """One sentence: the decision and its first reason."""
+        head = self.reasons[0] if self.reasons else "no reason given"
+        more = f" (+{len(self.reasons) - 1} more)" if len(self.reasons) > 1 else ""
+        return f"{self.decision}: {head}{more}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "rules": list(self.rules),
+            "reasons": list(self.reasons),
+            "effects": [e.to_json() for e in self.effects],
+            "approvals": [a.to_json() for a in self.approvals],
+            "instructions": list(self.instructions),
+            "environment": self.environment,
+            "orders_digest": self.orders_digest,
+            "action_digest": self.action_digest,
+        }
+
+    @classmethod
+    def fail_closed(
+        cls, reason: str, *, orders_digest: str | None = None, action_digest: str | None = None
+    ) -> Decision:
+        """The decision for any error on the decision path: ``deny``, the error as the reason."""
+        return cls(
+            decision="deny",
+            reasons=(reason,),
+            orders_digest=orders_digest,
+            action_digest=action_digest,
+        )

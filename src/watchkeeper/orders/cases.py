@@ -1,0 +1,147 @@
+"""Policy tests that live beside the orders (``*_test.yaml``), in the manner of ``opa test``.
+
+A test file lists cases, each an action and what the orders must decide::
+
+    cases:
+      - name: deleting a file in production needs two people
+        action: {tool: delete_file, environment: prod, input: {path: /srv/prod/data.db}}
+        expect: {decision: ask, rules: [prod-irreversible-needs-two]}
+
+``expect.rules``, when given, must equal the set of matched rules. ``run_cases`` returns one
+result per case and per-rule coverage (how many cases each rule matched).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.errors import Issue, OrdersError
+from watchkeeper.models import DECISIONS, Decision
+from watchkeeper.orders.loader import SUFFIXES, is_test_file
+from watchkeeper.orders.model import StandingOrders
+from watchkeeper.orders.schema import Any_, Enum, Field, ListOf, Record, Str, Validation
+from watchkeeper.orders.source import Mark, read_documents
+
+CASE = Record(
+    {
+        "name": Field(Str(), "What the case shows, as a sentence.", required=True),
+        "action": Field(Any_(), "The action, in its JSON form.", required=True),
+        "expect": Field(
+            Record(
+                {
+                    "decision": Field(Enum(*DECISIONS), "The expected decision.", required=True),
+                    "rules": Field(ListOf(Str()), "Exactly the rules expected to match."),
+                    "reason": Field(Str(), "Text that one of the reasons must contain."),
+                }
+            ),
+            "What the orders must decide.",
+            required=True,
+        ),
+    }
+)
+TEST_FILE = Record({"cases": Field(ListOf(CASE), "The test cases.", required=True)})
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    name: str
+    action: Any
+    decision: str
+    rules: frozenset[str] | None
+    reason: str | None
+    where: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    case: Case
+    decision: Decision
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class Report:
+    results: list[CaseResult] = field(default_factory=list)
+    #: rule name → number of cases in which it matched, for every rule in the orders
+    coverage: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def coverage_percent(self) -> float:
+        if not self.coverage:
+            return 100.0
+        return 100.0 * sum(1 for n in self.coverage.values() if n) / len(self.coverage)
+
+
+def find_test_files(path: Path) -> list[Path]:
+    """The ``*_test.yaml`` files for orders at ``path`` (a directory, an orders or a test file)."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and is_test_file(p))
+    if is_test_file(path):
+        return [path]
+    candidates = [path.with_name(path.stem + "_test" + s) for s in SUFFIXES]
+    return [p for p in candidates if p.exists()]
+
+
+def parse_cases(text: str, file: str) -> list[Case]:
+    """Read the cases of one test file; raise ``OrdersError`` listing every problem."""
+    issues: list[Issue] = []
+    cases: list[Case] = []
+    for node in read_documents(text, file, issues):
+        v = Validation()
+        data = v.check(node, TEST_FILE)
+        issues.extend(v.issues)
+        if not isinstance(data, dict) or v.issues:
+            continue
+        for i, raw in enumerate(data.get("cases") or []):
+            expect = raw["expect"]
+            rules = expect.get("rules")
+            cases.append(
+                Case(
+                    name=raw["name"],
+                    action=raw["action"],
+                    decision=expect["decision"],
+                    rules=frozenset(rules) if rules is not None else None,
+                    reason=expect.get("reason"),
+                    where=v.mark(("cases", i)),
+                )
+            )
+    if issues:
+        raise OrdersError(issues)
+    return cases
+
+
+def run_cases(
+    orders: StandingOrders, cases: Sequence[Case], decide: Callable[[Any], Decision]
+) -> Report:
+    """Decide every case with ``decide`` and compare with what it expects."""
+    report = Report(coverage={r.name: 0 for r in orders.rules})
+    for case in cases:
+        decision = decide(case.action)
+        failures = []
+        if decision.decision != case.decision:
+            failures.append(
+                f"expected {case.decision}, got {decision.decision}: {'; '.join(decision.reasons)}"
+            )
+        got = frozenset(decision.rules)
+        if case.rules is not None and got != case.rules:
+            missing = ", ".join(sorted(case.rules - got)) or "none"
+            extra = ", ".join(sorted(got - case.rules)) or "none"
+            failures.append(f"rules differ: expected but not matched: {missing}; matched but not expected: {extra}")
+        if case.reason is not None and not any(case.reason in r for r in decision.reasons):
+            failures.append(f"no reason contains {case.reason!r}")
+        for name in decision.rules:
+            if name in report.coverage:
+                report.coverage[name] += 1
+        report.results.append(CaseResult(case, decision, tuple(failures)))
+    return report

@@ -1,0 +1,135 @@
+"""CEL conditions: compiled once at load, evaluated many per call in one program.
+
+Conditions see five variables (SPEC §5): ``action``, ``input``, ``effects``, ``agent`` and ``env``.
+The engine is Google's cel-cpp through ``cel-expr-python``. Marshalling input, not evaluating it,
+dominates the cost, so one decision evaluates every candidate rule's condition in **one** program,
+``[c1, c2, …]``, compiled lazily per set of candidate rules and cached; a runtime error in that
+list (which CEL propagates to the whole list) is retried condition by condition so that only the
+failing rule fails closed.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cel_expr_python import cel
+
+VARIABLES = ("action", "input", "effects", "agent", "env")
+
+_DYN_MAP = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
+ENV = cel.NewEnv(
+    variables={
+        "action": _DYN_MAP,
+        "input": _DYN_MAP,
+        "effects": cel.Type.List(_DYN_MAP),
+        "agent": _DYN_MAP,
+        "env": cel.Type.STRING,
+    }
+)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+_CACHE_LIMIT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class CompileError:
+    """Why an expression did not compile; ``line``/``col`` are 1-based inside the expression."""
+
+    line: int
+    col: int
+    message: str
+    excerpt: str
+
+
+def _parse_error(text: str) -> CompileError:
+    lines = [line for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else text
+    match = _LOCATION.search(first)
+    excerpt = "\n".join(line for line in lines[1:] if line.startswith(" |"))
+    excerpt = excerpt.replace(" [INVALID_ARGUMENT]", "")
+    if match is None:
+        return CompileError(1, 1, first.removeprefix("INVALID_ARGUMENT: "), excerpt)
+    return CompileError(int(match.group(1)), int(match.group(2)), match.group(3), excerpt)
+
+
+def compile_expression(text: str, *, boolean: bool) -> Any:
+    """Compile ``text``; return the program, or a :class:`CompileError`.
+
+    With ``boolean=True`` an expression whose type is known and is not ``bool`` is refused.
+    """
+    try:
+        program = ENV.compile(text)
+    except RuntimeError as exc:
+        return _parse_error(str(exc))
+    if boolean:
+        kind = program.return_type()
+        if kind not in (cel.Type.BOOL, cel.Type.DYN):
+            return CompileError(
+                1, 1, f"a condition must be true or false, but this one returns {kind}", ""
+            )
+    return program
+
+
+def variables_used(text: str) -> frozenset[str]:
+    """Which of the five variables an expression mentions (over-approximated, never under)."""
+    return frozenset(w for w in _WORD.findall(text) if w in VARIABLES)
+
+
+def evaluate(program: Any, data: Mapping[str, Any]) -> tuple[bool, Any]:
+    """Run one program. Return ``(True, value)`` or ``(False, error message)``."""
+    try:
+        result = program.eval(data=data)
+        if result.type() == cel.Type.ERROR:
+            return False, str(result.value())
+        return True, result.plain_value()
+    except Exception as exc:  # the engine raising is one more way to fail; never let it escape
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+class ConditionSet:
+    """Evaluates the conditions of any subset of rules with one engine call.
+
+    ``conditions`` is indexed by rule index; ``run(indexes, data)`` returns, per index, ``True``,
+    ``False`` or an error string.
+    """
+
+    def __init__(self, conditions: Sequence[str | None], programs: Sequence[Any]) -> None:
+        self._conditions = conditions
+        self._programs = programs
+        self._combined: dict[tuple[int, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def program(self, index: int) -> Any:
+        """The compiled condition of rule ``index`` (``None`` for a rule without one)."""
+        return self._programs[index]
+
+    def _program_for(self, indexes: tuple[int, ...]) -> Any:
+        program = self._combined.get(indexes)
+        if program is None:
+            text = "[" + ", ".join(f"({self._conditions[i]})" for i in indexes) + "]"
+            program = ENV.compile(text)
+            with self._lock:
+                if len(self._combined) >= _CACHE_LIMIT:
+                    self._combined.clear()
+                self._combined[indexes] = program
+        return program
+
+    def run(self, indexes: tuple[int, ...], data: Mapping[str, Any]) -> list[bool | str]:
+        if len(indexes) == 1:
+            return [self._one(indexes[0], data)]
+        ok, value = evaluate(self._program_for(indexes), data)
+        if ok and isinstance(value, list) and all(isinstance(v, bool) for v in value):
+            return value  # type: ignore[return-value]
+        return [self._one(i, data) for i in indexes]
+
+    def _one(self, index: int, data: Mapping[str, Any]) -> bool | str:
+        ok, value = evaluate(self._programs[index], data)
+        if not ok:
+            return str(value)
+        if not isinstance(value, bool):
+            return f"condition returned {value!r}, not true or false"
+        return value

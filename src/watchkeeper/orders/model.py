@@ -1,0 +1,128 @@
+"""Compiled standing orders: what the loader produces and the evaluator reads.
+
+Everything here is immutable after load; one ``StandingOrders`` may serve many threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from watchkeeper.models import ApprovalRequirement, DecisionKind
+from watchkeeper.orders.cel import ConditionSet
+from watchkeeper.orders.index import RuleIndex
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    name: str
+    default: DecisionKind
+    match: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Charter:
+    """``None`` in a field means the charter does not restrict that dimension."""
+
+    tools: frozenset[str] | None = None
+    environments: frozenset[str] | None = None
+    intents: frozenset[str] | None = None
+    limits: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    name: str
+    owner: str | None = None
+    description: str | None = None
+    charter: Charter | None = None
+    outside_charter: DecisionKind = "ask"
+
+    def to_cel(self) -> dict[str, Any]:
+        charter: dict[str, Any] = {}
+        if self.charter is not None:
+            c = self.charter
+            charter = {
+                "tools": sorted(c.tools) if c.tools is not None else [],
+                "environments": sorted(c.environments) if c.environments is not None else [],
+                "intents": sorted(c.intents) if c.intents is not None else [],
+                "limits": {f"{t}.{f}": v for (t, f), v in c.limits.items()},
+            }
+        return {"name": self.name, "owner": self.owner or "", "charter": charter}
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """A declared tool attribute: a dotted ``input.a.b`` path (fast) or a CEL program."""
+
+    name: str
+    expression: str
+    path: tuple[str, ...] | None
+    program: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDecl:
+    name: str
+    verb: str
+    target: str
+    scope: str = "one"
+    reversible: str = "unknown"
+    recovery: str | None = None
+    flags: frozenset[str] = frozenset()
+    id: Attribute | None = None
+    attributes: tuple[Attribute, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """Empty tuple means "any". Values may be glob patterns for ``tools`` and ``agents``."""
+
+    tools: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    index: int
+    name: str
+    decision: DecisionKind
+    selector: Selector
+    when: str | None = None
+    uses: frozenset[str] = frozenset()
+    owner: str | None = None
+    description: str | None = None
+    reason: str | None = None
+    instructions: str | None = None
+    approvals: tuple[ApprovalRequirement, ...] = ()
+    source: str = ""  # file:line:col where the rule is written
+
+    def sentence(self) -> str:
+        verb = {"allow": "allows", "ask": "asks for approval", "deny": "denies"}[self.decision]
+        return self.reason or f"rule {self.name!r} {verb}"
+
+
+@dataclass(frozen=True, slots=True)
+class StandingOrders:
+    environments: Mapping[str, Environment]
+    groups: Mapping[str, tuple[str, ...]]
+    agents: Mapping[str, Agent]
+    tools: Mapping[str, ToolDecl]
+    rules: tuple[Rule, ...]
+    digest: str
+    sources: tuple[str, ...]
+    index: RuleIndex
+    conditions: ConditionSet
+    #: Environment names whose default is the most restrictive; used for unknown environments.
+    strictest: tuple[str, ...] = ()
+
+    def rule(self, name: str) -> Rule:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)

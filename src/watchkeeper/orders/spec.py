@@ -1,0 +1,153 @@
+"""The schema of a standing orders document: every key, its type and its help text.
+
+``docs/standing-orders.md`` carries a reference generated from this module; a test keeps the two
+identical, so a key added here and not documented fails the build.
+"""
+
+from __future__ import annotations
+
+from watchkeeper.models import DECISIONS, FLAGS, REVERSIBILITY, SCOPES, VERBS
+from watchkeeper.orders.schema import (
+    Duration,
+    Enum,
+    Field,
+    Int,
+    ListOf,
+    MapOf,
+    Num,
+    Record,
+    Str,
+)
+
+NAME = Str(
+    pattern=r"[A-Za-z0-9_*?./~@\[][A-Za-z0-9_.:@/+*?~\[\]-]*",
+    hint="; names use letters, digits and - _ . : @ / + ~ (and * ? [ ] in patterns), no spaces",
+)
+NAMES = ListOf(NAME)
+PATTERNS = ListOf(Str())
+
+MATCH = Record(
+    {
+        "aws_accounts": Field(PATTERNS, "AWS account ids that belong to this environment."),
+        "gcp_projects": Field(PATTERNS, "Google Cloud project ids."),
+        "azure_subscriptions": Field(PATTERNS, "Azure subscription ids."),
+        "kube_contexts": Field(PATTERNS, "Kubernetes contexts (glob patterns, e.g. `prod-*`)."),
+        "terraform_workspaces": Field(PATTERNS, "Terraform workspaces."),
+        "hosts": Field(PATTERNS, "Host names (glob patterns, e.g. `*.prod.internal`)."),
+        "paths": Field(PATTERNS, "File system paths (globs; `**` spans directories)."),
+    },
+    doc="mapping",
+)
+
+ENVIRONMENT = Record(
+    {
+        "description": Field(Str(), "What this environment is, for people reading the orders."),
+        "match": Field(MATCH, "How the inventory recognises a target in this environment."),
+        "default": Field(
+            Enum(*DECISIONS), "Decision when no rule matches an action here.", default="ask"
+        ),
+    }
+)
+
+CHARTER = Record(
+    {
+        "tools": Field(NAMES, "Tools the agent may use on its own; absent means any tool."),
+        "environments": Field(NAMES, "Environments it may act in; absent means any."),
+        "intents": Field(
+            NAMES, "Intent kinds it may handle (`action.intent.kind`); absent means any."
+        ),
+        "limits": Field(
+            MapOf(Num(), doc="mapping of `tool.field` → number"),
+            "Upper bounds: `refund.amount: 100` means the refund's declared `amount` "
+            "(or `input.amount`) must be at most 100.",
+        ),
+    }
+)
+
+AGENT = Record(
+    {
+        "owner": Field(Str(), "The human accountable for this agent; approves its out-of-charter asks."),
+        "description": Field(Str(), "What the agent is for."),
+        "charter": Field(CHARTER, "What the agent may handle on its own."),
+        "outside_charter": Field(
+            Enum(*DECISIONS), "Decision for an action outside the charter.", default="ask"
+        ),
+    }
+)
+
+TOOL_FIELDS = {
+    "verb": Field(Enum(*VERBS), "What the tool does.", required=True),
+    "target": Field(NAME, "What kind of thing it acts on (`money`, `message`, `db_rows`, …).", required=True),
+    "id": Field(Str(), "CEL expression for the target's id, e.g. `input.order_id`."),
+    "scope": Field(Enum(*SCOPES), "How much it touches.", default="one"),
+    "reversible": Field(
+        Enum(*REVERSIBILITY),
+        "Whether it can be undone; `unknown` counts as irreversible. Reads default to `yes`.",
+    ),
+    "recovery": Field(Str(), "What would undo it."),
+    "flags": Field(ListOf(Enum(*FLAGS)), "Flags every call of this tool carries."),
+}
+#: A tool declaration also takes attribute keys of your own, each a CEL expression over
+#: ``input`` and ``action`` (``amount: "input.amount"``); CEL conditions see them on the effect.
+TOOL = Record(
+    TOOL_FIELDS, doc="mapping (plus attributes: `name: CEL expression`)", extra=Str()
+)
+
+SELECTOR = Record(
+    {
+        "tool": Field(NAMES, "Tool names (glob patterns allowed)."),
+        "environment": Field(NAMES, "Environment names."),
+        "agent": Field(NAMES, "Agent names (glob patterns allowed)."),
+        "verb": Field(ListOf(Enum(*VERBS)), "Effect verbs; matches when any effect has one."),
+        "target": Field(
+            NAMES, "Effect target kinds; with `verb`, both must hold for the same effect."
+        ),
+    }
+)
+
+APPROVERS = Record(
+    {
+        "group": Field(NAME, "A group from `groups:` whose members may approve."),
+        "users": Field(NAMES, "People who may approve, by identity."),
+        "quorum": Field(Int(minimum=1), "Distinct people who must approve.", default=1),
+    }
+)
+
+ESCALATION = Record(
+    {
+        "after": Field(Duration(), "Time pending before escalating.", required=True),
+        "to": Field(NAME, "Group to escalate to.", required=True),
+    }
+)
+
+RULE = Record(
+    {
+        "name": Field(NAME, "Unique name; decisions and audit records cite it.", required=True),
+        "owner": Field(Str(), "Who designed the rule and answers for it."),
+        "description": Field(Str(), "Why the rule exists."),
+        "match": Field(SELECTOR, "Indexed selectors; all given must hold. Absent: every action."),
+        "when": Field(Str(), "CEL condition, compiled at load; a runtime error denies."),
+        "decision": Field(Enum(*DECISIONS), "What a match decides.", required=True),
+        "reason": Field(Str(), "Sentence shown to agents and approvers when the rule matches."),
+        "approvers": Field(
+            ListOf(APPROVERS), "Who must approve an `ask`; several entries must all be met."
+        ),
+        "timeout": Field(Duration(), "How long an approval may stay pending (default 1h)."),
+        "on_timeout": Field(
+            Enum("deny", "escalate"), "What a timeout does; it never approves.", default="deny"
+        ),
+        "escalate": Field(ListOf(ESCALATION), "Escalation ladder while pending."),
+        "instructions": Field(Str(), "Told to the agent and the approver when the rule matches."),
+    }
+)
+
+ORDERS = Record(
+    {
+        "environments": Field(MapOf(ENVIRONMENT), "Environments and their defaults."),
+        "groups": Field(MapOf(NAMES, doc="mapping of name → list of people"), "Groups of people."),
+        "agents": Field(MapOf(AGENT), "Agents, their owners and charters."),
+        "tools": Field(MapOf(TOOL), "Effects of tools no analyzer knows, declared by you."),
+        "rules": Field(ListOf(RULE), "Rules, evaluated together; the most restrictive wins."),
+    },
+    doc="standing orders document",
+)
