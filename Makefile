@@ -21,8 +21,8 @@ run: venv
 		echo; echo "── $$f"; \
 		$(BIN)/watchkeeper check --orders examples/infra $$f || exit $$?; \
 	done
-	@echo; echo "── why: watchkeeper explain --orders examples/infra examples/actions/terraform-destroy-prod.json"
-	@$(BIN)/watchkeeper explain --orders examples/infra examples/actions/terraform-destroy-prod.json
+	@echo; echo "── why: watchkeeper explain --orders examples/infra examples/actions/drop-table-prod.json"
+	@$(BIN)/watchkeeper explain --orders examples/infra examples/actions/drop-table-prod.json
 	@$(BIN)/watchkeeper test examples/infra
 
 lint: venv

@@ -1,10 +1,10 @@
 """watchkeeper: operational control for AI agents in production.
 
-    from watchkeeper import Watchkeeper
+from watchkeeper import Watchkeeper
 
-    wk = Watchkeeper.from_file("watchkeeper.yaml", agent="infra-bot")
-    decision = wk.check({"tool": "terraform", "input": {"command": "destroy"}, "environment": "prod"})
-    decision.decision   # 'allow' | 'ask' | 'deny'
+wk = Watchkeeper.from_file("watchkeeper.yaml", agent="infra-bot")
+decision = wk.check({"tool": "terraform", "input": {"command": "destroy"}, "environment": "prod"})
+decision.decision   # 'allow' | 'ask' | 'deny'
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -18,8 +18,8 @@ from watchkeeper import __version__
 from watchkeeper.errors import OrdersError, WatchkeeperError
 from watchkeeper.gateway import Gateway
 from watchkeeper.models import RESTRICTIVENESS, Decision, DecisionKind
-from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.cases import Case, find_test_files, parse_cases, run_cases
+from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.loader import builtin, builtin_text, load
 from watchkeeper.orders.model import StandingOrders
 
@@ -28,7 +28,8 @@ LOCAL_ORDERS = Path("watchkeeper.yaml")
 
 app = typer.Typer(
     name="watchkeeper",
-    help="Operational control for AI agents: decide, explain and test actions against standing orders.",
+    help="Operational control for AI agents: decide, explain and test actions "
+    "against standing orders.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -169,7 +170,9 @@ def explain(
     data, problem = _read_action(_read_input(file))
     gateway = Gateway(loaded)
     if problem is not None:
-        explanation = Explanation(Decision.fail_closed(problem, orders_digest=loaded.digest), (), ())
+        explanation = Explanation(
+            Decision.fail_closed(problem, orders_digest=loaded.digest), (), ()
+        )
     else:
         explanation = gateway.explain(data)
     if as_json:
@@ -180,7 +183,9 @@ def explain(
 
 @app.command()
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the standing orders.")] = LOCAL_ORDERS,
+    path: Annotated[
+        Path, typer.Argument(help="Where to write the standing orders.")
+    ] = LOCAL_ORDERS,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write the built-in default standing orders and their tests, to edit as your own."""
@@ -223,10 +228,13 @@ def _cases_for(path: Path | None) -> tuple[StandingOrders, list[Case], str]:
 
 
 @app.command("test")
-def test_command(
-    path: Annotated[Path | None, typer.Argument(help="Orders file or directory with *_test.yaml.")] = None,
+def run_tests(
+    path: Annotated[
+        Path | None, typer.Argument(help="Orders file or directory with *_test.yaml.")
+    ] = None,
     min_coverage: Annotated[
-        float, typer.Option("--min-coverage", help="Fail when fewer than N% of rules are exercised.")
+        float,
+        typer.Option("--min-coverage", help="Fail when fewer than N% of rules are exercised."),
     ] = 0.0,
     as_json: JsonOption = False,
 ) -> None:
@@ -251,15 +259,21 @@ def test_command(
                 "coverage": round(coverage, 1),
                 "rules": report.coverage,
                 "failures": [
-                    {"case": r.case.name, "where": f"{r.case.where.file}:{r.case.where.line}:{r.case.where.col}",
-                     "problems": list(r.failures)}
+                    {
+                        "case": r.case.name,
+                        "where": f"{r.case.where.file}:{r.case.where.line}:{r.case.where.col}",
+                        "problems": list(r.failures),
+                    }
                     for r in report.failed
                 ],
             }
         )
     else:
         out.print(report_lines(report))
-        out.print(f"rule coverage {coverage:.0f}%" + (f" (below the required {min_coverage:g}%)" if low else ""))
+        out.print(
+            f"rule coverage {coverage:.0f}%"
+            + (f" (below the required {min_coverage:g}%)" if low else "")
+        )
         out.print(f"{passed} passed, {len(report.failed)} failed")
     if report.failed or low or not report.results:
         raise typer.Exit(1)

@@ -34,7 +34,7 @@ def decision_panel(decision: Decision, title: str | None = None) -> Panel:
     if decision.approvals:
         body.append(Text("\nneeds approval from:", style="bold"))
         for req in decision.approvals:
-            who = req.group and f"group {req.group}" or (", ".join(req.users) or "any approver")
+            who = (req.group and f"group {req.group}") or (", ".join(req.users) or "any approver")
             body.append(
                 Text(
                     f"  {req.quorum} of {who}  (rule {req.rule}; times out after "
@@ -74,7 +74,12 @@ def explanation_table(explanation: Explanation) -> Group:
     for column in ("rule", "decides", "verdict", "why"):
         table.add_column(column, overflow="fold")
     for r in explanation.rules:
-        cells = [r.rule, r.decision, Text(r.status, style=STATUS_STYLE[r.status]), r.detail]
+        cells: list[RenderableType] = [
+            r.rule,
+            r.decision,
+            Text(r.status, style=STATUS_STYLE[r.status]),
+            r.detail,
+        ]
         table.add_row(*([r.environment or "-"] if several else []), *cells)
     parts: list[RenderableType] = [decision_panel(explanation.decision, "decision"), table]
     if explanation.charter:

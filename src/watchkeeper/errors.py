@@ -71,7 +71,7 @@ class AnalyzerError(WatchkeeperError):
 
 
 class ActionBlocked(WatchkeeperError):
-    """A guarded call was not run. ``decision`` holds the full decision, reasons and instructions."""
+    """A guarded call did not run; ``decision`` holds the decision, reasons and instructions."""
 
     def __init__(self, decision: Decision) -> None:
         self.decision = decision

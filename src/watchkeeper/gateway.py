@@ -9,7 +9,6 @@ error) is a ``deny`` whose reason is the error.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,10 +43,7 @@ class Gateway:
         if not effects:
             effects.append(unknown_effect(action, "no analyzer or declaration describes this tool"))
         if env is not None:
-            effects = [
-                e if e.environment is not None else dataclasses.replace(e, environment=env)
-                for e in effects
-            ]
+            effects = [e if e.environment is not None else e.in_environment(env) for e in effects]
         return effects
 
     def submit(self, action: Action | Mapping[str, Any]) -> Decision:

@@ -119,9 +119,7 @@ class Action:
             )
         context = data.get("context") or {}
         if not isinstance(context, Mapping):
-            raise InvalidAction(
-                "context", f"expected a JSON object, got {_json_type(context)}"
-            )
+            raise InvalidAction("context", f"expected a JSON object, got {_json_type(context)}")
         return cls(
             tool=tool,
             input=dict(input_),
@@ -190,7 +188,8 @@ def _intent_from_json(data: Any) -> Intent | None:
         return None
     if not isinstance(data, Mapping):
         raise InvalidAction(
-            "intent", f"expected an object with kind, goal, plan, step, rationale; got {_json_type(data)}"
+            "intent",
+            f"expected an object with kind, goal, plan, step, rationale; got {_json_type(data)}",
         )
     for key in data:
         if key not in _INTENT_KEYS:
@@ -201,15 +200,19 @@ def _intent_from_json(data: Any) -> Intent | None:
     if plan is not None and not (
         isinstance(plan, str) or (isinstance(plan, list) and all(isinstance(p, str) for p in plan))
     ):
-        raise InvalidAction("intent.plan", f"expected a string or a list of strings, got {_json_type(plan)}")
+        raise InvalidAction(
+            "intent.plan", f"expected a string or a list of strings, got {_json_type(plan)}"
+        )
     step = data.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, str | int)):
-        raise InvalidAction("intent.step", f"expected a string or an integer, got {_json_type(step)}")
+        raise InvalidAction(
+            "intent.step", f"expected a string or an integer, got {_json_type(step)}"
+        )
     return Intent(
         kind=_opt_str(data, "kind", "intent."),
         goal=_opt_str(data, "goal", "intent."),
         plan=cast("str | list[str] | None", plan),
-        step=cast("str | int | None", step),
+        step=step,
         rationale=_opt_str(data, "rationale", "intent."),
     )
 
@@ -249,6 +252,22 @@ class Effect:
     span: Span | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     analyzer: str = ""
+
+    def in_environment(self, environment: str) -> Effect:
+        """This effect, placed in ``environment`` (a cheaper ``dataclasses.replace``)."""
+        return Effect(
+            self.verb,
+            self.target,
+            environment,
+            self.scope,
+            self.count,
+            self.reversible,
+            self.recovery,
+            self.flags,
+            self.span,
+            self.attributes,
+            self.analyzer,
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

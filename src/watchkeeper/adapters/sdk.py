@@ -121,9 +121,7 @@ class Watchkeeper:
         return decision
 
     @overload
-    def guard(
-        self, fn: Callable[P, R], /
-    ) -> Callable[P, R]: ...
+    def guard(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
 
     @overload
     def guard(

@@ -9,4 +9,11 @@ def default_registry() -> Registry:
     return Registry()
 
 
-__all__ = ["Analyzer", "DeclaredToolAnalyzer", "Limits", "Registry", "default_registry", "unknown_effect"]
+__all__ = [
+    "Analyzer",
+    "DeclaredToolAnalyzer",
+    "Limits",
+    "Registry",
+    "default_registry",
+    "unknown_effect",
+]

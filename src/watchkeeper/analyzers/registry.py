@@ -94,7 +94,8 @@ class Registry:
             )
         if not isinstance(effects, list | tuple) or not all(isinstance(e, Effect) for e in effects):
             raise AnalyzerError(
-                f"analyzer {analyzer.name!r} returned {type(effects).__name__}, not a list of Effect"
+                f"analyzer {analyzer.name!r} returned {type(effects).__name__}, "
+                "not a list of Effect"
             )
         if len(effects) > self.limits.max_effects:
             raise AnalyzerError(

@@ -22,13 +22,13 @@ from watchkeeper.errors import Issue, OrdersError
 from watchkeeper.models import DECISIONS, Decision
 from watchkeeper.orders.loader import SUFFIXES, is_test_file
 from watchkeeper.orders.model import StandingOrders
-from watchkeeper.orders.schema import Any_, Enum, Field, ListOf, Record, Str, Validation
+from watchkeeper.orders.schema import AnyValue, Enum, Field, ListOf, Record, Str, Validation
 from watchkeeper.orders.source import Mark, read_documents
 
 CASE = Record(
     {
         "name": Field(Str(), "What the case shows, as a sentence.", required=True),
-        "action": Field(Any_(), "The action, in its JSON form.", required=True),
+        "action": Field(AnyValue(), "The action, in its JSON form.", required=True),
         "expect": Field(
             Record(
                 {
@@ -137,7 +137,10 @@ def run_cases(
         if case.rules is not None and got != case.rules:
             missing = ", ".join(sorted(case.rules - got)) or "none"
             extra = ", ".join(sorted(got - case.rules)) or "none"
-            failures.append(f"rules differ: expected but not matched: {missing}; matched but not expected: {extra}")
+            failures.append(
+                f"rules differ: expected but not matched: {missing}; "
+                f"matched but not expected: {extra}"
+            )
         if case.reason is not None and not any(case.reason in r for r in decision.reasons):
             failures.append(f"no reason contains {case.reason!r}")
         for name in decision.rules:

@@ -123,7 +123,7 @@ class ConditionSet:
             return [self._one(indexes[0], data)]
         ok, value = evaluate(self._program_for(indexes), data)
         if ok and isinstance(value, list) and all(isinstance(v, bool) for v in value):
-            return value  # type: ignore[return-value]
+            return list(value)
         return [self._one(i, data) for i in indexes]
 
     def _one(self, index: int, data: Mapping[str, Any]) -> bool | str:

@@ -69,10 +69,8 @@ class _Compiler:
         return result
 
 
-def _named(
-    docs: Sequence[Document], section: str
-) -> list[tuple[int, str, Any]]:
-    """(document index, name, value) for a name-keyed section across documents, duplicates flagged."""
+def _named(docs: Sequence[Document], section: str) -> list[tuple[int, str, Any]]:
+    """(document index, name, value) for a named section across documents; flags duplicates."""
     seen: dict[str, Mark] = {}
     out = []
     for i, doc in enumerate(docs):
@@ -188,10 +186,7 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
         ),
         conditions=ConditionSet(
             [r.when for r in rules],
-            [
-                compile_expression(r.when, boolean=True) if r.when else None
-                for r in rules
-            ],
+            [compile_expression(r.when, boolean=True) if r.when else None for r in rules],
         ),
         strictest=tuple(
             n for n, e in environments.items() if RESTRICTIVENESS[e.default] == strictest_level
@@ -290,7 +285,10 @@ def _rule(
         if env is not None:
             check_env(doc, (*path, "match", "environment", e), env)
     when = value.get("when")
-    if when is not None and c.compile_cel(i, (*path, "when"), when, "condition", boolean=True) is None:
+    if (
+        when is not None
+        and c.compile_cel(i, (*path, "when"), when, "condition", boolean=True) is None
+    ):
         return None
     timeout = value.get("timeout") or DEFAULT_TIMEOUT
     escalations = []

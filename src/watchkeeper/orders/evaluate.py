@@ -107,14 +107,18 @@ def _number_at(action: Action, effects: Sequence[Effect], field: str) -> object:
     return value
 
 
-def charter_breaches(agent: Agent, action: Action, effects: Sequence[Effect], env: str | None) -> list[str]:
+def charter_breaches(
+    agent: Agent, action: Action, effects: Sequence[Effect], env: str | None
+) -> list[str]:
     """Every way ``action`` falls outside ``agent``'s charter, as sentences; empty if inside."""
     c = agent.charter
     if c is None:
         return []
     out = []
     if c.tools is not None and not any(fnmatchcase(action.tool, t) for t in c.tools):
-        out.append(f"tool {action.tool!r} is not in its charter (tools: {', '.join(sorted(c.tools))})")
+        out.append(
+            f"tool {action.tool!r} is not in its charter (tools: {', '.join(sorted(c.tools))})"
+        )
     if c.environments is not None and env not in c.environments:
         out.append(
             f"environment {env or 'unknown'!r} is not in its charter "
@@ -156,12 +160,14 @@ def _charter_verdict(
 
 
 def _rule_verdict(rule: Rule) -> Verdict:
-    return Verdict(rule.decision, rule.sentence(), rule.name, rule.approvals, rule.instructions)
+    return Verdict(rule.decision, rule.sentence, rule.name, rule.approvals, rule.instructions)
 
 
 def _error_verdict(rule: Rule, error: str) -> Verdict:
     return Verdict(
-        "deny", f"rule {rule.name!r} failed closed: its condition raised an error: {error}", rule.name
+        "deny",
+        f"rule {rule.name!r} failed closed: its condition raised an error: {error}",
+        rule.name,
     )
 
 
@@ -242,7 +248,10 @@ def combine(
         if RESTRICTIVENESS[v.decision] > RESTRICTIVENESS[decision]:
             decision = v.decision
     ordered = sorted(verdicts, key=lambda v: -RESTRICTIVENESS[v.decision])
-    reasons = _unique(v.reason for v in ordered)
+    # A default that lost to a stricter verdict explains nothing; a rule that lost still does.
+    reasons = _unique(
+        v.reason for v in ordered if not (v.fallback and v.decision != decision)
+    )
     reasons.extend(preamble)
     rules = _unique(v.rule for v in ordered if v.rule is not None)
     instructions = _unique(v.instructions for v in ordered if v.instructions)

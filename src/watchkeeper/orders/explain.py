@@ -45,8 +45,9 @@ class Explanation:
         }
 
 
-def _selector_miss(orders: StandingOrders, rule: Rule, action: Action, env: str | None,
-                   effects: Sequence[Effect]) -> str | None:
+def _selector_miss(
+    orders: StandingOrders, rule: Rule, action: Action, env: str | None, effects: Sequence[Effect]
+) -> str | None:
     bit = 1 << rule.index
     idx = orders.index
     s = rule.selector
@@ -69,13 +70,18 @@ def _selector_miss(orders: StandingOrders, rule: Rule, action: Action, env: str 
 
 
 def explain(
-    orders: StandingOrders, action: Action, effects: Sequence[Effect], env: str | None,
+    orders: StandingOrders,
+    action: Action,
+    effects: Sequence[Effect],
+    env: str | None,
     decision: Decision,
 ) -> Explanation:
     """Explain ``decision`` (already made for these effects) rule by rule."""
     agent = orders.agents.get(action.agent) if action.agent else None
     facts = Facts(action, effects, agent)
-    envs: list[str | None] = [env] if env is not None or not orders.environments else list(orders.environments)
+    envs: list[str | None] = (
+        [env] if env is not None or not orders.environments else list(orders.environments)
+    )
     out = []
     for name in envs:
         for rule in orders.rules:
@@ -92,9 +98,15 @@ def explain(
                 detail = str(value) if not ok else f"returned {value!r}, not true or false"
                 out.append(RuleVerdict(rule.name, "deny", "condition error", detail, name))
             elif value:
-                out.append(RuleVerdict(rule.name, rule.decision, "matched", f"when: {rule.when}", name))
+                out.append(
+                    RuleVerdict(rule.name, rule.decision, "matched", f"when: {rule.when}", name)
+                )
             else:
-                out.append(RuleVerdict(rule.name, rule.decision, "condition false", f"when: {rule.when}", name))
+                out.append(
+                    RuleVerdict(
+                        rule.name, rule.decision, "condition false", f"when: {rule.when}", name
+                    )
+                )
     charter: list[str] = []
     if agent is not None:
         for name in envs:

@@ -47,7 +47,14 @@ def order_files(path: Path) -> list[Path]:
         return files
     if not path.exists():
         raise OrdersError(
-            [Issue(str(path), 1, 1, "no such file or directory; run `watchkeeper init` to write one")]
+            [
+                Issue(
+                    str(path),
+                    1,
+                    1,
+                    "no such file or directory; run `watchkeeper init` to write one",
+                )
+            ]
         )
     return [path]
 

@@ -101,10 +101,33 @@ class Rule:
     instructions: str | None = None
     approvals: tuple[ApprovalRequirement, ...] = ()
     source: str = ""  # file:line:col where the rule is written
+    sentence: str = field(init=False, compare=False)
 
-    def sentence(self) -> str:
+    def __post_init__(self) -> None:
+        # Computed once at load: the hot path only reads it.
+        object.__setattr__(self, "sentence", self._sentence())
+
+    def _sentence(self) -> str:
+        """The reason shown when the rule matches: its own ``reason``, or what it matched."""
+        if self.reason:
+            return self.reason
         verb = {"allow": "allows", "ask": "asks for approval", "deny": "denies"}[self.decision]
-        return self.reason or f"rule {self.name!r} {verb}"
+        s = self.selector
+        parts = [
+            f"{label} {'/'.join(values)}"
+            for label, values in (
+                ("tool", s.tools),
+                ("environment", s.environments),
+                ("agent", s.agents),
+                ("verb", s.verbs),
+                ("target", s.targets),
+            )
+            if values
+        ]
+        if self.when:
+            when = self.when if len(self.when) <= 80 else self.when[:77] + "..."
+            parts.append(f"when {when}")
+        return f"rule {self.name!r} {verb}" + (f": {', '.join(parts)}" if parts else "")
 
 
 @dataclass(frozen=True, slots=True)

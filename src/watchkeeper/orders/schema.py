@@ -42,7 +42,7 @@ class Field:
     default: Any = None
 
 
-class Any_(Spec):
+class AnyValue(Spec):
     doc = "any YAML value"
 
 
@@ -110,7 +110,9 @@ class Enum(Spec):
         if text in self.choices:
             return text
         return v.fail(
-            node, f"{node.describe()} is not one of {', '.join(self.choices)}{suggest(text, self.choices)}"
+            node,
+            f"{node.describe()} is not one of {', '.join(self.choices)}"
+            f"{suggest(text, self.choices)}",
         )
 
 
@@ -164,7 +166,10 @@ class Record(Spec):
 
     def check(self, node: Node, path: Path, v: Validation) -> Any:
         if node.kind != "map":
-            return v.fail(node, f"expected a mapping with keys {', '.join(self.fields)}; got {node.describe()}")
+            return v.fail(
+                node,
+                f"expected a mapping with keys {', '.join(self.fields)}; got {node.describe()}",
+            )
         out: dict[str, Any] = {}
         for key, value in node.pairs():
             name = key.text
@@ -270,7 +275,9 @@ def reference(spec: Spec, prefix: str = "") -> list[tuple[str, str, str, str]]:
     if isinstance(spec, Record):
         for name, fld in spec.fields.items():
             key = f"{prefix}.{name}" if prefix else name
-            need = "required" if fld.required else ("" if fld.default is None else f"`{fld.default}`")
+            need = (
+                "required" if fld.required else ("" if fld.default is None else f"`{fld.default}`")
+            )
             rows.append((key, fld.spec.doc, need, fld.help))
             rows.extend(reference(fld.spec, key))
     return rows

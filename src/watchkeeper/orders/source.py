@@ -54,10 +54,10 @@ class Node:
     style: str | None = None
 
     def pairs(self) -> list[tuple[Node, Node]]:
-        return self.value if self.kind == "map" else []  # type: ignore[no-any-return]
+        return self.value if self.kind == "map" else []
 
     def items(self) -> list[Node]:
-        return self.value if self.kind == "seq" else []  # type: ignore[no-any-return]
+        return self.value if self.kind == "seq" else []
 
     def plain(self) -> Any:
         """The node as plain Python data (dicts, lists, scalars)."""

@@ -17,6 +17,7 @@ from watchkeeper.orders.schema import (
     Num,
     Record,
     Str,
+    reference,
 )
 
 NAME = Str(
@@ -66,7 +67,9 @@ CHARTER = Record(
 
 AGENT = Record(
     {
-        "owner": Field(Str(), "The human accountable for this agent; approves its out-of-charter asks."),
+        "owner": Field(
+            Str(), "The human accountable for this agent; approves its out-of-charter asks."
+        ),
         "description": Field(Str(), "What the agent is for."),
         "charter": Field(CHARTER, "What the agent may handle on its own."),
         "outside_charter": Field(
@@ -77,7 +80,9 @@ AGENT = Record(
 
 TOOL_FIELDS = {
     "verb": Field(Enum(*VERBS), "What the tool does.", required=True),
-    "target": Field(NAME, "What kind of thing it acts on (`money`, `message`, `db_rows`, …).", required=True),
+    "target": Field(
+        NAME, "What kind of thing it acts on (`money`, `message`, `db_rows`, …).", required=True
+    ),
     "id": Field(Str(), "CEL expression for the target's id, e.g. `input.order_id`."),
     "scope": Field(Enum(*SCOPES), "How much it touches.", default="one"),
     "reversible": Field(
@@ -89,9 +94,7 @@ TOOL_FIELDS = {
 }
 #: A tool declaration also takes attribute keys of your own, each a CEL expression over
 #: ``input`` and ``action`` (``amount: "input.amount"``); CEL conditions see them on the effect.
-TOOL = Record(
-    TOOL_FIELDS, doc="mapping (plus attributes: `name: CEL expression`)", extra=Str()
-)
+TOOL = Record(TOOL_FIELDS, doc="mapping (plus attributes: `name: CEL expression`)", extra=Str())
 
 SELECTOR = Record(
     {
@@ -151,3 +154,15 @@ ORDERS = Record(
     },
     doc="standing orders document",
 )
+
+
+def reference_markdown() -> str:
+    """The key reference of ``docs/standing-orders.md``, generated from the schema above.
+
+    ``tests/test_docs.py`` fails when the page differs; ``WATCHKEEPER_UPDATE_DOCS=1`` makes it
+    rewrite the page instead.
+    """
+    lines = ["| key | type | required / default | meaning |", "|---|---|---|---|"]
+    for key, kind, need, text in reference(ORDERS):
+        lines.append(f"| `{key}` | {kind} | {need} | {text} |")
+    return "\n".join(lines) + "\n"

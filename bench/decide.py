@@ -1,0 +1,131 @@
+"""Decision latency: watchkeeper vs. Microsoft's Agent Governance Toolkit vs. a Python floor.
+
+Equivalent rules in all three: rule *i* matches tool ``tool_i`` and the condition
+``amount > 100`` and decides deny / ask / allow in turn; one more rule asks for approval when a
+``refund`` is over 100. The measured action is ``refund`` with ``{"amount": 150, "order": "A-1"}``
+in ``prod``, a declared tool (``refund: {verb: transfer, target: money, amount: input.amount}``).
+watchkeeper is measured end to end through ``Gateway.submit`` with the action's JSON form:
+validation, environment, digest, the declared-tool analyzer, the index and CEL.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from watchkeeper.gateway import Gateway
+from watchkeeper.orders.loader import load_text
+
+DECISIONS = ("deny", "ask", "allow")
+ACTION = {
+    "agent": "support-bot",
+    "tool": "refund",
+    "environment": "prod",
+    "input": {"amount": 150, "order": "A-1"},
+}
+
+
+def orders_yaml(n: int) -> str:
+    rules = [
+        f"  - {{name: rule-{i}, match: {{tool: tool_{i}}}, when: 'input.amount > 100', "
+        f"decision: {DECISIONS[i % 3]}}}"
+        for i in range(n)
+    ]
+    rules.append(
+        "  - {name: refund-approval, match: {tool: refund}, when: 'input.amount > 100', "
+        "decision: ask}"
+    )
+    return (
+        "environments: {prod: {default: allow}}\n"
+        "tools:\n  refund: {verb: transfer, target: money, amount: input.amount}\n"
+        "rules:\n" + "\n".join(rules) + "\n"
+    )
+
+
+def watchkeeper_decider(n: int) -> Callable[[Any], object]:
+    gateway = Gateway(load_text(orders_yaml(n), f"bench-{n}.yaml"))
+    decision = gateway.submit(ACTION)
+    if decision.decision != "ask" or decision.rules != ("refund-approval",):
+        raise RuntimeError(f"watchkeeper decided wrongly: {decision.to_json()}")
+    return gateway.submit
+
+
+def varied_actions(n: int, count: int = 10_000) -> list[dict[str, Any]]:
+    rng = random.Random(n)
+    out = []
+    for _ in range(count):
+        tool = rng.choice(["refund", f"tool_{rng.randrange(n)}", "lookup"])
+        out.append({**ACTION, "tool": tool, "input": {"amount": rng.randrange(200), "order": "x"}})
+    return out
+
+
+def floor_decider(n: int) -> Callable[[Any], object]:
+    """Hand-written closures with a dict index: the fastest Python can decide these rules."""
+    by_tool: dict[str, list[tuple[Callable[[dict[str, Any]], bool], str]]] = {}
+    for i in range(n):
+        by_tool.setdefault(f"tool_{i}", []).append((lambda a: a["amount"] > 100, DECISIONS[i % 3]))
+    by_tool.setdefault("refund", []).append((lambda a: a["amount"] > 100, "ask"))
+    rank = {"allow": 0, "ask": 1, "deny": 2}
+
+    def decide(action: dict[str, Any]) -> str:
+        result = "allow"
+        for condition, decision in by_tool.get(action["tool"], ()):
+            if condition(action["input"]) and rank[decision] > rank[result]:
+                result = decision
+        return result
+
+    if decide(ACTION) != "ask":
+        raise RuntimeError("floor decided wrongly")
+    return decide
+
+
+def toolkit_decider(n: int) -> Callable[[Any], object] | str:
+    """The Toolkit's ``PolicyEngine`` with the same rules; a string says why it is unavailable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its packages warn about their own renames on import
+            import yaml
+            from agentmesh.governance import PolicyEngine
+    except ImportError as exc:
+        return f"not installed ({exc}); `pip install -e '.[bench]'`"
+    rules = [
+        {
+            "name": f"rule-{i}",
+            "condition": f"tool_name == 'tool_{i}' and args.amount > 100",
+            "action": {"deny": "deny", "ask": "require_approval", "allow": "allow"}[
+                DECISIONS[i % 3]
+            ],
+        }
+        for i in range(n)
+    ]
+    rules.append(
+        {
+            "name": "refund-approval",
+            "condition": "tool_name == 'refund' and args.amount > 100",
+            "action": "require_approval",
+        }
+    )
+    engine = PolicyEngine()
+    engine.load_yaml(
+        yaml.safe_dump(
+            {
+                "apiVersion": "governance.toolkit/v1",
+                "name": f"bench-{n}",
+                "agents": ["*"],
+                "default_action": "allow",
+                "rules": rules,
+            }
+        )
+    )
+
+    def decide(action: dict[str, Any]) -> object:
+        return engine.evaluate(
+            "did:agentmesh:bench", {"tool_name": action["tool"], "args": action["input"]}
+        )
+
+    result = decide(ACTION)
+    if getattr(result, "action", None) != "require_approval":
+        raise RuntimeError(f"Toolkit decided wrongly: {result!r}")
+    return decide

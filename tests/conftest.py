@@ -1,0 +1,38 @@
+"""Shared fixtures: standing orders written to real files, loaded through the real loader."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from watchkeeper.orders.loader import load
+from watchkeeper.orders.model import StandingOrders
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def write_orders(tmp_path: Path) -> Callable[..., Path]:
+    """Write dedented YAML to ``tmp_path/name`` and return the path."""
+
+    def write(text: str, name: str = "watchkeeper.yaml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def orders_from(write_orders: Callable[..., Path]) -> Callable[[str], StandingOrders]:
+    """Load standing orders from YAML text through a real file."""
+
+    def build(text: str) -> StandingOrders:
+        return load(write_orders(text))
+
+    return build

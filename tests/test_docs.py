@@ -1,0 +1,55 @@
+"""The documentation stays true: generated reference, README commands, linked pages."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import typer.main
+
+from tests.conftest import ROOT
+from watchkeeper.cli import app
+from watchkeeper.orders.spec import reference_markdown
+
+START = "<!-- reference:start"
+END = "<!-- reference:end -->"
+
+
+def test_standing_orders_reference_matches_the_schema() -> None:
+    page = ROOT / "docs" / "standing-orders.md"
+    text = page.read_text(encoding="utf-8")
+    head, rest = text.split(START, 1)
+    marker, _ = rest.split("\n", 1)
+    _, tail = rest.split(END, 1)
+    wanted = f"{head}{START}{marker}\n{reference_markdown()}{END}{tail}"
+    if os.environ.get("WATCHKEEPER_UPDATE_DOCS") == "1":
+        page.write_text(wanted, encoding="utf-8")
+        text = page.read_text(encoding="utf-8")
+    assert text == wanted, (
+        "docs/standing-orders.md is out of date with the schema; "
+        "rerun with WATCHKEEPER_UPDATE_DOCS=1 to regenerate it"
+    )
+
+
+def test_every_cli_command_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    group = typer.main.get_group(app)
+    missing = [name for name in group.commands if f"watchkeeper {name}" not in readme]
+    assert not missing, f"README does not show: {missing}"
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/standing-orders.md", "docs/decisions.md"])
+def test_relative_links_resolve(page: str) -> None:
+    path = ROOT / page
+    text = path.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text)
+    broken = [link for link in links if not (path.parent / link).exists()]
+    assert not broken, f"{page} links to missing files: {broken}"
+
+
+def test_readme_first_screen_gives_exactly_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    assert commands == ["make run", "make test"]
