@@ -76,8 +76,20 @@ behind a dict index. The Toolkit is `agent-governance-toolkit-core`'s
 `agentmesh.governance.PolicyEngine.evaluate` on the same rules.
 watchkeeper and the floor: {CALLS:,} calls each; the Toolkit: {TOOLKIT_CALLS:,}.
 
-{table(rows, ["rules", "watchkeeper", "watchkeeper varied", "Python floor", "Toolkit",
-              "watchkeeper / floor", "Toolkit / watchkeeper"])}
+{
+        table(
+            rows,
+            [
+                "rules",
+                "watchkeeper",
+                "watchkeeper varied",
+                "Python floor",
+                "Toolkit",
+                "watchkeeper / floor",
+                "Toolkit / watchkeeper",
+            ],
+        )
+    }
 
 Targets:
 {chr(10).join(verdicts)}

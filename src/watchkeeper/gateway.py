@@ -58,7 +58,7 @@ class Gateway:
             return Decision.fail_closed(
                 f"invalid action: {type(exc).__name__}: {exc}", orders_digest=digest_of_orders
             )
-        action_digest = None
+        action_digest = env = None
         try:
             env = resolve_environment(self.orders, action)
             document = canonical_json(action.digest_document(env))
@@ -68,13 +68,17 @@ class Gateway:
             return decide(self.orders, action, effects, env, action_digest=action_digest)
         except (AnalyzerError, WatchkeeperError) as exc:
             return Decision.fail_closed(
-                str(exc), orders_digest=digest_of_orders, action_digest=action_digest
+                str(exc),
+                orders_digest=digest_of_orders,
+                action_digest=action_digest,
+                environment=env,
             )
         except Exception as exc:  # fail closed on anything we did not foresee
             return Decision.fail_closed(
                 f"internal error while deciding: {type(exc).__name__}: {exc}",
                 orders_digest=digest_of_orders,
                 action_digest=action_digest,
+                environment=env,
             )
 
     def explain(self, action: Action | Mapping[str, Any]) -> Explanation:

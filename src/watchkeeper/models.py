@@ -376,7 +376,12 @@ class Decision:
 
     @classmethod
     def fail_closed(
-        cls, reason: str, *, orders_digest: str | None = None, action_digest: str | None = None
+        cls,
+        reason: str,
+        *,
+        orders_digest: str | None = None,
+        action_digest: str | None = None,
+        environment: str | None = None,
     ) -> Decision:
         """The decision for any error on the decision path: ``deny``, the error as the reason."""
         return cls(
@@ -384,4 +389,5 @@ class Decision:
             reasons=(reason,),
             orders_digest=orders_digest,
             action_digest=action_digest,
+            environment=environment,
         )

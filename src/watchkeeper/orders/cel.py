@@ -110,7 +110,8 @@ class ConditionSet:
     def _program_for(self, indexes: tuple[int, ...]) -> Any:
         program = self._combined.get(indexes)
         if program is None:
-            text = "[" + ", ".join(f"({self._conditions[i]})" for i in indexes) + "]"
+            # The newline ends a trailing `// comment` inside a condition.
+            text = "[" + ", ".join(f"({self._conditions[i]}\n)" for i in indexes) + "]"
             program = ENV.compile(text)
             with self._lock:
                 if len(self._combined) >= _CACHE_LIMIT:

@@ -46,11 +46,13 @@ def _cel_issue(err: CompileError, what: str) -> str:
     return f"{what} does not compile: {err.message}" + (f"\n{err.excerpt}" if err.excerpt else "")
 
 
-def _expr_mark(mark: Mark, node_style: str | None, err: CompileError) -> Mark:
-    """Point inside the YAML scalar when the expression sits on one line."""
-    if err.line != 1 or node_style not in (None, "", "'", '"'):
-        return mark
-    return mark.shifted(err.col - 1 + (1 if node_style in ("'", '"') else 0))
+def _expr_mark(node: Node | None, text: str, err: CompileError) -> Mark | None:
+    """Where in the file the expression's error is: inside the YAML scalar when possible."""
+    if node is None:
+        return None
+    lines = text.split("\n")
+    index = sum(len(line) + 1 for line in lines[: err.line - 1]) + err.col - 1
+    return node.position_of(index)
 
 
 class _Compiler:
@@ -63,7 +65,7 @@ class _Compiler:
         doc = self.docs[doc_i]
         result = compile_expression(text, boolean=boolean)
         if isinstance(result, CompileError):
-            mark = _expr_mark(doc.v.mark(path), doc.v.styles.get(path), result)
+            mark = _expr_mark(doc.v.nodes.get(path), text, result) or doc.v.mark(path)
             doc.v.issues.append(mark.issue(_cel_issue(result, what)))
             return None
         return result
@@ -107,14 +109,24 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
     env_names = list(environments)
 
     def check_env(doc: Document, path: Path, name: str) -> None:
-        if environments and name not in environments:
+        if name in environments:
+            return
+        if not environments:
             doc.v.error(
                 path,
-                f"unknown environment {name!r}{suggest(name, env_names) or ''}; "
-                f"declared: {', '.join(env_names)}",
+                f"unknown environment {name!r}: no environments are declared; "
+                f"declare it under environments:",
             )
+            return
+        doc.v.error(
+            path,
+            f"unknown environment {name!r}{suggest(name, env_names)}; "
+            f"declared: {', '.join(env_names)}",
+        )
 
-    def check_group(doc: Document, path: Path, name: str, quorum: int | None = None) -> None:
+    def check_group(
+        doc: Document, path: Path, name: str, quorum: int | None = None, at: Path | None = None
+    ) -> None:
         if name not in groups:
             known = ", ".join(groups) or "none"
             doc.v.error(
@@ -124,7 +136,7 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             )
         elif quorum is not None and quorum > len(groups[name]):
             doc.v.error(
-                path,
+                at or path,
                 f"quorum {quorum} is larger than group {name!r}, which has "
                 f"{len(groups[name])} member(s); lower the quorum or add members",
             )
@@ -145,25 +157,28 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
     first_rule: dict[str, Mark] = {}
     for i, doc in enumerate(docs):
         for r, value in enumerate(doc.data.get("rules") or []):
-            if value is None or "name" not in value or "decision" not in value:
+            if not isinstance(value, dict):
                 continue
             path: Path = ("rules", r)
-            name = value["name"]
-            if name is None or value["decision"] is None:
-                continue
-            mark = doc.v.mark((*path, "name"))
-            if name in first_rule:
-                f = first_rule[name]
-                doc.v.issues.append(
-                    mark.issue(
-                        f"duplicate rule name {name!r} (first at {f.file}:{f.line}:{f.col}); "
-                        "rule names must be unique so decisions can cite them"
+            rule_name = value.get("name")
+            unique = True
+            if rule_name is not None:
+                mark = doc.v.mark((*path, "name"))
+                if rule_name in first_rule:
+                    f = first_rule[rule_name]
+                    doc.v.issues.append(
+                        mark.issue(
+                            f"duplicate rule name {rule_name!r} "
+                            f"(first at {f.file}:{f.line}:{f.col}); "
+                            "rule names must be unique so decisions can cite them"
+                        )
                     )
-                )
-                continue
-            first_rule[name] = mark
+                    unique = False
+                else:
+                    first_rule[rule_name] = mark
+            # Check the whole rule even when it cannot be kept: no error hides another.
             rule = _rule(c, i, path, len(rules), value, check_env, check_group)
-            if rule is not None:
+            if rule is not None and unique:
                 rules.append(rule)
 
     if any(doc.v.issues for doc in docs):
@@ -228,6 +243,10 @@ def _tool(c: _Compiler, i: int, name: str, value: dict[str, Any]) -> ToolDecl:
     )
 
 
+def _names(values: list[str | None] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(v for v in values if v is not None)
+
+
 def _agent(doc: Document, name: str, value: dict[str, Any], check_env: Any) -> Agent:
     base: Path = ("agents", name)
     charter = None
@@ -235,6 +254,8 @@ def _agent(doc: Document, name: str, value: dict[str, Any], check_env: Any) -> A
     if raw is not None:
         limits: dict[tuple[str, str], float] = {}
         tools = raw.get("tools")
+        if tools is not None:
+            tools = [t for t in tools if t is not None]
         for key, bound in (raw.get("limits") or {}).items():
             tool, dot, fld = key.partition(".")
             path = (*base, "charter", "limits", key)
@@ -256,9 +277,9 @@ def _agent(doc: Document, name: str, value: dict[str, Any], check_env: Any) -> A
             if env is not None:
                 check_env(doc, (*base, "charter", "environments", e), env)
         charter = Charter(
-            tools=frozenset(t for t in tools if t) if tools is not None else None,
-            environments=frozenset(raw["environments"]) if raw.get("environments") else None,
-            intents=frozenset(raw["intents"]) if raw.get("intents") else None,
+            tools=frozenset(tools) if tools is not None else None,
+            environments=_names(raw.get("environments")),
+            intents=_names(raw.get("intents")),
             limits=limits,
         )
     return Agent(
@@ -285,11 +306,9 @@ def _rule(
         if env is not None:
             check_env(doc, (*path, "match", "environment", e), env)
     when = value.get("when")
-    if (
-        when is not None
-        and c.compile_cel(i, (*path, "when"), when, "condition", boolean=True) is None
-    ):
-        return None
+    compiled = True
+    if when is not None:
+        compiled = c.compile_cel(i, (*path, "when"), when, "condition", boolean=True) is not None
     timeout = value.get("timeout") or DEFAULT_TIMEOUT
     escalations = []
     for e, step in enumerate(value.get("escalate") or []):
@@ -302,7 +321,7 @@ def _rule(
                     f"escalation after {step['after']}s never happens: the approval times out "
                     f"after {timeout}s; shorten 'after' or lengthen 'timeout'",
                 )
-    decision = value["decision"]
+    decision = value.get("decision")
     approvals = []
     for a, spec in enumerate(value.get("approvers") or []):
         if not spec:
@@ -311,7 +330,9 @@ def _rule(
         group = spec.get("group")
         users = tuple(spec.get("users") or ())
         if group is not None:
-            check_group(doc, (*path, "approvers", a, "group"), group, quorum)
+            base = (*path, "approvers", a)
+            quorum_at = (*base, "quorum") if "quorum" in spec else None
+            check_group(doc, (*base, "group"), group, quorum, quorum_at)
         elif users and quorum > len(users):
             doc.v.error(
                 (*path, "approvers", a, "quorum"),
@@ -319,7 +340,7 @@ def _rule(
             )
         approvals.append(
             ApprovalRequirement(
-                rule=value["name"],
+                rule=value.get("name") or "",
                 quorum=quorum,
                 group=group,
                 users=users,
@@ -328,7 +349,7 @@ def _rule(
                 escalate=tuple(escalations),
             )
         )
-    if decision != "ask" and value.get("approvers"):
+    if decision is not None and decision != "ask" and value.get("approvers"):
         doc.v.error(
             (*path, "approvers"),
             f"approvers only apply to decision: ask, but this rule decides {decision}; "
@@ -338,7 +359,7 @@ def _rule(
     if decision == "ask" and not approvals:
         approvals.append(
             ApprovalRequirement(
-                rule=value["name"],
+                rule=value.get("name") or "",
                 timeout_seconds=timeout,
                 on_timeout=value.get("on_timeout") or "deny",
                 escalate=tuple(escalations),
@@ -349,6 +370,8 @@ def _rule(
             (*path, "on_timeout"),
             "on_timeout: escalate needs an 'escalate:' ladder; add one or use on_timeout: deny",
         )
+    if not compiled or decision is None or value.get("name") is None:
+        return None
     mark = doc.v.mark(path)
     return Rule(
         index=index,

@@ -56,7 +56,7 @@ class Facts:
         self.action = action
         self.effects = effects
         self.agent = agent
-        self._effect_maps: list[dict[str, Any]] | None = None
+        self._effect_maps: dict[str | None, list[dict[str, Any]]] = {}
         self._agent_map: dict[str, Any] | None = None
 
     def data(self, uses: frozenset[str], env: str | None) -> dict[str, Any]:
@@ -65,9 +65,15 @@ class Facts:
         if "input" in uses:
             out["input"] = self.action.input
         if "effects" in uses:
-            if self._effect_maps is None:
-                self._effect_maps = [e.to_cel() for e in self.effects]
-            out["effects"] = self._effect_maps
+            maps = self._effect_maps.get(env)
+            if maps is None:
+                # Judged in an environment, an effect with none of its own is in that one.
+                maps = [e.to_cel() for e in self.effects]
+                if env is not None:
+                    for m in maps:
+                        m["environment"] = m["environment"] or env
+                self._effect_maps[env] = maps
+            out["effects"] = maps
         if "env" in uses:
             out["env"] = env or ""
         if "agent" in uses:
@@ -249,9 +255,7 @@ def combine(
             decision = v.decision
     ordered = sorted(verdicts, key=lambda v: -RESTRICTIVENESS[v.decision])
     # A default that lost to a stricter verdict explains nothing; a rule that lost still does.
-    reasons = _unique(
-        v.reason for v in ordered if not (v.fallback and v.decision != decision)
-    )
+    reasons = _unique(v.reason for v in ordered if not (v.fallback and v.decision != decision))
     reasons.extend(preamble)
     rules = _unique(v.rule for v in ordered if v.rule is not None)
     instructions = _unique(v.instructions for v in ordered if v.instructions)

@@ -73,7 +73,14 @@ def parse(sources: list[tuple[str, str]]) -> StandingOrders:
                 docs.append(Document(data, v, node))
             else:
                 issues.extend(v.issues)
-    compiled = compile_orders(docs, [name for name, _ in sources]) if not issues else None
+    try:
+        compiled = compile_orders(docs, [name for name, _ in sources])
+    except Exception as exc:  # a bug here must still refuse the orders, never half-load them
+        first = sources[0][0] if sources else "<orders>"
+        issues.append(
+            Mark(first, 1, 1).issue(f"internal error while loading: {type(exc).__name__}: {exc}")
+        )
+        compiled = None
     issues.extend(i for doc in docs for i in doc.v.issues)
     if issues or compiled is None:
         raise OrdersError(issues or [Mark(sources[0][0], 1, 1).issue("standing orders refused")])

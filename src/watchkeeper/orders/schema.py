@@ -234,7 +234,7 @@ class Validation:
     issues: list[Issue] = field(default_factory=list)
     marks: dict[Path, Mark] = field(default_factory=dict)
     key_marks: dict[Path, Mark] = field(default_factory=dict)
-    styles: dict[Path, str | None] = field(default_factory=dict)
+    nodes: dict[Path, Node] = field(default_factory=dict)
 
     def check(self, node: Node, spec: Spec, path: Path = ()) -> Any:
         self.record(path, node)
@@ -245,7 +245,7 @@ class Validation:
 
     def record(self, path: Path, node: Node, key: Node | None = None) -> None:
         self.marks[path] = node.mark
-        self.styles[path] = node.style
+        self.nodes[path] = node
         if key is not None:
             self.key_marks[path] = key.mark
 

@@ -52,6 +52,31 @@ class Node:
     tag: str = ""
     text: str = ""  # the scalar as written, before YAML resolved it to a bool or a number
     style: str | None = None
+    raw: str = ""  # the scalar's source, quotes, escapes and line breaks included
+
+    def position_of(self, index: int) -> Mark:
+        """Where character ``index`` of the scalar's text was written in the file.
+
+        Quotes, escapes, folding and indentation only ever remove source characters, so a
+        greedy alignment of the text against its source finds each character's origin.
+        """
+        if self.raw and self.text and index >= len(self.text):
+            # Past the end ("unexpected end of input"): just after the last character.
+            return self.position_of(len(self.text) - 1).shifted(index - len(self.text) + 1)
+        if not self.raw or not 0 <= index < len(self.text):
+            return self.mark
+        at = 0
+        for i in range(index + 1):
+            found = self.raw.find(self.text[i], at)
+            if found < 0:
+                return self.mark
+            at = found + 1
+        offset = at - 1
+        before = self.raw[:offset]
+        newlines = before.count("\n")
+        if not newlines:
+            return self.mark.shifted(offset)
+        return Mark(self.mark.file, self.mark.line + newlines, offset - before.rfind("\n"))
 
     def pairs(self) -> list[tuple[Node, Node]]:
         return self.value if self.kind == "map" else []
@@ -87,14 +112,27 @@ def _convert(file: str, node: yaml.Node, loader: _Loader, issues: list[Issue]) -
     if isinstance(node, yaml.ScalarNode):
         try:
             value = loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            issues.append(mark.issue(f"cannot read scalar {node.value!r}: {exc}"))
+        except yaml.MarkedYAMLError as exc:
+            issues.append(mark.issue(f"cannot read scalar {node.value!r}: {exc.problem}"))
             value = node.value
-        return Node("scalar", value, mark, node.tag, str(node.value), node.style)
+        except Exception as exc:  # a tag like !!int on text that is not one
+            issues.append(mark.issue(f"cannot read scalar {node.value!r} as {node.tag}: {exc}"))
+            value = node.value
+        start, end = node.start_mark, node.end_mark
+        raw = start.buffer[start.pointer : end.pointer] if start.buffer is not None else ""
+        return Node("scalar", value, mark, node.tag, str(node.value), node.style, raw)
     if isinstance(node, yaml.SequenceNode):
         return Node("seq", [_convert(file, n, loader, issues) for n in node.value], mark, node.tag)
     pairs: list[tuple[Node, Node]] = []
     seen: dict[Any, Mark] = {}
+    if not isinstance(node, yaml.MappingNode):
+        issues.append(mark.issue(f"unsupported YAML node {type(node).__name__}"))
+        return Node("map", [], mark, node.tag)
+    try:
+        loader.flatten_mapping(node)  # resolve `<<: *anchor` merge keys as YAML defines them
+    except yaml.MarkedYAMLError as exc:
+        issues.append(mark.issue(f"cannot merge: {exc.problem}"))
+        return Node("map", [], mark, node.tag)
     for knode, vnode in node.value:
         key = _convert(file, knode, loader, issues)
         if key.kind != "scalar":
@@ -126,7 +164,11 @@ def read_documents(text: str, file: str, issues: list[Issue]) -> Iterator[Node]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _mark(file, mark) if mark is not None else Mark(file, 1, 1)
-        issues.append(where.issue(f"YAML syntax error: {exc.problem or exc.context}"))
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.context and exc.context_mark is not None and exc.problem_mark is not None:
+            opened = _mark(file, exc.context_mark)
+            message += f" ({exc.context} at line {opened.line}, column {opened.col})"
+        issues.append(where.issue(message))
     except yaml.YAMLError as exc:
         issues.append(Mark(file, 1, 1).issue(f"YAML error: {exc}"))
     finally:

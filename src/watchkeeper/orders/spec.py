@@ -146,10 +146,14 @@ RULE = Record(
 
 ORDERS = Record(
     {
-        "environments": Field(MapOf(ENVIRONMENT), "Environments and their defaults."),
-        "groups": Field(MapOf(NAMES, doc="mapping of name → list of people"), "Groups of people."),
-        "agents": Field(MapOf(AGENT), "Agents, their owners and charters."),
-        "tools": Field(MapOf(TOOL), "Effects of tools no analyzer knows, declared by you."),
+        "environments": Field(MapOf(ENVIRONMENT, key=NAME), "Environments and their defaults."),
+        "groups": Field(
+            MapOf(NAMES, key=NAME, doc="mapping of name → list of people"), "Groups of people."
+        ),
+        "agents": Field(MapOf(AGENT, key=NAME), "Agents, their owners and charters."),
+        "tools": Field(
+            MapOf(TOOL, key=NAME), "Effects of tools no analyzer knows, declared by you."
+        ),
         "rules": Field(ListOf(RULE), "Rules, evaluated together; the most restrictive wins."),
     },
     doc="standing orders document",

@@ -1,0 +1,183 @@
+"""The embedded SDK: check, explain and the guard decorator, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+from watchkeeper import (
+    ActionBlocked,
+    ActionDenied,
+    ApprovalRequired,
+    Intent,
+    OrdersError,
+    UsageError,
+    Watchkeeper,
+)
+
+ORDERS = EXAMPLES / "infra"
+SUPPORT = Intent(kind="refund")
+
+
+@pytest.fixture
+def wk() -> Watchkeeper:
+    return Watchkeeper.from_file(ORDERS, agent="support-bot", session="case-1")
+
+
+def test_check_fills_agent_and_session(wk: Watchkeeper) -> None:
+    decision = wk.check(
+        {
+            "tool": "refund",
+            "environment": "prod",
+            "intent": {"kind": "refund"},
+            "input": {"amount": 20},
+        }
+    )
+    assert decision.decision == "allow", decision.reasons
+    assert decision.rules == ("support-within-charter",)
+
+
+def test_explicit_agent_wins_over_the_default(wk: Watchkeeper) -> None:
+    decision = wk.check({"agent": "dba-bot", "tool": "db_query", "environment": "prod"})
+    assert decision.decision == "deny"  # dba-bot's db_query needs input.database
+    assert "no 'database'" in decision.reasons[0]
+
+
+def test_guard_runs_the_function_when_allowed(wk: Watchkeeper) -> None:
+    calls = []
+
+    @wk.guard(tool="refund", environment="prod", intent=SUPPORT)
+    def refund(order: str, amount: float, note: str = "") -> str:
+        calls.append((order, amount))
+        return "refunded"
+
+    assert refund("A-1", 20) == "refunded"
+    assert calls == [("A-1", 20)]
+    assert refund.__name__ == "refund"
+
+
+def test_guard_raises_approval_required_with_reasons(wk: Watchkeeper) -> None:
+    calls = []
+
+    @wk.guard(tool="refund", environment="prod", intent=SUPPORT)
+    def refund(order: str, amount: float) -> None:
+        calls.append(order)
+
+    with pytest.raises(ApprovalRequired) as info:
+        refund("A-2", amount=1450)
+    assert calls == []
+    assert "over its charter limit of 100" in info.value.reasons[0]
+    assert info.value.decision.approvals[0].users == ("dana@example.com",)
+    assert isinstance(info.value, ActionBlocked)
+
+
+def test_guard_raises_action_denied_with_instructions(tmp_path: Path) -> None:
+    orders = tmp_path / "o.yaml"
+    orders.write_text(
+        "rules:\n"
+        "  - name: no-big-refunds\n"
+        "    match: {tool: refund}\n"
+        "    when: input.amount > 1000\n"
+        "    decision: deny\n"
+        "    instructions: Offer store credit instead.\n"
+    )
+    wk = Watchkeeper.from_file(orders)
+
+    @wk.guard(tool="refund")
+    def refund(amount: int) -> None:
+        raise AssertionError("must not run")
+
+    with pytest.raises(ActionDenied) as info:
+        refund(5000)
+    assert info.value.instructions == ["Offer store credit instead."]
+    assert str(info.value).startswith("deny: ")
+
+
+def test_guard_on_async_functions(wk: Watchkeeper) -> None:
+    @wk.guard(tool="refund", environment="prod", intent=SUPPORT)
+    async def refund(order: str, amount: float) -> str:
+        await asyncio.sleep(0)
+        return f"{order}:{amount}"
+
+    assert asyncio.run(refund("A-3", 10)) == "A-3:10"
+    with pytest.raises(ApprovalRequired):
+        asyncio.run(refund("A-3", 500))
+
+
+def test_guard_without_arguments_uses_the_function_name(tmp_path: Path) -> None:
+    orders = tmp_path / "o.yaml"
+    orders.write_text("rules: [{name: stop, match: {tool: wipe}, decision: deny}]\n")
+    wk = Watchkeeper.from_file(orders)
+
+    @wk.guard
+    def wipe() -> None:
+        raise AssertionError("must not run")
+
+    with pytest.raises(ActionDenied) as info:
+        wipe()
+    assert info.value.decision.rules == ("stop",)
+
+
+def test_guard_input_is_bound_arguments_without_self(tmp_path: Path) -> None:
+    orders = tmp_path / "o.yaml"
+    orders.write_text(
+        "rules:\n"
+        "  - name: exact-input\n"
+        "    match: {tool: move}\n"
+        "    when: \"input == {'src': 'a', 'dst': 'b', 'force': false, 'tags': ['x']}\"\n"
+        "    decision: deny\n"
+    )
+    wk = Watchkeeper.from_file(orders)
+
+    class Mover:
+        @wk.guard(tool="move")
+        def move(self, src: str, dst: str, force: bool = False, tags: tuple[str, ...] = ()) -> None:
+            raise AssertionError("must not run")
+
+    with pytest.raises(ActionDenied) as info:
+        Mover().move("a", dst="b", tags=("x",))
+    assert info.value.decision.rules == ("exact-input",)
+
+
+def test_non_json_arguments_become_strings(tmp_path: Path) -> None:
+    orders = tmp_path / "o.yaml"
+    orders.write_text(
+        "rules: [{name: p, match: {tool: f}, when: \"input.p == '/tmp/x'\", decision: deny}]\n"
+    )
+    wk = Watchkeeper.from_file(orders)
+
+    @wk.guard(tool="f")
+    def f(p: Path) -> None:
+        raise AssertionError("must not run")
+
+    with pytest.raises(ActionDenied):
+        f(Path("/tmp/x"))
+
+
+def test_default_uses_builtin_orders() -> None:
+    wk = Watchkeeper.default()
+    assert wk.orders.rule("prod-irreversible-needs-two").decision == "ask"
+    decision = wk.check({"tool": "Read", "environment": "prod", "input": {"file_path": "/a"}})
+    assert decision.allowed
+
+
+def test_from_file_refuses_bad_orders(tmp_path: Path) -> None:
+    bad = tmp_path / "o.yaml"
+    bad.write_text("rules: [{name: a}]\n")
+    with pytest.raises(OrdersError) as info:
+        Watchkeeper.from_file(bad)
+    assert "missing required key 'decision'" in str(info.value)
+
+
+def test_guard_refuses_non_callables(wk: Watchkeeper) -> None:
+    with pytest.raises(UsageError, match="decorates functions"):
+        wk.guard(tool="x")(42)  # type: ignore[arg-type]
+
+
+def test_explain_through_the_sdk(wk: Watchkeeper) -> None:
+    explanation = wk.explain({"tool": "refund", "environment": "prod", "input": {"amount": 500}})
+    assert explanation.decision.decision == "ask"
+    assert any("over its charter limit" in c for c in explanation.charter)

@@ -1,0 +1,244 @@
+"""The ``watchkeeper`` command, run in-process; every assertion shows the output on failure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import EXAMPLES
+from watchkeeper import __version__
+from watchkeeper.cli import app
+
+ORDERS = str(EXAMPLES / "infra")
+ACTIONS = EXAMPLES / "actions"
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
+    monkeypatch.chdir(tmp_path)  # no ./watchkeeper.yaml unless a test writes one
+    monkeypatch.delenv("WATCHKEEPER_ORDERS", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> object:
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def test_version(run) -> None:
+    result = run("--version")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"watchkeeper {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("action", "decision", "code"),
+    [
+        ("refund-within-charter.json", "allow", 0),
+        ("refund-over-limit.json", "ask", 10),
+        ("drop-table-prod.json", "ask", 10),
+        ("malformed.json", "deny", 20),
+    ],
+)
+def test_check_exit_codes_follow_the_decision(run, action: str, decision: str, code: int) -> None:
+    plain = run("check", "--orders", ORDERS, "--json", str(ACTIONS / action))
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.output)["decision"] == decision
+    coded = run("check", "--orders", ORDERS, "--exit-code", str(ACTIONS / action))
+    assert coded.exit_code == code, coded.output
+
+
+def test_check_prints_a_readable_panel(run) -> None:
+    result = run("check", "--orders", ORDERS, str(ACTIONS / "drop-table-prod.json"))
+    assert result.exit_code == 0, result.output
+    for text in ("ASK", "prod-irreversible-needs-two-sre", "2 of group sre", "Snapshot first"):
+        assert text in result.output
+
+
+def test_check_reads_stdin(run) -> None:
+    action = json.dumps({"tool": "Read", "environment": "prod", "input": {"file_path": "/x"}})
+    result = run("check", "--json", "-", input=action)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["decision"] == "allow"
+
+
+def test_check_without_orders_uses_the_builtin_defaults(run) -> None:
+    action = json.dumps({"tool": "delete_file", "environment": "prod", "input": {"path": "/x"}})
+    result = run("check", "--json", "-", input=action)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rules"] == ["prod-irreversible-needs-two"]
+
+
+def test_check_prefers_local_watchkeeper_yaml(run, tmp_path: Path) -> None:
+    (tmp_path / "watchkeeper.yaml").write_text("rules: [{name: no, decision: deny}]\n")
+    result = run("check", "--json", "-", input='{"tool": "Read"}')
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rules"] == ["no"]
+
+
+def test_check_orders_from_environment_variable(run, monkeypatch, tmp_path: Path) -> None:
+    orders = tmp_path / "o.yaml"
+    orders.write_text("rules: [{name: env-orders, decision: deny}]\n")
+    monkeypatch.setenv("WATCHKEEPER_ORDERS", str(orders))
+    result = run("check", "--json", "-", input='{"tool": "x"}')
+    assert json.loads(result.output)["rules"] == ["env-orders"], result.output
+
+
+def test_check_malformed_json_is_a_deny_naming_the_problem(run) -> None:
+    result = run("check", "--json", "--exit-code", "-", input="{not json")
+    assert result.exit_code == 20, result.output
+    reason = json.loads(result.output)["reasons"][0]
+    assert reason.startswith("invalid action: not JSON")
+    assert "line 1 column 2" in reason
+
+
+def test_check_jsonl_decides_each_line_in_order_and_survives_bad_lines(run) -> None:
+    lines = [
+        json.dumps({"tool": "Read", "environment": "dev", "input": {"file_path": "/a"}}),
+        "{broken",
+        "",
+        json.dumps({"input": {}}),
+        json.dumps({"tool": "delete_file", "environment": "prod", "input": {"path": "/a"}}),
+    ]
+    result = run("check", "--jsonl", "--exit-code", input="\n".join(lines) + "\n")
+    assert result.exit_code == 20, result.output
+    decisions = [json.loads(line) for line in result.output.splitlines()]
+    assert [d["decision"] for d in decisions] == ["allow", "deny", "deny", "ask"]
+    assert decisions[1]["reasons"][0].startswith("line 2: invalid action: not JSON")
+    assert decisions[2]["reasons"][0].startswith("line 4: invalid action: tool:")
+
+
+def test_check_jsonl_exit_code_is_the_most_restrictive(run) -> None:
+    lines = [
+        json.dumps({"tool": "Read", "environment": "dev", "input": {"file_path": "/a"}}),
+        json.dumps({"tool": "Edit", "environment": "prod", "input": {"file_path": "/a"}}),
+    ]
+    result = run("check", "--jsonl", "--exit-code", input="\n".join(lines))
+    assert result.exit_code == 10, result.output
+
+
+def test_missing_action_file_is_a_usage_error(run) -> None:
+    result = run("check", "no-such-file.json")
+    assert result.exit_code == 2, result.output
+    assert "cannot read action file 'no-such-file.json'" in result.output
+
+
+def test_refused_orders_exit_2_listing_every_error(run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - name: a\n    decison: deny\n  - name: b\n    decision: maybe\n")
+    result = run("check", "--orders", str(bad), "-", input='{"tool": "x"}')
+    assert result.exit_code == 2, result.output
+    assert f"{bad}:3:5: unknown key 'decison'; did you mean 'decision'?" in result.output
+    assert f"{bad}:5:15: 'maybe' is not one of allow, ask, deny" in result.output
+
+
+def test_lint_ok_and_errors(run, tmp_path: Path) -> None:
+    good = run("lint", ORDERS)
+    assert good.exit_code == 0, good.output
+    assert "ok: 4 rules" in good.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - name: a\n    decision: deny\n    when: 'input.x >'\n")
+    result = run("lint", str(bad))
+    assert result.exit_code == 1, result.output
+    assert f"{bad}:4:" in result.output
+    assert "^" in result.output
+
+
+def test_lint_also_checks_the_test_files(run, tmp_path: Path) -> None:
+    (tmp_path / "o.yaml").write_text("rules: [{name: a, decision: deny}]\n")
+    (tmp_path / "o_test.yaml").write_text("cases:\n  - name: x\n    action: {tool: t}\n")
+    result = run("lint", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert "o_test.yaml:2:5: missing required key 'expect'" in result.output
+
+
+def test_explain_shows_every_rule(run) -> None:
+    result = run("explain", "--orders", ORDERS, str(ACTIONS / "refund-over-limit.json"))
+    assert result.exit_code == 0, result.output
+    for text in ("no-obfuscated-shell", "not selected", "support-within-charter", "matched"):
+        assert text in result.output
+    assert "over its charter limit" in result.output
+
+
+def test_explain_json(run) -> None:
+    result = run("explain", "--json", "--orders", ORDERS, str(ACTIONS / "drop-table-prod.json"))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    verdicts = {r["rule"]: r["status"] for r in data["rules"]}
+    assert verdicts["prod-irreversible-needs-two-sre"] == "matched"
+    assert verdicts["no-obfuscated-shell"] == "not selected"
+    assert data["decision"]["decision"] == "ask"
+
+
+def test_init_writes_defaults_that_pass_their_tests(run, tmp_path: Path) -> None:
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "watchkeeper.yaml").exists()
+    assert (tmp_path / "watchkeeper_test.yaml").exists()
+    tested = run("test")
+    assert tested.exit_code == 0, tested.output
+    again = run("init")
+    assert again.exit_code == 2, again.output
+    assert "already exists" in again.output
+    assert run("init", "--force").exit_code == 0
+
+
+def test_test_runs_cases_and_reports_coverage(run) -> None:
+    result = run("test", ORDERS)
+    assert result.exit_code == 0, result.output
+    assert "PASS dropping a production table needs two SREs" in result.output
+    assert "8 passed, 0 failed" in result.output
+    low = run("test", ORDERS, "--min-coverage", "90")
+    assert low.exit_code == 1, low.output
+    assert "below the required 90%" in low.output
+
+
+def test_test_reports_a_failing_case_with_its_position(run, tmp_path: Path) -> None:
+    (tmp_path / "o.yaml").write_text("rules: [{name: a, match: {tool: t}, decision: deny}]\n")
+    (tmp_path / "o_test.yaml").write_text(
+        "cases:\n  - name: t is allowed\n    action: {tool: t}\n    expect: {decision: allow}\n"
+    )
+    result = run("test", str(tmp_path / "o.yaml"))
+    assert result.exit_code == 1, result.output
+    assert "FAIL t is allowed" in result.output
+    assert "o_test.yaml:2:5" in result.output
+    assert "expected allow, got deny" in result.output
+
+
+def test_test_json_output(run) -> None:
+    result = run("test", "--json", ORDERS)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["passed"], data["failed"], data["coverage"]) == (8, 0, 75.0)
+    assert data["rules"]["no-obfuscated-shell"] == 0
+
+
+def test_test_without_test_files_fails(run, tmp_path: Path) -> None:
+    (tmp_path / "o.yaml").write_text("rules: []\n")
+    result = run("test", str(tmp_path / "o.yaml"))
+    assert result.exit_code == 2, result.output
+    assert "no *_test.yaml files" in result.output
+
+
+def test_builtin_defaults_pass_their_own_tests(run) -> None:
+    result = run("test")
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.output
+
+
+def test_console_script_is_installed_and_runs() -> None:
+    script = Path(sys.executable).with_name("watchkeeper")
+    done = subprocess.run(
+        [str(script), "check", "--exit-code", "--orders", ORDERS, str(ACTIONS / "malformed.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 20, done.stdout + done.stderr
