@@ -122,7 +122,11 @@ class ConditionSet:
     def run(self, indexes: tuple[int, ...], data: Mapping[str, Any]) -> list[bool | str]:
         if len(indexes) == 1:
             return [self._one(indexes[0], data)]
-        ok, value = evaluate(self._program_for(indexes), data)
+        try:
+            program = self._program_for(indexes)
+        except Exception:  # each condition compiled alone at load; judge them alone
+            return [self._one(i, data) for i in indexes]
+        ok, value = evaluate(program, data)
         if ok and isinstance(value, list) and all(isinstance(v, bool) for v in value):
             return list(value)
         return [self._one(i, data) for i in indexes]

@@ -1,0 +1,78 @@
+"""``explain``: every rule's verdict on one action, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from watchkeeper.gateway import Gateway
+from watchkeeper.orders.model import StandingOrders
+
+ORDERS = """
+environments:
+  prod: {default: ask}
+  dev: {default: allow}
+agents:
+  bot: {owner: o@example.com, charter: {tools: [refund], environments: [dev]}}
+tools:
+  refund: {verb: transfer, target: money, amount: input.amount}
+rules:
+  - {name: by-tool, match: {tool: shell}, decision: deny}
+  - {name: by-env, match: {environment: dev}, decision: allow}
+  - {name: by-agent, match: {agent: other}, decision: deny}
+  - {name: by-effect, match: {verb: delete, target: db_table}, decision: ask}
+  - {name: false-cond, when: "input.amount > 1000", decision: deny}
+  - {name: error-cond, match: {tool: refund}, when: "input.nope == 1", decision: deny}
+  - {name: plain, match: {tool: refund}, decision: ask}
+"""
+
+
+@pytest.fixture
+def gateway(orders_from: Callable[[str], StandingOrders]) -> Gateway:
+    return Gateway(orders_from(ORDERS))
+
+
+def verdicts(gateway: Gateway, env: str | None) -> dict[tuple[str, str | None], tuple[str, str]]:
+    action = {"agent": "bot", "tool": "refund", "input": {"amount": 5}}
+    if env:
+        action["environment"] = env
+    explanation = gateway.explain(action)
+    return {(r.rule, r.environment): (r.status, r.detail) for r in explanation.rules}
+
+
+def test_every_rule_gets_a_verdict_with_its_reason(gateway: Gateway) -> None:
+    v = verdicts(gateway, "prod")
+    assert v[("by-tool", "prod")] == ("not selected", "tool 'refund' is not one of shell")
+    assert v[("by-env", "prod")] == ("not selected", "environment 'prod' is not one of dev")
+    assert v[("by-agent", "prod")] == ("not selected", "agent 'bot' is not one of other")
+    assert v[("by-effect", "prod")][0] == "not selected"
+    assert "verb delete and target db_table" in v[("by-effect", "prod")][1]
+    assert v[("false-cond", "prod")] == ("condition false", "when: input.amount > 1000")
+    assert v[("error-cond", "prod")][0] == "condition error"
+    assert "nope" in v[("error-cond", "prod")][1]
+    assert v[("plain", "prod")] == ("matched", "selectors hold")
+
+
+def test_explanation_agrees_with_the_decision(gateway: Gateway) -> None:
+    explanation = gateway.explain(
+        {"agent": "bot", "tool": "refund", "environment": "prod", "input": {"amount": 5}}
+    )
+    matched = {r.rule for r in explanation.rules if r.status in ("matched", "condition error")}
+    assert matched == set(explanation.decision.rules)
+    assert explanation.decision.decision == "deny"
+    assert explanation.charter == ("environment 'prod' is not in its charter (environments: dev)",)
+
+
+def test_unknown_environment_is_explained_in_every_environment(gateway: Gateway) -> None:
+    v = verdicts(gateway, None)
+    assert {env for _, env in v} == {"prod", "dev"}
+    assert v[("by-env", "dev")][0] == "matched"
+    assert v[("by-env", "prod")][0] == "not selected"
+
+
+def test_explaining_a_malformed_action_explains_the_denial(gateway: Gateway) -> None:
+    explanation = gateway.explain({"input": {}})
+    assert explanation.decision.decision == "deny"
+    assert explanation.rules == ()
+    assert explanation.to_json()["decision"]["reasons"][0].startswith("invalid action: tool")
