@@ -684,7 +684,7 @@ def test_name_defined_in_two_files_of_a_directory_is_refused(
         second,
         3,
         3,
-        f"{section} {name!r} is already defined at {first}:1:{first_col}",
+        f"duplicate {section} name {name!r} (first at {first}:1:{first_col})",
         "give it another name or merge the two",
     )
 
@@ -974,7 +974,9 @@ def test_error_in_a_later_document_points_at_its_line_in_the_file(write_orders: 
         groups: {sre: [b]}
         """
     )
-    assert_issue(only_issue(path), path, 7, 10, "group 'sre' is already defined at", f"{path}:1:10")
+    assert_issue(
+        only_issue(path), path, 7, 10, "duplicate group name 'sre'", f"(first at {path}:1:10)"
+    )
 
 
 def test_yaml_1_1_no_in_a_tool_declaration_stays_the_string_no(write_orders: Write) -> None:

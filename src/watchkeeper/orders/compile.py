@@ -78,18 +78,24 @@ def _named(docs: Sequence[Document], section: str) -> list[tuple[int, str, Any]]
     for i, doc in enumerate(docs):
         for name, value in (doc.data.get(section) or {}).items():
             mark = doc.v.mark((section, name), key=True)
-            if name in seen:
-                first = seen[name]
-                doc.v.issues.append(
-                    mark.issue(
-                        f"{section[:-1]} {name!r} is already defined at {first.file}:{first.line}:"
-                        f"{first.col}; give it another name or merge the two"
-                    )
-                )
-                continue
-            seen[name] = mark
-            out.append((i, name, value))
+            if _first_use(
+                doc, seen, name, mark, section[:-1], "give it another name or merge the two"
+            ):
+                out.append((i, name, value))
     return out
+
+
+def _first_use(
+    doc: Document, seen: dict[str, Mark], name: str, mark: Mark, what: str, fix: str
+) -> bool:
+    """Record ``name`` at ``mark``; if it was seen before, report the duplicate and say so."""
+    first = seen.get(name)
+    if first is None:
+        seen[name] = mark
+        return True
+    where = f"{first.file}:{first.line}:{first.col}"
+    doc.v.issues.append(mark.issue(f"duplicate {what} name {name!r} (first at {where}); {fix}"))
+    return False
 
 
 def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> StandingOrders | None:
@@ -161,21 +167,14 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
                 continue
             path: Path = ("rules", r)
             rule_name = value.get("name")
-            unique = True
-            if rule_name is not None:
-                mark = doc.v.mark((*path, "name"))
-                if rule_name in first_rule:
-                    f = first_rule[rule_name]
-                    doc.v.issues.append(
-                        mark.issue(
-                            f"duplicate rule name {rule_name!r} "
-                            f"(first at {f.file}:{f.line}:{f.col}); "
-                            "rule names must be unique so decisions can cite them"
-                        )
-                    )
-                    unique = False
-                else:
-                    first_rule[rule_name] = mark
+            unique = rule_name is None or _first_use(
+                doc,
+                first_rule,
+                rule_name,
+                doc.v.mark((*path, "name")),
+                "rule",
+                "rule names must be unique so decisions can cite them",
+            )
             # Check the whole rule even when it cannot be kept: no error hides another.
             rule = _rule(c, i, path, len(rules), value, check_env, check_group)
             if rule is not None and unique:
