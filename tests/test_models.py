@@ -150,3 +150,16 @@ def test_fail_closed_decision_is_a_deny_with_the_error_as_reason() -> None:
         ("analyzer crashed",),
         False,
     )
+
+
+@given(
+    st.dictionaries(st.text(), json_values, max_size=5),
+    st.none() | st.text(),
+    st.none() | st.text(),
+    st.text(min_size=1),
+)
+def test_digest_from_precomputed_input_equals_the_documented_digest(
+    input: dict[str, Any], agent: str | None, env: str | None, tool: str
+) -> None:
+    action = Action(tool=tool, input=input, agent=agent)
+    assert action.digest(env, canonical_json(input)) == action.digest(env)

@@ -15,7 +15,7 @@ from typing import Any
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
 from watchkeeper.canonical import canonical_json, digest_bytes
 from watchkeeper.errors import AnalyzerError, InvalidAction, WatchkeeperError
-from watchkeeper.inventory import resolve_environment
+from watchkeeper.inventory import Inventory
 from watchkeeper.models import Action, Decision, Effect
 from watchkeeper.orders.evaluate import decide
 from watchkeeper.orders.explain import Explanation, explain
@@ -26,6 +26,7 @@ class Gateway:
     def __init__(self, orders: StandingOrders, registry: Registry | None = None) -> None:
         self.orders = orders
         self.registry = registry if registry is not None else default_registry()
+        self.inventory = Inventory(orders)
         self._declared = {name: DeclaredToolAnalyzer(d) for name, d in orders.tools.items()}
 
     def analyze(self, action: Action, env: str | None) -> list[Effect]:
@@ -60,12 +61,13 @@ class Gateway:
             )
         action_digest = env = None
         try:
-            env = resolve_environment(self.orders, action)
-            document = canonical_json(action.digest_document(env))
-            action_digest = digest_bytes(document)
+            document = canonical_json(action.input)  # refuses what is not JSON, sizes the input
             self.registry.check_size(action, len(document))
+            placement = self.inventory.place(action)
+            env = placement.single
+            action_digest = action.digest(env, document)
             effects = self.analyze(action, env)
-            return decide(self.orders, action, effects, env, action_digest=action_digest)
+            return decide(self.orders, action, effects, placement, action_digest=action_digest)
         except (AnalyzerError, WatchkeeperError) as exc:
             return Decision.fail_closed(
                 str(exc),
@@ -86,8 +88,8 @@ class Gateway:
         decision = self.submit(action)
         try:
             parsed = action if isinstance(action, Action) else Action.from_json(action)
-            env = resolve_environment(self.orders, parsed)
-            effects = list(decision.effects) or self.analyze(parsed, env)
+            placement = self.inventory.place(parsed)
+            effects = list(decision.effects) or self.analyze(parsed, placement.single)
         except Exception as exc:  # nothing more to explain than the failed decision
             return Explanation(decision, (), (f"cannot explain further: {exc}",))
-        return explain(self.orders, parsed, effects, env, decision)
+        return explain(self.orders, parsed, effects, placement, decision)

@@ -151,13 +151,28 @@ class Action:
             "tool": self.tool,
         }
 
-    def digest(self, environment: str | None) -> str:
+    def digest(self, environment: str | None, input_json: bytes | None = None) -> str:
         """``sha256:`` over the canonical JSON of :meth:`digest_document`.
 
         Session, intent and context are left out on purpose: the same command retried later, or
         explained differently, is the same action and must meet the same approval.
+        ``input_json``, the canonical JSON of ``input`` when the caller has it already, saves
+        encoding the input twice; the bytes hashed are the same.
         """
-        return digest_bytes(canonical_json(self.digest_document(environment)))
+        if input_json is None:
+            return digest_bytes(canonical_json(self.digest_document(environment)))
+        # Keys in canonical (sorted) order: agent, environment, input, tool.
+        return digest_bytes(
+            b'{"agent":'
+            + canonical_json(self.agent)
+            + b',"environment":'
+            + canonical_json(environment)
+            + b',"input":'
+            + input_json
+            + b',"tool":'
+            + canonical_json(self.tool)
+            + b"}"
+        )
 
 
 def _json_type(value: Any) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from watchkeeper.inventory import Placement
 from watchkeeper.models import (
     RESTRICTIVENESS,
     Action,
@@ -228,21 +229,15 @@ def _default_verdict(orders: StandingOrders, env: str | None) -> Verdict:
     return Verdict(default, reason, approvals=approvals, fallback=True)
 
 
-def judge(orders: StandingOrders, facts: Facts, env: str | None) -> tuple[list[Verdict], list[str]]:
-    """Verdicts for the action, and preamble reasons (how the environment was treated)."""
+def judge(orders: StandingOrders, facts: Facts, placement: Placement) -> list[Verdict]:
+    """Verdicts for the action in every environment it is placed in (SPEC §5: strictest wins)."""
     keys = effect_keys(facts.effects)
-    if env is not None or not orders.environments:
-        return verdicts_in(orders, facts, env, keys), []
+    if len(placement.environments) <= 1:
+        return verdicts_in(orders, facts, placement.single, keys)
     verdicts: list[Verdict] = []
-    for name in orders.environments:
+    for name in placement.environments:
         verdicts.extend(verdicts_in(orders, facts, name, keys))
-    claimed = facts.action.environment
-    what = f"environment {claimed!r} is not declared" if claimed else "no environment is known"
-    preamble = (
-        f"{what}; judged as every declared environment "
-        f"({', '.join(orders.environments)}) and the strictest result taken"
-    )
-    return verdicts, [preamble]
+    return verdicts
 
 
 def combine(
@@ -283,13 +278,14 @@ def decide(
     orders: StandingOrders,
     action: Action,
     effects: Sequence[Effect],
-    env: str | None,
+    placement: Placement,
     *,
     action_digest: str | None = None,
 ) -> Decision:
-    """The decision for ``action`` whose analyzed ``effects`` are given, in resolved ``env``."""
+    """The decision for ``action`` whose analyzed ``effects`` are given, where it is placed."""
     facts = Facts(action, effects, orders.agents.get(action.agent) if action.agent else None)
-    verdicts, preamble = judge(orders, facts, env)
+    verdicts = judge(orders, facts, placement)
+    preamble = [placement.note] if placement.note else []
     decision, reasons, rules, approvals, instructions = combine(verdicts, preamble)
     return Decision(
         decision=decision,
@@ -300,5 +296,5 @@ def decide(
         instructions=tuple(instructions),
         orders_digest=orders.digest,
         action_digest=action_digest,
-        environment=env,
+        environment=placement.single,
     )

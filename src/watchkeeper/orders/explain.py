@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from watchkeeper.inventory import Placement
+from watchkeeper.inventory import Placement
 from watchkeeper.models import Action, Decision, Effect
 from watchkeeper.orders.cel import evaluate
 from watchkeeper.orders.evaluate import Facts, charter_breaches, effect_keys
@@ -73,15 +75,13 @@ def explain(
     orders: StandingOrders,
     action: Action,
     effects: Sequence[Effect],
-    env: str | None,
+    placement: Placement,
     decision: Decision,
 ) -> Explanation:
     """Explain ``decision`` (already made for these effects) rule by rule."""
     agent = orders.agents.get(action.agent) if action.agent else None
     facts = Facts(action, effects, agent)
-    envs: list[str | None] = (
-        [env] if env is not None or not orders.environments else list(orders.environments)
-    )
+    envs: list[str | None] = list(placement.environments) or [None]
     out = []
     for name in envs:
         for rule in orders.rules:
