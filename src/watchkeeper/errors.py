@@ -86,3 +86,17 @@ class ActionDenied(ActionBlocked):
 
 class ApprovalRequired(ActionBlocked):
     """The standing orders require a human approval before this action may run."""
+
+
+def message_of(exc: BaseException) -> str:
+    """The exception's message, even when its ``__str__`` itself fails."""
+    try:
+        return str(exc)
+    except Exception:
+        return "(its message could not be read)"
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` for any exception."""
+    text = message_of(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

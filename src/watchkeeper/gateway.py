@@ -14,7 +14,7 @@ from typing import Any
 
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
 from watchkeeper.canonical import canonical_json, digest_bytes
-from watchkeeper.errors import AnalyzerError, InvalidAction, WatchkeeperError
+from watchkeeper.errors import InvalidAction, WatchkeeperError, describe, message_of
 from watchkeeper.inventory import Inventory
 from watchkeeper.models import Action, Decision, Effect
 from watchkeeper.orders.evaluate import decide
@@ -57,7 +57,7 @@ class Gateway:
             return Decision.fail_closed(f"invalid action: {exc}", orders_digest=digest_of_orders)
         except Exception as exc:
             return Decision.fail_closed(
-                f"invalid action: {type(exc).__name__}: {exc}", orders_digest=digest_of_orders
+                f"invalid action: {describe(exc)}", orders_digest=digest_of_orders
             )
         action_digest = env = None
         try:
@@ -68,16 +68,16 @@ class Gateway:
             action_digest = action.digest(env, document)
             effects = self.analyze(action, env)
             return decide(self.orders, action, effects, placement, action_digest=action_digest)
-        except (AnalyzerError, WatchkeeperError) as exc:
+        except WatchkeeperError as exc:
             return Decision.fail_closed(
-                str(exc),
+                message_of(exc),
                 orders_digest=digest_of_orders,
                 action_digest=action_digest,
                 environment=env,
             )
         except Exception as exc:  # fail closed on anything we did not foresee
             return Decision.fail_closed(
-                f"internal error while deciding: {type(exc).__name__}: {exc}",
+                f"internal error while deciding: {describe(exc)}",
                 orders_digest=digest_of_orders,
                 action_digest=action_digest,
                 environment=env,
@@ -91,5 +91,5 @@ class Gateway:
             placement = self.inventory.place(parsed)
             effects = list(decision.effects) or self.analyze(parsed, placement.single)
         except Exception as exc:  # nothing more to explain than the failed decision
-            return Explanation(decision, (), (f"cannot explain further: {exc}",))
+            return Explanation(decision, (), (f"cannot explain further: {describe(exc)}",))
         return explain(self.orders, parsed, effects, placement, decision)

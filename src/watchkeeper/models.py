@@ -302,15 +302,43 @@ class Effect:
         return out
 
     def to_cel(self) -> dict[str, Any]:
-        """The map CEL conditions see as an element of ``effects``."""
-        out = self.to_json()
-        out.pop("span", None)
-        out["target"] = {"kind": self.target.kind, "id": self.target.id or ""}
-        # CEL has no null-friendly comparisons: absent values become neutral ones.
-        out["environment"] = self.environment or ""
-        out["recovery"] = self.recovery or ""
-        out["count"] = self.count if self.count is not None else 0
-        out.update(self.attributes)
+        """The map CEL conditions see as an element of ``effects``.
+
+        Attributes come first so that no attribute can stand in for a core field.
+        """
+        out: dict[str, Any] = dict(self.attributes)
+        out.update(
+            verb=self.verb,
+            # CEL has no null-friendly comparisons: absent values become neutral ones.
+            target={"kind": self.target.kind, "id": self.target.id or ""},
+            environment=self.environment or "",
+            scope=self.scope,
+            count=self.count if self.count is not None else 0,
+            reversible=self.reversible,
+            recovery=self.recovery or "",
+            flags=sorted(self.flags),
+            attributes=dict(self.attributes),
+            analyzer=self.analyzer,
+        )
+        return out
+
+    def problems(self) -> list[str]:
+        """What makes this effect malformed; analyzers' output is checked against it."""
+        out = []
+        if self.verb not in VERBS:
+            out.append(f"verb {self.verb!r} is not one of {', '.join(VERBS)}")
+        if not isinstance(self.target, Target) or not isinstance(self.target.kind, str):
+            out.append(f"target {self.target!r} is not a Target with a string kind")
+        if self.scope not in SCOPES:
+            out.append(f"scope {self.scope!r} is not one of {', '.join(SCOPES)}")
+        if self.reversible not in REVERSIBILITY:
+            out.append(f"reversible {self.reversible!r} is not one of yes, no, unknown")
+        if not isinstance(self.flags, frozenset | set) or not all(
+            isinstance(f, str) for f in self.flags
+        ):
+            out.append(f"flags {self.flags!r} is not a set of strings")
+        if not isinstance(self.attributes, Mapping):
+            out.append(f"attributes {self.attributes!r} is not a mapping")
         return out
 
 

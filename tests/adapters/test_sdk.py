@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from watchkeeper import (
+    Action,
     ActionBlocked,
     ActionDenied,
     ApprovalRequired,
@@ -40,10 +41,29 @@ def test_check_fills_agent_and_session(wk: Watchkeeper) -> None:
     assert decision.rules == ("support-within-charter",)
 
 
-def test_explicit_agent_wins_over_the_default(wk: Watchkeeper) -> None:
-    decision = wk.check({"agent": "dba-bot", "tool": "db_query", "environment": "prod"})
-    assert decision.decision == "deny"  # dba-bot's db_query needs input.database
-    assert "no 'database'" in decision.reasons[0]
+@pytest.mark.parametrize("named", ["dba-bot", None], ids=["another-agent", "explicit-none"])
+def test_a_bound_agent_cannot_be_swapped_or_dropped(wk: Watchkeeper, named: str | None) -> None:
+    action = {"agent": named, "tool": "refund", "environment": "prod", "input": {"amount": 5000}}
+    decision = wk.check(action)
+    assert decision.decision != "allow"
+    if named is not None:
+        assert decision.decision == "deny"
+        assert "acts for agent 'support-bot'" in decision.reasons[0]
+    else:
+        assert "over its charter limit" in decision.reasons[0]
+
+
+def test_an_action_object_is_bound_to_the_agent_too(wk: Watchkeeper) -> None:
+    decision = wk.check(Action(tool="refund", input={"amount": 5000}, environment="prod"))
+    assert decision.decision == "ask"
+    assert "outside the charter of agent 'support-bot'" in decision.reasons[0]
+
+
+@pytest.mark.parametrize("bad", [None, "refund", 5, [("tool", "x")]])
+def test_check_never_raises_on_what_is_not_an_action(wk: Watchkeeper, bad: object) -> None:
+    decision = wk.check(bad)  # type: ignore[arg-type]
+    assert decision.decision == "deny"
+    assert decision.reasons[0].startswith("invalid action")
 
 
 def test_guard_runs_the_function_when_allowed(wk: Watchkeeper) -> None:
@@ -181,3 +201,24 @@ def test_explain_through_the_sdk(wk: Watchkeeper) -> None:
     explanation = wk.explain({"tool": "refund", "environment": "prod", "input": {"amount": 500}})
     assert explanation.decision.decision == "ask"
     assert any("over its charter limit" in c for c in explanation.charter)
+
+
+def test_keyword_arguments_collected_by_kwargs_are_input_fields(tmp_path: Path) -> None:
+    orders = tmp_path / "o.yaml"
+    orders.write_text(
+        "environments: {dev: {default: allow}}\n"
+        "rules:\n"
+        "  - name: big\n"
+        "    match: {tool: refund}\n"
+        "    when: has(input.amount) && input.amount > 100\n"
+        "    decision: deny\n"
+    )
+    wk = Watchkeeper.from_file(orders)
+
+    @wk.guard(tool="refund", environment="dev")
+    def refund(order: str, **options: object) -> str:
+        return "ran"
+
+    assert refund("A", amount=5) == "ran"
+    with pytest.raises(ActionDenied):
+        refund("A", amount=5000)

@@ -380,8 +380,8 @@ def test_outside_charter_deny_is_honoured(charters: Gateway) -> None:
 
 @pytest.mark.parametrize(
     "agent",
-    [None, "loose-bot", "ghost-bot"],
-    ids=["no-agent", "agent-without-charter", "unknown-agent"],
+    [None, "loose-bot"],
+    ids=["no-agent", "agent-without-charter"],
 )
 @pytest.mark.parametrize(
     ("env", "decision"), [("dev", "allow"), ("prod", "ask")], ids=["dev", "prod"]
@@ -396,6 +396,16 @@ def test_without_a_charter_the_rules_alone_decide(
     assert d.decision == decision
     assert not any("charter" in r for r in d.reasons), d.reasons
     assert all(not a.rule.startswith("charter:") for a in d.approvals)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("agent", ["ghost-bot", "loose-bot ", "LOOSE-BOT"])
+def test_an_undeclared_agent_name_is_never_judged_more_leniently_than_ask(
+    charters: Gateway, agent: str, env: str
+) -> None:
+    d = charters.submit({"agent": agent, "tool": "wipe", "environment": env})
+    assert d.decision in ("ask", "deny")
+    assert any(f"agent {agent!r} is not declared" in r for r in d.reasons), d.reasons
 
 
 def test_declared_tool_effects_reach_the_decision(charters: Gateway) -> None:

@@ -16,6 +16,7 @@ their ``str()``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
@@ -43,6 +44,10 @@ def _jsonable(value: Any) -> Any:
         items = [_jsonable(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
     return str(value)
+
+
+class _Refusal(str):
+    """Why an action cannot be submitted through this instance; it is denied with this reason."""
 
 
 class Watchkeeper:
@@ -74,22 +79,52 @@ class Watchkeeper:
     def orders(self) -> StandingOrders:
         return self.gateway.orders
 
-    def _complete(self, action: Action | Mapping[str, Any]) -> Action | Mapping[str, Any]:
-        if isinstance(action, Action) or (self.agent is None and self.session is None):
+    def _complete(
+        self, action: Action | Mapping[str, Any]
+    ) -> Action | Mapping[str, Any] | _Refusal:
+        """Bind the action to this instance's agent and session, or say why it cannot be.
+
+        The agent an instance was made for is authoritative: an action may leave it out, but may
+        not name another agent, or none, to escape that agent's charter.
+        """
+        if self.agent is None and self.session is None:
             return action
-        filled = dict(action)
-        if self.agent is not None:
-            filled.setdefault("agent", self.agent)
-        if self.session is not None:
-            filled.setdefault("session", self.session)
-        return filled
+        if isinstance(action, Action):
+            named = action.agent
+            action = dataclasses.replace(
+                action,
+                agent=self.agent if self.agent is not None else action.agent,
+                session=action.session if action.session is not None else self.session,
+            )
+        elif isinstance(action, Mapping):
+            named = action.get("agent", self.agent)
+            filled = dict(action)
+            if self.agent is not None:
+                filled["agent"] = self.agent
+            if self.session is not None and filled.get("session") is None:
+                filled["session"] = self.session
+            action = filled
+        else:
+            return action  # the gateway denies what is not an action, naming the problem
+        if self.agent is not None and named not in (None, self.agent):
+            return _Refusal(
+                f"this Watchkeeper acts for agent {self.agent!r}; the action names agent "
+                f"{named!r}; use a Watchkeeper made for that agent"
+            )
+        return action
 
     def check(self, action: Action | Mapping[str, Any]) -> Decision:
         """Decide ``action`` (an :class:`Action` or its JSON form). Never raises."""
-        return self.gateway.submit(self._complete(action))
+        completed = self._complete(action)
+        if isinstance(completed, _Refusal):
+            return Decision.fail_closed(completed, orders_digest=self.orders.digest)
+        return self.gateway.submit(completed)
 
     def explain(self, action: Action | Mapping[str, Any]) -> Explanation:
-        return self.gateway.explain(self._complete(action))
+        completed = self._complete(action)
+        if isinstance(completed, _Refusal):
+            return Explanation(Decision.fail_closed(completed), (), ())
+        return self.gateway.explain(completed)
 
     def _action_for(
         self,
@@ -100,9 +135,21 @@ class Watchkeeper:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> Action:
-        bound = inspect.signature(fn).bind(*args, **kwargs)
+        signature = inspect.signature(fn)
+        bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        params = {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
+        params: dict[str, Any] = {}
+        for name, value in bound.arguments.items():
+            kind = signature.parameters[name].kind
+            if name in ("self", "cls"):
+                continue
+            if kind is inspect.Parameter.VAR_KEYWORD:
+                # `**options` are arguments like any other: rules see `input.amount`, not
+                # `input.options.amount`. A name that collides keeps both, never hides one.
+                for key, item in value.items():
+                    params[key if key not in params else f"{name}.{key}"] = item
+            else:
+                params[name] = value
         return Action(
             tool=tool,
             input=_jsonable(params),

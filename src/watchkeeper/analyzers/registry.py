@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from watchkeeper.errors import AnalyzerError, UsageError
+from watchkeeper.errors import AnalyzerError, UsageError, describe
 from watchkeeper.models import Action, Effect, Target
 
 
@@ -83,8 +83,7 @@ class Registry:
             effects = analyzer.analyze(action)
         except Exception as exc:
             raise AnalyzerError(
-                f"analyzer {analyzer.name!r} failed on tool {action.tool!r}: "
-                f"{type(exc).__name__}: {exc}"
+                f"analyzer {analyzer.name!r} failed on tool {action.tool!r}: {describe(exc)}"
             ) from exc
         elapsed = time.perf_counter() - started
         if elapsed > self.limits.budget_seconds:
@@ -97,6 +96,12 @@ class Registry:
                 f"analyzer {analyzer.name!r} returned {type(effects).__name__}, "
                 "not a list of Effect"
             )
+        for effect in effects:
+            problems = effect.problems()
+            if problems:
+                raise AnalyzerError(
+                    f"analyzer {analyzer.name!r} returned a malformed effect: {'; '.join(problems)}"
+                )
         if len(effects) > self.limits.max_effects:
             raise AnalyzerError(
                 f"analyzer {analyzer.name!r} returned {len(effects)} effects, over the "

@@ -301,6 +301,13 @@ def _rule(
 ) -> Rule | None:
     doc = c.docs[i]
     match = value.get("match") or {}
+    for key, values in match.items():
+        if values == []:
+            doc.v.error(
+                (*path, "match", key),
+                f"an empty {key} list matches nothing; remove '{key}' to match any {key}, "
+                "or list the names to match",
+            )
     for e, env in enumerate(match.get("environment") or []):
         if env is not None:
             check_env(doc, (*path, "match", "environment", e), env)

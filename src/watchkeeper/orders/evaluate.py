@@ -166,6 +166,17 @@ def _charter_verdict(
     )
 
 
+def _unknown_agent_verdict(orders: StandingOrders, name: str) -> Verdict:
+    # A name the orders do not know is a typo or an impersonation: never judged more
+    # leniently than a declared agent acting outside its charter.
+    return Verdict(
+        "ask",
+        f"agent {name!r} is not declared in the standing orders (declared: "
+        f"{', '.join(sorted(orders.agents))}); a person must look, or declare it under agents:",
+        approvals=(ApprovalRequirement(rule=f"unknown-agent:{name}"),),
+    )
+
+
 def _rule_verdict(rule: Rule) -> Verdict:
     return Verdict(rule.decision, rule.sentence, rule.name, rule.approvals, rule.instructions)
 
@@ -191,6 +202,8 @@ def verdicts_in(
     charter = _charter_verdict(facts.agent, action, facts.effects, env)
     if charter is not None:
         out.append(charter)
+    elif facts.agent is None and action.agent is not None and orders.agents:
+        out.append(_unknown_agent_verdict(orders, action.agent))
     mask = orders.index.candidates(action.tool, env, action.agent, keys)
     matched = False
     if mask:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
-_GLOB = frozenset("*?[")
+_GLOB = frozenset("*?")
 _CACHE_LIMIT = 8192
 
 
@@ -46,9 +46,10 @@ class Dimension:
         mask = self._any
         if value is not None:
             mask |= self._exact.get(value, 0)
-            for pattern, bit in self._patterns:
-                if fnmatchcase(value, pattern):
-                    mask |= bit
+        for pattern, bit in self._patterns:
+            # No value (an action without an agent) is the empty name: `*` still matches it.
+            if fnmatchcase(value or "", pattern):
+                mask |= bit
         with self._lock:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()

@@ -14,6 +14,7 @@ where each value came from, so later checks can still point at ``file:line:col``
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,8 @@ class Num(Spec):
         value = node.value
         if node.kind != "scalar" or isinstance(value, bool) or not isinstance(value, int | float):
             return v.fail(node, f"expected a number, got {node.describe()}")
+        if not math.isfinite(value):
+            return v.fail(node, f"expected a finite number, got {node.text}")
         return value
 
 

@@ -20,9 +20,15 @@ from watchkeeper.orders.schema import (
     reference,
 )
 
+#: A name you declare (environment, group, agent, tool, rule): no spaces, no glob characters.
+IDENT = Str(
+    pattern=r"[A-Za-z0-9_.~@/][A-Za-z0-9_.:@/+~-]*",
+    hint="; names use letters, digits and - _ . : @ / + ~, with no spaces or *",
+)
+#: A name in a selector or a list: ``*`` matches any run of characters, ``?`` any one.
 NAME = Str(
-    pattern=r"[A-Za-z0-9_*?./~@\[][A-Za-z0-9_.:@/+*?~\[\]-]*",
-    hint="; names use letters, digits and - _ . : @ / + ~ (and * ? [ ] in patterns), no spaces",
+    pattern=r"[A-Za-z0-9_.~@/*?][A-Za-z0-9_.:@/+~*?-]*",
+    hint="; names use letters, digits and - _ . : @ / + ~ (and * ? as wildcards), no spaces",
 )
 NAMES = ListOf(NAME)
 PATTERNS = ListOf(Str())
@@ -53,9 +59,9 @@ ENVIRONMENT = Record(
 CHARTER = Record(
     {
         "tools": Field(NAMES, "Tools the agent may use on its own; absent means any tool."),
-        "environments": Field(NAMES, "Environments it may act in; absent means any."),
+        "environments": Field(ListOf(IDENT), "Environments it may act in; absent means any."),
         "intents": Field(
-            NAMES, "Intent kinds it may handle (`action.intent.kind`); absent means any."
+            ListOf(IDENT), "Intent kinds it may handle (`action.intent.kind`); absent means any."
         ),
         "limits": Field(
             MapOf(Num(), doc="mapping of `tool.field` → number"),
@@ -81,7 +87,7 @@ AGENT = Record(
 TOOL_FIELDS = {
     "verb": Field(Enum(*VERBS), "What the tool does.", required=True),
     "target": Field(
-        NAME, "What kind of thing it acts on (`money`, `message`, `db_rows`, …).", required=True
+        IDENT, "What kind of thing it acts on (`money`, `message`, `db_rows`, …).", required=True
     ),
     "id": Field(Str(), "CEL expression for the target's id, e.g. `input.order_id`."),
     "scope": Field(Enum(*SCOPES), "How much it touches.", default="one"),
@@ -98,9 +104,9 @@ TOOL = Record(TOOL_FIELDS, doc="mapping (plus attributes: `name: CEL expression`
 
 SELECTOR = Record(
     {
-        "tool": Field(NAMES, "Tool names (glob patterns allowed)."),
-        "environment": Field(NAMES, "Environment names."),
-        "agent": Field(NAMES, "Agent names (glob patterns allowed)."),
+        "tool": Field(NAMES, "Tool names (`*` matches any characters, `?` one)."),
+        "environment": Field(ListOf(IDENT), "Environment names."),
+        "agent": Field(NAMES, "Agent names (`*` matches any characters, `?` one)."),
         "verb": Field(ListOf(Enum(*VERBS)), "Effect verbs; matches when any effect has one."),
         "target": Field(
             NAMES, "Effect target kinds; with `verb`, both must hold for the same effect."
@@ -110,7 +116,7 @@ SELECTOR = Record(
 
 APPROVERS = Record(
     {
-        "group": Field(NAME, "A group from `groups:` whose members may approve."),
+        "group": Field(IDENT, "A group from `groups:` whose members may approve."),
         "users": Field(NAMES, "People who may approve, by identity."),
         "quorum": Field(Int(minimum=1), "Distinct people who must approve.", default=1),
     }
@@ -119,13 +125,13 @@ APPROVERS = Record(
 ESCALATION = Record(
     {
         "after": Field(Duration(), "Time pending before escalating.", required=True),
-        "to": Field(NAME, "Group to escalate to.", required=True),
+        "to": Field(IDENT, "Group to escalate to.", required=True),
     }
 )
 
 RULE = Record(
     {
-        "name": Field(NAME, "Unique name; decisions and audit records cite it.", required=True),
+        "name": Field(IDENT, "Unique name; decisions and audit records cite it.", required=True),
         "owner": Field(Str(), "Who designed the rule and answers for it."),
         "description": Field(Str(), "Why the rule exists."),
         "match": Field(SELECTOR, "Indexed selectors; all given must hold. Absent: every action."),
@@ -146,13 +152,14 @@ RULE = Record(
 
 ORDERS = Record(
     {
-        "environments": Field(MapOf(ENVIRONMENT, key=NAME), "Environments and their defaults."),
+        "environments": Field(MapOf(ENVIRONMENT, key=IDENT), "Environments and their defaults."),
         "groups": Field(
-            MapOf(NAMES, key=NAME, doc="mapping of name → list of people"), "Groups of people."
+            MapOf(ListOf(IDENT), key=IDENT, doc="mapping of name → list of people"),
+            "Groups of people.",
         ),
-        "agents": Field(MapOf(AGENT, key=NAME), "Agents, their owners and charters."),
+        "agents": Field(MapOf(AGENT, key=IDENT), "Agents, their owners and charters."),
         "tools": Field(
-            MapOf(TOOL, key=NAME), "Effects of tools no analyzer knows, declared by you."
+            MapOf(TOOL, key=IDENT), "Effects of tools no analyzer knows, declared by you."
         ),
         "rules": Field(ListOf(RULE), "Rules, evaluated together; the most restrictive wins."),
     },
