@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
-from watchkeeper.canonical import canonical_json, digest_bytes
+from watchkeeper.canonical import canonical_json
 from watchkeeper.errors import InvalidAction, WatchkeeperError, describe, message_of
 from watchkeeper.inventory import Inventory
 from watchkeeper.models import Action, Decision, Effect

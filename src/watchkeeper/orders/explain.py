@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from watchkeeper.inventory import Placement
-from watchkeeper.inventory import Placement
 from watchkeeper.models import Action, Decision, Effect
 from watchkeeper.orders.cel import evaluate
 from watchkeeper.orders.evaluate import Facts, charter_breaches, effect_keys
