@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from watchkeeper.errors import AnalyzerError
+from watchkeeper.canonical import canonical_json
+from watchkeeper.errors import AnalyzerError, UsageError
 from watchkeeper.models import Action, Effect, Target
 from watchkeeper.orders.cel import evaluate
 from watchkeeper.orders.model import Attribute, ToolDecl
@@ -31,6 +32,13 @@ def _value(attr: Attribute, action: Action, tool: str) -> Any:
     ok, value = evaluate(attr.program, {"input": action.input, "action": action.to_json()})
     if not ok:
         raise AnalyzerError(f"tool {tool!r} attribute {attr.name} ({attr.expression}): {value}")
+    try:
+        canonical_json(value)
+    except UsageError as exc:
+        raise AnalyzerError(
+            f"tool {tool!r} attribute {attr.name} ({attr.expression}) is a "
+            f"{type(value).__name__}, not a JSON value: {exc}"
+        ) from exc
     return value
 
 

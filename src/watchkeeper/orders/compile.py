@@ -14,7 +14,7 @@ from typing import Any, cast
 from watchkeeper.canonical import digest
 from watchkeeper.models import RESTRICTIVENESS, ApprovalRequirement, DecisionKind, Escalation
 from watchkeeper.orders.cel import CompileError, ConditionSet, compile_expression, variables_used
-from watchkeeper.orders.index import RuleIndex, is_pattern
+from watchkeeper.orders.index import RuleIndex
 from watchkeeper.orders.model import (
     Agent,
     Attribute,
@@ -29,6 +29,11 @@ from watchkeeper.orders.schema import Path, Validation, suggest
 from watchkeeper.orders.source import Mark, Node
 from watchkeeper.orders.spec import TOOL_FIELDS
 
+#: Effect fields an attribute may not be named after (conditions read them from the effect).
+RESERVED_ATTRIBUTES = frozenset(
+    {"environment", "count", "attributes", "analyzer", "span", "verb", "target", "flags"}
+)
+ATTRIBUTE_VARIABLES = frozenset({"input", "action"})
 _INPUT_PATH = re.compile(r"input(\.[A-Za-z_][A-Za-z0-9_]*)+")
 DEFAULT_TIMEOUT = 3600
 
@@ -157,7 +162,7 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
     for i, name, value in _named(docs, "agents"):
         if value is None:
             continue
-        agents[name] = _agent(docs[i], name, value, check_env)
+        agents[name] = _agent(docs[i], name, value, check_env, set(tools))
 
     rules: list[Rule] = []
     first_rule: dict[str, Mark] = {}
@@ -211,6 +216,14 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
 def _attribute(c: _Compiler, doc_i: int, path: Path, name: str, text: str) -> Attribute | None:
     if _INPUT_PATH.fullmatch(text):
         return Attribute(name, text, tuple(text.split(".")[1:]), None)
+    others = variables_used(text) - ATTRIBUTE_VARIABLES
+    if others:
+        c.docs[doc_i].v.error(
+            path,
+            f"attribute {name!r} may only use input and action, not {', '.join(sorted(others))}: "
+            "it is computed before the decision",
+        )
+        return None
     program = c.compile_cel(doc_i, path, text, f"attribute {name!r}", boolean=False)
     return None if program is None else Attribute(name, text, None, program)
 
@@ -220,6 +233,14 @@ def _tool(c: _Compiler, i: int, name: str, value: dict[str, Any]) -> ToolDecl:
     attributes = []
     for key, text in value.items():
         if key in TOOL_FIELDS or text is None:
+            continue
+        if key in RESERVED_ATTRIBUTES:
+            c.docs[i].v.error(
+                (*base, key),
+                f"{key!r} is an effect field set by watchkeeper, not an attribute; "
+                "choose another name",
+                key=True,
+            )
             continue
         attr = _attribute(c, i, (*base, key), key, text)
         if attr is not None:
@@ -246,7 +267,19 @@ def _names(values: list[str | None] | None) -> frozenset[str] | None:
     return None if values is None else frozenset(v for v in values if v is not None)
 
 
-def _agent(doc: Document, name: str, value: dict[str, Any], check_env: Any) -> Agent:
+def _limit_key(key: str, known: set[str]) -> tuple[str, str] | None:
+    """Split ``tool.field`` at the dot that leaves a known tool (tool names may hold dots)."""
+    parts = key.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        tool, fld = ".".join(parts[:cut]), ".".join(parts[cut:])
+        if tool in known:
+            return tool, fld
+    return None
+
+
+def _agent(
+    doc: Document, name: str, value: dict[str, Any], check_env: Any, declared_tools: set[str]
+) -> Agent:
     base: Path = ("agents", name)
     charter = None
     raw = value.get("charter")
@@ -255,23 +288,25 @@ def _agent(doc: Document, name: str, value: dict[str, Any], check_env: Any) -> A
         tools = raw.get("tools")
         if tools is not None:
             tools = [t for t in tools if t is not None]
+        known = set(tools) if tools is not None else set(declared_tools)
         for key, bound in (raw.get("limits") or {}).items():
-            tool, dot, fld = key.partition(".")
             path = (*base, "charter", "limits", key)
-            if not dot or not tool or not fld:
-                doc.v.error(
-                    path, f"limit {key!r} must be written tool.field, e.g. refund.amount", key=True
-                )
+            split = _limit_key(key, known)
+            if split is None:
+                where = "this charter's tools" if tools is not None else "the declared tools:"
+                listed = f"{where} ({', '.join(sorted(known)) or 'none'})"
+                if "." not in key.strip("."):
+                    problem = f"limit {key!r} must be written tool.field, e.g. refund.amount"
+                else:
+                    tool = key.split(".", 1)[0]
+                    problem = (
+                        f"limit {key!r} names tool {tool!r}, which is not in {listed}; "
+                        "add the tool or remove the limit"
+                    )
+                doc.v.error(path, problem, key=True)
                 continue
-            if tools is not None and tool not in tools and not any(is_pattern(t) for t in tools):
-                doc.v.error(
-                    path,
-                    f"limit {key!r} names tool {tool!r}, which is not in this charter's tools "
-                    f"({', '.join(tools)}); add the tool or remove the limit",
-                    key=True,
-                )
             if bound is not None:
-                limits[(tool, fld)] = bound
+                limits[split] = bound
         for e, env in enumerate(raw.get("environments") or []):
             if env is not None:
                 check_env(doc, (*base, "charter", "environments", e), env)

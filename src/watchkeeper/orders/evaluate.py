@@ -137,14 +137,27 @@ def charter_breaches(
             shown = repr(kind) if kind else "no intent kind"
             out.append(f"{shown} is not in its charter (intents: {', '.join(sorted(c.intents))})")
     for (tool, field), bound in c.limits.items():
-        if tool != action.tool:
+        if not fnmatchcase(action.tool, tool):
             continue
         value = _number_at(action, effects, field)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
             out.append(f"limit {tool}.{field} cannot be checked: the action has no numeric {field}")
         elif value > bound:
-            out.append(f"{tool}.{field} {value:g} is over its charter limit of {bound:g}")
+            out.append(f"{tool}.{field} {_num(value)} is over its charter limit of {_num(bound)}")
+        elif value < 0:
+            out.append(
+                f"{tool}.{field} {_num(value)} is negative; "
+                f"a charter limit allows 0 to {_num(bound)}"
+            )
     return out
+
+
+def _num(value: float) -> str:
+    try:
+        return f"{value:g}"
+    except (OverflowError, ValueError):
+        text = str(value)
+        return text if len(text) <= 24 else f"{text[:10]}…({len(text)} digits)"
 
 
 def _charter_verdict(
