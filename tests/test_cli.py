@@ -242,3 +242,30 @@ def test_console_script_is_installed_and_runs() -> None:
         check=False,
     )
     assert done.returncode == 20, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("tool", ["[/]", "[red]x", "[bold]"])
+def test_markup_in_an_action_is_shown_verbatim_never_interpreted(run, tool: str) -> None:
+    action = json.dumps({"tool": tool, "environment": "prod"})
+    checked = run("check", "--exit-code", "--orders", ORDERS, "-", input=action)
+    assert checked.exit_code == 10, checked.output
+    assert tool in checked.output
+    explained = run("explain", "--orders", ORDERS, "-", input=action)
+    assert explained.exit_code == 0, explained.output
+    assert f"tool {tool!r}" in explained.output
+
+
+def test_duplicate_json_keys_are_refused(run) -> None:
+    action = '{"tool": "refund", "input": {"amount": 5000, "amount": 5}}'
+    result = run("check", "--json", "--exit-code", "-", input=action)
+    assert result.exit_code == 20, result.output
+    assert json.loads(result.output)["reasons"] == [
+        "invalid action: duplicate key 'amount'; send each key once"
+    ]
+
+
+def test_deeply_nested_json_is_a_deny_not_a_crash(run) -> None:
+    action = '{"tool": "t", "input": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    result = run("check", "--json", "--exit-code", "-", input=action)
+    assert result.exit_code == 20, result.output
+    assert json.loads(result.output)["reasons"] == ["invalid action: JSON nested too deeply"]

@@ -34,7 +34,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
+out = Console(highlight=False, markup=False)
 
 OrdersOption = Annotated[
     Path | None,
@@ -81,12 +81,31 @@ def main_options(
     """watchkeeper keeps the watch for AI agents."""
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Two parsers may keep different copies of a duplicated key; the gate and the executor
+    # must see one action, so a duplicate is refused rather than resolved.
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _read_action(source: str) -> tuple[Any, str | None]:
     """Parse one action document; return (data, None) or (None, problem)."""
     try:
-        return json.loads(source), None
+        return json.loads(source, object_pairs_hook=_no_duplicates), None
     except json.JSONDecodeError as exc:
         return None, f"invalid action: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except _DuplicateKey as exc:
+        return None, f"invalid action: duplicate key {exc.args[0]!r}; send each key once"
+    except RecursionError:
+        return None, "invalid action: JSON nested too deeply"
 
 
 def _read_input(file: str) -> str:

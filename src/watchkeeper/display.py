@@ -20,6 +20,11 @@ STATUS_STYLE = {
 }
 
 
+def plain(*values: str) -> list[RenderableType]:
+    """Cells shown exactly as given: text from actions and orders is never Rich markup."""
+    return [Text(v) for v in values]
+
+
 def decision_panel(decision: Decision, title: str | None = None) -> Panel:
     body: list[RenderableType] = []
     head = Text()
@@ -53,17 +58,24 @@ def decision_panel(decision: Decision, title: str | None = None) -> Panel:
             target = e.target.kind + (f" {e.target.id}" if e.target.id else "")
             extra = ", ".join(f"{k}={v}" for k, v in e.attributes.items() if k != "why")
             table.add_row(
-                e.verb,
-                target + (f" ({extra})" if extra else ""),
-                e.reversible,
-                ", ".join(sorted(e.flags)) or "-",
-                e.analyzer,
+                *plain(
+                    e.verb,
+                    target + (f" ({extra})" if extra else ""),
+                    e.reversible,
+                    ", ".join(sorted(e.flags)) or "-",
+                    e.analyzer,
+                )
             )
         body.append(Text("\neffects:", style="bold"))
         body.append(table)
     body.append(Text(f"\naction {decision.action_digest or '-'}", style="dim"))
     body.append(Text(f"orders {decision.orders_digest or '-'}", style="dim"))
-    return Panel(Group(*body), title=title, border_style=STYLE[decision.decision], expand=False)
+    return Panel(
+        Group(*body),
+        title=Text(title) if title is not None else None,
+        border_style=STYLE[decision.decision],
+        expand=False,
+    )
 
 
 def explanation_table(explanation: Explanation) -> Group:
@@ -75,12 +87,11 @@ def explanation_table(explanation: Explanation) -> Group:
         table.add_column(column, overflow="fold")
     for r in explanation.rules:
         cells: list[RenderableType] = [
-            r.rule,
-            r.decision,
+            *plain(r.rule, r.decision),
             Text(r.status, style=STATUS_STYLE[r.status]),
-            r.detail,
+            Text(r.detail),
         ]
-        table.add_row(*([r.environment or "-"] if several else []), *cells)
+        table.add_row(*(plain(r.environment or "-") if several else []), *cells)
     parts: list[RenderableType] = [decision_panel(explanation.decision, "decision"), table]
     if explanation.charter:
         parts.append(Text("charter: " + "; ".join(explanation.charter)))
@@ -102,6 +113,6 @@ def report_lines(report: Report) -> Group:
     table.add_column("rule")
     table.add_column("cases", justify="right")
     for rule, count in report.coverage.items():
-        table.add_row(rule, Text(str(count), style="" if count else "bold red"))
+        table.add_row(Text(rule), Text(str(count), style="" if count else "bold red"))
     parts.append(table)
     return Group(*parts)

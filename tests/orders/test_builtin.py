@@ -89,6 +89,10 @@ def test_irreversible_production_delete_needs_two_distinct_approvers(gateway: Ga
         "/srv/.watchkeeper/keys/signing.key",
         "/srv/.watchkeeper",
         "/repo/.claude/settings.local.json",
+        "/p/.claude//settings.json",
+        "/p/.claude/./settings.json",
+        "/p/.Claude/settings.json",
+        "/p/WATCHKEEPER.yaml",
     ],
 )
 def test_file_tools_may_not_touch_watchkeeper_itself(gateway: Gateway, path: str) -> None:

@@ -107,50 +107,92 @@ def _mark(file: str, m: yaml.Mark) -> Mark:
     return Mark(file, m.line + 1, m.column + 1)
 
 
-def _convert(file: str, node: yaml.Node, loader: _Loader, issues: list[Issue]) -> Node:
-    mark = _mark(file, node.start_mark)
-    if isinstance(node, yaml.ScalarNode):
+#: Aliases can make a small file expand to a huge tree ("billion laughs"); orders never need this.
+MAX_NODES = 200_000
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _Converter:
+    """PyYAML nodes → :class:`Node`, refusing recursive aliases and runaway expansion."""
+
+    def __init__(self, file: str, loader: _Loader, issues: list[Issue]) -> None:
+        self.file = file
+        self.loader = loader
+        self.issues = issues
+        self.count = 0
+        self.open: set[int] = set()  # nodes being converted: seeing one again is a cycle
+
+    def convert(self, node: yaml.Node) -> Node:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig
+        mark = _mark(self.file, node.start_mark)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, mark)
+        if id(node) in self.open:
+            self.issues.append(mark.issue("a YAML alias refers to itself; orders cannot be cyclic"))
+            return Node("scalar", None, mark, "tag:yaml.org,2002:null", "null")
+        self.open.add(id(node))
         try:
-            value = loader.construct_object(node, deep=True)
+            if isinstance(node, yaml.SequenceNode):
+                return Node("seq", [self.convert(n) for n in node.value], mark, node.tag)
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, mark)
+            self.issues.append(mark.issue(f"unsupported YAML node {type(node).__name__}"))
+            return Node("map", [], mark, node.tag)
+        finally:
+            self.open.discard(id(node))
+
+    def _scalar(self, node: yaml.ScalarNode, mark: Mark) -> Node:
+        try:
+            value = self.loader.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
-            issues.append(mark.issue(f"cannot read scalar {node.value!r}: {exc.problem}"))
+            self.issues.append(mark.issue(f"cannot read scalar {node.value!r}: {exc.problem}"))
             value = node.value
         except Exception as exc:  # a tag like !!int on text that is not one
-            issues.append(mark.issue(f"cannot read scalar {node.value!r} as {node.tag}: {exc}"))
+            self.issues.append(
+                mark.issue(f"cannot read scalar {node.value!r} as {node.tag}: {exc}")
+            )
             value = node.value
         start, end = node.start_mark, node.end_mark
         raw = start.buffer[start.pointer : end.pointer] if start.buffer is not None else ""
         return Node("scalar", value, mark, node.tag, str(node.value), node.style, raw)
-    if isinstance(node, yaml.SequenceNode):
-        return Node("seq", [_convert(file, n, loader, issues) for n in node.value], mark, node.tag)
-    pairs: list[tuple[Node, Node]] = []
-    seen: dict[Any, Mark] = {}
-    if not isinstance(node, yaml.MappingNode):
-        issues.append(mark.issue(f"unsupported YAML node {type(node).__name__}"))
-        return Node("map", [], mark, node.tag)
-    try:
-        loader.flatten_mapping(node)  # resolve `<<: *anchor` merge keys as YAML defines them
-    except yaml.MarkedYAMLError as exc:
-        issues.append(mark.issue(f"cannot merge: {exc.problem}"))
-        return Node("map", [], mark, node.tag)
-    for knode, vnode in node.value:
-        key = _convert(file, knode, loader, issues)
-        if key.kind != "scalar":
-            issues.append(key.mark.issue("mapping keys must be plain strings"))
-            continue
-        hashable = key.text
-        if hashable in seen:
-            first = seen[hashable]
-            issues.append(
-                key.mark.issue(
-                    f"duplicate key {key.text!r} (first at line {first.line}); "
-                    "remove one: YAML would silently keep only the last"
+
+    def _mapping(self, node: yaml.MappingNode, mark: Mark) -> Node:
+        explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+        try:
+            self.loader.flatten_mapping(node)  # resolve `<<: *anchor` as YAML defines it
+        except yaml.MarkedYAMLError as exc:
+            self.issues.append(mark.issue(f"cannot merge: {exc.problem}"))
+            return Node("map", [], mark, node.tag)
+        merged = len(node.value) - explicit  # flatten puts merged pairs first
+        pairs: dict[str, tuple[Node, Node]] = {}
+        from_merge: set[str] = set()
+        for index, (knode, vnode) in enumerate(node.value):
+            key = self.convert(knode)
+            if key.kind != "scalar":
+                self.issues.append(key.mark.issue("mapping keys must be plain strings"))
+                continue
+            name = key.text
+            if name in pairs and name not in from_merge:
+                first = pairs[name][0].mark
+                self.issues.append(
+                    key.mark.issue(
+                        f"duplicate key {name!r} (first at line {first.line}); "
+                        "remove one: YAML would silently keep only the last"
+                    )
                 )
-            )
-            continue
-        seen[hashable] = key.mark
-        pairs.append((key, _convert(file, vnode, loader, issues)))
-    return Node("map", pairs, mark, node.tag)
+                continue
+            # A key written here overrides one merged in; among merged keys the last wins.
+            pairs[name] = (key, self.convert(vnode))
+            if index < merged:
+                from_merge.add(name)
+            else:
+                from_merge.discard(name)
+        return Node("map", list(pairs.values()), mark, node.tag)
 
 
 def read_documents(text: str, file: str, issues: list[Issue]) -> Iterator[Node]:
@@ -160,7 +202,7 @@ def read_documents(text: str, file: str, issues: list[Issue]) -> Iterator[Node]:
         while loader.check_node():
             raw = loader.get_node()
             if raw is not None:
-                yield _convert(file, raw, loader, issues)
+                yield _Converter(file, loader, issues).convert(raw)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _mark(file, mark) if mark is not None else Mark(file, 1, 1)
@@ -171,5 +213,14 @@ def read_documents(text: str, file: str, issues: list[Issue]) -> Iterator[Node]:
         issues.append(where.issue(message))
     except yaml.YAMLError as exc:
         issues.append(Mark(file, 1, 1).issue(f"YAML error: {exc}"))
+    except _TooBig:
+        issues.append(
+            Mark(file, 1, 1).issue(
+                f"the YAML expands to more than {MAX_NODES} values (aliases of aliases?); "
+                "write the orders out plainly"
+            )
+        )
+    except RecursionError:
+        issues.append(Mark(file, 1, 1).issue("the YAML nests too deeply to be standing orders"))
     finally:
         loader.dispose()
