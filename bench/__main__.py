@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bench.decide import (
     ACTION,
+    evaluate_only_decider,
     floor_decider,
     toolkit_decider,
     varied_actions,
@@ -16,7 +17,7 @@ from bench.harness import Sample, machine, measure, table
 
 SIZES = (30, 100, 300)
 CALLS = 20_000
-TOOLKIT_CALLS = 3_000  # the Toolkit is ~100x slower; fewer calls keep the run short
+TOOLKIT_CALLS = 2_000  # the Toolkit is ~100x slower; fewer calls keep the run short
 TARGETS = {30: (25.0, 60.0), 300: (40.0, None)}
 
 
@@ -30,6 +31,7 @@ def main() -> None:
     for n in SIZES:
         wk = measure("watchkeeper", watchkeeper_decider(n), [ACTION], CALLS)
         varied = measure("watchkeeper varied", watchkeeper_decider(n), varied_actions(n), CALLS)
+        evaluate = measure("evaluate only", evaluate_only_decider(n), [ACTION], CALLS)
         floor = measure("floor", floor_decider(n), [ACTION], CALLS)
         toolkit = toolkit_decider(n)
         tk: Sample | None = None
@@ -40,6 +42,7 @@ def main() -> None:
                 str(n),
                 f"{fmt(wk.p50_us)} / {fmt(wk.p99_us)}",
                 f"{fmt(varied.p50_us)} / {fmt(varied.p99_us)}",
+                f"{fmt(evaluate.p50_us)} / {fmt(evaluate.p99_us)}",
                 f"{fmt(floor.p50_us)} / {fmt(floor.p99_us)}",
                 f"{fmt(tk.p50_us)} / {fmt(tk.p99_us)}" if tk else str(toolkit),
                 f"{wk.p50_us / floor.p50_us:.1f}x",
@@ -59,12 +62,25 @@ def main() -> None:
             )
         print(f"{n} rules: watchkeeper {wk.p50_us:.1f}/{wk.p99_us:.1f} µs", flush=True)
 
+    results = table(
+        rows,
+        [
+            "rules",
+            "watchkeeper",
+            "watchkeeper varied",
+            "rules only",
+            "Python floor",
+            "Toolkit",
+            "watchkeeper / floor",
+            "Toolkit / watchkeeper",
+        ],
+    )
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = f"""# Benchmark results
 
 Written by `make bench` ({now}). Machine: {machine()}.
-Times are per decision, one call at a time, in microseconds: **p50 / p99**. Ratios compare
-numbers measured in this same run.
+Times are per decision, one call at a time, in microseconds: **p50 / p99**, each the median
+of three rounds. Ratios compare numbers measured in this same run.
 
 ## Decision latency (`bench/decide.py`)
 
@@ -74,22 +90,14 @@ environment, digest, declared-tool analyzer, selector index, CEL); "varied" cycl
 10,000 actions over random tools and amounts. The floor is hand-written Python closures
 behind a dict index. The Toolkit is `agent-governance-toolkit-core`'s
 `agentmesh.governance.PolicyEngine.evaluate` on the same rules.
-watchkeeper and the floor: {CALLS:,} calls each; the Toolkit: {TOOLKIT_CALLS:,}.
+watchkeeper and the floor: 3 × {CALLS:,} calls each; the Toolkit: 3 × {TOOLKIT_CALLS:,}.
 
-{
-        table(
-            rows,
-            [
-                "rules",
-                "watchkeeper",
-                "watchkeeper varied",
-                "Python floor",
-                "Toolkit",
-                "watchkeeper / floor",
-                "Toolkit / watchkeeper",
-            ],
-        )
-    }
+{results}
+
+"watchkeeper" is everything a decision costs from the action's JSON form: validation,
+environment placement, digest, the declared-tool analyzer and evaluation. "rules only" is the
+evaluation alone (selector index, charter, one CEL call, combining) on an already analyzed
+action: the part that grows with the orders. The floor does no validation, digest or analysis.
 
 Targets:
 {chr(10).join(verdicts)}

@@ -52,6 +52,21 @@ def watchkeeper_decider(n: int) -> Callable[[Any], object]:
     return gateway.submit
 
 
+def evaluate_only_decider(n: int) -> Callable[[Any], object]:
+    """Only the rule evaluation (index, charter, CEL, combining) on an already analyzed action."""
+    from watchkeeper.models import Action
+    from watchkeeper.orders.evaluate import decide
+
+    gateway = Gateway(load_text(orders_yaml(n), f"bench-{n}.yaml"))
+    action = Action.from_json(ACTION)
+    placement = gateway.inventory.place(action)
+    effects = gateway.analyze(action, placement.single)
+    orders = gateway.orders
+    if decide(orders, action, effects, placement).decision != "ask":
+        raise RuntimeError("evaluation decided wrongly")
+    return lambda _: decide(orders, action, effects, placement)
+
+
 def varied_actions(n: int, count: int = 10_000) -> list[dict[str, Any]]:
     rng = random.Random(n)
     out = []

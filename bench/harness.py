@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,22 +22,35 @@ class Sample:
 
 
 def measure(
-    name: str, fn: Callable[[Any], object], inputs: Sequence[Any], calls: int, warmup: int = 2000
+    name: str,
+    fn: Callable[[Any], object],
+    inputs: Sequence[Any],
+    calls: int,
+    warmup: int = 2000,
+    rounds: int = 3,
 ) -> Sample:
-    """Time ``fn(inputs[i % len(inputs)])`` one call at a time; return p50 and p99 in µs."""
+    """Time ``fn(inputs[i % len(inputs)])`` one call at a time; p50 and p99 in µs.
+
+    The run is repeated ``rounds`` times and the median round's percentiles are reported, so
+    one burst of noise from elsewhere on the machine does not decide the result.
+    """
     n = len(inputs)
     for i in range(warmup):
         fn(inputs[i % n])
-    gc.collect()
     clock = time.perf_counter_ns
-    samples = []
-    for i in range(calls):
-        arg = inputs[i % n]
-        start = clock()
-        fn(arg)
-        samples.append(clock() - start)
-    samples.sort()
-    return Sample(name, samples[calls // 2] / 1000, samples[int(calls * 0.99)] / 1000, calls)
+    p50s, p99s = [], []
+    for _ in range(rounds):
+        gc.collect()
+        samples = []
+        for i in range(calls):
+            arg = inputs[i % n]
+            start = clock()
+            fn(arg)
+            samples.append(clock() - start)
+        samples.sort()
+        p50s.append(samples[calls // 2] / 1000)
+        p99s.append(samples[int(calls * 0.99)] / 1000)
+    return Sample(name, statistics.median(p50s), statistics.median(p99s), calls * rounds)
 
 
 def machine() -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 from watchkeeper.errors import UsageError
 
+_quote = json.encoder.encode_basestring  # the C implementation when available
 _encoder = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
@@ -37,6 +38,13 @@ def canonical_json(value: Any) -> bytes:
             f"value is not canonical JSON ({exc}); use only objects with string keys, "
             "lists, strings, finite numbers, booleans and null"
         ) from exc
+
+
+def canonical_text(value: str | None) -> bytes:
+    """Canonical JSON of a string or null: the same bytes as :func:`canonical_json`, faster."""
+    if value is None:
+        return b"null"
+    return _quote(value).encode("utf-8")
 
 
 def digest_bytes(data: bytes) -> str:

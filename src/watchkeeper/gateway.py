@@ -14,7 +14,13 @@ from typing import Any
 
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
 from watchkeeper.canonical import canonical_json
-from watchkeeper.errors import InvalidAction, WatchkeeperError, describe, message_of
+from watchkeeper.errors import (
+    AnalyzerError,
+    InvalidAction,
+    WatchkeeperError,
+    describe,
+    message_of,
+)
 from watchkeeper.inventory import Inventory
 from watchkeeper.models import Action, Decision, Effect
 from watchkeeper.orders.evaluate import decide
@@ -40,7 +46,14 @@ class Gateway:
             effects.extend(self.registry.run(analyzer, action))
         declared = self._declared.get(action.tool)
         if declared is not None:
-            effects.extend(self.registry.run(declared, action))
+            # Built from validated orders, so its effects are well formed; its failures still
+            # fail the decision closed.
+            try:
+                effects.extend(declared.analyze(action))
+            except WatchkeeperError:
+                raise
+            except Exception as exc:
+                raise AnalyzerError(f"analyzer {declared.name!r} failed: {describe(exc)}") from exc
         if not effects:
             effects.append(unknown_effect(action, "no analyzer or declaration describes this tool"))
         if env is not None:

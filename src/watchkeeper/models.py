@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from watchkeeper.canonical import canonical_json, digest_bytes
+from watchkeeper.canonical import canonical_json, canonical_text, digest_bytes
 from watchkeeper.errors import InvalidAction
 
 DecisionKind = Literal["allow", "ask", "deny"]
@@ -164,13 +164,13 @@ class Action:
         # Keys in canonical (sorted) order: agent, environment, input, tool.
         return digest_bytes(
             b'{"agent":'
-            + canonical_json(self.agent)
+            + canonical_text(self.agent)
             + b',"environment":'
-            + canonical_json(environment)
+            + canonical_text(environment)
             + b',"input":'
             + input_json
             + b',"tool":'
-            + canonical_json(self.tool)
+            + canonical_text(self.tool)
             + b"}"
         )
 

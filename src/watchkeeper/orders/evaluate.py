@@ -270,6 +270,15 @@ def combine(
     verdicts: Sequence[Verdict], preamble: Sequence[str] = ()
 ) -> tuple[DecisionKind, list[str], list[str], list[ApprovalRequirement], list[str]]:
     """Most restrictive wins; for ``ask``, every asking verdict's approvals are required."""
+    if len(verdicts) == 1:  # the common case, without the bookkeeping
+        v = verdicts[0]
+        return (
+            v.decision,
+            [v.reason, *preamble],
+            [v.rule] if v.rule is not None else [],
+            list(v.approvals) if v.decision == "ask" else [],
+            [v.instructions] if v.instructions else [],
+        )
     decision: DecisionKind = "allow"
     for v in verdicts:
         if RESTRICTIVENESS[v.decision] > RESTRICTIVENESS[decision]:
