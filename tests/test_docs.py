@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 import pytest
 import typer.main
 
 from tests.conftest import ROOT
 from watchkeeper.cli import app
+from watchkeeper.config import reference_markdown as settings_reference
 from watchkeeper.orders.spec import reference_markdown
 
 START = "<!-- reference:start"
 END = "<!-- reference:end -->"
 
 
-def test_standing_orders_reference_matches_the_schema() -> None:
-    page = ROOT / "docs" / "standing-orders.md"
+@pytest.mark.parametrize(
+    ("name", "generate"),
+    [("standing-orders.md", reference_markdown), ("settings.md", settings_reference)],
+)
+def test_generated_reference_is_current(name: str, generate: Callable[[], str]) -> None:
+    page = ROOT / "docs" / name
     text = page.read_text(encoding="utf-8")
     head, rest = text.split(START, 1)
     marker, _ = rest.split("\n", 1)
     _, tail = rest.split(END, 1)
-    wanted = f"{head}{START}{marker}\n{reference_markdown()}{END}{tail}"
+    wanted = f"{head}{START}{marker}\n{generate()}{END}{tail}"
     if os.environ.get("WATCHKEEPER_UPDATE_DOCS") == "1":
         page.write_text(wanted, encoding="utf-8")
         text = page.read_text(encoding="utf-8")
     assert text == wanted, (
-        "docs/standing-orders.md is out of date with the schema; "
+        f"docs/{name} is out of date with the code; "
         "rerun with WATCHKEEPER_UPDATE_DOCS=1 to regenerate it"
     )
 
@@ -39,7 +45,9 @@ def test_every_cli_command_is_in_the_readme() -> None:
     assert not missing, f"README does not show: {missing}"
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/standing-orders.md", "docs/decisions.md"])
+@pytest.mark.parametrize(
+    "page", ["README.md", "docs/standing-orders.md", "docs/decisions.md", "docs/settings.md"]
+)
 def test_relative_links_resolve(page: str) -> None:
     path = ROOT / page
     text = path.read_text(encoding="utf-8")

@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 
 from watchkeeper import __version__
-from watchkeeper.errors import OrdersError, WatchkeeperError
+from watchkeeper.analyzers import default_registry
+from watchkeeper.config import ORDERS_ENV, Settings
+from watchkeeper.errors import OrdersError, UsageError, WatchkeeperError
 from watchkeeper.gateway import Gateway
 from watchkeeper.models import RESTRICTIVENESS, Decision, DecisionKind
 from watchkeeper.orders.cases import Case, find_test_files, parse_cases, run_cases
@@ -40,7 +42,7 @@ OrdersOption = Annotated[
     Path | None,
     typer.Option(
         "--orders",
-        envvar="WATCHKEEPER_ORDERS",
+        envvar=ORDERS_ENV,
         help="Standing orders file or directory. Default: ./watchkeeper.yaml if present, "
         "else the built-in defaults.",
     ),
@@ -94,6 +96,14 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         out[key] = value
     return out
+
+
+def _gateway(orders: StandingOrders) -> Gateway:
+    try:
+        settings = Settings.from_env()
+    except UsageError as exc:
+        _fail(str(exc))
+    return Gateway(orders, default_registry(settings.limits()))
 
 
 def _read_action(source: str) -> tuple[Any, str | None]:
@@ -150,7 +160,7 @@ def check(
     from watchkeeper.display import decision_panel
 
     loaded, _ = _orders(orders)
-    gateway = Gateway(loaded)
+    gateway = _gateway(loaded)
     worst: DecisionKind = "allow"
     if jsonl:
         stream = sys.stdin if file == "-" else None
@@ -187,7 +197,7 @@ def explain(
 
     loaded, _ = _orders(orders)
     data, problem = _read_action(_read_input(file))
-    gateway = Gateway(loaded)
+    gateway = _gateway(loaded)
     if problem is not None:
         explanation = Explanation(
             Decision.fail_closed(problem, orders_digest=loaded.digest), (), ()
@@ -264,7 +274,7 @@ def run_tests(
         loaded, cases, label = _cases_for(path)
     except OrdersError as exc:
         _fail(str(exc))
-    gateway = Gateway(loaded)
+    gateway = _gateway(loaded)
     report = run_cases(loaded, cases, gateway.submit)
     passed = len(report.results) - len(report.failed)
     coverage = report.coverage_percent

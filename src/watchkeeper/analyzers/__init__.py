@@ -4,9 +4,9 @@ from watchkeeper.analyzers.declared import DeclaredToolAnalyzer
 from watchkeeper.analyzers.registry import Analyzer, Limits, Registry, unknown_effect
 
 
-def default_registry() -> Registry:
-    """The registry with every built-in analyzer registered."""
-    return Registry()
+def default_registry(limits: Limits | None = None) -> Registry:
+    """A registry with every built-in analyzer registered, within ``limits``."""
+    return Registry(limits)
 
 
 __all__ = [

@@ -1,0 +1,117 @@
+"""Settings, each declared once with its name, default and help.
+
+Every setting is read from ``WATCHKEEPER_<NAME>`` in the environment; ``docs/settings.md`` is
+generated from :data:`SETTINGS` (a test keeps it current)::
+
+    settings = Settings.from_env()            # or Settings.from_env({"WATCHKEEPER_…": …})
+    registry = Registry(settings.limits())
+
+A value that cannot be read raises ``UsageError`` naming the variable, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from watchkeeper.analyzers import Limits
+from watchkeeper.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return "WATCHKEEPER_" + self.name.upper()
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a finite number greater than zero")
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "orders",
+        None,
+        "Standing orders file or directory for `check`, `explain` and `test`. "
+        "Unset: `./watchkeeper.yaml` when it exists, else the built-in defaults.",
+    ),
+    Setting(
+        "analyzer_budget_ms",
+        250.0,
+        "Longest an analyzer may take on one action, in milliseconds; slower is a `deny`.",
+        _positive_float,
+    ),
+    Setting(
+        "max_input_bytes",
+        1_048_576,
+        "Largest action input analyzers accept, in bytes of canonical JSON; larger is a `deny`.",
+        _positive_int,
+    ),
+    Setting(
+        "max_effects",
+        10_000,
+        "Most effects one analyzer may report for one action; more is a `deny`.",
+        _positive_int,
+    ),
+)
+SETTING = {s.name: s for s in SETTINGS}
+ORDERS_ENV = SETTING["orders"].env
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    orders: str | None = SETTING["orders"].default
+    analyzer_budget_ms: float = SETTING["analyzer_budget_ms"].default
+    max_input_bytes: int = SETTING["max_input_bytes"].default
+    max_effects: int = SETTING["max_effects"].default
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = environ.get(setting.env)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[setting.name] = setting.parse(raw)
+            except ValueError as exc:
+                raise UsageError(
+                    f"{setting.env}={raw!r} cannot be used: {exc}; {setting.help} "
+                    f"Unset it to use the default ({setting.default})."
+                ) from exc
+        return cls(**values)
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_input_bytes=self.max_input_bytes,
+            max_effects=self.max_effects,
+            budget_seconds=self.analyzer_budget_ms / 1000,
+        )
+
+
+def reference_markdown() -> str:
+    """The table of ``docs/settings.md``."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = "unset" if s.default is None else f"`{s.default}`"
+        lines.append(f"| `{s.env}` | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"

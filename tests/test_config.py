@@ -1,0 +1,68 @@
+"""Settings from WATCHKEEPER_* variables: defaults, parsing, and clear refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from watchkeeper.cli import app
+from watchkeeper.config import SETTINGS, Settings
+from watchkeeper.errors import UsageError
+
+
+def test_defaults_without_variables() -> None:
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    limits = settings.limits()
+    assert (limits.max_input_bytes, limits.max_effects, limits.budget_seconds) == (
+        1_048_576,
+        10_000,
+        0.25,
+    )
+
+
+def test_variables_are_read_and_parsed() -> None:
+    settings = Settings.from_env(
+        {"WATCHKEEPER_MAX_INPUT_BYTES": "2048", "WATCHKEEPER_ANALYZER_BUDGET_MS": "50"}
+    )
+    assert (settings.max_input_bytes, settings.limits().budget_seconds) == (2048, 0.05)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WATCHKEEPER_MAX_INPUT_BYTES", "lots"),
+        ("WATCHKEEPER_MAX_INPUT_BYTES", "0"),
+        ("WATCHKEEPER_ANALYZER_BUDGET_MS", "-1"),
+        ("WATCHKEEPER_ANALYZER_BUDGET_MS", "inf"),
+    ],
+)
+def test_a_bad_value_names_the_variable_the_value_and_the_fix(variable: str, value: str) -> None:
+    with pytest.raises(UsageError) as info:
+        Settings.from_env({variable: value})
+    message = str(info.value)
+    assert message.startswith(f"{variable}={value!r} cannot be used: ")
+    assert "Unset it to use the default" in message
+
+
+def test_every_setting_is_a_settings_field() -> None:
+    assert [s.name for s in SETTINGS] == list(Settings.__dataclass_fields__)
+
+
+def test_the_cli_applies_the_input_limit(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WATCHKEEPER_MAX_INPUT_BYTES", "16")
+    action = json.dumps({"tool": "Read", "input": {"file_path": "/a/long/enough/path"}})
+    result = CliRunner().invoke(app, ["check", "--json", "-"], input=action)
+    assert result.exit_code == 0, result.output
+    assert "over the 16-byte limit" in json.loads(result.output)["reasons"][0]
+
+
+def test_the_cli_refuses_a_bad_setting(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WATCHKEEPER_MAX_EFFECTS", "many")
+    result = CliRunner().invoke(app, ["check", "-"], input='{"tool": "x"}')
+    assert result.exit_code == 2, result.output
+    assert "WATCHKEEPER_MAX_EFFECTS='many' cannot be used" in result.output
