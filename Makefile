@@ -32,8 +32,9 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy --strict src/
 
+# Coverage is enforced on the whole package; raise the bar as it rises, never lower it.
 unit: venv
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-fail-under=93
 
 test: lint typecheck unit
 

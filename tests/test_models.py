@@ -163,3 +163,20 @@ def test_digest_from_precomputed_input_equals_the_documented_digest(
 ) -> None:
     action = Action(tool=tool, input=input, agent=agent)
     assert action.digest(env, canonical_json(input)) == action.digest(env)
+
+
+@pytest.mark.parametrize(
+    ("effect", "problem"),
+    [
+        (Effect("destroy", Target("x")), "verb 'destroy' is not one of"),
+        (Effect("read", "x"), "is not a Target"),  # type: ignore[arg-type]
+        (Effect("read", Target("x"), scope="some"), "scope 'some'"),
+        (Effect("read", Target("x"), reversible=True), "reversible True"),  # type: ignore[arg-type]
+        (Effect("read", Target("x"), flags="obfuscated"), "is not a set of strings"),  # type: ignore[arg-type]
+        (Effect("read", Target("x"), attributes=[1]), "is not a mapping"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_malformed_effect_says_what_is_wrong(effect: Effect, problem: str) -> None:
+    problems = effect.problems()
+    assert len(problems) == 1
+    assert problem in problems[0]

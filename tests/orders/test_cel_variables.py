@@ -1,0 +1,90 @@
+"""What CEL conditions see (SPEC §5): action, input, effects, agent and env."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from watchkeeper.gateway import Gateway
+from watchkeeper.orders.model import StandingOrders
+
+ORDERS = """
+environments: {prod: {default: allow}, dev: {default: allow}}
+agents:
+  bot:
+    owner: owner@example.com
+    charter: {tools: [refund, note], environments: [prod, dev]}
+tools:
+  refund: {verb: transfer, target: money, id: input.order, amount: input.amount}
+  note: {verb: create, target: message}
+rules:
+  - {name: by-intent, when: "action.intent.kind == 'chargeback'", decision: deny}
+  - {name: by-session, when: "action.session.startsWith('suspicious-')", decision: deny}
+  - name: by-context
+    when: "'ticket' in action.context && action.context.ticket == 'X'"
+    decision: deny
+  - {name: by-claimed-env, when: "action.environment == 'dev' && env == 'dev'", decision: ask}
+  - name: by-owner
+    when: "agent.owner == 'owner@example.com' && input.amount > 1000"
+    decision: ask
+  - name: by-charter
+    when: "'refund' in agent.charter.tools && input.amount > 5000"
+    decision: deny
+  - name: by-attribute
+    when: "effects.exists(e, e.amount > 50 && e.target.id == 'A-9')"
+    decision: ask
+  - {name: by-agent-name, when: "agent.name == ''", decision: ask}
+"""
+
+
+@pytest.fixture
+def gateway(orders_from: Callable[[str], StandingOrders]) -> Gateway:
+    return Gateway(orders_from(ORDERS))
+
+
+def decide(gateway: Gateway, **fields: Any) -> tuple[str, tuple[str, ...]]:
+    action = {"agent": "bot", "tool": "refund", "environment": "prod", **fields}
+    action.setdefault("input", {"amount": 1, "order": "A-1"})
+    d = gateway.submit(action)
+    return d.decision, d.rules
+
+
+def test_nothing_matches_an_ordinary_action(gateway: Gateway) -> None:
+    assert decide(gateway) == ("allow", ())
+
+
+def test_intent_kind(gateway: Gateway) -> None:
+    assert decide(gateway, intent={"kind": "chargeback"}) == ("deny", ("by-intent",))
+    assert decide(gateway, intent={"goal": "no kind given"}) == ("allow", ())
+
+
+def test_session(gateway: Gateway) -> None:
+    assert decide(gateway, session="suspicious-1") == ("deny", ("by-session",))
+
+
+def test_context(gateway: Gateway) -> None:
+    assert decide(gateway, context={"ticket": "X"}) == ("deny", ("by-context",))
+
+
+def test_action_environment_and_env_are_the_resolved_environment(gateway: Gateway) -> None:
+    assert decide(gateway, environment="dev") == ("ask", ("by-claimed-env",))
+
+
+def test_agent_record(gateway: Gateway) -> None:
+    assert decide(gateway, input={"amount": 2000, "order": "A-1"}) == ("ask", ("by-owner",))
+    assert decide(gateway, input={"amount": 6000, "order": "A-1"}) == (
+        "deny",
+        ("by-charter", "by-owner"),
+    )
+
+
+def test_declared_attributes_and_target_id_on_effects(gateway: Gateway) -> None:
+    assert decide(gateway, input={"amount": 60, "order": "A-9"}) == ("ask", ("by-attribute",))
+    assert decide(gateway, input={"amount": 60, "order": "A-8"}) == ("allow", ())
+
+
+def test_an_action_without_an_agent_sees_an_empty_agent(gateway: Gateway) -> None:
+    d = gateway.submit({"tool": "note", "environment": "prod", "input": {"amount": 1}})
+    assert (d.decision, d.rules) == ("ask", ("by-agent-name",))
