@@ -60,7 +60,7 @@ def evaluate_only_decider(n: int) -> Callable[[Any], object]:
     gateway = Gateway(load_text(orders_yaml(n), f"bench-{n}.yaml"))
     action = Action.from_json(ACTION)
     placement = gateway.inventory.place(action)
-    effects = gateway.analyze(action, placement.single)
+    effects = gateway.analyze(action)
     orders = gateway.orders
     if decide(orders, action, effects, placement).decision != "ask":
         raise RuntimeError("evaluation decided wrongly")

@@ -16,6 +16,8 @@ environments:
   prod:
     match:
       aws_accounts: ["123456789012"]
+      gcp_projects: [acme-prod]
+      azure_subscriptions: [0b1f6471-1bf0-4dda-aec3-cb9272f09590]
       kube_contexts: ["prod-*"]
       terraform_workspaces: [prod]
       hosts: ["*.prod.internal"]
@@ -70,6 +72,36 @@ def test_path_globs(pattern: str, path: str, matches: bool) -> None:
         pytest.param(
             {"src": "/home/me/x", "dst": "/srv/prod/x"}, ("prod", "dev"), id="two-environments"
         ),
+        pytest.param({"path": "/home/me/../../srv/prod/db"}, ("prod", "dev"), id="dot-dot"),
+        pytest.param({"path": "/srv//prod/db"}, ("prod",), id="double-slash"),
+        pytest.param({"path": "/srv/./prod/db"}, ("prod",), id="dot-segment"),
+        pytest.param(
+            {"url": "http://api.prod.internal\\@x.dev.internal/"}, ("prod",), id="backslash"
+        ),
+        pytest.param({"url": "http://api%2Eprod.internal/"}, ("prod",), id="percent-host"),
+        pytest.param({"url": "https://api.prod.internal./x"}, ("prod",), id="trailing-dot"),
+        pytest.param(
+            {"cmd": "curl -X DELETE api.prod.internal/v1"}, ("prod",), id="bare-host-path"
+        ),
+        pytest.param({"cmd": "ssh admin@web1.prod.internal"}, ("prod",), id="ssh-user-host"),
+        pytest.param(
+            {"cmd": "gcloud --project acme-prod sql instances delete db"}, ("prod",), id="gcp"
+        ),
+        pytest.param(
+            {"id": "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/rg/x"},
+            ("prod",),
+            id="azure",
+        ),
+        pytest.param({"cmd": "aws --account 123456789012 s3 ls"}, ("prod",), id="aws-id"),
+        pytest.param({"files": {"/srv/prod/db": "delete"}}, ("prod",), id="mapping-key"),
+        pytest.param({"k8s": {"context": ["prod-east"]}}, ("prod",), id="nested-context"),
+        # /data inside the container belongs to no environment: judged everywhere.
+        pytest.param(
+            {"cmd": "docker run -v /srv/prod:/data img"}, ("prod", "staging", "dev"), id="volume"
+        ),
+        pytest.param({"cmd": "scp x deploy@web1.prod.internal:/srv/prod/x"}, ("prod",), id="scp"),
+        pytest.param({"cmd": "git -C/srv/prod/app status"}, ("prod",), id="attached-option"),
+        pytest.param({"url": "file:///srv/prod/db"}, ("prod",), id="file-url"),
     ],
 )
 def test_the_input_places_the_action(
@@ -85,6 +117,38 @@ def test_a_bare_word_does_not_place_an_action(inventory: Inventory, word: str) -
     placement = inventory.place(Action(tool="t", input={"note": word}))
     assert placement.environments == ("prod", "staging", "dev")
     assert placement.single is None
+
+
+@pytest.mark.parametrize(
+    "input",
+    [
+        pytest.param({"path": "/tmp/x", "other": "/home/me/y"}, id="unclaimed-path"),
+        pytest.param({"url": "https://api.example.com", "p": "/home/me/y"}, id="unclaimed-host"),
+        pytest.param({"cmd": "ssh admin@db1 reboot", "p": "/home/me/y"}, id="one-label-user-host"),
+        pytest.param({"dsn": "db1:5432", "p": "/home/me/y"}, id="one-label-host-port"),
+        pytest.param({"pad": ["x"] * 10_000, "p": "/home/me/y"}, id="too-many-strings"),
+    ],
+)
+def test_without_a_claim_one_unrecognised_target_makes_it_unknown(
+    inventory: Inventory, input: dict[str, object]
+) -> None:
+    placement = inventory.place(Action(tool="t", input=input))
+    assert placement.environments == ("prod", "staging", "dev")
+
+
+def test_a_file_name_that_looks_like_a_host_does_not_unplace(inventory: Inventory) -> None:
+    placement = inventory.place(Action(tool="t", input={"p": "/home/me/main.py"}))
+    assert placement.environments == ("dev",)
+
+
+def test_an_analyzer_effect_environment_places_the_action(inventory: Inventory) -> None:
+    from watchkeeper.models import Effect, Target
+
+    effect = Effect("delete", Target("db"), environment="prod", analyzer="sql")
+    placement = inventory.place(Action(tool="t", environment="dev"), [effect])
+    assert placement.environments == ("prod", "dev")
+    unknown = Effect("delete", Target("db"), environment="qa", analyzer="sql")
+    assert inventory.place(Action(tool="t", environment="dev"), [unknown]).single is None
 
 
 def test_a_claim_adds_to_what_the_input_shows(inventory: Inventory) -> None:

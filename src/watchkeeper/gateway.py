@@ -35,7 +35,7 @@ class Gateway:
         self.inventory = Inventory(orders)
         self._declared = {name: DeclaredToolAnalyzer(d) for name, d in orders.tools.items()}
 
-    def analyze(self, action: Action, env: str | None) -> list[Effect]:
+    def analyze(self, action: Action) -> list[Effect]:
         """Effects from every analyzer that knows the tool, or one ``unknown`` effect.
 
         A registered analyzer and a declaration for the same tool both apply: the union is never
@@ -56,8 +56,6 @@ class Gateway:
                 raise AnalyzerError(f"analyzer {declared.name!r} failed: {describe(exc)}") from exc
         if not effects:
             effects.append(unknown_effect(action, "no analyzer or declaration describes this tool"))
-        if env is not None:
-            effects = [e if e.environment is not None else e.in_environment(env) for e in effects]
         return effects
 
     def submit(self, action: Action | Mapping[str, Any]) -> Decision:
@@ -79,7 +77,14 @@ class Gateway:
             placement = self.inventory.place(action)
             env = placement.single
             action_digest = action.digest(env, document)
-            effects = self.analyze(action, env)
+            effects = self.analyze(action)
+            if any(e.environment for e in effects):  # analyzers know where their targets are
+                placement = self.inventory.place(action, effects)
+                if placement.single != env:
+                    env = placement.single
+                    action_digest = action.digest(env, document)
+            if env is not None:
+                effects = [e if e.environment else e.in_environment(env) for e in effects]
             return decide(self.orders, action, effects, placement, action_digest=action_digest)
         except WatchkeeperError as exc:
             return Decision.fail_closed(
@@ -101,8 +106,8 @@ class Gateway:
         decision = self.submit(action)
         try:
             parsed = action if isinstance(action, Action) else Action.from_json(action)
-            placement = self.inventory.place(parsed)
-            effects = list(decision.effects) or self.analyze(parsed, placement.single)
+            effects = list(decision.effects) or self.analyze(parsed)
+            placement = self.inventory.place(parsed, effects)
         except Exception as exc:  # nothing more to explain than the failed decision
             return Explanation(decision, (), (f"cannot explain further: {describe(exc)}",))
         return explain(self.orders, parsed, effects, placement, decision)

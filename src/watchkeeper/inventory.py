@@ -1,43 +1,56 @@
 """Which environment an action is in: from what it touches, not only from what it claims.
 
 ``environments.<name>.match`` declares how targets are recognised. The inventory reads the
-action's input for paths, host names and AWS account ids (in ARNs) and places the action in
-every environment whose patterns match. The agent's own ``environment`` claim is a hint that can
-only make things stricter: a declared claim is added to what the input shows, and an undeclared
-one makes the environment unknown. An action judged in several environments, or in an unknown
-one (then: every declared environment), takes the strictest result::
+action's input, keys and values, for targets: absolute paths (as written and normalised, so
+``/srv/dev/../prod`` is prod), hosts (URLs, ``user@host``, ``host:port``, dotted names), cloud
+account, project and subscription ids, and Kubernetes contexts and Terraform workspaces given
+in fields named for them. Analyzers add the environments of the effects they report.
+
+Placement, the strictest reading of the evidence:
+
+* an action is judged in every environment its targets are in, plus the declared environment
+  it claims; the strictest result is taken;
+* with no claim, it is judged only where its targets are if **every** target it names was
+  recognised; a path or host no environment claims makes the environment unknown;
+* unknown (an undeclared claim, no claim and no evidence, an input too large to read whole, an
+  effect in an undeclared environment) means every declared environment.
 
     inventory = Inventory(orders)
     placement = inventory.place(action)
     placement.environments   # ('prod',) — or several, or every declared one when unknown
     placement.single         # 'prod' when exactly one, else None
-
-Kubernetes contexts and Terraform workspaces are read by the analyzers that understand those
-tools' arguments; here they match only when the input names them outright (``context``,
-``kube_context``, ``workspace``).
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from watchkeeper.models import Action
+from watchkeeper.models import Action, Effect
 from watchkeeper.orders.model import StandingOrders
 
-_TOKEN = re.compile(r"[^\s'\"`=,;|&<>(){}\[\]]+")
+_TOKEN = re.compile(r"[^\s'\"`=,;|&<>(){}]+")
 _ARN_ACCOUNT = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):")
-_HOSTLIKE = re.compile(r"(?:[a-z0-9-]+\.)+[a-z0-9-]+")
-_MAX_STRINGS = 10_000
-_CONTEXT_KEYS = ("context", "kube_context", "kubecontext")
-_WORKSPACE_KEYS = ("workspace", "terraform_workspace", "tf_workspace")
+_HOST = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*")
+_HOST_PORT = re.compile(r"([a-z0-9_.-]+):(\d{1,5})(?:/.*)?")
+_IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+_PIECES = re.compile(r"[/:=@]")
+MAX_STRINGS = 10_000
+_CONTEXT_KEYS = frozenset({"context", "kube_context", "kubecontext", "kubeconfig_context"})
+_WORKSPACE_KEYS = frozenset({"workspace", "terraform_workspace", "tf_workspace"})
 
 
 def glob_regex(pattern: str, *, path: bool) -> re.Pattern[str]:
-    """A glob as a regex: ``*`` (within one path segment when ``path``), ``**`` (any depth)."""
+    """A glob as a regex: ``*`` (within one path segment when ``path``), ``**`` (any depth).
+
+    A path pattern ending in ``/`` means everything under it, like ``/**``.
+    """
+    if path and pattern.endswith("/") and len(pattern) > 1:
+        pattern += "**"
     out = []
     i = 0
     while i < len(pattern):
@@ -56,7 +69,7 @@ def glob_regex(pattern: str, *, path: bool) -> re.Pattern[str]:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(out), re.IGNORECASE if not path else 0)
+    return re.compile("".join(out), 0 if path else re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +81,78 @@ class Placement:
     note: str | None = None
 
 
-def _strings(value: Any, out: list[str]) -> None:
-    if len(out) >= _MAX_STRINGS:
-        return
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, Mapping):
-        for v in value.values():
-            _strings(v, out)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            _strings(v, out)
+@dataclass
+class Evidence:
+    """What the input shows: environments with a reason each, and targets nobody claims."""
+
+    found: dict[str, str] = field(default_factory=dict)
+    unplaced: list[str] = field(default_factory=list)
+    complete: bool = True
+
+    def add(self, env: str, why: str) -> None:
+        self.found.setdefault(env, why)
+
+
+def _walk(value: Any, strings: list[str], pairs: list[tuple[str, Any]]) -> bool:
+    """Collect strings (keys too) and key/value pairs; False when the limit cut it short."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(strings) >= MAX_STRINGS:
+                return False
+            strings.append(item)
+        elif isinstance(item, Mapping):
+            for k, v in item.items():
+                pairs.append((str(k), v))
+                stack.append(str(k))
+                stack.append(v)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return True
+
+
+def path_candidates(token: str) -> list[str]:
+    """Absolute paths a token names: ``/a``, ``host:/a``, ``/a:/b``, ``-C/a``, ``file:///a``."""
+    text = token.strip("[]").lstrip("@")
+    if "://" in text:  # a URL names a host, and a path only when it is a file URL
+        return [urlsplit(text).path] if text.lower().startswith("file://") else []
+    out = []
+    for piece in text.split(":"):
+        if piece.startswith("//"):  # //host/share is a host, not a local path
+            continue
+        if piece.startswith(("/", "~")):
+            out.append(piece)
+        elif piece.startswith("-") and "/" in piece:
+            out.append(piece[piece.index("/") :])
+    return out
+
+
+def _normal(path: str) -> str:
+    if path.startswith("~"):
+        head, _, rest = path.partition("/")
+        return head + ("/" + posixpath.normpath("/" + rest).lstrip("/") if rest else "")
+    return posixpath.normpath(path).replace("//", "/")
+
+
+def host_candidates(token: str) -> list[tuple[str, bool]]:
+    """Hosts a token names, each with whether the form says for certain it is a host."""
+    text = token.lower().replace("\\", "/").translate(_IDEOGRAPHIC_DOTS)
+    if "://" in text or text.startswith("//"):
+        try:
+            host = urlsplit(text if "://" in text else "x:" + text).hostname
+        except ValueError:
+            return []
+        return [(unquote(host).rstrip("."), True)] if host else []
+    if "@" in text:
+        host = text.rsplit("@", 1)[1].split("/", 1)[0].split(":", 1)[0].rstrip(".")
+        return [(host, True)] if _HOST.fullmatch(host) else []
+    port = _HOST_PORT.fullmatch(text)
+    if port:
+        return [(port.group(1).rstrip("."), True)]
+    head = text.split("/", 1)[0].rstrip(".")
+    # A dotted name may be a host or a file name (main.py): it can place, never unplace.
+    return [(head, False)] if "." in head and _HOST.fullmatch(head) else []
 
 
 class Inventory:
@@ -88,7 +162,7 @@ class Inventory:
         self.orders = orders
         self._paths: list[tuple[str, str, re.Pattern[str]]] = []
         self._hosts: list[tuple[str, str, re.Pattern[str]]] = []
-        self._accounts: dict[str, str] = {}
+        self._ids: dict[str, tuple[str, str]] = {}
         self._contexts: list[tuple[str, str, re.Pattern[str]]] = []
         self._workspaces: list[tuple[str, str, re.Pattern[str]]] = []
         for name, env in orders.environments.items():
@@ -101,71 +175,106 @@ class Inventory:
             self._workspaces += [
                 (name, w, glob_regex(w, path=False)) for w in m.get("terraform_workspaces", ())
             ]
-            for account in m.get("aws_accounts", ()):
-                self._accounts.setdefault(account, name)
-        self._any = bool(
-            self._paths or self._hosts or self._accounts or self._contexts or self._workspaces
-        )
+            for kind, label in (
+                ("aws_accounts", "AWS account"),
+                ("gcp_projects", "Google Cloud project"),
+                ("azure_subscriptions", "Azure subscription"),
+            ):
+                for ident in m.get(kind, ()):
+                    self._ids.setdefault(ident.lower(), (name, f"{label} {ident}"))
 
-    def touched(self, action: Action) -> dict[str, str]:
-        """Environment → the evidence, for every environment the input shows it touches."""
-        found: dict[str, str] = {}
-        if not self._any:
-            return found
-        for key, table in ((_CONTEXT_KEYS, self._contexts), (_WORKSPACE_KEYS, self._workspaces)):
-            for k in key:
-                value = action.input.get(k)
-                if isinstance(value, str):
-                    for env, pattern, rx in table:
-                        if env not in found and rx.fullmatch(value):
-                            found[env] = f"{k} {value!r} matches {pattern!r}"
+    def evidence(self, action: Action) -> Evidence:
+        """Everything the action's input shows about where it acts."""
+        ev = Evidence()
         strings: list[str] = []
-        _strings(action.input, strings)
+        pairs: list[tuple[str, Any]] = []
+        ev.complete = _walk(action.input, strings, pairs)
+        for key, value in pairs:
+            table = (
+                self._contexts
+                if key.lower() in _CONTEXT_KEYS
+                else self._workspaces
+                if key.lower() in _WORKSPACE_KEYS
+                else None
+            )
+            if table is None:
+                continue
+            for item in (
+                [value] if isinstance(value, str) else value if isinstance(value, list) else []
+            ):
+                if isinstance(item, str):
+                    for env, pattern, rx in table:
+                        if rx.fullmatch(item):
+                            ev.add(env, f"{key} {item!r} matches {pattern!r}")
         for text in strings:
-            for account in _ARN_ACCOUNT.findall(text) if self._accounts else ():
-                owner = self._accounts.get(account)
-                if owner is not None and owner not in found:
-                    found[owner] = f"AWS account {account}"
+            for account in _ARN_ACCOUNT.findall(text):
+                self._id(ev, account)
             for token in _TOKEN.findall(text):
-                for env, evidence in self._token(token):
-                    found.setdefault(env, evidence)
-        return found
+                self._token(ev, token)
+        return ev
 
-    def _token(self, token: str) -> Iterator[tuple[str, str]]:
-        if token.startswith(("/", "~")):
-            for env, pattern, rx in self._paths:
-                if rx.fullmatch(token):
-                    yield env, f"path {token!r} matches {pattern!r}"
-        if self._hosts:
-            host = _host_of(token)
-            if host:
-                for env, pattern, rx in self._hosts:
-                    if rx.fullmatch(host):
-                        yield env, f"host {host!r} matches {pattern!r}"
+    def _id(self, ev: Evidence, ident: str) -> None:
+        known = self._ids.get(ident.lower())
+        if known is not None:
+            ev.add(*known)
 
-    def place(self, action: Action) -> Placement:
+    def _token(self, ev: Evidence, token: str) -> None:
+        if self._ids:
+            for piece in _PIECES.split(token):
+                self._id(ev, piece)
+        for path in path_candidates(token):
+            envs = set()
+            for form in dict.fromkeys((path, _normal(path))):
+                for env, pattern, rx in self._paths:
+                    if rx.fullmatch(form):
+                        envs.add(env)
+                        ev.add(env, f"path {path!r} matches {pattern!r}")
+            if not envs:
+                ev.unplaced.append(path)
+        for host, certain in host_candidates(token):
+            matched = False
+            for env, pattern, rx in self._hosts:
+                if rx.fullmatch(host):
+                    matched = True
+                    ev.add(env, f"host {host!r} matches {pattern!r}")
+            if certain and not matched:
+                ev.unplaced.append(host)
+
+    def place(self, action: Action, effects: Sequence[Effect] = ()) -> Placement:
+        """Where ``action`` is judged, from its claim, its input and its analyzed ``effects``."""
         declared = self.orders.environments
         if not declared:
             return Placement((), None)
         names = list(declared)
+
+        def everywhere(why: str) -> Placement:
+            return Placement(
+                tuple(names),
+                None,
+                f"{why}; judged as every declared environment ({', '.join(names)}) and the "
+                "strictest result taken",
+            )
+
         claim = action.environment
         if claim is not None and claim not in declared:
-            return Placement(
-                tuple(names),
-                None,
-                f"environment {claim!r} is not declared; judged as every declared environment "
-                f"({', '.join(names)}) and the strictest result taken",
-            )
-        touched = self.touched(action)
-        chosen = [n for n in names if n == claim or n in touched]
+            return everywhere(f"environment {claim!r} is not declared")
+        ev = self.evidence(action)
+        if not ev.complete:
+            return everywhere(f"the input holds more than {MAX_STRINGS} strings to place")
+        for effect in effects:
+            env = effect.environment
+            if env is None:
+                continue
+            if env not in declared:
+                return everywhere(f"analyzer {effect.analyzer!r} reports environment {env!r}")
+            ev.add(env, f"analyzer {effect.analyzer!r}")
+        if claim is None and ev.unplaced:
+            shown = ", ".join(repr(t) for t in list(dict.fromkeys(ev.unplaced))[:3])
+            return everywhere(f"no environment claims {shown}")
+        chosen = [n for n in names if n == claim or n in ev.found]
         if not chosen:
-            return Placement(
-                tuple(names),
-                None,
-                f"no environment is known; judged as every declared environment "
-                f"({', '.join(names)}) and the strictest result taken",
-            )
-        evidence = [f"{n} ({touched[n]})" for n in chosen if n in touched and n != claim]
+            return everywhere("no environment is known")
+        evidence = [f"{n} ({ev.found[n]})" for n in chosen if n in ev.found and n != claim]
         if len(chosen) == 1:
             only = chosen[0]
             return Placement((only,), only, None if only == claim else f"in {evidence[0]}")
@@ -176,18 +285,3 @@ class Inventory:
             f"the action touches {', '.join(evidence)}{claimed}; judged in each and the "
             "strictest result taken",
         )
-
-
-def _host_of(token: str) -> str | None:
-    """The host name a token names: a URL's host, ``user@host``, ``host:port`` or a bare name."""
-    text = token.lower()
-    if "://" in text:
-        try:
-            return urlsplit(text).hostname
-        except ValueError:
-            return None
-    if "@" in text:
-        text = text.rsplit("@", 1)[1]
-    text = text.split(":", 1)[0].rstrip(".")
-    # A bare word ("rm", "prod") is too weak to place an action; a dotted name is a host.
-    return text if "." in text and _HOSTLIKE.fullmatch(text) else None
