@@ -88,7 +88,7 @@ def test_path_globs(pattern: str, path: str, matches: bool) -> None:
             {"cmd": "gcloud --project acme-prod sql instances delete db"}, ("prod",), id="gcp"
         ),
         pytest.param(
-            {"id": "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/rg/x"},
+            {"cmd": "az group delete --subscription=0b1f6471-1bf0-4dda-aec3-cb9272f09590"},
             ("prod",),
             id="azure",
         ),
