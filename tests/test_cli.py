@@ -269,3 +269,49 @@ def test_deeply_nested_json_is_a_deny_not_a_crash(run) -> None:
     result = run("check", "--json", "--exit-code", "-", input=action)
     assert result.exit_code == 20, result.output
     assert json.loads(result.output)["reasons"] == ["invalid action: JSON nested too deeply"]
+
+
+def test_an_integer_too_long_to_read_is_a_deny(run) -> None:
+    action = '{"tool": "x", "input": {"a": ' + "9" * 5000 + "}}"
+    result = run("check", "--json", "--exit-code", "-", input=action)
+    assert result.exit_code == 20, result.output
+    assert json.loads(result.output)["reasons"][0].startswith("invalid action: not usable JSON")
+
+
+def test_jsonl_goes_on_after_a_line_that_cannot_be_read(run) -> None:
+    lines = ['{"tool": "x", "input": {"a": ' + "9" * 5000 + "}}", '{"tool": "Read"}']
+    result = run("check", "--jsonl", input="\n".join(lines))
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == 2
+
+
+def test_an_empty_jsonl_batch_is_an_error(run) -> None:
+    result = run("check", "--jsonl", "--exit-code", input="\n\n")
+    assert result.exit_code == 2, result.output
+    assert "no actions read" in result.output
+
+
+def test_test_honours_orders_option_and_variable(run, monkeypatch) -> None:
+    by_option = run("test", "--orders", ORDERS)
+    assert by_option.exit_code == 0, by_option.output
+    assert "8 passed, 0 failed" in by_option.output
+    monkeypatch.setenv("WATCHKEEPER_ORDERS", ORDERS)
+    by_variable = run("test")
+    assert by_variable.exit_code == 0, by_variable.output
+    assert "8 passed, 0 failed" in by_variable.output
+
+
+def test_a_test_case_with_an_invalid_action_is_refused(run, tmp_path: Path) -> None:
+    (tmp_path / "o.yaml").write_text("rules: [{name: a, decision: deny}]\n")
+    (tmp_path / "o_test.yaml").write_text(
+        "cases:\n"
+        "  - name: typo in the action\n"
+        "    action: {tool: t, enviroment: prod}\n"
+        "    expect: {decision: deny}\n"
+    )
+    result = run("test", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert "o_test.yaml:3:13: action is invalid: enviroment: unknown field 'enviroment'" in (
+        result.output
+    )
+    assert "did you mean 'environment'?" in result.output

@@ -116,6 +116,8 @@ def _read_action(source: str) -> tuple[Any, str | None]:
         return None, f"invalid action: duplicate key {exc.args[0]!r}; send each key once"
     except RecursionError:
         return None, "invalid action: JSON nested too deeply"
+    except ValueError as exc:  # e.g. an integer too long to convert
+        return None, f"invalid action: not usable JSON: {exc}"
 
 
 def _read_input(file: str) -> str:
@@ -163,8 +165,9 @@ def check(
     gateway = _gateway(loaded)
     worst: DecisionKind = "allow"
     if jsonl:
-        stream = sys.stdin if file == "-" else None
-        lines = stream if stream is not None else _read_input(file).splitlines()
+        # Lines end at "\n" only, in files as on stdin: JSON strings may hold U+2028 and \r.
+        lines = sys.stdin if file == "-" else _read_input(file).split("\n")
+        decided = 0
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -174,8 +177,12 @@ def check(
                     f"line {number}: {decision.reasons[0]}", orders_digest=loaded.digest
                 )
             _print_json(decision.to_json())
+            decided += 1
             if RESTRICTIVENESS[decision.decision] > RESTRICTIVENESS[worst]:
                 worst = decision.decision
+        if not decided:
+            # An empty batch is more likely a broken pipe upstream than nothing to decide.
+            _fail("no actions read: --jsonl expects one action JSON per line")
     else:
         decision = _decide(gateway, _read_input(file))
         worst = decision.decision
@@ -261,6 +268,7 @@ def run_tests(
     path: Annotated[
         Path | None, typer.Argument(help="Orders file or directory with *_test.yaml.")
     ] = None,
+    orders: OrdersOption = None,
     min_coverage: Annotated[
         float,
         typer.Option("--min-coverage", help="Fail when fewer than N% of rules are exercised."),
@@ -270,8 +278,10 @@ def run_tests(
     """Run the policy tests beside the standing orders and report rule coverage."""
     from watchkeeper.display import report_lines
 
+    if path is not None and orders is not None and path != orders:
+        _fail(f"give the orders once: as PATH ({path}) or as --orders ({orders}), not both")
     try:
-        loaded, cases, label = _cases_for(path)
+        loaded, cases, label = _cases_for(path or orders)
     except OrdersError as exc:
         _fail(str(exc))
     gateway = _gateway(loaded)

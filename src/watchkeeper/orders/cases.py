@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watchkeeper.errors import Issue, OrdersError
-from watchkeeper.models import DECISIONS, Decision
+from watchkeeper.errors import InvalidAction, Issue, OrdersError
+from watchkeeper.models import DECISIONS, Action, Decision
 from watchkeeper.orders.loader import SUFFIXES, is_test_file
 from watchkeeper.orders.model import StandingOrders
 from watchkeeper.orders.schema import AnyValue, Enum, Field, ListOf, Record, Str, Validation
@@ -104,6 +104,12 @@ def parse_cases(text: str, file: str) -> list[Case]:
         if not isinstance(data, dict) or v.issues:
             continue
         for i, raw in enumerate(data.get("cases") or []):
+            try:
+                Action.from_json(raw["action"])
+            except InvalidAction as exc:
+                # A typo in a test's action would make it pass as "denied: invalid action".
+                issues.append(v.mark(("cases", i, "action")).issue(f"action is invalid: {exc}"))
+                continue
             expect = raw["expect"]
             rules = expect.get("rules")
             cases.append(

@@ -8,6 +8,7 @@ silently keeping the last value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +22,26 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader without the timestamp resolver: dates in orders are plain strings."""
 
 
+# YAML 1.1 reads 22:22 as the base-60 number 1342 and 2024-01-01 as a date; here both stay
+# strings. Integers and floats keep their ordinary forms.
+_DROPPED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|0o[0-7_]+)$"),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +107,7 @@ class Node:
             return self.value
         if self.kind == "seq":
             return [n.plain() for n in self.items()]
-        return {str(k.value): v.plain() for k, v in self.pairs()}
+        return {k.text: v.plain() for k, v in self.pairs()}
 
     def describe(self) -> str:
         """How the node reads in an error message."""
