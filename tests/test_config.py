@@ -31,20 +31,24 @@ def test_variables_are_read_and_parsed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("variable", "value"),
+    ("variable", "value", "reason"),
     [
-        ("WATCHKEEPER_MAX_INPUT_BYTES", "lots"),
-        ("WATCHKEEPER_MAX_INPUT_BYTES", "0"),
-        ("WATCHKEEPER_ANALYZER_BUDGET_MS", "-1"),
-        ("WATCHKEEPER_ANALYZER_BUDGET_MS", "inf"),
+        ("WATCHKEEPER_MAX_INPUT_BYTES", "lots", "it is not a whole number"),
+        ("WATCHKEEPER_MAX_INPUT_BYTES", "0", "it must be greater than zero"),
+        ("WATCHKEEPER_ANALYZER_BUDGET_MS", "-1", "it must be a finite number greater than zero"),
+        ("WATCHKEEPER_ANALYZER_BUDGET_MS", "inf", "it must be a finite number greater than zero"),
+        ("WATCHKEEPER_ANALYZER_BUDGET_MS", "soon", "it is not a number"),
     ],
 )
-def test_a_bad_value_names_the_variable_the_value_and_the_fix(variable: str, value: str) -> None:
+def test_a_bad_value_names_the_variable_the_value_and_the_fix(
+    variable: str, value: str, reason: str
+) -> None:
     with pytest.raises(UsageError) as info:
         Settings.from_env({variable: value})
-    message = str(info.value)
-    assert message.startswith(f"{variable}={value!r} cannot be used: ")
-    assert "Unset it to use the default" in message
+    assert str(info.value).startswith(
+        f"{variable}={value!r} cannot be used: {reason}. Set it to a valid value, "
+        "or unset it to use the default ("
+    )
 
 
 def test_every_setting_is_a_settings_field() -> None:

@@ -61,3 +61,17 @@ def test_readme_first_screen_gives_exactly_the_two_commands() -> None:
     first_block = readme.split("```sh", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
     assert commands == ["make run", "make test"]
+
+
+def test_readme_python_example_runs_as_shown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.splitlines() == [
+        "refunded 40 on A-1042",
+        "outside the charter of agent 'support-bot': refund.amount 1450 is over its charter "
+        "limit of 100",
+    ]

@@ -33,16 +33,22 @@ class Setting:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("it is not a whole number") from None
     if value <= 0:
-        raise ValueError("must be greater than zero")
+        raise ValueError("it must be greater than zero")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise ValueError("must be a finite number greater than zero")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("it is not a number") from None
+    if not 0 < value < float("inf"):
+        raise ValueError("it must be a finite number greater than zero")
     return value
 
 
@@ -95,8 +101,9 @@ class Settings:
                 values[setting.name] = setting.parse(raw)
             except ValueError as exc:
                 raise UsageError(
-                    f"{setting.env}={raw!r} cannot be used: {exc}; {setting.help} "
-                    f"Unset it to use the default ({setting.default})."
+                    f"{setting.env}={raw!r} cannot be used: {exc}. Set it to a valid value, "
+                    f"or unset it to use the default ({setting.default}). "
+                    f"It is: {setting.help}"
                 ) from exc
         return cls(**values)
 

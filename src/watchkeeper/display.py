@@ -31,7 +31,7 @@ def decision_panel(decision: Decision, title: str | None = None) -> Panel:
     head.append(decision.decision.upper(), style=STYLE[decision.decision])
     head.append(f"   environment: {decision.environment or 'unknown'}")
     if decision.rules:
-        head.append(f"   rules: {', '.join(decision.rules)}")
+        head.append(f"   matched: {', '.join(decision.rules)}")
     body.append(head)
     body.append(Text())
     for reason in decision.reasons:

@@ -62,8 +62,8 @@ class Gateway:
         """Decide ``action`` (an :class:`Action` or its JSON form). Never raises."""
         digest_of_orders = self.orders.digest
         try:
-            if not isinstance(action, Action):
-                action = Action.from_json(action)
+            # Actions built in code are checked like JSON ones: same rules, same messages.
+            action = Action.from_json(action.to_json() if isinstance(action, Action) else action)
         except InvalidAction as exc:
             return Decision.fail_closed(f"invalid action: {exc}", orders_digest=digest_of_orders)
         except Exception as exc:

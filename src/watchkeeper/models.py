@@ -71,6 +71,7 @@ def _intent_items(intent: Intent) -> list[tuple[str, Any]]:
     ]
 
 
+MAX_TOOL_NAME = 256
 _ACTION_KEYS = ("agent", "session", "tool", "input", "environment", "intent", "context")
 _INTENT_KEYS = ("kind", "goal", "plan", "step", "rationale")
 
@@ -107,6 +108,10 @@ class Action:
             raise InvalidAction(
                 "tool",
                 f"required non-empty string, got {tool!r}; name the tool being called",
+            )
+        if len(tool) > MAX_TOOL_NAME:
+            raise InvalidAction(
+                "tool", f"a name of {len(tool)} characters is longer than {MAX_TOOL_NAME}"
             )
         input_ = data.get("input", {})
         if input_ is None:

@@ -222,3 +222,21 @@ def test_keyword_arguments_collected_by_kwargs_are_input_fields(tmp_path: Path) 
     assert refund("A", amount=5) == "ran"
     with pytest.raises(ActionDenied):
         refund("A", amount=5000)
+
+
+def test_intent_may_be_given_as_its_kind(wk: Watchkeeper) -> None:
+    @wk.guard(tool="refund", environment="prod", intent="refund")
+    def refund(order: str, amount: float) -> str:
+        return "ran"
+
+    assert refund("A", 10) == "ran"
+
+
+def test_an_intent_of_the_wrong_type_is_refused_at_decoration(wk: Watchkeeper) -> None:
+    with pytest.raises(UsageError, match="give an Intent or an intent kind"):
+        wk.guard(tool="refund", intent=42)  # type: ignore[call-overload]
+
+
+def test_asking_for_a_rule_that_does_not_exist_names_the_rules(wk: Watchkeeper) -> None:
+    with pytest.raises(UsageError, match=r"no rule named 'nope'.*reads-are-free"):
+        wk.orders.rule("nope")

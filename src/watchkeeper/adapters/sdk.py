@@ -178,7 +178,7 @@ class Watchkeeper:
         *,
         tool: str | None = None,
         environment: str | None = None,
-        intent: Intent | None = None,
+        intent: Intent | str | None = None,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
     def guard(
@@ -188,12 +188,18 @@ class Watchkeeper:
         *,
         tool: str | None = None,
         environment: str | None = None,
-        intent: Intent | None = None,
+        intent: Intent | str | None = None,
     ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
         """Decorate a sync or async function so it runs only when the decision is ``allow``.
 
-        ``tool`` defaults to the function's name.
+        ``tool`` defaults to the function's name; ``intent`` is an :class:`Intent` or its kind.
         """
+        if isinstance(intent, str):
+            intent = Intent(kind=intent)
+        elif intent is not None and not isinstance(intent, Intent):
+            raise UsageError(
+                f"intent={intent!r}: give an Intent or an intent kind such as 'refund'"
+            )
 
         def decorate(func: Callable[P, R]) -> Callable[P, R]:
             if not callable(func):

@@ -133,9 +133,11 @@ def charter_breaches(
         )
     if c.intents is not None:
         kind = action.intent.kind if action.intent is not None else None
-        if kind not in c.intents:
-            shown = repr(kind) if kind else "no intent kind"
-            out.append(f"{shown} is not in its charter (intents: {', '.join(sorted(c.intents))})")
+        handled = ", ".join(sorted(c.intents))
+        if kind is None:
+            out.append(f"the action gives no intent kind; its charter handles only: {handled}")
+        elif kind not in c.intents:
+            out.append(f"intent {kind!r} is not in its charter (intents: {handled})")
     for (tool, field), bound in c.limits.items():
         if not fnmatchcase(action.tool, tool):
             continue

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from watchkeeper.errors import UsageError
 from watchkeeper.models import ApprovalRequirement, DecisionKind
 from watchkeeper.orders.cel import ConditionSet
 from watchkeeper.orders.index import RuleIndex
@@ -145,7 +146,9 @@ class StandingOrders:
     strictest: tuple[str, ...] = ()
 
     def rule(self, name: str) -> Rule:
+        """The rule called ``name``; ``UsageError`` naming the rules there are otherwise."""
         for rule in self.rules:
             if rule.name == name:
                 return rule
-        raise KeyError(name)
+        known = ", ".join(r.name for r in self.rules) or "none"
+        raise UsageError(f"no rule named {name!r} in these standing orders (rules: {known})")

@@ -190,7 +190,12 @@ class Record(Spec):
         for name, spec in self.fields.items():
             if name not in out:
                 if spec.required:
-                    v.fail(node, f"missing required key {name!r}: {spec.help}")
+                    example = " | ".join(spec.spec.choices) if isinstance(spec.spec, Enum) else "…"
+                    v.fail(
+                        node,
+                        f"missing required key {name!r} ({spec.help.rstrip('.')}); "
+                        f"add `{name}: {example}`",
+                    )
                 elif spec.default is not None:
                     out[name] = spec.default
         return out
