@@ -5,7 +5,10 @@ from watchkeeper.analyzers.registry import Analyzer, Limits, Registry, unknown_e
 
 
 def default_registry(limits: Limits | None = None) -> Registry:
-    """A registry with every built-in analyzer registered, within ``limits``."""
+    """A registry with every built-in analyzer registered, within ``limits``.
+
+    Declared tools need no registration: the gateway builds their analyzers from the orders.
+    """
     return Registry(limits)
 
 
