@@ -143,15 +143,6 @@ def test_decision_json_form_has_every_documented_field() -> None:
     assert decision.summary() == "deny: because"
 
 
-def test_fail_closed_decision_is_a_deny_with_the_error_as_reason() -> None:
-    decision = Decision.fail_closed("analyzer crashed", orders_digest="sha256:x")
-    assert (decision.decision, decision.reasons, decision.allowed) == (
-        "deny",
-        ("analyzer crashed",),
-        False,
-    )
-
-
 @given(
     st.dictionaries(st.text(), json_values, max_size=5),
     st.none() | st.text(),

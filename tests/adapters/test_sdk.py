@@ -173,8 +173,9 @@ def test_non_json_arguments_become_strings(tmp_path: Path) -> None:
     def f(p: Path) -> None:
         raise AssertionError("must not run")
 
-    with pytest.raises(ActionDenied):
+    with pytest.raises(ActionDenied) as info:
         f(Path("/tmp/x"))
+    assert info.value.decision.rules == ("p",)
 
 
 def test_default_uses_builtin_orders() -> None:
@@ -220,8 +221,9 @@ def test_keyword_arguments_collected_by_kwargs_are_input_fields(tmp_path: Path) 
         return "ran"
 
     assert refund("A", amount=5) == "ran"
-    with pytest.raises(ActionDenied):
+    with pytest.raises(ActionDenied) as info:
         refund("A", amount=5000)
+    assert info.value.decision.rules == ("big",)
 
 
 def test_intent_may_be_given_as_its_kind(wk: Watchkeeper) -> None:
