@@ -12,7 +12,7 @@ import typer.main
 from tests.conftest import ROOT
 from watchkeeper.cli import app
 from watchkeeper.config import reference_markdown as settings_reference
-from watchkeeper.orders.spec import reference_markdown
+from watchkeeper.orders.schema import reference_markdown
 
 START = "<!-- reference:start"
 END = "<!-- reference:end -->"

@@ -22,8 +22,8 @@ from watchkeeper.errors import InvalidAction, Issue, OrdersError
 from watchkeeper.models import DECISIONS, Action, Decision
 from watchkeeper.orders.loader import SUFFIXES, is_test_file
 from watchkeeper.orders.model import StandingOrders
-from watchkeeper.orders.schema import AnyValue, Enum, Field, ListOf, Record, Str, Validation
 from watchkeeper.orders.source import Mark, read_documents
+from watchkeeper.orders.validate import AnyValue, Enum, Field, ListOf, Record, Str, Validation
 
 CASE = Record(
     {

@@ -25,9 +25,9 @@ from watchkeeper.orders.model import (
     StandingOrders,
     ToolDecl,
 )
-from watchkeeper.orders.schema import Path, Validation, suggest
+from watchkeeper.orders.schema import TOOL_FIELDS
 from watchkeeper.orders.source import Mark, Node
-from watchkeeper.orders.spec import TOOL_FIELDS
+from watchkeeper.orders.validate import Path, Validation, suggest
 
 #: Effect fields an attribute may not be named after (conditions read them from the effect).
 RESERVED_ATTRIBUTES = frozenset(

@@ -17,9 +17,9 @@ from pathlib import Path
 from watchkeeper.errors import Issue, OrdersError
 from watchkeeper.orders.compile import Document, compile_orders
 from watchkeeper.orders.model import StandingOrders
-from watchkeeper.orders.schema import Validation
+from watchkeeper.orders.schema import ORDERS
 from watchkeeper.orders.source import Mark, read_documents
-from watchkeeper.orders.spec import ORDERS
+from watchkeeper.orders.validate import Validation
 
 BUILTIN_NAME = "default.yaml"
 SUFFIXES = (".yaml", ".yml")

@@ -1,291 +1,179 @@
-"""A small schema language for YAML nodes: validate, collect every error, document every key.
+"""The schema of a standing orders document: every key, its type and its help text.
 
-A schema is built from specs (``Str``, ``Int``, ``Enum``, ``ListOf``, ``Record``, ``MapOf``…).
-``validate`` walks a :class:`~watchkeeper.orders.source.Node`, returns plain Python data and records
-where each value came from, so later checks can still point at ``file:line:col``::
-
-    spec = Record({"name": Field(Str(), required=True, help="The rule's unique name.")})
-    result = Validation()
-    data = result.check(node, spec)
-    result.issues   # every problem, each naming the value and the fix
-    result.mark(("name",))   # where data["name"] was written
+``docs/standing-orders.md`` carries a reference generated from this module; a test keeps the two
+identical, so a key added here and not documented fails the build.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from watchkeeper.models import DECISIONS, FLAGS, REVERSIBILITY, SCOPES, VERBS
+from watchkeeper.orders.validate import (
+    Duration,
+    Enum,
+    Field,
+    Int,
+    ListOf,
+    MapOf,
+    Num,
+    Record,
+    Str,
+    reference,
+)
 
-from watchkeeper.errors import Issue
-from watchkeeper.orders.source import Mark, Node
+#: A name you declare (environment, group, agent, tool, rule): no spaces, no glob characters.
+IDENT = Str(
+    pattern=r"[A-Za-z0-9_.~@/][A-Za-z0-9_.:@/+~-]*",
+    hint="; names use letters, digits and - _ . : @ / + ~, with no spaces or *",
+)
+#: A name in a selector or a list: ``*`` matches any run of characters, ``?`` any one.
+NAME = Str(
+    pattern=r"[A-Za-z0-9_.~@/*?][A-Za-z0-9_.:@/+~*?-]*",
+    hint="; names use letters, digits and - _ . : @ / + ~ (and * ? as wildcards), no spaces",
+)
+NAMES = ListOf(NAME)
+PATTERNS = ListOf(Str())
 
-Path = tuple[str | int, ...]
+MATCH = Record(
+    {
+        "aws_accounts": Field(PATTERNS, "AWS account ids that belong to this environment."),
+        "gcp_projects": Field(PATTERNS, "Google Cloud project ids."),
+        "azure_subscriptions": Field(PATTERNS, "Azure subscription ids."),
+        "kube_contexts": Field(PATTERNS, "Kubernetes contexts (glob patterns, e.g. `prod-*`)."),
+        "terraform_workspaces": Field(PATTERNS, "Terraform workspaces."),
+        "hosts": Field(PATTERNS, "Host names (glob patterns, e.g. `*.prod.internal`)."),
+        "paths": Field(PATTERNS, "File system paths (globs; `**` spans directories)."),
+    },
+    doc="mapping",
+)
 
+ENVIRONMENT = Record(
+    {
+        "description": Field(Str(), "What this environment is, for people reading the orders."),
+        "match": Field(MATCH, "How the inventory recognises a target in this environment."),
+        "default": Field(
+            Enum(*DECISIONS), "Decision when no rule matches an action here.", default="ask"
+        ),
+    }
+)
 
-class Spec:
-    """Base of all specs. ``doc`` is the type as the reference documentation shows it."""
+CHARTER = Record(
+    {
+        "tools": Field(NAMES, "Tools the agent may use on its own; absent means any tool."),
+        "environments": Field(ListOf(IDENT), "Environments it may act in; absent means any."),
+        "intents": Field(
+            ListOf(IDENT), "Intent kinds it may handle (`action.intent.kind`); absent means any."
+        ),
+        "limits": Field(
+            MapOf(Num(), doc="mapping of `tool.field` → number"),
+            "Upper bounds: `refund.amount: 100` means the refund's declared `amount` "
+            "(or `input.amount`) must be at most 100.",
+        ),
+    }
+)
 
-    doc = "any"
+AGENT = Record(
+    {
+        "owner": Field(
+            Str(), "The human accountable for this agent; approves its out-of-charter asks."
+        ),
+        "description": Field(Str(), "What the agent is for."),
+        "charter": Field(CHARTER, "What the agent may handle on its own."),
+        "outside_charter": Field(
+            Enum(*DECISIONS), "Decision for an action outside the charter.", default="ask"
+        ),
+    }
+)
 
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        return node.plain()
+TOOL_FIELDS = {
+    "verb": Field(Enum(*VERBS), "What the tool does.", required=True),
+    "target": Field(
+        IDENT, "What kind of thing it acts on (`money`, `message`, `db_rows`, …).", required=True
+    ),
+    "id": Field(Str(), "CEL expression for the target's id, e.g. `input.order_id`."),
+    "scope": Field(Enum(*SCOPES), "How much it touches.", default="one"),
+    "reversible": Field(
+        Enum(*REVERSIBILITY),
+        "Whether it can be undone; `unknown` counts as irreversible. Reads default to `yes`.",
+    ),
+    "recovery": Field(Str(), "What would undo it."),
+    "flags": Field(ListOf(Enum(*FLAGS)), "Flags every call of this tool carries."),
+}
+#: A tool declaration also takes attribute keys of your own, each a CEL expression over
+#: ``input`` and ``action`` (``amount: "input.amount"``); CEL conditions see them on the effect.
+TOOL = Record(TOOL_FIELDS, doc="mapping (plus attributes: `name: CEL expression`)", extra=Str())
 
+SELECTOR = Record(
+    {
+        "tool": Field(NAMES, "Tool names (`*` matches any characters, `?` one)."),
+        "environment": Field(ListOf(IDENT), "Environment names."),
+        "agent": Field(NAMES, "Agent names (`*` matches any characters, `?` one)."),
+        "verb": Field(ListOf(Enum(*VERBS)), "Effect verbs; matches when any effect has one."),
+        "target": Field(
+            NAMES, "Effect target kinds; with `verb`, both must hold for the same effect."
+        ),
+    }
+)
 
-@dataclass
-class Field:
-    spec: Spec
-    help: str
-    required: bool = False
-    default: Any = None
+APPROVERS = Record(
+    {
+        "group": Field(IDENT, "A group from `groups:` whose members may approve."),
+        "users": Field(NAMES, "People who may approve, by identity."),
+        "quorum": Field(Int(minimum=1), "Distinct people who must approve.", default=1),
+    }
+)
 
+ESCALATION = Record(
+    {
+        "after": Field(Duration(), "Time pending before escalating.", required=True),
+        "to": Field(IDENT, "Group to escalate to.", required=True),
+    }
+)
 
-class AnyValue(Spec):
-    doc = "any YAML value"
+RULE = Record(
+    {
+        "name": Field(IDENT, "Unique name; decisions and audit records cite it.", required=True),
+        "owner": Field(Str(), "Who designed the rule and answers for it."),
+        "description": Field(Str(), "Why the rule exists."),
+        "match": Field(SELECTOR, "Indexed selectors; all given must hold. Absent: every action."),
+        "when": Field(Str(), "CEL condition, compiled at load; a runtime error denies."),
+        "decision": Field(Enum(*DECISIONS), "What a match decides.", required=True),
+        "reason": Field(Str(), "Sentence shown to agents and approvers when the rule matches."),
+        "approvers": Field(
+            ListOf(APPROVERS), "Who must approve an `ask`; several entries must all be met."
+        ),
+        "timeout": Field(Duration(), "How long an approval may stay pending (default 1h)."),
+        "on_timeout": Field(
+            Enum("deny", "escalate"), "What a timeout does; it never approves.", default="deny"
+        ),
+        "escalate": Field(ListOf(ESCALATION), "Escalation ladder while pending."),
+        "instructions": Field(Str(), "Told to the agent and the approver when the rule matches."),
+    }
+)
 
-
-class Str(Spec):
-    doc = "string"
-
-    def __init__(self, *, pattern: str | None = None, hint: str = "") -> None:
-        self.pattern = re.compile(pattern) if pattern else None
-        self.hint = hint
-
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        if node.kind != "scalar" or node.value is None:
-            return v.fail(node, f"expected a string, got {node.describe()}")
-        # YAML 1.1 reads `no`, `on`, `1.0` as booleans and numbers; a string field takes the text.
-        text = node.text
-        if not text:
-            return v.fail(node, "expected a non-empty string")
-        if self.pattern and not self.pattern.fullmatch(text):
-            return v.fail(node, f"{text!r} is not valid here{self.hint}")
-        return text
-
-
-class Int(Spec):
-    doc = "integer"
-
-    def __init__(self, minimum: int | None = None) -> None:
-        self.minimum = minimum
-        if minimum is not None:
-            self.doc = f"integer ≥ {minimum}"
-
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        if node.kind != "scalar" or isinstance(node.value, bool) or not isinstance(node.value, int):
-            return v.fail(node, f"expected an integer, got {node.describe()}")
-        if self.minimum is not None and node.value < self.minimum:
-            return v.fail(node, f"must be at least {self.minimum}, got {node.value}")
-        return node.value
-
-
-class Num(Spec):
-    doc = "number"
-
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        value = node.value
-        if node.kind != "scalar" or isinstance(value, bool) or not isinstance(value, int | float):
-            return v.fail(node, f"expected a number, got {node.describe()}")
-        if not math.isfinite(value):
-            return v.fail(node, f"expected a finite number, got {node.text}")
-        return value
-
-
-class Bool(Spec):
-    doc = "boolean"
-
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        if node.kind != "scalar" or not isinstance(node.value, bool):
-            return v.fail(node, f"expected true or false, got {node.describe()}")
-        return node.value
-
-
-class Enum(Spec):
-    def __init__(self, *choices: str) -> None:
-        self.choices = choices
-        self.doc = " \\| ".join(f"`{c}`" for c in choices)
-
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        text = node.text if node.kind == "scalar" else ""
-        if text in self.choices:
-            return text
-        return v.fail(
-            node,
-            f"{node.describe()} is not one of {', '.join(self.choices)}"
-            f"{suggest(text, self.choices)}",
-        )
-
-
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
-class Duration(Spec):
-    doc = "duration (`90s`, `30m`, `2h`, `1d`, `1h30m`)"
-
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        text = node.text if node.kind == "scalar" else ""
-        match = _DURATION.fullmatch(text) if text else None
-        if match is None or not any(match.groups()):
-            return v.fail(
-                node, f"{node.describe()} is not a duration; write it like 90s, 30m, 2h or 1d"
-            )
-        d, h, m, s = (int(g or 0) for g in match.groups())
-        seconds = ((d * 24 + h) * 60 + m) * 60 + s
-        if seconds <= 0:
-            return v.fail(node, f"duration {text!r} must be longer than zero")
-        return seconds
-
-
-class ListOf(Spec):
-    """A list of ``item``; a single value is accepted as a list of one."""
-
-    def __init__(self, item: Spec) -> None:
-        self.item = item
-        self.doc = f"list of {item.doc}"
-
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        if node.kind != "seq":
-            return [self.item.check(node, (*path, 0), v)]
-        out = []
-        for i, child in enumerate(node.items()):
-            v.record((*path, i), child)
-            out.append(self.item.check(child, (*path, i), v))
-        return out
-
-
-class Record(Spec):
-    """A mapping with known keys; an unknown key is an error that suggests the closest one."""
-
-    def __init__(
-        self, fields: dict[str, Field], doc: str = "mapping", extra: Spec | None = None
-    ) -> None:
-        self.fields = fields
-        self.doc = doc
-        #: Spec for keys of the user's own; a key close to a known one is still a typo.
-        self.extra = extra
-
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        if node.kind != "map":
-            return v.fail(
-                node,
-                f"expected a mapping with keys {', '.join(self.fields)}; got {node.describe()}",
-            )
-        out: dict[str, Any] = {}
-        for key, value in node.pairs():
-            name = key.text
-            spec = self.fields.get(name)
-            if spec is None:
-                hint = suggest(name, list(self.fields))
-                if self.extra is None or hint:
-                    v.fail(key, f"unknown key {name!r}{hint or self._known()}")
-                    continue
-                v.record((*path, name), value, key)
-                out[name] = self.extra.check(value, (*path, name), v)
-                continue
-            v.record((*path, name), value, key)
-            out[name] = spec.spec.check(value, (*path, name), v)
-        for name, spec in self.fields.items():
-            if name not in out:
-                if spec.required:
-                    example = " | ".join(spec.spec.choices) if isinstance(spec.spec, Enum) else "…"
-                    v.fail(
-                        node,
-                        f"missing required key {name!r} ({spec.help.rstrip('.')}); "
-                        f"add `{name}: {example}`",
-                    )
-                elif spec.default is not None:
-                    out[name] = spec.default
-        return out
-
-    def _known(self) -> str:
-        return _known_keys(self.fields)
+ORDERS = Record(
+    {
+        "environments": Field(MapOf(ENVIRONMENT, key=IDENT), "Environments and their defaults."),
+        "groups": Field(
+            MapOf(ListOf(IDENT), key=IDENT, doc="mapping of name → list of people"),
+            "Groups of people.",
+        ),
+        "agents": Field(MapOf(AGENT, key=IDENT), "Agents, their owners and charters."),
+        "tools": Field(
+            MapOf(TOOL, key=IDENT), "Effects of tools no analyzer knows, declared by you."
+        ),
+        "rules": Field(ListOf(RULE), "Rules, evaluated together; the most restrictive wins."),
+    },
+    doc="standing orders document",
+)
 
 
-class MapOf(Spec):
-    """A mapping with free keys (names the user chooses) and values of one spec."""
+def reference_markdown() -> str:
+    """The key reference of ``docs/standing-orders.md``, generated from the schema above.
 
-    def __init__(self, value: Spec, key: Str | None = None, doc: str | None = None) -> None:
-        self.value = value
-        self.key = key or Str()
-        self.doc = doc or f"mapping of name → {value.doc}"
-
-    def check(self, node: Node, path: Path, v: Validation) -> Any:
-        if node.kind != "map":
-            return v.fail(node, f"expected a mapping of names, got {node.describe()}")
-        out: dict[str, Any] = {}
-        for key, value in node.pairs():
-            name = self.key.check(key, path, v)
-            if name is None:
-                continue
-            v.record((*path, name), value, key)
-            out[name] = self.value.check(value, (*path, name), v)
-        return out
-
-
-def _known_keys(fields: dict[str, Field]) -> str:
-    return f"; known keys: {', '.join(fields)}"
-
-
-def suggest(word: str, choices: Sequence[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest choice, or ``""``."""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-@dataclass
-class Validation:
-    """Collects issues and the marks of every validated value."""
-
-    issues: list[Issue] = field(default_factory=list)
-    marks: dict[Path, Mark] = field(default_factory=dict)
-    key_marks: dict[Path, Mark] = field(default_factory=dict)
-    nodes: dict[Path, Node] = field(default_factory=dict)
-
-    def check(self, node: Node, spec: Spec, path: Path = ()) -> Any:
-        self.record(path, node)
-        return spec.check(node, path, self)
-
-    def fail(self, node: Node, message: str) -> None:
-        self.issues.append(node.mark.issue(message))
-
-    def record(self, path: Path, node: Node, key: Node | None = None) -> None:
-        self.marks[path] = node.mark
-        self.nodes[path] = node
-        if key is not None:
-            self.key_marks[path] = key.mark
-
-    def mark(self, path: Path, *, key: bool = False) -> Mark:
-        """Where ``path`` was written (its key with ``key=True``); falls back to the parent."""
-        table = self.key_marks if key else self.marks
-        probe = path
-        while probe:
-            if probe in table:
-                return table[probe]
-            if probe in self.marks:
-                return self.marks[probe]
-            probe = probe[:-1]
-        return self.marks.get((), Mark("<orders>", 1, 1))
-
-    def error(self, path: Path, message: str, *, key: bool = False) -> None:
-        self.issues.append(self.mark(path, key=key).issue(message))
-
-
-def reference(spec: Spec, prefix: str = "") -> list[tuple[str, str, str, str]]:
-    """Rows of (key path, type, required/default, help) for every key, for the documentation."""
-    rows: list[tuple[str, str, str, str]] = []
-    if isinstance(spec, ListOf):
-        return reference(spec.item, prefix + "[]")
-    if isinstance(spec, MapOf):
-        return reference(spec.value, prefix + ".<name>")
-    if isinstance(spec, Record):
-        for name, fld in spec.fields.items():
-            key = f"{prefix}.{name}" if prefix else name
-            need = (
-                "required" if fld.required else ("" if fld.default is None else f"`{fld.default}`")
-            )
-            rows.append((key, fld.spec.doc, need, fld.help))
-            rows.extend(reference(fld.spec, key))
-    return rows
+    ``tests/test_docs.py`` fails when the page differs; ``WATCHKEEPER_UPDATE_DOCS=1`` makes it
+    rewrite the page instead.
+    """
+    lines = ["| key | type | required / default | meaning |", "|---|---|---|---|"]
+    for key, kind, need, text in reference(ORDERS):
+        lines.append(f"| `{key}` | {kind} | {need} | {text} |")
+    return "\n".join(lines) + "\n"
