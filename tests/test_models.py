@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from watchkeeper.canonical import canonical_json, digest
+from watchkeeper.decision import Decision, most_restrictive
 from watchkeeper.errors import InvalidAction, UsageError
-from watchkeeper.models import Action, Decision, Effect, Intent, Target, most_restrictive
+from watchkeeper.models import Action, Effect, Intent, Target
 
 FULL = {
     "agent": "infra-bot",

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from watchkeeper.analyzers import Registry
+from watchkeeper.decision import Decision
 from watchkeeper.gateway import Gateway
-from watchkeeper.models import Action, Decision, Effect, Target
+from watchkeeper.models import Action, Effect, Target
 from watchkeeper.orders.loader import load
 from watchkeeper.orders.model import StandingOrders
 

@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from watchkeeper.adapters.sdk import Watchkeeper
 from watchkeeper.analyzers import Analyzer, Registry
+from watchkeeper.decision import ApprovalRequirement, Decision
 from watchkeeper.errors import (
     ActionBlocked,
     ActionDenied,
@@ -23,7 +24,7 @@ from watchkeeper.errors import (
     WatchkeeperError,
 )
 from watchkeeper.gateway import Gateway
-from watchkeeper.models import Action, ApprovalRequirement, Decision, Effect, Intent, Target
+from watchkeeper.models import Action, Effect, Intent, Target
 from watchkeeper.orders import StandingOrders
 
 try:

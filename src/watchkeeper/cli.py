@@ -17,9 +17,9 @@ from rich.console import Console
 from watchkeeper import __version__
 from watchkeeper.analyzers import default_registry
 from watchkeeper.config import ORDERS_ENV, Settings
+from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
 from watchkeeper.errors import OrdersError, UsageError, WatchkeeperError
 from watchkeeper.gateway import Gateway
-from watchkeeper.models import RESTRICTIVENESS, Decision, DecisionKind
 from watchkeeper.orders.cases import Case, find_test_files, parse_cases, run_cases
 from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.loader import builtin, builtin_text, load

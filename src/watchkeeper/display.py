@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from watchkeeper.models import Decision
+from watchkeeper.decision import Decision
 from watchkeeper.orders.cases import Report
 from watchkeeper.orders.explain import Explanation
 

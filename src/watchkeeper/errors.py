@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from watchkeeper.models import Decision
+    from watchkeeper.decision import Decision
 
 
 class WatchkeeperError(Exception):

@@ -14,6 +14,7 @@ from typing import Any
 
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
 from watchkeeper.canonical import canonical_json
+from watchkeeper.decision import Decision
 from watchkeeper.errors import (
     AnalyzerError,
     InvalidAction,
@@ -22,7 +23,7 @@ from watchkeeper.errors import (
     message_of,
 )
 from watchkeeper.inventory import Inventory
-from watchkeeper.models import Action, Decision, Effect
+from watchkeeper.models import Action, Effect
 from watchkeeper.orders.evaluate import decide
 from watchkeeper.orders.explain import Explanation, explain
 from watchkeeper.orders.model import StandingOrders

@@ -12,15 +12,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from watchkeeper.canonical import canonical_json, canonical_text, digest_bytes
 from watchkeeper.errors import InvalidAction
-
-DecisionKind = Literal["allow", "ask", "deny"]
-#: Decisions ordered from least to most restrictive; the most restrictive one wins.
-DECISIONS: tuple[DecisionKind, ...] = ("allow", "ask", "deny")
-RESTRICTIVENESS: dict[str, int] = {d: i for i, d in enumerate(DECISIONS)}
 
 VERBS = (
     "read", "create", "update", "overwrite", "delete", "execute",
@@ -35,11 +30,6 @@ REVERSIBILITY = ("yes", "no", "unknown")
 FLAGS = (
     "obfuscated", "dynamic", "privileged", "egress", "credential_access", "guard_tamper",
 )  # fmt: skip
-
-
-def most_restrictive(a: DecisionKind, b: DecisionKind) -> DecisionKind:
-    """``deny`` > ``ask`` > ``allow``."""
-    return a if RESTRICTIVENESS[a] >= RESTRICTIVENESS[b] else b
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
@@ -345,97 +335,3 @@ class Effect:
         if not isinstance(self.attributes, Mapping):
             out.append(f"attributes {self.attributes!r} is not a mapping")
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class Escalation:
-    """After ``after_seconds`` pending, the approval is escalated to ``to`` (a group)."""
-
-    after_seconds: int
-    to: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"after_seconds": self.after_seconds, "to": self.to}
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalRequirement:
-    """What one ``ask`` rule needs before the action may run.
-
-    ``group`` and ``users`` name who may vote; both empty means any authorized approver.
-    """
-
-    rule: str
-    quorum: int = 1
-    group: str | None = None
-    users: tuple[str, ...] = ()
-    timeout_seconds: int = 3600
-    on_timeout: str = "deny"
-    escalate: tuple[Escalation, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "group": self.group,
-            "users": list(self.users),
-            "quorum": self.quorum,
-            "timeout_seconds": self.timeout_seconds,
-            "on_timeout": self.on_timeout,
-            "escalate": [e.to_json() for e in self.escalate],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """``allow`` / ``ask`` / ``deny`` with everything needed to act on it and to explain it."""
-
-    decision: DecisionKind
-    reasons: tuple[str, ...]
-    rules: tuple[str, ...] = ()
-    effects: tuple[Effect, ...] = ()
-    approvals: tuple[ApprovalRequirement, ...] = ()
-    instructions: tuple[str, ...] = ()
-    orders_digest: str | None = None
-    action_digest: str | None = None
-    environment: str | None = None
-
-    @property
-    def allowed(self) -> bool:
-        return self.decision == "allow"
-
-    def summary(self) -> str:
-        """One sentence: the decision and its first reason."""
-        head = self.reasons[0] if self.reasons else "no reason given"
-        more = f" (+{len(self.reasons) - 1} more)" if len(self.reasons) > 1 else ""
-        return f"{self.decision}: {head}{more}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "decision": self.decision,
-            "rules": list(self.rules),
-            "reasons": list(self.reasons),
-            "effects": [e.to_json() for e in self.effects],
-            "approvals": [a.to_json() for a in self.approvals],
-            "instructions": list(self.instructions),
-            "environment": self.environment,
-            "orders_digest": self.orders_digest,
-            "action_digest": self.action_digest,
-        }
-
-    @classmethod
-    def fail_closed(
-        cls,
-        reason: str,
-        *,
-        orders_digest: str | None = None,
-        action_digest: str | None = None,
-        environment: str | None = None,
-    ) -> Decision:
-        """The decision for any error on the decision path: ``deny``, the error as the reason."""
-        return cls(
-            decision="deny",
-            reasons=(reason,),
-            orders_digest=orders_digest,
-            action_digest=action_digest,
-            environment=environment,
-        )

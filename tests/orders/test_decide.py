@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watchkeeper.analyzers import Limits, Registry
+from watchkeeper.decision import DECISIONS, RESTRICTIVENESS, Decision
 from watchkeeper.gateway import Gateway
-from watchkeeper.models import DECISIONS, RESTRICTIVENESS, Action, Decision, Effect, Target
+from watchkeeper.models import Action, Effect, Target
 from watchkeeper.orders.cel import compile_expression, evaluate
 from watchkeeper.orders.loader import load
 from watchkeeper.orders.model import StandingOrders

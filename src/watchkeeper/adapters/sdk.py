@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from watchkeeper.analyzers import Registry
+from watchkeeper.decision import Decision
 from watchkeeper.errors import ActionDenied, ApprovalRequired, UsageError
 from watchkeeper.gateway import Gateway
-from watchkeeper.models import Action, Decision, Intent
+from watchkeeper.models import Action, Intent
 from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.loader import builtin, load
 from watchkeeper.orders.model import StandingOrders

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from watchkeeper.decision import DECISIONS, Decision
 from watchkeeper.errors import InvalidAction, Issue, OrdersError
-from watchkeeper.models import DECISIONS, Action, Decision
+from watchkeeper.models import Action
 from watchkeeper.orders.loader import SUFFIXES, is_test_file
 from watchkeeper.orders.model import StandingOrders
 from watchkeeper.orders.source import Mark, read_documents

@@ -1,111 +1,31 @@
-"""From validated documents to :class:`StandingOrders`: cross-references, CEL, the index.
+"""From validated documents to :class:`StandingOrders`: cross-references, rules, the index.
 
 Every problem is collected, never the first only: unknown groups, quorums larger than their group,
 duplicate names, unknown environments, CEL that does not compile (with a caret under the error).
+Tools and agents compile in :mod:`~watchkeeper.orders.declarations`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 from watchkeeper.canonical import digest
-from watchkeeper.models import RESTRICTIVENESS, ApprovalRequirement, DecisionKind, Escalation
-from watchkeeper.orders.cel import CompileError, ConditionSet, compile_expression, variables_used
+from watchkeeper.decision import RESTRICTIVENESS, ApprovalRequirement, DecisionKind, Escalation
+from watchkeeper.orders.cel import ConditionSet, compile_expression, variables_used
+from watchkeeper.orders.declarations import compile_agent, compile_tool
+from watchkeeper.orders.document import Compiler, Document, first_use, named_section
 from watchkeeper.orders.index import RuleIndex
-from watchkeeper.orders.model import (
-    Agent,
-    Attribute,
-    Charter,
-    Environment,
-    Rule,
-    Selector,
-    StandingOrders,
-    ToolDecl,
-)
-from watchkeeper.orders.schema import TOOL_FIELDS
-from watchkeeper.orders.source import Mark, Node
-from watchkeeper.orders.validate import Path, Validation, suggest
+from watchkeeper.orders.model import Environment, Rule, Selector, StandingOrders
+from watchkeeper.orders.source import Mark
+from watchkeeper.orders.validate import Path, suggest
 
-#: Effect fields an attribute may not be named after (conditions read them from the effect).
-RESERVED_ATTRIBUTES = frozenset(
-    {"environment", "count", "attributes", "analyzer", "span", "verb", "target", "flags"}
-)
-ATTRIBUTE_VARIABLES = frozenset({"input", "action"})
-_INPUT_PATH = re.compile(r"input(\.[A-Za-z_][A-Za-z0-9_]*)+")
 DEFAULT_TIMEOUT = 3600
-
-
-@dataclass
-class Document:
-    """One validated YAML document and where its values were written."""
-
-    data: dict[str, Any]
-    v: Validation
-    node: Node
-
-
-def _cel_issue(err: CompileError, what: str) -> str:
-    return f"{what} does not compile: {err.message}" + (f"\n{err.excerpt}" if err.excerpt else "")
-
-
-def _expr_mark(node: Node | None, text: str, err: CompileError) -> Mark | None:
-    """Where in the file the expression's error is: inside the YAML scalar when possible."""
-    if node is None:
-        return None
-    lines = text.split("\n")
-    index = sum(len(line) + 1 for line in lines[: err.line - 1]) + err.col - 1
-    return node.position_of(index)
-
-
-class _Compiler:
-    def __init__(self, docs: Sequence[Document]):
-        self.docs = docs
-
-    def compile_cel(
-        self, doc_i: int, path: Path, text: str, what: str, *, boolean: bool
-    ) -> Any | None:
-        doc = self.docs[doc_i]
-        result = compile_expression(text, boolean=boolean)
-        if isinstance(result, CompileError):
-            mark = _expr_mark(doc.v.nodes.get(path), text, result) or doc.v.mark(path)
-            doc.v.issues.append(mark.issue(_cel_issue(result, what)))
-            return None
-        return result
-
-
-def _named(docs: Sequence[Document], section: str) -> list[tuple[int, str, Any]]:
-    """(document index, name, value) for a named section across documents; flags duplicates."""
-    seen: dict[str, Mark] = {}
-    out = []
-    for i, doc in enumerate(docs):
-        for name, value in (doc.data.get(section) or {}).items():
-            mark = doc.v.mark((section, name), key=True)
-            if _first_use(
-                doc, seen, name, mark, section[:-1], "give it another name or merge the two"
-            ):
-                out.append((i, name, value))
-    return out
-
-
-def _first_use(
-    doc: Document, seen: dict[str, Mark], name: str, mark: Mark, what: str, fix: str
-) -> bool:
-    """Record ``name`` at ``mark``; if it was seen before, report the duplicate and say so."""
-    first = seen.get(name)
-    if first is None:
-        seen[name] = mark
-        return True
-    where = f"{first.file}:{first.line}:{first.col}"
-    doc.v.issues.append(mark.issue(f"duplicate {what} name {name!r} (first at {where}); {fix}"))
-    return False
 
 
 def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> StandingOrders | None:
     """Build standing orders; return ``None`` if any issue was recorded in the documents."""
-    c = _Compiler(docs)
+    c = Compiler(docs)
     environments = {
         name: Environment(
             name=name,
@@ -113,10 +33,10 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             match={k: tuple(v) for k, v in (value.get("match") or {}).items()},
             description=value.get("description"),
         )
-        for _, name, value in _named(docs, "environments")
+        for _, name, value in named_section(docs, "environments")
         if value is not None
     }
-    groups = {name: tuple(value or ()) for _, name, value in _named(docs, "groups")}
+    groups = {name: tuple(value or ()) for _, name, value in named_section(docs, "groups")}
     env_names = list(environments)
 
     def check_env(doc: Document, path: Path, name: str) -> None:
@@ -153,16 +73,16 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             )
 
     tools = {}
-    for i, name, value in _named(docs, "tools"):
+    for i, name, value in named_section(docs, "tools"):
         if value is None:
             continue
-        tools[name] = _tool(c, i, name, value)
+        tools[name] = compile_tool(c, i, name, value)
 
     agents = {}
-    for i, name, value in _named(docs, "agents"):
+    for i, name, value in named_section(docs, "agents"):
         if value is None:
             continue
-        agents[name] = _agent(docs[i], name, value, check_env, set(tools))
+        agents[name] = compile_agent(docs[i], name, value, check_env, set(tools))
 
     rules: list[Rule] = []
     first_rule: dict[str, Mark] = {}
@@ -172,7 +92,7 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
                 continue
             path: Path = ("rules", r)
             rule_name = value.get("name")
-            unique = rule_name is None or _first_use(
+            unique = rule_name is None or first_use(
                 doc,
                 first_rule,
                 rule_name,
@@ -213,120 +133,8 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
     )
 
 
-def _attribute(c: _Compiler, doc_i: int, path: Path, name: str, text: str) -> Attribute | None:
-    if _INPUT_PATH.fullmatch(text):
-        return Attribute(name, text, tuple(text.split(".")[1:]), None)
-    others = variables_used(text) - ATTRIBUTE_VARIABLES
-    if others:
-        c.docs[doc_i].v.error(
-            path,
-            f"attribute {name!r} may only use input and action, not {', '.join(sorted(others))}: "
-            "it is computed before the decision",
-        )
-        return None
-    program = c.compile_cel(doc_i, path, text, f"attribute {name!r}", boolean=False)
-    return None if program is None else Attribute(name, text, None, program)
-
-
-def _tool(c: _Compiler, i: int, name: str, value: dict[str, Any]) -> ToolDecl:
-    base: Path = ("tools", name)
-    attributes = []
-    for key, text in value.items():
-        if key in TOOL_FIELDS or text is None:
-            continue
-        if key in RESERVED_ATTRIBUTES:
-            c.docs[i].v.error(
-                (*base, key),
-                f"{key!r} is an effect field set by watchkeeper, not an attribute; "
-                "choose another name",
-                key=True,
-            )
-            continue
-        attr = _attribute(c, i, (*base, key), key, text)
-        if attr is not None:
-            attributes.append(attr)
-    ident = None
-    if value.get("id"):
-        ident = _attribute(c, i, (*base, "id"), "id", value["id"])
-    verb = value.get("verb") or "unknown"
-    reversible = value.get("reversible") or ("yes" if verb == "read" else "unknown")
-    return ToolDecl(
-        name=name,
-        verb=verb,
-        target=value.get("target") or "unknown",
-        scope=value.get("scope") or "one",
-        reversible=reversible,
-        recovery=value.get("recovery"),
-        flags=frozenset(value.get("flags") or ()),
-        id=ident,
-        attributes=tuple(attributes),
-    )
-
-
-def _names(values: list[str | None] | None) -> frozenset[str] | None:
-    return None if values is None else frozenset(v for v in values if v is not None)
-
-
-def _limit_key(key: str, known: set[str]) -> tuple[str, str] | None:
-    """Split ``tool.field`` at the dot that leaves a known tool (tool names may hold dots)."""
-    parts = key.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        tool, fld = ".".join(parts[:cut]), ".".join(parts[cut:])
-        if tool in known:
-            return tool, fld
-    return None
-
-
-def _agent(
-    doc: Document, name: str, value: dict[str, Any], check_env: Any, declared_tools: set[str]
-) -> Agent:
-    base: Path = ("agents", name)
-    charter = None
-    raw = value.get("charter")
-    if raw is not None:
-        limits: dict[tuple[str, str], float] = {}
-        tools = raw.get("tools")
-        if tools is not None:
-            tools = [t for t in tools if t is not None]
-        known = set(tools) if tools is not None else set(declared_tools)
-        for key, bound in (raw.get("limits") or {}).items():
-            path = (*base, "charter", "limits", key)
-            split = _limit_key(key, known)
-            if split is None:
-                where = "this charter's tools" if tools is not None else "the declared tools:"
-                listed = f"{where} ({', '.join(sorted(known)) or 'none'})"
-                if "." not in key.strip("."):
-                    problem = f"limit {key!r} must be written tool.field, e.g. refund.amount"
-                else:
-                    tool = key.split(".", 1)[0]
-                    problem = (
-                        f"limit {key!r} names tool {tool!r}, which is not in {listed}; "
-                        "add the tool or remove the limit"
-                    )
-                doc.v.error(path, problem, key=True)
-                continue
-            if bound is not None:
-                limits[split] = bound
-        for e, env in enumerate(raw.get("environments") or []):
-            if env is not None:
-                check_env(doc, (*base, "charter", "environments", e), env)
-        charter = Charter(
-            tools=frozenset(tools) if tools is not None else None,
-            environments=_names(raw.get("environments")),
-            intents=_names(raw.get("intents")),
-            limits=limits,
-        )
-    return Agent(
-        name=name,
-        owner=value.get("owner"),
-        description=value.get("description"),
-        charter=charter,
-        outside_charter=cast(DecisionKind, value.get("outside_charter") or "ask"),
-    )
-
-
 def _rule(
-    c: _Compiler,
+    c: Compiler,
     i: int,
     path: Path,
     index: int,

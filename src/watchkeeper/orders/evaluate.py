@@ -20,15 +20,9 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from watchkeeper.decision import RESTRICTIVENESS, ApprovalRequirement, Decision, DecisionKind
 from watchkeeper.inventory import Placement
-from watchkeeper.models import (
-    RESTRICTIVENESS,
-    Action,
-    ApprovalRequirement,
-    Decision,
-    DecisionKind,
-    Effect,
-)
+from watchkeeper.models import Action, Effect
 from watchkeeper.orders.index import bits
 from watchkeeper.orders.model import Agent, Rule, StandingOrders
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from watchkeeper.decision import Decision
 from watchkeeper.inventory import Placement
-from watchkeeper.models import Action, Decision, Effect
+from watchkeeper.models import Action, Effect
 from watchkeeper.orders.cel import evaluate
 from watchkeeper.orders.evaluate import Facts, charter_breaches, effect_keys
 from watchkeeper.orders.model import Rule, StandingOrders

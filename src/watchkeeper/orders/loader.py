@@ -15,7 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from watchkeeper.errors import Issue, OrdersError
-from watchkeeper.orders.compile import Document, compile_orders
+from watchkeeper.orders.compile import compile_orders
+from watchkeeper.orders.document import Document
 from watchkeeper.orders.model import StandingOrders
 from watchkeeper.orders.schema import ORDERS
 from watchkeeper.orders.source import Mark, read_documents

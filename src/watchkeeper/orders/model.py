@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from watchkeeper.decision import ApprovalRequirement, DecisionKind
 from watchkeeper.errors import UsageError
-from watchkeeper.models import ApprovalRequirement, DecisionKind
 from watchkeeper.orders.cel import ConditionSet
 from watchkeeper.orders.index import RuleIndex
 

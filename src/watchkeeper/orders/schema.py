@@ -6,7 +6,8 @@ identical, so a key added here and not documented fails the build.
 
 from __future__ import annotations
 
-from watchkeeper.models import DECISIONS, FLAGS, REVERSIBILITY, SCOPES, VERBS
+from watchkeeper.decision import DECISIONS
+from watchkeeper.models import FLAGS, REVERSIBILITY, SCOPES, VERBS
 from watchkeeper.orders.validate import (
     Duration,
     Enum,
