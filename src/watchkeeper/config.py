@@ -22,6 +22,8 @@ from watchkeeper.errors import UsageError
 
 @dataclass(frozen=True, slots=True)
 class Setting:
+    """One setting: its name, default, help and parser."""
+
     name: str
     default: Any
     help: str
@@ -84,6 +86,8 @@ ORDERS_ENV = SETTING["orders"].env
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Values of every setting; ``from_env`` reads them."""
+
     orders: str | None = SETTING["orders"].default
     analyzer_budget_ms: float = SETTING["analyzer_budget_ms"].default
     max_input_bytes: int = SETTING["max_input_bytes"].default
@@ -108,6 +112,7 @@ class Settings:
         return cls(**values)
 
     def limits(self) -> Limits:
+        """The analyzer bounds these settings ask for."""
         return Limits(
             max_input_bytes=self.max_input_bytes,
             max_effects=self.max_effects,

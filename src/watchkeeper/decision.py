@@ -32,6 +32,7 @@ class Escalation:
     to: str
 
     def to_json(self) -> dict[str, Any]:
+        """The documented JSON form."""
         return {"after_seconds": self.after_seconds, "to": self.to}
 
 
@@ -51,6 +52,7 @@ class ApprovalRequirement:
     escalate: tuple[Escalation, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The documented JSON form."""
         return {
             "rule": self.rule,
             "group": self.group,
@@ -87,6 +89,7 @@ class Decision:
         return f"{self.decision}: {head}{more}"
 
     def to_json(self) -> dict[str, Any]:
+        """The documented JSON form (docs/decisions.md)."""
         return {
             "decision": self.decision,
             "rules": list(self.rules),

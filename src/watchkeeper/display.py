@@ -26,6 +26,7 @@ def plain(*values: str) -> list[RenderableType]:
 
 
 def decision_panel(decision: Decision, title: str | None = None) -> Panel:
+    """A panel with the decision, its reasons, approvals, instructions and effects."""
     body: list[RenderableType] = []
     head = Text()
     head.append(decision.decision.upper(), style=STYLE[decision.decision])
@@ -79,6 +80,7 @@ def decision_panel(decision: Decision, title: str | None = None) -> Panel:
 
 
 def explanation_table(explanation: Explanation) -> Group:
+    """The decision panel and a table of every rule's verdict."""
     table = Table(show_header=True, header_style="bold", expand=False)
     several = len({r.environment for r in explanation.rules}) > 1
     if several:
@@ -99,6 +101,7 @@ def explanation_table(explanation: Explanation) -> Group:
 
 
 def report_lines(report: Report) -> Group:
+    """One PASS/FAIL line per case, then the rule coverage table."""
     parts: list[RenderableType] = []
     for result in report.results:
         c = result.case

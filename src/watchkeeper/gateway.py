@@ -30,6 +30,8 @@ from watchkeeper.orders.model import StandingOrders
 
 
 class Gateway:
+    """Decides actions under one set of standing orders, with the analyzers of ``registry``."""
+
     def __init__(self, orders: StandingOrders, registry: Registry | None = None) -> None:
         self.orders = orders
         self.registry = registry if registry is not None else default_registry()

@@ -90,6 +90,7 @@ class Evidence:
     complete: bool = True
 
     def add(self, env: str, why: str) -> None:
+        """Record that the action is in ``env`` because of ``why`` (the first reason stays)."""
         self.found.setdefault(env, why)
 
 

@@ -48,6 +48,7 @@ class Intent:
     rationale: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The intent's JSON form, without absent fields."""
         return {k: v for k, v in _intent_items(self) if v is not None}
 
 
@@ -126,6 +127,7 @@ class Action:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The documented action JSON form; ``from_json`` reads it back."""
         out: dict[str, Any] = {"tool": self.tool, "input": dict(self.input)}
         for key in ("agent", "session", "environment"):
             value = getattr(self, key)
@@ -280,6 +282,7 @@ class Effect:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The documented effect JSON form, as decisions carry it."""
         out: dict[str, Any] = {
             "verb": self.verb,
             "target": {"kind": self.target.kind, "id": self.target.id},

@@ -64,6 +64,7 @@ class FixedAnalyzer:
         self.tools = list(tools)
 
     def analyze(self, action: Action) -> Sequence[Effect]:
+        """The same effects, whatever the action."""
         return list(self.effects)
 
 

@@ -122,6 +122,7 @@ class Watchkeeper:
         return self.gateway.submit(completed)
 
     def explain(self, action: Action | Mapping[str, Any]) -> Explanation:
+        """Every rule's verdict on ``action`` and why, with this instance's agent bound in."""
         completed = self._complete(action)
         if isinstance(completed, _Refusal):
             return Explanation(Decision.fail_closed(completed), (), ())

@@ -50,6 +50,7 @@ class DeclaredToolAnalyzer:
         self.name = f"declared:{decl.name}"
 
     def analyze(self, action: Action) -> Sequence[Effect]:
+        """The one effect the declaration describes, its attributes computed from the input."""
         d = self.decl
         attributes = {a.name: _value(a, action, d.name) for a in d.attributes}
         ident = _value(d.id, action, d.name) if d.id is not None else None

@@ -37,6 +37,8 @@ class Analyzer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """Bounds on analysis; see the module docstring."""
+
     max_input_bytes: int = 1_048_576
     max_effects: int = 10_000
     budget_seconds: float = 0.25
@@ -62,6 +64,7 @@ class Registry:
         self._by_tool: dict[str, list[Analyzer]] = {}
 
     def register(self, analyzer: Analyzer, *, tools: Iterable[str]) -> None:
+        """Make ``analyzer`` analyze every call of the named tools."""
         if not isinstance(analyzer, Analyzer):
             raise UsageError(
                 f"{analyzer!r} is not an analyzer: give it a 'name' and an "
@@ -74,6 +77,7 @@ class Registry:
             self._by_tool.setdefault(tool, []).append(analyzer)
 
     def analyzers_for(self, tool: str) -> list[Analyzer]:
+        """The analyzers registered for ``tool``, in registration order."""
         return list(self._by_tool.get(tool, ()))
 
     def run(self, analyzer: Analyzer, action: Action) -> list[Effect]:
@@ -110,6 +114,7 @@ class Registry:
         return list(effects)
 
     def check_size(self, action: Action, size: int) -> None:
+        """Refuse an input of ``size`` canonical JSON bytes over the limit."""
         if size > self.limits.max_input_bytes:
             raise AnalyzerError(
                 f"the action's input is {size} bytes, over the {self.limits.max_input_bytes}-byte "

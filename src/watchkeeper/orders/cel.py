@@ -120,6 +120,7 @@ class ConditionSet:
         return program
 
     def run(self, indexes: tuple[int, ...], data: Mapping[str, Any]) -> list[bool | str]:
+        """Evaluate the conditions of rules ``indexes`` against ``data`` in one engine call."""
         if len(indexes) == 1:
             return [self._one(indexes[0], data)]
         try:

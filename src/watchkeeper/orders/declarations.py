@@ -41,6 +41,7 @@ def _attribute(c: Compiler, doc_i: int, path: Path, name: str, text: str) -> Att
 
 
 def compile_tool(c: Compiler, i: int, name: str, value: dict[str, Any]) -> ToolDecl:
+    """A tool declaration, its attributes compiled (errors go to the document)."""
     base: Path = ("tools", name)
     attributes = []
     for key, text in value.items():
@@ -92,6 +93,7 @@ def _limit_key(key: str, known: set[str]) -> tuple[str, str] | None:
 def compile_agent(
     doc: Document, name: str, value: dict[str, Any], check_env: Any, declared_tools: set[str]
 ) -> Agent:
+    """An agent and its charter; malformed limits are reported, not kept."""
     base: Path = ("agents", name)
     charter = None
     raw = value.get("charter")

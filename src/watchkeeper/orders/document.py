@@ -39,12 +39,15 @@ def _expr_mark(node: Node | None, text: str, err: CompileError) -> Mark | None:
 
 
 class Compiler:
+    """Compiles CEL found in documents, reporting errors inside the YAML that holds them."""
+
     def __init__(self, docs: Sequence[Document]):
         self.docs = docs
 
     def compile_cel(
         self, doc_i: int, path: Path, text: str, what: str, *, boolean: bool
     ) -> Any | None:
+        """The compiled program, or ``None`` after recording the error at its position."""
         doc = self.docs[doc_i]
         result = compile_expression(text, boolean=boolean)
         if isinstance(result, CompileError):

@@ -199,6 +199,7 @@ def _error_verdict(rule: Rule, error: str) -> Verdict:
 
 
 def effect_keys(effects: Sequence[Effect]) -> list[tuple[str | None, str | None]]:
+    """(verb, target kind) of each effect: what the selector index looks up."""
     return [(e.verb, e.target.kind) for e in effects]
 
 

@@ -31,6 +31,7 @@ class Explanation:
     charter: tuple[str, ...]
 
     def to_json(self) -> dict[str, object]:
+        """The explanation as JSON: the decision, charter breaches and every rule's verdict."""
         return {
             "decision": self.decision.to_json(),
             "charter": list(self.charter),

@@ -17,6 +17,7 @@ _CACHE_LIMIT = 8192
 
 
 def is_pattern(value: str) -> bool:
+    """Whether a selector value is a wildcard pattern rather than a name."""
     return any(c in _GLOB for c in value)
 
 
@@ -40,6 +41,7 @@ class Dimension:
         self._lock = threading.Lock()
 
     def mask(self, value: str | None) -> int:
+        """Bitset of the rules that accept ``value`` in this dimension."""
         cached = self._cache.get(value)
         if cached is not None:
             return cached

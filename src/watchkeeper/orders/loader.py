@@ -27,6 +27,7 @@ SUFFIXES = (".yaml", ".yml")
 
 
 def is_test_file(path: Path) -> bool:
+    """``*_test.yaml``: policy tests, not orders."""
     return path.suffix in SUFFIXES and path.stem.endswith("_test")
 
 
@@ -100,6 +101,7 @@ def load(path: str | Path) -> StandingOrders:
 
 
 def load_text(text: str, name: str = "<orders>") -> StandingOrders:
+    """Standing orders from YAML text; ``name`` is what error positions call the file."""
     return parse([(name, text)])
 
 

@@ -42,6 +42,7 @@ class Agent:
     outside_charter: DecisionKind = "ask"
 
     def to_cel(self) -> dict[str, Any]:
+        """The map CEL conditions see as ``agent``."""
         charter: dict[str, Any] = {}
         if self.charter is not None:
             c = self.charter
@@ -133,6 +134,8 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class StandingOrders:
+    """Compiled standing orders: immutable, shared by every decision."""
+
     environments: Mapping[str, Environment]
     groups: Mapping[str, tuple[str, ...]]
     agents: Mapping[str, Agent]

@@ -53,9 +53,11 @@ class Mark:
     col: int
 
     def issue(self, message: str) -> Issue:
+        """An :class:`Issue` at this position."""
         return Issue(self.file, self.line, self.col, message)
 
     def shifted(self, cols: int) -> Mark:
+        """This position, ``cols`` columns to the right."""
         return Mark(self.file, self.line, self.col + cols)
 
 
@@ -96,9 +98,11 @@ class Node:
         return Mark(self.mark.file, self.mark.line + newlines, offset - before.rfind("\n"))
 
     def pairs(self) -> list[tuple[Node, Node]]:
+        """Key/value pairs of a mapping node (empty for others)."""
         return self.value if self.kind == "map" else []
 
     def items(self) -> list[Node]:
+        """Items of a sequence node (empty for others)."""
         return self.value if self.kind == "seq" else []
 
     def plain(self) -> Any:

@@ -32,6 +32,7 @@ class Spec:
     doc = "any"
 
     def check(self, node: Node, path: Path, v: Validation) -> Any:
+        """Validate ``node`` at ``path``; return plain data, or ``None`` after recording why not."""
         return node.plain()
 
 
@@ -44,10 +45,14 @@ class Field:
 
 
 class AnyValue(Spec):
+    """Any YAML value, taken as plain data."""
+
     doc = "any YAML value"
 
 
 class Str(Spec):
+    """A non-empty string, taken as written (``no`` stays ``'no'``), matching ``pattern``."""
+
     doc = "string"
 
     def __init__(self, *, pattern: str | None = None, hint: str = "") -> None:
@@ -67,6 +72,8 @@ class Str(Spec):
 
 
 class Int(Spec):
+    """An integer, optionally at least ``minimum``."""
+
     doc = "integer"
 
     def __init__(self, minimum: int | None = None) -> None:
@@ -83,6 +90,8 @@ class Int(Spec):
 
 
 class Num(Spec):
+    """A finite number."""
+
     doc = "number"
 
     def check(self, node: Node, path: Path, v: Validation) -> Any:
@@ -95,6 +104,8 @@ class Num(Spec):
 
 
 class Bool(Spec):
+    """``true`` or ``false``."""
+
     doc = "boolean"
 
     def check(self, node: Node, path: Path, v: Validation) -> Any:
@@ -104,6 +115,8 @@ class Bool(Spec):
 
 
 class Enum(Spec):
+    """One of ``choices``; a near miss is suggested."""
+
     def __init__(self, *choices: str) -> None:
         self.choices = choices
         self.doc = " \\| ".join(f"`{c}`" for c in choices)
@@ -123,6 +136,8 @@ _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
 class Duration(Spec):
+    """``90s``, ``30m``, ``2h``, ``1d``, ``1h30m``, taken as seconds."""
+
     doc = "duration (`90s`, `30m`, `2h`, `1d`, `1h30m`)"
 
     def check(self, node: Node, path: Path, v: Validation) -> Any:
@@ -245,13 +260,16 @@ class Validation:
     nodes: dict[Path, Node] = field(default_factory=dict)
 
     def check(self, node: Node, spec: Spec, path: Path = ()) -> Any:
+        """Validate a whole document against ``spec``."""
         self.record(path, node)
         return spec.check(node, path, self)
 
     def fail(self, node: Node, message: str) -> None:
+        """Record that ``node`` is wrong, and why."""
         self.issues.append(node.mark.issue(message))
 
     def record(self, path: Path, node: Node, key: Node | None = None) -> None:
+        """Remember where the value at ``path`` (and its key) was written."""
         self.marks[path] = node.mark
         self.nodes[path] = node
         if key is not None:
@@ -270,6 +288,7 @@ class Validation:
         return self.marks.get((), Mark("<orders>", 1, 1))
 
     def error(self, path: Path, message: str, *, key: bool = False) -> None:
+        """Record a problem at the value (or key) written at ``path``."""
         self.issues.append(self.mark(path, key=key).issue(message))
 
 
