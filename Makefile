@@ -34,7 +34,7 @@ typecheck: venv
 
 # Coverage is enforced on the whole package; raise the bar as it rises, never lower it.
 unit: venv
-	$(BIN)/pytest --cov --cov-fail-under=93
+	$(BIN)/pytest --cov --cov-fail-under=94
 
 test: lint typecheck unit
 

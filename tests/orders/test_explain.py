@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.model import StandingOrders
@@ -76,3 +78,58 @@ def test_explaining_a_malformed_action_explains_the_denial(gateway: Gateway) -> 
     assert explanation.decision.decision == "deny"
     assert explanation.rules == ()
     assert explanation.to_json()["decision"]["reasons"][0].startswith("invalid action: tool")
+
+
+PROPERTY_ORDERS = """
+environments:
+  prod: {default: ask, match: {paths: ["/srv/prod/**"]}}
+  dev: {default: allow, match: {paths: ["/home/**"]}}
+agents:
+  bot: {owner: o@example.com, charter: {tools: [refund, "shell*"], environments: [dev, prod]}}
+tools:
+  refund: {verb: transfer, target: money, amount: input.amount}
+  wipe: {verb: delete, target: file, reversible: "no"}
+rules:
+  - {name: big, match: {tool: refund}, when: "input.amount > 100", decision: ask}
+  - {name: huge, match: {tool: refund}, when: "input.amount > 1000", decision: deny}
+  - {name: prod-delete, match: {environment: prod, verb: delete}, decision: ask}
+  - {name: shells, match: {tool: "shell*"}, decision: allow}
+  - {name: needs-x, when: "has(input.x) && input.x == 'boom'", decision: deny}
+  - {name: raises, match: {tool: wipe}, when: "input.missing == 1", decision: deny}
+"""
+
+ACTIONS = st.fixed_dictionaries(
+    {
+        "tool": st.sampled_from(["refund", "wipe", "shell", "shell_exec", "other"]),
+        "input": st.fixed_dictionaries(
+            {},
+            optional={
+                "amount": st.integers(-10, 2000),
+                "x": st.sampled_from(["boom", "calm"]),
+                "path": st.sampled_from(["/srv/prod/db", "/home/me/a", "/tmp/z"]),
+                "missing": st.just(1),
+            },
+        ),
+    },
+    optional={
+        "agent": st.sampled_from(["bot", "stranger"]),
+        "environment": st.sampled_from(["prod", "dev", "qa"]),
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def property_gateway(tmp_path_factory: pytest.TempPathFactory) -> Gateway:
+    from watchkeeper.orders.loader import load_text
+
+    return Gateway(load_text(PROPERTY_ORDERS, "property.yaml"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(action=ACTIONS)
+def test_explain_agrees_with_decide(property_gateway: Gateway, action: dict[str, object]) -> None:
+    decision = property_gateway.submit(action)
+    explanation = property_gateway.explain(action)
+    assert explanation.decision == decision
+    matched = {r.rule for r in explanation.rules if r.status in ("matched", "condition error")}
+    assert matched == set(decision.rules)
