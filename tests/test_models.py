@@ -172,3 +172,8 @@ def test_a_malformed_effect_says_what_is_wrong(effect: Effect, problem: str) -> 
     problems = effect.problems()
     assert len(problems) == 1
     assert problem in problems[0]
+
+
+def test_attributes_that_are_not_json_make_an_effect_malformed() -> None:
+    effect = Effect("read", Target("x"), attributes={"when": object()})
+    assert effect.problems()[0].startswith("attributes are not JSON")

@@ -122,6 +122,8 @@ def _read_action(source: str) -> tuple[Any, str | None]:
 
 def _read_input(file: str) -> str:
     if file == "-":
+        if sys.stdin.isatty():
+            sys.stderr.write("reading one action as JSON from stdin; end it with Ctrl-D\n")
         return sys.stdin.read()
     path = Path(file)
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from watchkeeper.canonical import canonical_json, canonical_text, digest_bytes
-from watchkeeper.errors import InvalidAction
+from watchkeeper.errors import InvalidAction, UsageError
 
 VERBS = (
     "read", "create", "update", "overwrite", "delete", "execute",
@@ -337,4 +337,9 @@ class Effect:
             out.append(f"flags {self.flags!r} is not a set of strings")
         if not isinstance(self.attributes, Mapping):
             out.append(f"attributes {self.attributes!r} is not a mapping")
+        else:
+            try:
+                canonical_json(dict(self.attributes))
+            except UsageError as exc:
+                out.append(f"attributes are not JSON: {exc}")
         return out
