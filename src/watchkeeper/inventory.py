@@ -39,6 +39,7 @@ _HOST = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_
 _HOST_PORT = re.compile(r"([a-z0-9_.-]+):(\d{1,5})(?:/.*)?")
 _IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _PIECES = re.compile(r"[/:=@]")
+_STRUCTURE = re.compile(r"[/~.@:\\%\u3002\uff0e\uff61]")
 MAX_STRINGS = 10_000
 _CONTEXT_KEYS = frozenset({"context", "kube_context", "kubecontext", "kubeconfig_context"})
 _WORKSPACE_KEYS = frozenset({"workspace", "terraform_workspace", "tf_workspace"})
@@ -183,10 +184,15 @@ class Inventory:
             ):
                 for ident in m.get(kind, ()):
                     self._ids.setdefault(ident.lower(), (name, f"{label} {ident}"))
+        self._any = bool(
+            self._paths or self._hosts or self._ids or self._contexts or self._workspaces
+        )
 
     def evidence(self, action: Action) -> Evidence:
         """Everything the action's input shows about where it acts."""
         ev = Evidence()
+        if not self._any:  # no environment says how to recognise it: nothing to find
+            return ev
         strings: list[str] = []
         pairs: list[tuple[str, Any]] = []
         ev.complete = _walk(action.input, strings, pairs)
@@ -220,9 +226,12 @@ class Inventory:
             ev.add(*known)
 
     def _token(self, ev: Evidence, token: str) -> None:
+        structured = _STRUCTURE.search(token) is not None
         if self._ids:
-            for piece in _PIECES.split(token):
+            for piece in _PIECES.split(token) if structured else (token,):
                 self._id(ev, piece)
+        if not structured:  # a plain word names no path and no host
+            return
         for path in path_candidates(token):
             envs = set()
             for form in dict.fromkeys((path, _normal(path))):

@@ -88,3 +88,37 @@ def test_declared_attributes_and_target_id_on_effects(gateway: Gateway) -> None:
 def test_an_action_without_an_agent_sees_an_empty_agent(gateway: Gateway) -> None:
     d = gateway.submit({"tool": "note", "environment": "prod", "input": {"amount": 1}})
     assert (d.decision, d.rules) == ("ask", ("by-agent-name",))
+
+
+def test_strings_and_bindings_extensions_are_available(
+    orders_from: Callable[[str], StandingOrders],
+) -> None:
+    gateway = Gateway(
+        orders_from(
+            "environments: {prod: {default: allow}}\n"
+            "rules:\n"
+            "  - name: shout\n"
+            "    when: >-\n"
+            "      has(input.to) && cel.bind(d, input.to.lowerAscii().split('@'),\n"
+            "      size(d) == 2 && d[1] == 'example.com')\n"
+            "    decision: deny\n"
+        )
+    )
+    hit = gateway.submit({"tool": "mail", "environment": "prod", "input": {"to": "A@EXAMPLE.COM"}})
+    miss = gateway.submit({"tool": "mail", "environment": "prod", "input": {"to": "a@other.org"}})
+    assert (hit.decision, miss.decision) == ("deny", "allow")
+
+
+def test_an_environment_dependent_condition_is_judged_in_each_environment(
+    orders_from: Callable[[str], StandingOrders],
+) -> None:
+    gateway = Gateway(
+        orders_from(
+            "environments: {dev: {default: allow}, prod: {default: allow}}\n"
+            "rules:\n"
+            "  - {name: prod-only, when: \"env == 'prod' && input.x == 1\", decision: deny}\n"
+            "  - {name: anywhere, when: 'input.x == 1', decision: ask}\n"
+        )
+    )
+    d = gateway.submit({"tool": "t", "input": {"x": 1}})  # no environment: judged in both
+    assert (d.decision, set(d.rules)) == ("deny", {"prod-only", "anywhere"})

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from cel_expr_python import cel
+from cel_expr_python.ext import ext_bindings, ext_strings
 
 VARIABLES = ("action", "input", "effects", "agent", "env")
 
 _DYN_MAP = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
+# The standard strings (lowerAscii, split, replace, …) and bindings (cel.bind) extensions, as
+# cel-go offers them. Prefer them to `matches`: this engine compiles a regex on every call.
 ENV = cel.NewEnv(
     variables={
         "action": _DYN_MAP,
@@ -28,8 +31,20 @@ ENV = cel.NewEnv(
         "effects": cel.Type.List(_DYN_MAP),
         "agent": _DYN_MAP,
         "env": cel.Type.STRING,
-    }
+    },
+    extensions=[ext_strings.ExtStrings(), ext_bindings.ExtBindings()],
 )
+
+
+def environment_free(text: str) -> bool:
+    """Whether a condition gives the same answer in every environment it is judged in.
+
+    ``env`` and ``action`` carry the environment, and so does each effect's ``environment``;
+    a condition that mentions none of them cannot depend on it (over-cautious, never wrong).
+    """
+    return not (variables_used(text) & {"env", "action"}) and "environment" not in text
+
+
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _CACHE_LIMIT = 4096

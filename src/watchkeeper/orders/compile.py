@@ -12,7 +12,12 @@ from typing import Any, cast
 
 from watchkeeper.canonical import digest
 from watchkeeper.decision import RESTRICTIVENESS, ApprovalRequirement, DecisionKind, Escalation
-from watchkeeper.orders.cel import ConditionSet, compile_expression, variables_used
+from watchkeeper.orders.cel import (
+    ConditionSet,
+    compile_expression,
+    environment_free,
+    variables_used,
+)
 from watchkeeper.orders.declarations import compile_agent, compile_tool
 from watchkeeper.orders.document import Compiler, Document, first_use, named_section
 from watchkeeper.orders.index import RuleIndex
@@ -235,6 +240,7 @@ def _rule(
         ),
         when=when,
         uses=variables_used(when) if when else frozenset(),
+        environment_free=environment_free(when) if when else True,
         owner=value.get("owner"),
         description=value.get("description"),
         reason=value.get("reason"),

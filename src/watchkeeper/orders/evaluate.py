@@ -45,13 +45,15 @@ class Verdict:
 class Facts:
     """What conditions may see about one action, built lazily and at most once per decision."""
 
-    __slots__ = ("_agent_map", "_effect_maps", "action", "agent", "effects")
+    __slots__ = ("_agent_map", "_effect_maps", "action", "agent", "effects", "results")
 
     def __init__(self, action: Action, effects: Sequence[Effect], agent: Agent | None) -> None:
         self.action = action
         self.effects = effects
         self.agent = agent
         self._effect_maps: dict[str | None, list[dict[str, Any]]] = {}
+        #: Results of environment-free conditions, reused when judged in several environments.
+        self.results: dict[int, bool | str] = {}
         self._agent_map: dict[str, Any] | None = None
 
     def data(self, uses: frozenset[str], env: str | None) -> dict[str, Any]:
@@ -229,7 +231,15 @@ def verdicts_in(
                 conditional.append(i)
                 uses = uses | rule.uses
         if conditional:
-            results = orders.conditions.run(tuple(conditional), facts.data(uses, env))
+            known = facts.results
+            todo = tuple(i for i in conditional if i not in known)
+            if todo:
+                ran = orders.conditions.run(todo, facts.data(uses, env))
+                fresh = dict(zip(todo, ran, strict=True))
+                for i, result in fresh.items():
+                    if rules[i].environment_free:
+                        known[i] = result
+            results = [known[i] if i in known else fresh[i] for i in conditional]
             for i, result in zip(conditional, results, strict=True):
                 if result is True:
                     out.append(_rule_verdict(rules[i]))

@@ -97,6 +97,8 @@ class Rule:
     selector: Selector
     when: str | None = None
     uses: frozenset[str] = frozenset()
+    #: The condition's answer does not depend on the environment it is judged in.
+    environment_free: bool = True
     owner: str | None = None
     description: str | None = None
     reason: str | None = None
