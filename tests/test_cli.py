@@ -49,7 +49,7 @@ def test_version(run) -> None:
 def test_check_exit_codes_follow_the_decision(run, action: str, decision: str, code: int) -> None:
     plain = run("check", "--orders", ORDERS, "--json", str(ACTIONS / action))
     assert plain.exit_code == 0, plain.output
-    assert json.loads(plain.output)["decision"] == decision
+    assert json.loads(plain.stdout)["decision"] == decision
     coded = run("check", "--orders", ORDERS, "--exit-code", str(ACTIONS / action))
     assert coded.exit_code == code, coded.output
 
@@ -65,21 +65,22 @@ def test_check_reads_stdin(run) -> None:
     action = json.dumps({"tool": "Read", "environment": "prod", "input": {"file_path": "/x"}})
     result = run("check", "--json", "-", input=action)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["decision"] == "allow"
+    assert json.loads(result.stdout)["decision"] == "allow"
 
 
-def test_check_without_orders_uses_the_builtin_defaults(run) -> None:
+def test_check_without_orders_uses_the_builtin_defaults_and_says_so(run) -> None:
     action = json.dumps({"tool": "delete_file", "environment": "prod", "input": {"path": "/x"}})
     result = run("check", "--json", "-", input=action)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["rules"] == ["prod-irreversible-needs-two"]
+    assert json.loads(result.stdout)["rules"] == ["prod-irreversible-needs-two"]
+    assert result.stderr.startswith("note: no --orders, no WATCHKEEPER_ORDERS")
 
 
 def test_check_prefers_local_watchkeeper_yaml(run, tmp_path: Path) -> None:
     (tmp_path / "watchkeeper.yaml").write_text("rules: [{name: no, decision: deny}]\n")
     result = run("check", "--json", "-", input='{"tool": "Read"}')
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["rules"] == ["no"]
+    assert json.loads(result.stdout)["rules"] == ["no"]
 
 
 def test_check_orders_from_environment_variable(run, monkeypatch, tmp_path: Path) -> None:
@@ -87,13 +88,13 @@ def test_check_orders_from_environment_variable(run, monkeypatch, tmp_path: Path
     orders.write_text("rules: [{name: env-orders, decision: deny}]\n")
     monkeypatch.setenv("WATCHKEEPER_ORDERS", str(orders))
     result = run("check", "--json", "-", input='{"tool": "x"}')
-    assert json.loads(result.output)["rules"] == ["env-orders"], result.output
+    assert json.loads(result.stdout)["rules"] == ["env-orders"], result.output
 
 
 def test_check_malformed_json_is_a_deny_naming_the_problem(run) -> None:
     result = run("check", "--json", "--exit-code", "-", input="{not json")
     assert result.exit_code == 20, result.output
-    reason = json.loads(result.output)["reasons"][0]
+    reason = json.loads(result.stdout)["reasons"][0]
     assert reason.startswith("invalid action: not JSON")
     assert "line 1 column 2" in reason
 
@@ -108,7 +109,7 @@ def test_check_jsonl_decides_each_line_in_order_and_survives_bad_lines(run) -> N
     ]
     result = run("check", "--jsonl", "--exit-code", input="\n".join(lines) + "\n")
     assert result.exit_code == 20, result.output
-    decisions = [json.loads(line) for line in result.output.splitlines()]
+    decisions = [json.loads(line) for line in result.stdout.splitlines()]
     assert [d["decision"] for d in decisions] == ["allow", "deny", "deny", "ask"]
     assert decisions[1]["reasons"][0].startswith("line 2: invalid action: not JSON")
     assert decisions[2]["reasons"][0].startswith("line 4: invalid action: tool:")
@@ -169,7 +170,7 @@ def test_explain_shows_every_rule(run) -> None:
 def test_explain_json(run) -> None:
     result = run("explain", "--json", "--orders", ORDERS, str(ACTIONS / "drop-table-prod.json"))
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     verdicts = {r["rule"]: r["status"] for r in data["rules"]}
     assert verdicts["prod-irreversible-needs-two-sre"] == "matched"
     assert verdicts["no-obfuscated-shell"] == "not selected"
@@ -214,7 +215,7 @@ def test_test_reports_a_failing_case_with_its_position(run, tmp_path: Path) -> N
 def test_test_json_output(run) -> None:
     result = run("test", "--json", ORDERS)
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert (data["passed"], data["failed"], data["coverage"]) == (8, 0, 75.0)
     assert data["rules"]["no-obfuscated-shell"] == 0
 
@@ -259,7 +260,7 @@ def test_duplicate_json_keys_are_refused(run) -> None:
     action = '{"tool": "refund", "input": {"amount": 5000, "amount": 5}}'
     result = run("check", "--json", "--exit-code", "-", input=action)
     assert result.exit_code == 20, result.output
-    assert json.loads(result.output)["reasons"] == [
+    assert json.loads(result.stdout)["reasons"] == [
         "invalid action: duplicate key 'amount'; send each key once"
     ]
 
@@ -268,21 +269,21 @@ def test_deeply_nested_json_is_a_deny_not_a_crash(run) -> None:
     action = '{"tool": "t", "input": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
     result = run("check", "--json", "--exit-code", "-", input=action)
     assert result.exit_code == 20, result.output
-    assert json.loads(result.output)["reasons"] == ["invalid action: JSON nested too deeply"]
+    assert json.loads(result.stdout)["reasons"] == ["invalid action: JSON nested too deeply"]
 
 
 def test_an_integer_too_long_to_read_is_a_deny(run) -> None:
     action = '{"tool": "x", "input": {"a": ' + "9" * 5000 + "}}"
     result = run("check", "--json", "--exit-code", "-", input=action)
     assert result.exit_code == 20, result.output
-    assert json.loads(result.output)["reasons"][0].startswith("invalid action: not usable JSON")
+    assert json.loads(result.stdout)["reasons"][0].startswith("invalid action: not usable JSON")
 
 
 def test_jsonl_goes_on_after_a_line_that_cannot_be_read(run) -> None:
     lines = ['{"tool": "x", "input": {"a": ' + "9" * 5000 + "}}", '{"tool": "Read"}']
     result = run("check", "--jsonl", input="\n".join(lines))
     assert result.exit_code == 0, result.output
-    assert len(result.output.splitlines()) == 2
+    assert len(result.stdout.splitlines()) == 2
 
 
 def test_an_empty_jsonl_batch_is_an_error(run) -> None:

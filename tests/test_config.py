@@ -61,7 +61,7 @@ def test_the_cli_applies_the_input_limit(monkeypatch: pytest.MonkeyPatch, tmp_pa
     action = json.dumps({"tool": "Read", "input": {"file_path": "/a/long/enough/path"}})
     result = CliRunner().invoke(app, ["check", "--json", "-"], input=action)
     assert result.exit_code == 0, result.output
-    assert "over the 16-byte limit" in json.loads(result.output)["reasons"][0]
+    assert "over the 16-byte limit" in json.loads(result.stdout)["reasons"][0]
 
 
 def test_the_cli_refuses_a_bad_setting(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

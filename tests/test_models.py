@@ -137,7 +137,7 @@ def test_decision_json_form_has_every_documented_field() -> None:
     data = decision.to_json()
     assert set(data) == {
         "decision", "rules", "reasons", "effects", "approvals", "instructions",
-        "environment", "orders_digest", "action_digest",
+        "environment", "environments", "orders_digest", "action_digest",
     }  # fmt: skip
     assert data["effects"][0]["target"] == {"kind": "db_table", "id": "t"}
     assert json.loads(json.dumps(data)) == data

@@ -7,6 +7,7 @@ Exit status: 0 when a decision was made (or, with ``--exit-code``: 0 allow, 10 a
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -18,7 +19,7 @@ from watchkeeper import __version__
 from watchkeeper.analyzers import default_registry
 from watchkeeper.config import ORDERS_ENV, Settings
 from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
-from watchkeeper.errors import OrdersError, UsageError, WatchkeeperError
+from watchkeeper.errors import Issue, OrdersError, UsageError, WatchkeeperError
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.cases import Case, find_test_files, parse_cases, run_cases
 from watchkeeper.orders.explain import Explanation
@@ -56,12 +57,19 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+BUILTIN_NOTE = (
+    "note: no --orders, no WATCHKEEPER_ORDERS and no ./watchkeeper.yaml: using the built-in "
+    "defaults (`watchkeeper init` writes them here to edit)\n"
+)
+
+
 def _orders(path: Path | None) -> tuple[StandingOrders, str]:
     try:
         if path is not None:
             return load(path), str(path)
         if LOCAL_ORDERS.exists():
             return load(LOCAL_ORDERS), str(LOCAL_ORDERS)
+        sys.stderr.write(BUILTIN_NOTE)  # never silently: a gate run in the wrong place shows it
         return builtin(), "built-in defaults"
     except OrdersError as exc:
         _fail(str(exc))
@@ -163,7 +171,7 @@ def check(
     """Decide an action and print the decision."""
     from watchkeeper.display import decision_panel
 
-    loaded, _ = _orders(orders)
+    loaded, label = _orders(orders)
     gateway = _gateway(loaded)
     worst: DecisionKind = "allow"
     if jsonl:
@@ -191,7 +199,7 @@ def check(
         if as_json:
             _print_json(decision.to_json())
         else:
-            out.print(decision_panel(decision, title=None if file == "-" else file))
+            out.print(decision_panel(decision, title=None if file == "-" else file, orders=label))
     raise typer.Exit(EXIT_CODES[worst] if exit_code else 0)
 
 
@@ -227,6 +235,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write the built-in default standing orders and their tests, to edit as your own."""
+    if path.is_dir() or str(path).endswith(("/", os.sep)):
+        path = path / LOCAL_ORDERS
     test_path = path.with_name(path.stem + "_test" + (path.suffix or ".yaml"))
     for target in (path, test_path):
         if target.exists() and not force:
@@ -241,6 +251,7 @@ def init(
 def _cases_for(path: Path | None) -> tuple[StandingOrders, list[Case], str]:
     """Orders and test cases: from ``path``, ./watchkeeper.yaml, or the built-in defaults."""
     if path is None and not LOCAL_ORDERS.exists():
+        sys.stderr.write(BUILTIN_NOTE)
         text = builtin_text("default_test.yaml")
         return builtin(), parse_cases(text, "<builtin>/default_test.yaml"), "built-in defaults"
     target = path or LOCAL_ORDERS
@@ -320,28 +331,49 @@ def run_tests(
         raise typer.Exit(1)
 
 
+def _issue_json(issue: Issue) -> dict[str, object]:
+    return {"file": issue.file, "line": issue.line, "col": issue.col, "message": issue.message}
+
+
 @app.command()
 def lint(
-    path: Annotated[Path, typer.Argument(help="Orders file or directory.")],
+    path: Annotated[
+        Path | None, typer.Argument(help="Orders file or directory (default ./watchkeeper.yaml).")
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Check standing orders and their tests; list every error as file:line:col."""
-    issues = []
+    """Check standing orders and their tests: every error as file:line:col, then warnings."""
+    target = path or Path(os.environ.get(ORDERS_ENV) or LOCAL_ORDERS)
+    issues: list[Issue] = []
     loaded = None
     try:
-        loaded = load(path)
+        loaded = load(target)
     except OrdersError as exc:
         issues.extend(exc.issues)
-    for f in find_test_files(path):
+    for f in find_test_files(target):
         try:
             parse_cases(f.read_text(encoding="utf-8"), str(f))
         except OrdersError as exc:
             issues.extend(exc.issues)
+    warnings = list(loaded.warnings) if loaded is not None else []
+    if as_json:
+        _print_json(
+            {
+                "ok": not issues,
+                "errors": [_issue_json(i) for i in OrdersError(issues).issues],
+                "warnings": [_issue_json(w) for w in warnings],
+            }
+        )
+        raise typer.Exit(1 if issues else 0)
     if issues:
         _fail(str(OrdersError(issues)), code=1)
+    for w in warnings:
+        sys.stderr.write(f"{w.file}:{w.line}:{w.col}: warning: {w.message}\n")
     if loaded is not None:
+        noted = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
         out.print(
-            f"{path}: ok: {len(loaded.rules)} rules, {len(loaded.environments)} environments, "
-            f"{len(loaded.agents)} agents, {len(loaded.tools)} declared tools"
+            f"{target}: ok: {len(loaded.rules)} rules, {len(loaded.environments)} environments, "
+            f"{len(loaded.agents)} agents, {len(loaded.tools)} declared tools{noted}"
         )
 
 

@@ -77,6 +77,9 @@ class Decision:
     orders_digest: str | None = None
     action_digest: str | None = None
     environment: str | None = None
+    #: Every environment the action was judged in (several when its targets span them or its
+    #: environment is unknown); ``environment`` names it only when there is exactly one.
+    environments: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -98,6 +101,7 @@ class Decision:
             "approvals": [a.to_json() for a in self.approvals],
             "instructions": list(self.instructions),
             "environment": self.environment,
+            "environments": list(self.environments),
             "orders_digest": self.orders_digest,
             "action_digest": self.action_digest,
         }

@@ -14,6 +14,8 @@ from watchkeeper.orders.explain import Explanation
 STYLE = {"allow": "bold green", "ask": "bold yellow", "deny": "bold red"}
 STATUS_STYLE = {
     "matched": "bold",
+    "overruled": "yellow",
+    "default": "bold",
     "not selected": "dim",
     "condition false": "dim",
     "condition error": "bold red",
@@ -25,12 +27,15 @@ def plain(*values: str) -> list[RenderableType]:
     return [Text(v) for v in values]
 
 
-def decision_panel(decision: Decision, title: str | None = None) -> Panel:
+def decision_panel(
+    decision: Decision, title: str | None = None, orders: str | None = None
+) -> Panel:
     """A panel with the decision, its reasons, approvals, instructions and effects."""
     body: list[RenderableType] = []
     head = Text()
     head.append(decision.decision.upper(), style=STYLE[decision.decision])
-    head.append(f"   environment: {decision.environment or 'unknown'}")
+    judged = decision.environment or ", ".join(decision.environments) or "none declared"
+    head.append(f"   environment: {judged}")
     if decision.rules:
         head.append(f"   matched: {', '.join(decision.rules)}")
     body.append(head)
@@ -71,6 +76,8 @@ def decision_panel(decision: Decision, title: str | None = None) -> Panel:
         body.append(table)
     body.append(Text(f"\naction {decision.action_digest or '-'}", style="dim"))
     body.append(Text(f"orders {decision.orders_digest or '-'}", style="dim"))
+    if orders:
+        body.append(Text(f"from   {orders}", style="dim"))
     return Panel(
         Group(*body),
         title=Text(title) if title is not None else None,

@@ -59,10 +59,10 @@ class Issue:
 class OrdersError(WatchkeeperError):
     """Standing orders were refused. ``issues`` holds every problem found, in file order."""
 
-    def __init__(self, issues: Sequence[Issue]) -> None:
+    def __init__(self, issues: Sequence[Issue], what: str = "standing orders") -> None:
         self.issues = sorted(issues, key=lambda i: (i.file, i.line, i.col, i.message))
         count = len(self.issues)
-        header = f"standing orders refused: {count} error{'s' if count != 1 else ''}"
+        header = f"{what} refused: {count} error{'s' if count != 1 else ''}"
         super().__init__("\n".join([header, *(str(i) for i in self.issues)]))
 
 

@@ -43,6 +43,8 @@ _STRUCTURE = re.compile(r"[/~.@:\\%\u3002\uff0e\uff61]")
 MAX_STRINGS = 10_000
 _CONTEXT_KEYS = frozenset({"context", "kube_context", "kubecontext", "kubeconfig_context"})
 _WORKSPACE_KEYS = frozenset({"workspace", "terraform_workspace", "tf_workspace"})
+#: Fields whose value is a host even when written as a bare name (``db-prod-3``).
+_HOST_KEYS = frozenset({"host", "hostname", "server", "address", "target_host"})
 
 
 def glob_regex(pattern: str, *, path: bool) -> re.Pattern[str]:
@@ -197,6 +199,16 @@ class Inventory:
         pairs: list[tuple[str, Any]] = []
         ev.complete = _walk(action.input, strings, pairs)
         for key, value in pairs:
+            if key.lower() in _HOST_KEYS and self._hosts:
+                for item in (
+                    [value] if isinstance(value, str) else value if isinstance(value, list) else []
+                ):
+                    if isinstance(item, str):
+                        host = item.lower().split(":", 1)[0].rstrip(".")
+                        for env, pattern, rx in self._hosts:
+                            if rx.fullmatch(host):
+                                ev.add(env, f"{key} {item!r} matches {pattern!r}")
+                continue
             table = (
                 self._contexts
                 if key.lower() in _CONTEXT_KEYS

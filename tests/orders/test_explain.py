@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watchkeeper.gateway import Gateway
+from watchkeeper.orders.explain import MATCHING
 from watchkeeper.orders.model import StandingOrders
 
 ORDERS = """
@@ -53,14 +54,14 @@ def test_every_rule_gets_a_verdict_with_its_reason(gateway: Gateway) -> None:
     assert v[("false-cond", "prod")] == ("condition false", "when: input.amount > 1000")
     assert v[("error-cond", "prod")][0] == "condition error"
     assert "nope" in v[("error-cond", "prod")][1]
-    assert v[("plain", "prod")] == ("matched", "selectors hold")
+    assert v[("plain", "prod")] == ("overruled", "selectors hold; the decision is stricter")
 
 
 def test_explanation_agrees_with_the_decision(gateway: Gateway) -> None:
     explanation = gateway.explain(
         {"agent": "bot", "tool": "refund", "environment": "prod", "input": {"amount": 5}}
     )
-    matched = {r.rule for r in explanation.rules if r.status in ("matched", "condition error")}
+    matched = {r.rule for r in explanation.rules if r.status in MATCHING}
     assert matched == set(explanation.decision.rules)
     assert explanation.decision.decision == "deny"
     assert explanation.charter == ("environment 'prod' is not in its charter (environments: dev)",)
@@ -69,7 +70,7 @@ def test_explanation_agrees_with_the_decision(gateway: Gateway) -> None:
 def test_unknown_environment_is_explained_in_every_environment(gateway: Gateway) -> None:
     v = verdicts(gateway, None)
     assert {env for _, env in v} == {"prod", "dev"}
-    assert v[("by-env", "dev")][0] == "matched"
+    assert v[("by-env", "dev")][0] == "overruled"  # allow in dev, but prod asks
     assert v[("by-env", "prod")][0] == "not selected"
 
 
@@ -131,5 +132,10 @@ def test_explain_agrees_with_decide(property_gateway: Gateway, action: dict[str,
     decision = property_gateway.submit(action)
     explanation = property_gateway.explain(action)
     assert explanation.decision == decision
-    matched = {r.rule for r in explanation.rules if r.status in ("matched", "condition error")}
+    matched = {r.rule for r in explanation.rules if r.status in MATCHING}
     assert matched == set(decision.rules)
+    # Where no rule matched, the environment's default is shown as what applied (when the
+    # action got as far as the rules: a failed analysis has nothing more to explain).
+    for env in (decision.environments or (None,)) if explanation.rules else ():
+        mine = [r for r in explanation.rules if r.environment == env]
+        assert any(r.status in MATCHING for r in mine) != any(r.status == "default" for r in mine)

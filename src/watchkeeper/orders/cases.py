@@ -24,7 +24,16 @@ from watchkeeper.models import Action
 from watchkeeper.orders.loader import SUFFIXES, is_test_file
 from watchkeeper.orders.model import StandingOrders
 from watchkeeper.orders.source import Mark, read_documents
-from watchkeeper.orders.validate import AnyValue, Enum, Field, ListOf, Record, Str, Validation
+from watchkeeper.orders.validate import (
+    AnyValue,
+    Enum,
+    Field,
+    ListOf,
+    Record,
+    Str,
+    Validation,
+    suggest,
+)
 
 CASE = Record(
     {
@@ -124,7 +133,7 @@ def parse_cases(text: str, file: str) -> list[Case]:
                 )
             )
     if issues:
-        raise OrdersError(issues)
+        raise OrdersError(issues, "policy tests")
     return cases
 
 
@@ -140,6 +149,12 @@ def run_cases(
             failures.append(
                 f"expected {case.decision}, got {decision.decision}: {'; '.join(decision.reasons)}"
             )
+        unknown = sorted(n for n in case.rules or () if n not in report.coverage)
+        for name in unknown:
+            failures.append(
+                f"expects rule {name!r}, which these orders do not have"
+                f"{suggest(name, list(report.coverage))}"
+            )
         got = frozenset(decision.rules)
         if case.rules is not None and got != case.rules:
             missing = ", ".join(sorted(case.rules - got)) or "none"
@@ -149,7 +164,10 @@ def run_cases(
                 f"matched but not expected: {extra}"
             )
         if case.reason is not None and not any(case.reason in r for r in decision.reasons):
-            failures.append(f"no reason contains {case.reason!r}")
+            failures.append(
+                f"no reason contains {case.reason!r}; the reasons were: "
+                + " | ".join(decision.reasons)
+            )
         for name in decision.rules:
             if name in report.coverage:
                 report.coverage[name] += 1

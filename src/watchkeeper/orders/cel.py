@@ -94,12 +94,39 @@ def variables_used(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text) if w in VARIABLES)
 
 
+_MISSING_KEY = re.compile(r'Key not found in map\s*:\s*"?([^"]*)"?')
+_OVERLOAD = re.compile(r"No matching overloads? found\s*:\s*(\S+)\((.*)\)")
+_STATUS = re.compile(r"^[A-Z_]+: ")
+
+
+def explain_error(text: str) -> str:
+    """An engine error in words a policy author can act on."""
+    text = _STATUS.sub("", text.strip())
+    missing = _MISSING_KEY.search(text)
+    if missing:
+        key = missing.group(1)
+        return (
+            f"the key {key!r} is missing; test it first, e.g. has(input.{key}) && … "
+            f"or '{key}' in input"
+        )
+    overload = _OVERLOAD.search(text)
+    if overload:
+        types = overload.group(2)
+        hint = (
+            "; numbers of different kinds do not mix: convert with double(…) or int(…)"
+            if "double" in types and "int" in types
+            else ""
+        )
+        return f"{overload.group(1)} cannot take ({types}){hint}"
+    return text
+
+
 def evaluate(program: Any, data: Mapping[str, Any]) -> tuple[bool, Any]:
     """Run one program. Return ``(True, value)`` or ``(False, error message)``."""
     try:
         result = program.eval(data=data)
         if result.type() == cel.Type.ERROR:
-            return False, str(result.value())
+            return False, explain_error(str(result.value()))
         return True, result.plain_value()
     except Exception as exc:  # the engine raising is one more way to fail; never let it escape
         return False, f"{type(exc).__name__}: {exc}"

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from watchkeeper.canonical import digest
 from watchkeeper.decision import RESTRICTIVENESS, ApprovalRequirement, DecisionKind, Escalation
+from watchkeeper.models import TARGET_KINDS
 from watchkeeper.orders.cel import (
     ConditionSet,
     compile_expression,
@@ -20,7 +21,7 @@ from watchkeeper.orders.cel import (
 )
 from watchkeeper.orders.declarations import compile_agent, compile_tool
 from watchkeeper.orders.document import Compiler, Document, first_use, named_section
-from watchkeeper.orders.index import RuleIndex
+from watchkeeper.orders.index import RuleIndex, is_pattern
 from watchkeeper.orders.model import Environment, Rule, Selector, StandingOrders
 from watchkeeper.orders.source import Mark
 from watchkeeper.orders.validate import Path, suggest
@@ -89,6 +90,9 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             continue
         agents[name] = compile_agent(docs[i], name, value, check_env, set(tools))
 
+    known_tools = set(tools) | {
+        t for a in agents.values() if a.charter and a.charter.tools for t in a.charter.tools
+    }
     rules: list[Rule] = []
     first_rule: dict[str, Mark] = {}
     for i, doc in enumerate(docs):
@@ -107,11 +111,19 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             )
             # Check the whole rule even when it cannot be kept: no error hides another.
             rule = _rule(c, i, path, len(rules), value, check_env, check_group)
+            _warn_selectors(doc, path, value, known_tools, set(agents))
             if rule is not None and unique:
                 rules.append(rule)
 
     if any(doc.v.issues for doc in docs):
         return None
+    warnings = [w for doc in docs for w in doc.v.warnings]
+    if not rules:
+        warnings.append(
+            Mark(sources[0] if sources else "<orders>", 1, 1).issue(
+                "no rules: every action gets its environment's default"
+            )
+        )
     strictest_level = max((RESTRICTIVENESS[e.default] for e in environments.values()), default=0)
     return StandingOrders(
         environments=environments,
@@ -132,10 +144,41 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             [r.when for r in rules],
             [compile_expression(r.when, boolean=True) if r.when else None for r in rules],
         ),
+        warnings=tuple(sorted(warnings, key=lambda w: (w.file, w.line, w.col))),
         strictest=tuple(
             n for n, e in environments.items() if RESTRICTIVENESS[e.default] == strictest_level
         ),
     )
+
+
+def _warn_selectors(
+    doc: Document, path: Path, value: dict[str, Any], tools: set[str], agents: set[str]
+) -> None:
+    """Selector names that match nothing declared but nearly match something: likely typos."""
+    match = value.get("match") or {}
+    checks: list[tuple[str, set[str], bool]] = [
+        ("tool", tools, False),
+        ("agent", agents, bool(agents)),
+        ("target", set(TARGET_KINDS) | known_targets(doc), False),
+    ]
+    for key, known, strict in checks:
+        for e, name in enumerate(match.get(key) or []):
+            if name is None or name in known or is_pattern(name):
+                continue
+            hint = suggest(name, sorted(known))
+            if hint:
+                doc.v.warn((*path, "match", key, e), f"{key} {name!r} is not declared{hint}")
+            elif strict:
+                doc.v.warn(
+                    (*path, "match", key, e),
+                    f"agent {name!r} is not declared under agents:, so this rule can only match "
+                    "undeclared agents",
+                )
+
+
+def known_targets(doc: Document) -> set[str]:
+    """Target kinds the document's tool declarations use."""
+    return {t["target"] for t in (doc.data.get("tools") or {}).values() if t and t.get("target")}
 
 
 def _rule(

@@ -24,8 +24,9 @@ from watchkeeper.decision import RESTRICTIVENESS, ApprovalRequirement, Decision,
 from watchkeeper.inventory import Placement
 from watchkeeper.models import Action, Effect
 from watchkeeper.orders.index import bits
-from watchkeeper.orders.model import Agent, Rule, StandingOrders
+from watchkeeper.orders.model import Agent, Rule, Selector, StandingOrders
 
+_ANY = Selector()
 _INTENT_DEFAULTS = {"kind": "", "goal": "", "plan": "", "step": "", "rationale": ""}
 
 
@@ -193,9 +194,14 @@ def _rule_verdict(rule: Rule) -> Verdict:
 
 
 def _error_verdict(rule: Rule, error: str) -> Verdict:
+    everywhere = (
+        " (the rule has no match: selectors, so its condition runs on every action)"
+        if rule.selector == _ANY
+        else ""
+    )
     return Verdict(
         "deny",
-        f"rule {rule.name!r} failed closed: its condition raised an error: {error}",
+        f"rule {rule.name!r} failed closed: its condition raised an error: {error}{everywhere}",
         rule.name,
     )
 
@@ -339,4 +345,5 @@ def decide(
         orders_digest=orders.digest,
         action_digest=action_digest,
         environment=placement.single,
+        environments=placement.environments,
     )

@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from watchkeeper.decision import Decision
+from watchkeeper.decision import RESTRICTIVENESS, Decision
 from watchkeeper.inventory import Placement
 from watchkeeper.models import Action, Effect
 from watchkeeper.orders.cel import evaluate
 from watchkeeper.orders.evaluate import Facts, charter_breaches, effect_keys
 from watchkeeper.orders.model import Rule, StandingOrders
 
+#: Statuses of rules that took part in the decision.
+MATCHING = frozenset({"matched", "overruled", "condition error"})
+
 
 @dataclass(frozen=True, slots=True)
 class RuleVerdict:
-    """``status`` is ``matched``, ``not selected``, ``condition false`` or ``condition error``."""
+    """``status``: ``matched``, ``overruled`` (matched, but a stricter verdict won),
+    ``not selected``, ``condition false``, ``condition error``, or ``default`` (no rule
+    matched in that environment, so its default applied)."""
 
     rule: str
     decision: str
@@ -108,8 +113,45 @@ def explain(
                         rule.name, rule.decision, "condition false", f"when: {rule.when}", name
                     )
                 )
+    out = _overruled_and_defaults(orders, out, envs, decision)
     charter: list[str] = []
     if agent is not None:
         for name in envs:
             charter.extend(charter_breaches(agent, action, effects, name))
     return Explanation(decision, tuple(out), tuple(dict.fromkeys(charter)))
+
+
+def _overruled_and_defaults(
+    orders: StandingOrders,
+    verdicts: list[RuleVerdict],
+    envs: list[str | None],
+    decision: Decision,
+) -> list[RuleVerdict]:
+    """Mark matches a stricter verdict overruled; show the default where no rule matched."""
+    final = RESTRICTIVENESS[decision.decision]
+    out = []
+    for v in verdicts:
+        if v.status == "matched" and RESTRICTIVENESS[v.decision] < final:
+            v = RuleVerdict(
+                v.rule,
+                v.decision,
+                "overruled",
+                f"{v.detail}; the decision is stricter",
+                v.environment,
+            )
+        out.append(v)
+    for name in envs:
+        if any(v.environment == name and v.status in MATCHING for v in out):
+            continue
+        env = orders.environments.get(name) if name is not None else None
+        default = env.default if env is not None else "ask"
+        out.append(
+            RuleVerdict(
+                f"(default of {name or 'no environment'})",
+                default,
+                "default",
+                "no rule matched here",
+                name,
+            )
+        )
+    return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchkeeper.decision import ApprovalRequirement, DecisionKind
-from watchkeeper.errors import UsageError
+from watchkeeper.errors import Issue, UsageError
 from watchkeeper.orders.cel import ConditionSet
 from watchkeeper.orders.index import RuleIndex
 
@@ -149,6 +149,8 @@ class StandingOrders:
     conditions: ConditionSet
     #: Environment names whose default is the most restrictive; used for unknown environments.
     strictest: tuple[str, ...] = ()
+    #: Things that load but are probably mistakes; ``watchkeeper lint`` shows them.
+    warnings: tuple[Issue, ...] = ()
 
     def rule(self, name: str) -> Rule:
         """The rule called ``name``; ``UsageError`` naming the rules there are otherwise."""

@@ -255,6 +255,8 @@ class Validation:
     """Collects issues and the marks of every validated value."""
 
     issues: list[Issue] = field(default_factory=list)
+    #: Things that load but are probably not what was meant (a name close to a declared one).
+    warnings: list[Issue] = field(default_factory=list)
     marks: dict[Path, Mark] = field(default_factory=dict)
     key_marks: dict[Path, Mark] = field(default_factory=dict)
     nodes: dict[Path, Node] = field(default_factory=dict)
@@ -286,6 +288,10 @@ class Validation:
                 return self.marks[probe]
             probe = probe[:-1]
         return self.marks.get((), Mark("<orders>", 1, 1))
+
+    def warn(self, path: Path, message: str) -> None:
+        """Record something that loads but is probably a mistake."""
+        self.warnings.append(self.mark(path).issue(message))
 
     def error(self, path: Path, message: str, *, key: bool = False) -> None:
         """Record a problem at the value (or key) written at ``path``."""
