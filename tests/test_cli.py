@@ -316,3 +316,62 @@ def test_a_test_case_with_an_invalid_action_is_refused(run, tmp_path: Path) -> N
         result.output
     )
     assert "did you mean 'environment'?" in result.output
+
+
+def test_jsonl_decisions_name_their_input_line(run) -> None:
+    lines = ['{"tool": "Read"}', "", '{"tool": "Read"}']
+    result = run("check", "--jsonl", input="\n".join(lines))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["line"] for x in result.stdout.splitlines()] == [1, 3]
+
+
+def test_lint_reports_warnings_for_near_miss_names(run, tmp_path: Path) -> None:
+    orders = tmp_path / "watchkeeper.yaml"
+    orders.write_text(
+        "agents: {support-bot: {}}\n"
+        "rules: [{name: r, match: {agent: suport-bot}, decision: deny}]\n"
+    )
+    result = run("lint")  # ./watchkeeper.yaml by default
+    assert result.exit_code == 0, result.output
+    assert (
+        "watchkeeper.yaml:2:34: warning: agent 'suport-bot' is not declared; "
+        "did you mean 'support-bot'?" in result.stderr
+    )
+    assert "ok: 1 rules, 0 environments, 1 agents, 0 declared tools, 1 warning" in result.stdout
+
+
+def test_lint_json(run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules: [{name: a, decison: deny}]\n")
+    result = run("lint", "--json", str(bad))
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    assert {"file": str(bad), "line": 1, "col": 19} == {
+        k: data["errors"][1][k] for k in ("file", "line", "col")
+    }
+    assert data["errors"][1]["message"] == "unknown key 'decison'; did you mean 'decision'?"
+
+
+def test_a_test_expecting_an_unknown_rule_suggests_the_real_one(run, tmp_path: Path) -> None:
+    (tmp_path / "o.yaml").write_text("rules: [{name: big-refunds, decision: deny}]\n")
+    (tmp_path / "o_test.yaml").write_text(
+        "cases:\n"
+        "  - name: x\n"
+        "    action: {tool: t}\n"
+        "    expect: {decision: deny, rules: [big-refund]}\n"
+    )
+    result = run("test", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert "expects rule 'big-refund', which these orders do not have; did you mean" in (
+        result.output
+    )
+
+
+def test_init_into_a_directory(run, tmp_path: Path) -> None:
+    target = tmp_path / "policy"
+    target.mkdir()
+    result = run("init", str(target) + "/")
+    assert result.exit_code == 0, result.output
+    assert (target / "watchkeeper.yaml").is_file()
+    assert (target / "watchkeeper_test.yaml").is_file()

@@ -186,7 +186,8 @@ def check(
                 decision = Decision.fail_closed(
                     f"line {number}: {decision.reasons[0]}", orders_digest=loaded.digest
                 )
-            _print_json(decision.to_json())
+            # Which input line this answers, since blank lines are skipped.
+            _print_json({**decision.to_json(), "line": number})
             decided += 1
             if RESTRICTIVENESS[decision.decision] > RESTRICTIVENESS[worst]:
                 worst = decision.decision
@@ -244,8 +245,8 @@ def init(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(builtin_text(), encoding="utf-8")
     test_path.write_text(builtin_text("default_test.yaml"), encoding="utf-8")
-    out.print(f"wrote {path} and {test_path}")
-    out.print(f"next: edit them, then run `watchkeeper test {path}`")
+    out.print(f"wrote {path} and {test_path}", soft_wrap=True)
+    out.print(f"next: edit them, then run `watchkeeper test {path}`", soft_wrap=True)
 
 
 def _cases_for(path: Path | None) -> tuple[StandingOrders, list[Case], str]:
@@ -373,7 +374,8 @@ def lint(
         noted = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
         out.print(
             f"{target}: ok: {len(loaded.rules)} rules, {len(loaded.environments)} environments, "
-            f"{len(loaded.agents)} agents, {len(loaded.tools)} declared tools{noted}"
+            f"{len(loaded.agents)} agents, {len(loaded.tools)} declared tools{noted}",
+            soft_wrap=True,
         )
 
 

@@ -40,8 +40,12 @@ def decision_panel(
         head.append(f"   matched: {', '.join(decision.rules)}")
     body.append(head)
     body.append(Text())
+    bullets = Table.grid(padding=(0, 1))  # wrapped lines stay under their bullet
+    bullets.add_column(no_wrap=True)
+    bullets.add_column()
     for reason in decision.reasons:
-        body.append(Text(f"• {reason}"))
+        bullets.add_row("•", Text(reason))
+    body.append(bullets)
     if decision.approvals:
         body.append(Text("\nneeds approval from:", style="bold"))
         for req in decision.approvals:

@@ -242,3 +242,42 @@ def test_an_intent_of_the_wrong_type_is_refused_at_decoration(wk: Watchkeeper) -
 def test_asking_for_a_rule_that_does_not_exist_names_the_rules(wk: Watchkeeper) -> None:
     with pytest.raises(UsageError, match=r"no rule named 'nope'.*reads-are-free"):
         wk.orders.rule("nope")
+
+
+def test_per_call_context_sets_the_intent_of_guarded_calls(wk: Watchkeeper) -> None:
+    @wk.guard(tool="send_email", environment="prod")
+    def send_email(to: str) -> str:
+        return "sent"
+
+    with pytest.raises(ApprovalRequired) as info:  # no intent: outside the charter's intents
+        send_email("a@example.com")
+    assert "gives no intent kind" in info.value.reasons[0]
+    with wk.context(intent=Intent(kind="order_status", goal="tell where the parcel is")):
+        assert send_email("a@example.com") == "sent"
+        with wk.context(intent="legal_threat"), pytest.raises(ApprovalRequired):
+            send_email("a@example.com")  # inner blocks win
+        assert send_email("a@example.com") == "sent"
+
+
+def test_per_call_context_follows_asyncio_tasks(wk: Watchkeeper) -> None:
+    @wk.guard(tool="send_email", environment="prod")
+    async def send_email(to: str) -> str:
+        return "sent"
+
+    async def in_context(kind: str) -> str:
+        with wk.context(intent=kind):
+            await asyncio.sleep(0)
+            try:
+                return await send_email("a@example.com")
+            except ApprovalRequired:
+                return "asked"
+
+    async def both() -> list[str]:
+        return list(await asyncio.gather(in_context("order_status"), in_context("legal")))
+
+    assert asyncio.run(both()) == ["sent", "asked"]
+
+
+def test_an_undeclared_agent_is_refused_when_the_sdk_is_made() -> None:
+    with pytest.raises(UsageError, match=r"agent 'suport-bot' is not declared.*'support-bot'"):
+        Watchkeeper.from_file(ORDERS, agent="suport-bot")

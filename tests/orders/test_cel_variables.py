@@ -122,3 +122,29 @@ def test_an_environment_dependent_condition_is_judged_in_each_environment(
     )
     d = gateway.submit({"tool": "t", "input": {"x": 1}})  # no environment: judged in both
     assert (d.decision, set(d.rules)) == ("deny", {"prod-only", "anywhere"})
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        (
+            "input.args[0] == 'x'",
+            "the key 'args' is missing; test it first, e.g. has(input.args) && … "
+            "or 'args' in input",
+        ),
+        (
+            "input.cents / 100 > 5",
+            "numbers of different kinds do not mix: convert with double(…) or int(…)",
+        ),
+    ],
+)
+def test_runtime_errors_are_explained(
+    orders_from: Callable[[str], StandingOrders], when: str, message: str
+) -> None:
+    gateway = Gateway(orders_from(f"rules: [{{name: r, when: {when!r}, decision: allow}}]\n"))
+    d = gateway.submit({"tool": "t", "input": {"cents": 50099.0}})
+    assert d.decision == "deny"
+    assert message in d.reasons[0]
+    assert (
+        "the rule has no match: selectors, so its condition runs on every action" in (d.reasons[0])
+    )

@@ -16,10 +16,13 @@ their ``str()``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
@@ -31,6 +34,7 @@ from watchkeeper.models import Action, Intent
 from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.loader import builtin, load
 from watchkeeper.orders.model import StandingOrders
+from watchkeeper.orders.validate import suggest
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,6 +49,21 @@ def _jsonable(value: Any) -> Any:
         items = [_jsonable(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
     return str(value)
+
+
+def _intent(intent: object) -> Intent | None:
+    if intent is None or isinstance(intent, Intent):
+        return intent
+    if isinstance(intent, str):
+        return Intent(kind=intent)
+    raise UsageError(f"intent={intent!r}: give an Intent or an intent kind such as 'refund'")
+
+
+@dataclass(frozen=True, slots=True)
+class _CallContext:
+    intent: Intent | None = None
+    session: str | None = None
+    environment: str | None = None
 
 
 class _Refusal(str):
@@ -62,9 +81,49 @@ class Watchkeeper:
         session: str | None = None,
         registry: Registry | None = None,
     ) -> None:
+        if agent is not None and orders.agents and agent not in orders.agents:
+            raise UsageError(
+                f"agent {agent!r} is not declared in the standing orders"
+                f"{suggest(agent, sorted(orders.agents))}; declared: "
+                f"{', '.join(sorted(orders.agents))}"
+            )
         self.gateway = Gateway(orders, registry)
         self.agent = agent
         self.session = session
+        self._call: contextvars.ContextVar[_CallContext | None] = contextvars.ContextVar(
+            f"watchkeeper-call-{id(self)}", default=None
+        )
+
+    @contextlib.contextmanager
+    def context(
+        self,
+        *,
+        intent: Intent | str | None = None,
+        session: str | None = None,
+        environment: str | None = None,
+    ) -> Iterator[None]:
+        """Set the intent, session or environment of guarded calls made inside the block.
+
+        What the conversation is about is known per call, not when the function is defined::
+
+            with wk.context(intent=Intent(kind="refund", goal="refund a broken mug")):
+                refund("A-1042", 40)
+
+        Values given here win over the decorator's; blocks nest, inner values winning.
+        Works across threads and asyncio tasks (a ``contextvars`` variable).
+        """
+        outer = self._call.get() or _CallContext()
+        token = self._call.set(
+            _CallContext(
+                intent=_intent(intent) or outer.intent,
+                session=session or outer.session,
+                environment=environment or outer.environment,
+            )
+        )
+        try:
+            yield
+        finally:
+            self._call.reset(token)
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs: Any) -> Watchkeeper:
@@ -152,13 +211,14 @@ class Watchkeeper:
                     params[key if key not in params else f"{name}.{key}"] = item
             else:
                 params[name] = value
+        call = self._call.get() or _CallContext()
         return Action(
             tool=tool,
             input=_jsonable(params),
             agent=self.agent,
-            session=self.session,
-            environment=environment,
-            intent=intent,
+            session=call.session or self.session,
+            environment=call.environment or environment,
+            intent=call.intent or intent,
         )
 
     def _enforce(self, action: Action) -> Decision:
@@ -196,12 +256,7 @@ class Watchkeeper:
 
         ``tool`` defaults to the function's name; ``intent`` is an :class:`Intent` or its kind.
         """
-        if isinstance(intent, str):
-            intent = Intent(kind=intent)
-        elif intent is not None and not isinstance(intent, Intent):
-            raise UsageError(
-                f"intent={intent!r}: give an Intent or an intent kind such as 'refund'"
-            )
+        intent = _intent(intent)
 
         def decorate(func: Callable[P, R]) -> Callable[P, R]:
             if not callable(func):
