@@ -50,10 +50,13 @@ def decision_panel(
         body.append(Text("\nneeds approval from:", style="bold"))
         for req in decision.approvals:
             who = (req.group and f"group {req.group}") or (", ".join(req.users) or "any approver")
+            ladder = "".join(
+                f"; after {e.after_seconds // 60} min, escalates to {e.to}" for e in req.escalate
+            )
             body.append(
                 Text(
-                    f"  {req.quorum} of {who}  (rule {req.rule}; times out after "
-                    f"{req.timeout_seconds // 60} min → {req.on_timeout})"
+                    f"  {req.quorum} of {who}  (rule {req.rule}{ladder}; times out after "
+                    f"{req.timeout_seconds // 60} min, then {req.on_timeout})"
                 )
             )
     if decision.instructions:

@@ -10,6 +10,7 @@ failing rule fails closed.
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -60,15 +61,40 @@ class CompileError:
     excerpt: str
 
 
-def _parse_error(text: str) -> CompileError:
+_UNDECLARED = re.compile(r"undeclared reference to '([^']+)'")
+_BOOLEAN_WORDS = {"yes": "true", "no": "false", "on": "true", "off": "false"}
+
+
+def _hint(message: str, text: str) -> str:
+    """A fix for the mistakes people make most, appended to the engine's message."""
+    undeclared = _UNDECLARED.search(message)
+    if undeclared:
+        name = undeclared.group(1).split(".", 1)[0]  # the engine reports `inputs.amount`
+        if name.lower() in _BOOLEAN_WORDS:
+            return f"; write {_BOOLEAN_WORDS[name.lower()]}"
+        close = difflib.get_close_matches(name, VARIABLES, n=1, cutoff=0.6)
+        if close:
+            return f"; did you mean {close[0]!r}?"
+        return f"; conditions can use {', '.join(VARIABLES)}"
+    if "Syntax error" in message and re.search(r"[^=!<>]=[^=]", text):
+        return "; compare with == (a single = is not an operator)"
+    return ""
+
+
+def _parse_error(text: str, source: str) -> CompileError:
     lines = [line for line in text.splitlines() if line.strip()]
     first = lines[0] if lines else text
     match = _LOCATION.search(first)
-    excerpt = "\n".join(line for line in lines[1:] if line.startswith(" |"))
-    excerpt = excerpt.replace(" [INVALID_ARGUMENT]", "")
+    # The engine may report one mistake several times; the first report and its caret suffice.
+    excerpt = "\n".join(
+        line.replace(" [INVALID_ARGUMENT]", "") for line in lines[1:3] if line.startswith(" |")
+    )
+    message = (match.group(3) if match else first).removeprefix("INVALID_ARGUMENT: ")
+    message = message.replace(" (in container '')", "")
+    message += _hint(message, source)
     if match is None:
-        return CompileError(1, 1, first.removeprefix("INVALID_ARGUMENT: "), excerpt)
-    return CompileError(int(match.group(1)), int(match.group(2)), match.group(3), excerpt)
+        return CompileError(1, 1, message, excerpt)
+    return CompileError(int(match.group(1)), int(match.group(2)), message, excerpt)
 
 
 def compile_expression(text: str, *, boolean: bool) -> Any:
@@ -79,7 +105,7 @@ def compile_expression(text: str, *, boolean: bool) -> Any:
     try:
         program = ENV.compile(text)
     except RuntimeError as exc:
-        return _parse_error(str(exc))
+        return _parse_error(str(exc), text)
     if boolean:
         kind = program.return_type()
         if kind not in (cel.Type.BOOL, cel.Type.DYN):

@@ -62,7 +62,12 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
         )
 
     def check_group(
-        doc: Document, path: Path, name: str, quorum: int | None = None, at: Path | None = None
+        doc: Document,
+        path: Path,
+        name: str,
+        quorum: int | None = None,
+        at: Path | None = None,
+        users: Sequence[str] = (),
     ) -> None:
         if name not in groups:
             known = ", ".join(groups) or "none"
@@ -71,11 +76,17 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
                 f"unknown group {name!r}{suggest(name, list(groups))}; declare it under "
                 f"groups: (declared: {known})",
             )
-        elif quorum is not None and quorum > len(groups[name]):
+        elif quorum is not None and quorum > len(set(groups[name]) | set(users)):
             doc.v.error(
                 at or path,
                 f"quorum {quorum} is larger than group {name!r}, which has "
-                f"{len(groups[name])} member(s); lower the quorum or add members",
+                f"{len(groups[name])} member(s)"
+                + (
+                    f" (with the listed users, {len(set(groups[name]) | set(users))})"
+                    if users
+                    else ""
+                )
+                + "; lower the quorum or add members",
             )
 
     tools = {}
@@ -227,13 +238,15 @@ def _rule(
         group = spec.get("group")
         users = tuple(spec.get("users") or ())
         if group is not None:
+            # The group's members and the listed users together are who may approve.
             base = (*path, "approvers", a)
             quorum_at = (*base, "quorum") if "quorum" in spec else None
-            check_group(doc, (*base, "group"), group, quorum, quorum_at)
+            check_group(doc, (*base, "group"), group, quorum, quorum_at, users)
         elif users and quorum > len(users):
             doc.v.error(
                 (*path, "approvers", a, "quorum"),
-                f"quorum {quorum} is larger than the {len(users)} listed user(s)",
+                f"quorum {quorum} is larger than the {len(users)} listed user(s); "
+                "lower the quorum or list more users",
             )
         approvals.append(
             ApprovalRequirement(

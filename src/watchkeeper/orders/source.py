@@ -128,6 +128,15 @@ def _mark(file: str, m: yaml.Mark) -> Mark:
     return Mark(file, m.line + 1, m.column + 1)
 
 
+_YAML_HINTS = {
+    "mapping values are not allowed here": "check this line's indentation, or quote a value "
+    "that contains ': '",
+    "expected <block end>": "check the indentation: this line does not line up with the one "
+    "above it",
+    "found character '\\t'": "YAML is indented with spaces, not tabs",
+    "could not find expected ':'": "a key needs ': ' after it, or a quoted value is not closed",
+}
+
 #: Aliases can make a small file expand to a huge tree ("billion laughs"); orders never need this.
 MAX_NODES = 200_000
 
@@ -228,6 +237,10 @@ def read_documents(text: str, file: str, issues: list[Issue]) -> Iterator[Node]:
         mark = exc.problem_mark or exc.context_mark
         where = _mark(file, mark) if mark is not None else Mark(file, 1, 1)
         message = f"YAML syntax error: {exc.problem or exc.context}"
+        for known, hint in _YAML_HINTS.items():
+            if known in message:
+                message += f" ({hint})"
+                break
         if exc.context and exc.context_mark is not None and exc.problem_mark is not None:
             opened = _mark(file, exc.context_mark)
             message += f" ({exc.context} at line {opened.line}, column {opened.col})"

@@ -159,7 +159,7 @@ class ListOf(Spec):
 
     def __init__(self, item: Spec) -> None:
         self.item = item
-        self.doc = f"list of {item.doc}"
+        self.doc = f"{item.doc}, or a list of them"
 
     def check(self, node: Node, path: Path, v: Validation) -> Any:
         if node.kind != "seq":
@@ -189,11 +189,13 @@ class Record(Spec):
                 f"expected a mapping with keys {', '.join(self.fields)}; got {node.describe()}",
             )
         out: dict[str, Any] = {}
+        suggested: set[str] = set()
         for key, value in node.pairs():
             name = key.text
             spec = self.fields.get(name)
             if spec is None:
                 hint = suggest(name, list(self.fields))
+                suggested.update(f for f in self.fields if hint == f"; did you mean {f!r}?")
                 if self.extra is None or hint:
                     v.fail(key, f"unknown key {name!r}{hint or self._known()}")
                     continue
@@ -204,7 +206,7 @@ class Record(Spec):
             out[name] = spec.spec.check(value, (*path, name), v)
         for name, spec in self.fields.items():
             if name not in out:
-                if spec.required:
+                if spec.required and name not in suggested:  # a typo of it was reported
                     example = " | ".join(spec.spec.choices) if isinstance(spec.spec, Enum) else "…"
                     v.fail(
                         node,
@@ -246,6 +248,9 @@ def _known_keys(fields: dict[str, Field]) -> str:
 
 def suggest(word: str, choices: Sequence[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest choice, or ``""``."""
+    for choice in choices:
+        if choice.lower() == word.lower() and choice != word:
+            return f"; did you mean {choice!r}?"
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
