@@ -7,6 +7,8 @@ from pathlib import Path
 
 from bench.decide import (
     ACTION,
+    BUILTIN_ACTIONS,
+    builtin_decider,
     evaluate_only_decider,
     floor_decider,
     toolkit_decider,
@@ -46,6 +48,7 @@ def main() -> None:
                 f"{fmt(floor.p50_us)} / {fmt(floor.p99_us)}",
                 f"{fmt(tk.p50_us)} / {fmt(tk.p99_us)}" if tk else str(toolkit),
                 f"{wk.p50_us / floor.p50_us:.1f}x",
+                f"{evaluate.p50_us / floor.p50_us:.1f}x",
                 f"{tk.p50_us / wk.p50_us:.1f}x" if tk else "-",
             ]
         )
@@ -62,6 +65,11 @@ def main() -> None:
             )
         print(f"{n} rules: watchkeeper {wk.p50_us:.1f}/{wk.p99_us:.1f} µs", flush=True)
 
+    builtin_rows = []
+    for label, action in BUILTIN_ACTIONS:
+        s = measure(label, builtin_decider(), [action], CALLS // 2)
+        builtin_rows.append([label, f"{fmt(s.p50_us)} / {fmt(s.p99_us)}"])
+    builtin_table = table(builtin_rows, ["action", "p50 / p99 µs"])
     results = table(
         rows,
         [
@@ -72,6 +80,7 @@ def main() -> None:
             "Python floor",
             "Toolkit",
             "watchkeeper / floor",
+            "rules only / floor",
             "Toolkit / watchkeeper",
         ],
     )
@@ -101,6 +110,14 @@ action: the part that grows with the orders. The floor does no validation, diges
 
 Targets:
 {chr(10).join(verdicts)}
+
+## The built-in default orders (`bench/decide.py`)
+
+Real actions against the orders `watchkeeper init` writes (8 rules, 3 environments with match
+patterns, 14 declared tools). An action whose environment is unknown is judged in all three
+environments, which costs more; conditions that cannot depend on the environment run once.
+
+{builtin_table}
 """
     path = Path(__file__).with_name("RESULTS.md")
     path.write_text(body, encoding="utf-8")

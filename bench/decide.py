@@ -144,3 +144,33 @@ def toolkit_decider(n: int) -> Callable[[Any], object] | str:
     if getattr(result, "action", None) != "require_approval":
         raise RuntimeError(f"Toolkit decided wrongly: {result!r}")
     return decide
+
+
+BUILTIN_ACTIONS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "Read a file, claimed prod",
+        {"agent": "coder", "tool": "Read", "environment": "prod",
+         "input": {"file_path": "/srv/app/main.py"}},
+    ),
+    (
+        "Edit a file, no environment (judged in all three)",
+        {"agent": "coder", "tool": "Edit",
+         "input": {"file_path": "/home/me/src/app.py", "old_string": "a", "new_string": "b"}},
+    ),
+    (
+        "Write the hook settings, claimed dev (denied)",
+        {"agent": "coder", "tool": "Write", "environment": "dev",
+         "input": {"file_path": "/repo/.claude/settings.json", "content": "{}"}},
+    ),
+    (
+        "Unknown tool in prod (asks)",
+        {"agent": "infra-bot", "tool": "mystery", "environment": "prod", "input": {"x": 1}},
+    ),
+]  # fmt: skip
+
+
+def builtin_decider() -> Callable[[Any], object]:
+    """The gateway over the built-in default orders."""
+    from watchkeeper.orders.loader import builtin
+
+    return Gateway(builtin()).submit
