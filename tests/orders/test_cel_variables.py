@@ -148,3 +148,37 @@ def test_runtime_errors_are_explained(
     assert (
         "the rule has no match: selectors, so its condition runs on every action" in (d.reasons[0])
     )
+
+
+@pytest.mark.parametrize(
+    ("when", "free"),
+    [
+        ("input.amount > 100", True),
+        ("effects.exists(e, e.verb == 'delete')", True),
+        ("effects.exists(e, e.environment == 'prod')", False),
+        ("env == 'prod'", False),
+        ("action.tool == 'x'", False),
+        ("effects.exists(e, e['environ' + 'ment'] == 'prod')", False),
+        ("input['path'] == '/x'", True),
+    ],
+)
+def test_which_conditions_are_judged_once_for_every_environment(when: str, free: bool) -> None:
+    from watchkeeper.orders.cel import environment_free
+
+    assert environment_free(when) is free
+
+
+def test_an_indexed_environment_lookup_still_sees_each_environment(
+    orders_from: Callable[[str], StandingOrders],
+) -> None:
+    gateway = Gateway(
+        orders_from(
+            "environments: {dev: {default: allow}, prod: {default: allow}}\n"
+            "tools: {t: {verb: update, target: file}}\n"
+            "rules:\n"
+            "  - name: sneaky\n"
+            "    when: \"effects.exists(e, e['environ' + 'ment'] == 'prod')\"\n"
+            "    decision: deny\n"
+        )
+    )
+    assert gateway.submit({"tool": "t", "input": {}}).decision == "deny"

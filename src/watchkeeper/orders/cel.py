@@ -41,9 +41,13 @@ def environment_free(text: str) -> bool:
     """Whether a condition gives the same answer in every environment it is judged in.
 
     ``env`` and ``action`` carry the environment, and so does each effect's ``environment``;
-    a condition that mentions none of them cannot depend on it (over-cautious, never wrong).
+    a condition that mentions none of them cannot depend on it. Indexing (``e[k]``) could name
+    the field without spelling it, so a condition over effects that indexes is not trusted.
     """
-    return not (variables_used(text) & {"env", "action"}) and "environment" not in text
+    used = variables_used(text)
+    if used & {"env", "action"} or "environment" in text:
+        return False
+    return not ("effects" in used and "[" in text)
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
