@@ -22,6 +22,10 @@ STATUS_STYLE = {
 }
 
 
+def _short(digest: str | None) -> str:
+    return f"{digest[:23]}…" if digest else "-"
+
+
 def plain(*values: str) -> list[RenderableType]:
     """Cells shown exactly as given: text from actions and orders is never Rich markup."""
     return [Text(v) for v in values]
@@ -48,17 +52,22 @@ def decision_panel(
     body.append(bullets)
     if decision.approvals:
         body.append(Text("\nneeds approval from:", style="bold"))
+        needs = Table.grid(padding=(0, 1))
+        needs.add_column(no_wrap=True)
+        needs.add_column()
         for req in decision.approvals:
             who = (req.group and f"group {req.group}") or (", ".join(req.users) or "any approver")
             ladder = "".join(
                 f"; after {e.after_seconds // 60} min, escalates to {e.to}" for e in req.escalate
             )
-            body.append(
+            needs.add_row(
+                Text(f" {req.quorum} of"),
                 Text(
-                    f"  {req.quorum} of {who}  (rule {req.rule}{ladder}; times out after "
+                    f"{who}  (rule {req.rule}{ladder}; times out after "
                     f"{req.timeout_seconds // 60} min, then {req.on_timeout})"
-                )
+                ),
             )
+        body.append(needs)
     if decision.instructions:
         body.append(Text("\ninstructions:", style="bold"))
         for line in decision.instructions:
@@ -81,10 +90,14 @@ def decision_panel(
             )
         body.append(Text("\neffects:", style="bold"))
         body.append(table)
-    body.append(Text(f"\naction {decision.action_digest or '-'}", style="dim"))
-    body.append(Text(f"orders {decision.orders_digest or '-'}", style="dim"))
-    if orders:
-        body.append(Text(f"from   {orders}", style="dim"))
+    # Short digests keep the panel readable; --json carries them whole.
+    body.append(Text(f"\naction {_short(decision.action_digest)}", style="dim"))
+    body.append(
+        Text(
+            f"orders {_short(decision.orders_digest)}" + (f"  from {orders}" if orders else ""),
+            style="dim",
+        )
+    )
     return Panel(
         Group(*body),
         title=Text(title) if title is not None else None,
