@@ -379,3 +379,21 @@ def test_init_into_a_directory(run, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (target / "watchkeeper.yaml").is_file()
     assert (target / "watchkeeper_test.yaml").is_file()
+
+
+def test_a_rule_that_fails_closed_neither_passes_nor_counts(run, tmp_path: Path) -> None:
+    (tmp_path / "o.yaml").write_text(
+        "rules:\n"
+        "  - {name: big-refund, match: {tool: refund}, when: 'input.amout > 1000', decision: deny}\n"
+    )
+    (tmp_path / "o_test.yaml").write_text(
+        "cases:\n"
+        "  - name: big refunds are denied\n"
+        "    action: {tool: refund, input: {amount: 5000}}\n"
+        "    expect: {decision: deny, rules: [big-refund]}\n"
+    )
+    result = run("test", "--json", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["rules"] == {"big-refund": 0}
+    assert any("failed closed instead of deciding" in p for p in data["failures"][0]["problems"])

@@ -127,6 +127,11 @@ def test_a_bare_word_does_not_place_an_action(inventory: Inventory, word: str) -
         pytest.param({"cmd": "ssh admin@db1 reboot", "p": "/home/me/y"}, id="one-label-user-host"),
         pytest.param({"dsn": "db1:5432", "p": "/home/me/y"}, id="one-label-host-port"),
         pytest.param({"pad": ["x"] * 10_000, "p": "/home/me/y"}, id="too-many-strings"),
+        pytest.param({"host": "db7", "p": "/home/me/y"}, id="unrecognised-host-field"),
+        pytest.param({"server": ["db7"], "p": "/home/me/y"}, id="unrecognised-server-list"),
+        pytest.param({"ip": "10.0.0.5", "p": "/home/me/y"}, id="ip-field"),
+        pytest.param({"note": "ping 10.1.2.3", "p": "/home/me/y"}, id="ip-anywhere"),
+        pytest.param({"context": "staging-1", "p": "/home/me/y"}, id="unrecognised-context"),
     ],
 )
 def test_without_a_claim_one_unrecognised_target_makes_it_unknown(
@@ -198,3 +203,15 @@ def test_without_declared_environments_nothing_is_placed(
 ) -> None:
     inventory = Inventory(orders_from("rules: []\n"))
     assert inventory.place(Action(tool="t", environment="prod")).environments == ()
+
+
+@pytest.mark.parametrize(
+    "input",
+    [
+        {"host": "root@web1.prod.internal"},
+        {"hostname": "WEB1.PROD.INTERNAL:22"},
+        {"kube-context": "prod-eu"},
+    ],
+)
+def test_named_fields_place_the_action(inventory: Inventory, input: dict[str, str]) -> None:
+    assert inventory.place(Action(tool="t", input=input)).environments == ("prod",)

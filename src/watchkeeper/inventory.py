@@ -39,12 +39,27 @@ _HOST = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_
 _HOST_PORT = re.compile(r"([a-z0-9_.-]+):(\d{1,5})(?:/.*)?")
 _IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _PIECES = re.compile(r"[/:=@]")
+_IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
 _STRUCTURE = re.compile(r"[/~.@:\\%\u3002\uff0e\uff61]")
 MAX_STRINGS = 10_000
-_CONTEXT_KEYS = frozenset({"context", "kube_context", "kubecontext", "kubeconfig_context"})
+_CONTEXT_KEYS = frozenset(
+    {"context", "kube_context", "kubecontext", "kubeconfig_context", "k8s_context"}
+)
 _WORKSPACE_KEYS = frozenset({"workspace", "terraform_workspace", "tf_workspace"})
 #: Fields whose value is a host even when written as a bare name (``db-prod-3``).
-_HOST_KEYS = frozenset({"host", "hostname", "server", "address", "target_host"})
+_HOST_KEYS = frozenset(
+    {
+        "host",
+        "hosts",
+        "hostname",
+        "host_name",
+        "server",
+        "address",
+        "target_host",
+        "ip",
+        "ip_address",
+    }
+)
 
 
 def glob_regex(pattern: str, *, path: bool) -> re.Pattern[str]:
@@ -139,6 +154,16 @@ def _normal(path: str) -> str:
     return posixpath.normpath(path).replace("//", "/")
 
 
+def _bare_host(text: str) -> str:
+    """The host a host field names: ``root@db7:5432`` → ``db7``; brackets of IPv6 dropped."""
+    for host, _ in host_candidates(text):
+        return host
+    host = text.lower().rsplit("@", 1)[-1]
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.split(":", 1)[0].rstrip(".")
+
+
 def host_candidates(token: str) -> list[tuple[str, bool]]:
     """Hosts a token names, each with whether the form says for certain it is a host."""
     text = token.lower().replace("\\", "/").translate(_IDEOGRAPHIC_DOTS)
@@ -155,6 +180,8 @@ def host_candidates(token: str) -> list[tuple[str, bool]]:
     if port:
         return [(port.group(1).rstrip("."), True)]
     head = text.split("/", 1)[0].rstrip(".")
+    if _IPV4.fullmatch(head):  # an address is a host for certain, never a file name
+        return [(head, True)]
     # A dotted name may be a host or a file name (main.py): it can place, never unplace.
     return [(head, False)] if "." in head and _HOST.fullmatch(head) else []
 
@@ -199,38 +226,41 @@ class Inventory:
         pairs: list[tuple[str, Any]] = []
         ev.complete = _walk(action.input, strings, pairs)
         for key, value in pairs:
-            if key.lower() in _HOST_KEYS and self._hosts:
-                for item in (
-                    [value] if isinstance(value, str) else value if isinstance(value, list) else []
-                ):
-                    if isinstance(item, str):
-                        host = item.lower().split(":", 1)[0].rstrip(".")
-                        for env, pattern, rx in self._hosts:
-                            if rx.fullmatch(host):
-                                ev.add(env, f"{key} {item!r} matches {pattern!r}")
-                continue
-            table = (
-                self._contexts
-                if key.lower() in _CONTEXT_KEYS
-                else self._workspaces
-                if key.lower() in _WORKSPACE_KEYS
-                else None
-            )
-            if table is None:
-                continue
-            for item in (
-                [value] if isinstance(value, str) else value if isinstance(value, list) else []
-            ):
-                if isinstance(item, str):
-                    for env, pattern, rx in table:
-                        if rx.fullmatch(item):
-                            ev.add(env, f"{key} {item!r} matches {pattern!r}")
+            name = key.lower().replace("-", "_")
+            if name in _HOST_KEYS:
+                self._field(ev, key, value, self._hosts, _bare_host)
+            elif name in _CONTEXT_KEYS:
+                self._field(ev, key, value, self._contexts, str)
+            elif name in _WORKSPACE_KEYS:
+                self._field(ev, key, value, self._workspaces, str)
         for text in strings:
             for account in _ARN_ACCOUNT.findall(text):
                 self._id(ev, account)
             for token in _TOKEN.findall(text):
                 self._token(ev, token)
         return ev
+
+    def _field(
+        self,
+        ev: Evidence,
+        key: str,
+        value: Any,
+        table: list[tuple[str, str, re.Pattern[str]]],
+        read: Any,
+    ) -> None:
+        """A field named for what it holds (a host, a context): its values must be recognised."""
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        for item in items:
+            if not isinstance(item, str):
+                continue
+            target = read(item)
+            matched = False
+            for env, pattern, rx in table:
+                if rx.fullmatch(target):
+                    matched = True
+                    ev.add(env, f"{key} {item!r} matches {pattern!r}")
+            if not matched:
+                ev.unplaced.append(item)
 
     def _id(self, ev: Evidence, ident: str) -> None:
         known = self._ids.get(ident.lower())

@@ -281,3 +281,14 @@ def test_per_call_context_follows_asyncio_tasks(wk: Watchkeeper) -> None:
 def test_an_undeclared_agent_is_refused_when_the_sdk_is_made() -> None:
     with pytest.raises(UsageError, match=r"agent 'suport-bot' is not declared.*'support-bot'"):
         Watchkeeper.from_file(ORDERS, agent="suport-bot")
+
+
+def test_a_context_environment_cannot_replace_the_guards(wk: Watchkeeper) -> None:
+    @wk.guard(tool="refund", environment="prod", intent="refund")
+    def refund(order: str, amount: float) -> str:
+        return "ran"
+
+    with wk.context(environment="dev"), pytest.raises(UsageError, match="claim one"):
+        refund("A", 10)
+    with wk.context(environment="prod"):
+        assert refund("A", 10) == "ran"

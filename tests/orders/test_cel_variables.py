@@ -154,7 +154,7 @@ def test_runtime_errors_are_explained(
     ("when", "free"),
     [
         ("input.amount > 100", True),
-        ("effects.exists(e, e.verb == 'delete')", True),
+        ("effects.exists(e, e.verb == 'delete')", False),  # only when every effect is placed
         ("effects.exists(e, e.environment == 'prod')", False),
         ("env == 'prod'", False),
         ("action.tool == 'x'", False),
@@ -182,3 +182,32 @@ def test_an_indexed_environment_lookup_still_sees_each_environment(
         )
     )
     assert gateway.submit({"tool": "t", "input": {}}).decision == "deny"
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "'%s'.format(effects).contains('prod')",
+        "effects.exists(e, e.exists(k, e[k] == 'prod'))",
+    ],
+)
+def test_a_whole_effect_view_sees_each_environment(
+    orders_from: Callable[[str], StandingOrders], when: str
+) -> None:
+    gateway = Gateway(
+        orders_from(
+            "environments:\n"
+            "  dev: {default: allow, match: {paths: ['/srv/dev/**']}}\n"
+            "  prod: {default: allow, match: {paths: ['/srv/prod/**']}}\n"
+            "tools: {wipe: {verb: delete, target: db}}\n"
+            f"rules: [{{name: r, when: {when!r}, decision: deny}}]\n"
+        )
+    )
+    for action in (
+        {"tool": "wipe", "environment": "dev", "input": {"p": "/srv/prod/db"}},
+        {"tool": "wipe", "input": {}},
+    ):
+        decision = gateway.submit(action)
+        assert decision.decision == "deny", decision.reasons
+        explained = {r.rule for r in gateway.explain(action).rules if r.status == "matched"}
+        assert explained == {"r"}

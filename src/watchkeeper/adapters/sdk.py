@@ -109,8 +109,10 @@ class Watchkeeper:
             with wk.context(intent=Intent(kind="refund", goal="refund a broken mug")):
                 refund("A-1042", 40)
 
-        Values given here win over the decorator's; blocks nest, inner values winning.
-        Works across threads and asyncio tasks (a ``contextvars`` variable).
+        Intent and session given here win over the decorator's; an environment may be set here
+        only when the decorator sets none (or the same one). Blocks nest, inner values winning.
+        The values follow asyncio tasks started inside the block, but not new threads: run those
+        with ``contextvars.copy_context().run``.
         """
         outer = self._call.get() or _CallContext()
         token = self._call.set(
@@ -212,6 +214,13 @@ class Watchkeeper:
             else:
                 params[name] = value
         call = self._call.get() or _CallContext()
+        if call.environment and environment and call.environment != environment:
+            # A claim may only make things stricter; two different ones cannot both be true.
+            raise UsageError(
+                f"the guard of {tool!r} claims environment {environment!r} and the context "
+                f"claims {call.environment!r}; claim one (leave environment= off the guard to "
+                "set it per call)"
+            )
         return Action(
             tool=tool,
             input=_jsonable(params),

@@ -13,6 +13,7 @@ result per case and per-rule coverage (how many cases each rule matched).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from watchkeeper.orders.validate import (
     suggest,
 )
 
+_FAILED = re.compile(r"rule '([^']+)' failed closed")
 CASE = Record(
     {
         "name": Field(Str(), "What the case shows, as a sentence.", required=True),
@@ -155,7 +157,17 @@ def run_cases(
                 f"expects rule {name!r}, which these orders do not have"
                 f"{suggest(name, list(report.coverage))}"
             )
-        got = frozenset(decision.rules)
+        # A rule whose condition raised denied the case without matching it: a broken rule
+        # must not pass its tests or count as covered.
+        broken = {m.group(1) for r in decision.reasons if (m := _FAILED.match(r))}
+        if broken and not (case.reason and "failed closed" in case.reason):
+            failures.extend(
+                f"rule {name!r} failed closed instead of deciding: {r}"
+                for r in decision.reasons
+                for name in broken
+                if r.startswith(f"rule {name!r} failed closed")
+            )
+        got = frozenset(decision.rules) - broken
         if case.rules is not None and got != case.rules:
             missing = ", ".join(sorted(case.rules - got)) or "none"
             extra = ", ".join(sorted(got - case.rules)) or "none"
@@ -168,7 +180,7 @@ def run_cases(
                 f"no reason contains {case.reason!r}; the reasons were: "
                 + " | ".join(decision.reasons)
             )
-        for name in decision.rules:
+        for name in got:
             if name in report.coverage:
                 report.coverage[name] += 1
         report.results.append(CaseResult(case, decision, tuple(failures)))

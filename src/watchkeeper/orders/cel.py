@@ -38,21 +38,24 @@ ENV = cel.NewEnv(
 
 
 def environment_free(text: str) -> bool:
-    """Whether a condition gives the same answer in every environment it is judged in.
+    """Whether a condition reads only ``input`` and ``agent``, which no environment changes.
 
-    ``env`` and ``action`` carry the environment, and so does each effect's ``environment``;
-    a condition that mentions none of them cannot depend on it. Indexing (``e[k]``) could name
-    the field without spelling it, so a condition over effects that indexes is not trusted.
+    A condition over ``effects`` is environment-free only for an action whose every effect
+    carries its own environment (the gateway checks that per decision): otherwise each effect
+    takes the environment it is judged in, and any view of the whole effect can tell.
     """
-    used = variables_used(text)
-    if used & {"env", "action"} or "environment" in text:
-        return False
-    return not ("effects" in used and "[" in text)
+    return variables_used(text) <= {"input", "agent"}
+
+
+def reads_effects_only(text: str) -> bool:
+    """Whether a condition reads nothing but ``input``, ``agent`` and ``effects``."""
+    return variables_used(text) <= {"input", "agent", "effects"}
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _CACHE_LIMIT = 4096
+_UNCOMBINABLE = object()  # remembered, so a set that cannot be combined is not retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +187,10 @@ class ConditionSet:
         if program is None:
             # The newline ends a trailing `// comment` inside a condition.
             text = "[" + ", ".join(f"({self._conditions[i]}\n)" for i in indexes) + "]"
-            program = ENV.compile(text)
+            try:
+                program = ENV.compile(text)
+            except RuntimeError:  # e.g. nesting past the engine's limit once combined
+                program = _UNCOMBINABLE
             with self._lock:
                 if len(self._combined) >= _CACHE_LIMIT:
                     self._combined.clear()
@@ -195,9 +201,8 @@ class ConditionSet:
         """Evaluate the conditions of rules ``indexes`` against ``data`` in one engine call."""
         if len(indexes) == 1:
             return [self._one(indexes[0], data)]
-        try:
-            program = self._program_for(indexes)
-        except Exception:  # each condition compiled alone at load; judge them alone
+        program = self._program_for(indexes)
+        if program is _UNCOMBINABLE:  # each compiled alone at load: judge them alone
             return [self._one(i, data) for i in indexes]
         ok, value = evaluate(program, data)
         if ok and isinstance(value, list) and all(isinstance(v, bool) for v in value):

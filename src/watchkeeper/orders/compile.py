@@ -17,6 +17,7 @@ from watchkeeper.orders.cel import (
     ConditionSet,
     compile_expression,
     environment_free,
+    reads_effects_only,
     variables_used,
 )
 from watchkeeper.orders.declarations import compile_agent, compile_tool
@@ -297,6 +298,7 @@ def _rule(
         when=when,
         uses=variables_used(when) if when else frozenset(),
         environment_free=environment_free(when) if when else True,
+        reads_effects_only=reads_effects_only(when) if when else True,
         owner=value.get("owner"),
         description=value.get("description"),
         reason=value.get("reason"),

@@ -46,7 +46,15 @@ class Verdict:
 class Facts:
     """What conditions may see about one action, built lazily and at most once per decision."""
 
-    __slots__ = ("_agent_map", "_effect_maps", "action", "agent", "effects", "results")
+    __slots__ = (
+        "_agent_map",
+        "_effect_maps",
+        "action",
+        "agent",
+        "effects",
+        "placed",
+        "results",
+    )
 
     def __init__(self, action: Action, effects: Sequence[Effect], agent: Agent | None) -> None:
         self.action = action
@@ -55,6 +63,8 @@ class Facts:
         self._effect_maps: dict[str | None, list[dict[str, Any]]] = {}
         #: Results of environment-free conditions, reused when judged in several environments.
         self.results: dict[int, bool | str] = {}
+        #: Every effect has its own environment: effect maps are the same in any environment.
+        self.placed = all(e.environment for e in effects)
         self._agent_map: dict[str, Any] | None = None
 
     def data(self, uses: frozenset[str], env: str | None) -> dict[str, Any]:
@@ -243,7 +253,8 @@ def verdicts_in(
                 ran = orders.conditions.run(todo, facts.data(uses, env))
                 fresh = dict(zip(todo, ran, strict=True))
                 for i, result in fresh.items():
-                    if rules[i].environment_free:
+                    rule = rules[i]
+                    if rule.environment_free or (facts.placed and rule.reads_effects_only):
                         known[i] = result
             results = [known[i] if i in known else fresh[i] for i in conditional]
             for i, result in zip(conditional, results, strict=True):

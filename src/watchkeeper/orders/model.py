@@ -99,6 +99,8 @@ class Rule:
     uses: frozenset[str] = frozenset()
     #: The condition's answer does not depend on the environment it is judged in.
     environment_free: bool = True
+    #: The condition reads effects but nothing else that carries the environment.
+    reads_effects_only: bool = True
     owner: str | None = None
     description: str | None = None
     reason: str | None = None
