@@ -384,7 +384,7 @@ def test_init_into_a_directory(run, tmp_path: Path) -> None:
 def test_a_rule_that_fails_closed_neither_passes_nor_counts(run, tmp_path: Path) -> None:
     (tmp_path / "o.yaml").write_text(
         "rules:\n"
-        "  - {name: big-refund, match: {tool: refund}, when: 'input.amout > 1000', decision: deny}\n"
+        "  - {name: big-refund, match: {tool: refund}, when: 'input.amout > 1', decision: deny}\n"
     )
     (tmp_path / "o_test.yaml").write_text(
         "cases:\n"
