@@ -46,7 +46,14 @@ def test_every_cli_command_is_in_the_readme() -> None:
 
 
 @pytest.mark.parametrize(
-    "page", ["README.md", "docs/standing-orders.md", "docs/decisions.md", "docs/settings.md"]
+    "page",
+    [
+        "README.md",
+        "docs/standing-orders.md",
+        "docs/decisions.md",
+        "docs/settings.md",
+        "docs/analyzers.md",
+    ],
 )
 def test_relative_links_resolve(page: str) -> None:
     path = ROOT / page

@@ -2,6 +2,7 @@
 
 from watchkeeper.analyzers.declared import DeclaredToolAnalyzer
 from watchkeeper.analyzers.registry import Analyzer, Limits, Registry, unknown_effect
+from watchkeeper.analyzers.sql import SqlAnalyzer
 
 
 def default_registry(limits: Limits | None = None) -> Registry:
@@ -9,7 +10,13 @@ def default_registry(limits: Limits | None = None) -> Registry:
 
     Declared tools need no registration: the gateway builds their analyzers from the orders.
     """
-    return Registry(limits)
+    registry = Registry(limits)
+    registry.register(SqlAnalyzer(), tools=SQL_TOOLS)
+    return registry
+
+
+#: Tool names the SQL analyzer reads (``sql`` and the names common database MCP servers use).
+SQL_TOOLS = ("sql", "query", "execute_sql", "run_sql", "sql_query")
 
 
 __all__ = [

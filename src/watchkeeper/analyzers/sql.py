@@ -1,0 +1,258 @@
+"""SQL: what a batch of statements really does, statement by statement (sqlglot).
+
+    {"tool": "sql", "input": {"statement": "DELETE FROM users WHERE 1=1", "dialect": "postgres"}}
+
+gives one ``delete`` of ``db_rows`` with scope ``all``: a WHERE that is always true counts as
+none. Every statement of the batch is analyzed; what cannot be parsed is ``unknown`` and
+``dynamic``, never allowed by default in production. Nothing is ever executed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.simplify import simplify
+
+from watchkeeper.models import Action, Effect, Span, Target
+
+# sqlglot logs a warning for each statement it keeps as an opaque command; those statements
+# become `dynamic` effects here, so the log line would only be noise on the operator's terminal.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+DIALECTS = {"mssql": "tsql", "sqlserver": "tsql", "tidb": "mysql", "mariadb": "mysql"}
+MAX_SQL = 200_000
+_EXECUTABLE_COMMENT = re.compile(r"/\*!")
+_SERVER_SIDE = re.compile(r"\b(xp_cmdshell|sp_oacreate|sp_execute_external_script)\b", re.I)
+_PROGRAM = re.compile(r"\bPROGRAM\b", re.I)
+_OUTFILE = re.compile(r"\bINTO\s+(OUT|DUMP)FILE\b", re.I)
+_DESTRUCTIVE_WORD = re.compile(r"\b(DROP|TRUNCATE|DELETE|PURGE)\b", re.I)
+_FIELD = "statement"
+
+
+def _effect(
+    verb: str,
+    kind: str,
+    ident: str | None,
+    *,
+    scope: str = "one",
+    reversible: str = "unknown",
+    recovery: str | None = None,
+    flags: Sequence[str] = (),
+    span: Span | None = None,
+    **attributes: Any,
+) -> Effect:
+    return Effect(
+        verb=verb,
+        target=Target(kind, ident),
+        scope=scope,
+        reversible=reversible,
+        recovery=recovery,
+        flags=frozenset(flags),
+        span=span,
+        attributes=attributes,
+        analyzer="sql",
+    )
+
+
+def _name(node: exp.Expression | None) -> str | None:
+    if node is None:
+        return None
+    table = node if isinstance(node, exp.Table) else node.find(exp.Table)
+    return table.sql() if table is not None else node.sql()[:200] or None
+
+
+def _always_true(where: exp.Expression | None) -> bool:
+    """No WHERE, or one that holds for every row (``1=1``, ``x = x OR 1``)."""
+    if where is None:
+        return True
+    condition = where.this if isinstance(where, exp.Where) else where
+    try:
+        simplified = simplify(condition.copy())
+    except Exception:  # a condition sqlglot cannot reason about narrows nothing we can prove
+        return False
+    if isinstance(simplified, exp.Boolean):
+        return bool(simplified.this)
+    if isinstance(simplified, exp.Literal) and simplified.is_number:
+        return float(simplified.this) != 0
+    return isinstance(simplified, exp.EQ) and simplified.left == simplified.right
+
+
+def _rows(verb: str, node: exp.Expression, span: Span) -> Effect:
+    table = _name(node.this)
+    if _always_true(node.args.get("where")) and not isinstance(node, exp.Merge):
+        return _effect(
+            verb,
+            "db_rows",
+            table,
+            scope="all",
+            reversible="no",
+            recovery="restore the table from a backup",
+            span=span,
+            narrowed=False,
+        )
+    return _effect(verb, "db_rows", table, scope="many", reversible="no", span=span, narrowed=True)
+
+
+def _alter(node: exp.Alter, span: Span) -> list[Effect]:
+    table = _name(node.this)
+    out = []
+    for action in node.args.get("actions") or []:
+        if isinstance(action, exp.Drop) or "DROP" in action.sql().upper()[:12]:
+            out.append(
+                _effect("delete", "db_table", table, reversible="no", span=span, part="column")
+            )
+        elif isinstance(action, exp.ColumnDef | exp.Constraint | exp.AddConstraint):
+            out.append(_effect("update", "db_table", table, reversible="yes", span=span))
+        else:
+            out.append(_effect("update", "db_table", table, reversible="unknown", span=span))
+    return out or [_effect("update", "db_table", table, span=span)]
+
+
+def _command(node: exp.Command, text: str, dialect: str, span: Span) -> list[Effect]:
+    """Statements sqlglot keeps as opaque commands."""
+    word = str(node.this).upper()
+    tail = node.expression
+    rest = str(tail.this) if isinstance(tail, exp.Literal) else tail.sql() if tail else ""
+    if word == "EXPLAIN":
+        if re.match(r"\s*(\(\s*)?ANALY[SZ]E\b", rest, re.I):  # EXPLAIN ANALYZE runs it
+            inner = re.sub(r"^\s*(\([^)]*\)|ANALY[SZ]E)\s*", "", rest, flags=re.I)
+            return statements(inner, dialect, span)
+        return [_effect("read", "db_rows", None, reversible="yes", span=span)]
+    if word in ("SHOW", "DESCRIBE", "DESC", "USE", "SET", "BEGIN", "COMMIT", "START"):
+        return [_effect("read", "db_rows", None, reversible="yes", span=span)]
+    if _DESTRUCTIVE_WORD.search(text):
+        return [_effect("delete", "db_table", None, reversible="no", flags=["dynamic"], span=span)]
+    return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span)]
+
+
+def _statement(node: exp.Expression, text: str, dialect: str, span: Span) -> list[Effect]:
+    if isinstance(node, exp.Select | exp.Union | exp.Intersect | exp.Except | exp.Show):
+        return [
+            _effect("read", "db_rows", _name(node.find(exp.Table)), reversible="yes", span=span)
+        ]
+    if isinstance(node, exp.Insert):
+        return [_effect("create", "db_rows", _name(node.this), reversible="yes", span=span)]
+    if isinstance(node, exp.Delete):
+        return [_rows("delete", node, span)]
+    if isinstance(node, exp.Update):
+        return [_rows("overwrite", node, span)]
+    if isinstance(node, exp.Merge):
+        return [_rows("overwrite", node, span)]
+    if isinstance(node, exp.TruncateTable):
+        return [
+            _effect(
+                "delete",
+                "db_rows",
+                _name(t),
+                scope="all",
+                reversible="no",
+                recovery="restore the table from a backup",
+                span=span,
+            )
+            for t in node.expressions or [node]
+        ]
+    if isinstance(node, exp.Drop):
+        kind = str(node.args.get("kind") or "TABLE").upper()
+        recreatable = kind in ("INDEX", "VIEW", "FUNCTION", "PROCEDURE", "TRIGGER", "SEQUENCE")
+        target = "db_table" if kind in ("TABLE", "VIEW", "INDEX") else "database"
+        return [
+            _effect(
+                "delete",
+                target,
+                _name(node.this),
+                scope="all" if kind in ("DATABASE", "SCHEMA") else "one",
+                reversible="yes" if recreatable else "no",
+                recovery=f"recreate the {kind.lower()}" if recreatable else "restore from a backup",
+                span=span,
+                object=kind.lower(),
+            )
+        ]
+    if isinstance(node, exp.Alter):
+        return _alter(node, span)
+    if isinstance(node, exp.Grant | exp.Revoke):
+        return [
+            _effect(
+                "grant", "db_table", _name(node.find(exp.Table)), flags=["privileged"], span=span
+            )
+        ]
+    if isinstance(node, exp.Create):
+        return [_effect("create", "db_table", _name(node.this), reversible="yes", span=span)]
+    if isinstance(node, exp.Copy):
+        if _PROGRAM.search(text):  # COPY … PROGRAM runs a shell command on the server
+            return [_effect("execute", "process", None, flags=["privileged", "dynamic"], span=span)]
+        if node.args.get("kind"):  # COPY … FROM loads rows
+            return [_effect("create", "db_rows", _name(node.this), span=span)]
+        return [_effect("send", "db_rows", _name(node.this), flags=["egress"], span=span)]
+    if isinstance(node, exp.Command):
+        return _command(node, text, dialect, span)
+    if isinstance(node, exp.Set | exp.Use | exp.Transaction | exp.Commit | exp.Rollback):
+        return [_effect("read", "db_rows", None, reversible="yes", span=span)]
+    return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span)]
+
+
+def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect]:
+    """Effects of every statement in ``text``, read as ``dialect``."""
+    where = span or Span(_FIELD, 0, len(text))
+    if len(text) > MAX_SQL:
+        return [_effect("unknown", "db_table", None, flags=["dynamic"], span=where, why="too long")]
+    flags: list[str] = []
+    if _EXECUTABLE_COMMENT.search(text):  # MySQL runs what is inside /*! … */
+        flags.append("obfuscated")
+    if _SERVER_SIDE.search(text):
+        flags.append("privileged")
+    out: list[Effect] = []
+    if _OUTFILE.search(text):  # writes query results to a file on the server
+        out.append(_effect("send", "file", None, flags=["egress"], span=where))
+    try:
+        parsed = sqlglot.parse(text, read=dialect)
+    except (SqlglotError, RecursionError, ValueError) as exc:
+        first = str(exc).splitlines()[0][:200]
+        return [
+            *out,
+            _effect("unknown", "db_table", None, flags=["dynamic", *flags], span=where, why=first),
+        ]
+    for node in parsed:
+        if isinstance(node, exp.Expression):
+            out.extend(_statement(node, node.sql(dialect=dialect), dialect, where))
+    if _SERVER_SIDE.search(text):
+        out.append(_effect("execute", "process", None, flags=["privileged", "dynamic"], span=where))
+    if flags:
+        out = [
+            Effect(
+                e.verb,
+                e.target,
+                e.environment,
+                e.scope,
+                e.count,
+                e.reversible,
+                e.recovery,
+                e.flags | frozenset(flags),
+                e.span,
+                e.attributes,
+                e.analyzer,
+            )
+            for e in out
+        ] or [_effect("unknown", "db_table", None, flags=["dynamic", *flags], span=where)]
+    return out or [_effect("read", "db_rows", None, reversible="yes", span=where, why="empty")]
+
+
+class SqlAnalyzer:
+    """Analyzes ``{"statement": "…", "dialect": "postgres", "database": "…"}``."""
+
+    name = "sql"
+
+    def analyze(self, action: Action) -> Sequence[Effect]:
+        """Effects of every statement in the action's ``statement`` (or ``query``/``sql``)."""
+        text = next(
+            (action.input[k] for k in ("statement", "query", "sql") if k in action.input), None
+        )
+        if not isinstance(text, str):
+            return [_effect("unknown", "db_table", None, flags=["dynamic"], why="no SQL statement")]
+        dialect = str(action.input.get("dialect") or "postgres").lower()
+        return statements(text, DIALECTS.get(dialect, dialect))

@@ -1,0 +1,195 @@
+"""The SQL analyzer: what each statement of a batch really does, per dialect."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watchkeeper.analyzers.sql import SqlAnalyzer, statements
+from watchkeeper.gateway import Gateway
+from watchkeeper.models import Action
+from watchkeeper.orders.loader import builtin
+
+
+def shape(sql: str, dialect: str = "postgres") -> list[tuple[str, str, str, str]]:
+    return [(e.verb, e.target.kind, e.scope, e.reversible) for e in statements(sql, dialect)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        pytest.param(
+            "SELECT * FROM users", "postgres", [("read", "db_rows", "one", "yes")], id="select"
+        ),
+        pytest.param(
+            "DELETE FROM users",
+            "postgres",
+            [("delete", "db_rows", "all", "no")],
+            id="delete-no-where",
+        ),
+        pytest.param(
+            "DELETE FROM users WHERE 1=1",
+            "postgres",
+            [("delete", "db_rows", "all", "no")],
+            id="delete-where-1-1",
+        ),
+        pytest.param(
+            "delete from t where x = x or 1",
+            "mysql",
+            [("delete", "db_rows", "all", "no")],
+            id="delete-where-tautology",
+        ),
+        pytest.param(
+            "DELETE FROM users WHERE id = 7",
+            "postgres",
+            [("delete", "db_rows", "many", "no")],
+            id="delete-narrowed",
+        ),
+        pytest.param(
+            "UPDATE users SET admin = true",
+            "postgres",
+            [("overwrite", "db_rows", "all", "no")],
+            id="update-no-where",
+        ),
+        pytest.param(
+            "UPDATE users SET a = 1 WHERE true",
+            "postgres",
+            [("overwrite", "db_rows", "all", "no")],
+            id="update-where-true",
+        ),
+        pytest.param(
+            "TRUNCATE TABLE orders", "postgres", [("delete", "db_rows", "all", "no")], id="truncate"
+        ),
+        pytest.param(
+            "DROP TABLE orders", "postgres", [("delete", "db_table", "one", "no")], id="drop-table"
+        ),
+        pytest.param(
+            "DROP DATABASE prod", "mysql", [("delete", "database", "all", "no")], id="drop-database"
+        ),
+        pytest.param(
+            "DROP INDEX idx_a", "postgres", [("delete", "db_table", "one", "yes")], id="drop-index"
+        ),
+        pytest.param(
+            "ALTER TABLE t DROP COLUMN c",
+            "postgres",
+            [("delete", "db_table", "one", "no")],
+            id="alter-drop-column",
+        ),
+        pytest.param(
+            "ALTER TABLE t ADD COLUMN c int",
+            "postgres",
+            [("update", "db_table", "one", "yes")],
+            id="alter-add-column",
+        ),
+        pytest.param(
+            "GRANT ALL ON t TO bob",
+            "postgres",
+            [("grant", "db_table", "one", "unknown")],
+            id="grant",
+        ),
+        pytest.param(
+            "INSERT INTO t VALUES (1)",
+            "postgres",
+            [("create", "db_rows", "one", "yes")],
+            id="insert",
+        ),
+        pytest.param(
+            "CREATE TABLE t (id int)",
+            "postgres",
+            [("create", "db_table", "one", "yes")],
+            id="create",
+        ),
+        pytest.param(
+            "EXPLAIN DELETE FROM t", "postgres", [("read", "db_rows", "one", "yes")], id="explain"
+        ),
+        pytest.param(
+            "EXPLAIN ANALYZE DELETE FROM t",
+            "postgres",
+            [("delete", "db_rows", "all", "no")],
+            id="explain-analyze-runs-it",
+        ),
+        pytest.param(
+            "SELECT 1; DROP TABLE users",
+            "postgres",
+            [("read", "db_rows", "one", "yes"), ("delete", "db_table", "one", "no")],
+            id="batch",
+        ),
+        pytest.param(
+            "SELECT 1 -- harmless\n; DROP TABLE users",
+            "postgres",
+            [("read", "db_rows", "one", "yes"), ("delete", "db_table", "one", "no")],
+            id="comment-then-statement",
+        ),
+        pytest.param(
+            "DELETE FROM t", "mssql", [("delete", "db_rows", "all", "no")], id="mssql-alias"
+        ),
+    ],
+)
+def test_statement_effects(sql: str, dialect: str, expected: list[tuple[str, ...]]) -> None:
+    assert shape(sql, {"mssql": "tsql"}.get(dialect, dialect)) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "flag"),
+    [
+        pytest.param("COPY t TO PROGRAM 'curl x'", "postgres", "privileged", id="copy-program"),
+        pytest.param("EXEC xp_cmdshell 'dir'", "tsql", "privileged", id="xp-cmdshell"),
+        pytest.param(
+            "SELECT * INTO OUTFILE '/tmp/x' FROM t", "mysql", "dynamic", id="outfile-unparsed"
+        ),
+        pytest.param(
+            "SELECT 1 /*! ; DROP TABLE x */", "mysql", "obfuscated", id="mysql-executable-comment"
+        ),
+        pytest.param("DROP TABLE (((", "postgres", "dynamic", id="unparsable"),
+    ],
+)
+def test_dangerous_forms_are_flagged(sql: str, dialect: str, flag: str) -> None:
+    assert any(flag in e.flags for e in statements(sql, dialect))
+
+
+def test_into_outfile_is_egress() -> None:
+    assert any(
+        e.verb == "send" and "egress" in e.flags
+        for e in statements("SELECT * INTO OUTFILE '/tmp/x' FROM t", "mysql")
+    )
+
+
+def test_the_analyzer_reads_statement_query_or_sql() -> None:
+    analyzer = SqlAnalyzer()
+    for key in ("statement", "query", "sql"):
+        (effect,) = analyzer.analyze(Action(tool="sql", input={key: "TRUNCATE t"}))
+        assert (effect.verb, effect.scope) == ("delete", "all")
+    (missing,) = analyzer.analyze(Action(tool="sql", input={}))
+    assert missing.verb == "unknown"
+    assert "dynamic" in missing.flags
+
+
+def test_too_long_sql_is_dynamic() -> None:
+    (effect,) = statements("SELECT 1;" * 30_000, "postgres")
+    assert (effect.verb, "dynamic" in effect.flags) == ("unknown", True)
+
+
+@pytest.mark.parametrize(
+    ("sql", "decision"),
+    [
+        ("SELECT * FROM users", "allow"),
+        ("DELETE FROM users", "ask"),
+        ("SELECT 1 /*! ; DROP TABLE x */", "deny"),
+    ],
+)
+def test_sql_through_the_gateway_in_production(sql: str, decision: str) -> None:
+    d = Gateway(builtin()).submit(
+        {"tool": "sql", "environment": "prod", "input": {"statement": sql, "dialect": "mysql"}}
+    )
+    assert d.decision == decision, d.reasons
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.sampled_from(["postgres", "mysql", "tsql", "sqlite", "nope"]))
+def test_any_text_gets_effects_and_nothing_escapes(text: str, dialect: str) -> None:
+    d = Gateway(builtin()).submit(
+        {"tool": "sql", "environment": "prod", "input": {"statement": text, "dialect": dialect}}
+    )
+    assert d.decision in ("allow", "ask", "deny")
+    assert d.effects or d.decision == "deny"
