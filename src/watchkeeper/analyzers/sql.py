@@ -19,6 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.simplify import simplify
 
+from watchkeeper.analyzers import confusables
 from watchkeeper.models import Action, Effect, Span, Target
 
 # sqlglot logs a warning for each statement it keeps as an opaque command; those statements
@@ -202,11 +203,24 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
     if len(text) > MAX_SQL:
         return [_effect("unknown", "db_table", None, flags=["dynamic"], span=where, why="too long")]
     flags: list[str] = []
+    hidden = confusables.find(text)
+    if hidden:  # what runs is not what reads
+        flags.append("obfuscated")
     if _EXECUTABLE_COMMENT.search(text):  # MySQL runs what is inside /*! … */
         flags.append("obfuscated")
     if _SERVER_SIDE.search(text):
         flags.append("privileged")
-    out: list[Effect] = []
+    out: list[Effect] = [
+        _effect(
+            "unknown",
+            "db_table",
+            None,
+            flags=["obfuscated"],
+            span=Span(where.field, f.index, f.index + 1),
+            confusable=f.describe(),
+        )
+        for f in hidden
+    ]
     if _OUTFILE.search(text):  # writes query results to a file on the server
         out.append(_effect("send", "file", None, flags=["egress"], span=where))
     try:

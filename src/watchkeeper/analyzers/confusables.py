@@ -1,0 +1,77 @@
+"""Invisible and confusable characters: text that does not run the way it reads.
+
+Zero-width characters, bidirectional controls and other format characters change what a
+command or statement does without changing how it looks; letters from another script
+(Cyrillic ``а`` in ``rm -rf /tmp/а``) or fullwidth forms read as ASCII but are not::
+
+    >>> [f.describe() for f in find("rm\\u200b -rf /")]
+    ['U+200B ZERO WIDTH SPACE at 2']
+
+Analyzers of executable text (SQL now, shell next) flag such input ``obfuscated`` and carry
+the spans, so a person sees the exact characters that would run.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One suspicious character at ``index`` (code points) in the text."""
+
+    index: int
+    char: str
+    why: str
+
+    def describe(self) -> str:
+        name = unicodedata.name(self.char, "UNNAMED")
+        return f"U+{ord(self.char):04X} {name} at {self.index}"
+
+
+def _invisible(char: str) -> bool:
+    if char in "\t\n\r":
+        return False
+    category = unicodedata.category(char)
+    # Cf: format characters (zero-width, bidi controls, tags); Zs other than a plain space.
+    return category == "Cf" or (category == "Zs" and char != " ") or char in "\u115f\u1160\u3164"
+
+
+def _lookalike(char: str) -> bool:
+    if "\uff01" <= char <= "\uff5e":  # fullwidth ASCII
+        return True
+    if not char.isalpha() or char.isascii():
+        return False
+    name = unicodedata.name(char, "")
+    return name.startswith(_SCRIPTS)
+
+
+def find(text: str, limit: int = _LIMIT) -> list[Finding]:
+    """The first ``limit`` suspicious characters in ``text``.
+
+    A letter from another script counts only inside a word that also has ASCII letters: a whole
+    word in Cyrillic is a word, a Cyrillic letter among Latin ones is a disguise.
+    """
+    out: list[Finding] = []
+    if text.isascii():
+        return out
+    start = 0
+    for i, char in enumerate(text + " "):
+        if len(out) >= limit:
+            break
+        if char.isascii() and not char.isalnum():
+            word = text[start:i]
+            if any(c.isascii() and c.isalpha() for c in word):
+                out.extend(
+                    Finding(start + j, c, "looks like an ASCII letter")
+                    for j, c in enumerate(word)
+                    if _lookalike(c)
+                )
+            start = i + 1
+        if i < len(text) and _invisible(char):
+            out.append(Finding(i, char, "invisible"))
+    return sorted(out, key=lambda f: f.index)[:limit]
