@@ -1,0 +1,310 @@
+"""Shell: what a command line really does, read with a real parser (tree-sitter-bash).
+
+    {"tool": "shell", "input": {"command": "sudo rm -rf /srv/prod/db", "cwd": "/srv"}}
+
+gives a ``delete`` of ``directory`` ``/srv/prod/db``, irreversible, flagged ``privileged``.
+Lists, pipelines, subshells, command substitution, ``bash -c``/``sh -c``/``eval`` (analyzed
+recursively, depth-bounded), here-documents and here-strings fed to shells, wrappers (``sudo``,
+``env``, ``timeout``, ``xargs``, ``ssh host CMD`` …), decoded or downloaded text piped into a
+shell, command words written with paths, quotes, backslashes, variables or ``${IFS}``, aliases and
+variables defined in the same line, and truncating redirections are all followed. What cannot be
+known statically (a command word built at run time) is an effect flagged ``dynamic``. Nothing is
+ever executed. What each command does is :mod:`watchkeeper.analyzers.commands`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+from watchkeeper.analyzers import commands, confusables
+from watchkeeper.models import Action, Effect, Span
+
+MAX_COMMAND = 100_000
+MAX_DEPTH = 5
+_LANGUAGE = Language(tree_sitter_bash.language())
+_IFS = re.compile(r"\$\{?IFS\}?")
+_BRACE = re.compile(r"\{([^{},]*(?:,[^{},]*)+)\}")
+
+
+@dataclass
+class Scope:
+    """What one command line defines for later commands in it: variables and aliases."""
+
+    variables: dict[str, str | None] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    text: str
+    field: str
+    offset: int  # where ``text`` starts in the action's field (for spans)
+    depth: int
+    scope: Scope
+    effects: list[Effect]
+
+    def span(self, node: Node) -> Span:
+        data = self.text.encode("utf-8")
+        start = len(data[: node.start_byte].decode("utf-8", "replace"))
+        end = len(data[: node.end_byte].decode("utf-8", "replace"))
+        return Span(self.field, self.offset + start, self.offset + end)
+
+
+def _source(ctx: Context, node: Node) -> str:
+    return ctx.text.encode("utf-8")[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def static_value(ctx: Context, node: Node) -> str | None:
+    """The string a word evaluates to, or ``None`` when it depends on run time."""
+    kind = node.type
+    if kind == "word":
+        return re.sub(r"\\(.)", r"\1", _source(ctx, node))
+    if kind == "raw_string":
+        return _source(ctx, node)[1:-1]
+    if kind == "ansi_c_string":
+        return None  # $'\x72\x6d' spells anything
+    if kind == "string":
+        parts = []
+        for child in node.children:
+            if child.type == '"':
+                continue
+            if child.type == "string_content":
+                parts.append(re.sub(r"\\([\"\\$`])", r"\1", _source(ctx, child)))
+            elif child.type == "simple_expansion" or child.type == "expansion":
+                value = _variable(ctx, child)
+                if value is None:
+                    return None
+                parts.append(value)
+            else:
+                return None
+        return "".join(parts)
+    if kind == "concatenation":
+        parts = []
+        for child in node.children:
+            value = static_value(ctx, child)
+            if value is None:
+                return None
+            parts.append(value)
+        return "".join(parts)
+    if kind in ("simple_expansion", "expansion"):
+        return _variable(ctx, node)
+    if kind == "number":
+        return _source(ctx, node)
+    return None
+
+
+def _variable(ctx: Context, node: Node) -> str | None:
+    name_node = next((c for c in node.children if c.type == "variable_name"), None)
+    if name_node is None or len([c for c in node.children if c.is_named]) != 1:
+        return None  # ${x:-…}, ${x//a/b}, $1, $@: computed at run time
+    return ctx.scope.variables.get(_source(ctx, name_node))
+
+
+def expand_braces(word: str) -> list[str]:
+    """``rm{,}`` → ``["rm", "rm"]``; one level, as the shell would before running."""
+    match = _BRACE.search(word)
+    if match is None:
+        return [word]
+    head, tail = word[: match.start()], word[match.end() :]
+    return [head + part + tail for part in match.group(1).split(",")]
+
+
+def analyze(text: str, field: str = "command", *, depth: int = 0, offset: int = 0) -> list[Effect]:
+    """Effects of a shell command line."""
+    if depth > MAX_DEPTH:
+        return [commands.dynamic(f"shell nested deeper than {MAX_DEPTH} levels", None)]
+    if len(text) > MAX_COMMAND:
+        return [commands.dynamic(f"command longer than {MAX_COMMAND} characters", None)]
+    ctx = Context(text, field, offset, depth, Scope(), [])
+    for finding in confusables.find(text):
+        ctx.effects.append(
+            commands.effect(
+                "unknown",
+                "process",
+                None,
+                flags=["obfuscated"],
+                span=Span(field, offset + finding.index, offset + finding.index + 1),
+                confusable=finding.describe(),
+            )
+        )
+    tree = Parser(_LANGUAGE).parse(text.encode("utf-8"))
+    if tree.root_node.has_error:
+        ctx.effects.append(commands.dynamic("the command does not parse as shell", None))
+    _walk(ctx, tree.root_node, stdin=None)
+    if _IFS.search(text) and depth < MAX_DEPTH:
+        # ${IFS} splits words at run time: read the line again as the shell would.
+        ctx.effects.extend(analyze(_IFS.sub(" ", text), field, depth=depth + 1, offset=offset))
+    if any(e.flags & {"obfuscated"} for e in ctx.effects):
+        ctx.effects = [commands.flagged(e, "obfuscated") for e in ctx.effects]
+    return ctx.effects or [commands.effect("read", "process", None, reversible="yes")]
+
+
+def _walk(ctx: Context, node: Node, stdin: Node | None) -> None:
+    kind = node.type
+    if kind == "pipeline":
+        previous: Node | None = None
+        for child in node.named_children:
+            _walk(ctx, child, previous)
+            previous = child
+        return
+    if kind == "variable_assignment":
+        _assign(ctx, node)
+        for child in node.named_children:
+            if child.type in ("command_substitution", "process_substitution"):
+                _walk(ctx, child, None)
+        return
+    if kind == "redirected_statement":
+        body = node.child_by_field_name("body") or (
+            node.named_children[0] if node.named_children else None
+        )
+        for child in node.named_children:
+            if child is not body:
+                _redirect(ctx, child, body)
+        if body is not None:
+            _walk(ctx, body, stdin)
+        return
+    if kind == "command":
+        _command(ctx, node, stdin)
+        return
+    for child in node.named_children:
+        _walk(ctx, child, stdin)
+
+
+def _assign(ctx: Context, node: Node) -> None:
+    name = node.child_by_field_name("name")
+    value = node.child_by_field_name("value")
+    if name is None:
+        return
+    ctx.scope.variables[_source(ctx, name)] = static_value(ctx, value) if value is not None else ""
+
+
+def _redirect(ctx: Context, node: Node, body: Node | None) -> None:
+    if node.type == "file_redirect":
+        operator = next((c.type for c in node.children if not c.is_named), "")
+        target = node.named_children[-1] if node.named_children else None
+        path = static_value(ctx, target) if target is not None else None
+        if ">" in operator and not operator.startswith("<"):
+            append = operator in (">>", "&>>")
+            ctx.effects.extend(commands.redirect(path, append, ctx.span(node)))
+        for child in node.named_children:
+            if child.type in ("command_substitution", "process_substitution"):
+                _walk(ctx, child, None)
+    elif node.type in ("heredoc_redirect", "herestring_redirect"):
+        text = None
+        for child in node.named_children:
+            if child.type == "heredoc_body":
+                text = _source(ctx, child)
+            elif child.type not in ("heredoc_start", "heredoc_end"):
+                text = static_value(ctx, child)
+        if body is not None and body.type == "command" and text is not None:
+            name, _ = _words(ctx, body)
+            if name is not None and commands.is_shell(name):
+                ctx.effects.extend(analyze(text, ctx.field, depth=ctx.depth + 1))
+
+
+def _words(ctx: Context, node: Node) -> tuple[str | None, list[str | None]]:
+    name_node = node.child_by_field_name("name")
+    args: list[str | None] = []
+    for child in node.children_by_field_name("argument"):
+        value = static_value(ctx, child)
+        args.extend(expand_braces(value) if value is not None else [None])
+        if child.type in ("command_substitution", "process_substitution"):
+            _walk(ctx, child, None)
+        else:
+            for sub in child.named_children:
+                if sub.type in ("command_substitution", "process_substitution"):
+                    _walk(ctx, sub, None)
+    if name_node is None:
+        return None, args
+    inner = name_node.named_children[0] if name_node.named_children else name_node
+    for sub in inner.named_children if inner.type == "concatenation" else [inner]:
+        if sub.type in ("command_substitution", "process_substitution"):
+            _walk(ctx, sub, None)
+    name = static_value(ctx, inner)
+    if name is None:
+        return None, args
+    words: list[str | None] = [*expand_braces(name)]
+    return words[0], words[1:] + args
+
+
+def _command(ctx: Context, node: Node, stdin: Node | None) -> None:
+    for child in node.children:  # VAR=value cmd: the assignment is the command's environment
+        if child.type == "variable_assignment":
+            _assign(ctx, child)
+    name, args = _words(ctx, node)
+    span = ctx.span(node)
+    if name is None:
+        ctx.effects.append(commands.dynamic("the command word is computed at run time", span))
+        return
+    alias = ctx.scope.aliases.get(name)
+    if alias is not None and ctx.depth < MAX_DEPTH:
+        rest = " ".join(shlex_quote(a) for a in args if a is not None)
+        ctx.effects.extend(analyze(f"{alias} {rest}", ctx.field, depth=ctx.depth + 1))
+        return
+    if name == "alias":
+        for arg in args:
+            if arg and "=" in arg:
+                key, _, value = arg.partition("=")
+                ctx.scope.aliases[key] = value
+        return
+    source = _stdin_source(ctx, stdin)
+    run = commands.Invocation(
+        name=name,
+        args=args,
+        span=span,
+        stdin=source,
+        depth=ctx.depth,
+        field=ctx.field,
+        variables=dict(ctx.scope.variables),
+    )
+    ctx.effects.extend(commands.effects_of(run, analyze))
+
+
+def _stdin_source(ctx: Context, stdin: Node | None) -> str | None:
+    """What feeds a command's standard input: ``decoded``, ``downloaded``, ``text`` or None."""
+    if stdin is None:
+        return None
+    kinds = set()
+    for command in _commands_in(stdin):
+        name, args = _words(
+            Context(ctx.text, ctx.field, ctx.offset, ctx.depth, ctx.scope, []), command
+        )
+        kinds.add(commands.producer(name, args))
+    for k in ("dynamic", "decoded", "downloaded"):
+        if k in kinds:
+            return k
+    return "text"
+
+
+def _commands_in(node: Node) -> list[Node]:
+    if node.type == "command":
+        return [node]
+    out = []
+    for child in node.named_children:
+        out.extend(_commands_in(child))
+    return out
+
+
+def shlex_quote(word: str) -> str:
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+class ShellAnalyzer:
+    """Analyzes ``{"command": "…", "cwd": "…"}`` (``cmd`` and ``script`` are read too)."""
+
+    name = "shell"
+
+    def analyze(self, action: Action) -> Sequence[Effect]:
+        """Effects of the action's command line."""
+        for key in ("command", "cmd", "script"):
+            value = action.input.get(key)
+            if isinstance(value, str):
+                return analyze(value, key)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return analyze(" ".join(shlex_quote(v) for v in value), key)
+        return [commands.dynamic("no command in the input", None)]
