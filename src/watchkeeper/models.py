@@ -265,6 +265,34 @@ class Effect:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     analyzer: str = ""
 
+    @classmethod
+    def of(
+        cls,
+        analyzer: str,
+        verb: str,
+        kind: str,
+        ident: str | None = None,
+        *,
+        scope: str = "one",
+        reversible: str = "unknown",
+        recovery: str | None = None,
+        flags: Sequence[str] | frozenset[str] = (),
+        span: Span | None = None,
+        **attributes: Any,
+    ) -> Effect:
+        """The way analyzers build effects: ``Effect.of("sql", "delete", "db_rows", "users")``."""
+        return cls(
+            verb=verb,
+            target=Target(kind, ident),
+            scope=scope,
+            reversible=reversible,
+            recovery=recovery,
+            flags=frozenset(flags),
+            span=span,
+            attributes=attributes,
+            analyzer=analyzer,
+        )
+
     def in_environment(self, environment: str) -> Effect:
         """This effect, placed in ``environment`` (a cheaper ``dataclasses.replace``)."""
         return Effect(

@@ -9,10 +9,10 @@ none. Every statement of the batch is analyzed; what cannot be parsed is ``unkno
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -20,7 +20,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.simplify import simplify
 
 from watchkeeper.analyzers import confusables
-from watchkeeper.models import Action, Effect, Span, Target
+from watchkeeper.models import Action, Effect, Span
 
 # sqlglot logs a warning for each statement it keeps as an opaque command; those statements
 # become `dynamic` effects here, so the log line would only be noise on the operator's terminal.
@@ -36,29 +36,8 @@ _DESTRUCTIVE_WORD = re.compile(r"\b(DROP|TRUNCATE|DELETE|PURGE)\b", re.I)
 _FIELD = "statement"
 
 
-def _effect(
-    verb: str,
-    kind: str,
-    ident: str | None,
-    *,
-    scope: str = "one",
-    reversible: str = "unknown",
-    recovery: str | None = None,
-    flags: Sequence[str] = (),
-    span: Span | None = None,
-    **attributes: Any,
-) -> Effect:
-    return Effect(
-        verb=verb,
-        target=Target(kind, ident),
-        scope=scope,
-        reversible=reversible,
-        recovery=recovery,
-        flags=frozenset(flags),
-        span=span,
-        attributes=attributes,
-        analyzer="sql",
-    )
+_effect = functools.partial(Effect.of, "sql")
+"""Build an effect this analyzer found: ``_effect(verb, kind, id, scope=…, flags=…)``."""
 
 
 def _name(node: exp.Expression | None) -> str | None:

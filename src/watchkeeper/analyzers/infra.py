@@ -1,0 +1,252 @@
+"""What infrastructure CLIs do: git, terraform/tofu, kubectl/helm, aws/gcloud/az, docker.
+
+Each function reads one :class:`~watchkeeper.analyzers.invocation.Invocation` and returns its
+effects; destructive subcommands are deletes or overwrites, irreversible when the flags say so
+(``--skip-final-snapshot``, ``--force``, force pushes).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from watchkeeper.analyzers.invocation import Invocation, effect
+from watchkeeper.models import Effect
+
+
+def git(run: Invocation) -> list[Effect]:
+    known = run.known()
+    # git -C dir / --work-tree=dir / -c k=v come before the subcommand
+    i = 0
+    while i < len(known) and known[i].startswith("-"):
+        i += 2 if known[i] in ("-C", "-c", "--git-dir", "--work-tree") else 1
+    sub, rest = (known[i], known[i + 1 :]) if i < len(known) else ("", [])
+    force = any(
+        a in ("-f", "--force", "--force-with-lease", "--mirror", "--delete", "-d")
+        or a.startswith(("+", ":"))
+        for a in rest
+    )
+    if sub == "push":
+        if force:
+            return [
+                effect(
+                    "overwrite",
+                    "git_ref",
+                    rest[-1] if rest else None,
+                    reversible="no",
+                    recovery="push the old commit back, if anyone still has it",
+                    span=run.span,
+                )
+            ]
+        return [
+            effect(
+                "update",
+                "git_ref",
+                rest[-1] if rest else None,
+                reversible="yes",
+                flags=["egress"],
+                span=run.span,
+            )
+        ]
+    if (sub == "reset" and "--hard" in rest) or (
+        sub == "clean" and any("f" in a for a in rest if a.startswith("-"))
+    ):
+        return [effect("delete", "file", None, scope="many", reversible="no", span=run.span)]
+    if sub in ("checkout", "restore") and ("." in rest or "--" in rest or "-f" in rest):
+        return [effect("overwrite", "file", None, scope="many", reversible="no", span=run.span)]
+    if sub == "branch" and any(a in ("-D", "-d", "--delete") for a in rest):
+        return [
+            effect(
+                "delete", "git_ref", rest[-1] if rest else None, reversible="unknown", span=run.span
+            )
+        ]
+    if sub in ("filter-branch", "filter-repo", "rebase", "reflog", "gc", "prune"):
+        return [
+            effect("overwrite", "git_ref", None, scope="many", reversible="unknown", span=run.span)
+        ]
+    if sub in (
+        "status",
+        "log",
+        "diff",
+        "show",
+        "blame",
+        "grep",
+        "fetch",
+        "ls-files",
+        "branch",
+        "remote",
+        "rev-parse",
+        "describe",
+        "",
+    ):
+        return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
+    return [effect("update", "git_ref", None, reversible="yes", span=run.span)]
+
+
+def terraform(run: Invocation) -> list[Effect]:
+    known = [a for a in run.known() if not a.startswith("-chdir")]
+    args_env = " ".join(v or "" for k, v in run.variables.items() if k.startswith("TF_CLI_ARGS"))
+    sub = next((a for a in known if not a.startswith("-")), "")
+    words = set(known) | set(args_env.split())
+    workspace = run.variables.get("TF_WORKSPACE")
+    extra = {"workspace": workspace} if workspace else {}
+    if (
+        sub == "destroy"
+        or (sub == "apply" and "-destroy" in words)
+        or (sub == "state" and "rm" in known)
+        or (sub == "workspace" and "delete" in known)
+    ):
+        return [
+            effect(
+                "delete",
+                "terraform_resource",
+                None,
+                scope="many",
+                reversible="no",
+                span=run.span,
+                **extra,
+            )
+        ]
+    if sub in ("apply", "import", "taint", "untaint", "state", "workspace", "init"):
+        return [effect("update", "terraform_resource", None, scope="many", span=run.span, **extra)]
+    return [effect("read", "terraform_resource", None, reversible="yes", span=run.span, **extra)]
+
+
+def kubectl(run: Invocation) -> list[Effect]:
+    known = run.known()
+    context = next((known[i + 1] for i, a in enumerate(known[:-1]) if a == "--context"), None)
+    context = context or next(
+        (a.split("=", 1)[1] for a in known if a.startswith("--context=")), None
+    )
+    extra = {"context": context} if context else {}
+    sub = next((a for a in known if not a.startswith("-") and a != context), "")
+    wide = any(a in ("--all", "-A", "--all-namespaces") for a in known)
+    if run.base == "helm":
+        if sub in ("uninstall", "delete", "rollback"):
+            return [
+                effect("delete", "k8s_resource", None, reversible="unknown", span=run.span, **extra)
+            ]
+        return [
+            effect(
+                "update" if sub in ("install", "upgrade") else "read",
+                "k8s_resource",
+                None,
+                span=run.span,
+                **extra,
+            )
+        ]
+    if (
+        sub == "delete"
+        or sub == "drain"
+        or (sub == "scale" and any(a in ("--replicas=0",) for a in known))
+        or (sub == "patch" and "finalizers" in " ".join(known))
+    ):
+        kinds = " ".join(known)
+        stateful = any(
+            w in kinds
+            for w in (
+                "namespace",
+                "ns ",
+                "pvc",
+                "persistentvolume",
+                "crd",
+                "customresourcedefinition",
+            )
+        )
+        return [
+            effect(
+                "delete",
+                "k8s_resource",
+                None,
+                scope="all" if wide else "many",
+                reversible="no" if stateful else "unknown",
+                span=run.span,
+                **extra,
+            )
+        ]
+    if sub == "exec":
+        return [effect("execute", "process", None, flags=["dynamic"], span=run.span, **extra)]
+    if sub in (
+        "get",
+        "describe",
+        "logs",
+        "top",
+        "explain",
+        "version",
+        "config",
+        "api-resources",
+        "auth",
+        "diff",
+    ):
+        return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
+    return [effect("update", "k8s_resource", None, span=run.span, **extra)]
+
+
+_CLOUD_DELETE = re.compile(r"(delete|terminate|remove|purge|destroy|deregister|rb$|^rm$|disable)")
+_CLOUD_READ = re.compile(r"^(describe|list|get|ls|show|wait|help)")
+
+
+def cloud(run: Invocation) -> list[Effect]:
+    known = run.known()
+    words = [a for a in known if not a.startswith("-")]
+    joined = " ".join(known)
+    extra: dict[str, Any] = {}
+    for flag in ("--profile", "--project", "--subscription", "--account"):
+        if flag in known and known.index(flag) + 1 < len(known):
+            extra[flag[2:]] = known[known.index(flag) + 1]
+    if any(_CLOUD_DELETE.search(w) for w in words[:3]):
+        unrecoverable = any(
+            f in joined
+            for f in (
+                "--skip-final-snapshot",
+                "--force",
+                "--recursive",
+                "--delete-automated-backups",
+                "--no-deletion-protection",
+            )
+        )
+        return [
+            effect(
+                "delete",
+                "cloud_resource",
+                None,
+                scope="many",
+                reversible="no" if unrecoverable else "unknown",
+                span=run.span,
+                **extra,
+            )
+        ]
+    if "--no-deletion-protection" in joined or "--backup-retention-period 0" in joined:
+        return [
+            effect(
+                "update",
+                "cloud_resource",
+                None,
+                reversible="no",
+                span=run.span,
+                weakens="protection",
+                **extra,
+            )
+        ]
+    if any(_CLOUD_READ.search(w) for w in words[:3]):
+        return [effect("read", "cloud_resource", None, reversible="yes", span=run.span, **extra)]
+    return [effect("update", "cloud_resource", None, span=run.span, **extra)]
+
+
+def docker(run: Invocation) -> list[Effect]:
+    known = run.known()
+    words = [a for a in known if not a.startswith("-")]
+    volumes = any(a in ("-v", "--volumes") or (a.startswith("-") and "v" in a[1:3]) for a in known)
+    if (words[:1] == ["volume"] and words[1:2] in (["rm"], ["prune"])) or (
+        words[:2] == ["system", "prune"] and volumes
+    ):
+        return [effect("delete", "directory", None, scope="many", reversible="no", span=run.span)]
+    if words[:1] in (["rm"], ["rmi"], ["prune"]) or words[1:2] == ["prune"]:
+        return [
+            effect(
+                "delete", "process", None, reversible="no" if volumes else "unknown", span=run.span
+            )
+        ]
+    if words[:1] in (["ps"], ["images"], ["logs"], ["inspect"], ["version"], ["info"]):
+        return [effect("read", "process", None, reversible="yes", span=run.span)]
+    return [effect("update", "process", None, span=run.span)]

@@ -1,0 +1,219 @@
+"""One command as the shell would run it, and the vocabulary every command table uses.
+
+:class:`Invocation` is a resolved command (its word, its static arguments, what feeds its
+input); :func:`effect`, :func:`dynamic` and :func:`flagged` build effects; the path patterns say
+which files are credentials, start-up files or watchkeeper's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from watchkeeper.models import Effect, Span
+
+Analyze = Callable[..., list[Effect]]
+
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "ash", "busybox"})
+INTERPRETERS = {
+    "python": "-c",
+    "python3": "-c",
+    "python2": "-c",
+    "node": "-e",
+    "nodejs": "-e",
+    "perl": "-e",
+    "ruby": "-e",
+    "php": "-r",
+    "deno": "eval",
+    "bun": "-e",
+}
+READERS = frozenset(
+    """
+    ls cat head tail less more grep egrep fgrep rg ag echo printf pwd whoami id date wc
+    sort uniq diff cmp stat file du df ps top htop free uptime uname hostname which type
+    whereis realpath readlink basename dirname jq yq awk cut tr tee true false test sleep
+    man help history tree env printenv locale nproc lsblk lscpu lsof netstat ss ip ifconfig
+    ping dig nslookup host traceroute md5sum sha256sum sha1sum base64 xxd od hexdump
+    strings column seq yes
+    """.split()  # noqa: SIM905
+)
+DECODERS = frozenset(
+    {
+        "base64",
+        "xxd",
+        "openssl",
+        "rev",
+        "tr",
+        "gunzip",
+        "zcat",
+        "gzip",
+        "bzip2",
+        "xz",
+        "uudecode",
+        "b64decode",
+        "base32",
+        "unzip",
+        "tac",
+    }
+)
+DOWNLOADERS = frozenset({"curl", "wget", "fetch", "http", "aria2c"})
+SQL_CLIENTS = {
+    "psql": ("-c", "--command"),
+    "mysql": ("-e", "--execute"),
+    "mariadb": ("-e",),
+    "sqlite3": (),
+    "sqlcmd": ("-Q", "-q"),
+    "clickhouse-client": ("-q", "--query"),
+}
+SECRET_PATHS = re.compile(
+    r"(\.ssh/id_|\.ssh/.*key|\.aws/credentials|\.aws/config|\.netrc|\.pgpass|\.docker/config"
+    r"|\.kube/config|/etc/shadow|(^|/)\.env(\.|$)|\.git-credentials|\.npmrc|\.pypirc|secrets?\.)"
+)
+GUARD_PATHS = re.compile(
+    r"(^|/)(\.watchkeeper(/|$)|watchkeeper[^/]*\.ya?ml$|\.claude/+(\./+)*settings[^/]*\.json$)",
+    re.IGNORECASE,
+)
+STARTUP_FILES = re.compile(
+    r"(\.bashrc|\.bash_profile|\.profile|\.zshrc|\.zprofile|authorized_keys|crontab|/etc/cron)"
+)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command as the shell would run it, with what could be known statically."""
+
+    name: str
+    args: list[str | None]
+    span: Span | None
+    stdin: str | None = None  # "decoded", "downloaded", "dynamic", "text" or None
+    depth: int = 0
+    field: str = "command"
+    variables: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    flags: frozenset[str] = frozenset()
+
+    @property
+    def base(self) -> str:
+        return posixpath.basename(self.name.replace("\\", "/")).lower().removesuffix(".exe")
+
+    def known(self) -> list[str]:
+        return [a for a in self.args if a is not None]
+
+    def rest(self, start: int) -> Invocation | None:
+        """The command that argument ``start`` onwards runs (for wrappers)."""
+        args = self.args[start:]
+        if not args:
+            return None
+        if args[0] is None:
+            return Invocation(
+                "",
+                [],
+                self.span,
+                self.stdin,
+                self.depth,
+                self.field,
+                self.variables,
+                self.flags | {"dynamic"},
+            )
+        return Invocation(
+            args[0],
+            args[1:],
+            self.span,
+            self.stdin,
+            self.depth,
+            self.field,
+            self.variables,
+            self.flags,
+        )
+
+
+effect = functools.partial(Effect.of, "shell")
+"""Build an effect this analyzer found: ``effect(verb, kind, id, scope=…, flags=…)``."""
+
+
+def dynamic(why: str, span: Span | None) -> Effect:
+    """What cannot be known statically: never silently allowed in production."""
+    return effect("unknown", "process", None, flags=["dynamic"], span=span, why=why)
+
+
+def flagged(e: Effect, *flags: str) -> Effect:
+    """``e`` with more flags."""
+    return Effect(
+        e.verb,
+        e.target,
+        e.environment,
+        e.scope,
+        e.count,
+        e.reversible,
+        e.recovery,
+        e.flags | frozenset(flags),
+        e.span,
+        e.attributes,
+        e.analyzer,
+    )
+
+
+def is_shell(name: str) -> bool:
+    return posixpath.basename(name).lower() in SHELLS
+
+
+def producer(name: str | None, args: list[str | None]) -> str:
+    """What a pipeline stage feeds the next one: decoded text, a download, or plain text."""
+    if name is None:
+        return "dynamic"
+    base = posixpath.basename(name).lower()
+    known = [a for a in args if a]
+    if base in DOWNLOADERS:
+        return "downloaded"
+    if base in ("base64", "base32", "b64decode") and any(
+        a in ("-d", "--decode", "-D") for a in known
+    ):
+        return "decoded"
+    if base == "xxd" and "-r" in " ".join(known):
+        return "decoded"
+    if base in ("openssl",) and any(a in ("enc", "base64", "-d") for a in known):
+        return "decoded"
+    if base in ("rev", "tr", "gunzip", "zcat", "uudecode", "tac") or (
+        base in ("gzip", "bzip2", "xz") and "-d" in known
+    ):
+        return "decoded"
+    if base in ("printf", "echo") and any(a and "\\x" in a for a in known):
+        return "decoded"
+    return "text"
+
+
+def paths_of(run: Invocation) -> list[str]:
+    return [a for a in run.known() if not a.startswith("-")]
+
+
+def path_flags(path: str) -> list[str]:
+    out = []
+    if GUARD_PATHS.search(path):
+        out.append("guard_tamper")
+    if SECRET_PATHS.search(path):
+        out.append("credential_access")
+    if STARTUP_FILES.search(path):
+        out.append("privileged")
+    return out
+
+
+def redirect(path: str | None, append: bool, span: Span) -> list[Effect]:
+    """``> file`` truncates it; ``>> ~/.ssh/authorized_keys`` persists access."""
+    if path is None:
+        return [dynamic("output goes to a file named at run time", span)]
+    if path in ("/dev/null", "/dev/stdout", "/dev/stderr") or path.startswith("/dev/fd/"):
+        return []
+    verb = "update" if append else "overwrite"
+    return [
+        effect(
+            verb,
+            "file",
+            path,
+            reversible="unknown" if append else "no",
+            flags=path_flags(path),
+            span=span,
+        )
+    ]

@@ -1,0 +1,242 @@
+"""What system commands do: files, disks, processes, services, packages, network, databases.
+
+Each function reads one :class:`~watchkeeper.analyzers.invocation.Invocation` and returns its
+effects. ``find -exec`` runs another command, so it takes the dispatcher too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from watchkeeper.analyzers import sql
+from watchkeeper.analyzers.invocation import (
+    SQL_CLIENTS,
+    Invocation,
+    dynamic,
+    effect,
+    path_flags,
+    paths_of,
+)
+from watchkeeper.models import Effect
+
+
+def rm(run: Invocation) -> list[Effect]:
+    known = run.known()
+    recursive = any(
+        re.fullmatch(r"-[a-zA-Z]*[rR][a-zA-Z]*", a) or a == "--recursive" for a in known
+    )
+    paths: list[str | None] = [*paths_of(run)] or [None]
+    out = []
+    for path in paths:
+        wide = path in ("/", "/*", "~", "~/", ".", "*", "..") if path else False
+        out.append(
+            effect(
+                "delete",
+                "directory" if recursive else "file",
+                path,
+                scope="all" if wide else ("many" if recursive else "one"),
+                reversible="no",
+                recovery="restore from a backup",
+                flags=path_flags(path or "") + (["dynamic"] if None in run.args else []),
+                span=run.span,
+            )
+        )
+    return out
+
+
+def interpreter(run: Invocation, flag: str) -> list[Effect]:
+    known = run.known()
+    code = (
+        known[known.index(flag) + 1]
+        if flag in known and known.index(flag) + 1 < len(known)
+        else None
+    )
+    if code is None:
+        if run.stdin in ("decoded", "downloaded", "dynamic"):
+            return [
+                effect("execute", "process", None, flags=["obfuscated", "dynamic"], span=run.span)
+            ]
+        return [dynamic(f"{run.base} runs a script watchkeeper cannot see", run.span)]
+    out = []
+    if re.search(r"(rmtree|os\.remove|unlink|rmSync|rm_rf|File\.delete|rmdir|truncate)", code):
+        out.append(effect("delete", "file", None, scope="many", reversible="no", span=run.span))
+    if re.search(r"(subprocess|os\.system|popen|exec|spawn|child_process|system\(|`)", code):
+        out.append(effect("execute", "process", None, flags=["dynamic"], span=run.span))
+    if re.search(r"(socket|urllib|requests|http|fetch\(|net\.|curl)", code):
+        out.append(effect("send", "message", None, flags=["egress"], span=run.span))
+    if re.search(r"(b64decode|base64|decode\(|fromCharCode|\\x[0-9a-f]{2}|eval\()", code, re.I):
+        out.append(effect("execute", "process", None, flags=["obfuscated"], span=run.span))
+    return out or [effect("execute", "process", None, span=run.span)]
+
+
+def sql_client(run: Invocation) -> list[Effect]:
+    known = run.known()
+    flags = SQL_CLIENTS[run.base]
+    text = None
+    for i, a in enumerate(known):
+        if a in flags and i + 1 < len(known):
+            text = known[i + 1]
+        elif any(a.startswith(f + "=") for f in flags if f.startswith("--")):
+            text = a.split("=", 1)[1]
+    if run.base == "sqlite3":
+        positional = paths_of(run)
+        text = positional[1] if len(positional) > 1 else None
+    if text is None:
+        if run.stdin is not None:
+            return [dynamic(f"{run.base} reads SQL from its input", run.span)]
+        return [effect("read", "db_rows", None, reversible="yes", span=run.span)]
+    dialect = {
+        "psql": "postgres",
+        "sqlite3": "sqlite",
+        "sqlcmd": "tsql",
+        "clickhouse-client": "clickhouse",
+    }.get(run.base, "mysql")
+    return sql.statements(text, dialect, run.span)
+
+
+def simple(
+    verb: str, kind: str, reversible: str = "unknown", flags: Sequence[str] = ()
+) -> Callable[[Invocation], list[Effect]]:
+    """One effect per path argument (or one without a target)."""
+
+    def build(run: Invocation) -> list[Effect]:
+        paths: list[str | None] = [*paths_of(run)] or [None]
+        return [
+            effect(
+                verb,
+                kind,
+                p,
+                reversible=reversible,
+                flags=[*flags, *path_flags(p or "")],
+                span=run.span,
+            )
+            for p in paths
+        ]
+
+    return build
+
+
+def dd(run: Invocation) -> list[Effect]:
+    out = next((a[3:] for a in run.known() if a.startswith("of=")), None)
+    if out is None:
+        return [effect("read", "file", None, reversible="yes", span=run.span)]
+    return [
+        effect(
+            "overwrite",
+            "host" if out.startswith("/dev/") else "file",
+            out,
+            reversible="no",
+            span=run.span,
+        )
+    ]
+
+
+def curl(run: Invocation) -> list[Effect]:
+    known = run.known()
+    sends = any(
+        a
+        in (
+            "-d",
+            "--data",
+            "--data-binary",
+            "--data-raw",
+            "-F",
+            "--form",
+            "-T",
+            "--upload-file",
+            "--post-data",
+            "--post-file",
+        )
+        or a.startswith(("--data", "--post-", "--upload", "-d@"))
+        for a in known
+    ) or ("-X" in known and "GET" not in known)
+    secret = any(f == "credential_access" for a in known for f in path_flags(a.lstrip("@")))
+    return [
+        effect(
+            "send" if sends else "read",
+            "message",
+            next((a for a in known if "://" in a), None),
+            flags=["egress"] + (["credential_access"] if secret else []),
+            span=run.span,
+        )
+    ]
+
+
+def systemctl(run: Invocation) -> list[Effect]:
+    known = run.known()
+    sub = next((a for a in known if not a.startswith("-")), "")
+    if sub in ("stop", "disable", "mask", "kill", "restart", "reboot", "poweroff", "halt"):
+        return [
+            effect(
+                "delete" if sub != "restart" else "update",
+                "process",
+                None,
+                span=run.span,
+                flags=["privileged"],
+            )
+        ]
+    return [effect("read", "process", None, reversible="yes", span=run.span)]
+
+
+def packages(run: Invocation) -> list[Effect]:
+    known = run.known()
+    if any(a in ("remove", "purge", "uninstall", "erase", "autoremove", "rm") for a in known):
+        return [
+            effect(
+                "delete", "host", None, reversible="yes", recovery="install it again", span=run.span
+            )
+        ]
+    if any(a in ("install", "add", "upgrade", "update") for a in known):
+        return [effect("update", "host", None, reversible="yes", span=run.span)]
+    return [effect("read", "host", None, reversible="yes", span=run.span)]
+
+
+def redis(run: Invocation) -> list[Effect]:
+    joined = " ".join(run.known()).lower()
+    if any(w in joined for w in ("flushall", "flushdb", "del ", "unlink", "config set")):
+        return [
+            effect(
+                "delete",
+                "db_rows",
+                None,
+                scope="all" if "flush" in joined else "many",
+                reversible="no",
+                span=run.span,
+            )
+        ]
+    return [effect("read", "db_rows", None, reversible="yes", span=run.span)]
+
+
+def mongo(run: Invocation) -> list[Effect]:
+    joined = " ".join(run.known())
+    if re.search(r"drop(Database)?\(|deleteMany|remove\(", joined):
+        return [effect("delete", "db_rows", None, scope="many", reversible="no", span=run.span)]
+    return [dynamic("mongo runs JavaScript", run.span)]
+
+
+def powershell(run: Invocation) -> list[Effect]:
+    known = run.known()
+    joined = " ".join(known).lower()
+    if any(a.lower() in ("-encodedcommand", "-enc", "-e", "-ec") for a in known):
+        return [effect("execute", "process", None, flags=["obfuscated", "dynamic"], span=run.span)]
+    if "remove-item" in joined or "rm -r" in joined or "format-volume" in joined:
+        return [effect("delete", "directory", None, scope="many", reversible="no", span=run.span)]
+    return [dynamic("PowerShell script", run.span)]
+
+
+def windows_delete(run: Invocation) -> list[Effect]:
+    return [
+        effect(
+            "delete",
+            "directory" if run.base in ("rmdir", "rd") else "file",
+            next(iter(paths_of(run)), None),
+            scope="many",
+            reversible="no",
+            span=run.span,
+        )
+    ]
+
+
+def kill(run: Invocation) -> list[Effect]:
+    return [effect("delete", "process", None, reversible="unknown", span=run.span)]
