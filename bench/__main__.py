@@ -9,6 +9,7 @@ from bench.decide import (
     ACTION,
     BUILTIN_ACTIONS,
     builtin_decider,
+    corpus_actions,
     evaluate_only_decider,
     floor_decider,
     toolkit_decider,
@@ -70,6 +71,18 @@ def main() -> None:
         s = measure(label, builtin_decider(), [action], CALLS // 2)
         builtin_rows.append([label, f"{fmt(s.p50_us)} / {fmt(s.p99_us)}"])
     builtin_table = table(builtin_rows, ["action", "p50 / p99 µs"])
+    corpus_rows = []
+    for name, tool, key in (
+        ("commands.jsonl", "shell", "command"),
+        ("sql.jsonl", "sql", "statement"),
+    ):
+        actions = corpus_actions(name, tool, key)
+        if isinstance(actions, str):
+            corpus_rows.append([name, actions, "-"])
+            continue
+        s = measure(name, builtin_decider(), actions, len(actions), warmup=len(actions) // 4)
+        corpus_rows.append([name, f"{len(actions):,}", f"{fmt(s.p50_us)} / {fmt(s.p99_us)}"])
+    corpus_table = table(corpus_rows, ["corpus", "actions", "p50 / p99 µs"])
     results = table(
         rows,
         [
@@ -118,6 +131,13 @@ patterns, 14 declared tools). An action whose environment is unknown is judged i
 environments, which costs more; conditions that cannot depend on the environment run once.
 
 {builtin_table}
+
+## Analyzing real commands (the peer corpus beside the repository)
+
+Each command or statement of the corpus decided through `Gateway.submit` with the built-in
+orders in `prod`: parse, effects, placement and decision (target: ≤ 300 µs p50).
+
+{corpus_table}
 """
     path = Path(__file__).with_name("RESULTS.md")
     path.write_text(body, encoding="utf-8")

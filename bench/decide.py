@@ -10,9 +10,11 @@ validation, environment, digest, the declared-tool analyzer, the index and CEL.
 
 from __future__ import annotations
 
+import json
 import random
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from watchkeeper.gateway import Gateway
@@ -174,3 +176,19 @@ def builtin_decider() -> Callable[[Any], object]:
     from watchkeeper.orders.loader import builtin
 
     return Gateway(builtin()).submit
+
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+def corpus_actions(name: str, tool: str, key: str) -> list[dict[str, Any]] | str:
+    """Actions built from a peer corpus file, or why there are none."""
+    path = CORPUS / name
+    if not path.exists():
+        return f"{path.name} not found beside the repository"
+    actions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        extra = {"dialect": row["dialect"]} if "dialect" in row else {}
+        actions.append({"tool": tool, "environment": "prod", "input": {key: row["text"], **extra}})
+    return actions
