@@ -306,3 +306,46 @@ def test_list_input_and_missing_command() -> None:
 def test_redirect_to_a_computed_file_is_dynamic() -> None:
     assert "dynamic" in flags("ls > $(date)")
     assert all(e.verb == "read" for e in analyze("ls > /dev/null"))
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        pytest.param("git RESET --HARD", ("delete", "file"), id="git-case"),
+        pytest.param("git reset \u2010\u2010hard", ("delete", "file"), id="git-unicode-dashes"),
+        pytest.param("git reset --merge HEAD~1", ("delete", "file"), id="git-reset-merge"),
+        pytest.param("git restore file.txt", ("overwrite", "file"), id="git-restore"),
+        pytest.param("git checkout main a.txt", ("overwrite", "file"), id="git-checkout-paths"),
+        pytest.param("git checkout -qf main", ("overwrite", "file"), id="git-checkout-bundled-f"),
+        pytest.param("git switch --discard-changes main", ("overwrite", "file"), id="git-switch"),
+        pytest.param("git stash clear", ("delete", "git_ref"), id="git-stash-clear"),
+        pytest.param("git worktree remove -f /tmp/wt", ("delete", "directory"), id="git-worktree"),
+        pytest.param("git branch -Dv feature", ("delete", "git_ref"), id="git-branch-bundled-D"),
+        pytest.param("git branch -f feature", ("overwrite", "git_ref"), id="git-branch-force"),
+        pytest.param("git checkout -b feature", ("create", "git_ref"), id="git-new-branch"),
+        pytest.param(
+            "curl --request DELETE https://api.example/x", ("send", "message"), id="curl-delete"
+        ),
+        pytest.param("service nginx stop", ("delete", "process"), id="service-stop"),
+        pytest.param(
+            "echo $(( $(rm -rf /) + 1 ))", ("delete", "directory"), id="arithmetic-substitution"
+        ),
+        pytest.param(
+            "echo $((`git reset --hard` + 1))", ("delete", "file"), id="backticks-in-arithmetic"
+        ),
+    ],
+)
+def test_regressions_from_the_peer_corpus(command: str, expected: tuple[str, str]) -> None:
+    assert expected in verbs(command), analyze(command)
+
+
+def test_xargs_replace_string_makes_the_command_dynamic() -> None:
+    assert "dynamic" in flags("echo 'rm -rf /' | xargs -I{} bash -c {}")
+    assert "dynamic" in flags("echo x | xargs -I {} sh -c {}")
+
+
+def test_reversible_changes_are_free_in_production() -> None:
+    d = Gateway(builtin()).submit(
+        {"tool": "Bash", "environment": "prod", "input": {"command": "git checkout -b fix"}}
+    )
+    assert (d.decision, d.rules) == ("allow", ("reversible-changes-are-free",))

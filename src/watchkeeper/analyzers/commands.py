@@ -45,6 +45,47 @@ from watchkeeper.analyzers.system import (
 )
 from watchkeeper.models import Effect
 
+_XARGS_VALUED = frozenset({"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--max-args"})
+
+
+def _xargs_replace(known: list[str]) -> str | None:
+    for i, a in enumerate(known):
+        if a == "-I" and i + 1 < len(known):
+            return known[i + 1]
+        if a.startswith("-I") and len(a) > 2:
+            return a[2:]
+        if a in ("-i", "--replace") or a.startswith("--replace="):
+            return a.split("=", 1)[1] if "=" in a else "{}"
+    return None
+
+
+#: Shell built-ins that change only the shell's own state.
+NO_EFFECT = frozenset(
+    {
+        "cd",
+        "pushd",
+        "popd",
+        "export",
+        "set",
+        "unset",
+        "read",
+        "shift",
+        "local",
+        "declare",
+        "typeset",
+        "readonly",
+        "return",
+        "exit",
+        "wait",
+        "umask",
+        "ulimit",
+        "trap",
+        ":",
+        "[",
+        "[[",
+    }
+)
+
 __all__ = [
     "DOWNLOADERS",
     "Invocation",
@@ -166,6 +207,14 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     if not run.name:
         return [dynamic("the command word is computed at run time", run.span)]
     base = run.base
+    if base in ("command", "type", "which", "hash") and any(a in ("-v", "-V") for a in run.known()):
+        return [effect("read", "process", None, reversible="yes", span=run.span)]
+    if base in NO_EFFECT:
+        return [effect("read", "process", None, reversible="yes", span=run.span)]
+    if base == "sed" and not any(a.startswith(("-i", "--in-place")) for a in run.known()):
+        return [
+            effect("read", "file", next(iter(paths_of(run)), None), reversible="yes", span=run.span)
+        ]
     start = _wrapped_start(run)
     if start is not None:
         inner = run.rest(start)
@@ -184,13 +233,26 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
             )
         return effects_of(inner, analyze)
     if base == "xargs":
-        inner = run.rest(
-            next(
-                (i for i, a in enumerate(run.args) if a is None or not a.startswith("-")),
-                len(run.args),
+        i = 0
+        while i < len(run.args) and run.args[i] is not None and str(run.args[i]).startswith("-"):
+            i += 2 if run.args[i] in _XARGS_VALUED else 1
+        inner = run.rest(i)
+        replace = _xargs_replace(run.known())
+        if inner is not None and replace is not None:
+            # Arguments holding the replace string are whatever arrives on stdin.
+            inner = Invocation(
+                inner.name if replace not in inner.name else "",
+                [None if a is None or replace in a else a for a in inner.args],
+                inner.span,
+                inner.stdin,
+                inner.depth,
+                inner.field,
+                inner.variables,
+                inner.flags,
             )
-        )
         found = effects_of(inner, analyze) if inner else []
+        if found and all(e.verb == "read" and not e.flags for e in found):
+            return found  # reading whatever files it is given is still reading
         return [flagged(e, "dynamic") for e in found] or [
             dynamic("xargs runs what it reads", run.span)
         ]

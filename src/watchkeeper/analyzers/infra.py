@@ -13,74 +13,104 @@ from typing import Any
 from watchkeeper.analyzers.invocation import Invocation, effect
 from watchkeeper.models import Effect
 
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—−", "-"))
+GIT_READS = frozenset(
+    "status log diff show blame grep fetch ls-files ls-tree remote rev-parse describe shortlog "
+    "cat-file config help version whatchanged reflog-show".split()
+)
+#: Changes git can undo (from the reflog or by another commit): reversible.
+GIT_UNDOABLE = frozenset("add commit tag merge pull init clone cherry-pick revert mv notes".split())
+
+
+def _git_flags(rest: list[str]) -> set[str]:
+    """Flags as git reads them, bundles split: ``-qf`` → ``-q``, ``-f``."""
+    out = set()
+    for a in rest:
+        if a.startswith("--"):
+            out.add(a.split("=", 1)[0])
+        elif a.startswith("-") and len(a) > 1:
+            out.update(f"-{c}" for c in a[1:])
+    return out
+
 
 def git(run: Invocation) -> list[Effect]:
-    known = run.known()
-    # git -C dir / --work-tree=dir / -c k=v come before the subcommand
-    i = 0
+    """git: discarding work, rewriting history and force pushes are irreversible."""
+    # Lower-cased and with look-alike dashes made plain: `git RESET ‐‐HARD` reads as reset --hard.
+    known = [a.translate(_DASHES).lower() for a in run.known()]
+    i = 0  # -C dir, -c k=v, --git-dir, --work-tree come before the subcommand
     while i < len(known) and known[i].startswith("-"):
-        i += 2 if known[i] in ("-C", "-c", "--git-dir", "--work-tree") else 1
+        i += 2 if known[i] in ("-c", "--git-dir", "--work-tree") else 1
     sub, rest = (known[i], known[i + 1 :]) if i < len(known) else ("", [])
-    force = any(
-        a in ("-f", "--force", "--force-with-lease", "--mirror", "--delete", "-d")
-        or a.startswith(("+", ":"))
-        for a in rest
-    )
+    flags = _git_flags(rest)
+    words = [a for a in rest if not a.startswith("-")]
+    target = words[-1] if words else None
+
+    def lost(verb: str, kind: str, scope: str = "many") -> list[Effect]:
+        return [effect(verb, kind, target, scope=scope, reversible="no", span=run.span)]
+
     if sub == "push":
-        if force:
+        forced = flags & {"-f", "--force", "--force-with-lease", "--mirror", "--delete", "-d"}
+        if forced or any(w.startswith(("+", ":")) for w in words):
             return [
                 effect(
                     "overwrite",
                     "git_ref",
-                    rest[-1] if rest else None,
+                    target,
                     reversible="no",
-                    recovery="push the old commit back, if anyone still has it",
                     span=run.span,
+                    recovery="push the old commit back, if anyone still has it",
                 )
             ]
         return [
+            effect("update", "git_ref", target, reversible="yes", flags=["egress"], span=run.span)
+        ]
+    if sub == "reset":
+        if flags & {"--hard", "--merge", "--keep"} or "--hard" in " ".join(rest):
+            return lost("delete", "file")
+        return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
+    if sub == "clean":
+        return lost("delete", "file") if flags & {"-f", "--force"} else lost("read", "file")
+    if sub == "restore":
+        if flags & {"--staged", "-S"} and not flags & {"--worktree", "-W"}:
+            return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
+        return lost("overwrite", "file")
+    if sub in ("checkout", "switch"):
+        if flags & {"-b", "-B", "-c", "-C", "--orphan"} and not flags & {"-f", "--force"}:
+            return [effect("create", "git_ref", target, reversible="yes", span=run.span)]
+        if flags & {"-f", "--force", "--discard-changes", "--pathspec-from-file"} or "--" in rest:
+            return lost("overwrite", "file")
+        if (sub == "checkout" and len(words) > 1) or words[:1] == ["."]:
+            return lost("overwrite", "file")  # checkout <commit> <paths>: files replaced
+        return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
+    if sub == "branch":
+        if flags & {"-d", "-D", "--delete"}:
+            return [effect("delete", "git_ref", target, reversible="unknown", span=run.span)]
+        if flags & {"-f", "--force", "-m", "-M", "-c", "-C"}:
+            return [effect("overwrite", "git_ref", target, reversible="unknown", span=run.span)]
+        return [
             effect(
-                "update",
+                "read" if not words else "create",
                 "git_ref",
-                rest[-1] if rest else None,
+                target,
                 reversible="yes",
-                flags=["egress"],
                 span=run.span,
             )
         ]
-    if (sub == "reset" and "--hard" in rest) or (
-        sub == "clean" and any("f" in a for a in rest if a.startswith("-"))
-    ):
-        return [effect("delete", "file", None, scope="many", reversible="no", span=run.span)]
-    if sub in ("checkout", "restore") and ("." in rest or "--" in rest or "-f" in rest):
-        return [effect("overwrite", "file", None, scope="many", reversible="no", span=run.span)]
-    if sub == "branch" and any(a in ("-D", "-d", "--delete") for a in rest):
-        return [
-            effect(
-                "delete", "git_ref", rest[-1] if rest else None, reversible="unknown", span=run.span
-            )
-        ]
-    if sub in ("filter-branch", "filter-repo", "rebase", "reflog", "gc", "prune"):
+    if sub == "stash":
+        if words[:1] in (["drop"], ["clear"]):
+            return lost("delete", "git_ref")
+        return [effect("update", "git_ref", None, reversible="yes", span=run.span)]
+    if sub == "worktree" and words[:1] in (["remove"], ["prune"]):
+        return lost("delete", "directory")
+    if sub in ("filter-branch", "filter-repo", "rebase", "reflog", "gc", "prune", "replace"):
         return [
             effect("overwrite", "git_ref", None, scope="many", reversible="unknown", span=run.span)
         ]
-    if sub in (
-        "status",
-        "log",
-        "diff",
-        "show",
-        "blame",
-        "grep",
-        "fetch",
-        "ls-files",
-        "branch",
-        "remote",
-        "rev-parse",
-        "describe",
-        "",
-    ):
+    if sub in GIT_READS or sub == "":
         return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
-    return [effect("update", "git_ref", None, reversible="yes", span=run.span)]
+    if sub in GIT_UNDOABLE:
+        return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
+    return [effect("update", "git_ref", target, reversible="unknown", span=run.span)]
 
 
 def terraform(run: Invocation) -> list[Effect]:

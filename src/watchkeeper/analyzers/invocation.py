@@ -39,7 +39,7 @@ READERS = frozenset(
     man help history tree env printenv locale nproc lsblk lscpu lsof netstat ss ip ifconfig
     ping dig nslookup host traceroute md5sum sha256sum sha1sum base64 xxd od hexdump
     strings column seq yes
-    """.split()  # noqa: SIM905
+    """.split()
 )
 DECODERS = frozenset(
     {

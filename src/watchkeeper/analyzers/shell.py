@@ -213,18 +213,13 @@ def _words(ctx: Context, node: Node) -> tuple[str | None, list[str | None]]:
     for child in node.children_by_field_name("argument"):
         value = static_value(ctx, child)
         args.extend(expand_braces(value) if value is not None else [None])
-        if child.type in ("command_substitution", "process_substitution"):
-            _walk(ctx, child, None)
-        else:
-            for sub in child.named_children:
-                if sub.type in ("command_substitution", "process_substitution"):
-                    _walk(ctx, sub, None)
+        for sub in _substitutions(child):  # $(…), `…`, <(…), also inside $(( … ))
+            _walk(ctx, sub, None)
     if name_node is None:
         return None, args
     inner = name_node.named_children[0] if name_node.named_children else name_node
-    for sub in inner.named_children if inner.type == "concatenation" else [inner]:
-        if sub.type in ("command_substitution", "process_substitution"):
-            _walk(ctx, sub, None)
+    for sub in _substitutions(inner):
+        _walk(ctx, sub, None)
     name = static_value(ctx, inner)
     if name is None:
         return None, args
@@ -279,6 +274,16 @@ def _stdin_source(ctx: Context, stdin: Node | None) -> str | None:
         if k in kinds:
             return k
     return "text"
+
+
+def _substitutions(node: Node) -> list[Node]:
+    """Every command or process substitution inside a word, however deeply nested."""
+    if node.type in ("command_substitution", "process_substitution"):
+        return [node]
+    out = []
+    for child in node.named_children:
+        out.extend(_substitutions(child))
+    return out
 
 
 def _commands_in(node: Node) -> list[Node]:

@@ -150,7 +150,7 @@ def curl(run: Invocation) -> list[Effect]:
         )
         or a.startswith(("--data", "--post-", "--upload", "-d@"))
         for a in known
-    ) or ("-X" in known and "GET" not in known)
+    ) or _method(known) not in (None, "GET", "HEAD", "OPTIONS")
     secret = any(f == "credential_access" for a in known for f in path_flags(a.lstrip("@")))
     return [
         effect(
@@ -163,9 +163,25 @@ def curl(run: Invocation) -> list[Effect]:
     ]
 
 
+_SERVICE_ACTIONS = frozenset(
+    "stop disable mask kill restart reboot poweroff halt start enable reload status".split()
+)
+
+
+def _method(known: list[str]) -> str | None:
+    for i, a in enumerate(known):
+        if a in ("-X", "--request", "--method") and i + 1 < len(known):
+            return known[i + 1].upper()
+        if a.startswith(("-X", "--request=", "--method=")) and len(a) > 2:
+            return a.split("=", 1)[-1].removeprefix("-X").upper()
+    return None
+
+
 def systemctl(run: Invocation) -> list[Effect]:
     known = run.known()
-    sub = next((a for a in known if not a.startswith("-")), "")
+    words = [a for a in known if not a.startswith("-")]
+    # `systemctl stop nginx` and `service nginx stop` name the action in different places.
+    sub = next((w for w in words if w in _SERVICE_ACTIONS), words[0] if words else "")
     if sub in ("stop", "disable", "mask", "kill", "restart", "reboot", "poweroff", "halt"):
         return [
             effect(
