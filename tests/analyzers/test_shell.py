@@ -349,3 +349,32 @@ def test_reversible_changes_are_free_in_production() -> None:
         {"tool": "Bash", "environment": "prod", "input": {"command": "git checkout -b fix"}}
     )
     assert (d.decision, d.rules) == ("allow", ("reversible-changes-are-free",))
+
+
+def test_non_ascii_input_cannot_crash_the_parser() -> None:
+    # The grammar's scanner crashes on some astral characters near braces; the analyzer must
+    # never hand it such bytes. A crash would kill this process, so it runs in a child.
+    import subprocess
+    import sys
+
+    script = (
+        "import random\n"
+        "from watchkeeper.analyzers.shell import analyze\n"
+        "rnd = random.Random(7)\n"
+        "pool = ['{', '}', 'p', '$', ',', ' ', 'x']\n"
+        "for _ in range(20000):\n"
+        "    wide = lambda: chr(rnd.randint(128, 1114111))\n"
+        "    pick = lambda: rnd.choice(pool) if rnd.random() < 0.6 else wide()\n"
+        "    s = ''.join(pick() for _ in range(rnd.randint(1, 12)))\n"
+        "    try:\n"
+        "        s.encode()\n"
+        "    except UnicodeEncodeError:\n"
+        "        continue\n"
+        "    analyze(s)\n"
+        "analyze('p{\\U000badbd')\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]

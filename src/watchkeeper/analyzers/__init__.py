@@ -4,6 +4,7 @@ from watchkeeper.analyzers.declared import DeclaredToolAnalyzer
 from watchkeeper.analyzers.registry import Analyzer, Limits, Registry, unknown_effect
 from watchkeeper.analyzers.shell import ShellAnalyzer
 from watchkeeper.analyzers.sql import SqlAnalyzer
+from watchkeeper.analyzers.terraform import TerraformPlanAnalyzer
 
 
 def default_registry(limits: Limits | None = None) -> Registry:
@@ -14,11 +15,14 @@ def default_registry(limits: Limits | None = None) -> Registry:
     registry = Registry(limits)
     registry.register(SqlAnalyzer(), tools=SQL_TOOLS)
     registry.register(ShellAnalyzer(), tools=SHELL_TOOLS)
+    registry.register(TerraformPlanAnalyzer(), tools=TERRAFORM_TOOLS)
     return registry
 
 
 #: Tool names the shell analyzer reads (Claude Code's ``Bash`` and common MCP names).
 SHELL_TOOLS = ("shell", "bash", "Bash", "terminal", "run_command", "execute_command", "exec")
+#: Tool names the Terraform analyzer reads (a plan, or a terraform/tofu command).
+TERRAFORM_TOOLS = ("terraform", "tofu", "opentofu", "terraform_plan")
 #: Tool names the SQL analyzer reads (``sql`` and the names common database MCP servers use).
 SQL_TOOLS = ("sql", "query", "execute_sql", "run_sql", "sql_query")
 

@@ -27,6 +27,7 @@ from watchkeeper.models import Action, Effect, Span
 MAX_COMMAND = 100_000
 MAX_DEPTH = 5
 _LANGUAGE = Language(tree_sitter_bash.language())
+_ASCII_ONLY = bytes(range(128)) + b"x" * 128
 _IFS = re.compile(r"\$\{?IFS\}?")
 _BRACE = re.compile(r"\{([^{},]*(?:,[^{},]*)+)\}")
 
@@ -132,7 +133,11 @@ def analyze(text: str, field: str = "command", *, depth: int = 0, offset: int = 
                 confusable=finding.describe(),
             )
         )
-    tree = Parser(_LANGUAGE).parse(text.encode("utf-8"))
+    # The grammar's external scanner crashes the process on some non-ASCII input (seen with
+    # astral characters near braces, in every released version). The shell treats non-ASCII
+    # bytes as ordinary word characters, so the parser is given "x" for each of them: the same
+    # structure at the same byte offsets, and values are still read from the real text.
+    tree = Parser(_LANGUAGE).parse(text.encode("utf-8").translate(_ASCII_ONLY) + b"\n")
     if tree.root_node.has_error:
         ctx.effects.append(commands.dynamic("the command does not parse as shell", None))
     _walk(ctx, tree.root_node, stdin=None)
