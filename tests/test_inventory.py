@@ -215,3 +215,34 @@ def test_without_declared_environments_nothing_is_placed(
 )
 def test_named_fields_place_the_action(inventory: Inventory, input: dict[str, str]) -> None:
     assert inventory.place(Action(tool="t", input=input)).environments == ("prod",)
+
+
+COMMAND_ORDERS = """
+environments:
+  prod:
+    default: deny
+    match:
+      kube_contexts: ["prod-*"]
+      hosts: ["*.prod.internal"]
+      terraform_workspaces: [prod]
+      gcp_projects: [acme-prod]
+  dev: {default: allow, match: {kube_contexts: ["kind-*"]}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "decision"),
+    [
+        ("kubectl --context prod-eu get pods", "deny"),
+        ("kubectl --context=kind-x delete pod a", "allow"),
+        ("TF_WORKSPACE=prod terraform destroy", "deny"),
+        ("ssh db1.prod.internal uptime", "deny"),
+        ("gcloud --project acme-prod sql instances list", "deny"),
+    ],
+)
+def test_what_a_command_names_places_it_despite_the_claim(
+    orders_from: Callable[[str], StandingOrders], command: str, decision: str
+) -> None:
+    gateway = Gateway(orders_from(COMMAND_ORDERS))
+    d = gateway.submit({"tool": "shell", "environment": "dev", "input": {"command": command}})
+    assert d.decision == decision, d.reasons

@@ -28,6 +28,9 @@ from watchkeeper.orders.evaluate import decide
 from watchkeeper.orders.explain import Explanation, explain
 from watchkeeper.orders.model import StandingOrders
 
+#: Effect attributes that say where an action acts (read out of commands by analyzers).
+_PLACING = frozenset({"context", "workspace", "profile", "project", "subscription", "account"})
+
 
 class Gateway:
     """Decides actions under one set of standing orders, with the analyzers of ``registry``."""
@@ -81,7 +84,10 @@ class Gateway:
             env = placement.single
             action_digest = action.digest(env, document)
             effects = self.analyze(action)
-            if any(e.environment for e in effects):  # analyzers know where their targets are
+            if any(
+                e.environment or e.target.kind == "host" or _PLACING & e.attributes.keys()
+                for e in effects
+            ):  # analyzers read where their targets are
                 placement = self.inventory.place(action, effects)
                 if placement.single != env:
                     env = placement.single

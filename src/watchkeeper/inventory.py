@@ -262,6 +262,20 @@ class Inventory:
             if not matched:
                 ev.unplaced.append(item)
 
+    def _effect_targets(self, ev: Evidence, effect: Effect) -> None:
+        """What an analyzer read out of a command: a kube context, a workspace, a host."""
+        attrs = effect.attributes
+        for key, table in (("context", self._contexts), ("workspace", self._workspaces)):
+            value = attrs.get(key)
+            if isinstance(value, str):
+                self._field(ev, key, value, table, str)
+        if effect.target.kind == "host" and effect.target.id:
+            self._field(ev, "host", effect.target.id, self._hosts, _bare_host)
+        for key in ("profile", "project", "subscription", "account"):
+            value = attrs.get(key)
+            if isinstance(value, str):
+                self._id(ev, value)
+
     def _id(self, ev: Evidence, ident: str) -> None:
         known = self._ids.get(ident.lower())
         if known is not None:
@@ -314,6 +328,7 @@ class Inventory:
         if not ev.complete:
             return everywhere(f"the input holds more than {MAX_STRINGS} strings to place")
         for effect in effects:
+            self._effect_targets(ev, effect)
             env = effect.environment
             if env is None:
                 continue
