@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck unit bench clean
+.PHONY: venv run test lint typecheck unit bench eval clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ test: lint typecheck unit
 bench: venv
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
+
+# The analyzers over the peer corpus beside the repository: writes bench/EVAL.md.
+eval: venv
+	$(BIN)/python -m bench.eval
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
