@@ -62,7 +62,7 @@ def test_recursive_delete_is_found_however_written(command: str) -> None:
         pytest.param("shred -u key.pem", ("delete", "file"), id="shred"),
         pytest.param("truncate -s 0 app.db", ("overwrite", "file"), id="truncate"),
         pytest.param("dd if=/dev/zero of=/dev/sda", ("overwrite", "host"), id="dd"),
-        pytest.param("mkfs.ext4 /dev/sdb1", ("unknown", "process"), id="mkfs-variant"),
+        pytest.param("mkfs.ext4 /dev/sdb1", ("delete", "host"), id="mkfs-variant"),
         pytest.param("wipefs -a /dev/sdb", ("delete", "host"), id="wipefs"),
         pytest.param(": > app.db", ("overwrite", "file"), id="truncating-redirect"),
         pytest.param("git push --force origin main", ("overwrite", "git_ref"), id="force-push"),
@@ -378,3 +378,18 @@ def test_non_ascii_input_cannot_crash_the_parser() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
     )
     assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("command", "verb"),
+    [
+        ("gh repo delete acme/api --yes", "delete"),
+        ("vault kv get secret/app", "read"),
+        ("rclone ls remote:bucket", "read"),
+        ("restic forget --prune", "delete"),
+        ("fastly service create --name x", "update"),
+        ("./deploy", "unknown"),
+    ],
+)
+def test_tools_nobody_describes_are_judged_by_their_subcommand(command: str, verb: str) -> None:
+    assert verb in {e.verb for e in analyze(command)}

@@ -8,6 +8,7 @@ send their text back to the shell analyzer; SQL clients send theirs to the SQL a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, terraform
@@ -291,6 +292,12 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return interpreter(run, INTERPRETERS[base])
     if base in SQL_CLIENTS:
         return sql_client(run)
+    if base.startswith(("mkfs", "mke2fs", "mkswap")):
+        return [
+            effect(
+                "delete", "host", next(iter(paths_of(run)), None), reversible="no", span=run.span
+            )
+        ]
     table = _TABLE.get(base)
     if table is not None:
         return table(run)
@@ -308,7 +315,38 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         ]
     if base == "find":
         return _find(run, analyze)
-    return [effect("unknown", "process", run.name, span=run.span, why=f"no knowledge of {base!r}")]
+    return generic_cli(run)
+
+
+_CLI_DELETE = re.compile(
+    r"^(delete|del|destroy|remove|rm|rmi|purge|drop|terminate|prune|forget|revoke|reset|wipe|"
+    r"uninstall|flush|flushall|kill|clear|truncate|down|disable|deactivate|archive|erase|unset)$"
+)
+_CLI_READ = re.compile(
+    r"^(list|ls|get|show|describe|view|status|info|version|help|logs?|inspect|search|diff|check|"
+    r"whoami|cat|stat|top|ping|validate|lint|export|history|audit|query|tail|watch|doctor)$"
+)
+
+
+def generic_cli(run: Invocation) -> list[Effect]:
+    """A command-line tool nobody describes, judged by its subcommand words.
+
+    ``gh repo delete`` deletes, ``vault kv get`` reads, whatever the tool. A program run with
+    no subcommand word at all stays ``unknown``: nothing says what it does.
+    """
+    words = [a.lower() for a in run.known() if not a.startswith("-")][:3]
+    if any(_CLI_DELETE.match(w) for w in words):
+        return [effect("delete", "cloud_resource", None, scope="many", span=run.span,
+                       tool=run.base)]  # fmt: skip
+    if (words and _CLI_READ.match(words[0])) or any(_CLI_READ.match(w) for w in words[1:2]):
+        return [
+            effect("read", "cloud_resource", None, reversible="yes", span=run.span, tool=run.base)
+        ]
+    if words:
+        return [effect("update", "cloud_resource", None, span=run.span, tool=run.base)]
+    return [
+        effect("unknown", "process", run.name, span=run.span, why=f"no knowledge of {run.base!r}")
+    ]
 
 
 _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {

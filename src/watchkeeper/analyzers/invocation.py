@@ -38,7 +38,8 @@ READERS = frozenset(
     whereis realpath readlink basename dirname jq yq awk cut tr tee true false test sleep
     man help history tree env printenv locale nproc lsblk lscpu lsof netstat ss ip ifconfig
     ping dig nslookup host traceroute md5sum sha256sum sha1sum base64 xxd od hexdump
-    strings column seq yes
+    strings column seq yes rev nl tac cal who w zcat fold paste pstree comm bc join hash expr
+    fmt pr expand unexpand look shuf numfmt factor tsort iconv
     """.split()
 )
 DECODERS = frozenset(
