@@ -51,8 +51,10 @@ def _why(decision: Decision) -> str:
         sorted({f"{e.verb} {e.target.kind}" + (f" [{','.join(sorted(e.flags))}]" if e.flags else "")
                 for e in decision.effects})
     )  # fmt: skip
+    if not decision.effects:  # failed before analysis finished: the reason is the story
+        return f"{decision.decision}: {decision.reasons[0]}"
     rules = ", ".join(decision.rules) or "environment default"
-    return f"{decision.decision} by {rules}; saw {seen or 'nothing'}"
+    return f"{decision.decision} by {rules}; saw {seen}"
 
 
 def main() -> None:

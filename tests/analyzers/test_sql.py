@@ -193,3 +193,19 @@ def test_any_text_gets_effects_and_nothing_escapes(text: str, dialect: str) -> N
     )
     assert d.decision in ("allow", "ask", "deny")
     assert d.effects or d.decision == "deny"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE t (id int) ON COMMIT DROP",
+        "CREATE DOMAIN d AS TEXT",
+        "ALTER TABLE a ADD CONSTRAINT a_pk PRIMARY KEY USING INDEX a_idx",
+        "GRANT SELECT ON *.* TO 'readonly'@'%'",
+    ],
+)
+def test_statements_sqlglot_keeps_as_text_are_analyzed_not_crashed(sql: str) -> None:
+    analyzer = SqlAnalyzer()
+    effects = analyzer.analyze(Action(tool="sql", input={"statement": sql, "dialect": "mysql"}))
+    assert effects
+    assert all(e.problems() == [] for e in effects)

@@ -54,8 +54,8 @@ def _always_true(where: exp.Expression | None) -> bool:
     condition = where.this if isinstance(where, exp.Where) else where
     try:
         simplified = simplify(condition.copy())
-    except Exception:  # a condition sqlglot cannot reason about narrows nothing we can prove
-        return False
+    except Exception:  # a condition sqlglot cannot reason about is not proven to narrow
+        return True
     if isinstance(simplified, exp.Boolean):
         return bool(simplified.this)
     if isinstance(simplified, exp.Literal) and simplified.is_number:
@@ -98,7 +98,10 @@ def _command(node: exp.Command, text: str, dialect: str, span: Span) -> list[Eff
     """Statements sqlglot keeps as opaque commands."""
     word = str(node.this).upper()
     tail = node.expression
-    rest = str(tail.this) if isinstance(tail, exp.Literal) else tail.sql() if tail else ""
+    if isinstance(tail, exp.Literal):
+        rest = str(tail.this)
+    else:  # an expression, or the raw text sqlglot kept as a string
+        rest = tail.sql() if isinstance(tail, exp.Expression) else str(tail or "")
     if word == "EXPLAIN":
         if re.match(r"\s*(\(\s*)?ANALY[SZ]E\b", rest, re.I):  # EXPLAIN ANALYZE runs it
             inner = re.sub(r"^\s*(\([^)]*\)|ANALY[SZ]E)\s*", "", rest, flags=re.I)
