@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,18 @@ from watchkeeper.orders.model import StandingOrders
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+#: The specification and peer corpus the project is built against sit beside the repository.
+SHARED = ROOT.parent / "shared"
+
+
+def need_shared(path: Path) -> None:
+    """Skip outside CI when ``path`` is missing; in CI (``CI=true``) that is a failure."""
+    if path.exists():
+        return
+    message = f"{path} is not beside the repository"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI must run with ../shared checked out")
+    pytest.skip(f"{message}; this check runs where it is (CI always)")
 
 
 @pytest.fixture

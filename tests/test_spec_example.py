@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SHARED, need_shared
 from watchkeeper.analyzers import Registry
 from watchkeeper.decision import Decision
 from watchkeeper.gateway import Gateway
@@ -17,7 +18,7 @@ from watchkeeper.orders.model import StandingOrders
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "infra" / "watchkeeper.yaml"
-SPEC = ROOT.parent / "shared" / "SPEC.md"
+SPEC = SHARED / "SPEC.md"
 
 
 class FixedEffects:
@@ -48,8 +49,7 @@ def text(decision: Decision) -> str:
 
 
 def test_the_example_is_the_spec_block_byte_for_byte() -> None:
-    if not SPEC.exists():
-        pytest.skip(f"{SPEC} is not beside the repository; only the byte comparison is skipped")
+    need_shared(SPEC)
     blocks = re.findall(r"```yaml\n(.*?)```", SPEC.read_text(encoding="utf-8"), re.S)
     assert blocks, "SPEC.md has no ```yaml block"
     assert EXAMPLE.read_text(encoding="utf-8") == blocks[0]

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import SHARED, need_shared
 from watchkeeper.analyzers.terraform import plan_effects
 from watchkeeper.analyzers.terraform_catalog import STATEFUL
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.loader import builtin
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "terraform"
+CORPUS = SHARED / "corpus" / "terraform"
 
 
 def change(address: str, kind: str, actions: list[str], **body: Any) -> dict[str, Any]:
@@ -110,8 +110,8 @@ def test_through_the_gateway_in_production(payload: dict[str, Any], decision: st
     assert d.decision == decision, d.reasons
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="the peer corpus is not beside the repository")
 def test_the_corpus_plans_count_every_delete_and_replace() -> None:
+    need_shared(CORPUS)
     for line in (CORPUS / "index.jsonl").read_text().splitlines():
         row = json.loads(line)
         effects = plan_effects(json.loads((CORPUS / row["file"]).read_text()))
