@@ -9,6 +9,7 @@ All are frozen dataclasses with a documented JSON form (``to_json`` / ``from_jso
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -308,6 +309,14 @@ class Effect:
             self.attributes,
             self.analyzer,
         )
+
+    def with_flags(self, *flags: str) -> Effect:
+        """This effect with more flags."""
+        return dataclasses.replace(self, flags=self.flags | frozenset(flags))
+
+    def with_attributes(self, **attributes: Any) -> Effect:
+        """This effect with more attributes."""
+        return dataclasses.replace(self, attributes={**self.attributes, **attributes})
 
     def to_json(self) -> dict[str, Any]:
         """The documented effect JSON form, as decisions carry it."""

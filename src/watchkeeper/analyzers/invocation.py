@@ -142,19 +142,7 @@ def dynamic(why: str, span: Span | None) -> Effect:
 
 def flagged(e: Effect, *flags: str) -> Effect:
     """``e`` with more flags."""
-    return Effect(
-        e.verb,
-        e.target,
-        e.environment,
-        e.scope,
-        e.count,
-        e.reversible,
-        e.recovery,
-        e.flags | frozenset(flags),
-        e.span,
-        e.attributes,
-        e.analyzer,
-    )
+    return e.with_flags(*flags)
 
 
 def is_shell(name: str) -> bool:

@@ -219,22 +219,9 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
     if _SERVER_SIDE.search(text):
         out.append(_effect("execute", "process", None, flags=["privileged", "dynamic"], span=where))
     if flags:
-        out = [
-            Effect(
-                e.verb,
-                e.target,
-                e.environment,
-                e.scope,
-                e.count,
-                e.reversible,
-                e.recovery,
-                e.flags | frozenset(flags),
-                e.span,
-                e.attributes,
-                e.analyzer,
-            )
-            for e in out
-        ] or [_effect("unknown", "db_table", None, flags=["dynamic", *flags], span=where)]
+        out = [e.with_flags(*flags) for e in out] or [
+            _effect("unknown", "db_table", None, flags=["dynamic", *flags], span=where)
+        ]
     return out or [_effect("read", "db_rows", None, reversible="yes", span=where, why="empty")]
 
 

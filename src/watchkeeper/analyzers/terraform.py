@@ -23,6 +23,10 @@ _effect = functools.partial(Effect.of, "terraform")
 MAX_CHANGES = 100_000
 
 
+def _dynamic(why: str, span: Span | None = None) -> Effect:
+    return _effect("unknown", "terraform_resource", None, flags=["dynamic"], span=span, why=why)
+
+
 def _actions(change: Mapping[str, Any]) -> tuple[str, ...]:
     actions = change.get("change", {}).get("actions") if isinstance(change, Mapping) else None
     return tuple(a for a in actions if isinstance(a, str)) if isinstance(actions, list) else ()
@@ -90,27 +94,9 @@ def plan_effects(plan: Any, field: str = "plan") -> list[Effect]:
     span = Span(field, 0, 0)
     changes = plan.get("resource_changes") if isinstance(plan, Mapping) else None
     if not isinstance(changes, list):
-        return [
-            _effect(
-                "unknown",
-                "terraform_resource",
-                None,
-                flags=["dynamic"],
-                span=span,
-                why="not a terraform plan: no resource_changes list",
-            )
-        ]
+        return [_dynamic("not a terraform plan: no resource_changes list", span)]
     if len(changes) > MAX_CHANGES:
-        return [
-            _effect(
-                "unknown",
-                "terraform_resource",
-                None,
-                flags=["dynamic"],
-                span=span,
-                why=f"more than {MAX_CHANGES} resource changes",
-            )
-        ]
+        return [_dynamic(f"more than {MAX_CHANGES} resource changes", span)]
     out: list[Effect] = []
     counts: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
@@ -184,20 +170,7 @@ def plan_effects(plan: Any, field: str = "plan") -> list[Effect]:
         "by_type": dict(by_type.most_common(50)),
         "stateful_deletes": stateful_deletes[:200],
     }
-    first = out[0]
-    out[0] = Effect(
-        first.verb,
-        first.target,
-        first.environment,
-        first.scope,
-        first.count,
-        first.reversible,
-        first.recovery,
-        first.flags,
-        first.span,
-        {**first.attributes, "summary": summary},
-        first.analyzer,
-    )
+    out[0] = out[0].with_attributes(summary=summary)
     return out
 
 
@@ -220,12 +193,4 @@ class TerraformPlanAnalyzer:
                 else f"terraform {command}"
             )
             return analyze(words)
-        return [
-            _effect(
-                "unknown",
-                "terraform_resource",
-                None,
-                flags=["dynamic"],
-                why="neither a plan nor a command",
-            )
-        ]
+        return [_dynamic("neither a plan nor a command")]
