@@ -80,7 +80,8 @@ class Gateway:
         try:
             document = canonical_json(action.input)  # refuses what is not JSON, sizes the input
             self.registry.check_size(action, len(document))
-            placement = self.inventory.place(action)
+            evidence = self.inventory.evidence(action)  # read the input once
+            placement = self.inventory.place(action, evidence=evidence)
             env = placement.single
             action_digest = action.digest(env, document)
             effects = self.analyze(action)
@@ -88,7 +89,7 @@ class Gateway:
                 e.environment or e.target.kind == "host" or _PLACING & e.attributes.keys()
                 for e in effects
             ):  # analyzers read where their targets are
-                placement = self.inventory.place(action, effects)
+                placement = self.inventory.place(action, effects, evidence)
                 if placement.single != env:
                     env = placement.single
                     action_digest = action.digest(env, document)

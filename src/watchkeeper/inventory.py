@@ -107,6 +107,10 @@ class Evidence:
     unplaced: list[str] = field(default_factory=list)
     complete: bool = True
 
+    def copy(self) -> Evidence:
+        """An independent copy, for adding what analyzers found."""
+        return Evidence(dict(self.found), list(self.unplaced), self.complete)
+
     def add(self, env: str, why: str) -> None:
         """Record that the action is in ``env`` because of ``why`` (the first reason stays)."""
         self.found.setdefault(env, why)
@@ -306,8 +310,13 @@ class Inventory:
             if certain and not matched:
                 ev.unplaced.append(host)
 
-    def place(self, action: Action, effects: Sequence[Effect] = ()) -> Placement:
-        """Where ``action`` is judged, from its claim, its input and its analyzed ``effects``."""
+    def place(
+        self, action: Action, effects: Sequence[Effect] = (), evidence: Evidence | None = None
+    ) -> Placement:
+        """Where ``action`` is judged, from its claim, its input and its analyzed ``effects``.
+
+        ``evidence``, when the caller already read it from the input, is not read again.
+        """
         declared = self.orders.environments
         if not declared:
             return Placement((), None)
@@ -324,7 +333,7 @@ class Inventory:
         claim = action.environment
         if claim is not None and claim not in declared:
             return everywhere(f"environment {claim!r} is not declared")
-        ev = self.evidence(action)
+        ev = self.evidence(action) if evidence is None else evidence.copy()
         if not ev.complete:
             return everywhere(f"the input holds more than {MAX_STRINGS} strings to place")
         for effect in effects:
@@ -341,14 +350,14 @@ class Inventory:
         chosen = [n for n in names if n == claim or n in ev.found]
         if not chosen:
             return everywhere("no environment is known")
-        evidence = [f"{n} ({ev.found[n]})" for n in chosen if n in ev.found and n != claim]
+        shown_by = [f"{n} ({ev.found[n]})" for n in chosen if n in ev.found and n != claim]
         if len(chosen) == 1:
             only = chosen[0]
-            return Placement((only,), only, None if only == claim else f"in {evidence[0]}")
+            return Placement((only,), only, None if only == claim else f"in {shown_by[0]}")
         claimed = f"; claimed {claim}" if claim else ""
         return Placement(
             tuple(chosen),
             None,
-            f"the action touches {', '.join(evidence)}{claimed}; judged in each and the "
+            f"the action touches {', '.join(shown_by)}{claimed}; judged in each and the "
             "strictest result taken",
         )
