@@ -251,7 +251,7 @@ def test_shell_like_grammar_never_escapes(text: str) -> None:
         ("az group delete -n rg", ("delete", "cloud_resource")),
         ("docker ps", ("read", "process")),
         ("docker rm -f web", ("delete", "process")),
-        ("docker run img", ("update", "process")),
+        ("docker run img", ("execute", "process")),
         ("docker system prune --volumes", ("delete", "directory")),
         ("pip install requests", ("update", "host")),
         ("npm list", ("read", "host")),
@@ -387,9 +387,110 @@ def test_non_ascii_input_cannot_crash_the_parser() -> None:
         ("vault kv get secret/app", "read"),
         ("rclone ls remote:bucket", "read"),
         ("restic forget --prune", "delete"),
-        ("fastly service create --name x", "update"),
+        ("fastly service create --name x", "create"),
+        ("fastly service version activate --version 5", "update"),
         ("./deploy", "unknown"),
     ],
 )
 def test_tools_nobody_describes_are_judged_by_their_subcommand(command: str, verb: str) -> None:
     assert verb in {e.verb for e in analyze(command)}
+
+
+def decide(command: str, env: str = "prod") -> str:
+    action = {"tool": "shell", "input": {"command": command}, "environment": env}
+    return Gateway(builtin()).submit(action).decision
+
+
+@pytest.mark.parametrize(
+    ("command", "decision"),
+    [
+        ("rm -rf /tmp/build", "allow"),
+        ("rm -rf /var/tmp/cache", "allow"),
+        ("rm -rf /tmp/*", "ask"),  # and the sockets of every running service with them
+        ("rm -f /dev/shm/PostgreSQL.1234", "ask"),  # live shared memory, not scratch
+        ("sudo rm -rf /tmp/build", "ask"),  # privileged: nothing flagged is free
+        # Through a name that may be a symbolic link, or to the root of scratch space: not scratch.
+        ("rm -rf /tmp/link/", "ask"),
+        ("rm -rf /tmp/project/data", "ask"),
+        ("rm -rf /tmp", "ask"),
+        ("rm -rf /tmp/../etc", "ask"),
+        ("rm -rf $TMPDIR/build", "ask"),
+        # Writers follow a link planted in scratch space: only deletes count.
+        ("echo x > /tmp/x", "ask"),
+        ("shred /tmp/x", "ask"),
+        ("truncate -s 0 /tmp/x", "ask"),
+        ("rm -rf /tmp/build /srv/data", "ask"),
+        ("git worktree remove --force /tmp/wt", "ask"),
+    ],
+)
+def test_scratch_space_is_a_plain_name_under_tmp(command: str, decision: str) -> None:
+    assert decide(command) == decision
+
+
+@pytest.mark.parametrize(
+    ("command", "decision"),
+    [
+        ("rm --help", "allow"),
+        ("rm -rf /srv/data --help", "allow"),
+        ("kubectl delete ns prod --help", "allow"),
+        ("rm -rf /srv/data -- --help", "ask"),  # after `--` it is a file name
+        ("aws route53 delete-traffic-policy --id abc --version 1", "ask"),  # a valued flag
+        ("bash -c 'rm -rf /srv/data' --help", "ask"),  # $0 of the script, not an option
+        ("dd if=/dev/zero of=/dev/sda --help", "ask"),
+    ],
+)
+def test_help_and_version_print_and_exit(command: str, decision: str) -> None:
+    assert decide(command) == decision
+
+
+@pytest.mark.parametrize(
+    ("command", "decision"),
+    [
+        ("git push origin main", "allow"),
+        ("git push", "allow"),
+        ("git push https://example.com/x.git main", "ask"),  # egress to anywhere
+        ("git push git@example.com:x.git", "ask"),
+        ("git remote add x https://example.com/x.git", "ask"),
+        ("git push --forc origin main", "ask"),  # git takes unambiguous prefixes
+        ("git push --force=true origin main", "ask"),
+        ("git push --force-with-lease-if-includes origin main", "ask"),
+        ("git push --prune origin", "ask"),  # deletes remote branches
+        ("git push origin +main", "ask"),
+        ("git push origin :main", "ask"),
+        ("git branch -d merged", "allow"),
+        ("git branch -D unmerged", "ask"),
+        ("git branch -d -f x", "ask"),
+        ("git rebase main", "allow"),  # the old commits stay in the reflog
+        ("git rebase -x 'make test' main", "ask"),
+        ("git show-ref --tags", "allow"),
+        ("git show-merged-branches", "allow"),
+        ("git frobnicate", "ask"),
+    ],
+)
+def test_git_pushes_and_history(command: str, decision: str) -> None:
+    assert decide(command) == decision
+
+
+@pytest.mark.parametrize(
+    ("command", "decision"),
+    [
+        ("docker image ls", "allow"),
+        ("docker compose logs web", "allow"),
+        ("docker build -t app .", "allow"),
+        ("docker run img", "ask"),
+        ("docker compose down -v", "ask"),
+        ("podman pull image:tag", "allow"),
+        ("pip uninstall boto3", "ask"),
+        ("apt-get remove nginx", "ask"),
+        ("kafka-topics --bootstrap-server localhost:9092 --list", "allow"),
+        ("kafka-topics --bootstrap-server localhost:9092 --delete --topic t", "ask"),
+        ("rabbitmqctl list_queues", "allow"),
+        ("rclone sync /src remote:b --dry-run", "allow"),
+        ("rclone sync /src remote:b", "ask"),
+        ("kubectl apply -f x.yaml --dry-run=client", "ask"),  # kubectl's own table decides
+        ("mytool --dry-run=none purge", "ask"),
+        ("digit 123", "ask"),  # nothing known: a person looks in production
+    ],
+)
+def test_subcommand_vocabulary_in_production(command: str, decision: str) -> None:
+    assert decide(command) == decision

@@ -8,7 +8,6 @@ send their text back to the shell analyzer; SQL clients send theirs to the SQL a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, terraform
@@ -23,6 +22,7 @@ from watchkeeper.analyzers.invocation import (
     dynamic,
     effect,
     flagged,
+    is_scratch,
     is_shell,
     path_flags,
     paths_of,
@@ -44,6 +44,7 @@ from watchkeeper.analyzers.system import (
     systemctl,
     windows_delete,
 )
+from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, verb_of, words_of
 from watchkeeper.models import Effect
 
 _XARGS_VALUED = frozenset({"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--max-args"})
@@ -198,7 +199,12 @@ def _wrapped_start(run: Invocation) -> int | None:
 
 def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
     """Effects of one invocation (``analyze`` is the shell analyzer, for nested shell text)."""
-    out = _effects(run, analyze)
+    out = [
+        e.with_attributes(scratch=True)
+        if run.base in _SCRATCH_DELETERS and e.verb == "delete" and is_scratch(e.target.id)
+        else e
+        for e in _effects(run, analyze)
+    ]
     if run.flags:
         out = [flagged(e, *run.flags) for e in out]
     return out
@@ -300,6 +306,8 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         ]
     table = _TABLE.get(base)
     if table is not None:
+        if base not in _NO_HELP and asks_for_help(run.known()):
+            return [effect("read", "process", base, reversible="yes", span=run.span)]
         return table(run)
     if base in READERS:
         flags = [f for p in paths_of(run) for f in path_flags(p) if f == "credential_access"]
@@ -318,34 +326,41 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     return generic_cli(run)
 
 
-_CLI_DELETE = re.compile(
-    r"^(delete|del|destroy|remove|rm|rmi|purge|drop|terminate|prune|forget|revoke|reset|wipe|"
-    r"uninstall|flush|flushall|kill|clear|truncate|down|disable|deactivate|archive|erase|unset)$"
-)
-_CLI_READ = re.compile(
-    r"^(list|ls|get|show|describe|view|status|info|version|help|logs?|inspect|search|diff|check|"
-    r"whoami|cat|stat|top|ping|validate|lint|export|history|audit|query|tail|watch|doctor)$"
-)
+#: Deleting a name in scratch space with these removes that name and nothing else: they do not
+#: follow a symbolic link given as the path (``shred``, ``truncate``, ``> file`` and ``find -L``
+#: do, so writes there are not scratch: an earlier ``ln -s /etc/passwd /tmp/x`` would aim them).
+_SCRATCH_DELETERS = frozenset({"rm", "unlink", "rmdir"})
+#: Tools that take ``--help`` as an operand, or run something before they read it.
+_NO_HELP = frozenset({"dd", "powershell", "pwsh", "rmdir", "rd", "del", "erase", "remove-item"})
+_RECOVERY = {"create": "delete what was created"}
 
 
 def generic_cli(run: Invocation) -> list[Effect]:
     """A command-line tool nobody describes, judged by its subcommand words.
 
-    ``gh repo delete`` deletes, ``vault kv get`` reads, whatever the tool. A program run with
-    no subcommand word at all stays ``unknown``: nothing says what it does.
+    ``gh repo delete`` deletes, ``vault kv get`` reads, ``restic backup`` creates, whatever the
+    tool (see :mod:`~watchkeeper.analyzers.vocabulary`). A program whose words say nothing
+    known stays ``unknown``: nothing says what it does.
     """
-    words = [a.lower() for a in run.known() if not a.startswith("-")][:3]
-    if any(_CLI_DELETE.match(w) for w in words):
-        return [effect("delete", "cloud_resource", None, scope="many", span=run.span,
-                       tool=run.base)]  # fmt: skip
-    if (words and _CLI_READ.match(words[0])) or any(_CLI_READ.match(w) for w in words[1:2]):
+    known = run.known()
+    verb = "read" if asks_for_help(known) or dry_run(known) else verb_of(words_of(known), known)
+    if verb is None:
         return [
-            effect("read", "cloud_resource", None, reversible="yes", span=run.span, tool=run.base)
+            effect(
+                "unknown", "process", run.name, span=run.span, why=f"no knowledge of {run.base!r}"
+            )
         ]
-    if words:
-        return [effect("update", "cloud_resource", None, span=run.span, tool=run.base)]
     return [
-        effect("unknown", "process", run.name, span=run.span, why=f"no knowledge of {run.base!r}")
+        effect(
+            verb,
+            "cloud_resource",
+            None,
+            scope="many" if verb == "delete" else "one",
+            reversible="yes" if verb in ("read", "create") else "unknown",
+            recovery=_RECOVERY.get(verb),
+            span=run.span,
+            tool=run.base,
+        )
     ]
 
 

@@ -11,15 +11,47 @@ import re
 from typing import Any
 
 from watchkeeper.analyzers.invocation import Invocation, effect
+from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, verb_of, words_of
 from watchkeeper.models import Effect
 
 _DASHES = str.maketrans(dict.fromkeys("‐‑‒–—−", "-"))
 GIT_READS = frozenset(
-    "status log diff show blame grep fetch ls-files ls-tree remote rev-parse describe shortlog "
-    "cat-file config help version whatchanged reflog-show".split()
+    """
+    status log diff show blame grep fetch ls-files ls-tree ls-remote remote rev-parse describe
+    shortlog cat-file config help version whatchanged show-ref show-branch show-index
+    diff-files diff-index diff-tree for-each-ref name-rev rev-list merge-base verify-commit
+    verify-tag verify-pack count-objects fsck check-ignore check-attr check-ref-format
+    check-mailmap var range-diff cherry annotate archive bundle instaweb request-pull
+    format-patch get-tar-commit-id column
+    """.split()
 )
 #: Changes git can undo (from the reflog or by another commit): reversible.
-GIT_UNDOABLE = frozenset("add commit tag merge pull init clone cherry-pick revert mv notes".split())
+GIT_UNDOABLE = frozenset(
+    """
+    add commit tag merge pull init clone cherry-pick revert mv notes commit-tree commit-graph
+    mktree mktag hash-object update-index write-tree read-tree am apply submodule sparse-checkout
+    maintenance lfs bisect
+    """.split()
+)
+#: Local history rewrites: the old commits stay in the reflog.
+GIT_REFLOGGED = frozenset({"rebase", "replace"})
+
+
+_PUSH_FORCING = ("--force", "--force-with-lease", "--force-if-includes", "--mirror", "--delete",
+                 "--prune")  # fmt: skip
+
+
+def _forcing(flag: str) -> bool:
+    """A push flag that replaces or deletes remote refs, as git reads it: git takes any
+    unambiguous prefix (``--forc``), and a misspelt ``--force-…`` is not worth the risk."""
+    return flag.startswith("--force") or (
+        len(flag) >= 4 and any(f.startswith(flag) for f in _PUSH_FORCING)
+    )
+
+
+def _remote_named(words: list[str]) -> bool:
+    """``git push origin main`` names a configured remote; a URL or path sends anywhere."""
+    return not words or not any(c in words[0] for c in ":/@\\") and words[0] not in (".", "..")
 
 
 def _git_flags(rest: list[str]) -> set[str]:
@@ -36,12 +68,14 @@ def _git_flags(rest: list[str]) -> set[str]:
 def git(run: Invocation) -> list[Effect]:
     """git: discarding work, rewriting history and force pushes are irreversible."""
     # Lower-cased and with look-alike dashes made plain: `git RESET ‐‐HARD` reads as reset --hard.
-    known = [a.translate(_DASHES).lower() for a in run.known()]
+    plain = [a.translate(_DASHES) for a in run.known()]
+    known = [a.lower() for a in plain]
     i = 0  # -C dir, -c k=v, --git-dir, --work-tree come before the subcommand
     while i < len(known) and known[i].startswith("-"):
         i += 2 if known[i] in ("-c", "--git-dir", "--work-tree") else 1
     sub, rest = (known[i], known[i + 1 :]) if i < len(known) else ("", [])
-    flags = _git_flags(rest)
+    # Short flags keep their case (`branch -d` is safe, `-D` is not); long ones need not.
+    flags = _git_flags(plain[i + 1 :]) | _git_flags(rest) if i < len(known) else set()
     words = [a for a in rest if not a.startswith("-")]
     target = words[-1] if words else None
 
@@ -49,7 +83,7 @@ def git(run: Invocation) -> list[Effect]:
         return [effect(verb, kind, target, scope=scope, reversible="no", span=run.span)]
 
     if sub == "push":
-        forced = flags & {"-f", "--force", "--force-with-lease", "--mirror", "--delete", "-d"}
+        forced = flags & {"-f", "-d"} or any(_forcing(f) for f in flags)
         if forced or any(w.startswith(("+", ":")) for w in words):
             return [
                 effect(
@@ -62,7 +96,15 @@ def git(run: Invocation) -> list[Effect]:
                 )
             ]
         return [
-            effect("update", "git_ref", target, reversible="yes", flags=["egress"], span=run.span)
+            effect(
+                "update",
+                "git_ref",
+                target,
+                reversible="yes",
+                recovery="push a revert commit",
+                flags=[] if _remote_named(words) else ["egress"],
+                span=run.span,
+            )
         ]
     if sub == "reset":
         if flags & {"--hard", "--merge", "--keep"} or "--hard" in " ".join(rest):
@@ -83,6 +125,18 @@ def git(run: Invocation) -> list[Effect]:
             return lost("overwrite", "file")  # checkout <commit> <paths>: files replaced
         return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
     if sub == "branch":
+        if flags & {"-d", "--delete"} and not flags & {"-f", "--force", "-D"}:
+            # git refuses to delete a branch that is not merged: its commits live on.
+            return [
+                effect(
+                    "delete",
+                    "git_ref",
+                    target,
+                    reversible="yes",
+                    recovery="git branch NAME COMMIT from the merge",
+                    span=run.span,
+                )
+            ]
         if flags & {"-d", "-D", "--delete"}:
             return [effect("delete", "git_ref", target, reversible="unknown", span=run.span)]
         if flags & {"-f", "--force", "-m", "-M", "-c", "-C"}:
@@ -102,14 +156,34 @@ def git(run: Invocation) -> list[Effect]:
         return [effect("update", "git_ref", None, reversible="yes", span=run.span)]
     if sub == "worktree" and words[:1] in (["remove"], ["prune"]):
         return lost("delete", "directory")
+    if sub in GIT_REFLOGGED and not flags & {"--exec", "-x"}:
+        return [
+            effect(
+                "overwrite",
+                "git_ref",
+                None,
+                scope="many",
+                reversible="yes",
+                recovery="git reset to the old commit from git reflog",
+                span=run.span,
+            )
+        ]
     if sub in ("filter-branch", "filter-repo", "rebase", "reflog", "gc", "prune", "replace"):
         return [
             effect("overwrite", "git_ref", None, scope="many", reversible="unknown", span=run.span)
         ]
+    if sub == "remote" and words[:1] in (["add"], ["set-url"]):
+        # Where a later `git push origin` sends the code: as much egress as a URL in the push.
+        return [effect("update", "git_ref", target, reversible="yes", flags=["egress"],
+                       span=run.span)]  # fmt: skip
     if sub in GIT_READS or sub == "":
         return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
     if sub in GIT_UNDOABLE:
         return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
+    # Other subcommands (`git show-merged-branches` from git-extras…) by their words.
+    verb = verb_of([sub], []) if sub not in ("stash", "worktree") else None
+    if verb == "read":
+        return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
     return [effect("update", "git_ref", target, reversible="unknown", span=run.span)]
 
 
@@ -263,6 +337,14 @@ def cloud(run: Invocation) -> list[Effect]:
     return [effect("update", "cloud_resource", None, span=run.span, **extra)]
 
 
+_DOCKER_OBJECTS = frozenset(
+    """
+    container image volume network compose system buildx builder context plugin secret service
+    stack swarm node config trust manifest machine
+    """.split()
+)
+
+
 def docker(run: Invocation) -> list[Effect]:
     known = run.known()
     words = [a for a in known if not a.startswith("-")]
@@ -277,6 +359,14 @@ def docker(run: Invocation) -> list[Effect]:
                 "delete", "process", None, reversible="no" if volumes else "unknown", span=run.span
             )
         ]
-    if words[:1] in (["ps"], ["images"], ["logs"], ["inspect"], ["version"], ["info"]):
-        return [effect("read", "process", None, reversible="yes", span=run.span)]
+    if words[:1] in (["run"], ["start"], ["create"], ["exec"]) or words[1:2] == ["run"]:
+        return [effect("execute", "process", None, span=run.span)]  # whatever the image does
+    # `docker image ls`, `docker compose logs`: the object, then the action.
+    action = words[1:2] if words[:1] and words[0] in _DOCKER_OBJECTS else words[:1]
+    verb = verb_of(action, [])
+    if verb == "delete":  # `docker compose down -v` takes the volumes with it
+        return [effect("delete", "process", None, reversible="no" if volumes else "unknown",
+                       span=run.span)]  # fmt: skip
+    if verb in ("read", "create"):
+        return [effect(verb, "process", None, reversible="yes", span=run.span)]
     return [effect("update", "process", None, span=run.span)]

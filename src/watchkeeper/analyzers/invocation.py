@@ -178,6 +178,29 @@ def paths_of(run: Invocation) -> list[str]:
     return [a for a in run.known() if not a.startswith("-")]
 
 
+_SCRATCH_ROOTS = ("/tmp/", "/var/tmp/")
+
+
+def is_scratch(path: str | None) -> bool:
+    """A name directly inside scratch space (``/tmp/build``, ``/var/tmp/cache``).
+
+    Only one level down: ``rm`` removes a symbolic link there as a link, but a path through it
+    (``/tmp/link/x``) or with a trailing slash goes wherever the link points. Only a literal
+    name: ``/tmp/*`` also takes the sockets and lock files of running services (PostgreSQL's
+    ``/tmp/.s.PGSQL.5432``). Not the root itself, not ``..`` out of it, and not through a
+    variable: ``$TMPDIR`` is whatever an earlier command made it.
+    """
+    if not path or not path.startswith("/") or path.endswith("/"):
+        return False
+    if any(c in path for c in "$*?[{"):
+        return False
+    normal = posixpath.normpath(path)
+    return any(
+        normal.startswith(root) and len(normal) > len(root) and "/" not in normal[len(root) :]
+        for root in _SCRATCH_ROOTS
+    )
+
+
 def path_flags(path: str) -> list[str]:
     out = []
     if GUARD_PATHS.search(path):
@@ -196,13 +219,12 @@ def redirect(path: str | None, append: bool, span: Span) -> list[Effect]:
     if path in ("/dev/null", "/dev/stdout", "/dev/stderr") or path.startswith("/dev/fd/"):
         return []
     verb = "update" if append else "overwrite"
-    return [
-        effect(
-            verb,
-            "file",
-            path,
-            reversible="unknown" if append else "no",
-            flags=path_flags(path),
-            span=span,
-        )
-    ]
+    found = effect(
+        verb,
+        "file",
+        path,
+        reversible="unknown" if append else "no",
+        flags=path_flags(path),
+        span=span,
+    )
+    return [found]

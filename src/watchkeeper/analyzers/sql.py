@@ -142,7 +142,16 @@ def _statement(node: exp.Expression, text: str, dialect: str, span: Span) -> lis
         ]
     if isinstance(node, exp.Drop):
         kind = str(node.args.get("kind") or "TABLE").upper()
-        recreatable = kind in ("INDEX", "VIEW", "FUNCTION", "PROCEDURE", "TRIGGER", "SEQUENCE")
+        # An index is rebuilt from its table; a view or routine only from a definition kept
+        # elsewhere; a sequence's current value and a table's rows are simply gone.
+        reversible, recovery = {
+            "INDEX": ("yes", "create the index again"),
+            "VIEW": ("unknown", "recreate it from its definition, if one is kept"),
+            "MATERIALIZED VIEW": ("unknown", "recreate it from its definition, if one is kept"),
+            "FUNCTION": ("unknown", "recreate it from its definition, if one is kept"),
+            "PROCEDURE": ("unknown", "recreate it from its definition, if one is kept"),
+            "TRIGGER": ("unknown", "recreate it from its definition, if one is kept"),
+        }.get(kind, ("no", "restore from a backup"))
         target = "db_table" if kind in ("TABLE", "VIEW", "INDEX") else "database"
         return [
             _effect(
@@ -150,8 +159,8 @@ def _statement(node: exp.Expression, text: str, dialect: str, span: Span) -> lis
                 target,
                 _name(node.this),
                 scope="all" if kind in ("DATABASE", "SCHEMA") else "one",
-                reversible="yes" if recreatable else "no",
-                recovery=f"recreate the {kind.lower()}" if recreatable else "restore from a backup",
+                reversible=reversible,
+                recovery=recovery,
                 span=span,
                 object=kind.lower(),
             )

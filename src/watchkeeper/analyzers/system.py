@@ -198,9 +198,16 @@ def systemctl(run: Invocation) -> list[Effect]:
 def packages(run: Invocation) -> list[Effect]:
     known = run.known()
     if any(a in ("remove", "purge", "uninstall", "erase", "autoremove", "rm") for a in known):
+        # What ran on the package stops now; installing it again may bring another version
+        # and, after a purge, none of its configuration.
         return [
             effect(
-                "delete", "host", None, reversible="yes", recovery="install it again", span=run.span
+                "delete",
+                "host",
+                None,
+                reversible="unknown",
+                recovery="install the same version again",
+                span=run.span,
             )
         ]
     if any(a in ("install", "add", "upgrade", "update") for a in known):

@@ -1,0 +1,144 @@
+"""What subcommand words mean, for command-line tools nobody describes one by one.
+
+Tools name their actions with a shared vocabulary: ``gh repo delete``, ``vault kv get``,
+``rabbitmqctl list_queues``, ``kafka-topics --describe``, ``restic snapshots``. :func:`verb_of`
+reads the words (and verb-like long flags) of one invocation and says which verb they name::
+
+    >>> verb_of(["repo", "delete", "old"], [])
+    'delete'
+    >>> verb_of(["list_queues"], [])
+    'read'
+    >>> verb_of([], ["--bootstrap-server", "--describe"])
+    'read'
+    >>> verb_of(["frobnicate"], []) is None
+    True
+
+A delete word anywhere among the first words wins over everything else: ``tool list delete``
+is held, not read. Words that are values (``localhost:9092``, ``s3://b``, ``123``) are not
+subcommands. The answer is ``None`` when no word is known: the caller says ``unknown``.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DELETE = frozenset(
+    """
+    delete del destroy remove rm rmi rb purge drop terminate prune forget revoke reset wipe
+    uninstall flush flushall flushdb kill clear truncate down disable deactivate erase unset
+    deregister unregister detach evict expunge nuke obliterate cancel abort discard
+    """.split()
+)
+_READ = frozenset(
+    """
+    list ls lsd lsf lsl lsjson get show describe view status info version help logs log inspect
+    search diff check checks whoami who-am-i cat stat top ping validate lint history audit query
+    tail watch doctor health report lookup read find browse exists head hash du size about
+    md5sum sha1sum sha256sum stats snapshots dump explain evaluate presign url diagnostic
+    diagnostics cluster-info api-versions api-resources verify test-dns-answer receive-message
+    print display count tree env whoami config-view can-i events metrics usage quota plan
+    preview outdated licenses where which ps images port
+    """.split()
+)
+#: Creating something new: undone by deleting it again.
+_CREATE = frozenset(
+    """
+    create new add backup build pull init login tag mb mkdir clone snapshot register
+    """.split()
+)
+_READ_PREFIX = re.compile(
+    r"^(list|get|show|describe|head|ls|lookup|read|view|print|display|check|search|query|scan|"
+    r"count|fetch|download|test|validate|verify|estimate|preview|export)[-_]"
+)
+_READ_SUFFIX = re.compile(r"[-_](list|ls|info|status|show|get|describe|versions?|stats)$")
+_DELETE_PREFIX = re.compile(
+    r"^(delete|remove|destroy|purge|drop|terminate|deregister|revoke|disable|detach|wipe|"
+    r"flush|truncate|cancel)[-_]"
+)
+_CREATE_PREFIX = re.compile(r"^(create|add|new|register|backup|snapshot)[-_]")
+_WORD = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def words_of(args: list[str], limit: int = 3) -> list[str]:
+    """The first ``limit`` arguments that read as subcommand words, lower-cased."""
+    out = []
+    for a in args:
+        lowered = a.lower()
+        if not a.startswith("-") and _WORD.match(lowered):
+            out.append(lowered)
+            if len(out) == limit:
+                break
+    return out
+
+
+def flag_words(args: list[str]) -> list[str]:
+    """Long flags that name an action (``--list``, ``--delete``), without their dashes."""
+    out = []
+    for a in args:
+        if a == "--":
+            break
+        if a.startswith("--") and len(a) > 2:
+            word = a[2:].split("=", 1)[0].lower()
+            if _one(word) is not None:
+                out.append(word)
+    return out
+
+
+_UPDATE = frozenset(
+    """
+    alter update set edit patch modify rename move mv copy cp sync put upload import restore
+    apply deploy publish push replace overwrite write run exec execute start stop restart
+    scale rollout rollback enable configure setup install upgrade mount unlock activate
+    promote trigger invoke send pub publish dispatch
+    """.split()
+)
+_SEVERITY = {"read": 0, "create": 1, "update": 2, "delete": 3}
+
+
+def _one(word: str) -> str | None:
+    if word in _DELETE or _DELETE_PREFIX.match(word):
+        return "delete"
+    if word in _READ or _READ_PREFIX.match(word) or _READ_SUFFIX.search(word):
+        return "read"
+    if word in _CREATE or _CREATE_PREFIX.match(word):
+        return "create"
+    if word in _UPDATE:
+        return "update"
+    return None
+
+
+def verb_of(words: list[str], flags: list[str]) -> str | None:
+    """The verb the subcommand ``words`` (and verb-like long ``flags``) name, or ``None``.
+
+    ``read``, ``create``, ``update`` or ``delete``: the strongest verb among the words (the
+    action is the first word in ``restic snapshots``, the second in ``vault kv get``, the third
+    in ``fastly service version activate``) and the flags (``kafka-topics --create``).
+    """
+    found = [v for v in (_one(w) for w in words) if v is not None]
+    found += [v for v in (_one(f) for f in flag_words(flags)) if v is not None]
+    return max(found, key=_SEVERITY.__getitem__) if found else None
+
+
+def asks_for_help(args: list[str]) -> bool:
+    """``--help`` or ``--version`` before ``--``: the tool prints and exits, nothing else.
+
+    Only as a switch: ``--version 5`` (a flag with a value, as ``aws`` and ``fastly`` use it)
+    asks for nothing.
+    """
+    for i, a in enumerate(args):
+        if a == "--":
+            return False
+        if a in ("--help", "--version") and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            return True
+    return False
+
+
+def dry_run(args: list[str]) -> bool:
+    """A dry run asked for by flag (``--dry-run``, ``--dryrun``, ``--dry-run=client``)."""
+    for a in args:
+        if a == "--":
+            return False
+        name, _, value = a.partition("=")
+        if name in ("--dry-run", "--dryrun", "--dry_run") and value.lower() not in ("none", "false"):
+            return True
+    return False
