@@ -487,10 +487,54 @@ def test_git_pushes_and_history(command: str, decision: str) -> None:
         ("rabbitmqctl list_queues", "allow"),
         ("rclone sync /src remote:b --dry-run", "allow"),
         ("rclone sync /src remote:b", "ask"),
-        ("kubectl apply -f x.yaml --dry-run=client", "ask"),  # kubectl's own table decides
+        ("kubectl apply -f x.yaml --dry-run=client", "allow"),
+        ("kubectl delete ns prod --dry-run=none", "ask"),
         ("mytool --dry-run=none purge", "ask"),
         ("digit 123", "ask"),  # nothing known: a person looks in production
     ],
 )
 def test_subcommand_vocabulary_in_production(command: str, decision: str) -> None:
     assert decide(command) == decision
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # The shell expands `$X` before the prefix assignment takes effect: X is unknown here.
+        ("X=/tmp/foo rm -rf $X", ("delete", "directory", None)),
+        ("X=/srv; X=/tmp/a rm -rf $X", ("delete", "directory", "/srv")),
+        # A substitution in a prefix assignment runs.
+        ("X=$(rm -rf /srv) ls", ("delete", "directory", "/srv")),
+        ("A=1 B=`shred /x` ls", ("delete", "file", "/x")),
+    ],
+)
+def test_prefix_assignments_only_reach_the_commands_environment(
+    command: str, expected: tuple[str, str, str | None]
+) -> None:
+    assert expected in {(e.verb, e.target.kind, e.target.id) for e in analyze(command)}
+
+
+def test_prefix_assignments_still_reach_the_tool() -> None:
+    [found] = analyze("TF_WORKSPACE=prod terraform destroy")
+    assert found.attributes["workspace"] == "prod"
+    [later] = [e for e in analyze("X=/srv rm -rf /a; rm -rf $X") if e.target.id != "/a"]
+    assert later.target.id is None  # the prefix did not outlive its command
+
+
+@pytest.mark.parametrize(
+    ("command", "deletes"),
+    [
+        ("find . -name -delete -print", False),  # looks for files named -delete
+        ("find . -exec echo -delete \\; -print", False),  # echo's argument
+        ("find /x -delete", True),
+        ("find -L /x -name '*.log' -delete", True),
+        ("find . -exec rm {} \\;", True),
+        ("find . -type f -exec rm -f {} + -print", True),
+    ],
+)
+def test_find_delete_is_a_test_not_a_word(command: str, deletes: bool) -> None:
+    assert any(e.verb == "delete" for e in analyze(command)) is deletes
+
+
+def test_find_writes_named_output_files() -> None:
+    assert ("overwrite", "file") in verbs("find . -fprint /etc/passwd")

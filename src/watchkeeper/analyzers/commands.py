@@ -45,7 +45,7 @@ from watchkeeper.analyzers.system import (
     windows_delete,
 )
 from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, verb_of, words_of
-from watchkeeper.models import Effect
+from watchkeeper.models import Effect, Span
 
 _XARGS_VALUED = frozenset({"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--max-args"})
 
@@ -127,30 +127,51 @@ def _shell(run: Invocation, analyze: Analyze) -> list[Effect]:
     return [effect("execute", "process", None, span=run.span)]
 
 
+#: find tests and options that take a value: `find . -name -delete` looks for files so named.
+_FIND_VALUED = frozenset(
+    """
+    -name -iname -path -ipath -wholename -iwholename -regex -iregex -lname -ilname -type -xtype
+    -user -group -uid -gid -perm -size -mtime -mmin -atime -amin -ctime -cmin -newer -anewer
+    -cnewer -samefile -inum -links -maxdepth -mindepth -fstype -context -printf -fprintf -fprint
+    -fprint0 -fls -regextype -used -files0-from -newerXY -D -O
+    """.split()
+)
+_FIND_RUNS = ("-exec", "-execdir", "-ok", "-okdir")
+
+
 def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
-    known = run.known()
-    out = [
-        effect("read", "directory", (paths_of(run) or ["."])[0], reversible="yes", span=run.span)
-    ]
-    if "-delete" in known:
-        out.append(
-            effect(
-                "delete",
-                "file",
-                (paths_of(run) or ["."])[0],
-                scope="many",
-                reversible="no",
-                span=run.span,
-            )
-        )
-    for flag in ("-exec", "-execdir", "-ok", "-okdir"):
-        if flag in run.args:
-            start = run.args.index(flag) + 1
-            inner = run.rest(start)
+    args = run.args
+    lead: list[str | None] = []  # the starting points, after -H/-L/-P
+    for a in args:
+        if a in ("-H", "-L", "-P"):
+            continue
+        if a is None or a[:1] in "-(!":
+            break
+        lead.append(a)
+    start = lead[0] if lead else "."
+    out = [effect("read", "directory", start, reversible="yes", span=run.span)]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in _FIND_RUNS:  # runs a command on each file, up to `;` or `+`
+            end = i + 1
+            while end < len(args) and args[end] not in (";", "+", "\\;"):
+                end += 1
+            inner = run.rest(i + 1)
             if inner is not None:
-                end = [a for a in inner.args if a not in (";", "+", "\\;")]
-                inner = Invocation(inner.name, end, run.span, None, run.depth, run.field)
+                inner = Invocation(inner.name, inner.args[: end - i - 2], run.span, None,
+                                   run.depth, run.field)  # fmt: skip
                 out.extend(effects_of(inner, analyze))
+            i = end + 1
+            continue
+        if a is None:  # a computed test could be -delete
+            out.append(dynamic("find with a test computed at run time", run.span))
+        elif a == "-delete":
+            out.append(effect("delete", "file", start, scope="many", reversible="no",
+                              span=run.span))  # fmt: skip
+        elif a in ("-fprint", "-fprint0", "-fprintf", "-fls") and i + 1 < len(args):
+            out.extend(redirect(args[i + 1], False, run.span or Span("command", 0, 0)))
+        i += 2 if a in _FIND_VALUED else 1
     return out
 
 

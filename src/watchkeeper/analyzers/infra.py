@@ -211,6 +211,10 @@ def terraform(run: Invocation) -> list[Effect]:
                 **extra,
             )
         ]
+    if sub == "init" and not words & {"-migrate-state", "-force-copy"}:
+        # Downloads providers and modules into .terraform; state stays where it is.
+        return [effect("create", "directory", ".terraform", reversible="yes", span=run.span,
+                       recovery="delete .terraform", **extra)]  # fmt: skip
     if sub in ("apply", "import", "taint", "untaint", "state", "workspace", "init"):
         return [effect("update", "terraform_resource", None, scope="many", span=run.span, **extra)]
     return [effect("read", "terraform_resource", None, reversible="yes", span=run.span, **extra)]
@@ -225,6 +229,8 @@ def kubectl(run: Invocation) -> list[Effect]:
     extra = {"context": context} if context else {}
     sub = next((a for a in known if not a.startswith("-") and a != context), "")
     wide = any(a in ("--all", "-A", "--all-namespaces") for a in known)
+    if dry_run(known) or asks_for_help(known):  # `kubectl delete … --dry-run=server`: nothing
+        return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
     if run.base == "helm":
         if sub in ("uninstall", "delete", "rollback"):
             return [
@@ -281,13 +287,18 @@ def kubectl(run: Invocation) -> list[Effect]:
         "api-resources",
         "auth",
         "diff",
+        "cluster-info",
+        "api-versions",
+        "wait",
+        "events",
     ):
         return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
     return [effect("update", "k8s_resource", None, span=run.span, **extra)]
 
 
-_CLOUD_DELETE = re.compile(r"(delete|terminate|remove|purge|destroy|deregister|rb$|^rm$|disable)")
-_CLOUD_READ = re.compile(r"^(describe|list|get|ls|show|wait|help)")
+_CLOUD_DELETE = re.compile(
+    r"(delete|terminate|remove|purge|destroy|deregister|rb$|^rm$|disable|invalidat)"
+)
 
 
 def cloud(run: Invocation) -> list[Effect]:
@@ -298,6 +309,8 @@ def cloud(run: Invocation) -> list[Effect]:
     for flag in ("--profile", "--project", "--subscription", "--account"):
         if flag in known and known.index(flag) + 1 < len(known):
             extra[flag[2:]] = known[known.index(flag) + 1]
+    if dry_run(known) or asks_for_help(known) or words[-1:] == ["help"]:
+        return [effect("read", "cloud_resource", None, reversible="yes", span=run.span, **extra)]
     if any(_CLOUD_DELETE.search(w) for w in words[:3]):
         unrecoverable = any(
             f in joined
@@ -332,8 +345,10 @@ def cloud(run: Invocation) -> list[Effect]:
                 **extra,
             )
         ]
-    if any(_CLOUD_READ.search(w) for w in words[:3]):
-        return [effect("read", "cloud_resource", None, reversible="yes", span=run.span, **extra)]
+    # `aws s3api head-object`, `az storage account keys list`: the verb may sit five words in.
+    verb = verb_of(words_of(known, 5), [])
+    if verb in ("read", "create"):
+        return [effect(verb, "cloud_resource", None, reversible="yes", span=run.span, **extra)]
     return [effect("update", "cloud_resource", None, span=run.span, **extra)]
 
 

@@ -233,10 +233,18 @@ def _words(ctx: Context, node: Node) -> tuple[str | None, list[str | None]]:
 
 
 def _command(ctx: Context, node: Node, stdin: Node | None) -> None:
-    for child in node.children:  # VAR=value cmd: the assignment is the command's environment
-        if child.type == "variable_assignment":
-            _assign(ctx, child)
+    # `VAR=value cmd $VAR`: the shell expands the words first, with VAR as it was, and gives
+    # the new value only to the command's environment, for that command alone.
     name, args = _words(ctx, node)
+    environment = dict(ctx.scope.variables)
+    before = ctx.scope.variables
+    for child in node.children:
+        if child.type == "variable_assignment":
+            for sub in _substitutions(child):  # `X=$(rm -rf /srv) ls` runs the rm
+                _walk(ctx, sub, None)
+            ctx.scope.variables = environment
+            _assign(ctx, child)
+            ctx.scope.variables = before
     span = ctx.span(node)
     if name is None:
         ctx.effects.append(commands.dynamic("the command word is computed at run time", span))
@@ -260,7 +268,7 @@ def _command(ctx: Context, node: Node, stdin: Node | None) -> None:
         stdin=source,
         depth=ctx.depth,
         field=ctx.field,
-        variables=dict(ctx.scope.variables),
+        variables=environment,
     )
     ctx.effects.extend(commands.effects_of(run, analyze))
 

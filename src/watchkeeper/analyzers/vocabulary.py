@@ -26,7 +26,7 @@ _DELETE = frozenset(
     """
     delete del destroy remove rm rmi rb purge drop terminate prune forget revoke reset wipe
     uninstall flush flushall flushdb kill clear truncate down disable deactivate erase unset
-    deregister unregister detach evict expunge nuke obliterate cancel abort discard
+    deregister unregister detach evict expunge nuke obliterate cancel abort discard invalidate
     """.split()
 )
 _READ = frozenset(
@@ -92,6 +92,13 @@ _UPDATE = frozenset(
     promote trigger invoke send pub publish dispatch
     """.split()
 )
+#: Words that are verbs in one tool and nouns in another (`gh run view`, `gh workflow run`).
+_NOUNS = frozenset(
+    """
+    run restore backup version config log logs snapshot snapshots tag build report env plan top
+    history audit metrics events usage quota health status search query export import exec
+    """.split()
+)
 _SEVERITY = {"read": 0, "create": 1, "update": 2, "delete": 3}
 
 
@@ -110,11 +117,19 @@ def _one(word: str) -> str | None:
 def verb_of(words: list[str], flags: list[str]) -> str | None:
     """The verb the subcommand ``words`` (and verb-like long ``flags``) name, or ``None``.
 
-    ``read``, ``create``, ``update`` or ``delete``: the strongest verb among the words (the
-    action is the first word in ``restic snapshots``, the second in ``vault kv get``, the third
-    in ``fastly service version activate``) and the flags (``kafka-topics --create``).
+    ``read``, ``create``, ``update`` or ``delete``. A delete anywhere wins. Otherwise the action
+    is the first plain verb among the words (``restic snapshots``, ``vault kv get``, ``fastly
+    service version activate``, ``gh run view``), raised by any stronger verb a flag names
+    (``kafka-topics --create``).
     """
-    found = [v for v in (_one(w) for w in words) if v is not None]
+    named = [(w, _one(w)) for w in words]
+    if any(v == "delete" for _, v in named):
+        return "delete"
+    # Tools say `tool [noun…] verb`: a word that is also a noun (`gh run view`, `velero restore
+    # describe`) gives way to a plain verb after it, and names the action only when none follows.
+    plain = [v for w, v in named if v is not None and w not in _NOUNS]
+    nouns = [v for w, v in named if v is not None and w in _NOUNS]
+    found = plain[:1] or ([max(nouns, key=_SEVERITY.__getitem__)] if nouns else [])
     found += [v for v in (_one(f) for f in flag_words(flags)) if v is not None]
     return max(found, key=_SEVERITY.__getitem__) if found else None
 
