@@ -538,3 +538,27 @@ def test_find_delete_is_a_test_not_a_word(command: str, deletes: bool) -> None:
 
 def test_find_writes_named_output_files() -> None:
     assert ("overwrite", "file") in verbs("find . -fprint /etc/passwd")
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        # Words after a redirection belong to the command.
+        ("rm 2>/dev/null -rf /srv", ("delete", "directory", "/srv")),
+        ("rm >/dev/null /srv", ("delete", "file", "/srv")),
+        ("git checkout 2>/dev/null -- app.py", ("overwrite", "file", "app.py")),
+        ("echo > /srv/f hi", ("overwrite", "file", "/srv/f")),
+        # Heredocs and here-strings feed the command, through wrappers too.
+        ("sudo bash <<EOF\nrm -rf /srv\nEOF", ("delete", "directory", "/srv")),
+        ("bash <<< 'rm -rf /srv'", ("delete", "directory", "/srv")),
+        ("timeout 5 sh <<'EOF'\nshred /x\nEOF", ("delete", "file", "/x")),
+        ("python3 <<EOF\nimport shutil; shutil.rmtree('/srv')\nEOF", ("delete", "file", None)),
+        ("cat <<EOF\n$(rm -rf /srv)\nEOF", ("delete", "directory", "/srv")),
+    ],
+)
+def test_redirections_and_heredocs(command: str, expected: tuple[str, str, str | None]) -> None:
+    assert expected in {(e.verb, e.target.kind, e.target.id) for e in analyze(command)}
+
+
+def test_a_heredoc_of_plain_commands_into_a_shell_is_just_those_commands() -> None:
+    assert verbs("bash <<EOF\necho hello\nEOF") == {("read", "file")}

@@ -8,6 +8,7 @@ send their text back to the shell analyzer; SQL clients send theirs to the SQL a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, terraform
@@ -111,6 +112,8 @@ def _shell(run: Invocation, analyze: Analyze) -> list[Effect]:
         return analyze(text, run.field, depth=run.depth + 1)
     if any(not a.startswith("-") for a in known):  # bash script.sh: a script we cannot see
         return [dynamic(f"{run.base} runs a script watchkeeper cannot see", run.span)]
+    if run.stdin_text is not None:  # `bash <<EOF … EOF`: the script is right here
+        return analyze(run.stdin_text, run.field, depth=run.depth + 1)
     if run.stdin in ("decoded", "downloaded"):
         return [
             effect(
@@ -249,16 +252,7 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         if inner is None:
             return [effect("read", "process", None, reversible="yes", span=run.span)]
         if base in ("sudo", "doas"):
-            inner = Invocation(
-                inner.name,
-                inner.args,
-                inner.span,
-                inner.stdin,
-                inner.depth,
-                inner.field,
-                inner.variables,
-                inner.flags | {"privileged"},
-            )
+            inner = dataclasses.replace(inner, flags=inner.flags | {"privileged"})
         return effects_of(inner, analyze)
     if base == "xargs":
         i = 0
@@ -268,15 +262,10 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         replace = _xargs_replace(run.known())
         if inner is not None and replace is not None:
             # Arguments holding the replace string are whatever arrives on stdin.
-            inner = Invocation(
-                inner.name if replace not in inner.name else "",
-                [None if a is None or replace in a else a for a in inner.args],
-                inner.span,
-                inner.stdin,
-                inner.depth,
-                inner.field,
-                inner.variables,
-                inner.flags,
+            inner = dataclasses.replace(
+                inner,
+                name=inner.name if replace not in inner.name else "",
+                args=[None if a is None or replace in a else a for a in inner.args],
             )
         found = effects_of(inner, analyze) if inner else []
         if found and all(e.verb == "read" and not e.flags for e in found):

@@ -51,17 +51,49 @@ def _forcing(flag: str) -> bool:
 
 def _remote_named(words: list[str]) -> bool:
     """``git push origin main`` names a configured remote; a URL or path sends anywhere."""
-    return not words or not any(c in words[0] for c in ":/@\\") and words[0] not in (".", "..")
+    return not words or (not any(c in words[0] for c in ":/@\\") and words[0] not in (".", ".."))
+
+
+#: Short flags whose value may follow in the same bundle: `-bfeature` is -b feature, not -f.
+_GIT_SHORT_VALUED = frozenset("bBcCmMUSuo")
+#: Long flags that take the next word as their value (`--conflict merge` names no path).
+_GIT_LONG_VALUED = frozenset(
+    "--conflict --unified --inter-hunk-context --pathspec-from-file --message --file --author "
+    "--date --template --reuse-message --reedit-message --fixup --squash --cleanup --depth "
+    "--branch --origin --reference --separate-git-dir --config --jobs --strategy "
+    "--strategy-option --onto --exec".split()
+)
 
 
 def _git_flags(rest: list[str]) -> set[str]:
-    """Flags as git reads them, bundles split: ``-qf`` → ``-q``, ``-f``."""
+    """Flags as git reads them, bundles split: ``-qf`` → ``-q``, ``-f``; ``-bfix`` → ``-b``."""
     out = set()
     for a in rest:
+        if a == "--":
+            break
         if a.startswith("--"):
             out.add(a.split("=", 1)[0])
         elif a.startswith("-") and len(a) > 1:
-            out.update(f"-{c}" for c in a[1:])
+            for c in a[1:]:
+                out.add(f"-{c}")
+                if c in _GIT_SHORT_VALUED:
+                    break
+    return out
+
+
+def _git_words(rest: list[str]) -> list[str]:
+    """The non-flag words, without the values of flags that take one."""
+    out, skip = [], False
+    for i, a in enumerate(rest):
+        if skip:
+            skip = False
+        elif a == "--":
+            out.extend(rest[i:])
+            break
+        elif a.startswith("-"):
+            skip = a in _GIT_LONG_VALUED or a in ("-m", "-F", "-U", "-o", "-X", "-s")
+        else:
+            out.append(a)
     return out
 
 
@@ -76,7 +108,7 @@ def git(run: Invocation) -> list[Effect]:
     sub, rest = (known[i], known[i + 1 :]) if i < len(known) else ("", [])
     # Short flags keep their case (`branch -d` is safe, `-D` is not); long ones need not.
     flags = _git_flags(plain[i + 1 :]) | _git_flags(rest) if i < len(known) else set()
-    words = [a for a in rest if not a.startswith("-")]
+    words = [w for w in _git_words(rest) if w != "--"]
     target = words[-1] if words else None
 
     def lost(verb: str, kind: str, scope: str = "many") -> list[Effect]:
@@ -102,7 +134,9 @@ def git(run: Invocation) -> list[Effect]:
                 target,
                 reversible="yes",
                 recovery="push a revert commit",
-                flags=[] if _remote_named(words) else ["egress"],
+                flags=[]
+                if _remote_named(words) and not any(a.startswith("--repo") for a in rest)
+                else ["egress"],
                 span=run.span,
             )
         ]
@@ -119,7 +153,9 @@ def git(run: Invocation) -> list[Effect]:
     if sub in ("checkout", "switch"):
         if flags & {"-b", "-B", "-c", "-C", "--orphan"} and not flags & {"-f", "--force"}:
             return [effect("create", "git_ref", target, reversible="yes", span=run.span)]
-        if flags & {"-f", "--force", "--discard-changes", "--pathspec-from-file"} or "--" in rest:
+        if flags & {"-f", "--force", "--discard-changes", "--pathspec-from-file"} or (
+            sub == "checkout" and "--" in rest  # paths follow; after `switch --` a branch does
+        ):
             return lost("overwrite", "file")
         if (sub == "checkout" and len(words) > 1) or words[:1] == ["."]:
             return lost("overwrite", "file")  # checkout <commit> <paths>: files replaced
@@ -154,6 +190,10 @@ def git(run: Invocation) -> list[Effect]:
         if words[:1] in (["drop"], ["clear"]):
             return lost("delete", "git_ref")
         return [effect("update", "git_ref", None, reversible="yes", span=run.span)]
+    if sub == "worktree" and words[:1] == ["remove"] and not flags & {"-f", "--force"}:
+        # git refuses while the worktree holds changes or untracked files: nothing is lost.
+        return [effect("delete", "directory", target, reversible="yes", span=run.span,
+                       recovery="git worktree add it again")]  # fmt: skip
     if sub == "worktree" and words[:1] in (["remove"], ["prune"]):
         return lost("delete", "directory")
     if sub in GIT_REFLOGGED and not flags & {"--exec", "-x"}:

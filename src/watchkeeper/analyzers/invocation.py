@@ -95,6 +95,7 @@ class Invocation:
     field: str = "command"
     variables: dict[str, str | None] = dataclasses.field(default_factory=dict)
     flags: frozenset[str] = frozenset()
+    stdin_text: str | None = None  # a heredoc or here-string: what the command reads, known
 
     @property
     def base(self) -> str:
@@ -109,26 +110,8 @@ class Invocation:
         if not args:
             return None
         if args[0] is None:
-            return Invocation(
-                "",
-                [],
-                self.span,
-                self.stdin,
-                self.depth,
-                self.field,
-                self.variables,
-                self.flags | {"dynamic"},
-            )
-        return Invocation(
-            args[0],
-            args[1:],
-            self.span,
-            self.stdin,
-            self.depth,
-            self.field,
-            self.variables,
-            self.flags,
-        )
+            return dataclasses.replace(self, name="", args=[], flags=self.flags | {"dynamic"})
+        return dataclasses.replace(self, name=args[0], args=args[1:])
 
 
 effect = functools.partial(Effect.of, "shell")

@@ -167,10 +167,15 @@ def _walk(ctx: Context, node: Node, stdin: Node | None) -> None:
         body = node.child_by_field_name("body") or (
             node.named_children[0] if node.named_children else None
         )
+        fed = None
+        extra: list[Node] = []
         for child in node.named_children:
             if child is not body:
-                _redirect(ctx, child, body)
-        if body is not None:
+                fed = _redirect(ctx, child) if fed is None else fed
+                extra.extend(_trailing(child))
+        if body is not None and body.type == "command":
+            _command(ctx, body, stdin, fed, extra)
+        elif body is not None:
             _walk(ctx, body, stdin)
         return
     if kind == "command":
@@ -188,10 +193,13 @@ def _assign(ctx: Context, node: Node) -> None:
     ctx.scope.variables[_source(ctx, name)] = static_value(ctx, value) if value is not None else ""
 
 
-def _redirect(ctx: Context, node: Node, body: Node | None) -> None:
+def _redirect(ctx: Context, node: Node) -> str | None:
+    """Effects of one redirection; for a heredoc or here-string, the text it feeds."""
     if node.type == "file_redirect":
         operator = next((c.type for c in node.children if not c.is_named), "")
-        target = node.named_children[-1] if node.named_children else None
+        target = node.child_by_field_name("destination") or (
+            node.named_children[-1] if node.named_children else None
+        )
         path = static_value(ctx, target) if target is not None else None
         if ">" in operator and not operator.startswith("<"):
             append = operator in (">>", "&>>")
@@ -206,10 +214,10 @@ def _redirect(ctx: Context, node: Node, body: Node | None) -> None:
                 text = _source(ctx, child)
             elif child.type not in ("heredoc_start", "heredoc_end"):
                 text = static_value(ctx, child)
-        if body is not None and body.type == "command" and text is not None:
-            name, _ = _words(ctx, body)
-            if name is not None and commands.is_shell(name):
-                ctx.effects.extend(analyze(text, ctx.field, depth=ctx.depth + 1))
+            for sub in _substitutions(child):  # an unquoted heredoc expands $(…) when read
+                _walk(ctx, sub, None)
+        return text
+    return None
 
 
 def _words(ctx: Context, node: Node) -> tuple[str | None, list[str | None]]:
@@ -232,10 +240,34 @@ def _words(ctx: Context, node: Node) -> tuple[str | None, list[str | None]]:
     return words[0], words[1:] + args
 
 
-def _command(ctx: Context, node: Node, stdin: Node | None) -> None:
+def _trailing(redirect: Node) -> list[Node]:
+    """Words after a redirection's target: ``rm 2>/dev/null -rf /srv`` gives ``-rf``, ``/srv``.
+
+    The grammar hangs them on the redirection; the shell gives them to the command.
+    """
+    if redirect.type != "file_redirect":
+        return []
+    return redirect.children_by_field_name("destination")[1:]
+
+
+def _command(
+    ctx: Context,
+    node: Node,
+    stdin: Node | None,
+    fed: str | None = None,
+    extra: Sequence[Node] = (),
+) -> None:
     # `VAR=value cmd $VAR`: the shell expands the words first, with VAR as it was, and gives
     # the new value only to the command's environment, for that command alone.
+    extra = list(extra)
+    for child in node.children_by_field_name("redirect"):  # `bash <<< 'rm -rf /'` lands here
+        text = _redirect(ctx, child)
+        fed = text if fed is None else fed
+        extra.extend(_trailing(child))
     name, args = _words(ctx, node)
+    for word in extra:  # their substitutions were walked with the redirection
+        value = static_value(ctx, word)
+        args.extend(expand_braces(value) if value is not None else [None])
     environment = dict(ctx.scope.variables)
     before = ctx.scope.variables
     for child in node.children:
@@ -260,7 +292,7 @@ def _command(ctx: Context, node: Node, stdin: Node | None) -> None:
                 key, _, value = arg.partition("=")
                 ctx.scope.aliases[key] = value
         return
-    source = _stdin_source(ctx, stdin)
+    source = _stdin_source(ctx, stdin) if fed is None else "text"
     run = commands.Invocation(
         name=name,
         args=args,
@@ -269,6 +301,7 @@ def _command(ctx: Context, node: Node, stdin: Node | None) -> None:
         depth=ctx.depth,
         field=ctx.field,
         variables=environment,
+        stdin_text=fed,
     )
     ctx.effects.extend(commands.effects_of(run, analyze))
 

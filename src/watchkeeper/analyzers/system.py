@@ -52,6 +52,8 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
         if flag in known and known.index(flag) + 1 < len(known)
         else None
     )
+    if code is None and not any(not a.startswith("-") for a in known):
+        code = run.stdin_text  # `python3 <<EOF … EOF`
     if code is None:
         if run.stdin in ("decoded", "downloaded", "dynamic"):
             return [

@@ -154,6 +154,9 @@ def dry_run(args: list[str]) -> bool:
         if a == "--":
             return False
         name, _, value = a.partition("=")
-        if name in ("--dry-run", "--dryrun", "--dry_run") and value.lower() not in ("none", "false"):
+        if name in ("--dry-run", "--dryrun", "--dry_run") and value.lower() not in (
+            "none",
+            "false",
+        ):
             return True
     return False
