@@ -562,3 +562,21 @@ def test_redirections_and_heredocs(command: str, expected: tuple[str, str, str |
 
 def test_a_heredoc_of_plain_commands_into_a_shell_is_just_those_commands() -> None:
     assert verbs("bash <<EOF\necho hello\nEOF") == {("read", "file")}
+
+
+@pytest.mark.parametrize(
+    ("command", "decision"),
+    [
+        ("ssh user@host 'ls -la'", "allow"),
+        ("ssh -p 22 db.example.com 'rm -rf /srv'", "ask"),
+        ("ssh user@host 'rm -rf /tmp/data'", "ask"),  # scratch is judged only on this machine
+        ("ssh host", "ask"),  # an interactive session: anything can follow
+        ("ssh host \"$(cat cmd)\"", "ask"),
+        ("curl -X POST 'http://localhost:9200/logs/_search' -d '{\"query\": {}}'", "allow"),
+        ("curl -X POST https://example.com/search -d @/srv/data.db", "ask"),
+        ("curl -X POST https://api.example.com/users -d '{}'", "ask"),
+        ("curl -X DELETE http://localhost:9200/logs", "ask"),
+    ],
+)
+def test_remote_commands_and_query_posts(command: str, decision: str) -> None:
+    assert decide(command) == decision

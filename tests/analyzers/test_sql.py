@@ -209,3 +209,35 @@ def test_statements_sqlglot_keeps_as_text_are_analyzed_not_crashed(sql: str) -> 
     effects = analyzer.analyze(Action(tool="sql", input={"statement": sql, "dialect": "mysql"}))
     assert effects
     assert all(e.problems() == [] for e in effects)
+
+
+@pytest.mark.parametrize(
+    ("statement", "dialect", "verb"),
+    [
+        ("EXPLAIN SELECT * FROM users", "mysql", "read"),
+        ("EXPLAIN DELETE FROM t", "mysql", "read"),  # EXPLAIN without ANALYZE runs nothing
+        ("EXPLAIN ANALYZE DELETE FROM t", "mysql", "delete"),
+        ("START TRANSACTION", "postgres", "read"),
+        ("COMMENT ON COLUMN t.c IS 'an id'", "postgres", "update"),
+        ("CREATE DOMAIN d AS TEXT", "postgres", "create"),
+        ("CREATE SCHEMA AUTHORIZATION dbo", "tsql", "create"),
+        ("GRANT ALL ON mydb.* TO 'user'@'host'", "mysql", "grant"),
+        ("ALTER TABLE a ADD CONSTRAINT a_pk PRIMARY KEY USING INDEX a_idx", "postgres", "update"),
+        (
+            "ALTER TABLE a ADD CONSTRAINT a_pk PRIMARY KEY USING INDEX a_idx; DROP TABLE b",
+            "postgres",
+            "delete",
+        ),  # fmt: skip
+        ("ALTER TABLE sales ADD (region VARCHAR2(32))", "oracle", "update"),
+    ],
+)
+def test_statements_sqlglot_keeps_as_text_or_reads_loosely(
+    statement: str, dialect: str, verb: str
+) -> None:
+    assert verb in {e.verb for e in statements(statement, dialect)}
+
+
+def test_an_emoji_spelt_with_joiners_is_not_hidden_text() -> None:
+    found = statements('create table "👨\u200d👩\u200d👧" (id bigint)', "postgres")
+    assert not any(e.flags for e in found)
+    assert any("obfuscated" in e.flags for e in statements("DROP\u200d TABLE t", "postgres"))

@@ -178,6 +178,33 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
     return out
 
 
+_SSH_VALUED = frozenset("bcDEeFIiJLlmOopQRSWw")
+
+
+def _ssh(run: Invocation, analyze: Analyze) -> list[Effect]:
+    """``ssh host CMD``: what CMD does, on that host; ``ssh host`` alone is a session."""
+    args = run.args
+    i = 0
+    while i < len(args) and args[i] is not None and str(args[i]).startswith("-"):
+        a = str(args[i])
+        i += 2 if len(a) == 2 and a[1] in _SSH_VALUED else 1
+    host = args[i] if i < len(args) else None
+    command = args[i + 1 :]
+    if host is None or not command:
+        return [effect("execute", "host", host, flags=["dynamic"], span=run.span,
+                       why="an interactive session")]  # fmt: skip
+    if None in command:
+        return [effect("execute", "host", host, flags=["dynamic"], span=run.span,
+                       why="a remote command built at run time")]  # fmt: skip
+    # ssh joins its arguments with spaces and the remote shell parses them again.
+    remote = analyze(" ".join(str(a) for a in command), run.field, depth=run.depth + 1)
+    # Scratch space is judged on the machine watchkeeper guards, not on a host it cannot see.
+    return [
+        effect("read", "host", host, reversible="yes", span=run.span),
+        *(e.with_attributes(host=host, scratch=False) for e in remote),
+    ]
+
+
 # Wrappers: how many leading arguments belong to the wrapper before the command it runs.
 def _wrapped_start(run: Invocation) -> int | None:
     base, args = run.base, run.args
@@ -284,14 +311,7 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     if base in ("source", "."):
         return [dynamic("sources a script watchkeeper cannot see", run.span)]
     if base == "ssh":
-        known = run.known()
-        hosts = [a for a in known if not a.startswith("-")]
-        if len(hosts) >= 2:
-            remote = analyze(" ".join(hosts[1:]), run.field, depth=run.depth + 1)
-            return [effect("execute", "host", hosts[0], flags=["egress"], span=run.span), *remote]
-        return [
-            effect("execute", "host", hosts[0] if hosts else None, flags=["dynamic"], span=run.span)
-        ]
+        return _ssh(run, analyze)
     if base in ("docker", "podman") and run.known()[:1] == ["exec"]:
         known = run.known()[1:]
         i = 0

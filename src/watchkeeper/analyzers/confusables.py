@@ -41,6 +41,16 @@ def _invisible(char: str) -> bool:
     return category == "Cf" or (category == "Zs" and char != " ") or char in "\u115f\u1160\u3164"
 
 
+def _joins_emoji(text: str, i: int) -> bool:
+    """A zero-width joiner inside an emoji sequence (👨‍👩‍👧) is how the emoji is spelt."""
+    if text[i] != "\u200d" or i == 0 or i + 1 >= len(text):
+        return False
+    before, after = text[i - 1], text[i + 1]
+    if before == "\ufe0f" and i >= 2:  # 🏳️‍🌈: flag, variation selector, joiner, rainbow
+        before = text[i - 2]
+    return unicodedata.category(before) in ("So", "Sk") and unicodedata.category(after) == "So"
+
+
 def _lookalike(char: str) -> bool:
     if "\uff01" <= char <= "\uff5e":  # fullwidth ASCII
         return True
@@ -72,6 +82,6 @@ def find(text: str, limit: int = _LIMIT) -> list[Finding]:
                     if _lookalike(c)
                 )
             start = i + 1
-        if i < len(text) and _invisible(char):
+        if i < len(text) and _invisible(char) and not _joins_emoji(text, i):
             out.append(Finding(i, char, "invisible"))
     return sorted(out, key=lambda f: f.index)[:limit]

@@ -34,6 +34,17 @@ _PROGRAM = re.compile(r"\bPROGRAM\b", re.I)
 _OUTFILE = re.compile(r"\bINTO\s+(OUT|DUMP)FILE\b", re.I)
 _DESTRUCTIVE_WORD = re.compile(r"\b(DROP|TRUNCATE|DELETE|PURGE)\b", re.I)
 _FIELD = "statement"
+_TRANSACTION = re.compile(
+    r"\s*(START(\s+|\s+AS\s+)TRANSACTION|BEGIN|END|SAVEPOINT|RELEASE)\b", re.I
+)
+#: CREATE of an object sqlglot keeps as text and that holds no data yet.
+_NEW_OBJECT = re.compile(r"\s*(DOMAIN|TYPE|SCHEMA|COLLATION|SEQUENCE|STATISTICS)\b(?!.*\bREPLACE\b)",
+                         re.I | re.S)  # fmt: skip
+_ATTACH_INDEX = re.compile(
+    r"\s*TABLE\s+(IF\s+EXISTS\s+)?(ONLY\s+)?[\w\".]+\s+ADD\s+CONSTRAINT\s+[\w\"]+\s+"
+    r"(PRIMARY\s+KEY|UNIQUE)\s+USING\s+INDEX\s+[\w\"]+\s*;?\s*$",
+    re.I,
+)
 
 
 _effect = functools.partial(Effect.of, "sql")
@@ -87,7 +98,10 @@ def _alter(node: exp.Alter, span: Span) -> list[Effect]:
             out.append(
                 _effect("delete", "db_table", table, reversible="no", span=span, part="column")
             )
-        elif isinstance(action, exp.ColumnDef | exp.Constraint | exp.AddConstraint):
+        elif isinstance(action, exp.ColumnDef | exp.Constraint | exp.AddConstraint) or (
+            isinstance(action, exp.Schema)  # Oracle's ADD (col type, …)
+            and all(isinstance(c, exp.ColumnDef) for c in action.expressions)
+        ):
             out.append(_effect("update", "db_table", table, reversible="yes", span=span))
         else:
             out.append(_effect("update", "db_table", table, reversible="unknown", span=span))
@@ -109,6 +123,15 @@ def _command(node: exp.Command, text: str, dialect: str, span: Span) -> list[Eff
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
     if word in ("SHOW", "DESCRIBE", "DESC", "USE", "SET", "BEGIN", "COMMIT", "START"):
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
+    if word in ("GRANT", "REVOKE"):  # MySQL's `GRANT … TO 'user'@'host'`
+        return [_effect("grant", "db_table", None, flags=["privileged"], span=span)]
+    if word == "CREATE" and _NEW_OBJECT.match(rest):
+        return [_effect("create", "db_table", None, reversible="yes", span=span,
+                        object=rest.split(None, 1)[0].lower())]  # fmt: skip
+    if word == "ALTER" and _ATTACH_INDEX.match(rest):
+        # ADD CONSTRAINT … USING INDEX: an index already built becomes the key; undone by
+        # dropping the constraint.
+        return [_effect("update", "db_table", None, reversible="yes", span=span)]
     if _DESTRUCTIVE_WORD.search(text):
         return [_effect("delete", "db_table", None, reversible="no", flags=["dynamic"], span=span)]
     return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span)]
@@ -184,6 +207,16 @@ def _statement(node: exp.Expression, text: str, dialect: str, span: Span) -> lis
     if isinstance(node, exp.Command):
         return _command(node, text, dialect, span)
     if isinstance(node, exp.Set | exp.Use | exp.Transaction | exp.Commit | exp.Rollback):
+        return [_effect("read", "db_rows", None, reversible="yes", span=span)]
+    if isinstance(node, exp.Describe):  # DESCRIBE t, EXPLAIN …: ANALYZE runs the statement
+        if str(node.args.get("style") or "").upper() == "ANALYZE" and isinstance(
+            node.this, exp.Expression
+        ):
+            return _statement(node.this, node.this.sql(dialect=dialect), dialect, span)
+        return [_effect("read", "db_rows", None, reversible="yes", span=span)]
+    if isinstance(node, exp.Comment):  # COMMENT ON … IS '…': documentation, replaced at will
+        return [_effect("update", "db_table", _name(node.this), reversible="yes", span=span)]
+    if _TRANSACTION.match(text):  # START TRANSACTION, read by some dialects as an alias
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
     return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span)]
 

@@ -154,15 +154,43 @@ def curl(run: Invocation) -> list[Effect]:
         for a in known
     ) or _method(known) not in (None, "GET", "HEAD", "OPTIONS")
     secret = any(f == "credential_access" for a in known for f in path_flags(a.lstrip("@")))
+    url = next((a for a in known if "://" in a or a.startswith(":")), None)
+    if sends and _queries(url, known):
+        sends = False
     return [
         effect(
             "send" if sends else "read",
             "message",
-            next((a for a in known if "://" in a), None),
+            url,
             flags=["egress"] + (["credential_access"] if secret else []),
             span=run.span,
         )
     ]
+
+
+#: Endpoints that answer a query sent in a POST body and change nothing: search engines'
+#: (Elasticsearch, OpenSearch, Meilisearch, Algolia, Typesense) and GraphQL-less query APIs.
+_QUERY_ENDPOINTS = frozenset(
+    """
+    _search _msearch _count _mget _field_caps _explain _validate _termvectors _mtermvectors
+    _rank_eval _search_shards search query queries multi-search browse
+    """.split()
+)
+_FILE_BODY = ("-T", "--upload-file", "-F", "--form")
+
+
+def _queries(url: str | None, known: list[str]) -> bool:
+    """A POST that only asks: a query endpoint, with a body written out in the command.
+
+    A body read from a file (``-d @dump.sql``) could carry anything out, whatever the path.
+    """
+    if url is None or _method(known) not in (None, "POST", "GET"):
+        return False
+    if any(a in _FILE_BODY or a.startswith(("@", "-d@")) or "=@" in a for a in known):
+        return False
+    path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    last = path.rsplit("/", 1)[-1].lower()
+    return last in _QUERY_ENDPOINTS or path.lower().endswith("/_validate/query")
 
 
 _SERVICE_ACTIONS = frozenset(
