@@ -227,7 +227,7 @@ def test_statements_sqlglot_keeps_as_text_are_analyzed_not_crashed(sql: str) -> 
             "ALTER TABLE a ADD CONSTRAINT a_pk PRIMARY KEY USING INDEX a_idx; DROP TABLE b",
             "postgres",
             "delete",
-        ),  # fmt: skip
+        ),
         ("ALTER TABLE sales ADD (region VARCHAR2(32))", "oracle", "update"),
     ],
 )

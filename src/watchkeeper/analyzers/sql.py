@@ -38,8 +38,9 @@ _TRANSACTION = re.compile(
     r"\s*(START(\s+|\s+AS\s+)TRANSACTION|BEGIN|END|SAVEPOINT|RELEASE)\b", re.I
 )
 #: CREATE of an object sqlglot keeps as text and that holds no data yet.
-_NEW_OBJECT = re.compile(r"\s*(DOMAIN|TYPE|SCHEMA|COLLATION|SEQUENCE|STATISTICS)\b(?!.*\bREPLACE\b)",
-                         re.I | re.S)  # fmt: skip
+_NEW_OBJECT = re.compile(
+    r"\s*(DOMAIN|TYPE|SCHEMA|COLLATION|SEQUENCE|STATISTICS)\b(?!.*\bREPLACE\b)", re.I | re.S
+)
 _ATTACH_INDEX = re.compile(
     r"\s*TABLE\s+(IF\s+EXISTS\s+)?(ONLY\s+)?[\w\".]+\s+ADD\s+CONSTRAINT\s+[\w\"]+\s+"
     r"(PRIMARY\s+KEY|UNIQUE)\s+USING\s+INDEX\s+[\w\"]+\s*;?\s*$",
