@@ -571,7 +571,7 @@ def test_a_heredoc_of_plain_commands_into_a_shell_is_just_those_commands() -> No
         ("ssh -p 22 db.example.com 'rm -rf /srv'", "ask"),
         ("ssh user@host 'rm -rf /tmp/data'", "ask"),  # scratch is judged only on this machine
         ("ssh host", "ask"),  # an interactive session: anything can follow
-        ("ssh host \"$(cat cmd)\"", "ask"),
+        ('ssh host "$(cat cmd)"', "ask"),
         ("curl -X POST 'http://localhost:9200/logs/_search' -d '{\"query\": {}}'", "allow"),
         ("curl -X POST https://example.com/search -d @/srv/data.db", "ask"),
         ("curl -X POST https://api.example.com/users -d '{}'", "ask"),
