@@ -580,3 +580,20 @@ def test_a_heredoc_of_plain_commands_into_a_shell_is_just_those_commands() -> No
 )
 def test_remote_commands_and_query_posts(command: str, decision: str) -> None:
     assert decide(command) == decision
+
+
+@pytest.mark.parametrize(
+    ("command", "decision"),
+    [
+        ("git $X --hard", "ask"),  # the subcommand is computed: anything
+        ("kubectl $VERB ns prod", "ask"),
+        ("kubectl get pods -n $NS", "allow"),  # a computed value, a known action
+        ('find "$dir" -type f', "allow"),  # a computed starting point
+        ("find . $EXPR", "ask"),  # after a plain path, a computed word may be -delete
+        ("find -print0 | xargs -0", "allow"),  # xargs alone runs echo
+        ("tree --help 2>&1 | head -n2", "allow"),  # 2>&1 duplicates a descriptor
+        ("ls >& out.txt", "ask"),  # >& to a name writes the file
+    ],
+)
+def test_computed_words_by_position(command: str, decision: str) -> None:
+    assert decide(command) == decision

@@ -145,15 +145,17 @@ _FIND_RUNS = ("-exec", "-execdir", "-ok", "-okdir")
 def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
     args = run.args
     lead: list[str | None] = []  # the starting points, after -H/-L/-P
-    for a in args:
-        if a in ("-H", "-L", "-P"):
-            continue
-        if a is None or a[:1] in "-(!":
-            break
-        lead.append(a)
-    start = lead[0] if lead else "."
-    out = [effect("read", "directory", start, reversible="yes", span=run.span)]
     i = 0
+    for a in args:  # a computed word here is a path (`find "$dir" -type f`)
+        if a in ("-H", "-L", "-P"):
+            i += 1
+            continue
+        if (a is not None and a[:1] in "-(!") or (a is None and lead):
+            break  # after a plain path, a computed word may be the expression (`-delete`)
+        lead.append(a)
+        i += 1
+    start = lead[0] if lead and lead[0] is not None else ("." if not lead else None)
+    out = [effect("read", "directory", start, reversible="yes", span=run.span)]
     while i < len(args):
         a = args[i]
         if a in _FIND_RUNS:  # runs a command on each file, up to `;` or `+`
@@ -294,7 +296,9 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
                 name=inner.name if replace not in inner.name else "",
                 args=[None if a is None or replace in a else a for a in inner.args],
             )
-        found = effects_of(inner, analyze) if inner else []
+        if inner is None:  # no command: xargs runs echo
+            return [effect("read", "process", None, reversible="yes", span=run.span)]
+        found = effects_of(inner, analyze)
         if found and all(e.verb == "read" and not e.flags for e in found):
             return found  # reading whatever files it is given is still reading
         return [flagged(e, "dynamic") for e in found] or [
@@ -335,6 +339,8 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
             )
         ]
     table = _TABLE.get(base)
+    if table is not None and base in _SUBCOMMANDED and _first_word(run.args) is None:
+        return [dynamic(f"the {base} subcommand is computed at run time", run.span)]
     if table is not None:
         if base not in _NO_HELP and asks_for_help(run.known()):
             return [effect("read", "process", base, reversible="yes", span=run.span)]
@@ -360,6 +366,24 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
 #: follow a symbolic link given as the path (``shred``, ``truncate``, ``> file`` and ``find -L``
 #: do, so writes there are not scratch: an earlier ``ln -s /etc/passwd /tmp/x`` would aim them).
 _SCRATCH_DELETERS = frozenset({"rm", "unlink", "rmdir"})
+#: Tools whose first word names the action: `git $CMD --hard` could be anything.
+_SUBCOMMANDED = frozenset(
+    """
+    git terraform tofu terragrunt kubectl oc helm aws gcloud gsutil az doctl docker podman
+    systemctl service apt apt-get yum dnf brew pip pip3 npm yarn pnpm apk pacman snap gem cargo
+    redis-cli
+    """.split()
+)
+
+
+def _first_word(args: list[str | None]) -> str | None:
+    """The first argument that is not a flag; ``None`` when it is computed at run time."""
+    for a in args:
+        if a is None or not a.startswith("-"):
+            return a
+    return ""
+
+
 #: Tools that take ``--help`` as an operand, or run something before they read it.
 _NO_HELP = frozenset({"dd", "powershell", "pwsh", "rmdir", "rd", "del", "erase", "remove-item"})
 _RECOVERY = {"create": "delete what was created"}

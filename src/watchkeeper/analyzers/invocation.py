@@ -39,7 +39,9 @@ READERS = frozenset(
     man help history tree env printenv locale nproc lsblk lscpu lsof netstat ss ip ifconfig
     ping dig nslookup host traceroute md5sum sha256sum sha1sum base64 xxd od hexdump
     strings column seq yes rev nl tac cal who w zcat fold paste pstree comm bc join hash expr
-    fmt pr expand unexpand look shuf numfmt factor tsort iconv
+    fmt pr expand unexpand look shuf numfmt factor tsort iconv lsusb lspci lsmod groups pgrep
+    pidof info apropos whatis gawk mawk nawk zgrep zegrep zless zmore bzcat xzcat lsattr getfacl
+    findmnt blkid vmstat iostat mpstat dmesg last lastlog users tty getconf arch nslookup
     """.split()
 )
 DECODERS = frozenset(

@@ -201,7 +201,10 @@ def _redirect(ctx: Context, node: Node) -> str | None:
             node.named_children[-1] if node.named_children else None
         )
         path = static_value(ctx, target) if target is not None else None
-        if ">" in operator and not operator.startswith("<"):
+        duplicate = operator in (">&", "<&") and (path is None or path == "-" or path.isdigit())
+        if duplicate and path is None:  # `>&$fd` names a descriptor or a file at run time
+            ctx.effects.extend(commands.redirect(None, False, ctx.span(node)))
+        elif ">" in operator and not operator.startswith("<") and not duplicate:
             append = operator in (">>", "&>>")
             ctx.effects.extend(commands.redirect(path, append, ctx.span(node)))
         for child in node.named_children:
