@@ -280,7 +280,8 @@ def test_shell_like_grammar_never_escapes(text: str) -> None:
         ("sudo", ("read", "process")),
         ("watch -n 5 ls", ("read", "file")),
         ("chroot /mnt rm -rf /x", ("delete", "directory")),
-        ("parallel rm ::: a b", ("unknown", "process")),
+        ("parallel rm ::: a b", ("delete", "file")),
+        ("echo a | parallel rm", ("unknown", "process")),
         ("ssh host", ("execute", "host")),
         ("docker exec web", ("unknown", "process")),
         ("dd if=a.img", ("read", "file")),
@@ -596,4 +597,28 @@ def test_remote_commands_and_query_posts(command: str, decision: str) -> None:
     ],
 )
 def test_computed_words_by_position(command: str, decision: str) -> None:
+    assert decide(command) == decision
+
+
+@pytest.mark.parametrize(
+    ("command", "decision"),
+    [
+        ("rsync -avzn src/ /srv/dest/", "allow"),  # -n: a dry run
+        ("rsync --list-only /srv/", "allow"),
+        ("rsync -a /src/ /srv/dest/", "ask"),
+        ("rsync -a --delete /src/ /srv/dest/", "ask"),
+        ("rsync -e 'sh -c \"rm -rf /srv\"' a b:c", "ask"),  # -e names a program rsync runs
+        ("http POST :7700/indexes/products/search q=x", "allow"),
+        ("http :8080/api/users name=x", "ask"),
+        ("busybox rm -rf /srv/data", "ask"),
+        ("busybox ls", "allow"),
+        ("parallel rm -rf {} ::: build dist", "ask"),
+        ("parallel -j 4 grep -l x {} ::: a b", "allow"),
+        ("nginx -t", "allow"),
+        ("nginx -s stop", "ask"),
+        ("haproxy -v", "allow"),
+        ("xargs rm < list", "ask"),  # the items read become rm's arguments
+    ],
+)
+def test_tools_that_run_or_copy(command: str, decision: str) -> None:
     assert decide(command) == decision

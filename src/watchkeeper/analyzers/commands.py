@@ -9,6 +9,7 @@ send their text back to the shell analyzer; SQL clients send theirs to the SQL a
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from collections.abc import Callable
 
 from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, terraform
@@ -33,6 +34,7 @@ from watchkeeper.analyzers.invocation import (
 from watchkeeper.analyzers.system import (
     curl,
     dd,
+    httpie,
     interpreter,
     kill,
     mongo,
@@ -40,6 +42,7 @@ from watchkeeper.analyzers.system import (
     powershell,
     redis,
     rm,
+    rsync,
     simple,
     sql_client,
     systemctl,
@@ -180,6 +183,52 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
     return out
 
 
+#: Servers that print their version for a lone -v/-V and do nothing else.
+_VERSION_ONLY = frozenset(
+    "nginx haproxy kong wrangler fastly traefik caddy apachectl httpd envoy ssh sshd node "
+    "python python3 ruby perl php java go terraform tofu vault consul nomad".split()
+)
+#: Flags that only check or print a configuration.
+_CONFIG_CHECKS = {
+    "nginx": ("-t", "-T"),
+    "haproxy": ("-c",),
+    "apachectl": ("-t", "configtest", "-S"),
+    "sshd": ("-t", "-T"),
+    "caddy": ("validate", "fmt"),
+}
+
+
+def _parallel(run: Invocation, analyze: Analyze) -> list[Effect]:
+    """``parallel CMD ::: a b``: CMD once per value, ``{}`` replaced; without CMD, each value
+    is a command. Input from a pipe instead of ``:::`` is unknown until run time."""
+    args = run.args
+    if ":::" not in args or None in args:
+        return [dynamic("parallel runs commands built from its input", run.span)]
+    at = args.index(":::")
+    template = [str(a) for a in args[:at]]
+    while template and template[0].startswith("-"):
+        del template[: 2 if template[0] in _PARALLEL_VALUED else 1]
+    values = [str(a) for a in args[at + 1 :] if a not in (":::", "::::")]
+    lines = []
+    for v in values:
+        if not template:
+            lines.append(v)  # the value is a command line
+            continue
+        words = [w.replace("{}", v) for w in template]
+        if not any("{}" in w for w in template):
+            words.append(v)
+        lines.append(" ".join(shlex.quote(w) for w in words))
+    out: list[Effect] = []
+    for line in lines[:MAX_PARALLEL]:
+        out.extend(analyze(line, run.field, depth=run.depth + 1))
+    return out or [effect("read", "process", None, reversible="yes", span=run.span)]
+
+
+MAX_PARALLEL = 16
+_PARALLEL_VALUED = frozenset(
+    "-j -P --jobs -S --sshlogin --delay --timeout -N -n -L -l --results --joblog --tmpdir "
+    "--workdir --colsep -d --delimiter -E".split()
+)
 _SSH_VALUED = frozenset("bcDEeFIiJLlmOopQRSWw")
 
 
@@ -289,6 +338,8 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
             i += 2 if run.args[i] in _XARGS_VALUED else 1
         inner = run.rest(i)
         replace = _xargs_replace(run.known())
+        if inner is not None and replace is None:  # the items read are appended
+            inner = dataclasses.replace(inner, args=[*inner.args, None])
         if inner is not None and replace is not None:
             # Arguments holding the replace string are whatever arrives on stdin.
             inner = dataclasses.replace(
@@ -304,8 +355,18 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return [flagged(e, "dynamic") for e in found] or [
             dynamic("xargs runs what it reads", run.span)
         ]
-    if base in ("parallel",):
-        return [dynamic("parallel runs commands built from its input", run.span)]
+    if base == "busybox":  # `busybox rm -rf x`: the applet is the command
+        inner = run.rest(0)
+        if inner is None:
+            return [effect("read", "process", None, reversible="yes", span=run.span)]
+        return effects_of(inner, analyze)
+    if base == "parallel":
+        return _parallel(run, analyze)
+    if base in _VERSION_ONLY and run.args in (["-v"], ["-V"], ["-vv"], ["-version"]):
+        return [effect("read", "process", base, reversible="yes", span=run.span)]
+    checks = _CONFIG_CHECKS.get(base)
+    if checks is not None and run.args[:1] and run.args[0] in checks:
+        return [effect("read", "file", None, reversible="yes", span=run.span)]
     if base in SHELLS:
         return _shell(run, analyze)
     if base == "eval":
@@ -437,7 +498,10 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "cp": simple("overwrite", "file"),
     "mv": simple("overwrite", "file"),
     "install": simple("overwrite", "file"),
-    "rsync": simple("overwrite", "file"),
+    "rsync": rsync,
+    "http": httpie,
+    "https": httpie,
+    "xh": httpie,
     "scp": simple("send", "file", flags=["egress"]),
     "ln": simple("create", "file", "yes"),
     "mkdir": simple("create", "directory", "yes"),

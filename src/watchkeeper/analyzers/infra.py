@@ -337,7 +337,7 @@ def kubectl(run: Invocation) -> list[Effect]:
 
 
 _CLOUD_DELETE = re.compile(
-    r"(delete|terminate|remove|purge|destroy|deregister|rb$|^rm$|disable|invalidat)"
+    r"(delete|terminate|remove|purge|destroy|deregister|rb$|^rm$|disable|^create-invalidation$)"
 )
 
 

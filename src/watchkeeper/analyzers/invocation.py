@@ -18,7 +18,7 @@ from watchkeeper.models import Effect, Span
 
 Analyze = Callable[..., list[Effect]]
 
-SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "ash", "busybox"})
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "ash"})
 INTERPRETERS = {
     "python": "-c",
     "python3": "-c",
@@ -42,6 +42,7 @@ READERS = frozenset(
     fmt pr expand unexpand look shuf numfmt factor tsort iconv lsusb lspci lsmod groups pgrep
     pidof info apropos whatis gawk mawk nawk zgrep zegrep zless zmore bzcat xzcat lsattr getfacl
     findmnt blkid vmstat iostat mpstat dmesg last lastlog users tty getconf arch nslookup
+    pg_dump pg_dumpall mysqldump mongodump ssh-keyscan
     """.split()
 )
 DECODERS = frozenset(

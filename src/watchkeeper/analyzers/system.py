@@ -6,6 +6,7 @@ effects. ``find -exec`` runs another command, so it takes the dispatcher too.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
@@ -23,6 +24,8 @@ from watchkeeper.models import Effect
 
 def rm(run: Invocation) -> list[Effect]:
     known = run.known()
+    if not run.args:  # `rm` alone: "missing operand", nothing removed
+        return [effect("read", "file", None, reversible="yes", span=run.span)]
     recursive = any(
         re.fullmatch(r"-[a-zA-Z]*[rR][a-zA-Z]*", a) or a == "--recursive" for a in known
     )
@@ -43,6 +46,48 @@ def rm(run: Invocation) -> list[Effect]:
             )
         )
     return out
+
+
+def rsync(run: Invocation) -> list[Effect]:
+    """rsync: a dry run or a listing reads; ``--delete*`` removes what the source lacks."""
+    known = run.known()
+    for i, a in enumerate(run.args):  # -e/--rsh and --rsync-path name programs rsync runs
+        value = None
+        if a in ("-e", "--rsh") and i + 1 < len(run.args):
+            value = run.args[i + 1] or "?"
+        elif a is not None and a.startswith(("--rsh=", "--rsync-path")):
+            value = a.split("=", 1)[1] if "=" in a else "?"
+        if value is not None and value.split()[:1] not in (["ssh"], ["rsync"]):
+            return [dynamic(f"rsync runs {value!r}", run.span)]
+    shorts = "".join(a[1:] for a in known if a.startswith("-") and not a.startswith("--"))
+    paths: list[str | None] = [*paths_of(run)] or [None]
+    if "n" in shorts or any(a in ("--dry-run", "--list-only") for a in known) or len(paths) < 2:
+        return [effect("read", "file", paths[0], reversible="yes", span=run.span)]
+    destination = paths[-1]
+    out = [effect("read", "file", p, reversible="yes", span=run.span) for p in paths[:-1]]
+    if any(a.startswith(("--delete", "--remove-source-files")) for a in known):
+        out.append(effect("delete", "file", destination, scope="many", reversible="no",
+                          recovery="restore from a backup", span=run.span))  # fmt: skip
+    out.append(effect("overwrite", "file", destination, span=run.span,
+                      flags=path_flags(destination or "")))  # fmt: skip
+    return out
+
+
+def httpie(run: Invocation) -> list[Effect]:
+    """HTTPie (``http POST :7700/indexes/x/search q=term``), read as curl reads."""
+    known = run.known()
+    words = [a for a in known if not a.startswith("-")]
+    method = words[0] if words and words[0].isupper() and words[0].isalpha() else None
+    rest = words[1:] if method else words
+    url = rest[0] if rest else None
+    items = rest[1:]
+    files = [i for i in items if ("@" in i and "=@" in i) or i.startswith("@")]
+    body = any("=" in i for i in items)
+    as_curl = ["-X", method or ("POST" if body else "GET"), *(["--data"] if body else [])]
+    as_curl += [f"@{f}" for f in files]
+    if url is not None:
+        as_curl.append(url if "://" in url or url.startswith(":") else f"http://{url}")
+    return curl(dataclasses.replace(run, args=[*as_curl]))
 
 
 def interpreter(run: Invocation, flag: str) -> list[Effect]:
