@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,16 +58,107 @@ def _why(decision: Decision) -> str:
     return f"{decision.decision} by {rules}; saw {seen}"
 
 
+Reason = tuple[str, Callable[[dict[str, Any], Decision], bool], str]
+
+
+def _flag(decision: Decision, flag: str) -> bool:
+    return any(flag in e.flags for e in decision.effects)
+
+
+def _has(decision: Decision, verb: str, kind: str | None = None) -> bool:
+    return any(e.verb == verb and kind in (None, e.target.kind) for e in decision.effects)
+
+
+#: Where watchkeeper holds on purpose what a peer lets through, in production. The first that
+#: fits a disagreement explains it; the report counts the rest as unexplained.
+STRICTER: list[Reason] = [
+    (
+        "obfuscated",
+        lambda r, d: _flag(d, "obfuscated"),
+        "confusable or invisible characters: what runs is not what reads (SPEC §6)",
+    ),
+    (
+        "dynamic",
+        lambda r, d: _flag(d, "dynamic"),
+        "what runs is decided at run time (a variable, a substitution, a script, stdin): never "
+        "silently allowed in production (SPEC §6)",
+    ),
+    (
+        "irreversible",
+        lambda r, d: "prod-irreversible-needs-two" in d.rules,
+        "an irreversible delete or overwrite in production needs two people (SPEC §5); the peer "
+        "guards a developer's workstation, where the same command is routine",
+    ),
+    (
+        "unknown-program",
+        lambda r, d: _has(d, "unknown"),
+        "a program watchkeeper has no knowledge of: in production a person looks",
+    ),
+    (
+        "privileged",
+        lambda r, d: _flag(d, "privileged"),
+        "runs as root, grants privileges or writes start-up files and cron",
+    ),
+    (
+        "runs-code",
+        lambda r, d: _has(d, "execute"),
+        "runs code watchkeeper does not model (an interpreter one-liner, a container, a session)",
+    ),
+    (
+        "sends",
+        lambda r, d: _has(d, "send"),
+        "sends data or messages out of the machine (email, uploads, HTTP writes) in production",
+    ),
+    (
+        "changes-unknown-undo",
+        lambda r, d: _has(d, "update") or _has(d, "create"),
+        "changes a resource whose undo watchkeeper cannot see (uploads, flag updates, mounts)",
+    ),
+]
+#: Where watchkeeper lets through on purpose what a peer holds: each row by its text.
+LOOSER: dict[str, str] = {
+    "git push origin master": "dcg's opt-in strict_git pack (configuration, not danger): a "
+    "plain push is undone by a revert",
+    "git push master": "dcg's opt-in strict_git pack: a plain push is undone by a revert",
+    "git push origin HEAD:master": "dcg's opt-in strict_git pack: a plain push is undone by a "
+    "revert",
+    "command -V git reset --hard": "`command -V` describes a command and runs nothing",
+    "dig axfr example.com": "a zone transfer reads DNS records; reads are free",
+    "EXPLAIN DELETE FROM tech_book": "EXPLAIN without ANALYZE does not execute (issue 3, "
+    "SQL analyzer)",
+    "EXPLAIN UPDATE tech_book SET id = 1": "EXPLAIN without ANALYZE does not execute",
+    "ALTER TABLE MyTable ADD PRIMARY KEY (MyColumnOne, MyColumnTwo);": "bytebase's "
+    "schema-review lint; adding a key is undone by dropping it",
+    "ALTER TABLE MyTable ADD UNIQUE (MyColumnOne, MyColumnTwo);": "bytebase's schema-review "
+    "lint; adding a constraint is undone by dropping it",
+}
+
+
+def _reason(row: dict[str, Any], decision: Decision, want: bool) -> str | None:
+    """A listed reason: the text itself for looser rows, the class name for stricter ones."""
+    if want:
+        return LOOSER.get(row["text"])
+    return next((f"`{name}`" for name, test, _ in STRICTER if test(row, decision)), None)
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part / whole:.1%} ({part}/{whole})" if whole else "-"
+
+
 def main() -> None:
     if not CORPUS.exists():
         raise SystemExit(f"no corpus at {CORPUS}: make eval needs ../shared/corpus")
     gateway = Gateway(builtin())
-    tallies: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    # per key: [hold rows, held, allow rows, false holds, listed misses, listed false holds]
+    tallies: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     misses: list[str] = []
+    unexplained = 0
+    classes: dict[str, int] = defaultdict(int)
     for kind, row, action in _rows():
         decision = gateway.submit({**action, "environment": "prod"})
         want = row["expected"] != "allow"
         held = decision.decision != "allow"
+        reason = _reason(row, decision, want) if want != held else None
         for key in (
             (kind, row.get("source_repo", "?")),
             (kind, f"category {row.get('category', '?')}"),
@@ -74,35 +166,55 @@ def main() -> None:
             t = tallies[key]
             t[0 if want else 2] += 1
             t[1 if want else 3] += held
+            if want != held and reason is not None:
+                t[4 if want else 5] += 1
         if want != held:
+            unexplained += reason is None
+            if reason is not None and not want:
+                classes[reason.strip("`")] += 1
             text = row["text"].replace("\n", "\\n").replace("|", "\\|")[:90]
-            misses.append(f"| {kind} | {row['expected']} | `{text}` | {_why(decision)} |")
+            misses.append(
+                f"| {kind} | {row['expected']} | `{text}` | {_why(decision)} | "
+                f"{reason or '**unexplained**'} |"
+            )
     lines = []
-    for (kind, key), (need, got, allows, false) in sorted(tallies.items()):
-        recall = f"{got / need:.1%} ({got}/{need})" if need else "-"
-        false_rate = f"{false / allows:.1%} ({false}/{allows})" if allows else "-"
-        lines.append(f"| {kind} | {key} | {recall} | {false_rate} |")
+    for (kind, key), (need, got, allows, false, looser, stricter) in sorted(tallies.items()):
+        lines.append(
+            f"| {kind} | {key} | {_rate(got, need)} | {_rate(false, allows)} | "
+            f"{_rate(got + looser, need)} | {_rate(false - stricter, allows)} |"
+        )
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     OUT.write_text(
         f"""# Evaluation on the peer corpus
 
 Written by `make eval` ({now}): the built-in orders, environment `prod`, every row of
 `../shared/corpus`. Hold recall: `block`/`ask` rows decided `ask` or `deny`. False-hold rate:
-`allow` rows decided `ask` or `deny`. Targets: ≥ 99% held, ≤ 2% false holds.
+`allow` rows decided `ask` or `deny`. Targets: ≥ 99% held, ≤ 2% false holds, except rows
+listed with a reason.
 
-| analyzer | source or category | hold recall | false-hold rate |
-|---|---|---|---|
+The peers guard a developer's workstation; these orders guard production, where an
+irreversible delete needs two people and what watchkeeper cannot understand needs one. Each
+disagreement is filed under the reason it is deliberate, or **unexplained**; the last two
+columns count the filed rows as agreeing. The classes are broad on purpose: read the rows
+under each to judge them. Unexplained disagreements: {unexplained}.
+
+| analyzer | source or category | hold recall | false-hold rate | recall, listed | false holds, unfiled |
+|---|---|---|---|---|---|
 {chr(10).join(lines)}
+
+Why watchkeeper holds on purpose, by class (the `reason` column below):
+
+{chr(10).join(f"- `{name}` ({classes[name]} rows): {why}" for name, _, why in STRICTER)}
 
 ## Disagreements ({len(misses)})
 
-| analyzer | expected | input | watchkeeper |
-|---|---|---|---|
+| analyzer | expected | input | watchkeeper | reason |
+|---|---|---|---|---|
 {chr(10).join(misses)}
 """,
         encoding="utf-8",
     )
-    print(f"wrote {OUT}: {len(misses)} disagreements")
+    print(f"wrote {OUT}: {len(misses)} disagreements, {unexplained} unexplained")
 
 
 if __name__ == "__main__":

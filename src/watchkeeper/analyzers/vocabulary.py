@@ -95,7 +95,8 @@ _UPDATE = frozenset(
 #: Words that are verbs in one tool and nouns in another (`gh run view`, `gh workflow run`).
 _NOUNS = frozenset(
     """
-    run restore backup version config log logs snapshot snapshots tag build report env plan top
+    run restore backup version config configure log logs snapshot snapshots tag build report env
+    plan top
     history audit metrics events usage quota health status search query export import exec
     """.split()
 )
