@@ -97,7 +97,7 @@ STRICTER: list[Reason] = [
     (
         "privileged",
         lambda r, d: _flag(d, "privileged"),
-        "runs as root, grants privileges or writes start-up files and cron",
+        "runs as root, grants privileges, opens access from anywhere or writes start-up files",
     ),
     (
         "runs-code",
@@ -198,7 +198,7 @@ disagreement is filed under the reason it is deliberate, or **unexplained**; the
 columns count the filed rows as agreeing. The classes are broad on purpose: read the rows
 under each to judge them. Unexplained disagreements: {unexplained}.
 
-| analyzer | source or category | hold recall | false-hold rate | recall, listed | false holds, unfiled |
+| analyzer | source or category | hold recall | false holds | recall, filed | false, unfiled |
 |---|---|---|---|---|---|
 {chr(10).join(lines)}
 
