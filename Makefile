@@ -38,8 +38,11 @@ unit: venv
 
 test: lint typecheck unit
 
+# Peers are installed here only: squidbrake from PyPI, cc-safety-net from npm (if node is there).
 bench: venv
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@if command -v npm >/dev/null; then cd bench/peers && npm ci --silent --no-audit --no-fund; \
+	else echo "npm not found: cc-safety-net is left out of the peer comparison"; fi
 	$(BIN)/python -m bench
 
 # The analyzers over the peer corpus beside the repository: writes bench/EVAL.md.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from bench import peers, plans
 from bench.decide import (
     ACTION,
     BUILTIN_ACTIONS,
@@ -139,6 +140,8 @@ orders in `prod`: parse, effects, placement and decision (target: ≤ 300 µs p5
 
 {corpus_table}
 """
+    print("peers and the large plan…", flush=True)
+    body += "\n" + peers.section() + "\n" + plans.section()
     path = Path(__file__).with_name("RESULTS.md")
     path.write_text(body, encoding="utf-8")
     print(f"wrote {path}")

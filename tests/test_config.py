@@ -17,7 +17,7 @@ def test_defaults_without_variables() -> None:
     assert settings == Settings()
     limits = settings.limits()
     assert (limits.max_input_bytes, limits.max_effects, limits.budget_seconds) == (
-        1_048_576,
+        32 * 1024 * 1024,
         10_000,
         0.25,
     )

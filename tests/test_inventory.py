@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from watchkeeper.gateway import Gateway
-from watchkeeper.inventory import Inventory, glob_regex
+from watchkeeper.inventory import MAX_STRINGS, Inventory, glob_regex
 from watchkeeper.models import Action
 from watchkeeper.orders.model import StandingOrders
 
@@ -126,7 +126,7 @@ def test_a_bare_word_does_not_place_an_action(inventory: Inventory, word: str) -
         pytest.param({"url": "https://api.example.com", "p": "/home/me/y"}, id="unclaimed-host"),
         pytest.param({"cmd": "ssh admin@db1 reboot", "p": "/home/me/y"}, id="one-label-user-host"),
         pytest.param({"dsn": "db1:5432", "p": "/home/me/y"}, id="one-label-host-port"),
-        pytest.param({"pad": ["x"] * 10_000, "p": "/home/me/y"}, id="too-many-strings"),
+        pytest.param({"pad": ["x"] * (MAX_STRINGS + 1), "p": "/home/me/y"}, id="too-many-strings"),
         pytest.param({"host": "db7", "p": "/home/me/y"}, id="unrecognised-host-field"),
         pytest.param({"server": ["db7"], "p": "/home/me/y"}, id="unrecognised-server-list"),
         pytest.param({"ip": "10.0.0.5", "p": "/home/me/y"}, id="ip-field"),

@@ -63,19 +63,19 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "analyzer_budget_ms",
-        250.0,
+        Limits().budget_seconds * 1000,
         "Longest an analyzer may take on one action, in milliseconds; slower is a `deny`.",
         _positive_float,
     ),
     Setting(
         "max_input_bytes",
-        1_048_576,
+        Limits().max_input_bytes,
         "Largest action input analyzers accept, in bytes of canonical JSON; larger is a `deny`.",
         _positive_int,
     ),
     Setting(
         "max_effects",
-        10_000,
+        Limits().max_effects,
         "Most effects one analyzer may report for one action; more is a `deny`.",
         _positive_int,
     ),

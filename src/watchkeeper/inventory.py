@@ -41,7 +41,7 @@ _IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _PIECES = re.compile(r"[/:=@]")
 _IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
 _STRUCTURE = re.compile(r"[/~.@:\\%\u3002\uff0e\uff61]")
-MAX_STRINGS = 10_000
+MAX_STRINGS = 200_000  # a large plan holds tens of thousands
 _CONTEXT_KEYS = frozenset(
     {"context", "kube_context", "kubecontext", "kubeconfig_context", "k8s_context"}
 )

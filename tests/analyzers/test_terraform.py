@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -85,15 +84,14 @@ def test_not_a_plan_is_dynamic() -> None:
     assert "dynamic" in effect.flags
 
 
-def test_ten_thousand_changes_in_under_a_second() -> None:
+def test_ten_thousand_changes_are_all_counted() -> None:
+    # How fast is measured by `make bench` (bench/plans.py), not here.
     changes = [
         change(f"aws_db_instance.x{i}", "aws_db_instance" if i % 2 else "aws_instance",
                ["delete"] if i % 3 == 0 else ["update"], before={"skip_final_snapshot": True})
         for i in range(10_000)
     ]  # fmt: skip
-    started = time.perf_counter()
     effects = plan_effects(plan(*changes))
-    assert time.perf_counter() - started < 1.0
     assert sum(1 for e in effects if e.verb == "delete") == 3334
 
 

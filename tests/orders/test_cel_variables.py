@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from watchkeeper.gateway import Gateway
+from watchkeeper.orders.cel import ENV, ConditionSet, evaluate
 from watchkeeper.orders.model import StandingOrders
 
 ORDERS = """
@@ -211,3 +212,19 @@ def test_a_whole_effect_view_sees_each_environment(
         assert decision.decision == "deny", decision.reasons
         explained = {r.rule for r in gateway.explain(action).rules if r.status == "matched"}
         assert explained == {"r"}
+
+
+def test_the_engines_iteration_budget_is_an_error_in_words() -> None:
+    effects = [{"verb": "read"}] * 10_001
+    ok, why = evaluate(ENV.compile("effects.all(e, e.verb == 'read')"), {"effects": effects})
+    assert not ok
+    assert "more than 10,000 items" in why
+    assert "split it" in why
+
+
+def test_one_activation_serves_the_combined_program_and_each_rule_alone() -> None:
+    conditions = ["effects.all(e, e.verb == 'read')", "effects.exists(e, e.verb == 'x')"]
+    programs = [ENV.compile(c) for c in conditions]
+    both = ConditionSet(conditions, programs)
+    effects = [{"verb": "read"}] * 6_000  # together 12,000 iterations: over the budget
+    assert both.run((0, 1), {"effects": effects}) == [True, False]

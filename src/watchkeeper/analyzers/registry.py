@@ -39,8 +39,9 @@ class Analyzer(Protocol):
 class Limits:
     """Bounds on analysis; see the module docstring."""
 
-    max_input_bytes: int = 1_048_576
-    max_effects: int = 10_000
+    # A `terraform show -json` of 10,000 changes is tens of megabytes; a shell command is not.
+    max_input_bytes: int = 32 * 1024 * 1024
+    max_effects: int = 10_000  # CEL stops after 10,000 iterations in one evaluation anyway
     budget_seconds: float = 0.25
 
 

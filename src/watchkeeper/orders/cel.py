@@ -135,6 +135,11 @@ _STATUS = re.compile(r"^[A-Z_]+: ")
 def explain_error(text: str) -> str:
     """An engine error in words a policy author can act on."""
     text = _STATUS.sub("", text.strip())
+    if "Iteration budget exceeded" in text:
+        return (
+            "the condition iterates over more than 10,000 items, the engine's limit for one "
+            "evaluation; the action is too large to judge (split it, e.g. one plan per module)"
+        )
     missing = _MISSING_KEY.search(text)
     if missing:
         key = missing.group(1)
@@ -154,15 +159,18 @@ def explain_error(text: str) -> str:
     return text
 
 
-def evaluate(program: Any, data: Mapping[str, Any]) -> tuple[bool, Any]:
-    """Run one program. Return ``(True, value)`` or ``(False, error message)``."""
+def evaluate(program: Any, data: Mapping[str, Any] | Any) -> tuple[bool, Any]:
+    """Run one program on ``data`` (a mapping, or an activation made once for several programs).
+
+    Return ``(True, value)`` or ``(False, error message)``.
+    """
     try:
-        result = program.eval(data=data)
+        result = program.eval(data=data) if isinstance(data, Mapping) else program.eval(data)
         if result.type() == cel.Type.ERROR:
             return False, explain_error(str(result.value()))
         return True, result.plain_value()
     except Exception as exc:  # the engine raising is one more way to fail; never let it escape
-        return False, f"{type(exc).__name__}: {exc}"
+        return False, explain_error(f"{type(exc).__name__}: {exc}")
 
 
 class ConditionSet:
@@ -201,15 +209,19 @@ class ConditionSet:
         """Evaluate the conditions of rules ``indexes`` against ``data`` in one engine call."""
         if len(indexes) == 1:
             return [self._one(indexes[0], data)]
+        # Converting the data is most of an evaluation's cost: convert once, for the combined
+        # program and, should it fail (one rule's error, or the engine's 10,000-iteration budget
+        # spent by all rules together over a long effects list), for each rule alone.
+        activation = ENV.Activation(dict(data))
         program = self._program_for(indexes)
         if program is _UNCOMBINABLE:  # each compiled alone at load: judge them alone
-            return [self._one(i, data) for i in indexes]
-        ok, value = evaluate(program, data)
+            return [self._one(i, activation) for i in indexes]
+        ok, value = evaluate(program, activation)
         if ok and isinstance(value, list) and all(isinstance(v, bool) for v in value):
             return list(value)
-        return [self._one(i, data) for i in indexes]
+        return [self._one(i, activation) for i in indexes]
 
-    def _one(self, index: int, data: Mapping[str, Any]) -> bool | str:
+    def _one(self, index: int, data: Mapping[str, Any] | Any) -> bool | str:
         ok, value = evaluate(self._programs[index], data)
         if not ok:
             return str(value)
