@@ -9,6 +9,7 @@ import pytest
 from watchkeeper.gateway import Gateway
 from watchkeeper.inventory import MAX_STRINGS, Inventory, glob_regex
 from watchkeeper.models import Action
+from watchkeeper.orders.loader import load_text
 from watchkeeper.orders.model import StandingOrders
 
 ORDERS = """
@@ -246,3 +247,59 @@ def test_what_a_command_names_places_it_despite_the_claim(
     gateway = Gateway(orders_from(COMMAND_ORDERS))
     d = gateway.submit({"tool": "shell", "environment": "dev", "input": {"command": command}})
     assert d.decision == decision, d.reasons
+
+
+SHELL_ORDERS = """
+environments:
+  prod:
+    match:
+      aws_accounts: ["123456789012"]
+      aws_profiles: [prod-admin]
+      paths: ["/srv/prod/**"]
+      hosts: ["*.prod.internal"]
+      terraform_workspaces: [prod]
+      kube_contexts: ["prod-*"]
+    default: ask
+  dev:
+    match: {paths: ["/home/**"], hosts: [localhost]}
+    default: allow
+"""
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param({"command": "terraform -chdir=/srv/prod/tf destroy"}, id="chdir"),
+        pytest.param({"command": "TF_WORKSPACE=prod terraform destroy"}, id="tf-workspace"),
+        pytest.param({"command": "psql -h db.prod.internal -c 'DROP TABLE x'"}, id="psql-host"),
+        pytest.param(
+            {"command": "psql postgresql://u@db.prod.internal:5432/app -c 'DROP TABLE x'"},
+            id="connection-string",
+        ),
+        pytest.param({"command": "rm -rf build", "cwd": "/srv/prod/app"}, id="cwd"),
+        pytest.param({"command": "cd /srv/prod && rm -rf build"}, id="cd"),
+        pytest.param({"command": "kubectl --context prod-eu delete ns x"}, id="kube-context"),
+        pytest.param({"command": "ssh deploy@web1.prod.internal 'rm -rf /srv/app'"}, id="ssh"),
+        pytest.param(
+            {
+                "command": "aws rds delete-db-instance --db-instance-identifier x --profile prod-admin"
+            },
+            id="aws-profile-flag",
+        ),
+        pytest.param(
+            {
+                "command": "AWS_PROFILE=prod-admin aws rds delete-db-instance --db-instance-identifier x"
+            },
+            id="aws-profile-variable",
+        ),
+        pytest.param(
+            {"command": "aws iam delete-role --role-arn arn:aws:iam::123456789012:role/x"},
+            id="arn-account",
+        ),
+    ],
+)
+def test_shell_targets_place_the_action_whatever_the_agent_claims(payload: dict[str, str]) -> None:
+    gateway = Gateway(load_text(SHELL_ORDERS))
+    decision = gateway.submit({"tool": "shell", "input": payload, "environment": "dev"})
+    assert "prod" in decision.environments
+    assert decision.decision == "ask"  # prod's default; the claim of dev only adds dev

@@ -212,6 +212,7 @@ class Inventory:
             ]
             for kind, label in (
                 ("aws_accounts", "AWS account"),
+                ("aws_profiles", "AWS profile"),
                 ("gcp_projects", "Google Cloud project"),
                 ("azure_subscriptions", "Azure subscription"),
             ):

@@ -341,14 +341,31 @@ _CLOUD_DELETE = re.compile(
 )
 
 
+_CLOUD_VARIABLES = (
+    ("AWS_DEFAULT_PROFILE", "profile"),
+    ("AWS_PROFILE", "profile"),
+    ("CLOUDSDK_CORE_PROJECT", "project"),
+    ("GOOGLE_CLOUD_PROJECT", "project"),
+    ("AZURE_SUBSCRIPTION_ID", "subscription"),
+)
+
+
 def cloud(run: Invocation) -> list[Effect]:
     known = run.known()
     words = [a for a in known if not a.startswith("-")]
     joined = " ".join(known)
     extra: dict[str, Any] = {}
+    # Where the credentials point: the environment first, a flag overrides it.
+    for variable, key in _CLOUD_VARIABLES:
+        value = run.variables.get(variable)
+        if value:
+            extra[key] = value
     for flag in ("--profile", "--project", "--subscription", "--account"):
         if flag in known and known.index(flag) + 1 < len(known):
             extra[flag[2:]] = known[known.index(flag) + 1]
+        for a in known:
+            if a.startswith(flag + "="):
+                extra[flag[2:]] = a.split("=", 1)[1]
     if dry_run(known) or asks_for_help(known) or words[-1:] == ["help"]:
         return [effect("read", "cloud_resource", None, reversible="yes", span=run.span, **extra)]
     if any(_CLOUD_DELETE.search(w) for w in words[:3]):

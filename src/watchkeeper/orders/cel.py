@@ -209,16 +209,15 @@ class ConditionSet:
         """Evaluate the conditions of rules ``indexes`` against ``data`` in one engine call."""
         if len(indexes) == 1:
             return [self._one(indexes[0], data)]
-        # Converting the data is most of an evaluation's cost: convert once, for the combined
-        # program and, should it fail (one rule's error, or the engine's 10,000-iteration budget
-        # spent by all rules together over a long effects list), for each rule alone.
-        activation = ENV.Activation(dict(data))
         program = self._program_for(indexes)
-        if program is _UNCOMBINABLE:  # each compiled alone at load: judge them alone
-            return [self._one(i, activation) for i in indexes]
-        ok, value = evaluate(program, activation)
-        if ok and isinstance(value, list) and all(isinstance(v, bool) for v in value):
-            return list(value)
+        if program is not _UNCOMBINABLE:
+            ok, value = evaluate(program, data)
+            if ok and isinstance(value, list) and all(isinstance(v, bool) for v in value):
+                return list(value)
+        # Each rule alone (one rule's error, or the engine's 10,000-iteration budget spent by
+        # all rules together over a long effects list). Converting the data is most of an
+        # evaluation's cost: one activation, converted once, serves them all.
+        activation = ENV.Activation(dict(data))
         return [self._one(i, activation) for i in indexes]
 
     def _one(self, index: int, data: Mapping[str, Any] | Any) -> bool | str:

@@ -37,6 +37,11 @@ PATTERNS = ListOf(Str())
 MATCH = Record(
     {
         "aws_accounts": Field(PATTERNS, "AWS account ids that belong to this environment."),
+        "aws_profiles": Field(
+            PATTERNS,
+            "AWS CLI profiles whose credentials act in this environment (`--profile`, "
+            "`AWS_PROFILE`).",
+        ),
         "gcp_projects": Field(PATTERNS, "Google Cloud project ids."),
         "azure_subscriptions": Field(PATTERNS, "Azure subscription ids."),
         "kube_contexts": Field(PATTERNS, "Kubernetes contexts (glob patterns, e.g. `prod-*`)."),
