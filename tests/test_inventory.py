@@ -281,15 +281,11 @@ environments:
         pytest.param({"command": "kubectl --context prod-eu delete ns x"}, id="kube-context"),
         pytest.param({"command": "ssh deploy@web1.prod.internal 'rm -rf /srv/app'"}, id="ssh"),
         pytest.param(
-            {
-                "command": "aws rds delete-db-instance --db-instance-identifier x --profile prod-admin"
-            },
+            {"command": "aws rds delete-db-cluster --db-cluster-identifier x --profile prod-admin"},
             id="aws-profile-flag",
         ),
         pytest.param(
-            {
-                "command": "AWS_PROFILE=prod-admin aws rds delete-db-instance --db-instance-identifier x"
-            },
+            {"command": "AWS_PROFILE=prod-admin aws rds delete-db-cluster --db-cluster-id x"},
             id="aws-profile-variable",
         ),
         pytest.param(
