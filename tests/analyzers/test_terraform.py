@@ -116,3 +116,30 @@ def test_the_corpus_plans_count_every_delete_and_replace() -> None:
         actions = [e.attributes.get("action") for e in effects if e.verb == "delete"]
         assert (actions.count("delete"), actions.count("replace")) == (
             row["n_delete"], row["n_replace"]), row["file"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param("aws_db_instance.main", id="not-an-object"),
+        pytest.param({"address": "a", "mode": "managed", "change": None}, id="no-change"),
+        pytest.param(
+            {"address": "a", "mode": "managed", "change": {"actions": "delete"}},
+            id="actions-not-a-list",
+        ),
+        pytest.param(
+            {"address": "a", "mode": "managed", "change": {"actions": ["destroy"]}},
+            id="unknown-action",
+        ),
+        pytest.param(
+            {"address": "a", "mode": "weird", "change": {"actions": ["delete"]}}, id="unknown-mode"
+        ),
+    ],
+)
+def test_a_change_that_cannot_be_read_is_held_not_skipped(bad: Any) -> None:
+    effects = plan_effects(plan(bad))
+    assert any("dynamic" in e.flags for e in effects)
+    d = Gateway(builtin()).submit(
+        {"tool": "terraform", "environment": "prod", "input": {"plan": plan(bad)}}
+    )
+    assert d.decision != "allow"

@@ -27,9 +27,29 @@ def _dynamic(why: str, span: Span | None = None) -> Effect:
     return _effect("unknown", "terraform_resource", None, flags=["dynamic"], span=span, why=why)
 
 
-def _actions(change: Mapping[str, Any]) -> tuple[str, ...]:
-    actions = change.get("change", {}).get("actions") if isinstance(change, Mapping) else None
-    return tuple(a for a in actions if isinstance(a, str)) if isinstance(actions, list) else ()
+#: Every action list `terraform show -json` writes for a resource change.
+KNOWN_ACTIONS = frozenset(
+    {
+        ("no-op",),
+        ("read",),
+        ("create",),
+        ("update",),
+        ("delete",),
+        ("forget",),
+        ("delete", "create"),
+        ("create", "delete"),
+        ("create", "forget"),
+    }
+)
+
+
+def _actions(change: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The change's actions, or ``None`` when they are not a list of strings."""
+    body = change.get("change")
+    actions = body.get("actions") if isinstance(body, Mapping) else None
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        return None
+    return tuple(actions)
 
 
 def _survivor(before: Any) -> str | None:
@@ -102,10 +122,20 @@ def plan_effects(plan: Any, field: str = "plan") -> list[Effect]:
     by_type: Counter[str] = Counter()
     stateful_deletes: list[str] = []
     changed = 0
-    for change in changes:
-        if not isinstance(change, Mapping) or change.get("mode", "managed") != "managed":
+    for n, change in enumerate(changes):
+        # What cannot be read is not skipped: a change nobody understood may be a delete.
+        if not isinstance(change, Mapping):
+            out.append(_dynamic(f"resource change {n} is not an object", span))
+            continue
+        mode = change.get("mode", "managed")
+        if mode == "data":
             continue
         actions = _actions(change)
+        if mode != "managed" or actions is None or actions not in KNOWN_ACTIONS:
+            shown = actions if actions is not None else change.get("change")
+            out.append(_dynamic(f"resource change {n} ({str(change.get('address'))[:100]}): "
+                                f"mode {mode!r}, actions {str(shown)[:100]}", span))  # fmt: skip
+            continue
         address = str(change.get("address") or "")
         kind = str(change.get("type") or "")
         raw = change.get("change")
