@@ -9,6 +9,7 @@ send their text back to the shell analyzer; SQL clients send theirs to the SQL a
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import shlex
 from collections.abc import Callable
 
@@ -105,6 +106,15 @@ __all__ = [
 ]
 
 
+def _script(run: Invocation, path: str, analyze: Analyze) -> list[Effect]:
+    """A script file run or sourced: read if this line wrote it plainly, else ``dynamic``."""
+    written, text = run.written(path)
+    if written and text is not None:  # echo 'rm -rf /srv' > x.sh && bash x.sh
+        return analyze(text, run.field, depth=run.depth + 1)
+    why = "written at run time" if written else "watchkeeper cannot see"
+    return [dynamic(f"{run.base} runs a script {why} ({path})", run.span)]
+
+
 def _shell(run: Invocation, analyze: Analyze) -> list[Effect]:
     known = run.known()
     if "-c" in run.args:
@@ -113,8 +123,9 @@ def _shell(run: Invocation, analyze: Analyze) -> list[Effect]:
         if text is None:
             return [dynamic(f"{run.base} -c runs text built at run time", run.span)]
         return analyze(text, run.field, depth=run.depth + 1)
-    if any(not a.startswith("-") for a in known):  # bash script.sh: a script we cannot see
-        return [dynamic(f"{run.base} runs a script watchkeeper cannot see", run.span)]
+    script = next((a for a in known if not a.startswith("-")), None)
+    if script is not None:  # bash script.sh
+        return _script(run, script, analyze)
     if run.stdin_text is not None:  # `bash <<EOF … EOF`: the script is right here
         return analyze(run.stdin_text, run.field, depth=run.depth + 1)
     if run.stdin in ("decoded", "downloaded"):
@@ -131,6 +142,17 @@ def _shell(run: Invocation, analyze: Analyze) -> list[Effect]:
     if run.stdin is not None:
         return [dynamic(f"{run.base} runs what is piped into it", run.span)]
     return [effect("execute", "process", None, span=run.span)]
+
+
+def _globbed(run: Invocation, analyze: Analyze) -> list[Effect]:
+    """A command word with a glob runs whichever program matches: judge every known one."""
+    names = sorted(n for n in (*_TABLE, *READERS) if fnmatch.fnmatchcase(n, run.base))[:20]
+    out = [
+        flagged(e, "dynamic")
+        for n in names
+        for e in effects_of(dataclasses.replace(run, name=n), analyze)
+    ]
+    return out or [dynamic(f"the command word {run.name!r} is a glob", run.span)]
 
 
 #: find tests and options that take a value: `find . -name -delete` looks for files so named.
@@ -316,6 +338,10 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     if not run.name:
         return [dynamic("the command word is computed at run time", run.span)]
     base = run.base
+    if "/" in run.name and run.written(run.name)[0]:  # ./x.sh, written earlier in the line
+        return _script(run, run.name, analyze)
+    if any(c in base for c in "*?["):  # /bin/r? could be rm
+        return _globbed(run, analyze)
     if base in ("command", "type", "which", "hash") and any(a in ("-v", "-V") for a in run.known()):
         return [effect("read", "process", None, reversible="yes", span=run.span)]
     if base in NO_EFFECT:
@@ -374,7 +400,10 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
             return [dynamic("eval of text built at run time", run.span)]
         return analyze(" ".join(run.known()), run.field, depth=run.depth + 1)
     if base in ("source", "."):
-        return [dynamic("sources a script watchkeeper cannot see", run.span)]
+        script = next(iter(run.known()), None)
+        if script is None:
+            return [dynamic("sources a script named at run time", run.span)]
+        return _script(run, script, analyze)
     if base == "ssh":
         return _ssh(run, analyze)
     if base in ("docker", "podman") and run.known()[:1] == ["exec"]:

@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from watchkeeper.models import Effect, Span
@@ -99,6 +99,15 @@ class Invocation:
     variables: dict[str, str | None] = dataclasses.field(default_factory=dict)
     flags: frozenset[str] = frozenset()
     stdin_text: str | None = None  # a heredoc or here-string: what the command reads, known
+    #: Files written earlier in the same line (normalized path → text, None if unknown).
+    files: Mapping[str, str | None] = dataclasses.field(default_factory=dict)
+
+    def written(self, path: str | None) -> tuple[bool, str | None]:
+        """Whether ``path`` was written earlier in the line, and its text if known."""
+        if path is None:
+            return False, None
+        key = posixpath.normpath(path)
+        return (key in self.files), self.files.get(key)
 
     @property
     def base(self) -> str:

@@ -14,6 +14,7 @@ ever executed. What each command does is :mod:`watchkeeper.analyzers.commands`.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class Scope:
 
     variables: dict[str, str | None] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    #: Files written earlier in the line, by normalized path: their text, or None if unknown.
+    files: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,6 +178,7 @@ def _walk(ctx: Context, node: Node, stdin: Node | None) -> None:
                 extra.extend(_trailing(child))
         if body is not None and body.type == "command":
             _command(ctx, body, stdin, fed, extra)
+            _remember(ctx, node, body, fed)
         elif body is not None:
             _walk(ctx, body, stdin)
         return
@@ -191,6 +195,61 @@ def _assign(ctx: Context, node: Node) -> None:
     if name is None:
         return
     ctx.scope.variables[_source(ctx, name)] = static_value(ctx, value) if value is not None else ""
+
+
+def _static_words(ctx: Context, node: Node) -> tuple[str | None, list[str | None]]:
+    """A command's word and arguments as far as they are static, without walking anything."""
+    name_node = node.child_by_field_name("name")
+    args = [static_value(ctx, c) for c in node.children_by_field_name("argument")]
+    if name_node is None:
+        return None, args
+    inner = name_node.named_children[0] if name_node.named_children else name_node
+    return static_value(ctx, inner), args
+
+
+def _written(ctx: Context, body: Node, fed: str | None) -> str | None:
+    """What a command prints, when it is plain to see: ``echo``/``printf`` of static words,
+    ``cat`` of a heredoc."""
+    name, args = _static_words(ctx, body)
+    if name in ("echo", "printf") and None not in args:
+        words = [a for a in args if a is not None]
+        if name == "echo":
+            while words and words[0] in ("-n", "-e", "-E"):
+                words.pop(0)
+        return " ".join(words) + "\n"
+    if name == "cat" and not args and fed is not None:
+        return fed
+    return None
+
+
+def _remember(ctx: Context, node: Node, body: Node, fed: str | None) -> None:
+    """Record what ``cmd > file`` (or ``tee file <<EOF``) writes, for a later ``bash file``."""
+    name, args = _static_words(ctx, body)
+    if name == "tee":
+        for a in args:
+            if a is None or not a.startswith("-"):
+                _record(ctx, a, fed, append="-a" in args)
+        return
+    for child in node.named_children:
+        if child.type != "file_redirect":
+            continue
+        operator = next((c.type for c in child.children if not c.is_named), "")
+        if operator not in (">", ">>", ">|", "&>", "&>>"):
+            continue
+        target = child.child_by_field_name("destination")
+        path = static_value(ctx, target) if target is not None else None
+        _record(ctx, path, _written(ctx, body, fed), append=operator.endswith(">>"))
+
+
+def _record(ctx: Context, path: str | None, text: str | None, *, append: bool) -> None:
+    if path is None:
+        return
+    key = posixpath.normpath(path)
+    before = ctx.scope.files.get(key, "")
+    if append and key in ctx.scope.files:
+        ctx.scope.files[key] = None if before is None or text is None else before + text
+    else:
+        ctx.scope.files[key] = text
 
 
 def _redirect(ctx: Context, node: Node) -> str | None:
@@ -305,6 +364,7 @@ def _command(
         field=ctx.field,
         variables=environment,
         stdin_text=fed,
+        files=ctx.scope.files,
     )
     ctx.effects.extend(commands.effects_of(run, analyze))
 

@@ -209,8 +209,52 @@ def curl(run: Invocation) -> list[Effect]:
             url,
             flags=["egress"] + (["credential_access"] if secret else []),
             span=run.span,
-        )
+        ),
+        *_saved(run, url),
     ]
+
+
+_VALUED_SHORT = frozenset("dHXuAeFTbcKmrwxyYzCEQPaeUt")
+
+
+def _saved(run: Invocation, url: str | None) -> list[Effect]:
+    """Where a download lands: ``curl -o FILE``, ``wget -O FILE`` (``-`` is standard output),
+    ``curl -O``/plain ``wget`` (a file named after the URL, in the working directory)."""
+    args = run.args
+    for i, a in enumerate(args):
+        value: str | None = None
+        if a in ("-o", "--output", "--output-document") or (a == "-O" and run.base == "wget"):
+            if i + 1 >= len(args):
+                break
+            value = args[i + 1]
+            if value is None:
+                return [dynamic("a download to a file named at run time", run.span)]
+        elif a is not None and a.startswith(("--output=", "--output-document=")):
+            value = a.split("=", 1)[1]
+        elif a is not None and a.startswith("-") and not a.startswith("--"):
+            # Bundles: curl -sSLo FILE, -ofile; wget -qO-, -qO FILE.
+            letter = "o" if run.base == "curl" else "O"
+            for j, c in enumerate(a[1:], start=2):
+                if c == letter:
+                    value = a[j:] or (args[i + 1] if i + 1 < len(args) else None)
+                    if value is None:
+                        return [dynamic("a download to a file named at run time", run.span)]
+                    break
+                if c in _VALUED_SHORT:  # -Hcontent-type: the rest is that flag's value
+                    break
+        if value is not None:
+            if value == "-":
+                return []
+            return [effect("overwrite", "file", value, reversible="no", flags=path_flags(value),
+                           span=run.span, downloaded=True)]  # fmt: skip
+    remote_name = run.base == "wget" or any(
+        a in ("-O", "--remote-name", "--remote-name-all") for a in run.known()
+    )
+    if remote_name and run.base in ("curl", "wget") and url is not None:
+        name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "index.html"
+        return [effect("create", "file", name, flags=path_flags(name), span=run.span,
+                       downloaded=True)]  # fmt: skip
+    return []
 
 
 #: Endpoints that answer a query sent in a POST body and change nothing: search engines'
