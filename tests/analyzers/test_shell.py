@@ -710,3 +710,32 @@ def test_evasion_classes(command: str, expected: tuple[str, str]) -> None:
 )
 def test_evasion_flags(command: str, flag: str) -> None:
     assert flag in flags(command)
+
+
+@pytest.mark.parametrize(
+    ("command", "decision"),
+    [
+        ("awk 'BEGIN{system(\"rm -rf /srv\")}'", "ask"),
+        ("awk '{ print \"mv \"$0\" /x\" | \"sh\" }' f", "ask"),
+        ("awk '{print $1 > \"/etc/x\"}' f", "ask"),
+        ("awk '$1 > 5 {print}' f", "allow"),
+        ("awk -f prog.awk f", "ask"),
+        ("sed 'e rm -rf /srv' f", "ask"),
+        ("sed -n 'w /etc/passwd' f", "ask"),
+        ("sed 's/a/b/e' f", "ask"),
+        ("sed 's/a/b/g' f", "allow"),
+        ("sed -ni p /srv/f", "ask"),
+        ("yq -i '.rules = []' watchkeeper.yaml", "deny"),
+        ("sort -o /etc/passwd x", "ask"),
+        ("uniq a /etc/passwd", "ask"),
+        ("ip route del default", "ask"),
+        ("ip addr show", "allow"),
+        ("ifconfig eth0 down", "ask"),
+        ("hostname evil", "ask"),
+        ("date -s '2020-01-01'", "ask"),
+        ("ln -sf /dev/null /etc/passwd", "ask"),
+        ("ss -K dst 10.0.0.1", "ask"),
+    ],
+)
+def test_readers_that_can_write_or_run(command: str, decision: str) -> None:
+    assert decide(command) == decision

@@ -241,3 +241,9 @@ def test_an_emoji_spelt_with_joiners_is_not_hidden_text() -> None:
     found = statements('create table "👨\u200d👩\u200d👧" (id bigint)', "postgres")
     assert not any(e.flags for e in found)
     assert any("obfuscated" in e.flags for e in statements("DROP\u200d TABLE t", "postgres"))
+
+
+def test_a_statement_with_a_bare_keyword_where_a_table_goes_does_not_crash() -> None:
+    # Found by Hypothesis: sqlglot leaves a flag, not an expression, as the target.
+    [found] = statements("DELETE SELECT", "postgres")
+    assert (found.verb, found.scope) == ("delete", "all")

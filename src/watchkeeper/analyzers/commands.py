@@ -35,9 +35,11 @@ from watchkeeper.analyzers.invocation import (
 from watchkeeper.analyzers.system import (
     curl,
     dd,
+    host_tool,
     httpie,
     interpreter,
     kill,
+    link,
     mongo,
     packages,
     powershell,
@@ -47,6 +49,7 @@ from watchkeeper.analyzers.system import (
     simple,
     sql_client,
     systemctl,
+    text_tools,
     windows_delete,
 )
 from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, verb_of, words_of
@@ -346,10 +349,10 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return [effect("read", "process", None, reversible="yes", span=run.span)]
     if base in NO_EFFECT:
         return [effect("read", "process", None, reversible="yes", span=run.span)]
-    if base == "sed" and not any(a.startswith(("-i", "--in-place")) for a in run.known()):
-        return [
-            effect("read", "file", next(iter(paths_of(run)), None), reversible="yes", span=run.span)
-        ]
+    if base in _PROGRAMMED:
+        found = text_tools(run)
+        if found is not None:
+            return found
     start = _wrapped_start(run)
     if start is not None:
         inner = run.rest(start)
@@ -435,6 +438,8 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         if base not in _NO_HELP and asks_for_help(run.known()):
             return [effect("read", "process", base, reversible="yes", span=run.span)]
         return table(run)
+    if base in _HOST_TOOLS:
+        return host_tool(run)
     if base in READERS:
         flags = [f for p in paths_of(run) for f in path_flags(p) if f == "credential_access"]
         return [
@@ -474,6 +479,10 @@ def _first_word(args: list[str | None]) -> str | None:
     return ""
 
 
+#: Readers whose program or flags can also write, run or reconfigure (see system.text_tools).
+_PROGRAMMED = frozenset("sed awk gawk mawk nawk yq sort shuf iconv uniq".split())
+#: Readers of the machine's state that also change it, given the words.
+_HOST_TOOLS = frozenset("ip ifconfig hostname date ss".split())
 #: Tools that take ``--help`` as an operand, or run something before they read it.
 _NO_HELP = frozenset({"dd", "powershell", "pwsh", "rmdir", "rd", "del", "erase", "remove-item"})
 _RECOVERY = {"create": "delete what was created"}
@@ -532,7 +541,7 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "https": httpie,
     "xh": httpie,
     "scp": simple("send", "file", flags=["egress"]),
-    "ln": simple("create", "file", "yes"),
+    "ln": link,
     "mkdir": simple("create", "directory", "yes"),
     "touch": simple("create", "file", "yes"),
     "tee": simple("overwrite", "file"),

@@ -53,7 +53,7 @@ _effect = functools.partial(Effect.of, "sql")
 
 
 def _name(node: exp.Expression | None) -> str | None:
-    if node is None:
+    if not isinstance(node, exp.Expression):  # `DELETE SELECT` leaves a bare flag here
         return None
     table = node if isinstance(node, exp.Table) else node.find(exp.Table)
     return table.sql() if table is not None else node.sql()[:200] or None

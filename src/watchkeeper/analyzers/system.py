@@ -382,3 +382,96 @@ def windows_delete(run: Invocation) -> list[Effect]:
 
 def kill(run: Invocation) -> list[Effect]:
     return [effect("delete", "process", None, reversible="unknown", span=run.span)]
+
+
+_AWK_RUNS = re.compile(r"\bsystem\s*\(|\|\s*getline|\bprint[f]?\b[^;{}]*\|")
+_AWK_WRITES = re.compile(r"\bprint[f]?\b[^;{}]*>")
+_SED_COMMAND = re.compile(r"(^|[;\n{}])\s*(\d+|\$|/(?:\\.|[^/])*/)?\s*[wWe]\b")
+_SED_FLAGS = re.compile(r"s(.)(?:\\.|(?!\1).)*\1(?:\\.|(?!\1).)*\1[a-zA-Z0-9]*[we]")
+
+
+def text_tools(run: Invocation) -> list[Effect] | None:
+    """Readers with a program or flags that write or run: ``sed 'e …'``, ``sed -i``, ``awk
+    'BEGIN{system(…)}'``, ``yq -i``, ``sort -o FILE``, ``uniq IN OUT``. ``None``: a plain read
+    (the caller's reader table decides)."""
+    known = run.known()
+    base = run.base
+    flags = [a for a in known if a.startswith("-")]
+    words = paths_of(run)
+    files: list[str | None] = [*words[1:]] or [None]  # after the program or script
+    if base == "sed":
+        if any(a.startswith(("-i", "--in-place")) for a in known) or (
+            any(a.startswith("-") and not a.startswith("--") and "i" in a[1:] for a in known)
+        ):
+            return [effect("update", "file", p, flags=path_flags(p or ""), span=run.span)
+                    for p in files]  # fmt: skip
+        if None in run.args or any(a in ("-f", "--file") or a.startswith("--file=") for a in known):
+            return [dynamic("sed runs a script watchkeeper cannot see", run.span)]
+        # Every word, as `-e` may give several scripts (a file named `w` is held, rarely).
+        if any(_SED_COMMAND.search(w) or _SED_FLAGS.search(w) for w in words):
+            return [dynamic("the sed script writes files or runs commands (w, e)", run.span)]
+        return [effect("read", "file", next(iter(words[1:]), None), reversible="yes",
+                       span=run.span)]  # fmt: skip
+    if base in ("awk", "gawk", "mawk", "nawk"):
+        if None in run.args or any(a == "-f" or a.startswith("--file") for a in flags):
+            return [dynamic(f"{base} runs a program watchkeeper cannot see", run.span)]
+        program = words[0] if words else ""
+        if _AWK_RUNS.search(program):
+            return [dynamic(f"the {base} program runs commands", run.span)]
+        if _AWK_WRITES.search(program) or "-i" in known:
+            return [dynamic(f"the {base} program writes files", run.span)]
+        return [effect("read", "file", next(iter(words[1:]), None), reversible="yes",
+                       span=run.span)]  # fmt: skip
+    if base == "yq" and any(a in ("-i", "--inplace") or a.startswith("--inplace") for a in known):
+        return [effect("update", "file", p, flags=path_flags(p or ""), span=run.span)
+                for p in files]  # fmt: skip
+    out_file = next(
+        (known[i + 1] for i, a in enumerate(known[:-1]) if a in ("-o", "--output")), None
+    ) or next((a.split("=", 1)[1] for a in known if a.startswith("--output=")), None)
+    if base in ("sort", "shuf", "iconv") and out_file is not None:
+        return [effect("overwrite", "file", out_file, reversible="no",
+                       flags=path_flags(out_file), span=run.span)]  # fmt: skip
+    if base == "uniq" and len(words) >= 2:
+        return [effect("overwrite", "file", words[1], reversible="no",
+                       flags=path_flags(words[1]), span=run.span)]  # fmt: skip
+    return None
+
+
+_IP_CHANGES = frozenset("add del delete set flush change replace append prepend".split())
+
+
+def host_tool(run: Invocation) -> list[Effect]:
+    """``ip``, ``ifconfig``, ``hostname``, ``date``, ``ss``: they read, unless told to change the
+    network, the name or the clock, or to kill sockets."""
+    known = run.known()
+    words = paths_of(run)
+    change = (
+        (run.base == "ip" and any(w in _IP_CHANGES for w in words))
+        or (run.base == "ifconfig" and len(words) > 1)
+        or (run.base == "hostname" and bool(words) and not known[0].startswith("-"))
+        or (
+            run.base == "date"
+            and any(a in ("-s", "--set") or a.startswith("--set=") for a in known)
+        )
+        or (run.base == "ss" and any(a in ("-K", "--kill") for a in known))
+    )
+    if change:
+        return [effect("update", "host", None, reversible="unknown", flags=["privileged"],
+                       span=run.span, tool=run.base)]  # fmt: skip
+    return [effect("read", "host", None, reversible="yes", span=run.span)]
+
+
+def link(run: Invocation) -> list[Effect]:
+    """``ln``: a new name, reversible; with ``-f`` it replaces whatever held that name."""
+    known = run.known()
+    force = any(
+        a == "--force" or (a.startswith("-") and not a.startswith("--") and "f" in a[1:])
+        for a in known
+    )
+    words = paths_of(run)
+    target = words[-1] if words else None
+    if force:
+        return [effect("overwrite", "file", target, reversible="no",
+                       flags=path_flags(target or ""), span=run.span)]  # fmt: skip
+    return [effect("create", "file", target, reversible="yes", flags=path_flags(target or ""),
+                   span=run.span)]  # fmt: skip
