@@ -716,7 +716,7 @@ def test_evasion_flags(command: str, flag: str) -> None:
     ("command", "decision"),
     [
         ("awk 'BEGIN{system(\"rm -rf /srv\")}'", "ask"),
-        ("awk '{ print \"mv \"$0\" /x\" | \"sh\" }' f", "ask"),
+        ('awk \'{ print "mv "$0" /x" | "sh" }\' f', "ask"),
         ("awk '{print $1 > \"/etc/x\"}' f", "ask"),
         ("awk '$1 > 5 {print}' f", "allow"),
         ("awk -f prog.awk f", "ask"),
