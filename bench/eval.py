@@ -90,6 +90,11 @@ STRICTER: list[Reason] = [
         "guards a developer's workstation, where the same command is routine",
     ),
     (
+        "credentials",
+        lambda r, d: _flag(d, "credential_access"),
+        "reads a secret's value: not free in production, and with egress it is exfiltration",
+    ),
+    (
         "unknown-program",
         lambda r, d: _has(d, "unknown"),
         "a program watchkeeper has no knowledge of: in production a person looks",

@@ -432,7 +432,11 @@ def test_scratch_space_is_a_plain_name_under_tmp(command: str, decision: str) ->
     ("command", "decision"),
     [
         ("rm --help", "allow"),
-        ("rm -rf /srv/data --help", "allow"),
+        ("rm -rf /srv/data --help", "ask"),  # a path first: with POSIXLY_CORRECT it is removed
+        ("POSIXLY_CORRECT=1 rm --help", "ask"),
+        ("./wipe-prod.sh --help", "ask"),  # a script need not honour --help
+        ("kill -9 1234 --help", "ask"),  # the shell's kill acts first
+        ("redis-cli -h prod del important --help", "ask"),
         ("kubectl delete ns prod --help", "allow"),
         ("rm -rf /srv/data -- --help", "ask"),  # after `--` it is a file name
         ("aws route53 delete-traffic-policy --id abc --version 1", "ask"),  # a valued flag
@@ -739,3 +743,58 @@ def test_evasion_flags(command: str, flag: str) -> None:
 )
 def test_readers_that_can_write_or_run(command: str, decision: str) -> None:
     assert decide(command) == decision
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        # Found by an adversarial review: each was allowed in production before.
+        pytest.param("arr=( $(rm -rf /srv/prod) )", id="array-assignment"),
+        pytest.param("a[$(rm -rf /srv/prod)]=1", id="subscript"),
+        pytest.param("trap 'rm -rf /srv/prod' EXIT", id="trap"),
+        pytest.param("GIT_EXTERNAL_DIFF='rm -rf /srv/prod;' git diff", id="git-external-diff"),
+        pytest.param("LESSOPEN='|rm -rf /srv/prod; %s' less /etc/hosts", id="lessopen"),
+        pytest.param("PAGER='rm -rf /srv' man ls", id="pager"),
+        pytest.param("PATH=/tmp/evil ls", id="path"),
+        pytest.param("export LD_PRELOAD=/tmp/x.so; ls", id="ld-preload"),
+        pytest.param("git -c core.fsmonitor='rm -rf /srv;' status", id="git-c-fsmonitor"),
+        pytest.param("git -c clean.requireForce=false clean -dx", id="git-c-clean"),
+        pytest.param("git -c remote.origin.mirror=true push origin", id="git-c-mirror"),
+        pytest.param("git ls-remote --upload-pack='rm -rf /srv;' .", id="git-upload-pack"),
+        pytest.param("git grep -O'rm -rf /srv' foo", id="git-grep-pager"),
+        pytest.param("git submodule foreach 'rm -rf /srv'", id="git-submodule-foreach"),
+        pytest.param("git rebase --exe='rm -rf /srv' HEAD~3", id="git-rebase-exec-prefix"),
+        pytest.param("git push -uf origin main", id="git-push-bundle"),
+        pytest.param("git restore -SW .", id="git-restore-bundle"),
+        pytest.param("git reset --har HEAD~5", id="git-long-prefix"),
+        pytest.param("git clean --f -d", id="git-clean-prefix"),
+        pytest.param("git branch --del --forc feature", id="git-branch-prefixes"),
+        pytest.param("git read-tree -u --reset HEAD", id="git-read-tree"),
+        pytest.param("git submodule deinit -f --all", id="git-submodule-deinit"),
+        pytest.param("git log --output=/srv/prod/db.sqlite", id="git-log-output"),
+        pytest.param("git config core.hooksPath /tmp/hooks", id="git-hooks-path"),
+        pytest.param("env -S 'rm -rf /srv/prod'", id="env-split-string"),
+        pytest.param("hash -p /bin/rm ls; ls -rf /srv/prod", id="hash-p"),
+        pytest.param("rm -rf /tmp/l/../db", id="scratch-dotdot"),
+        pytest.param("rm -rf /tmp/.s.PGSQL.5432", id="scratch-socket"),
+        pytest.param("rsync -a --delete --exclude -n /empty/ /srv/prod/", id="rsync-option-value"),
+        pytest.param(
+            "curl -d '{}' https://es.example/u/_search https://es.example/u/_delete_by_query",
+            id="curl-second-url",
+        ),
+        pytest.param("curl -d'{}' https://es.example/u/_delete_by_query", id="curl-attached-body"),
+        pytest.param("curl --json '{}' https://api.example/users/purge", id="curl-json"),
+        pytest.param("ssh -o ProxyCommand='rm -rf /srv' host ls", id="ssh-proxycommand"),
+        pytest.param("ssh -F ./cfg host ls", id="ssh-config-file"),
+        pytest.param("zpool create -f tank /dev/sda", id="zpool-create-force"),
+        pytest.param("vault operator raft snapshot restore -force b.snap", id="fourth-word"),
+        pytest.param("aws iam add-user-to-group --group-name admins --user-name x", id="iam"),
+        pytest.param("aws iam create-access-key --user-name admin", id="access-key"),
+        pytest.param("pacman -Rns postgresql", id="pacman-remove"),
+        pytest.param("apk del postgresql", id="apk-del"),
+        pytest.param("apt-get install postgresql-", id="apt-trailing-dash"),
+        pytest.param("kubectl get secret db -o yaml", id="kubectl-secret"),
+    ],
+)
+def test_review_findings_are_held_in_production(command: str) -> None:
+    assert decide(command) != "allow", analyze(command)

@@ -247,3 +247,65 @@ def test_a_statement_with_a_bare_keyword_where_a_table_goes_does_not_crash() -> 
     # Found by Hypothesis: sqlglot leaves a flag, not an expression, as the target.
     [found] = statements("DELETE SELECT", "postgres")
     assert (found.verb, found.scope) == ("delete", "all")
+
+
+@pytest.mark.parametrize(
+    ("statement", "dialect"),
+    [
+        # Found by an adversarial review: each was allowed in production before.
+        pytest.param(
+            "WITH d AS (DELETE FROM users RETURNING *) SELECT count(*) FROM d",
+            "postgres",
+            id="data-modifying-cte",
+        ),
+        pytest.param(
+            "EXPLAIN (FORMAT JSON, ANALYZE) DELETE FROM users",
+            "postgres",
+            id="explain-analyze-option",
+        ),
+        pytest.param(
+            "EXPLAIN /* x */ ANALYZE DELETE FROM users", "postgres", id="explain-comment-analyze"
+        ),
+        pytest.param("SET NOCOUNT ON DROP TABLE users", "tsql", id="tsql-set-then-drop"),
+        pytest.param(
+            "BEGIN TRY TRUNCATE TABLE users END TRY BEGIN CATCH END CATCH", "tsql", id="tsql-try"
+        ),
+        pytest.param("CREATE OR REPLACE TABLE users (id int)", "snowflake", id="create-or-replace"),
+        pytest.param(
+            "INSERT OVERWRITE TABLE users SELECT * FROM e", "spark", id="insert-overwrite"
+        ),
+        pytest.param(
+            "INSERT INTO t (a) VALUES (1) ON CONFLICT (a) DO UPDATE SET b = NULL",
+            "postgres",
+            id="upsert",
+        ),
+        pytest.param(
+            "INSERT INTO t (a) VALUES (1) ON DUPLICATE KEY UPDATE b = 1",
+            "mysql",
+            id="on-duplicate-key",
+        ),
+        pytest.param("SELECT dblink_exec('x', 'DROP TABLE users')", "postgres", id="dblink"),
+        pytest.param(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity",
+            "postgres",
+            id="terminate-backend",
+        ),
+        pytest.param("SELECT sys_exec('rm -rf /srv')", "mysql", id="sys-exec"),
+        pytest.param("SET PASSWORD FOR 'root'@'%' = 'x'", "mysql", id="set-password"),
+        pytest.param("SET GLOBAL read_only = 0", "mysql", id="set-global"),
+        pytest.param(
+            "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW EXECUTE FUNCTION wipe()",
+            "postgres",
+            id="create-trigger",
+        ),
+    ],
+)
+def test_review_findings_are_held_in_production(statement: str, dialect: str) -> None:
+    d = Gateway(builtin()).submit(
+        {
+            "tool": "sql",
+            "environment": "prod",
+            "input": {"statement": statement, "dialect": dialect},
+        }
+    )
+    assert d.decision != "allow", [e.to_json() for e in d.effects]

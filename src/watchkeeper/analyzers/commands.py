@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import re
 import shlex
 from collections.abc import Callable
 
@@ -52,7 +53,13 @@ from watchkeeper.analyzers.system import (
     text_tools,
     windows_delete,
 )
-from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, verb_of, words_of
+from watchkeeper.analyzers.vocabulary import (
+    asks_for_help,
+    dry_run,
+    reads_secret,
+    verb_of,
+    words_of,
+)
 from watchkeeper.models import Effect, Span
 
 _XARGS_VALUED = frozenset({"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--max-args"})
@@ -89,7 +96,6 @@ NO_EFFECT = frozenset(
         "wait",
         "umask",
         "ulimit",
-        "trap",
         ":",
         "[",
         "[[",
@@ -107,6 +113,27 @@ __all__ = [
     "producer",
     "redirect",
 ]
+
+
+def _env_split(run: Invocation, analyze: Analyze) -> list[Effect]:
+    """``env -S 'rm -rf /srv'``: the string is split into the command to run."""
+    args = run.args
+    for i, a in enumerate(args):
+        value: str | None = None
+        rest: list[str | None] = []
+        if a in ("-S", "--split-string"):
+            value = args[i + 1] if i + 1 < len(args) else None
+            rest = args[i + 2 :]
+        elif a is not None and a.startswith(("--split-string=", "-S")):
+            value = a.split("=", 1)[1] if a.startswith("--") else a[2:]
+            rest = args[i + 1 :]
+        else:
+            continue
+        if value is None or None in rest:
+            return [dynamic("env -S runs text built at run time", run.span)]
+        line = " ".join([value, *(shlex.quote(str(r)) for r in rest)])
+        return analyze(line, run.field, depth=run.depth + 1)
+    return [dynamic("env -S without a string", run.span)]
 
 
 def _script(run: Invocation, path: str, analyze: Analyze) -> list[Effect]:
@@ -255,11 +282,25 @@ _PARALLEL_VALUED = frozenset(
     "--workdir --colsep -d --delimiter -E".split()
 )
 _SSH_VALUED = frozenset("bcDEeFIiJLlmOopQRSWw")
+_SSH_LOCAL = re.compile(
+    r"(proxycommand|localcommand|permitlocalcommand|knownhostscommand|match\s+exec|include)",
+    re.IGNORECASE,
+)
 
 
 def _ssh(run: Invocation, analyze: Analyze) -> list[Effect]:
     """``ssh host CMD``: what CMD does, on that host; ``ssh host`` alone is a session."""
     args = run.args
+    for j, a in enumerate(args):  # options that run a command on this machine
+        value: str | None = ""
+        if a == "-o":
+            value = args[j + 1] if j + 1 < len(args) else ""
+        elif a is not None and a.startswith("-o"):
+            value = a[2:]
+        if a == "-F" or value is None or _SSH_LOCAL.search(value):
+            return [
+                dynamic("ssh may run a local command (ProxyCommand, LocalCommand, -F)", run.span)
+            ]
     i = 0
     while i < len(args) and args[i] is not None and str(args[i]).startswith("-"):
         a = str(args[i])
@@ -347,6 +388,20 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return _globbed(run, analyze)
     if base in ("command", "type", "which", "hash") and any(a in ("-v", "-V") for a in run.known()):
         return [effect("read", "process", None, reversible="yes", span=run.span)]
+    if base == "trap":  # trap 'CMD' EXIT: CMD runs later, in this shell
+        handler = [a for a in run.args if a not in ("-p", "-l", "--")][:1]
+        if not handler or handler[0] in ("", "-"):  # list, ignore or reset the signal
+            return [effect("read", "process", None, reversible="yes", span=run.span)]
+        if handler[0] is None:
+            return [dynamic("trap runs text built at run time", run.span)]
+        return analyze(handler[0], run.field, depth=run.depth + 1)
+    if base == "hash" and "-p" in run.known():  # hash -p /bin/rm ls: `ls` now runs rm
+        return [dynamic("hash -p renames a program for the rest of the line", run.span)]
+    if base == "env" and any(
+        a is not None and (a in ("-S", "--split-string") or a.startswith(("--split-string=", "-S")))
+        for a in run.args
+    ):
+        return _env_split(run, analyze)
     if base in NO_EFFECT:
         return [effect("read", "process", None, reversible="yes", span=run.span)]
     if base in _PROGRAMMED:
@@ -435,7 +490,12 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     if table is not None and base in _SUBCOMMANDED and _first_word(run.args) is None:
         return [dynamic(f"the {base} subcommand is computed at run time", run.span)]
     if table is not None:
-        if base not in _NO_HELP and asks_for_help(run.known()):
+        if (
+            base not in _NO_HELP
+            and "/" not in run.name
+            and "POSIXLY_CORRECT" not in run.variables
+            and asks_for_help(run.known())
+        ):
             return [effect("read", "process", base, reversible="yes", span=run.span)]
         return table(run)
     if base in _HOST_TOOLS:
@@ -483,8 +543,18 @@ def _first_word(args: list[str | None]) -> str | None:
 _PROGRAMMED = frozenset("sed awk gawk mawk nawk yq sort shuf iconv uniq".split())
 #: Readers of the machine's state that also change it, given the words.
 _HOST_TOOLS = frozenset("ip ifconfig hostname date ss".split())
-#: Tools that take ``--help`` as an operand, or run something before they read it.
-_NO_HELP = frozenset({"dd", "powershell", "pwsh", "rmdir", "rd", "del", "erase", "remove-item"})
+#: Tools that take ``--help`` as an operand, or act on earlier words before they read it.
+_NO_HELP = frozenset(
+    {"dd", "powershell", "pwsh", "rmdir", "rd", "del", "erase", "remove-item", "kill", "pkill",
+     "killall", "redis-cli", "curl", "wget", "nc", "ncat"}
+)  # fmt: skip
+#: Words that hand out access: a grant, whatever verb the tool uses.
+_GRANTS = re.compile(
+    r"(^|[\s_-])(iam|access-key|login-profile|add-user|add-member|add-role|attach|grant|"
+    r"role-binding|rolebinding|policy-binding|add-iam|permission|acl|sudoers|authorized)",
+)
+#: Tools nobody else describes whose --dry-run is documented to change nothing.
+_DRY_RUNS = frozenset("rclone restic borg velero helmfile ansible-playbook kustomize".split())
 _RECOVERY = {"create": "delete what was created"}
 
 
@@ -496,21 +566,39 @@ def generic_cli(run: Invocation) -> list[Effect]:
     known stays ``unknown``: nothing says what it does.
     """
     known = run.known()
-    verb = "read" if asks_for_help(known) or dry_run(known) else verb_of(words_of(known), known)
+    trusted = "/" not in run.name and "POSIXLY_CORRECT" not in run.variables
+    if trusted and (asks_for_help(known) or (run.base in _DRY_RUNS and dry_run(known))):
+        verb: str | None = "read"
+    else:
+        verb = verb_of(words_of(known, 5), known)
+    if "/" in run.name and verb != "delete":  # ./wipe-prod.sh list: a script's words prove nothing
+        verb = None
     if verb is None:
         return [
             effect(
                 "unknown", "process", run.name, span=run.span, why=f"no knowledge of {run.base!r}"
             )
         ]
+    if verb in ("create", "update") and _GRANTS.search(" ".join(words_of(known, 5))):
+        # aws iam add-user-to-group, create-access-key, attach-role-policy: access, not a thing
+        return [effect("grant", "cloud_resource", None, flags=["privileged"], span=run.span,
+                       tool=run.base)]  # fmt: skip
+    if verb == "read" and reads_secret(words_of(known, 5)):
+        return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                       span=run.span, tool=run.base)]  # fmt: skip
+    undoable = verb == "read" or (
+        verb == "create"
+        and not any(a.startswith("/dev/") for a in known)  # zpool create tank /dev/sda
+        and not any(a in ("-f", "--force") or a.startswith("--force") for a in known)
+    )
     return [
         effect(
             verb,
             "cloud_resource",
             None,
             scope="many" if verb == "delete" else "one",
-            reversible="yes" if verb in ("read", "create") else "unknown",
-            recovery=_RECOVERY.get(verb),
+            reversible="yes" if undoable else "unknown",
+            recovery=_RECOVERY.get(verb) if undoable else None,
             span=run.span,
             tool=run.base,
         )

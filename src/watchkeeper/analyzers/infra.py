@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from watchkeeper.analyzers.invocation import Invocation, effect
-from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, verb_of, words_of
+from watchkeeper.analyzers.invocation import Invocation, effect, path_flags
+from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, reads_secret, verb_of, words_of
 from watchkeeper.models import Effect
 
 _DASHES = str.maketrans(dict.fromkeys("‐‑‒–—−", "-"))
@@ -29,8 +29,7 @@ GIT_READS = frozenset(
 GIT_UNDOABLE = frozenset(
     """
     add commit tag merge pull init clone cherry-pick revert mv notes commit-tree commit-graph
-    mktree mktag hash-object update-index write-tree read-tree am apply submodule sparse-checkout
-    maintenance lfs bisect
+    mktree mktag hash-object update-index write-tree am apply sparse-checkout maintenance lfs
     """.split()
 )
 #: Local history rewrites: the old commits stay in the reflog.
@@ -54,8 +53,18 @@ def _remote_named(words: list[str]) -> bool:
     return not words or (not any(c in words[0] for c in ":/@\\") and words[0] not in (".", ".."))
 
 
-#: Short flags whose value may follow in the same bundle: `-bfeature` is -b feature, not -f.
-_GIT_SHORT_VALUED = frozenset("bBcCmMUSuo")
+#: Short flags whose value may follow in the same bundle (`checkout -bfeature` is -b feature,
+#: not -f), per subcommand: `push -uf` is -u -f.
+_GIT_SHORT_VALUED = {
+    "checkout": "bB",
+    "switch": "cC",
+    "commit": "mFCc",
+    "tag": "mF",
+    "merge": "mFsX",
+    "push": "o",
+    "rebase": "xsX",
+    "stash": "m",
+}
 #: Long flags that take the next word as their value (`--conflict merge` names no path).
 _GIT_LONG_VALUED = frozenset(
     "--conflict --unified --inter-hunk-context --pathspec-from-file --message --file --author "
@@ -65,9 +74,11 @@ _GIT_LONG_VALUED = frozenset(
 )
 
 
-def _git_flags(rest: list[str]) -> set[str]:
-    """Flags as git reads them, bundles split: ``-qf`` → ``-q``, ``-f``; ``-bfix`` → ``-b``."""
+def _git_flags(rest: list[str], sub: str) -> set[str]:
+    """Flags as git reads them, bundles split: ``-qf`` → ``-q``, ``-f``; ``checkout -bfix`` →
+    ``-b`` (the rest is its value)."""
     out = set()
+    valued = _GIT_SHORT_VALUED.get(sub, "")
     for a in rest:
         if a == "--":
             break
@@ -76,9 +87,36 @@ def _git_flags(rest: list[str]) -> set[str]:
         elif a.startswith("-") and len(a) > 1:
             for c in a[1:]:
                 out.add(f"-{c}")
-                if c in _GIT_SHORT_VALUED:
+                if c in valued:
                     break
     return out
+
+
+def _has(flags: set[str], *names: str) -> bool:
+    """Any of ``names`` among ``flags``, as git reads long options: any unambiguous prefix
+    (``--har`` is ``--hard``), taken here as the option it could be (fail closed)."""
+    for f in flags:
+        for name in names:
+            if f == name or (f.startswith("--") and len(f) >= 3 and name.startswith(f)):
+                return True
+    return False
+
+
+#: `git -c` settings that change nothing a person would hold: names, colours, advice.
+_GIT_HARMLESS_CONFIG = re.compile(
+    r"^(user\.(name|email)|color\.[\w.]+|advice\.\w+|core\.quotepath|init\.defaultbranch|"
+    r"safe\.directory|log\.\w+|i18n\.\w+)=",
+    re.IGNORECASE,
+)
+#: Options that make git run a program it is given.
+_GIT_RUNS = ("--upload-pack", "--receive-pack", "--exec", "--open-files-in-pager", "--extcmd",
+             "--config-env", "--tool")  # fmt: skip
+#: Settings that run programs later, every time (hooks, aliases, pagers, helpers).
+_GIT_RUNS_LATER = re.compile(
+    r"(hookspath|alias\.|pager|editor|fsmonitor|sshcommand|helper|external|\.command|"
+    r"textconv|\.cmd|askpass|gpg\.program|core\.attributesfile|include\.|includeif\.)",
+    re.IGNORECASE,
+)
 
 
 def _git_words(rest: list[str]) -> list[str]:
@@ -107,9 +145,56 @@ def git(run: Invocation) -> list[Effect]:
         i += 2 if known[i] in ("-c", "--git-dir", "--work-tree") else 1
     sub, rest = (known[i], known[i + 1 :]) if i < len(known) else ("", [])
     # Short flags keep their case (`branch -d` is safe, `-D` is not); long ones need not.
-    flags = _git_flags(plain[i + 1 :]) | _git_flags(rest) if i < len(known) else set()
+    flags = _git_flags(plain[i + 1 :], sub) | _git_flags(rest, sub) if i < len(known) else set()
     words = [w for w in _git_words(rest) if w != "--"]
     target = words[-1] if words else None
+
+    def dynamic_git(why: str) -> list[Effect]:
+        return [effect("unknown", "git_ref", None, flags=["dynamic"], span=run.span, why=why)]
+
+    settings = [plain[j + 1] for j in range(i) if plain[j] == "-c" and j + 1 < i]  # not -C dir
+    if any(not _GIT_HARMLESS_CONFIG.match(v) for v in settings) or "--config-env" in " ".join(
+        known[:i]
+    ):  # -c clean.requireForce=false, -c remote.origin.mirror=true, -c core.fsmonitor=…
+        return dynamic_git("git -c changes what the command does")
+    if (
+        _has(flags, *_GIT_RUNS)
+        or (sub == "grep" and "-O" in flags)
+        or (sub == "difftool" and "-x" in flags)
+    ):
+        return dynamic_git(f"git {sub} runs a program it is given")
+    if (sub, words[:1]) in (("submodule", ["foreach"]), ("bisect", ["run"])):
+        return dynamic_git(f"git {sub} {words[0]} runs commands")
+    written = _git_output(plain[i + 1 :], sub, words)
+    if written is not None:
+        return [*_git_effects(sub, rest, flags, words, target, run), written]
+    return _git_effects(sub, rest, flags, words, target, run)
+
+
+def _git_output(args: list[str], sub: str, words: list[str]) -> Effect | None:
+    """A file a git "read" writes: ``log --output=F``, ``archive -o F``, ``bundle create F``."""
+    for j, a in enumerate(args):
+        path = None
+        if a.startswith("--output="):
+            path = a.split("=", 1)[1]
+        elif a in ("--output", "-o") and sub in ("archive", "log", "diff", "format-patch", "show"):
+            path = args[j + 1] if j + 1 < len(args) else None
+        if path is not None:
+            return effect("overwrite", "file", path, reversible="no", flags=path_flags(path))
+    if sub == "bundle" and words[:1] == ["create"] and len(words) > 1:
+        return effect("overwrite", "file", words[1], reversible="no", flags=path_flags(words[1]))
+    return None
+
+
+def _git_effects(
+    sub: str,
+    rest: list[str],
+    flags: set[str],
+    words: list[str],
+    target: str | None,
+    run: Invocation,
+) -> list[Effect]:
+    """Effects of one git subcommand, its flags already read."""
 
     def lost(verb: str, kind: str, scope: str = "many") -> list[Effect]:
         return [effect(verb, kind, target, scope=scope, reversible="no", span=run.span)]
@@ -141,27 +226,37 @@ def git(run: Invocation) -> list[Effect]:
             )
         ]
     if sub == "reset":
-        if flags & {"--hard", "--merge", "--keep"} or "--hard" in " ".join(rest):
+        if _has(flags, "--hard", "--merge", "--keep") or "--hard" in " ".join(rest):
             return lost("delete", "file")
         return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
     if sub == "clean":
-        return lost("delete", "file") if flags & {"-f", "--force"} else lost("read", "file")
+        forced = "-f" in flags or _has(flags, "--force")
+        return lost("delete", "file") if forced else lost("read", "file")
     if sub == "restore":
-        if flags & {"--staged", "-S"} and not flags & {"--worktree", "-W"}:
+        if (_has(flags, "--staged") or "-S" in flags) and not (
+            _has(flags, "--worktree") or "-W" in flags
+        ):
             return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
         return lost("overwrite", "file")
     if sub in ("checkout", "switch"):
-        if flags & {"-b", "-B", "-c", "-C", "--orphan"} and not flags & {"-f", "--force"}:
+        forced = "-f" in flags or _has(flags, "--force", "--discard-changes")
+        if (flags & {"-b", "-B", "-c", "-C"} or _has(flags, "--orphan")) and not forced:
             return [effect("create", "git_ref", target, reversible="yes", span=run.span)]
-        if flags & {"-f", "--force", "--discard-changes", "--pathspec-from-file"} or (
-            sub == "checkout" and "--" in rest  # paths follow; after `switch --` a branch does
+        if (
+            forced
+            or _has(flags, "--pathspec-from-file")
+            or (
+                sub == "checkout" and "--" in rest  # paths follow; after `switch --` a branch does
+            )
         ):
             return lost("overwrite", "file")
         if (sub == "checkout" and len(words) > 1) or words[:1] == ["."]:
             return lost("overwrite", "file")  # checkout <commit> <paths>: files replaced
         return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
     if sub == "branch":
-        if flags & {"-d", "--delete"} and not flags & {"-f", "--force", "-D"}:
+        deleting = flags & {"-d", "-D"} or _has(flags, "--delete")
+        forced = flags & {"-f", "-D"} or _has(flags, "--force")
+        if deleting and not forced:
             # git refuses to delete a branch that is not merged: its commits live on.
             return [
                 effect(
@@ -173,9 +268,9 @@ def git(run: Invocation) -> list[Effect]:
                     span=run.span,
                 )
             ]
-        if flags & {"-d", "-D", "--delete"}:
+        if deleting:
             return [effect("delete", "git_ref", target, reversible="unknown", span=run.span)]
-        if flags & {"-f", "--force", "-m", "-M", "-c", "-C"}:
+        if forced or flags & {"-m", "-M", "-c", "-C"} or _has(flags, "--move", "--copy"):
             return [effect("overwrite", "git_ref", target, reversible="unknown", span=run.span)]
         return [
             effect(
@@ -190,13 +285,17 @@ def git(run: Invocation) -> list[Effect]:
         if words[:1] in (["drop"], ["clear"]):
             return lost("delete", "git_ref")
         return [effect("update", "git_ref", None, reversible="yes", span=run.span)]
-    if sub == "worktree" and words[:1] == ["remove"] and not flags & {"-f", "--force"}:
+    if (
+        sub == "worktree"
+        and words[:1] == ["remove"]
+        and not ("-f" in flags or _has(flags, "--force"))
+    ):
         # git refuses while the worktree holds changes or untracked files: nothing is lost.
         return [effect("delete", "directory", target, reversible="yes", span=run.span,
                        recovery="git worktree add it again")]  # fmt: skip
     if sub == "worktree" and words[:1] in (["remove"], ["prune"]):
         return lost("delete", "directory")
-    if sub in GIT_REFLOGGED and not flags & {"--exec", "-x"}:
+    if sub in GIT_REFLOGGED and not ("-x" in flags or _has(flags, "--exec")):
         return [
             effect(
                 "overwrite",
@@ -212,6 +311,20 @@ def git(run: Invocation) -> list[Effect]:
         return [
             effect("overwrite", "git_ref", None, scope="many", reversible="unknown", span=run.span)
         ]
+    if sub == "config":
+        setting = words[0] if words else ""
+        reading = _has(flags, "--get", "--get-all", "--get-regexp", "--list", "--show-origin",
+                       "--get-urlmatch") or "-l" in flags or len(words) < 2  # fmt: skip
+        if reading and not _has(flags, "--unset", "--unset-all", "--remove-section", "--edit"):
+            return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
+        if _GIT_RUNS_LATER.search(setting):  # core.hooksPath, alias.x=!cmd: runs later, always
+            return [effect("update", "git_ref", setting, flags=["privileged", "dynamic"],
+                           span=run.span)]  # fmt: skip
+        return [effect("update", "git_ref", setting, reversible="unknown", span=run.span)]
+    if sub == "read-tree" and ("-u" in flags or _has(flags, "--reset")):
+        return lost("overwrite", "file")  # the work tree is replaced, uncommitted edits too
+    if sub == "submodule" and words[:1] == ["deinit"]:
+        return lost("delete", "directory")
     if sub == "remote" and words[:1] in (["add"], ["set-url"]):
         # Where a later `git push origin` sends the code: as much egress as a URL in the push.
         return [effect("update", "git_ref", target, reversible="yes", flags=["egress"],
@@ -332,7 +445,11 @@ def kubectl(run: Invocation) -> list[Effect]:
         "wait",
         "events",
     ):
-        return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
+        secret = sub in ("get", "describe") and any(
+            w in ("secret", "secrets") or w.startswith("secret/") for w in known
+        )
+        kind, flags = ("secret", ["credential_access"]) if secret else ("k8s_resource", [])
+        return [effect("read", kind, None, reversible="yes", flags=flags, span=run.span, **extra)]
     return [effect("update", "k8s_resource", None, span=run.span, **extra)]
 
 
@@ -341,6 +458,11 @@ _CLOUD_DELETE = re.compile(
 )
 
 
+_CLOUD_GRANTS = re.compile(
+    r"(access-key|login-profile|add-user-to-group|attach-\w*policy|put-\w*policy|"
+    r"add-iam-policy-binding|set-iam-policy|role assignment|add-role|create-role|"
+    r"update-assume-role|create-user|add-member|grant)"
+)
 _CLOUD_VARIABLES = (
     ("AWS_DEFAULT_PROFILE", "profile"),
     ("AWS_PROFILE", "profile"),
@@ -404,6 +526,12 @@ def cloud(run: Invocation) -> list[Effect]:
         ]
     # `aws s3api head-object`, `az storage account keys list`: the verb may sit five words in.
     verb = verb_of(words_of(known, 5), [])
+    if verb in ("create", "update") and _CLOUD_GRANTS.search(" ".join(words[:4])):
+        return [effect("grant", "cloud_resource", None, flags=["privileged"], span=run.span,
+                       **extra)]  # fmt: skip
+    if verb == "read" and reads_secret(words_of(known, 5)):
+        return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                       span=run.span, **extra)]  # fmt: skip
     if verb in ("read", "create"):
         return [effect(verb, "cloud_resource", None, reversible="yes", span=run.span, **extra)]
     return [effect("update", "cloud_resource", None, span=run.span, **extra)]

@@ -189,11 +189,18 @@ def is_scratch(path: str | None) -> bool:
         return False
     if any(c in path for c in "$*?[{"):
         return False
-    normal = posixpath.normpath(path)
-    return any(
-        normal.startswith(root) and len(normal) > len(root) and "/" not in normal[len(root) :]
-        for root in _SCRATCH_ROOTS
-    )
+    for root in _SCRATCH_ROOTS:
+        # The path exactly as written: `/tmp/link/../db` folds to /tmp/db on paper, but the
+        # kernel follows `link` first. Dot-names are sockets and locks of running services.
+        name = path[len(root) :] if path.startswith(root) else ""
+        if (
+            name
+            and "/" not in name
+            and not name.startswith(".")
+            and not name.endswith((".sock", ".lock", ".pid"))
+        ):
+            return True
+    return False
 
 
 def path_flags(path: str) -> list[str]:

@@ -34,6 +34,23 @@ _PROGRAM = re.compile(r"\bPROGRAM\b", re.I)
 _OUTFILE = re.compile(r"\bINTO\s+(OUT|DUMP)FILE\b", re.I)
 _DESTRUCTIVE_WORD = re.compile(r"\b(DROP|TRUNCATE|DELETE|PURGE)\b", re.I)
 _FIELD = "statement"
+_STATEMENT_WORD = re.compile(
+    r"\b(DROP|TRUNCATE|DELETE|UPDATE|INSERT|MERGE|ALTER|CREATE|GRANT|REVOKE|EXEC|EXECUTE|COPY|"
+    r"CALL|REPLACE|RENAME|LOAD|SHUTDOWN|KILL|BACKUP|RESTORE|DBCC)\b",
+    re.I,
+)
+#: SET that changes the server, not the session: MySQL's GLOBAL/PERSIST and passwords.
+_SERVER_SETTING = re.compile(r"\s*(PASSWORD|GLOBAL|PERSIST|PERSIST_ONLY|@@GLOBAL|ROLE\s+DEFAULT)\b",
+                             re.I)  # fmt: skip
+#: Functions a SELECT can call that act: run SQL elsewhere, write or read server files, end
+#: sessions, drop replication slots, move sequences, run programs.
+_ACTING_FUNCTIONS = re.compile(
+    r"^(dblink\w*|lo_\w+|pg_terminate_backend|pg_cancel_backend|pg_drop_\w+|pg_reload_conf|"
+    r"pg_rotate_logfile|pg_promote|pg_switch_wal|pg_create_\w+|pg_write\w*|pg_file_\w+|"
+    r"pg_read_\w*file|pg_ls_\w+|set_config|setval|sys_exec|sys_eval|xp_\w+|sp_\w+|"
+    r"load_file|query_to_xml|pg_catalog\.\w+|lo_export|copy_\w+|system\$\w+)$",
+    re.I,
+)
 _TRANSACTION = re.compile(
     r"\s*(START(\s+|\s+AS\s+)TRANSACTION|BEGIN|END|SAVEPOINT|RELEASE)\b", re.I
 )
@@ -118,11 +135,21 @@ def _command(node: exp.Command, text: str, dialect: str, span: Span) -> list[Eff
     else:  # an expression, or the raw text sqlglot kept as a string
         rest = tail.sql() if isinstance(tail, exp.Expression) else str(tail or "")
     if word == "EXPLAIN":
-        if re.match(r"\s*(\(\s*)?ANALY[SZ]E\b", rest, re.I):  # EXPLAIN ANALYZE runs it
-            inner = re.sub(r"^\s*(\([^)]*\)|ANALY[SZ]E)\s*", "", rest, flags=re.I)
-            return statements(inner, dialect, span)
+        # Options come first: `ANALYZE`, `(FORMAT JSON, ANALYZE)`, `/* … */ ANALYZE`. With
+        # ANALYZE anywhere among them the statement runs.
+        bare = re.sub(r"/\*.*?\*/|--[^\n]*", " ", rest, flags=re.S)
+        options = re.match(r"\s*((\([^)]*\)|ANALY[SZ]E|VERBOSE|EXTENDED|FORMAT\s*=?\s*\w+)\s*)*",
+                           bare, re.I)  # fmt: skip
+        head = options.group(0) if options else ""
+        if re.search(r"\bANALY[SZ]E\b", head, re.I):
+            return statements(bare[len(head) :], dialect, span)
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
     if word in ("SHOW", "DESCRIBE", "DESC", "USE", "SET", "BEGIN", "COMMIT", "START"):
+        if _STATEMENT_WORD.search(rest):  # T-SQL runs on without `;`: SET NOCOUNT ON DROP …
+            return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span,
+                            why=f"{word} followed by more statements")]  # fmt: skip
+        if word == "SET" and _SERVER_SETTING.match(rest):
+            return [_server_setting(span)]
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
     if word in ("GRANT", "REVOKE"):  # MySQL's `GRANT … TO 'user'@'host'`
         return [_effect("grant", "db_table", None, flags=["privileged"], span=span)]
@@ -138,12 +165,49 @@ def _command(node: exp.Command, text: str, dialect: str, span: Span) -> list[Eff
     return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span)]
 
 
+def _server_setting(span: Span) -> Effect:
+    return _effect("update", "database", None, reversible="unknown", flags=["privileged"],
+                   span=span, why="changes the server or an account, not the session")  # fmt: skip
+
+
+def _nested(node: exp.Expression, text: str, dialect: str, span: Span) -> list[Effect]:
+    """What runs inside a statement: data-modifying CTEs (``WITH d AS (DELETE …) SELECT``),
+    and functions that act (``SELECT dblink_exec(…)``, ``lo_export``, ``pg_terminate_backend``)."""
+    out: list[Effect] = []
+    for inner in node.find_all(exp.Delete, exp.Update, exp.Merge, exp.Insert):
+        if inner is not node:
+            out.extend(_statement(inner, inner.sql(dialect=dialect), dialect, span))
+    for call in node.find_all(exp.Anonymous, exp.Func):
+        name = call.name if isinstance(call, exp.Anonymous) else call.sql_name()
+        if isinstance(name, str) and _ACTING_FUNCTIONS.match(name):
+            out.append(_effect("execute", "process", None, flags=["privileged", "dynamic"],
+                               span=span, why=f"{name}() acts"))  # fmt: skip
+    return out
+
+
 def _statement(node: exp.Expression, text: str, dialect: str, span: Span) -> list[Effect]:
+    nested = _nested(node, text, dialect, span)
+    return [*_top(node, text, dialect, span), *nested]
+
+
+def _top(node: exp.Expression, text: str, dialect: str, span: Span) -> list[Effect]:
+    if isinstance(node, exp.Select) and node.args.get("into") is not None:
+        # SELECT … INTO t creates a table (T-SQL) or fills variables
+        return [_effect("create", "db_table", _name(node.args["into"]), reversible="yes",
+                        span=span)]  # fmt: skip
     if isinstance(node, exp.Select | exp.Union | exp.Intersect | exp.Except | exp.Show):
         return [
             _effect("read", "db_rows", _name(node.find(exp.Table)), reversible="yes", span=span)
         ]
     if isinstance(node, exp.Insert):
+        conflict = node.args.get("conflict")
+        updates = conflict is not None and "NOTHING" not in str(conflict.args.get("action")).upper()
+        if node.args.get("overwrite") or updates:
+            # INSERT OVERWRITE replaces the table; ON CONFLICT DO UPDATE / ON DUPLICATE KEY
+            # UPDATE rewrites the rows already there.
+            return [_effect("overwrite", "db_rows", _name(node.this), scope="many",
+                            reversible="no", recovery="restore the table from a backup",
+                            span=span)]  # fmt: skip
         return [_effect("create", "db_rows", _name(node.this), reversible="yes", span=span)]
     if isinstance(node, exp.Delete):
         return [_rows("delete", node, span)]
@@ -198,6 +262,15 @@ def _statement(node: exp.Expression, text: str, dialect: str, span: Span) -> lis
             )
         ]
     if isinstance(node, exp.Create):
+        if node.args.get("replace"):  # CREATE OR REPLACE TABLE: the old one, rows and all, goes
+            kind = str(node.args.get("kind") or "").upper()
+            return [_effect("overwrite", "db_table", _name(node.this),
+                            reversible="no" if kind == "TABLE" else "unknown",
+                            recovery="restore from a backup", span=span)]  # fmt: skip
+        kind = str(node.args.get("kind") or "").upper()
+        if kind in ("TRIGGER", "RULE", "EVENT"):  # runs later, on every matching change
+            return [_effect("create", "db_table", _name(node.this), reversible="unknown",
+                            flags=["dynamic"], span=span, object=kind.lower())]  # fmt: skip
         return [_effect("create", "db_table", _name(node.this), reversible="yes", span=span)]
     if isinstance(node, exp.Copy):
         if _PROGRAM.search(text):  # COPY … PROGRAM runs a shell command on the server
@@ -207,6 +280,12 @@ def _statement(node: exp.Expression, text: str, dialect: str, span: Span) -> lis
         return [_effect("send", "db_rows", _name(node.this), flags=["egress"], span=span)]
     if isinstance(node, exp.Command):
         return _command(node, text, dialect, span)
+    if isinstance(node, exp.Set) and any(
+        str(item.args.get("kind") or "").upper() in ("GLOBAL", "PERSIST", "PERSIST_ONLY")
+        or "@@GLOBAL" in item.sql().upper()
+        for item in node.expressions
+    ):
+        return [_server_setting(span)]
     if isinstance(node, exp.Set | exp.Use | exp.Transaction | exp.Commit | exp.Rollback):
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
     if isinstance(node, exp.Describe):  # DESCRIBE t, EXPLAIN …: ANALYZE runs the statement

@@ -48,6 +48,18 @@ def rm(run: Invocation) -> list[Effect]:
     return out
 
 
+_RSYNC_VALUED = frozenset(
+    """
+    --exclude --include --filter -f --exclude-from --include-from --files-from --log-file
+    --backup-dir --suffix --chmod --chown --port --timeout --bwlimit --max-size --min-size
+    --compare-dest --copy-dest --link-dest --temp-dir -T --partial-dir --out-format
+    --password-file --sockopts --usermap --groupmap --info --debug -B --block-size
+    --max-delete --modify-window --contimeout --iconv --checksum-choice --compress-choice
+    --compress-level --skip-compress --log-file-format --outbuf --remote-option -M
+    """.split()
+)
+
+
 def rsync(run: Invocation) -> list[Effect]:
     """rsync: a dry run or a listing reads; ``--delete*`` removes what the source lacks."""
     known = run.known()
@@ -59,7 +71,15 @@ def rsync(run: Invocation) -> list[Effect]:
             value = a.split("=", 1)[1] if "=" in a else "?"
         if value is not None and value.split()[:1] not in (["ssh"], ["rsync"]):
             return [dynamic(f"rsync runs {value!r}", run.span)]
-    shorts = "".join(a[1:] for a in known if a.startswith("-") and not a.startswith("--"))
+    shorts = ""  # the letters of real short-option bundles, not of option values
+    skip = False
+    for a in known:
+        if skip:
+            skip = False
+        elif a in _RSYNC_VALUED:
+            skip = True
+        elif a.startswith("-") and not a.startswith("--"):
+            shorts += a[1:]
     paths: list[str | None] = [*paths_of(run)] or [None]
     if "n" in shorts or any(a in ("--dry-run", "--list-only") for a in known) or len(paths) < 2:
         return [effect("read", "file", paths[0], reversible="yes", span=run.span)]
@@ -181,26 +201,37 @@ def dd(run: Invocation) -> list[Effect]:
 
 def curl(run: Invocation) -> list[Effect]:
     known = run.known()
-    sends = any(
-        a
-        in (
-            "-d",
-            "--data",
-            "--data-binary",
-            "--data-raw",
-            "-F",
-            "--form",
-            "-T",
-            "--upload-file",
-            "--post-data",
-            "--post-file",
-        )
-        or a.startswith(("--data", "--post-", "--upload", "-d@"))
+    urls = [a for a in known if "://" in a or a.startswith(":")]
+    several = len(urls) > 1 or any(a in ("-:", "--next") for a in known)
+    attached = any(
+        (a.startswith(("-d", "-F", "-T")) and len(a) > 2 and not a.startswith("--"))
+        or a.startswith(("--json", "--form", "--data", "--upload"))
         for a in known
-    ) or _method(known) not in (None, "GET", "HEAD", "OPTIONS")
+    )
+    sends = (
+        attached
+        or any(
+            a
+            in (
+                "-d",
+                "--data",
+                "--data-binary",
+                "--data-raw",
+                "-F",
+                "--form",
+                "-T",
+                "--upload-file",
+                "--post-data",
+                "--post-file",
+            )
+            or a.startswith(("--data", "--post-", "--upload", "-d@"))
+            for a in known
+        )
+        or _method(known) not in (None, "GET", "HEAD", "OPTIONS")
+    )
     secret = any(f == "credential_access" for a in known for f in path_flags(a.lstrip("@")))
-    url = next((a for a in known if "://" in a or a.startswith(":")), None)
-    if sends and _queries(url, known):
+    url = urls[0] if urls else None
+    if sends and not several and _queries(url, known):  # one query, nothing chained after it
         sends = False
     return [
         effect(
@@ -314,9 +345,18 @@ def systemctl(run: Invocation) -> list[Effect]:
     return [effect("read", "process", None, reversible="yes", span=run.span)]
 
 
+_PACKAGE_REMOVALS = frozenset("remove purge uninstall erase autoremove autopurge rm del un".split())
+
+
 def packages(run: Invocation) -> list[Effect]:
     known = run.known()
-    if any(a in ("remove", "purge", "uninstall", "erase", "autoremove", "rm") for a in known):
+    words = paths_of(run)
+    removes = (
+        any(a in _PACKAGE_REMOVALS for a in words[:1])
+        or (run.base == "pacman" and any(a.startswith("-R") for a in known))
+        or (words[:1] == ["install"] and any(w.endswith("-") for w in words[1:]))  # apt: pkg-
+    )
+    if removes:
         # What ran on the package stops now; installing it again may bring another version
         # and, after a purge, none of its configuration.
         return [

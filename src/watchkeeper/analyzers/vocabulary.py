@@ -79,7 +79,7 @@ def flag_words(args: list[str]) -> list[str]:
             break
         if a.startswith("--") and len(a) > 2:
             word = a[2:].split("=", 1)[0].lower()
-            if _one(word) is not None:
+            if word not in ("help", "version") and _one(word) is not None:
                 out.append(word)
     return out
 
@@ -146,6 +146,10 @@ def asks_for_help(args: list[str]) -> bool:
             return False
         if a in ("--help", "--version") and (i + 1 == len(args) or args[i + 1].startswith("-")):
             return True
+        if not a.startswith("-") and not _WORD.match(a.lower()):
+            # `rm -rf /srv --help`: with POSIXLY_CORRECT, or a tool that reads in order, the
+            # path is acted on first. Only subcommand words may come before the switch.
+            return False
     return False
 
 
@@ -161,3 +165,16 @@ def dry_run(args: list[str]) -> bool:
         ):
             return True
     return False
+
+
+_SECRET_NOUN = re.compile(r"(secret|password|credential|token|keyvault|vault|apikey|api-key)")
+_VALUE_VERB = re.compile(
+    r"^(get|read|show|access|download|reveal|export|print|dump|cat|view)$|"
+    r"get-secret-value|get-\w*credentials|get-password|access-secret"
+)
+
+
+def reads_secret(words: list[str]) -> bool:
+    """Whether subcommand ``words`` read a secret's value (``vault kv get``, ``aws
+    secretsmanager get-secret-value``), not its name (``list-secrets``, ``describe-secret``)."""
+    return any(_SECRET_NOUN.search(w) for w in words) and any(_VALUE_VERB.search(w) for w in words)
