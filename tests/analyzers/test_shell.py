@@ -798,3 +798,17 @@ def test_readers_that_can_write_or_run(command: str, decision: str) -> None:
 )
 def test_review_findings_are_held_in_production(command: str) -> None:
     assert decide(command) != "allow", analyze(command)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("dmesg --clear", ("delete", "host")),
+        ("pg_dump -f /srv/prod/dump.sql app", ("overwrite", "file")),
+        ("mysqldump --result-file=/etc/x app", ("overwrite", "file")),
+        ("xxd -r payload.hex /srv/bin/tool", ("overwrite", "file")),
+        ("pg_dump app", ("read", "file")),
+    ],
+)
+def test_dumpers_and_log_readers_that_write(command: str, expected: tuple[str, str]) -> None:
+    assert expected in verbs(command)

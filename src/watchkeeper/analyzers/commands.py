@@ -540,7 +540,12 @@ def _first_word(args: list[str | None]) -> str | None:
 
 
 #: Readers whose program or flags can also write, run or reconfigure (see system.text_tools).
-_PROGRAMMED = frozenset("sed awk gawk mawk nawk yq sort shuf iconv uniq".split())
+_PROGRAMMED = frozenset(
+    """
+    sed awk gawk mawk nawk yq sort shuf iconv uniq pg_dump pg_dumpall mysqldump mongodump dmesg
+    xxd
+    """.split()
+)
 #: Readers of the machine's state that also change it, given the words.
 _HOST_TOOLS = frozenset("ip ifconfig hostname date ss".split())
 #: Tools that take ``--help`` as an operand, or act on earlier words before they read it.

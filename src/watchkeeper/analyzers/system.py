@@ -471,12 +471,34 @@ def text_tools(run: Invocation) -> list[Effect] | None:
     if base in ("sort", "shuf", "iconv") and out_file is not None:
         return [effect("overwrite", "file", out_file, reversible="no",
                        flags=path_flags(out_file), span=run.span)]  # fmt: skip
+    dump_flags = _DUMP_OUTPUT.get(base)
+    if dump_flags is not None:
+        target = next((known[i + 1] for i, a in enumerate(known[:-1]) if a in dump_flags), None)
+        target = target or next(
+            (a.split("=", 1)[1] for a in known if a.startswith(dump_flags[1] + "=")), None
+        )
+        if target is not None:
+            return [effect("overwrite", "file", target, reversible="no",
+                           flags=path_flags(target), span=run.span)]  # fmt: skip
+        return None
+    if base == "dmesg" and any(a in ("-c", "-C", "--clear", "--read-clear") for a in known):
+        return [effect("delete", "host", None, reversible="no", flags=["privileged"],
+                       span=run.span, why="clears the kernel log")]  # fmt: skip
+    if base == "xxd" and len(words) >= 2:  # xxd [-r] IN OUT writes OUT
+        return [effect("overwrite", "file", words[1], reversible="no",
+                       flags=path_flags(words[1]), span=run.span)]  # fmt: skip
     if base == "uniq" and len(words) >= 2:
         return [effect("overwrite", "file", words[1], reversible="no",
                        flags=path_flags(words[1]), span=run.span)]  # fmt: skip
     return None
 
 
+_DUMP_OUTPUT = {
+    "pg_dump": ("-f", "--file"),
+    "pg_dumpall": ("-f", "--file"),
+    "mysqldump": ("-r", "--result-file"),
+    "mongodump": ("-o", "--out"),
+}
 _IP_CHANGES = frozenset("add del delete set flush change replace append prepend".split())
 
 
