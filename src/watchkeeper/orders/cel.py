@@ -165,7 +165,7 @@ def evaluate(program: Any, data: Mapping[str, Any] | Any) -> tuple[bool, Any]:
     Return ``(True, value)`` or ``(False, error message)``.
     """
     try:
-        result = program.eval(data=data) if isinstance(data, Mapping) else program.eval(data)
+        result = program.eval(data=data) if isinstance(data, dict) else program.eval(data)
         if result.type() == cel.Type.ERROR:
             return False, explain_error(str(result.value()))
         return True, result.plain_value()
