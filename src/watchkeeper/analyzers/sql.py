@@ -73,7 +73,9 @@ def _name(node: exp.Expression | None) -> str | None:
     if not isinstance(node, exp.Expression):  # `DELETE SELECT` leaves a bare flag here
         return None
     table = node if isinstance(node, exp.Table) else node.find(exp.Table)
-    return table.sql() if table is not None else node.sql()[:200] or None
+    if table is not None:  # catalog.db.name, without generating SQL (the costly part)
+        return ".".join(p for p in (table.catalog, table.db, table.name) if p) or None
+    return node.sql()[:200] or None
 
 
 def _always_true(where: exp.Expression | None) -> bool:
@@ -126,7 +128,7 @@ def _alter(node: exp.Alter, span: Span) -> list[Effect]:
     return out or [_effect("update", "db_table", table, span=span)]
 
 
-def _command(node: exp.Command, text: str, dialect: str, span: Span) -> list[Effect]:
+def _command(node: exp.Command, dialect: str, span: Span) -> list[Effect]:
     """Statements sqlglot keeps as opaque commands."""
     word = str(node.this).upper()
     tail = node.expression
@@ -160,7 +162,7 @@ def _command(node: exp.Command, text: str, dialect: str, span: Span) -> list[Eff
         # ADD CONSTRAINT … USING INDEX: an index already built becomes the key; undone by
         # dropping the constraint.
         return [_effect("update", "db_table", None, reversible="yes", span=span)]
-    if _DESTRUCTIVE_WORD.search(text):
+    if _DESTRUCTIVE_WORD.search(f"{word} {rest}"):
         return [_effect("delete", "db_table", None, reversible="no", flags=["dynamic"], span=span)]
     return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span)]
 
@@ -170,13 +172,13 @@ def _server_setting(span: Span) -> Effect:
                    span=span, why="changes the server or an account, not the session")  # fmt: skip
 
 
-def _nested(node: exp.Expression, text: str, dialect: str, span: Span) -> list[Effect]:
+def _nested(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
     """What runs inside a statement: data-modifying CTEs (``WITH d AS (DELETE …) SELECT``),
     and functions that act (``SELECT dblink_exec(…)``, ``lo_export``, ``pg_terminate_backend``)."""
     out: list[Effect] = []
     for inner in node.find_all(exp.Delete, exp.Update, exp.Merge, exp.Insert):
         if inner is not node:
-            out.extend(_statement(inner, inner.sql(dialect=dialect), dialect, span))
+            out.extend(_statement(inner, dialect, span))
     for call in node.find_all(exp.Anonymous, exp.Func):
         name = call.name if isinstance(call, exp.Anonymous) else call.sql_name()
         if isinstance(name, str) and _ACTING_FUNCTIONS.match(name):
@@ -185,12 +187,12 @@ def _nested(node: exp.Expression, text: str, dialect: str, span: Span) -> list[E
     return out
 
 
-def _statement(node: exp.Expression, text: str, dialect: str, span: Span) -> list[Effect]:
-    nested = _nested(node, text, dialect, span)
-    return [*_top(node, text, dialect, span), *nested]
+def _statement(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
+    nested = _nested(node, dialect, span)
+    return [*_top(node, dialect, span), *nested]
 
 
-def _top(node: exp.Expression, text: str, dialect: str, span: Span) -> list[Effect]:
+def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
     if isinstance(node, exp.Select) and node.args.get("into") is not None:
         # SELECT … INTO t creates a table (T-SQL) or fills variables
         return [_effect("create", "db_table", _name(node.args["into"]), reversible="yes",
@@ -273,13 +275,14 @@ def _top(node: exp.Expression, text: str, dialect: str, span: Span) -> list[Effe
                             flags=["dynamic"], span=span, object=kind.lower())]  # fmt: skip
         return [_effect("create", "db_table", _name(node.this), reversible="yes", span=span)]
     if isinstance(node, exp.Copy):
-        if _PROGRAM.search(text):  # COPY … PROGRAM runs a shell command on the server
+        # COPY … PROGRAM runs a shell command on the server
+        if _PROGRAM.search(node.sql(dialect=dialect)):
             return [_effect("execute", "process", None, flags=["privileged", "dynamic"], span=span)]
         if node.args.get("kind"):  # COPY … FROM loads rows
             return [_effect("create", "db_rows", _name(node.this), span=span)]
         return [_effect("send", "db_rows", _name(node.this), flags=["egress"], span=span)]
     if isinstance(node, exp.Command):
-        return _command(node, text, dialect, span)
+        return _command(node, dialect, span)
     if isinstance(node, exp.Set) and any(
         str(item.args.get("kind") or "").upper() in ("GLOBAL", "PERSIST", "PERSIST_ONLY")
         or "@@GLOBAL" in item.sql().upper()
@@ -292,11 +295,12 @@ def _top(node: exp.Expression, text: str, dialect: str, span: Span) -> list[Effe
         if str(node.args.get("style") or "").upper() == "ANALYZE" and isinstance(
             node.this, exp.Expression
         ):
-            return _statement(node.this, node.this.sql(dialect=dialect), dialect, span)
+            return _statement(node.this, dialect, span)
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
     if isinstance(node, exp.Comment):  # COMMENT ON … IS '…': documentation, replaced at will
         return [_effect("update", "db_table", _name(node.this), reversible="yes", span=span)]
-    if _TRANSACTION.match(text):  # START TRANSACTION, read by some dialects as an alias
+    # START TRANSACTION, which some dialects read as an alias
+    if _TRANSACTION.match(node.sql(dialect=dialect)):
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
     return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span)]
 
@@ -337,7 +341,7 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
         ]
     for node in parsed:
         if isinstance(node, exp.Expression):
-            out.extend(_statement(node, node.sql(dialect=dialect), dialect, where))
+            out.extend(_statement(node, dialect, where))
     if _SERVER_SIDE.search(text):
         out.append(_effect("execute", "process", None, flags=["privileged", "dynamic"], span=where))
     if flags:
