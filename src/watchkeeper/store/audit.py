@@ -1,0 +1,408 @@
+"""The audit log: events as leaves of an RFC 9162 Merkle tree, appended with no gaps.
+
+    log = AuditLog(Store.open(url))
+    [i] = log.append([{"kind": "decision", "decision": "deny", …}])   # durable on return
+    log.root(log.size())                      # tree head, 32 bytes
+    log.inclusion_proof(i, log.size())        # [32-byte hashes], RFC 9162 order
+    report = log.verify()                     # recompute everything; report.ok, report.problem
+
+An event is a JSON object with a ``kind``; the leaf is its canonical JSON, with a ``time`` added
+when it has none. Appending takes the head row's lock, so indexes are allocated in the same
+transaction as the rows, in order, with no gaps; ``append_in`` does so inside a caller's
+transaction, so a state change and the event recording it commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from hashlib import sha256 as _sha256
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, tuple_
+
+from watchkeeper import merkle
+from watchkeeper.canonical import canonical_json
+from watchkeeper.store.database import Store
+from watchkeeper.store.schema import audit_checkpoints, audit_head, audit_leaves, audit_nodes
+
+#: Leaves read per round trip when verifying or exporting.
+_CHUNK = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One stored event."""
+
+    index: int
+    kind: str
+    event: bytes  # the canonical JSON that was hashed
+    leaf_hash: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "leaf_hash": self.leaf_hash.hex(),
+            "event": json.loads(self.event),
+        }
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found: ``ok``, or the first problem and where."""
+
+    size: int = 0
+    leaves: int = 0
+    checkpoints: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    problem: str | None = None
+    first_bad_index: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def fail(self, problem: str, index: int | None = None) -> VerifyReport:
+        if self.problem is None:
+            self.problem, self.first_bad_index = problem, index
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "size": self.size,
+            "leaves": self.leaves,
+            "checkpoints": self.checkpoints,
+            "root": self.root.hex(),
+            "problem": self.problem,
+            "first_bad_index": self.first_bad_index,
+        }
+
+
+def event_bytes(event: Mapping[str, Any]) -> bytes:
+    """The canonical JSON of an event, refusing one without a string ``kind``."""
+    kind = event.get("kind")
+    if not isinstance(kind, str) or not kind or len(kind) > 64:
+        raise ValueError(
+            f"an audit event needs a 'kind' string of 1 to 64 characters, not {kind!r}"
+        )
+    return canonical_json(dict(event))
+
+
+def now() -> str:
+    """UTC time as RFC 3339 with microseconds: what events carry as ``time``."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
+
+
+class AuditLog:
+    """The audit log of one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ── writing ──────────────────────────────────────────────────────────────────────────
+
+    def append(self, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Append ``events`` in one transaction; their indexes, once it has committed."""
+        with self.store.writing() as conn:
+            return self.append_in(conn, events)
+
+    def append_in(self, conn: Connection, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Append inside the caller's write transaction (``store.writing()``)."""
+        if not events:
+            return []
+        stamped = [e if "time" in e else {**e, "time": now()} for e in events]
+        encoded = [event_bytes(e) for e in stamped]
+        size = self._lock_head(conn)
+        cache: dict[tuple[int, int], bytes] = {}
+
+        def get(key: tuple[int, int]) -> bytes | None:
+            found = cache.get(key)
+            if found is None:
+                found = _node(conn, key)
+            return found
+
+        leaves, nodes = [], []
+        for offset, (event, data) in enumerate(zip(stamped, encoded, strict=True)):
+            index = size + offset
+            digest = merkle.leaf_hash(data)
+            leaves.append(
+                {"idx": index, "kind": event["kind"], "event": data.decode(), "leaf_hash": digest}
+            )
+            for level, position, node in merkle.completed(index, digest, get):
+                cache[level, position] = node
+                nodes.append({"level": level, "idx": position, "hash": node})
+        conn.execute(insert(audit_leaves), leaves)
+        conn.execute(insert(audit_nodes), nodes)
+        conn.execute(
+            audit_head.update().where(audit_head.c.id == 1).values(size=size + len(events))
+        )
+        return list(range(size, size + len(events)))
+
+    def _lock_head(self, conn: Connection) -> int:
+        query = select(audit_head.c.size).where(audit_head.c.id == 1)
+        if self.store.dialect == "postgresql":
+            query = query.with_for_update()
+        size = conn.execute(query).scalar_one_or_none()
+        if size is None:
+            raise RuntimeError("the audit log head row is missing: the database is damaged")
+        return int(size)
+
+    def checkpoint(self, signer: Any, origin: str) -> str:
+        """Sign and store a checkpoint of the log as it is; return the note.
+
+        The new tree must extend the last checkpoint's (a consistency proof from the stored
+        nodes is checked against its root first): a log that was rewritten is not signed.
+        """
+        with self.store.writing() as conn:
+            size = self._lock_head(conn)
+            lookup = _lookup(conn)
+            root = merkle.root(size, lookup)
+            last = conn.execute(
+                select(audit_checkpoints.c.size, audit_checkpoints.c.root, audit_checkpoints.c.note)
+                .order_by(audit_checkpoints.c.size.desc()).limit(1)
+            ).first()  # fmt: skip
+            if last is not None:
+                old, old_root, old_note = int(last[0]), bytes(last[1]), str(last[2])
+                if old == size:
+                    if old_root != root:
+                        raise RuntimeError(f"the log at {size} events no longer has the root "
+                                           "its checkpoint signed: it was rewritten")  # fmt: skip
+                    return old_note
+                if old > size:
+                    raise RuntimeError(f"the last checkpoint covers {old} events but the log "
+                                       f"holds {size}: events were removed")  # fmt: skip
+                proof = merkle.consistency_proof(old, size, lookup) if old else []
+                if old and not merkle.verify_consistency(old, size, old_root, root, proof):
+                    raise RuntimeError(f"the log is not an extension of its checkpoint at {old} "
+                                       "events: it was rewritten; refusing to sign")  # fmt: skip
+            note = signer.sign(origin, size, root)
+            conn.execute(insert(audit_checkpoints).values(size=size, root=root, note=note))
+            return str(note)
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        """(size, note) of the newest checkpoint, or ``None``."""
+        rows = self.checkpoints()
+        return (rows[-1][0], rows[-1][2]) if rows else None
+
+    # ── reading ──────────────────────────────────────────────────────────────────────────
+
+    def size(self, conn: Connection | None = None) -> int:
+        """How many events the log holds."""
+        if conn is not None:
+            return int(conn.execute(select(audit_head.c.size)).scalar_one())
+        with self.store.reading() as c:
+            return self.size(c)
+
+    def root(self, size: int, conn: Connection | None = None) -> bytes:
+        """The tree head over the first ``size`` events."""
+        with self._conn(conn) as c:
+            return merkle.root(size, _lookup(c))
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """The audit path of event ``index`` in the tree of ``size``."""
+        with self.store.reading() as c:
+            self._within(c, size)
+            return merkle.inclusion_proof(index, size, _lookup(c))
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        """That the tree of ``old`` events is a prefix of the tree of ``new``."""
+        with self.store.reading() as c:
+            self._within(c, new)
+            return merkle.consistency_proof(old, new, _lookup(c))
+
+    def _within(self, conn: Connection, size: int) -> None:
+        current = self.size(conn)
+        if size > current:
+            raise ValueError(f"the log holds {current} events, not {size}")
+
+    def leaf(self, index: int) -> Leaf | None:
+        """Event ``index``, or ``None``."""
+        with self.store.reading() as c:
+            row = c.execute(
+                select(audit_leaves.c.idx, audit_leaves.c.kind, audit_leaves.c.event,
+                       audit_leaves.c.leaf_hash).where(audit_leaves.c.idx == index)
+            ).first()  # fmt: skip
+        return None if row is None else Leaf(int(row[0]), row[1], row[2].encode(), bytes(row[3]))
+
+    def leaves(self, start: int = 0, end: int | None = None) -> Iterator[Leaf]:
+        """Events ``[start, end)`` in order, read in chunks."""
+        position = start
+        while end is None or position < end:
+            stop = position + _CHUNK if end is None else min(end, position + _CHUNK)
+            with self.store.reading() as c:
+                rows = c.execute(
+                    select(audit_leaves.c.idx, audit_leaves.c.kind, audit_leaves.c.event,
+                           audit_leaves.c.leaf_hash)
+                    .where(audit_leaves.c.idx >= position, audit_leaves.c.idx < stop)
+                    .order_by(audit_leaves.c.idx)
+                ).all()  # fmt: skip
+            if not rows:
+                return
+            for row in rows:
+                yield Leaf(int(row[0]), row[1], row[2].encode(), bytes(row[3]))
+            position = int(rows[-1][0]) + 1
+
+    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+        """Every stored checkpoint: (size, root, note), oldest first."""
+        with self.store.reading() as c:
+            rows = c.execute(
+                select(audit_checkpoints.c.size, audit_checkpoints.c.root, audit_checkpoints.c.note)
+                .order_by(audit_checkpoints.c.size)
+            ).all()  # fmt: skip
+        return [(int(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    def verify(self, key: Any = None) -> VerifyReport:
+        """Recompute the tree from the events and check every stored hash and checkpoint.
+
+        ``key`` (a :class:`~watchkeeper.store.checkpoint.Verifier`) checks the checkpoints'
+        signatures. Memory: 32 bytes per event for the lowest level, then half as much per
+        level up.
+        """
+        report = VerifyReport()
+        with self.store.reading() as conn:
+            report.size = size = self.size(conn)
+            level = bytearray()
+            expected = 0
+            for row in _chunks(conn, audit_leaves, "idx", (audit_leaves.c.idx,
+                               audit_leaves.c.event, audit_leaves.c.leaf_hash)):  # fmt: skip
+                index = int(row[0])
+                if index != expected:
+                    return report.fail(f"event {expected} is missing", expected)
+                if index >= size:
+                    return report.fail(f"event {index} is past the head ({size} events)", index)
+                digest = merkle.leaf_hash(row[1].encode())
+                if digest != bytes(row[2]):
+                    return report.fail(f"event {index} does not match its leaf hash", index)
+                level += digest
+                expected += 1
+            report.leaves = expected
+            if expected != size:
+                return report.fail(
+                    f"the head says {size} events but {expected} are stored", expected
+                )
+            for height in range(size.bit_length()):
+                problem = _check_level(conn, height, level)
+                if problem is not None:
+                    return report.fail(*problem)
+                # Siblings lie side by side: each parent hashes 0x01 ‖ the 64 bytes below it.
+                level = bytearray(
+                    b"".join(_sha256(b"\x01" + level[i : i + 64]).digest()
+                             for i in range(0, len(level) - 32, 64))
+                )  # fmt: skip
+            lookup = _lookup(conn)
+            report.root = merkle.root(size, lookup)
+            for cp_size, cp_root, note in self._checkpoint_rows(conn):
+                report.checkpoints += 1
+                if cp_size > size:
+                    return report.fail(
+                        f"checkpoint at {cp_size} events, but the log holds {size}: the tail "
+                        "was cut", size)  # fmt: skip
+                actual = merkle.root(cp_size, lookup)
+                if actual != cp_root:
+                    return report.fail(f"checkpoint at {cp_size} has another root than the "
+                                       "events give", _first_difference(cp_size))  # fmt: skip
+                if key is not None:
+                    problem_text = key.check(note, cp_size, cp_root)
+                    if problem_text is not None:
+                        return report.fail(f"checkpoint at {cp_size}: {problem_text}", None)
+        return report
+
+    def _checkpoint_rows(self, conn: Connection) -> list[tuple[int, bytes, str]]:
+        rows = conn.execute(
+            select(audit_checkpoints.c.size, audit_checkpoints.c.root, audit_checkpoints.c.note)
+            .order_by(audit_checkpoints.c.size)
+        ).all()  # fmt: skip
+        return [(int(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    def _conn(self, conn: Connection | None) -> Any:
+        if conn is not None:
+            return _Borrowed(conn)
+        return self.store.reading()
+
+
+class _Borrowed:
+    """A caller's connection, used as a context manager without closing it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _node(conn: Connection, key: tuple[int, int]) -> bytes | None:
+    found = conn.execute(
+        select(audit_nodes.c.hash).where(
+            tuple_(audit_nodes.c.level, audit_nodes.c.idx) == tuple_(*key)
+        )
+    ).scalar_one_or_none()
+    return None if found is None else bytes(found)
+
+
+def _lookup(conn: Connection) -> merkle.Lookup:
+    cache: dict[tuple[int, int], bytes | None] = {}
+
+    def get(key: tuple[int, int]) -> bytes | None:
+        if key not in cache:
+            cache[key] = _node(conn, key)
+        return cache[key]
+
+    return get
+
+
+def _chunks(conn: Connection, table: Any, order: str, columns: tuple[Any, ...]) -> Iterator[Any]:
+    """Rows of ``table`` in ``order``, read ``_CHUNK`` at a time by key range (no OFFSET)."""
+    key = getattr(table.c, order)
+    after: int | None = None
+    while True:
+        query = select(*columns).order_by(key).limit(_CHUNK)
+        if after is not None:
+            query = query.where(key > after)
+        rows = conn.execute(query).all()
+        if not rows:
+            return
+        yield from rows
+        after = int(rows[-1][0])
+
+
+def _check_level(conn: Connection, height: int, hashes: bytearray) -> tuple[str, int] | None:
+    """Compare the stored nodes of one level with the recomputed ``hashes``."""
+    count = len(hashes) // 32
+    expected = 0
+    after = -1
+    while True:
+        rows = conn.execute(
+            select(audit_nodes.c.idx, audit_nodes.c.hash)
+            .where(audit_nodes.c.level == height, audit_nodes.c.idx > after)
+            .order_by(audit_nodes.c.idx)
+            .limit(_CHUNK)
+        ).all()
+        if not rows:
+            break
+        for idx, digest in rows:
+            index = int(idx)
+            first = index << height
+            if index != expected or index >= count:
+                what = "is missing" if index > expected else "should not exist"
+                at = expected if index > expected else index
+                return f"tree node ({height}, {at}) {what}", at << height
+            if bytes(digest) != hashes[index * 32 : index * 32 + 32]:
+                span = f"events {first} to {first + (1 << height) - 1}"
+                return f"tree node ({height}, {index}) over {span} does not match them", first
+            expected += 1
+        after = int(rows[-1][0])
+    if expected != count:
+        return f"tree node ({height}, {expected}) is missing", expected << height
+    return None
+
+
+def _first_difference(size: int) -> int | None:
+    return None if size == 0 else 0

@@ -1,0 +1,202 @@
+"""Opening the database: one URL, SQLite (the embedded default) or PostgreSQL.
+
+    store = Store.open("sqlite:///.watchkeeper/watchkeeper.db")   # or postgresql://…
+    with store.writing() as conn:       # writers are serialized: BEGIN IMMEDIATE / row locks
+        …
+    with store.reading() as conn:
+        …
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (a commit that returned survives power loss)
+and a busy timeout, so concurrent processes wait instead of failing. PostgreSQL goes through
+psycopg 3 with a connection pool. An empty database is migrated to the current schema on first
+use; one that is behind is refused with the command that upgrades it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from watchkeeper.errors import UsageError
+
+DEFAULT_URL = "sqlite:///.watchkeeper/watchkeeper.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+#: Any number under which PostgreSQL serializes concurrent first-use migrations.
+_MIGRATION_LOCK = 0x77617463  # "watc"
+
+
+class StoreError(UsageError):
+    """The database cannot be used as it is: the message says why and what to do."""
+
+
+def normalize(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` go through psycopg 3; SQLite paths are kept."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def create(url: str) -> Engine:
+    """An engine for ``url``, set up for durability and concurrent writers."""
+    try:
+        url = normalize(url)
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as exc:
+        raise StoreError(
+            f"database URL {url!r} cannot be read ({exc}); use sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DATABASE (--db or WATCHKEEPER_DB)"
+        ) from None
+    if backend == "sqlite":
+        path = _sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if backend == "postgresql":
+        return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+    raise StoreError(
+        f"database URL {url!r} names {backend!r}; watchkeeper stores its state in SQLite "
+        "(sqlite:///PATH) or PostgreSQL (postgresql://…)"
+    )
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that `_sqlite_begin` decides
+    # how each transaction starts.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock at BEGIN, not at its first write: two writers never both
+    # read the head and then collide.
+    immediate = conn.get_execution_options().get("watchkeeper_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+class Store:
+    """A migrated database and how to use it; see the module docstring."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
+        """Open ``url`` (default: WATCHKEEPER_DB, else the embedded SQLite file).
+
+        An empty database is migrated first; one behind the code raises :class:`StoreError`.
+        """
+        url = url or os.environ.get("WATCHKEEPER_DB") or DEFAULT_URL
+        store = cls(create(url), url)
+        try:
+            state = store.schema_state()
+            if state == "empty" and migrate:
+                store.upgrade()
+            elif state == "behind":
+                raise StoreError(
+                    f"the database at {_shown(url)} is at an older schema; run "
+                    f"`watchkeeper db upgrade --db {_shown(url)}` first"
+                )
+            elif state == "ahead":
+                raise StoreError(
+                    f"the database at {_shown(url)} was written by a newer watchkeeper; "
+                    "upgrade watchkeeper to use it"
+                )
+        except SQLAlchemyError as exc:
+            store.close()
+            raise StoreError(
+                f"cannot use the database at {_shown(url)}: {_first_line(exc)}"
+            ) from None
+        except StoreError:
+            store.close()
+            raise
+        return store
+
+    def schema_state(self) -> str:
+        """``empty``, ``current``, ``behind`` or ``ahead`` of the migrations shipped."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return "empty"
+            current = MigrationContext.configure(conn).get_current_revision()
+            head = ScriptDirectory.from_config(_config(conn)).get_current_head()
+            if current == head:
+                return "current"
+            known = {
+                s.revision for s in ScriptDirectory.from_config(_config(conn)).walk_revisions()
+            }
+            return "behind" if current in known or current is None else "ahead"
+
+    def upgrade(self) -> str:
+        """Migrate to the newest schema; returns the revision. Safe to run concurrently."""
+        with self.engine.connect().execution_options(watchkeeper_write=True) as conn:
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+                command.upgrade(_config(conn), "head")
+            return str(MigrationContext.configure(conn).get_current_revision())
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A transaction that writes: serialized with other writers, committed on exit."""
+        with (
+            self.engine.connect().execution_options(watchkeeper_write=True) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction (a consistent snapshot on both databases)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

@@ -1,0 +1,69 @@
+"""The tables, as SQLAlchemy Core metadata: the one description migrations and queries share.
+
+The audit log is three append-only tables and a one-row head:
+
+- ``audit_leaves``: one row per event, ``idx`` from 0 with no gaps; ``event`` is the canonical
+  JSON whose RFC 9162 leaf hash is ``leaf_hash``.
+- ``audit_nodes``: the hash of every perfect aligned subtree, ``(level, idx)``; level 0 are the
+  leaf hashes. Roots and proofs read O(log n) of them.
+- ``audit_checkpoints``: signed checkpoint notes, one per tree size.
+- ``audit_head``: the tree size. Appending locks this row, so indexes are allocated in the
+  same transaction as the rows, in order, with no gaps (a sequence would leave gaps).
+
+No code path updates or deletes audit rows but the head's size; triggers refuse it anyway.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    func,
+)
+
+metadata = MetaData()
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+)
+
+audit_leaves = Table(
+    "audit_leaves",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(64), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+audit_nodes = Table(
+    "audit_nodes",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+#: Tables whose rows are never updated or deleted (the head's size only grows, by update).
+APPEND_ONLY = ("audit_leaves", "audit_nodes", "audit_checkpoints")
