@@ -80,6 +80,40 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
 )
+SETTINGS += (
+    Setting(
+        "db",
+        None,
+        "Database URL for the audit log and state: `sqlite:///PATH` or "
+        "`postgresql://USER@HOST:PORT/DB`. Unset: `check` records nothing; `audit`, `db` and the "
+        "server use `sqlite:///.watchkeeper/watchkeeper.db`.",
+    ),
+    Setting(
+        "audit_key",
+        ".watchkeeper/audit.key",
+        "File holding the Ed25519 key that signs audit checkpoints (created, mode 0600, on "
+        "first use). Keep it off the database's machine to make rewriting history detectable.",
+    ),
+    Setting(
+        "audit_origin",
+        "watchkeeper/audit",
+        "The log's name in checkpoints and the key's name: make it unique, e.g. "
+        "`watchkeeper.example.com/prod-audit`.",
+    ),
+    Setting(
+        "checkpoint_every",
+        1000,
+        "Sign a checkpoint after this many new audit events.",
+        _positive_int,
+    ),
+    Setting(
+        "checkpoint_seconds",
+        60.0,
+        "Sign a checkpoint when this many seconds have passed since the last one (checked as "
+        "events arrive).",
+        _positive_float,
+    ),
+)
 SETTING = {s.name: s for s in SETTINGS}
 ORDERS_ENV = SETTING["orders"].env
 
@@ -92,6 +126,11 @@ class Settings:
     analyzer_budget_ms: float = SETTING["analyzer_budget_ms"].default
     max_input_bytes: int = SETTING["max_input_bytes"].default
     max_effects: int = SETTING["max_effects"].default
+    db: str | None = SETTING["db"].default
+    audit_key: str = SETTING["audit_key"].default
+    audit_origin: str = SETTING["audit_origin"].default
+    checkpoint_every: int = SETTING["checkpoint_every"].default
+    checkpoint_seconds: float = SETTING["checkpoint_seconds"].default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

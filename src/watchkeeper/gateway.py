@@ -10,7 +10,7 @@ error) is a ``deny`` whose reason is the error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
 from watchkeeper.canonical import canonical_json
@@ -28,6 +28,9 @@ from watchkeeper.orders.evaluate import decide
 from watchkeeper.orders.explain import Explanation, explain
 from watchkeeper.orders.model import StandingOrders
 
+if TYPE_CHECKING:  # the store is imported only where a database is used
+    from watchkeeper.store.recorder import Recorder
+
 #: Effect attributes that say where an action acts (read out of commands by analyzers).
 _PLACING = frozenset({"context", "workspace", "profile", "project", "subscription", "account"})
 
@@ -35,11 +38,19 @@ _PLACING = frozenset({"context", "workspace", "profile", "project", "subscriptio
 class Gateway:
     """Decides actions under one set of standing orders, with the analyzers of ``registry``."""
 
-    def __init__(self, orders: StandingOrders, registry: Registry | None = None) -> None:
+    def __init__(
+        self,
+        orders: StandingOrders,
+        registry: Registry | None = None,
+        *,
+        recorder: Recorder | None = None,
+    ) -> None:
         self.orders = orders
         self.registry = registry if registry is not None else default_registry()
         self.inventory = Inventory(orders)
         self._declared = {name: DeclaredToolAnalyzer(d) for name, d in orders.tools.items()}
+        #: Records every action and decision in the audit log before the decision is returned.
+        self.recorder = recorder
 
     def analyze(self, action: Action) -> list[Effect]:
         """Effects from every analyzer that knows the tool, or one ``unknown`` effect.
@@ -65,7 +76,26 @@ class Gateway:
         return effects
 
     def submit(self, action: Action | Mapping[str, Any]) -> Decision:
-        """Decide ``action`` (an :class:`Action` or its JSON form). Never raises."""
+        """Decide ``action`` (an :class:`Action` or its JSON form). Never raises.
+
+        With a recorder, the action and the decision are in the audit log before this returns;
+        if they cannot be recorded, the decision is ``deny`` with the reason.
+        """
+        decision = self._decide(action)
+        if self.recorder is None:
+            return decision
+        try:
+            self.recorder.record(action, decision)
+        except Exception as exc:  # unrecorded means not decided: fail closed
+            return Decision.fail_closed(
+                f"the decision could not be recorded in the audit log: {describe(exc)}",
+                orders_digest=self.orders.digest,
+                action_digest=decision.action_digest,
+                environment=decision.environment,
+            )
+        return decision
+
+    def _decide(self, action: Action | Mapping[str, Any]) -> Decision:
         digest_of_orders = self.orders.digest
         try:
             # Actions built in code are checked like JSON ones: same rules, same messages.

@@ -14,7 +14,7 @@ import re
 import shlex
 from collections.abc import Callable
 
-from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, terraform
+from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, kubectx, terraform
 from watchkeeper.analyzers.invocation import (
     DOWNLOADERS,
     INTERPRETERS,
@@ -32,6 +32,7 @@ from watchkeeper.analyzers.invocation import (
     paths_of,
     producer,
     redirect,
+    runs_program,
 )
 from watchkeeper.analyzers.system import (
     curl,
@@ -112,6 +113,7 @@ __all__ = [
     "is_shell",
     "producer",
     "redirect",
+    "runs_program",
 ]
 
 
@@ -415,6 +417,18 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
             return [effect("read", "process", None, reversible="yes", span=run.span)]
         if base in ("sudo", "doas"):
             inner = dataclasses.replace(inner, flags=inner.flags | {"privileged"})
+        if base == "env":  # env TF_WORKSPACE=prod terraform …: the command's environment
+            assigned = dict(
+                str(a).split("=", 1)
+                for a in run.args[:start]
+                if a is not None and "=" in a and not a.startswith("-")
+            )
+            inner = dataclasses.replace(inner, variables={**inner.variables, **assigned})
+            if any(runs_program(k) for k in assigned):
+                return [
+                    dynamic(f"{', '.join(sorted(assigned))} can make it run any program", run.span),
+                    *effects_of(inner, analyze),
+                ]
         return effects_of(inner, analyze)
     if base == "xargs":
         i = 0
@@ -650,6 +664,7 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "kubectl": kubectl,
     "oc": kubectl,
     "helm": kubectl,
+    "kubectx": kubectx,
     "aws": cloud,
     "gcloud": cloud,
     "gsutil": cloud,

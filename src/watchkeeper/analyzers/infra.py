@@ -340,18 +340,35 @@ def _git_effects(
     return [effect("update", "git_ref", target, reversible="unknown", span=run.span)]
 
 
+#: terraform/tofu/terragrunt subcommands that only read (state and outputs are secrets: below).
+_TF_READS = frozenset(
+    "plan show validate fmt version providers graph console get login logout metadata "
+    "modules help render-json output-module-groups hclfmt validate-inputs info".split()
+)
+
+
 def terraform(run: Invocation) -> list[Effect]:
+    """terraform, tofu and terragrunt: destroys, state surgery, what changes state, secrets."""
     known = [a for a in run.known() if not a.startswith("-chdir")]
     args_env = " ".join(v or "" for k, v in run.variables.items() if k.startswith("TF_CLI_ARGS"))
-    sub = next((a for a in known if not a.startswith("-")), "")
-    words = set(known) | set(args_env.split())
+    words_all = [a for a in known if not a.startswith("-")]
+    # terragrunt: `run-all destroy`, `run --all destroy`, `destroy-all`: the command after.
+    if run.base == "terragrunt" and words_all[:1] in (["run-all"], ["run"]):
+        words_all = words_all[1:]
+    sub = words_all[0] if words_all else ""
+    flags = set(known) | set(args_env.split())
+    destroying = any(f == "-destroy" or (f.startswith("-destroy=") and f != "-destroy=false")
+                     for f in flags)  # fmt: skip
     workspace = run.variables.get("TF_WORKSPACE")
+    if sub == "workspace" and words_all[1:2] in (["select"], ["new"]) and len(words_all) > 2:
+        workspace = words_all[2]  # what the rest of the line acts on
     extra = {"workspace": workspace} if workspace else {}
     if (
-        sub == "destroy"
-        or (sub == "apply" and "-destroy" in words)
-        or (sub == "state" and "rm" in known)
-        or (sub == "workspace" and "delete" in known)
+        sub in ("destroy", "destroy-all")
+        or (sub == "apply" and destroying)
+        or (sub == "state" and words_all[1:2] in (["rm"], ["push"], ["replace-provider"]))
+        or (sub == "workspace" and "delete" in words_all)
+        or sub == "test"  # creates real infrastructure and destroys it again
     ):
         return [
             effect(
@@ -364,23 +381,68 @@ def terraform(run: Invocation) -> list[Effect]:
                 **extra,
             )
         ]
-    if sub == "init" and not words & {"-migrate-state", "-force-copy"}:
+    if sub == "init" and not flags & {"-migrate-state", "-force-copy"}:
         # Downloads providers and modules into .terraform; state stays where it is.
         return [effect("create", "directory", ".terraform", reversible="yes", span=run.span,
                        recovery="delete .terraform", **extra)]  # fmt: skip
-    if sub in ("apply", "import", "taint", "untaint", "state", "workspace", "init"):
-        return [effect("update", "terraform_resource", None, scope="many", span=run.span, **extra)]
-    return [effect("read", "terraform_resource", None, reversible="yes", span=run.span, **extra)]
+    if sub == "output" or (sub == "state" and words_all[1:2] in (["pull"], ["show"])):
+        # State and outputs hold passwords and keys in clear text.
+        return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                       span=run.span, **extra)]  # fmt: skip
+    if sub in _TF_READS or sub == "":
+        return [effect("read", "terraform_resource", None, reversible="yes", span=run.span,
+                       **extra)]  # fmt: skip
+    # apply, import, taint, state mv, workspace select, force-unlock, refresh, run-all apply…
+    return [effect("update", "terraform_resource", None, scope="many", span=run.span, **extra)]
+
+
+def kubectx(run: Invocation) -> list[Effect]:
+    """``kubectx prod-eu``: the rest of the line acts on that context."""
+    words = [a for a in run.known() if not a.startswith("-")]
+    if not words or words[0] == "-":
+        return [effect("read", "k8s_resource", None, reversible="yes", span=run.span)]
+    return [effect("update", "k8s_resource", None, reversible="yes", span=run.span,
+                   context=words[0])]  # fmt: skip
+
+
+#: kubectl/helm global options that take a value: `kubectl -n x delete` deletes.
+_KUBE_VALUED = frozenset(
+    """
+    -n --namespace --context --kube-context --cluster --kubeconfig -s --server --user --token
+    --as --as-group --certificate-authority --client-certificate --client-key -l --selector
+    --request-timeout --tls-server-name --password --username --cache-dir --profile -v
+    --kube-apiserver --kube-token --kube-as-user --kube-as-group --registry-config
+    --repository-config --repository-cache
+    """.split()
+)
+_KUBE_CONTEXT = ("--context", "--kube-context", "--cluster")
+
+
+def _kube_words(known: list[str]) -> tuple[list[str], str | None]:
+    """The words of a kubectl/helm line without global options' values, and the context."""
+    words, context, skip = [], None, False
+    for i, a in enumerate(known):
+        if skip:
+            skip = False
+            continue
+        name, eq, value = a.partition("=")
+        if name in _KUBE_CONTEXT:
+            context = value if eq else (known[i + 1] if i + 1 < len(known) else None)
+        if a in _KUBE_VALUED:
+            skip = True
+        elif not a.startswith("-"):
+            words.append(a)
+    return words, context
 
 
 def kubectl(run: Invocation) -> list[Effect]:
     known = run.known()
-    context = next((known[i + 1] for i, a in enumerate(known[:-1]) if a == "--context"), None)
-    context = context or next(
-        (a.split("=", 1)[1] for a in known if a.startswith("--context=")), None
-    )
+    words, context = _kube_words(known)
+    if words[:2] in (["config", "use-context"], ["config", "set-context"]) and len(words) > 2:
+        context = words[2]  # what the rest of the line acts on
+    context = context or run.variables.get("KUBECONTEXT")
     extra = {"context": context} if context else {}
-    sub = next((a for a in known if not a.startswith("-") and a != context), "")
+    sub = words[0] if words else ""
     wide = any(a in ("--all", "-A", "--all-namespaces") for a in known)
     if dry_run(known) or asks_for_help(known):  # `kubectl delete … --dry-run=server`: nothing
         return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]

@@ -75,6 +75,7 @@ SQL_CLIENTS = {
 }
 SECRET_PATHS = re.compile(
     r"(\.ssh/id_|\.ssh/.*key|\.aws/credentials|\.aws/config|\.netrc|\.pgpass|\.docker/config"
+    r"|\.tfstate(\.backup)?$|terraform\.tfvars"
     r"|\.kube/config|/etc/shadow|(^|/)\.env(\.|$)|\.git-credentials|\.npmrc|\.pypirc|secrets?\.)"
 )
 GUARD_PATHS = re.compile(
@@ -124,6 +125,29 @@ class Invocation:
         if args[0] is None:
             return dataclasses.replace(self, name="", args=[], flags=self.flags | {"dynamic"})
         return dataclasses.replace(self, name=args[0], args=args[1:])
+
+
+#: Variables through which a command runs another program or loads code: set in the line,
+#: they turn any command into whatever they name.
+_RUNS_PROGRAM = re.compile(
+    r"^(PATH|LD_\w+|DYLD_\w+|BASH_ENV|ENV|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|IFS|PS4|"
+    r"\w*PAGER|\w*EDITOR|VISUAL|BROWSER|LESSOPEN|LESSCLOSE|GIT_\w+|\w*_COMMAND|\w*ASKPASS|"
+    r"PYTHON(STARTUP|PATH|HOME)|NODE_OPTIONS|NODE_PATH|PERL5?OPT|PERL5?LIB|RUBYOPT|RUBYLIB|"
+    r"JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|SUDO_ASKPASS|TERMINFO|MANPAGER|SYSTEMD_\w+|"
+    r"KUBECONFIG|DOCKER_HOST|TF_\w+|AWS_\w+|CLOUDSDK_\w+|POSIXLY_CORRECT)$"
+)
+#: Variables an analyzer reads for what they mean (TF_WORKSPACE, AWS_PROFILE): not programs.
+_INERT = frozenset(
+    {"TF_WORKSPACE", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION",
+     "AWS_DEFAULT_REGION", "CLOUDSDK_CORE_PROJECT", "TF_IN_AUTOMATION", "TF_INPUT",
+     "TF_LOG", "GIT_TERMINAL_PROMPT", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+     "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"}
+)  # fmt: skip
+
+
+def runs_program(variable: str) -> bool:
+    """Whether setting ``variable`` can make a command run another program or load code."""
+    return bool(_RUNS_PROGRAM.match(variable)) and variable not in _INERT
 
 
 effect = functools.partial(Effect.of, "shell")

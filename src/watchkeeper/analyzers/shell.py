@@ -29,15 +29,6 @@ MAX_COMMAND = 100_000
 MAX_DEPTH = 5
 _LANGUAGE = Language(tree_sitter_bash.language())
 _ASCII_ONLY = bytes(range(128)) + b"x" * 128
-#: Variables through which a command runs another program or loads code: set in the line,
-#: they turn any command into whatever they name.
-_RUNS_PROGRAM = re.compile(
-    r"^(PATH|LD_\w+|DYLD_\w+|BASH_ENV|ENV|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|IFS|PS4|"
-    r"\w*PAGER|\w*EDITOR|VISUAL|BROWSER|LESSOPEN|LESSCLOSE|GIT_\w+|\w*_COMMAND|\w*ASKPASS|"
-    r"PYTHON(STARTUP|PATH|HOME)|NODE_OPTIONS|NODE_PATH|PERL5?OPT|PERL5?LIB|RUBYOPT|RUBYLIB|"
-    r"JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|SUDO_ASKPASS|TERMINFO|MANPAGER|SYSTEMD_\w+|"
-    r"KUBECONFIG|DOCKER_HOST|TF_\w+|AWS_\w+|CLOUDSDK_\w+|POSIXLY_CORRECT)$"
-)
 _IFS = re.compile(r"\$\{?IFS\}?")
 _BRACE = re.compile(r"\{([^{},]*(?:,[^{},]*)+)\}")
 
@@ -50,14 +41,6 @@ class Scope:
     aliases: dict[str, str] = field(default_factory=dict)
     #: Files written earlier in the line, by normalized path: their text, or None if unknown.
     files: dict[str, str | None] = field(default_factory=dict)
-    #: Variables an analyzer reads for what they mean (TF_WORKSPACE, AWS_PROFILE): not programs.
-    inert: frozenset[str] = frozenset(
-        {"TF_WORKSPACE", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION",
-         "AWS_DEFAULT_REGION", "CLOUDSDK_CORE_PROJECT", "TF_IN_AUTOMATION", "TF_INPUT",
-         "TF_LOG", "GIT_TERMINAL_PROMPT", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
-         "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE",
-         "KUBECONFIG"}
-    )  # fmt: skip
 
 
 @dataclass
@@ -356,7 +339,7 @@ def _command(
             _assign(ctx, child)
             ctx.scope.variables = before
     span = ctx.span(node)
-    runs = sorted(k for k in environment if _RUNS_PROGRAM.match(k) and k not in ctx.scope.inert)
+    runs = sorted(k for k in environment if commands.runs_program(k))
     if runs:  # GIT_EXTERNAL_DIFF='rm -rf /' git diff: the "read" runs whatever VAR names
         ctx.effects.append(commands.dynamic(f"{', '.join(runs)} can make it run any program", span))
     if name is None:

@@ -1,0 +1,103 @@
+"""Recording decisions: the action and its decision become audit events before anyone sees it.
+
+    recorder = Recorder.open("sqlite:///.watchkeeper/watchkeeper.db")
+    gateway = Gateway(orders, recorder=recorder)
+    gateway.submit(action)    # committed to the audit log (WAL, fsync) before it returns
+
+Every ``checkpoint_every`` events, or when ``checkpoint_seconds`` have passed since the last one,
+the recorder signs a checkpoint. A decision that cannot be recorded is not returned: the
+gateway answers ``deny`` with the failure as the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from watchkeeper.canonical import canonical_json
+from watchkeeper.decision import Decision
+from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.checkpoint import DEFAULT_KEY, DEFAULT_ORIGIN, Signer
+from watchkeeper.store.database import Store
+
+
+def action_record(action: Any) -> Any:
+    """What to record of an action as it arrived: its JSON form, or a note if it has none."""
+    if hasattr(action, "to_json"):
+        return action.to_json()
+    try:
+        canonical_json(action)
+    except Exception:  # not JSON: record what it looked like, never fail on it
+        return {"unreadable": repr(action)[:2000]}
+    return action
+
+
+class Recorder:
+    """Appends ``action`` and ``decision`` events; signs checkpoints as configured."""
+
+    def __init__(
+        self,
+        store: Store,
+        signer: Signer | None = None,
+        *,
+        origin: str = DEFAULT_ORIGIN,
+        checkpoint_every: int = 1000,
+        checkpoint_seconds: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.log = AuditLog(store)
+        self.signer = signer
+        self.origin = origin
+        self.every = checkpoint_every
+        self.seconds = checkpoint_seconds
+        latest = self.log.latest_checkpoint()
+        self._checkpointed = latest[0] if latest else 0
+        self._checkpointed_at = time.monotonic()
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        key: str | None = None,
+        origin: str | None = None,
+        checkpoint_every: int = 1000,
+        checkpoint_seconds: float = 60.0,
+    ) -> Recorder:
+        """A recorder on ``url`` (migrated on first use) with the key at ``key``."""
+        store = Store.open(url)
+        signer = Signer.load(key or DEFAULT_KEY, origin or DEFAULT_ORIGIN)
+        return cls(
+            store,
+            signer,
+            origin=origin or DEFAULT_ORIGIN,
+            checkpoint_every=checkpoint_every,
+            checkpoint_seconds=checkpoint_seconds,
+        )
+
+    def record(self, action: Any, decision: Decision) -> list[int]:
+        """Append the action and its decision in one transaction; their indexes."""
+        events: list[Mapping[str, Any]] = [
+            {"kind": "action", "action": action_record(action)},
+            {"kind": "decision", "decision": decision.to_json()},
+        ]
+        indexes = self.log.append(events)
+        self.maybe_checkpoint(indexes[-1] + 1)
+        return indexes
+
+    def maybe_checkpoint(self, size: int) -> str | None:
+        """Sign a checkpoint if enough events or time have passed; the note, or ``None``."""
+        if self.signer is None or size <= self._checkpointed:
+            return None
+        due = size - self._checkpointed >= self.every or (
+            time.monotonic() - self._checkpointed_at >= self.seconds
+        )
+        if not due:
+            return None
+        note = self.log.checkpoint(self.signer, self.origin)
+        self._checkpointed, self._checkpointed_at = size, time.monotonic()
+        return note
+
+    def close(self) -> None:
+        self.store.close()
