@@ -66,9 +66,99 @@ def test_no_op_read_and_forget_change_nothing(actions: list[str]) -> None:
 
 
 def test_drift_and_data_sources_are_not_changes() -> None:
-    data = {**change("data.x.y", "aws_s3_bucket", ["delete"]), "mode": "data"}
+    data = {**change("data.x.y", "aws_s3_bucket", ["read"]), "mode": "data"}
     assert [e.verb for e in plan_effects({"resource_changes": [data], "resource_drift": [
         change("aws_s3_bucket.z", "aws_s3_bucket", ["delete"])]})] == ["read"]  # fmt: skip
+
+
+def test_a_data_source_that_claims_to_change_is_held() -> None:
+    # terraform never plans a data source's delete: such a plan was not written by terraform.
+    data = {**change("data.x.y", "aws_s3_bucket", ["delete"]), "mode": "data"}
+    assert any("dynamic" in e.flags for e in plan_effects(plan(data)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "actions", "body"),
+    [
+        ("aws_iam_role_policy_attachment", ["create"], {}),
+        ("aws_s3_bucket_policy", ["update"], {}),
+        ("google_project_iam_member", ["create"], {}),
+        ("azurerm_role_assignment", ["create"], {}),
+        ("google_compute_firewall", ["create"], {}),  # what it opens is not in the plan
+        (
+            "google_compute_firewall",
+            ["create"],
+            {"after": {"source_ranges": ["0.0.0.0/0"], "allow": [{"protocol": "tcp"}]}},
+        ),
+        (
+            "azurerm_network_security_rule",
+            ["create"],
+            {"after": {"access": "Allow", "direction": "Inbound", "source_address_prefix": "*"}},
+        ),
+        ("azurerm_network_security_rule", ["update"], {}),
+        (
+            "aws_security_group_rule",
+            ["create"],
+            {"after": {"ipv6_cidr_blocks": ["::/0"], "from_port": 0, "to_port": 0}},
+        ),
+        (
+            "aws_db_instance",
+            ["update"],
+            {"before": {"deletion_protection": True}, "after": {"deletion_protection": False}},
+        ),
+        (
+            "aws_db_instance",
+            ["update"],
+            {"before": {"backup_retention_period": 7}, "after": {"backup_retention_period": 0}},
+        ),
+        (
+            "aws_db_instance",
+            ["update"],
+            {"before": {"engine_version": "14.9"}, "after": {"engine_version": "16.1"}},
+        ),
+        (
+            "aws_kms_key",
+            ["update"],
+            {"before": {"is_enabled": True}, "after": {"is_enabled": False}},
+        ),
+        ("null_resource", ["create"], {}),
+        ("aws_lambda_invocation", ["create"], {}),
+    ],
+)
+def test_creates_and_updates_that_grant_expose_or_weaken_are_held(
+    kind: str, actions: list[str], body: dict[str, Any]
+) -> None:
+    d = Gateway(builtin()).submit(
+        {"tool": "terraform", "environment": "prod",
+         "input": {"plan": plan(change(f"{kind}.x", kind, actions, **body))}}
+    )  # fmt: skip
+    assert d.decision != "allow", [e.to_json() for e in d.effects]
+
+
+def test_replacing_a_database_with_a_final_snapshot_still_asks() -> None:
+    before = {"skip_final_snapshot": False, "final_snapshot_identifier": "final"}
+    replaced = change(
+        "aws_db_instance.main", "aws_db_instance", ["delete", "create"], before=before
+    )
+    d = Gateway(builtin()).submit(
+        {"tool": "terraform", "environment": "prod", "input": {"plan": plan(replaced)}}
+    )
+    assert d.decision == "ask"
+
+
+def test_recovery_attributes_written_as_strings_count() -> None:
+    before = {"skip_final_snapshot": "true", "deletion_protection": "false"}
+    [found] = plan_effects(plan(change("aws_db_instance.m", "aws_db_instance", ["delete"],
+                                       before=before)))  # fmt: skip
+    assert found.reversible == "no"
+
+
+def test_a_plan_and_a_command_are_both_read() -> None:
+    d = Gateway(builtin()).submit(
+        {"tool": "terraform", "environment": "prod",
+         "input": {"plan": plan(), "command": "terraform destroy -auto-approve"}}
+    )  # fmt: skip
+    assert d.decision == "ask"
 
 
 def test_opening_ssh_to_the_internet_is_called_out() -> None:

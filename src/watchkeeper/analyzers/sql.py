@@ -28,7 +28,16 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 DIALECTS = {"mssql": "tsql", "sqlserver": "tsql", "tidb": "mysql", "mariadb": "mysql"}
 MAX_SQL = 200_000
-_EXECUTABLE_COMMENT = re.compile(r"/\*!")
+_EXECUTABLE_COMMENT = re.compile(r"/\*[!M+]")  # MySQL /*!, MariaDB /*M!, Oracle hints /*+
+#: Text whose meaning depends on the server's quoting rules, not on what was claimed: a
+#: backslash before a quote ends a string in PostgreSQL but not in MySQL; a bare carriage
+#: return ends a `--` comment on some servers and not others.
+_AMBIGUOUS = re.compile(r"\\['\"]|\r(?!\n)")
+_UNTRUSTED_LANGUAGE = re.compile(
+    r"\bLANGUAGE\s+['\"]?(plpythonu|plpython3u|plpython2u|plperlu|pltclu|plsh|c|internal|"
+    r"java|javascript|python|plv8)\b",
+    re.I,
+)
 _SERVER_SIDE = re.compile(r"\b(xp_cmdshell|sp_oacreate|sp_execute_external_script)\b", re.I)
 _PROGRAM = re.compile(r"\bPROGRAM\b", re.I)
 _OUTFILE = re.compile(r"\bINTO\s+(OUT|DUMP)FILE\b", re.I)
@@ -179,11 +188,14 @@ def _nested(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
     for inner in node.find_all(exp.Delete, exp.Update, exp.Merge, exp.Insert):
         if inner is not node:
             out.extend(_statement(inner, dialect, span))
-    for call in node.find_all(exp.Anonymous, exp.Func):
-        name = call.name if isinstance(call, exp.Anonymous) else call.sql_name()
-        if isinstance(name, str) and _ACTING_FUNCTIONS.match(name):
-            out.append(_effect("execute", "process", None, flags=["privileged", "dynamic"],
-                               span=span, why=f"{name}() acts"))  # fmt: skip
+    for call in node.find_all(exp.Anonymous):
+        # A function sqlglot does not know is the database's or the user's: it may do
+        # anything (cron.schedule, dblink_exec, OPENQUERY, url(), a plpgsql routine).
+        name = call.name if isinstance(call.name, str) else "?"
+        known = _ACTING_FUNCTIONS.match(name)
+        out.append(_effect("execute", "process", None,
+                           flags=["privileged", "dynamic"] if known else ["dynamic"],
+                           span=span, why=f"calls {name}()"))  # fmt: skip
     return out
 
 
@@ -270,6 +282,10 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
                             reversible="no" if kind == "TABLE" else "unknown",
                             recovery="restore from a backup", span=span)]  # fmt: skip
         kind = str(node.args.get("kind") or "").upper()
+        if _UNTRUSTED_LANGUAGE.search(node.sql(dialect=dialect)):  # code on the database host
+            return [_effect("create", "db_table", _name(node.this), reversible="unknown",
+                            flags=["privileged", "dynamic"], span=span,
+                            why="untrusted-language code runs as the server")]  # fmt: skip
         if kind in ("TRIGGER", "RULE", "EVENT"):  # runs later, on every matching change
             return [_effect("create", "db_table", _name(node.this), reversible="unknown",
                             flags=["dynamic"], span=span, object=kind.lower())]  # fmt: skip
@@ -316,6 +332,8 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
         flags.append("obfuscated")
     if _EXECUTABLE_COMMENT.search(text):  # MySQL runs what is inside /*! … */
         flags.append("obfuscated")
+    if _AMBIGUOUS.search(text):  # read one way here, run another way there
+        flags.append("dynamic")
     if _SERVER_SIDE.search(text):
         flags.append("privileged")
     out: list[Effect] = [
@@ -358,10 +376,9 @@ class SqlAnalyzer:
 
     def analyze(self, action: Action) -> Sequence[Effect]:
         """Effects of every statement in the action's ``statement`` (or ``query``/``sql``)."""
-        text = next(
-            (action.input[k] for k in ("statement", "query", "sql") if k in action.input), None
-        )
-        if not isinstance(text, str):
+        texts = [action.input[k] for k in ("statement", "query", "sql") if k in action.input]
+        if not texts or not all(isinstance(t, str) for t in texts):
             return [_effect("unknown", "db_table", None, flags=["dynamic"], why="no SQL statement")]
         dialect = str(action.input.get("dialect") or "postgres").lower()
-        return statements(text, DIALECTS.get(dialect, dialect))
+        # Every field a client might send: a tool that runs `query` is not fooled by `statement`.
+        return [e for t in texts for e in statements(str(t), DIALECTS.get(dialect, dialect))]

@@ -12,6 +12,7 @@ in-place updates together, and security-weakening updates called out. Drift, ``n
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -52,10 +53,26 @@ def _actions(change: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(actions)
 
 
+def _plain(value: Any) -> Any:
+    """Booleans and numbers as terraform writes them, also when written as strings."""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        if lowered.lstrip("-").isdigit():
+            return int(lowered)
+    return value
+
+
+def _attributes(value: Any) -> dict[str, Any]:
+    return {str(k): _plain(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
 def _survivor(before: Any) -> str | None:
     """What would remain after the delete, judged from the resource's own attributes."""
     if not isinstance(before, Mapping):
         return None
+    before = _attributes(before)
     for key, lost in NO_FINAL_COPY:
         if key in before and before.get(key) == lost:
             return None
@@ -72,7 +89,50 @@ def _survivor(before: Any) -> str | None:
 
 
 def _protected(before: Any) -> bool:
-    return isinstance(before, Mapping) and before.get("deletion_protection") is True
+    return _attributes(before).get("deletion_protection") is True
+
+
+#: Resource types that decide who may do what, or what may reach what: any change is a grant.
+_ACCESS = re.compile(
+    r"(_iam_|^aws_iam|_role_assignment|_role_definition|_policy(_attachment)?$|_bucket_policy|"
+    r"_acl$|_access_policy|_service_account_key|_access_key|_sql_user|_user_login_profile|"
+    r"_organizations_|_permission|_authorization|_identity_provider|_saml_provider)"
+)
+#: Resource types that control exposure: firewalls, security groups, public access.
+_EXPOSURE = re.compile(
+    r"(_security_group|_firewall|network_security_rule|_network_acl|public_access_block|"
+    r"_cors_|_ingress|_egress|_route$|_lb_listener|_waf)"
+)
+#: Resource types that run code when applied: always, or when they carry provisioners.
+_RUNS = frozenset({"aws_lambda_invocation", "google_cloudfunctions_function_invocation"})
+_RUNS_IF_PROVISIONED = frozenset({"null_resource", "terraform_data"})
+#: Attribute changes that remove a protection (before → after).
+_PROTECTIONS = (
+    ("deletion_protection", True, False),
+    ("skip_final_snapshot", False, True),
+    ("force_destroy", False, True),
+    ("is_enabled", True, False),
+    ("enable_key_rotation", True, False),
+    ("delete_automated_backups", False, True),
+    ("prevent_destroy", True, False),
+    ("termination_protection", True, False),
+    ("point_in_time_recovery_enabled", True, False),
+    ("versioning_enabled", True, False),
+)
+
+
+def _weakened(kind: str, before: Any, after: Any) -> str | None:
+    """What an update takes away: a protection, backups, or the engine it runs on."""
+    old, new = _attributes(before), _attributes(after)
+    for key, was, becomes in _PROTECTIONS:
+        if old.get(key) == was and new.get(key) == becomes:
+            return f"turns {key} from {was} to {becomes}"
+    retention = old.get("backup_retention_period")
+    if isinstance(retention, int) and retention > 0 and new.get("backup_retention_period") == 0:
+        return "stops keeping backups"
+    if STATEFUL.get(kind) and old.get("engine_version") not in (None, new.get("engine_version")):
+        return "upgrades the engine in place (no way back to the old version)"
+    return None
 
 
 def _weakens(kind: str, after: Any) -> str | None:
@@ -90,13 +150,31 @@ def _weakens(kind: str, after: Any) -> str | None:
     for rule in rules:
         if not isinstance(rule, Mapping):
             continue
-        cidrs = (rule.get("cidr_blocks") or []) + [rule.get("cidr_ipv4")]
+        cidrs = [
+            *(rule.get("cidr_blocks") or []),
+            *(rule.get("ipv6_cidr_blocks") or []),
+            rule.get("cidr_ipv4"),
+            rule.get("cidr_ipv6"),
+        ]
         if any(c in ("0.0.0.0/0", "::/0") for c in cidrs if isinstance(c, str)):
             low, high = rule.get("from_port"), rule.get("to_port")
             if not (isinstance(low, int) and isinstance(high, int)):
                 continue
             if any(low <= p <= high for p in ADMIN_PORTS) or (low, high) == (0, 0):
                 return f"opens ports {low}-{high} to the internet"
+    anywhere = ("0.0.0.0/0", "::/0", "*", "Internet", "Any", "any")
+    if kind == "google_compute_firewall" and str(after.get("direction") or "INGRESS") == "INGRESS":
+        sources = after.get("source_ranges") or []
+        if isinstance(sources, list) and any(r in anywhere for r in sources) and after.get("allow"):
+            return "allows traffic from the whole internet"
+    if (
+        kind == "azurerm_network_security_rule"
+        and after.get("access") == "Allow"
+        and (
+            after.get("direction") == "Inbound" and (after.get("source_address_prefix") in anywhere)
+        )
+    ):
+        return "allows inbound traffic from the whole internet"
     if kind == "aws_s3_bucket_public_access_block" and after.get("block_public_acls") is False:
         return "allows public bucket ACLs"
     if after.get("acl") in ("public-read", "public-read-write"):
@@ -106,6 +184,60 @@ def _weakens(kind: str, after: Any) -> str | None:
         "allAuthenticatedUsers",
     ):
         return "makes the bucket public"
+    return None
+
+
+def _provisioned(plan: Mapping[str, Any]) -> set[str]:
+    """Addresses (module path included) whose configuration has provisioners."""
+    out: set[str] = set()
+
+    def walk(module: Any, prefix: str, depth: int) -> None:
+        if not isinstance(module, Mapping) or depth > 20:
+            return
+        for resource in module.get("resources") or []:
+            if isinstance(resource, Mapping) and resource.get("provisioners"):
+                out.add(prefix + str(resource.get("address")))
+        for name, call in (module.get("module_calls") or {}).items():
+            if isinstance(call, Mapping):
+                walk(call.get("module"), f"{prefix}module.{name}.", depth + 1)
+
+    configuration = plan.get("configuration")
+    if isinstance(configuration, Mapping):
+        walk(configuration.get("root_module"), "", 0)
+    return out
+
+
+def _special(
+    kind: str,
+    action: str,
+    body: Mapping[str, Any],
+    address: str,
+    span: Span,
+    provisioned: set[str],
+) -> Effect | None:
+    """A create or update that is more than a reversible change, or ``None``."""
+    # An instance's address carries its index ([0], ["a"]); the configuration's does not.
+    configured = address.split("[", 1)[0]
+    if (
+        kind in _RUNS
+        or configured in provisioned
+        or (kind in _RUNS_IF_PROVISIONED and not isinstance(body.get("after"), Mapping))
+    ):
+        return _effect("execute", "process", address, flags=["dynamic"], span=span, type=kind,
+                       why=f"{kind} runs code when applied")  # fmt: skip
+    if _ACCESS.search(kind):
+        return _effect("grant", "terraform_resource", address, flags=["privileged"], span=span,
+                       type=kind, action=action)  # fmt: skip
+    weakening = _weakens(kind, body.get("after")) or (
+        _weakened(kind, body.get("before"), body.get("after")) if action == "update" else None
+    )
+    # A new firewall or group is judged by what it opens (above); changing one that is in
+    # use changes who can reach what already runs.
+    unseen = not isinstance(body.get("after"), Mapping)  # what it opens is not in the plan
+    if weakening or ((action == "update" or unseen) and _EXPOSURE.search(kind)):
+        return _effect("update", "terraform_resource", address, reversible="unknown",
+                       flags=["privileged"], span=span, type=kind,
+                       weakens=weakening or f"changes who can reach what ({kind})")  # fmt: skip
     return None
 
 
@@ -122,15 +254,16 @@ def plan_effects(plan: Any, field: str = "plan") -> list[Effect]:
     by_type: Counter[str] = Counter()
     stateful_deletes: list[str] = []
     changed = 0
+    provisioned = _provisioned(plan)
     for n, change in enumerate(changes):
         # What cannot be read is not skipped: a change nobody understood may be a delete.
         if not isinstance(change, Mapping):
             out.append(_dynamic(f"resource change {n} is not an object", span))
             continue
         mode = change.get("mode", "managed")
-        if mode == "data":
-            continue
         actions = _actions(change)
+        if mode == "data" and actions in (("read",), ("no-op",), None):
+            continue  # a data source is read, never changed
         if mode != "managed" or actions is None or actions not in KNOWN_ACTIONS:
             shown = actions if actions is not None else change.get("change")
             out.append(_dynamic(f"resource change {n} ({str(change.get('address'))[:100]}): "
@@ -148,7 +281,9 @@ def plan_effects(plan: Any, field: str = "plan") -> list[Effect]:
             survivor = _survivor(body.get("before"))
             if group:
                 stateful_deletes.append(address)
-            reversible = "unknown" if not group else ("yes" if survivor else "no")
+            # A replaced database starts empty: its data comes back only by a manual restore.
+            reversible = "unknown" if not group else ("no" if not survivor else
+                         "unknown" if action == "replace" else "yes")  # fmt: skip
             out.append(
                 _effect(
                     "delete",
@@ -166,21 +301,11 @@ def plan_effects(plan: Any, field: str = "plan") -> list[Effect]:
         elif actions in (("create",), ("update",)):
             counts[actions[0]] += 1
             by_type[f"{actions[0]} {kind}"] += 1
-            changed += 1
-            weakening = _weakens(kind, body.get("after"))
-            if weakening:
-                out.append(
-                    _effect(
-                        "update",
-                        "terraform_resource",
-                        address,
-                        reversible="unknown",
-                        flags=["privileged"],
-                        span=span,
-                        type=kind,
-                        weakens=weakening,
-                    )
-                )
+            special = _special(kind, actions[0], body, address, span, provisioned)
+            if special is not None:
+                out.append(special)
+            else:
+                changed += 1
     if changed:
         out.append(
             _effect(
@@ -211,10 +336,13 @@ class TerraformPlanAnalyzer:
 
     def analyze(self, action: Action) -> Sequence[Effect]:
         """Effects of the plan in the input, or of the terraform command line."""
+        out: list[Effect] = []
         if "plan" in action.input:
-            return plan_effects(action.input["plan"])
+            out.extend(plan_effects(action.input["plan"]))
         command = action.input.get("command")
-        if isinstance(command, str):
+        if "command" in action.input and not isinstance(command, str):
+            out.append(_dynamic("the command is not a string"))
+        if isinstance(command, str):  # both given: what runs is the command, whatever the plan
             from watchkeeper.analyzers.shell import analyze
 
             words = (
@@ -222,5 +350,5 @@ class TerraformPlanAnalyzer:
                 if command.split()[:1] in (["terraform"], ["tofu"])
                 else f"terraform {command}"
             )
-            return analyze(words)
-        return [_dynamic("neither a plan nor a command")]
+            out.extend(analyze(words))
+        return out or [_dynamic("neither a plan nor a command")]
