@@ -116,9 +116,11 @@ class Gateway:
             action_digest = action.digest(env, document)
             effects = self.analyze(action)
             if any(
-                e.environment or e.target.kind == "host" or _PLACING & e.attributes.keys()
+                e.environment
+                or e.target.kind in ("host", "file", "directory")
+                or _PLACING & e.attributes.keys()
                 for e in effects
-            ):  # analyzers read where their targets are
+            ):  # analyzers read where their targets are: resolved paths, hosts, contexts
                 placement = self.inventory.place(action, effects, evidence)
                 if placement.single != env:
                     env = placement.single

@@ -39,6 +39,7 @@ _HOST = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_
 _HOST_PORT = re.compile(r"([a-z0-9_.-]+):(\d{1,5})(?:/.*)?")
 _IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _PIECES = re.compile(r"[/:=@]")
+_REMOTE_PATH = re.compile(r"([a-z0-9_][a-z0-9_.-]*\.[a-z0-9_.-]+):(?:[/~].*)?")
 _IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
 _STRUCTURE = re.compile(r"[/~.@:\\%\u3002\uff0e\uff61]")
 MAX_STRINGS = 200_000  # a large plan holds tens of thousands
@@ -151,6 +152,12 @@ def path_candidates(token: str) -> list[str]:
     return out
 
 
+def _literal_prefix(pattern: str) -> str:
+    """The part of a path pattern before its first wildcard: ``/srv/prod/**`` → ``/srv/prod/``."""
+    cut = next((i for i, c in enumerate(pattern) if c in "*?[{"), len(pattern))
+    return _normal(pattern[:cut]) + ("/" if cut < len(pattern) and pattern[cut - 1] == "/" else "")
+
+
 def _normal(path: str) -> str:
     if path.startswith("~"):
         head, _, rest = path.partition("/")
@@ -183,6 +190,11 @@ def host_candidates(token: str) -> list[tuple[str, bool]]:
     port = _HOST_PORT.fullmatch(text)
     if port:
         return [(port.group(1).rstrip("."), True)]
+    remote = _REMOTE_PATH.fullmatch(text)  # scp/rsync: db.prod.internal:/data/
+    if remote:
+        return [(remote.group(1).rstrip("."), True)]
+    if text.startswith("-") and len(text) > 2 and not text.startswith("--"):
+        return [(h, False) for h, _ in host_candidates(text[2:])]  # psql -hdb.prod.internal
     head = text.split("/", 1)[0].rstrip(".")
     if _IPV4.fullmatch(head):  # an address is a host for certain, never a file name
         return [(head, True)]
@@ -267,7 +279,7 @@ class Inventory:
             if not matched:
                 ev.unplaced.append(item)
 
-    def _effect_targets(self, ev: Evidence, effect: Effect) -> None:
+    def _effect_targets(self, ev: Evidence, effect: Effect, cwd: str | None = None) -> None:
         """What an analyzer read out of a command: a kube context, a workspace, a host."""
         attrs = effect.attributes
         for key, table in (("context", self._contexts), ("workspace", self._workspaces)):
@@ -276,10 +288,28 @@ class Inventory:
                 self._field(ev, key, value, table, str)
         if effect.target.kind == "host" and effect.target.id:
             self._field(ev, "host", effect.target.id, self._hosts, _bare_host)
+        if effect.target.kind in ("file", "directory") and effect.target.id:
+            self._path(ev, effect.target.id, cwd)
         for key in ("profile", "project", "subscription", "account"):
             value = attrs.get(key)
             if isinstance(value, str):
                 self._id(ev, value)
+
+    def _path(self, ev: Evidence, path: str, cwd: str | None) -> None:
+        """A path an analyzer resolved (``rm -rf /srv/"prod"`` acts on /srv/prod), and what it
+        reaches: deleting /srv, or /srv/p*, deletes /srv/prod too."""
+        if not path.startswith(("/", "~")):
+            if cwd is None or not cwd.startswith(("/", "~")):
+                return
+            path = posixpath.join(cwd, path)
+        glob = next((i for i, c in enumerate(path) if c in "*?["), None)
+        literal = _normal(path if glob is None else posixpath.dirname(path[:glob]) or "/")
+        for env, pattern, rx in self._paths:
+            if rx.fullmatch(literal) or rx.fullmatch(_normal(path)):
+                ev.add(env, f"path {path!r} matches {pattern!r}")
+                continue
+            if _literal_prefix(pattern).startswith(literal.rstrip("/") + "/"):
+                ev.add(env, f"path {path!r} holds {pattern!r}")
 
     def _id(self, ev: Evidence, ident: str) -> None:
         known = self._ids.get(ident.lower())
@@ -337,8 +367,9 @@ class Inventory:
         ev = self.evidence(action) if evidence is None else evidence.copy()
         if not ev.complete:
             return everywhere(f"the input holds more than {MAX_STRINGS} strings to place")
+        cwd = action.input.get("cwd") if isinstance(action.input.get("cwd"), str) else None
         for effect in effects:
-            self._effect_targets(ev, effect)
+            self._effect_targets(ev, effect, cwd)
             env = effect.environment
             if env is None:
                 continue

@@ -14,6 +14,7 @@ ever executed. What each command does is :mod:`watchkeeper.analyzers.commands`.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from watchkeeper.analyzers import commands, confusables
-from watchkeeper.models import Action, Effect, Span
+from watchkeeper.models import Action, Effect, Span, Target
 
 MAX_COMMAND = 100_000
 MAX_DEPTH = 5
@@ -41,6 +42,8 @@ class Scope:
     aliases: dict[str, str] = field(default_factory=dict)
     #: Files written earlier in the line, by normalized path: their text, or None if unknown.
     files: dict[str, str | None] = field(default_factory=dict)
+    #: Where `cd` went earlier in the line (None: where the line started, or unknown).
+    cwd: str | None = None
 
 
 @dataclass
@@ -194,6 +197,16 @@ def _assign(ctx: Context, node: Node) -> None:
     if name is None:
         return
     ctx.scope.variables[_source(ctx, name)] = static_value(ctx, value) if value is not None else ""
+
+
+def _under(effect: Effect, cwd: str) -> Effect:
+    """A relative file or directory target, resolved under the directory `cd` moved to."""
+    ident = effect.target.id
+    if effect.target.kind not in ("file", "directory") or not ident or ident.startswith(("/", "~")):
+        return effect
+    return dataclasses.replace(
+        effect, target=Target(effect.target.kind, posixpath.join(cwd, ident))
+    )
 
 
 def _static_words(ctx: Context, node: Node) -> tuple[str | None, list[str | None]]:
@@ -368,7 +381,17 @@ def _command(
         stdin_text=fed,
         files=ctx.scope.files,
     )
-    ctx.effects.extend(commands.effects_of(run, analyze))
+    found = commands.effects_of(run, analyze)
+    if name in ("cd", "pushd"):  # later relative paths are under the new directory
+        target = next((a for a in args if a is None or not a.startswith("-")), None)
+        ctx.scope.cwd = (
+            posixpath.join(ctx.scope.cwd or "", target)
+            if target is not None and (target.startswith("/") or ctx.scope.cwd)
+            else None
+        )
+    elif ctx.scope.cwd is not None:
+        found = [_under(e, ctx.scope.cwd) for e in found]
+    ctx.effects.extend(found)
 
 
 def _stdin_source(ctx: Context, stdin: Node | None) -> str | None:
