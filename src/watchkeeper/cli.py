@@ -106,12 +106,23 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _gateway(orders: StandingOrders) -> Gateway:
+def _gateway(orders: StandingOrders, db: str | None = None) -> Gateway:
     try:
         settings = Settings.from_env()
+        recorder = None
+        if db:  # every decision is in the audit log before it is printed
+            from watchkeeper.store.recorder import Recorder
+
+            recorder = Recorder.open(
+                db,
+                key=settings.audit_key,
+                origin=settings.audit_origin,
+                checkpoint_every=settings.checkpoint_every,
+                checkpoint_seconds=settings.checkpoint_seconds,
+            )
     except UsageError as exc:
         _fail(str(exc))
-    return Gateway(orders, default_registry(settings.limits()))
+    return Gateway(orders, default_registry(settings.limits()), recorder=recorder)
 
 
 def _read_action(source: str) -> tuple[Any, str | None]:
@@ -167,12 +178,21 @@ def check(
         bool,
         typer.Option("--exit-code", help="Exit 0 for allow, 10 for ask, 20 for deny."),
     ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="WATCHKEEPER_DB",
+            help="Record each action and decision in this database's audit log before "
+            "printing it (sqlite:///PATH or postgresql://…).",
+        ),
+    ] = None,
 ) -> None:
     """Decide an action and print the decision."""
     from watchkeeper.display import decision_panel
 
     loaded, label = _orders(orders)
-    gateway = _gateway(loaded)
+    gateway = _gateway(loaded, db)
     worst: DecisionKind = "allow"
     if jsonl:
         # Lines end at "\n" only, in files as on stdin: JSON strings may hold U+2028 and \r.
@@ -377,6 +397,16 @@ def lint(
             f"{len(loaded.agents)} agents, {len(loaded.tools)} declared tools{noted}",
             soft_wrap=True,
         )
+
+
+def _register() -> None:
+    from watchkeeper.cli_audit import audit_app, db_app
+
+    app.add_typer(db_app, name="db")
+    app.add_typer(audit_app, name="audit")
+
+
+_register()
 
 
 def main() -> None:

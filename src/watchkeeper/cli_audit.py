@@ -1,0 +1,319 @@
+"""``watchkeeper db …`` and ``watchkeeper audit …``: the database and the audit log.
+
+Every command takes ``--db URL`` (or ``WATCHKEEPER_DB``; default: the embedded SQLite file under
+``.watchkeeper/``) and most take ``--json``. ``audit verify`` exits 1 when the log does not verify.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from watchkeeper.config import SETTING, Settings
+from watchkeeper.errors import UsageError
+from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.checkpoint import CheckpointError, Signer, Verifier
+from watchkeeper.store.database import Store
+
+db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit log: verify it, read it, export it, sign checkpoints, prove inclusion.",
+    no_args_is_help=True,
+)
+prove_app = typer.Typer(help="Proofs an auditor can check offline.", no_args_is_help=True)
+audit_app.add_typer(prove_app, name="prove")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar=SETTING["db"].env,
+        help="Database URL: sqlite:///PATH or postgresql://USER@HOST:PORT/DB. "
+        "Default: sqlite:///.watchkeeper/watchkeeper.db",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="Verifier key (name+hexkeyid+base64, as `audit key` prints) to check checkpoint "
+        "signatures with. Default: the public half of the audit key file, if it exists.",
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except UsageError as exc:
+        _fail(str(exc))
+
+
+def _store(url: str | None) -> Store:
+    try:
+        return Store.open(url)
+    except UsageError as exc:
+        _fail(str(exc))
+
+
+def _signer(settings: Settings) -> Signer:
+    try:
+        return Signer.load(settings.audit_key, settings.audit_origin)
+    except CheckpointError as exc:
+        _fail(str(exc))
+
+
+def _verifier(key: str | None, settings: Settings) -> Verifier | None:
+    if key is not None:
+        try:
+            return Verifier.parse(key)
+        except CheckpointError as exc:
+            _fail(f"--key: {exc}")
+    if Path(settings.audit_key).exists():
+        return _signer(settings).verifier
+    return None
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or upgrade the database schema (safe to run again, and concurrently)."""
+    store = _store(db)  # an empty database is migrated on open
+    try:
+        revision = store.upgrade()
+    finally:
+        store.close()
+    print(f"schema at revision {revision}")
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None, key: KeyOption = None, as_json: JsonOption = False) -> None:
+    """Recompute the tree from the events; check every stored hash, checkpoint and signature.
+
+    Names the first bad event. Exits 1 if the log does not verify.
+    """
+    settings = _settings()
+    verifier = _verifier(key, settings)
+    store = _store(db)
+    started = time.perf_counter()
+    try:
+        report = AuditLog(store).verify(verifier)
+    finally:
+        store.close()
+    seconds = time.perf_counter() - started
+    if as_json:
+        _print_json({**report.to_json(), "signatures_checked": verifier is not None,
+                     "seconds": round(seconds, 3)})  # fmt: skip
+    elif report.ok:
+        signed = "checked" if verifier is not None else "NOT checked (no key: pass --key)"
+        print(
+            f"ok: {report.size} events, {report.checkpoints} checkpoints (signatures {signed}), "
+            f"root {report.root.hex()} ({seconds:.2f} s)"
+        )
+    else:
+        at = (
+            ""
+            if report.first_bad_index is None
+            else f" (first bad event: {report.first_bad_index})"
+        )
+        print(f"FAILED: {report.problem}{at}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _leaf_line(leaf: Any, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(leaf.to_json(), ensure_ascii=False)
+    event = json.loads(leaf.event)
+    summary = event.get("decision", {}).get("decision") if leaf.kind == "decision" else None
+    what = f" {summary}" if summary else ""
+    return f"{leaf.index:>8}  {event.get('time', '')}  {leaf.kind}{what}"
+
+
+@audit_app.command("tail")
+def audit_tail(
+    db: DbOption = None,
+    lines: Annotated[int, typer.Option("-n", "--lines", help="How many events.")] = 10,
+    follow: Annotated[
+        bool, typer.Option("-f", "--follow", help="Keep printing new events.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The newest events; with -f, new ones as they are recorded."""
+    store = _store(db)
+    log = AuditLog(store)
+    try:
+        size = log.size()
+        for leaf in log.leaves(max(0, size - lines), size):
+            print(_leaf_line(leaf, as_json), flush=True)
+        while follow:
+            time.sleep(0.5)
+            now = log.size()
+            for leaf in log.leaves(size, now):
+                print(_leaf_line(leaf, as_json), flush=True)
+            size = now
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+
+
+@audit_app.command("show")
+def audit_show(
+    index: Annotated[int, typer.Argument(help="Event index, from 0.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One event: its canonical JSON and leaf hash."""
+    store = _store(db)
+    try:
+        log = AuditLog(store)
+        leaf, size = log.leaf(index), log.size()
+    finally:
+        store.close()
+    if leaf is None:
+        _fail(f"no event {index}: the log holds {size} events, numbered from 0", 1)
+    if as_json:
+        _print_json(leaf.to_json())
+    else:
+        print(f"event {leaf.index} ({leaf.kind}), leaf hash {leaf.leaf_hash.hex()}")
+        print(json.dumps(json.loads(leaf.event), indent=2, ensure_ascii=False))
+
+
+@audit_app.command("export")
+def audit_export(
+    db: DbOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")
+    ] = None,
+    start: Annotated[int, typer.Option("--from", help="First event index.")] = 0,
+) -> None:
+    """Every event as JSON lines, in order (a progress bar on a terminal)."""
+    store = _store(db)
+    log = AuditLog(store)
+    target = output.open("w", encoding="utf-8") if output is not None else sys.stdout
+    try:
+        size = log.size()
+        show = sys.stderr.isatty()
+        if show:
+            from rich.progress import Progress
+
+            with Progress(console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task("exporting", total=max(size - start, 0))
+                for leaf in log.leaves(start, size):
+                    target.write(json.dumps(leaf.to_json(), ensure_ascii=False) + "\n")
+                    bar.advance(task)
+        else:
+            for leaf in log.leaves(start, size):
+                target.write(json.dumps(leaf.to_json(), ensure_ascii=False) + "\n")
+    finally:
+        if output is not None:
+            target.close()
+        store.close()
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Sign a checkpoint of the log as it is now, store it, and print the note."""
+    settings = _settings()
+    signer = _signer(settings)
+    store = _store(db)
+    try:
+        note = AuditLog(store).checkpoint(signer, settings.audit_origin)
+    except RuntimeError as exc:
+        _fail(f"refusing to sign: {exc}", 1)
+    finally:
+        store.close()
+    if as_json:
+        _print_json({"note": note, "key": str(signer.verifier)})
+    else:
+        sys.stdout.write(note)
+
+
+@audit_app.command("key")
+def audit_key(as_json: JsonOption = False) -> None:
+    """The verifier key to publish: name+hexkeyid+base64(0x01 ‖ public key)."""
+    signer = _signer(_settings())
+    if as_json:
+        _print_json({"key": str(signer.verifier), "name": signer.name})
+    else:
+        print(signer.verifier)
+
+
+@prove_app.command("inclusion")
+def prove_inclusion(
+    index: Annotated[int, typer.Option("--index", help="The event's index.")],
+    size: Annotated[
+        int | None, typer.Option("--size", help="Tree size (default: the current size).")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """That event INDEX is in the tree of SIZE events."""
+    store = _store(db)
+    log = AuditLog(store)
+    try:
+        size = log.size() if size is None else size
+        leaf = log.leaf(index)
+        if leaf is None or index >= size:
+            _fail(f"event {index} is not in a tree of {size} events", 1)
+        proof = log.inclusion_proof(index, size)
+        root = log.root(size)
+    except ValueError as exc:
+        _fail(str(exc), 1)
+    finally:
+        store.close()
+    result = {"index": index, "size": size, "leaf_hash": leaf.leaf_hash.hex(),
+              "proof": [p.hex() for p in proof], "root": root.hex()}  # fmt: skip
+    if as_json:
+        _print_json(result)
+    else:
+        print(f"event {index} in {size} events; root {root.hex()}")
+        print(f"leaf hash {leaf.leaf_hash.hex()}")
+        for p in proof:
+            print(f"  {p.hex()}")
+
+
+@prove_app.command("consistency")
+def prove_consistency(
+    old: Annotated[int, typer.Option("--old", help="The older tree size.")],
+    new: Annotated[
+        int | None, typer.Option("--new", help="The newer tree size (default: current).")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """That the tree of OLD events is a prefix of the tree of NEW events."""
+    store = _store(db)
+    log = AuditLog(store)
+    try:
+        new = log.size() if new is None else new
+        proof = log.consistency_proof(old, new) if old != new else []
+        old_root, new_root = log.root(old), log.root(new)
+    except ValueError as exc:
+        _fail(str(exc), 1)
+    finally:
+        store.close()
+    result = {"old": old, "new": new, "old_root": old_root.hex(), "new_root": new_root.hex(),
+              "proof": [p.hex() for p in proof]}  # fmt: skip
+    if as_json:
+        _print_json(result)
+    else:
+        print(f"{old} → {new} events; roots {old_root.hex()} → {new_root.hex()}")
+        for p in proof:
+            print(f"  {p.hex()}")
