@@ -71,7 +71,11 @@ class _Refusal(str):
 
 
 class Watchkeeper:
-    """Standing orders and analyzers, deciding in this process."""
+    """Standing orders and analyzers, deciding in this process.
+
+    With ``db="sqlite:///…"`` (or ``postgresql://…``) every action and its decision are
+    recorded in that database's audit log before the decision is used.
+    """
 
     def __init__(
         self,
@@ -80,6 +84,7 @@ class Watchkeeper:
         agent: str | None = None,
         session: str | None = None,
         registry: Registry | None = None,
+        db: str | None = None,
     ) -> None:
         if agent is not None and orders.agents and agent not in orders.agents:
             raise UsageError(
@@ -87,7 +92,20 @@ class Watchkeeper:
                 f"{suggest(agent, sorted(orders.agents))}; declared: "
                 f"{', '.join(sorted(orders.agents))}"
             )
-        self.gateway = Gateway(orders, registry)
+        recorder = None
+        if db is not None:  # every action and decision is in the audit log before it is used
+            from watchkeeper.config import Settings
+            from watchkeeper.store.recorder import Recorder
+
+            settings = Settings.from_env()
+            recorder = Recorder.open(
+                db,
+                key=settings.audit_key,
+                origin=settings.audit_origin,
+                checkpoint_every=settings.checkpoint_every,
+                checkpoint_seconds=settings.checkpoint_seconds,
+            )
+        self.gateway = Gateway(orders, registry, recorder=recorder)
         self.agent = agent
         self.session = session
         self._call: contextvars.ContextVar[_CallContext | None] = contextvars.ContextVar(

@@ -1,0 +1,220 @@
+"""The audit log on SQLite and PostgreSQL: appends, proofs, checkpoints, and every tamper."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from watchkeeper import merkle
+from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.checkpoint import CheckpointError, Signer, Verifier, parse
+from watchkeeper.store.database import Store
+
+ORIGIN = "test.example/audit"
+
+
+def events(n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [{"kind": "decision", "n": i, "time": f"t{i}"} for i in range(start, start + n)]
+
+
+@pytest.fixture
+def signer(tmp_path: Path) -> Signer:
+    return Signer.load(tmp_path / "audit.key", ORIGIN)
+
+
+def filled(store: Store, signer: Signer, n: int = 40) -> AuditLog:
+    log = AuditLog(store)
+    log.append(events(n // 2))
+    log.checkpoint(signer, ORIGIN)
+    log.append(events(n - n // 2, n // 2))
+    log.checkpoint(signer, ORIGIN)
+    return log
+
+
+def test_indexes_have_no_gaps_and_roots_match_the_events(store: Store) -> None:
+    log = AuditLog(store)
+    assert log.append(events(3)) == [0, 1, 2]
+    assert log.append(events(2, 3)) == [3, 4]
+    assert log.append([]) == []
+    leaves = [leaf.event for leaf in log.leaves()]
+    assert [json.loads(e)["n"] for e in leaves] == [0, 1, 2, 3, 4]
+    nodes: dict[tuple[int, int], bytes] = {}
+    for i, data in enumerate(leaves):
+        for level, index, digest in merkle.completed(i, merkle.leaf_hash(data), nodes.get):
+            nodes[level, index] = digest
+    assert log.root(5) == merkle.root(5, nodes.get)
+    for i in range(5):
+        proof = log.inclusion_proof(i, 5)
+        assert merkle.verify_inclusion(merkle.leaf_hash(leaves[i]), i, 5, proof, log.root(5))
+    assert merkle.verify_consistency(2, 5, log.root(2), log.root(5), log.consistency_proof(2, 5))
+
+
+def test_an_event_needs_a_kind(store: Store) -> None:
+    with pytest.raises(ValueError, match="'kind'"):
+        AuditLog(store).append([{"no": "kind"}])
+    assert AuditLog(store).size() == 0  # nothing half-written
+
+
+def test_checkpoints_are_signed_notes_that_verify(store: Store, signer: Signer) -> None:
+    log = filled(store, signer)
+    (_, note) = log.latest_checkpoint() or (0, "")
+    checkpoint = Verifier.parse(str(signer.verifier)).verify(note)
+    assert (checkpoint.origin, checkpoint.size, checkpoint.root) == (ORIGIN, 40, log.root(40))
+    assert log.checkpoint(signer, ORIGIN) == note  # nothing new: the same note
+    report = log.verify(signer.verifier)
+    assert report.ok, report.problem
+    assert (report.size, report.checkpoints) == (40, 2)
+
+
+def test_the_append_only_triggers_refuse_changes(store: Store, signer: Signer) -> None:
+    filled(store, signer, 4)
+    for statement in (
+        "UPDATE audit_leaves SET kind = 'x' WHERE idx = 0",
+        "DELETE FROM audit_leaves WHERE idx = 3",
+        "UPDATE audit_nodes SET hash = hash WHERE level = 0",
+        "DELETE FROM audit_checkpoints",
+        "UPDATE audit_head SET size = 1",
+        "DELETE FROM audit_head",
+    ):
+        with pytest.raises(DBAPIError, match="watchkeeper"), store.writing() as conn:
+            conn.execute(text(statement))
+    assert AuditLog(store).verify(signer.verifier).ok
+
+
+# ── tampering: an insider with the database, triggers switched off ─────────────────────────
+
+
+Statement = str | tuple[str, dict[str, Any]]
+
+
+def tamper(store: Store, *statements: Statement) -> None:
+    """Run ``statements`` as someone who can switch the triggers off."""
+    with store.writing() as conn:
+        if store.dialect == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            for (name,) in names.all():
+                conn.execute(text(f"DROP TRIGGER {name}"))
+        for statement in statements:
+            sql, params = (statement, {}) if isinstance(statement, str) else statement
+            conn.execute(text(sql), params)
+
+
+def flip(store: Store, index: int) -> tuple[str, dict[str, Any]]:
+    with store.reading() as conn:
+        event = conn.execute(
+            text("SELECT event FROM audit_leaves WHERE idx = :i"), {"i": index}
+        ).scalar_one()
+    changed = event.replace('"decision"', '"decisioN"')
+    return "UPDATE audit_leaves SET event = :e WHERE idx = :i", {"e": changed, "i": index}
+
+
+@pytest.mark.parametrize(
+    ("name", "expect_index"),
+    [
+        ("flip-a-byte", 13),
+        ("flip-a-byte-and-its-leaf-hash", 13),
+        ("delete-a-row", 13),
+        ("insert-a-row", 40),
+        ("swap-two-rows", 5),
+        ("truncate-the-tail", None),
+        ("replace-a-checkpoint", None),
+        ("rebuild-the-tree", None),
+    ],
+)
+def test_every_tamper_is_found_and_named(
+    store: Store, signer: Signer, name: str, expect_index: int | None, tmp_path: Path
+) -> None:
+    log = filled(store, signer)
+    if name == "flip-a-byte":
+        tamper(store, flip(store, 13))
+    elif name == "flip-a-byte-and-its-leaf-hash":
+        # The leaf hash recomputed to match: the tree's stored nodes still disagree.
+        with store.reading() as conn:
+            event = conn.execute(text("SELECT event FROM audit_leaves WHERE idx = 13")).scalar()
+        forged = event.replace('"decision"', '"decisioN"').encode()
+        rehash = ("UPDATE audit_leaves SET leaf_hash = :h WHERE idx = 13",
+                  {"h": merkle.leaf_hash(forged)})  # fmt: skip
+        tamper(store, flip(store, 13), rehash)
+    elif name == "delete-a-row":
+        tamper(store, "DELETE FROM audit_leaves WHERE idx = 13")
+    elif name == "insert-a-row":
+        tamper(
+            store,
+            "INSERT INTO audit_leaves (idx, kind, event, leaf_hash) "
+            "SELECT 40, kind, event, leaf_hash FROM audit_leaves WHERE idx = 0",
+        )
+    elif name == "swap-two-rows":
+        tamper(
+            store,
+            "UPDATE audit_leaves SET idx = -1 WHERE idx = 5",
+            "UPDATE audit_leaves SET idx = 5 WHERE idx = 9",
+            "UPDATE audit_leaves SET idx = 9 WHERE idx = -1",
+        )
+    elif name == "truncate-the-tail":
+        tamper(
+            store,
+            "DELETE FROM audit_leaves WHERE idx >= 30",
+            "DELETE FROM audit_nodes WHERE idx >= 0 AND level = 0 AND idx >= 30",
+            "UPDATE audit_head SET size = 30",
+        )
+    elif name == "replace-a-checkpoint":
+        other = Signer.load(tmp_path / "other.key", ORIGIN)  # same name, another key
+        forged_note = other.sign(ORIGIN, 20, log.root(20))
+        tamper(
+            store, ("UPDATE audit_checkpoints SET note = :n WHERE size = 20", {"n": forged_note})
+        )
+    elif name == "rebuild-the-tree":
+        # Change an event and recompute every hash above it: only the checkpoints can tell.
+        fresh = AuditLog(store)
+        forged = [json.loads(leaf.event) for leaf in fresh.leaves()]
+        forged[3]["n"] = 999
+        tamper(store, "DELETE FROM audit_leaves", "DELETE FROM audit_nodes",
+               "UPDATE audit_head SET size = 0")  # fmt: skip
+        fresh.append(forged)
+    report = AuditLog(store).verify(signer.verifier)
+    assert not report.ok, name
+    if expect_index is not None:
+        assert report.first_bad_index == expect_index, report.problem
+    assert report.problem
+
+
+def test_a_forked_log_is_caught_by_a_checkpoint_from_the_other(
+    store: Store, signer: Signer, tmp_path: Path
+) -> None:
+    # Two logs of the same size with different events: a checkpoint published from one does not
+    # verify against the other, and its root does not match.
+    log = filled(store, signer, 10)
+    (_, published) = log.latest_checkpoint() or (0, "")
+    other = Store.open(f"sqlite:///{tmp_path / 'fork.db'}")
+    try:
+        fork = AuditLog(other)
+        fork.append([*events(5), {"kind": "decision", "n": 5, "time": "forged"}, *events(4, 6)])
+        assert fork.size() == 10
+        assert fork.root(10) != parse(published).root
+    finally:
+        other.close()
+
+
+def test_a_rewritten_log_is_not_signed(store: Store, signer: Signer) -> None:
+    log = filled(store, signer, 10)
+    tamper(store, "DELETE FROM audit_leaves", "DELETE FROM audit_nodes",
+           "UPDATE audit_head SET size = 0")  # fmt: skip
+    log.append(events(12, 100))
+    with pytest.raises(RuntimeError, match="rewritten"):
+        log.checkpoint(signer, ORIGIN)
+
+
+def test_a_key_readable_by_others_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "k"
+    Signer.load(path, ORIGIN)
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)
+    with pytest.raises(CheckpointError, match="chmod 600"):
+        Signer.load(path, ORIGIN)

@@ -1,0 +1,168 @@
+"""Decisions are recorded before they are returned: CLI, SDK, gateway, and failing closed."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watchkeeper import merkle
+from watchkeeper.adapters.sdk import Watchkeeper
+from watchkeeper.gateway import Gateway
+from watchkeeper.orders.loader import builtin
+from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.checkpoint import Signer, Verifier
+from watchkeeper.store.database import Store
+from watchkeeper.store.recorder import Recorder
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTION = {"tool": "shell", "environment": "prod", "input": {"command": "rm -rf /srv/data"}}
+
+
+def test_the_gateway_records_action_and_decision_before_returning(
+    store_url: str, tmp_path: Path
+) -> None:
+    recorder = Recorder.open(store_url, key=str(tmp_path / "k"), checkpoint_every=2)
+    try:
+        decision = Gateway(builtin(), recorder=recorder).submit(ACTION)
+        log = AuditLog(recorder.store)
+        [action, recorded] = [json.loads(leaf.event) for leaf in log.leaves()]
+        assert action["kind"] == "action"
+        assert action["action"] == ACTION
+        assert recorded["decision"]["decision"] == decision.decision == "ask"
+        assert recorded["decision"]["action_digest"] == decision.action_digest
+        # Two events: a checkpoint was due, and it verifies.
+        assert log.latest_checkpoint() is not None
+        assert log.verify(recorder.signer.verifier if recorder.signer else None).ok
+    finally:
+        recorder.close()
+
+
+def test_a_decision_that_cannot_be_recorded_is_a_deny(tmp_path: Path) -> None:
+    recorder = Recorder.open(f"sqlite:///{tmp_path / 'db'}", key=str(tmp_path / "k"))
+    recorder.store.engine.dispose()
+    (tmp_path / "db").unlink()
+    (tmp_path / "db").mkdir()  # the database file is now a directory: every write fails
+    recorder.store.engine.dispose()
+    read_only = {**ACTION, "input": {"command": "ls"}}
+    decision = Gateway(builtin(), recorder=recorder).submit(read_only)
+    assert decision.decision == "deny"
+    assert "could not be recorded in the audit log" in decision.reasons[0]
+
+
+def test_invalid_actions_are_recorded_too(store_url: str, tmp_path: Path) -> None:
+    recorder = Recorder.open(store_url, key=str(tmp_path / "k"))
+    try:
+        decision = Gateway(builtin(), recorder=recorder).submit({"tool": 5})
+        assert decision.decision == "deny"
+        kinds = [leaf.kind for leaf in AuditLog(recorder.store).leaves()]
+        assert kinds == ["action", "decision"]
+    finally:
+        recorder.close()
+
+
+def test_the_sdk_records_with_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHKEEPER_AUDIT_KEY", str(tmp_path / "k"))
+    url = f"sqlite:///{tmp_path / 'sdk.db'}"
+    wk = Watchkeeper(builtin(), db=url)
+    wk.check({"tool": "shell", "environment": "prod", "input": {"command": "ls"}})
+    store = Store.open(url)
+    try:
+        assert AuditLog(store).size() == 2
+    finally:
+        store.close()
+
+
+def run(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "watchkeeper"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")},
+        check=False,
+    )
+
+
+def test_the_cli_records_verifies_and_proves(store_url: str, tmp_path: Path) -> None:
+    db = ["--db", store_url]
+    for _ in range(3):
+        done = run("check", "--json", *db, cwd=tmp_path, stdin=json.dumps(ACTION))
+        assert done.returncode == 0, done.stderr
+    note = run("audit", "checkpoint", *db, cwd=tmp_path)
+    assert note.returncode == 0, note.stderr
+    key = run("audit", "key", cwd=tmp_path).stdout.strip()
+    checkpoint = Verifier.parse(key).verify(note.stdout)
+    assert checkpoint.size == 6
+    verified = run("audit", "verify", "--json", *db, cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout
+    assert json.loads(verified.stdout)["ok"] is True
+    proof: dict[str, Any] = json.loads(
+        run("audit", "prove", "inclusion", "--index", "3", "--json", *db, cwd=tmp_path).stdout
+    )
+    shown = json.loads(run("audit", "show", "3", "--json", *db, cwd=tmp_path).stdout)
+    leaf = bytes.fromhex(proof["leaf_hash"])
+    assert leaf == merkle.leaf_hash(
+        json.dumps(
+            shown["event"], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+    )
+    assert merkle.verify_inclusion(
+        leaf, 3, 6, [bytes.fromhex(p) for p in proof["proof"]], checkpoint.root
+    )
+    consistency = json.loads(
+        run(
+            "audit", "prove", "consistency", "--old", "2", "--new", "6", "--json", *db, cwd=tmp_path
+        ).stdout
+    )
+    assert set(consistency) == {"old", "new", "old_root", "new_root", "proof"}
+    assert merkle.verify_consistency(
+        2, 6, bytes.fromhex(consistency["old_root"]), checkpoint.root,
+        [bytes.fromhex(p) for p in consistency["proof"]],
+    )  # fmt: skip
+    exported = run("audit", "export", *db, cwd=tmp_path).stdout.splitlines()
+    assert [json.loads(line)["index"] for line in exported] == list(range(6))
+    tail = run("audit", "tail", "-n", "2", *db, cwd=tmp_path).stdout.splitlines()
+    assert len(tail) == 2
+    assert "decision ask" in tail[-1]
+
+
+def test_verify_fails_with_exit_1_and_names_the_event(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    store = Store.open(url)
+    AuditLog(store).append([{"kind": "decision", "n": i} for i in range(5)])
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER audit_leaves_no_update")
+        conn.exec_driver_sql("UPDATE audit_leaves SET kind = 'x', event = '{}' WHERE idx = 2")
+    store.close()
+    done = run("audit", "verify", "--db", url, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "first bad event: 2" in done.stdout
+
+
+def test_the_offline_verifier_in_the_docs_works(store_url: str, tmp_path: Path) -> None:
+    """docs/audit.md shows an auditor's checker: run it, as written, on a real proof."""
+    text = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", text, re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {}
+    exec(code.group(1), namespace)  # the documented code itself
+    signer = Signer.load(tmp_path / "k", "docs.example/audit")
+    store = Store.open(store_url)
+    try:
+        log = AuditLog(store)
+        log.append([{"kind": "decision", "n": i} for i in range(11)])
+        note = log.checkpoint(signer, "docs.example/audit")
+        leaf = log.leaf(7)
+        assert leaf is not None
+        proof = {"index": 7, "size": 11, "proof": [p.hex() for p in log.inclusion_proof(7, 11)]}
+        assert namespace["check"](note, str(signer.verifier), leaf.event, proof)
+        assert not namespace["check"](note, str(signer.verifier), b'{"kind":"forged"}', proof)
+    finally:
+        store.close()
