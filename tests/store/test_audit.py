@@ -218,3 +218,36 @@ def test_a_key_readable_by_others_is_refused(tmp_path: Path) -> None:
     path.chmod(0o644)
     with pytest.raises(CheckpointError, match="chmod 600"):
         Signer.load(path, ORIGIN)
+
+
+def test_group_commit_shares_transactions_and_keeps_indexes_gap_free(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from watchkeeper.store.audit import GroupCommit
+
+    group = GroupCommit(AuditLog(store))
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda i: group.append(events(1 + i % 3, i * 10)), range(60)))
+    finally:
+        group.close()
+    indexes = sorted(i for r in results for i in r)
+    assert indexes == list(range(len(indexes)))
+    log = AuditLog(store)
+    for i, r in enumerate(results):  # each caller got the indexes of its own events
+        assert [json.loads(log.leaf(x).event)["n"] for x in r] == [  # type: ignore[union-attr]
+            i * 10 + k for k in range(1 + i % 3)
+        ]
+    assert log.verify().ok
+
+
+def test_a_failed_group_fails_each_waiter(store: Store) -> None:
+    from watchkeeper.store.audit import GroupCommit
+
+    group = GroupCommit(AuditLog(store))
+    try:
+        with pytest.raises(ValueError, match="'kind'"):
+            group.append([{"no": "kind"}])
+        assert group.append(events(1)) == [0]  # the next group commits
+    finally:
+        group.close()
