@@ -308,6 +308,15 @@ def run_tests(
         typer.Option("--min-coverage", help="Fail when fewer than N% of rules are exercised."),
     ] = 0.0,
     as_json: JsonOption = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="WATCHKEEPER_DB",
+            help="Record the run (orders digest, results, coverage) in this database's audit "
+            "log: when the orders were last tested is then on record.",
+        ),
+    ] = None,
 ) -> None:
     """Run the policy tests beside the standing orders and report rule coverage."""
     from watchkeeper.display import report_lines
@@ -323,6 +332,8 @@ def run_tests(
     passed = len(report.results) - len(report.failed)
     coverage = report.coverage_percent
     low = coverage + 1e-9 < min_coverage
+    if db:
+        _record_test_run(db, loaded, label, passed, len(report.failed), coverage)
     if as_json:
         _print_json(
             {
@@ -350,6 +361,31 @@ def run_tests(
         out.print(f"{passed} passed, {len(report.failed)} failed")
     if report.failed or low or not report.results:
         raise typer.Exit(1)
+
+
+def _record_test_run(
+    db: str, orders: StandingOrders, label: str, passed: int, failed: int, coverage: float
+) -> None:
+    """The run as an audit event; a run that cannot be recorded is a failed command."""
+    from watchkeeper.store.audit import AuditLog
+    from watchkeeper.store.database import Store
+
+    event = {
+        "kind": "test_run",
+        "orders": label,
+        "orders_digest": orders.digest,
+        "passed": passed,
+        "failed": failed,
+        "coverage": round(coverage, 1),
+    }
+    try:
+        store = Store.open(db)
+        try:
+            AuditLog(store).append([event])
+        finally:
+            store.close()
+    except Exception as exc:
+        _fail(f"the test run could not be recorded in the audit log: {exc}")
 
 
 def _issue_json(issue: Issue) -> dict[str, object]:

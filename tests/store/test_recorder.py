@@ -166,3 +166,17 @@ def test_the_offline_verifier_in_the_docs_works(store_url: str, tmp_path: Path) 
         assert not namespace["check"](note, str(signer.verifier), b'{"kind":"forged"}', proof)
     finally:
         store.close()
+
+
+def test_a_test_run_is_recorded(store_url: str, tmp_path: Path) -> None:
+    done = run("test", "--db", store_url, str(ROOT / "examples" / "infra"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    store = Store.open(store_url)
+    try:
+        [leaf] = list(AuditLog(store).leaves())
+    finally:
+        store.close()
+    event = json.loads(leaf.event)
+    assert event["kind"] == "test_run"
+    assert event["failed"] == 0
+    assert event["orders_digest"].startswith("sha256:")
