@@ -812,3 +812,9 @@ def test_review_findings_are_held_in_production(command: str) -> None:
 )
 def test_dumpers_and_log_readers_that_write(command: str, expected: tuple[str, str]) -> None:
     assert expected in verbs(command)
+
+
+def test_git_c_without_a_value_does_not_crash() -> None:
+    # Found by Hypothesis: `git -c` at the end of a line.
+    assert analyze("git -c")
+    assert analyze("ssh host git -c")

@@ -152,7 +152,7 @@ def git(run: Invocation) -> list[Effect]:
     def dynamic_git(why: str) -> list[Effect]:
         return [effect("unknown", "git_ref", None, flags=["dynamic"], span=run.span, why=why)]
 
-    settings = [plain[j + 1] for j in range(i) if plain[j] == "-c" and j + 1 < i]  # not -C dir
+    settings = [plain[j + 1] for j in range(min(i, len(plain) - 1)) if plain[j] == "-c"]  # not -C
     if any(not _GIT_HARMLESS_CONFIG.match(v) for v in settings) or "--config-env" in " ".join(
         known[:i]
     ):  # -c clean.requireForce=false, -c remote.origin.mirror=true, -c core.fsmonitor=…

@@ -180,14 +180,20 @@ class Signer:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            try:  # O_EXCL: two processes creating it at once keep one key, not two
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                return cls.load(path, name)
+            # Written whole to a private file, then linked into place: two processes creating
+            # it at once keep one key, and no one ever reads half a key.
+            draft = path.with_name(f".{path.name}.{os.getpid()}.{id(key)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 out.write(pem)
                 out.flush()
                 os.fsync(out.fileno())
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                return cls.load(path, name)
+            finally:
+                draft.unlink()
             return cls(name, key)
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
