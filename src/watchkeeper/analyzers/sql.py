@@ -185,10 +185,13 @@ def _nested(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
     """What runs inside a statement: data-modifying CTEs (``WITH d AS (DELETE …) SELECT``),
     and functions that act (``SELECT dblink_exec(…)``, ``lo_export``, ``pg_terminate_backend``)."""
     out: list[Effect] = []
-    for inner in node.find_all(exp.Delete, exp.Update, exp.Merge, exp.Insert):
-        if inner is not node:
+    calls = []
+    for inner in node.find_all(exp.Delete, exp.Update, exp.Merge, exp.Insert, exp.Anonymous):
+        if isinstance(inner, exp.Anonymous):
+            calls.append(inner)
+        elif inner is not node:
             out.extend(_statement(inner, dialect, span))
-    for call in node.find_all(exp.Anonymous):
+    for call in calls:
         # A function sqlglot does not know is the database's or the user's: it may do
         # anything (cron.schedule, dblink_exec, OPENQUERY, url(), a plpgsql routine).
         name = call.name if isinstance(call.name, str) else "?"
@@ -282,7 +285,9 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
                             reversible="no" if kind == "TABLE" else "unknown",
                             recovery="restore from a backup", span=span)]  # fmt: skip
         kind = str(node.args.get("kind") or "").upper()
-        if _UNTRUSTED_LANGUAGE.search(node.sql(dialect=dialect)):  # code on the database host
+        if kind in ("FUNCTION", "PROCEDURE") and _UNTRUSTED_LANGUAGE.search(
+            node.sql(dialect=dialect)
+        ):  # code that runs on the database host
             return [_effect("create", "db_table", _name(node.this), reversible="unknown",
                             flags=["privileged", "dynamic"], span=span,
                             why="untrusted-language code runs as the server")]  # fmt: skip
