@@ -103,17 +103,39 @@ def db_upgrade(db: DbOption = None) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOption = None, key: KeyOption = None, as_json: JsonOption = False) -> None:
+def audit_verify(
+    db: DbOption = None,
+    key: KeyOption = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A signed checkpoint note kept outside the database (published, witnessed); "
+            "the log must still contain it. Repeatable. The newest note kept beside the "
+            "audit key is always checked.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
     """Recompute the tree from the events; check every stored hash, checkpoint and signature.
 
     Names the first bad event. Exits 1 if the log does not verify.
     """
     settings = _settings()
     verifier = _verifier(key, settings)
+    notes = []
+    for path in checkpoint or []:
+        try:
+            notes.append(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            _fail(f"--checkpoint {path}: {exc.strerror}")
+    kept = Path(settings.audit_key + ".last")
+    if kept.exists():
+        notes.append(kept.read_text(encoding="utf-8"))
     store = _store(db)
     started = time.perf_counter()
     try:
-        report = AuditLog(store).verify(verifier)
+        report = AuditLog(store).verify(verifier, notes)
     finally:
         store.close()
     seconds = time.perf_counter() - started
@@ -122,9 +144,10 @@ def audit_verify(db: DbOption = None, key: KeyOption = None, as_json: JsonOption
                      "seconds": round(seconds, 3)})  # fmt: skip
     elif report.ok:
         signed = "checked" if verifier is not None else "NOT checked (no key: pass --key)"
+        outside = f", {report.published} kept outside the database" if report.published else ""
         print(
-            f"ok: {report.size} events, {report.checkpoints} checkpoints (signatures {signed}), "
-            f"root {report.root.hex()} ({seconds:.2f} s)"
+            f"ok: {report.size} events, {report.checkpoints} checkpoints{outside} (signatures "
+            f"{signed}), root {report.root.hex()} ({seconds:.2f} s)"
         )
     else:
         at = (
@@ -303,6 +326,8 @@ def prove_consistency(
     log = AuditLog(store)
     try:
         new = log.size() if new is None else new
+        if not 0 < old <= new <= log.size():
+            _fail(f"no consistency proof from {old} to {new}: the log holds {log.size()}", 1)
         proof = log.consistency_proof(old, new) if old != new else []
         old_root, new_root = log.root(old), log.root(new)
     except ValueError as exc:

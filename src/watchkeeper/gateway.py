@@ -85,7 +85,7 @@ class Gateway:
         if self.recorder is None:
             return decision
         try:
-            self.recorder.record(action, decision)
+            return self.recorder.record(action, decision)
         except Exception as exc:  # unrecorded means not decided: fail closed
             return Decision.fail_closed(
                 f"the decision could not be recorded in the audit log: {describe(exc)}",
@@ -93,7 +93,6 @@ class Gateway:
                 action_digest=decision.action_digest,
                 environment=decision.environment,
             )
-        return decision
 
     def _decide(self, action: Action | Mapping[str, Any]) -> Decision:
         digest_of_orders = self.orders.digest

@@ -251,3 +251,117 @@ def test_a_failed_group_fails_each_waiter(store: Store) -> None:
         assert group.append(events(1)) == [0]  # the next group commits
     finally:
         group.close()
+
+
+# ── found by a review of the audit log ───────────────────────────────────────────────────────
+
+
+def test_deleting_the_checkpoints_and_rebuilding_is_caught_by_the_note_beside_the_key(
+    store: Store, signer: Signer
+) -> None:
+    log = filled(store, signer, 10)
+    fresh = AuditLog(store)
+    forged = [json.loads(leaf.event) for leaf in fresh.leaves()]
+    forged[3]["n"] = 999
+    tamper(store, "DELETE FROM audit_leaves", "DELETE FROM audit_nodes",
+           "DELETE FROM audit_checkpoints", "UPDATE audit_head SET size = 0")  # fmt: skip
+    fresh.append(forged)
+    assert signer.pinned is not None
+    kept = signer.pinned.read_text()
+    report = log.verify(signer.verifier, [kept])
+    assert not report.ok
+    assert "published checkpoint" in (report.problem or "")
+    with pytest.raises(RuntimeError, match="rewritten"):
+        log.checkpoint(signer, ORIGIN)  # the note beside the key is signed; the rows were not
+
+
+def test_a_forged_root_column_does_not_fool_the_signer(store: Store, signer: Signer) -> None:
+    log = filled(store, signer, 10)
+    tamper(store, ("UPDATE audit_checkpoints SET root = :r", {"r": bytes(32)}))
+    log.append(events(2, 50))
+    assert log.checkpoint(signer, ORIGIN)  # judged by the signed note, not the column
+    assert not log.verify(signer.verifier).ok  # and verify sees the column disagree
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO audit_nodes (level, idx, hash) SELECT 40, 0, hash FROM audit_nodes "
+        "WHERE level = 0 AND idx = 0",
+        "INSERT INTO audit_nodes (level, idx, hash) SELECT 0, -1, hash FROM audit_nodes "
+        "WHERE level = 0 AND idx = 0",
+        "INSERT INTO audit_leaves (idx, kind, event, leaf_hash) "
+        "SELECT -5, kind, event, leaf_hash FROM audit_leaves WHERE idx = 0",
+        "UPDATE audit_leaves SET kind = 'grant' WHERE idx = 2",
+        "INSERT INTO audit_head (id, size) VALUES (2, 1)",
+    ],
+)
+def test_rows_outside_the_tree_and_changed_kinds_are_found(
+    store: Store, signer: Signer, statement: str
+) -> None:
+    filled(store, signer, 10)
+    tamper(store, statement)
+    assert not AuditLog(store).verify(signer.verifier).ok
+
+
+def test_a_failed_transaction_does_not_poison_the_next_append(store: Store) -> None:
+    log = AuditLog(store)
+    log.append(events(3))
+
+    class Boom(Exception):
+        pass
+
+    def fail_after_appending() -> None:
+        with store.writing() as conn:
+            log.append_in(conn, events(2, 3))
+            raise Boom
+
+    with pytest.raises(Boom):
+        fail_after_appending()
+    log.append(events(2, 3))  # the same size the failed one would have reached
+    assert log.verify().ok
+
+
+def test_verify_reads_one_snapshot_while_others_append(store: Store) -> None:
+    import threading
+
+    log = AuditLog(store)
+    log.append(events(200))
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            AuditLog(store).append(events(5, 1000))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(5):
+            report = log.verify()
+            assert report.ok, report.problem
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_a_recorder_that_cannot_checkpoint_records_a_deny(store_url: str, tmp_path: Path) -> None:
+    from watchkeeper.gateway import Gateway
+    from watchkeeper.orders.loader import builtin
+    from watchkeeper.store.recorder import Recorder
+
+    recorder = Recorder.open(store_url, key=str(tmp_path / "k"), checkpoint_every=1)
+    try:
+        gateway = Gateway(builtin(), recorder=recorder)
+        action = {"tool": "shell", "environment": "prod", "input": {"command": "ls"}}
+        assert gateway.submit(action).decision == "allow"
+        assert gateway.submit(action).decision == "allow"  # signs the first checkpoint
+        tamper(recorder.store, "DELETE FROM audit_leaves",
+               "DELETE FROM audit_nodes", "UPDATE audit_head SET size = 0")  # fmt: skip
+        recorder.log.append(events(4))
+        decision = gateway.submit(action)
+        assert decision.decision == "deny"
+        assert "cannot be checkpointed" in decision.reasons[0]
+        last = json.loads(list(recorder.log.leaves())[-1].event)
+        assert last["decision"]["decision"] == "deny"  # what was returned is what is recorded
+    finally:
+        recorder.close()

@@ -38,7 +38,9 @@ def test_the_commands_in_process(env: dict[str, str], tmp_path: Path) -> None:
     assert json.loads(out)["note"] == note
     code, out = invoke(env, "audit", "verify")
     assert code == 0
-    assert out.startswith("ok: 9 events, 1 checkpoints (signatures checked)")
+    assert out.startswith(
+        "ok: 9 events, 1 checkpoints, 1 kept outside the database (signatures checked)"
+    )
     code, out = invoke(env, "audit", "key", "--json")
     key = json.loads(out)["key"]
     assert invoke(env, "audit", "verify", "--key", key)[0] == 0

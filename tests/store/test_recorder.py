@@ -29,15 +29,18 @@ def test_the_gateway_records_action_and_decision_before_returning(
 ) -> None:
     recorder = Recorder.open(store_url, key=str(tmp_path / "k"), checkpoint_every=2)
     try:
-        decision = Gateway(builtin(), recorder=recorder).submit(ACTION)
+        gateway = Gateway(builtin(), recorder=recorder)
+        decision = gateway.submit(ACTION)
         log = AuditLog(recorder.store)
         [action, recorded] = [json.loads(leaf.event) for leaf in log.leaves()]
         assert action["kind"] == "action"
         assert action["action"] == ACTION
         assert recorded["decision"]["decision"] == decision.decision == "ask"
         assert recorded["decision"]["action_digest"] == decision.action_digest
-        # Two events: a checkpoint was due, and it verifies.
-        assert log.latest_checkpoint() is not None
+        # Two events: a checkpoint is due, and is signed before the next decision is recorded.
+        assert log.latest_checkpoint() is None
+        gateway.submit(ACTION)
+        assert (log.latest_checkpoint() or (0, ""))[0] == 2
         assert log.verify(recorder.signer.verifier if recorder.signer else None).ok
     finally:
         recorder.close()
@@ -162,8 +165,12 @@ def test_the_offline_verifier_in_the_docs_works(store_url: str, tmp_path: Path) 
         leaf = log.leaf(7)
         assert leaf is not None
         proof = {"index": 7, "size": 11, "proof": [p.hex() for p in log.inclusion_proof(7, 11)]}
-        assert namespace["check"](note, str(signer.verifier), leaf.event, proof)
-        assert not namespace["check"](note, str(signer.verifier), b'{"kind":"forged"}', proof)
+        key = str(signer.verifier)
+        assert namespace["check"](note, key, leaf.event, proof, "docs.example/audit")
+        assert not namespace["check"](note, key, b'{"kind":"forged"}', proof, "docs.example/audit")
+        assert not namespace["check"](note, key, leaf.event, proof, "another/log")
+        assert not namespace["check"](note, key, leaf.event, {**proof, "index": 15},
+                                      "docs.example/audit")  # fmt: skip
     finally:
         store.close()
 

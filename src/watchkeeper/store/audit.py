@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from hashlib import sha256 as _sha256
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, tuple_
-from sqlalchemy import event as sa_event
+from sqlalchemy import Connection, func, insert, select, tuple_
 
 from watchkeeper import merkle
 from watchkeeper.canonical import canonical_json
@@ -61,6 +60,7 @@ class VerifyReport:
     size: int = 0
     leaves: int = 0
     checkpoints: int = 0
+    published: int = 0  # signed notes kept outside the database, checked too
     root: bytes = merkle.EMPTY_ROOT
     problem: str | None = None
     first_bad_index: int | None = None
@@ -81,6 +81,7 @@ class VerifyReport:
             "size": self.size,
             "leaves": self.leaves,
             "checkpoints": self.checkpoints,
+            "published": self.published,
             "root": self.root.hex(),
             "problem": self.problem,
             "first_bad_index": self.first_bad_index,
@@ -107,26 +108,41 @@ class AuditLog:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # The right edge of the tree after the last append through this object: the nodes the
-        # next leaves pair with. Trusted only while the head still says the same size.
-        self._edge: dict[tuple[int, int], bytes] = {}
-        self._edge_size = -1
+        # The right edge of the tree after the last committed append through this object: the
+        # nodes the next leaves pair with, trusted only while the head says the same size.
+        # One tuple, replaced whole, so threads never see half of it.
+        self._edge_state: tuple[int, dict[tuple[int, int], bytes]] = (-1, {})
 
     # ── writing ──────────────────────────────────────────────────────────────────────────
 
     def append(self, events: Sequence[Mapping[str, Any]]) -> list[int]:
         """Append ``events`` in one transaction; their indexes, once it has committed."""
         with self.store.writing() as conn:
-            return self.append_in(conn, events)
+            indexes, edge = self._append(conn, events)
+        # Only now, with the commit done, is the new right edge true.
+        if edge is not None:
+            self._edge_state = edge
+        return indexes
 
     def append_in(self, conn: Connection, events: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Append inside the caller's write transaction (``store.writing()``)."""
+        """Append inside the caller's write transaction (``store.writing()``).
+
+        Whether that transaction commits is the caller's affair: the cached right edge is
+        dropped, and the next append reads the edge from the database.
+        """
+        self._edge_state = (-1, {})
+        return self._append(conn, events)[0]
+
+    def _append(
+        self, conn: Connection, events: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[int], tuple[int, dict[tuple[int, int], bytes]] | None]:
         if not events:
-            return []
+            return [], None
         stamped = [e if "time" in e else {**e, "time": now()} for e in events]
         encoded = [event_bytes(e) for e in stamped]
         size = self._lock_head(conn)
-        cache: dict[tuple[int, int], bytes] = dict(self._edge) if size == self._edge_size else {}
+        edge_size, edge = self._edge_state
+        cache: dict[tuple[int, int], bytes] = dict(edge) if size == edge_size else {}
 
         def get(key: tuple[int, int]) -> bytes | None:
             found = cache.get(key)
@@ -146,26 +162,14 @@ class AuditLog:
                 nodes.append({"level": level, "idx": position, "hash": node})
         conn.execute(insert(audit_leaves), leaves)
         conn.execute(insert(audit_nodes), nodes)
-        conn.execute(
-            audit_head.update().where(audit_head.c.id == 1).values(size=size + len(events))
-        )
         end = size + len(events)
-        # Kept only if the transaction commits: the caller's commit, not ours, makes it true.
-        edge = {
+        conn.execute(audit_head.update().where(audit_head.c.id == 1).values(size=end))
+        kept = {
             key: cache[key]
             for level in range(end.bit_length())
             if (end >> level) & 1 and (key := (level, (end >> level) - 1)) in cache
         }
-
-        def committed(_conn: Connection) -> None:
-            self._edge_size, self._edge = end, edge
-
-        def rolled_back(_conn: Connection) -> None:
-            self._edge_size, self._edge = -1, {}
-
-        sa_event.listen(conn, "commit", committed, once=True)
-        sa_event.listen(conn, "rollback", rolled_back, once=True)
-        return list(range(size, end))
+        return list(range(size, end)), (end, kept)
 
     def _lock_head(self, conn: Connection) -> int:
         query = select(audit_head.c.size).where(audit_head.c.id == 1)
@@ -179,34 +183,55 @@ class AuditLog:
     def checkpoint(self, signer: Any, origin: str) -> str:
         """Sign and store a checkpoint of the log as it is; return the note.
 
-        The new tree must extend the last checkpoint's (a consistency proof from the stored
-        nodes is checked against its root first): a log that was rewritten is not signed.
+        The tree must extend every checkpoint signed before: the newest in the database and the
+        one kept beside the key (outside the database), each checked by its signature, not by
+        columns anyone with the database can rewrite. A log that was rewritten is not signed.
         """
+        from watchkeeper.store.checkpoint import CheckpointError, pin, pinned
+
         with self.store.writing() as conn:
             size = self._lock_head(conn)
             lookup = _lookup(conn)
             root = merkle.root(size, lookup)
-            last = conn.execute(
-                select(audit_checkpoints.c.size, audit_checkpoints.c.root, audit_checkpoints.c.note)
-                .order_by(audit_checkpoints.c.size.desc()).limit(1)
-            ).first()  # fmt: skip
-            if last is not None:
-                old, old_root, old_note = int(last[0]), bytes(last[1]), str(last[2])
-                if old == size:
-                    if old_root != root:
-                        raise RuntimeError(f"the log at {size} events no longer has the root "
-                                           "its checkpoint signed: it was rewritten")  # fmt: skip
-                    return old_note
-                if old > size:
-                    raise RuntimeError(f"the last checkpoint covers {old} events but the log "
-                                       f"holds {size}: events were removed")  # fmt: skip
-                proof = merkle.consistency_proof(old, size, lookup) if old else []
-                if old and not merkle.verify_consistency(old, size, old_root, root, proof):
-                    raise RuntimeError(f"the log is not an extension of its checkpoint at {old} "
-                                       "events: it was rewritten; refusing to sign")  # fmt: skip
-            note = signer.sign(origin, size, root)
-            conn.execute(insert(audit_checkpoints).values(size=size, root=root, note=note))
-            return str(note)
+            earlier = [n for n in (self._latest_note(conn), pinned(signer)) if n is not None]
+            for note in earlier:
+                try:
+                    before = signer.verifier.verify(note)
+                except CheckpointError as exc:
+                    raise RuntimeError(f"an earlier checkpoint does not verify ({exc}): the "
+                                       "log or its checkpoints were changed") from None  # fmt: skip
+                if before.size > size:
+                    raise RuntimeError(f"a signed checkpoint covers {before.size} events but the "
+                                       f"log holds {size}: events were removed")  # fmt: skip
+                if before.size == size and before.root != root:
+                    raise RuntimeError(f"the log at {size} events no longer has the root its "
+                                       "checkpoint signed: it was rewritten")  # fmt: skip
+                if 0 < before.size < size and not merkle.verify_consistency(
+                    before.size, size, before.root, root,
+                    merkle.consistency_proof(before.size, size, lookup),
+                ):  # fmt: skip
+                    raise RuntimeError(f"the log is not an extension of its checkpoint at "
+                                       f"{before.size} events: it was rewritten; refusing to "
+                                       "sign")  # fmt: skip
+            current = next((n for n in earlier if signer.verifier.verify(n).size == size), None)
+            if current is not None and self._latest_size(conn) == size:
+                return current
+            note = str(signer.sign(origin, size, root))
+            if self._latest_size(conn) != size:
+                conn.execute(insert(audit_checkpoints).values(size=size, root=root, note=note))
+        if signer.pinned is not None:
+            pin(signer.pinned, note)
+        return note
+
+    def _latest_note(self, conn: Connection) -> str | None:
+        row = conn.execute(
+            select(audit_checkpoints.c.note).order_by(audit_checkpoints.c.size.desc()).limit(1)
+        ).first()
+        return None if row is None else str(row[0])
+
+    def _latest_size(self, conn: Connection) -> int:
+        found = conn.execute(select(func.max(audit_checkpoints.c.size))).scalar()
+        return -1 if found is None else int(found)
 
     def latest_checkpoint(self) -> tuple[int, str] | None:
         """(size, note) of the newest checkpoint, or ``None``."""
@@ -280,16 +305,31 @@ class AuditLog:
             ).all()  # fmt: skip
         return [(int(r[0]), bytes(r[1]), r[2]) for r in rows]
 
-    def verify(self, key: Any = None) -> VerifyReport:
+    def verify(self, key: Any = None, published: Sequence[str] = ()) -> VerifyReport:
         """Recompute the tree from the events and check every stored hash and checkpoint.
 
         ``key`` (a :class:`~watchkeeper.store.checkpoint.Verifier`) checks the checkpoints'
-        signatures. Memory: 32 bytes per event for the lowest level, then half as much per
-        level up.
+        signatures; ``published`` are signed notes kept elsewhere (a rewritten database cannot
+        change them), each of which the log must still contain. Memory: 32 bytes per event for
+        the lowest level, then half as much per level up.
         """
         report = VerifyReport()
         with self.store.reading() as conn:
-            report.size = size = self.size(conn)
+            heads = _raw(conn, "SELECT size FROM audit_head ORDER BY id", ())
+            if len(heads) != 1:
+                return report.fail(f"the log's head has {len(heads)} rows, not 1")
+            report.size = size = int(heads[0][0])
+            height = size.bit_length()
+            strays = _raw(
+                conn,
+                "SELECT (SELECT count(*) FROM audit_leaves WHERE idx < 0), "
+                "(SELECT count(*) FROM audit_nodes WHERE idx < 0 OR level < 0 OR level >= %s)",
+                (height,),
+            )[0]
+            if strays[0] or strays[1]:
+                return report.fail(
+                    f"rows outside the tree: {strays[0]} events, {strays[1]} tree nodes", None
+                )
             level = bytearray()
             expected = 0
             for rows in _leaf_chunks(conn):
@@ -299,6 +339,12 @@ class AuditLog:
                     return report.fail(f"event {at} is missing", at)
                 if last >= size:
                     return report.fail(f"event {size} is past the head ({size} events)", size)
+                kinds = [r[3] for r in rows]
+                wrong = next((i for i, r in enumerate(rows)
+                              if f'"kind":{json.dumps(kinds[i], ensure_ascii=False)}' not in r[1]),
+                             None)  # fmt: skip
+                if wrong is not None:  # the column shown by tail and export is the event's
+                    return report.fail(f"event {first + wrong}'s kind was changed", first + wrong)
                 digests = [_sha256(b"\x00" + r[1].encode()).digest() for r in rows]
                 stored = [bytes(r[2]) for r in rows]
                 if digests != stored:  # one comparison per chunk; find the row only on failure
@@ -340,6 +386,21 @@ class AuditLog:
                     problem_text = key.check(note, cp_size, cp_root)
                     if problem_text is not None:
                         return report.fail(f"checkpoint at {cp_size}: {problem_text}", None)
+            for note in published:
+                if key is None:
+                    return report.fail("a published checkpoint needs the key to check it")
+                try:
+                    outside = key.verify(note)
+                except Exception as exc:
+                    return report.fail(f"a published checkpoint does not verify: {exc}")
+                covered = outside.size
+                if covered > size:
+                    why = f"a published checkpoint covers {covered} events, the log holds {size}"
+                    return report.fail(why + ": events were removed", size)
+                if merkle.root(covered, lookup) != outside.root:
+                    why = f"the log no longer matches the published checkpoint at {covered} events"
+                    return report.fail(why + ": it was rewritten")
+                report.published += 1
         return report
 
     def _checkpoint_rows(self, conn: Connection) -> list[tuple[int, bytes, str]]:
@@ -407,7 +468,8 @@ def _leaf_chunks(conn: Connection) -> Iterator[list[Any]]:
     while True:
         rows = _raw(
             conn,
-            "SELECT idx, event, leaf_hash FROM audit_leaves WHERE idx > %s ORDER BY idx LIMIT %s",
+            "SELECT idx, event, leaf_hash, kind FROM audit_leaves WHERE idx > %s "
+            "ORDER BY idx LIMIT %s",
             (after, _CHUNK),
         )
         if not rows:
@@ -485,6 +547,8 @@ class GroupCommit:
 
     def append(self, events: Sequence[Mapping[str, Any]]) -> list[int]:
         """Append ``events``; their indexes, once the group they joined has committed."""
+        for e in events:  # a bad event fails its caller here, not everyone in its group
+            event_bytes(e if "time" in e else {**e, "time": ""})
         done: Future[list[int]] = Future()
         with self._wake:
             if self._closed:

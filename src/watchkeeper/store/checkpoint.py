@@ -66,7 +66,7 @@ class Checkpoint:
 
 def parse(note: str) -> Checkpoint:
     """Read a signed checkpoint note; raise :class:`CheckpointError` naming what is wrong."""
-    head, sep, tail = note.partition("\n\n")
+    head, sep, tail = note.rpartition("\n\n")  # signatures follow the last blank line
     if not sep:
         raise CheckpointError("a signed note needs its text, a blank line, then signatures")
     text = head + "\n"
@@ -74,7 +74,9 @@ def parse(note: str) -> Checkpoint:
     if len(lines) < 3:
         raise CheckpointError("a checkpoint needs an origin, a tree size and a root hash line")
     origin, size_line, root_line = lines[:3]
-    if not size_line.isdigit() or (size_line != "0" and size_line.startswith("0")):
+    if not (size_line.isascii() and size_line.isdigit()) or (
+        size_line != "0" and size_line.startswith("0")
+    ):
         raise CheckpointError(f"tree size {size_line!r} is not a decimal number")
     try:
         root = base64.b64decode(root_line, validate=True)
@@ -160,9 +162,12 @@ class Verifier:
 class Signer:
     """The log's private key: signs checkpoints; ``verifier`` is what to publish."""
 
-    def __init__(self, name: str, private: Ed25519PrivateKey) -> None:
+    def __init__(self, name: str, private: Ed25519PrivateKey, path: Path | None = None) -> None:
         self.name = name
         self._private = private
+        #: Where the newest signed note is kept, beside the key and outside the database: a log
+        #: rewritten in the database (checkpoints and all) no longer matches it.
+        self.pinned = path.with_name(path.name + ".last") if path is not None else None
         public = private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
@@ -194,7 +199,7 @@ class Signer:
                 return cls.load(path, name)
             finally:
                 draft.unlink()
-            return cls(name, key)
+            return cls(name, key, path)
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             raise CheckpointError(
@@ -207,7 +212,7 @@ class Signer:
             raise CheckpointError(f"the audit key {path} cannot be read: {exc}") from None
         if not isinstance(loaded, Ed25519PrivateKey):
             raise CheckpointError(f"the audit key {path} is not an Ed25519 key")
-        return cls(name, loaded)
+        return cls(name, loaded, path)
 
     def sign(self, origin: str, size: int, root: bytes) -> str:
         """A signed checkpoint note."""
@@ -215,3 +220,21 @@ class Signer:
         signature = self._private.sign(text.encode())
         blob = base64.b64encode(key_id(self.name, self.verifier.public) + signature).decode()
         return f"{text}\n{_DASH}{self.name} {blob}\n"
+
+
+def pin(path: Path, note: str) -> None:
+    """Keep ``note`` as the newest signed checkpoint at ``path`` (written whole, mode 0600)."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(note)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(draft, path)
+
+
+def pinned(signer: Signer) -> str | None:
+    """The newest note this signer kept outside the database, if any."""
+    if signer.pinned is None or not signer.pinned.exists():
+        return None
+    return signer.pinned.read_text(encoding="utf-8")

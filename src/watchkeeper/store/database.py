@@ -182,8 +182,13 @@ class Store:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A read-only transaction (a consistent snapshot on both databases)."""
-        with self.engine.connect() as conn, conn.begin():
+        """A read-only transaction that sees one snapshot throughout: REPEATABLE READ on
+        PostgreSQL (READ COMMITTED would show rows committed mid-read), a WAL read
+        transaction on SQLite."""
+        conn = self.engine.connect()
+        if self.dialect == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn, conn.begin():
             yield conn
 
     def close(self) -> None:

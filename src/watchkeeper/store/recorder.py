@@ -12,7 +12,6 @@ gateway answers ``deny`` with the failure as the reason.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from watchkeeper.canonical import canonical_json
@@ -76,15 +75,29 @@ class Recorder:
             checkpoint_seconds=checkpoint_seconds,
         )
 
-    def record(self, action: Any, decision: Decision) -> list[int]:
-        """Append the action and its decision in one transaction; their indexes."""
-        events: list[Mapping[str, Any]] = [
-            {"kind": "action", "action": action_record(action)},
-            {"kind": "decision", "decision": decision.to_json()},
-        ]
-        indexes = self.log.append(events)
-        self.maybe_checkpoint(indexes[-1] + 1)
-        return indexes
+    def record(self, action: Any, decision: Decision) -> Decision:
+        """Append the action and its decision in one transaction; the decision as recorded.
+
+        A checkpoint that is due is signed first. If it cannot be (the log was rewritten, the
+        key is gone), the decision becomes ``deny`` with that reason, and that is what is
+        recorded and returned: the log never says ``allow`` for something that was refused.
+        """
+        try:
+            self.maybe_checkpoint(self.log.size())
+        except Exception as exc:
+            decision = Decision.fail_closed(
+                f"the audit log cannot be checkpointed: {exc}",
+                orders_digest=decision.orders_digest,
+                action_digest=decision.action_digest,
+                environment=decision.environment,
+            )
+        self.log.append(
+            [
+                {"kind": "action", "action": action_record(action)},
+                {"kind": "decision", "decision": decision.to_json()},
+            ]
+        )
+        return decision
 
     def maybe_checkpoint(self, size: int) -> str | None:
         """Sign a checkpoint if enough events or time have passed; the note, or ``None``."""
