@@ -76,7 +76,7 @@ def test_the_append_only_triggers_refuse_changes(store: Store, signer: Signer) -
     for statement in (
         "UPDATE audit_leaves SET kind = 'x' WHERE idx = 0",
         "DELETE FROM audit_leaves WHERE idx = 3",
-        "UPDATE audit_nodes SET hash = hash WHERE level = 0",
+        "UPDATE audit_nodes SET hash = hash WHERE level = 1",
         "DELETE FROM audit_checkpoints",
         "UPDATE audit_head SET size = 1",
         "DELETE FROM audit_head",
@@ -122,7 +122,7 @@ def flip(store: Store, index: int) -> tuple[str, dict[str, Any]]:
         ("flip-a-byte-and-its-leaf-hash", 13),
         ("delete-a-row", 13),
         ("insert-a-row", 40),
-        ("swap-two-rows", 5),
+        ("swap-two-rows", 4),  # the pair 4-5 no longer hashes to its stored parent
         ("truncate-the-tail", None),
         ("replace-a-checkpoint", None),
         ("rebuild-the-tree", None),
@@ -287,9 +287,11 @@ def test_a_forged_root_column_does_not_fool_the_signer(store: Store, signer: Sig
     "statement",
     [
         "INSERT INTO audit_nodes (level, idx, hash) SELECT 40, 0, hash FROM audit_nodes "
-        "WHERE level = 0 AND idx = 0",
-        "INSERT INTO audit_nodes (level, idx, hash) SELECT 0, -1, hash FROM audit_nodes "
-        "WHERE level = 0 AND idx = 0",
+        "WHERE level = 1 AND idx = 0",
+        "INSERT INTO audit_nodes (level, idx, hash) SELECT 1, -1, hash FROM audit_nodes "
+        "WHERE level = 1 AND idx = 0",
+        "INSERT INTO audit_nodes (level, idx, hash) SELECT 0, 3, hash FROM audit_nodes "
+        "WHERE level = 1 AND idx = 0",
         "INSERT INTO audit_leaves (idx, kind, event, leaf_hash) "
         "SELECT -5, kind, event, leaf_hash FROM audit_leaves WHERE idx = 0",
         "UPDATE audit_leaves SET kind = 'grant' WHERE idx = 2",

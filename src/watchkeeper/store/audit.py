@@ -159,9 +159,11 @@ class AuditLog:
             )
             for level, position, node in merkle.completed(index, digest, get):
                 cache[level, position] = node
-                nodes.append({"level": level, "idx": position, "hash": node})
+                if level:  # level 0 is the leaf hash, stored with the event
+                    nodes.append({"level": level, "idx": position, "hash": node})
         conn.execute(insert(audit_leaves), leaves)
-        conn.execute(insert(audit_nodes), nodes)
+        if nodes:
+            conn.execute(insert(audit_nodes), nodes)
         end = size + len(events)
         conn.execute(audit_head.update().where(audit_head.c.id == 1).values(size=end))
         kept = {
@@ -323,7 +325,7 @@ class AuditLog:
             strays = _raw(
                 conn,
                 "SELECT (SELECT count(*) FROM audit_leaves WHERE idx < 0), "
-                "(SELECT count(*) FROM audit_nodes WHERE level < 0 OR level >= %s)",
+                "(SELECT count(*) FROM audit_nodes WHERE level < 1 OR level >= %s)",
                 (height,),
             )[0]
             if strays[0] or strays[1]:
@@ -362,7 +364,7 @@ class AuditLog:
                     f"the head says {size} events but {expected} are stored", expected
                 )
             for height in range(size.bit_length()):
-                problem = _check_level(conn, height, level)
+                problem = _check_level(conn, height, level) if height else None
                 if problem is not None:
                     return report.fail(*problem)
                 # Siblings lie side by side: each parent hashes 0x01 ‖ the 64 bytes below it.
@@ -430,11 +432,14 @@ class _Borrowed:
 
 
 def _node(conn: Connection, key: tuple[int, int]) -> bytes | None:
-    found = conn.execute(
-        select(audit_nodes.c.hash).where(
-            tuple_(audit_nodes.c.level, audit_nodes.c.idx) == tuple_(*key)
+    level, index = key
+    if level == 0:  # the leaf hashes are the tree's lowest level; they are not stored twice
+        query = select(audit_leaves.c.leaf_hash).where(audit_leaves.c.idx == index)
+    else:
+        query = select(audit_nodes.c.hash).where(
+            tuple_(audit_nodes.c.level, audit_nodes.c.idx) == tuple_(level, index)
         )
-    ).scalar_one_or_none()
+    found = conn.execute(query).scalar_one_or_none()
     return None if found is None else bytes(found)
 
 

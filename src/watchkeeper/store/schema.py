@@ -4,8 +4,8 @@ The audit log is three append-only tables and a one-row head:
 
 - ``audit_leaves``: one row per event, ``idx`` from 0 with no gaps; ``event`` is the canonical
   JSON whose RFC 9162 leaf hash is ``leaf_hash``.
-- ``audit_nodes``: the hash of every perfect aligned subtree, ``(level, idx)``; level 0 are the
-  leaf hashes. Roots and proofs read O(log n) of them.
+- ``audit_nodes``: the hash of every perfect aligned subtree of two or more events,
+  ``(level, idx)``; level 0 is ``audit_leaves.leaf_hash``. Roots and proofs read O(log n).
 - ``audit_checkpoints``: signed checkpoint notes, one per tree size.
 - ``audit_head``: the tree size. Appending locks this row, so indexes are allocated in the
   same transaction as the rows, in order, with no gaps (a sequence would leave gaps).
