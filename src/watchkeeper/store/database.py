@@ -91,7 +91,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA mmap_size=268435456")  # reads (verify, export) straight from the page cache
+    cursor.execute("PRAGMA mmap_size=268435456")  # verify and export read the page cache
     cursor.close()
 
 
