@@ -437,9 +437,12 @@ def lint(
 
 def _register() -> None:
     from watchkeeper.cli_audit import audit_app, db_app
+    from watchkeeper.cli_identities import agents_app, users_app
 
     app.add_typer(db_app, name="db")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(agents_app, name="agents")
+    app.add_typer(users_app, name="users")
 
 
 _register()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    ForeignKey,
     Integer,
     LargeBinary,
     MetaData,
@@ -63,6 +64,35 @@ audit_checkpoints = Table(
     Column("root", LargeBinary(32), nullable=False),
     Column("note", Text, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("key_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("groups", Text, nullable=False),  # JSON list of group names
+    Column("password_hash", Text, nullable=False),  # argon2id
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+)
+
+user_tokens = Table(
+    "user_tokens",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("email", String(320), ForeignKey("users.email"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
 #: Tables whose rows are never updated or deleted (the head's size only grows, by update).

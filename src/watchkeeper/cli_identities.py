@@ -1,0 +1,100 @@
+"""``watchkeeper agents …`` and ``watchkeeper users …``: who may ask, and who may answer.
+
+These work on the database directly (``--db`` / ``WATCHKEEPER_DB``), like the server. Secrets
+(API keys, tokens, generated passwords) are printed once and stored only as hashes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+
+from watchkeeper.cli_audit import DbOption
+from watchkeeper.errors import UsageError
+from watchkeeper.store.database import Store
+from watchkeeper.store.identities import ROLES, Identities
+
+agents_app = typer.Typer(help="Agents: each gets one API key.", no_args_is_help=True)
+users_app = typer.Typer(help="People who approve, audit or administer.", no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    raise typer.Exit(code)
+
+
+def _identities(db: str | None) -> Identities:
+    try:
+        return Identities(Store.open(db))
+    except UsageError as exc:
+        _fail(str(exc))
+
+
+@agents_app.command("add")
+def agents_add(
+    name: Annotated[str, typer.Argument(help="The agent's name, as its actions will carry it.")],
+    db: DbOption = None,
+) -> None:
+    """Register an agent and print its API key (once: only its hash is kept)."""
+    ids = _identities(db)
+    try:
+        key = ids.add_agent(name)
+    except UsageError as exc:
+        _fail(str(exc))
+    finally:
+        ids.store.close()
+    sys.stderr.write(f"agent {name} added; its API key (shown once, keep it secret):\n")
+    print(key)
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The person's email address.")],
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="A group they belong to.")
+    ] = None,
+    role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.")] = "approver",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Add a person. Without --password-stdin: asks on a terminal, else prints a one-time one."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            _fail("the two passwords differ; nothing was added")
+    ids = _identities(db)
+    try:
+        generated = ids.add_user(email, role=role, groups=list(group or []), password=password)
+    except UsageError as exc:
+        _fail(str(exc))
+    finally:
+        ids.store.close()
+    sys.stderr.write(f"user {email} added ({role}; groups: {', '.join(group or []) or 'none'})\n")
+    if generated is not None:
+        sys.stderr.write("one-time password (shown once):\n")
+        print(generated)
+
+
+@users_app.command("token")
+def users_token(
+    email: Annotated[str, typer.Argument(help="Whose token.")],
+    db: DbOption = None,
+) -> None:
+    """Print a new personal token for a person (once: only its hash is kept)."""
+    ids = _identities(db)
+    try:
+        token = ids.issue_token(email)
+    except UsageError as exc:
+        _fail(str(exc))
+    finally:
+        ids.store.close()
+    sys.stderr.write(f"a token for {email} (shown once, keep it secret):\n")
+    print(token)
