@@ -435,6 +435,40 @@ def lint(
         )
 
 
+@app.command()
+def serve(
+    orders: OrdersOption = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="WATCHKEEPER_DB",
+            help="Database URL (default: sqlite:///.watchkeeper/watchkeeper.db).",
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8470,
+) -> None:
+    """Serve the HTTP API: decisions recorded before they are answered (see /openapi.json)."""
+    import uvicorn
+
+    from watchkeeper.server.app import create_app
+    from watchkeeper.store.database import Store
+
+    loaded, label = _orders(orders)
+    try:
+        settings = Settings.from_env()
+        store = Store.open(db)
+        application = create_app(loaded, store, settings)
+    except UsageError as exc:
+        _fail(str(exc))
+    sys.stderr.write(f"watchkeeper serving {label} on http://{host}:{port}\n")
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+    finally:
+        store.close()
+
+
 def _register() -> None:
     from watchkeeper.cli_audit import audit_app, db_app
     from watchkeeper.cli_identities import agents_app, users_app

@@ -81,18 +81,24 @@ class Gateway:
         With a recorder, the action and the decision are in the audit log before this returns;
         if they cannot be recorded, the decision is ``deny`` with the reason.
         """
+        return self.submit_recorded(action)[0]
+
+    def submit_recorded(self, action: Action | Mapping[str, Any]) -> tuple[Decision, int | None]:
+        """Decide and record ``action``; the decision and the audit index of the action event
+        (``None`` without a recorder, or when recording failed and the answer is ``deny``)."""
         decision = self._decide(action)
         if self.recorder is None:
-            return decision
+            return decision, None
         try:
-            return self.recorder.record(action, decision)
+            recorded, indexes = self.recorder.record_indexed(action, decision)
+            return recorded, indexes[0]
         except Exception as exc:  # unrecorded means not decided: fail closed
             return Decision.fail_closed(
                 f"the decision could not be recorded in the audit log: {describe(exc)}",
                 orders_digest=self.orders.digest,
                 action_digest=decision.action_digest,
                 environment=decision.environment,
-            )
+            ), None
 
     def _decide(self, action: Action | Mapping[str, Any]) -> Decision:
         digest_of_orders = self.orders.digest

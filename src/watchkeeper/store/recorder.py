@@ -54,6 +54,11 @@ class Recorder:
         self._checkpointed = latest[0] if latest else 0
         self._checkpointed_at = time.monotonic()
 
+    @staticmethod
+    def signer_for(settings: Any) -> Signer:
+        """The checkpoint signer the settings name (key file, log origin)."""
+        return Signer.load(settings.audit_key, settings.audit_origin)
+
     @classmethod
     def open(
         cls,
@@ -76,6 +81,10 @@ class Recorder:
         )
 
     def record(self, action: Any, decision: Decision) -> Decision:
+        """See :meth:`record_indexed`; the decision as recorded."""
+        return self.record_indexed(action, decision)[0]
+
+    def record_indexed(self, action: Any, decision: Decision) -> tuple[Decision, list[int]]:
         """Append the action and its decision in one transaction; the decision as recorded.
 
         A checkpoint that is due is signed first. If it cannot be (the log was rewritten, the
@@ -91,13 +100,13 @@ class Recorder:
                 action_digest=decision.action_digest,
                 environment=decision.environment,
             )
-        self.log.append(
+        indexes = self.log.append(
             [
                 {"kind": "action", "action": action_record(action)},
                 {"kind": "decision", "decision": decision.to_json()},
             ]
         )
-        return decision
+        return decision, indexes
 
     def maybe_checkpoint(self, size: int) -> str | None:
         """Sign a checkpoint if enough events or time have passed; the note, or ``None``."""

@@ -1,0 +1,1 @@
+"""The watchkeeper server: decisions over HTTP, recorded before they are answered."""

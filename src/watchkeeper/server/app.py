@@ -1,0 +1,172 @@
+"""The HTTP API (``watchkeeper serve``): FastAPI, stateless, every replica on one database.
+
+    POST /v1/actions      an agent submits an action; the answer is the decision, recorded first
+    GET  /v1/audit        auditors and admins read the audit log (?after=N&limit=M)
+    GET  /healthz         liveness and the database
+    GET  /metrics         Prometheus
+    GET  /openapi.json    the contract
+
+Credentials are bearer tokens: an agent's API key or a person's token. A key maps to exactly one
+agent, so the agent named in a request body is ignored. Every error has one shape::
+
+    {"error": {"code": "unauthorized", "message": "…"}}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from watchkeeper import __version__
+from watchkeeper.analyzers import default_registry
+from watchkeeper.config import Settings
+from watchkeeper.gateway import Gateway
+from watchkeeper.orders.model import StandingOrders
+from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.database import Store
+from watchkeeper.store.identities import Identities, User
+from watchkeeper.store.recorder import Recorder
+
+#: Room for the JSON around an action's input, on top of the input limit.
+_ENVELOPE = 64 * 1024
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, in the one error shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def create_app(orders: StandingOrders, store: Store, settings: Settings | None = None) -> FastAPI:
+    """The application, deciding under ``orders`` and recording in ``store``."""
+    settings = settings or Settings.from_env()
+    recorder = Recorder(
+        store,
+        Recorder.signer_for(settings),
+        origin=settings.audit_origin,
+        checkpoint_every=settings.checkpoint_every,
+        checkpoint_seconds=settings.checkpoint_seconds,
+    )
+    gateway = Gateway(orders, default_registry(settings.limits()), recorder=recorder)
+    identities = Identities(store)
+    log = AuditLog(store)
+    limit = settings.max_input_bytes + _ENVELOPE
+    metrics = CollectorRegistry()
+    decisions = Counter(
+        "watchkeeper_decisions", "Decisions made, by outcome.", ["decision"], registry=metrics
+    )
+    latency = Histogram(
+        "watchkeeper_decision_seconds",
+        "Time to decide and record one action.",
+        registry=metrics,
+        buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    )
+
+    app = FastAPI(
+        title="watchkeeper",
+        version=__version__,
+        description="Decisions for AI agents' actions, recorded in a tamper-evident log.",
+    )
+
+    @app.middleware("http")
+    async def size_limit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return _error(413, "too_large", f"request bodies are limited to {limit} bytes")
+        return await call_next(request)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", str(exc.errors()[:3]))
+
+    def bearer(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "send `Authorization: Bearer <key or token>`")
+        return token.strip()
+
+    def agent_of(request: Request) -> str:
+        agent = identities.agent_for(bearer(request))
+        if agent is None:
+            raise ApiError(401, "unauthorized", "this key belongs to no agent (or was revoked)")
+        return agent
+
+    def person_of(request: Request, *roles: str) -> User:
+        user = identities.user_for(bearer(request))
+        if user is None:
+            raise ApiError(401, "unauthorized", "this token belongs to no person (or was revoked)")
+        if roles and user.role not in roles:
+            raise ApiError(403, "forbidden", f"this needs the role {' or '.join(roles)}")
+        return user
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        try:
+            with store.reading() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise ApiError(503, "unavailable", f"the database does not answer: {exc}") from None
+        return {"status": "ok", "version": __version__, "orders": orders.digest}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return PlainTextResponse(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/v1/actions")
+    async def submit(request: Request) -> dict[str, Any]:
+        """Decide an action; it and its decision are in the audit log before the answer."""
+        agent = agent_of(request)
+        body = await request.body()
+        if len(body) > limit:
+            raise ApiError(413, "too_large", f"request bodies are limited to {limit} bytes")
+        try:
+            action = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
+        if not isinstance(action, dict):
+            raise ApiError(400, "invalid_action", "the body must be a JSON object (an action)")
+        action["agent"] = agent  # the key says who is asking, whatever the body says
+        started = time.perf_counter()
+        decision, action_id = gateway.submit_recorded(action)
+        latency.observe(time.perf_counter() - started)
+        decisions.labels(decision.decision).inc()
+        return {**decision.to_json(), "action_id": action_id, "digest": decision.action_digest}
+
+    @app.get("/v1/audit")
+    def audit(request: Request, after: int = -1, limit: int = 100) -> dict[str, Any]:
+        """Events after index ``after`` (auditors and admins)."""
+        person_of(request, "auditor", "admin")
+        limit = max(1, min(limit, 1000))
+        size = log.size()
+        start = max(after + 1, 0)
+        events = [leaf.to_json() for leaf in log.leaves(start, min(size, start + limit))]
+        return {"size": size, "events": events}
+
+    return app

@@ -1,0 +1,131 @@
+"""The HTTP API against a real uvicorn server on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from watchkeeper.config import Settings
+from watchkeeper.orders.loader import builtin
+from watchkeeper.server.app import create_app
+from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.database import Store
+from watchkeeper.store.identities import Identities
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    def __init__(self, base: str, agent_key: str, auditor: str, approver: str, store: Store):
+        self.base, self.agent_key, self.auditor, self.approver = base, agent_key, auditor, approver
+        self.store = store
+
+    def post(self, path: str, key: str, **kwargs: object) -> httpx.Response:
+        return httpx.post(self.base + path, headers={"Authorization": f"Bearer {key}"},
+                          timeout=10, **kwargs)  # type: ignore[arg-type]  # fmt: skip
+
+    def get(self, path: str, key: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.get(self.base + path, headers=headers, timeout=10)
+
+
+@pytest.fixture
+def served(store_url: str, tmp_path: Path) -> Iterator[Served]:
+    store = Store.open(store_url)
+    ids = Identities(store)
+    agent_key = ids.add_agent("infra-bot")
+    ids.add_user("audit@example.com", role="auditor", groups=[], password="x" * 16)
+    ids.add_user("alice@example.com", role="approver", groups=["sre"], password="x" * 16)
+    auditor = ids.issue_token("audit@example.com")
+    approver = ids.issue_token("alice@example.com")
+    settings = Settings(audit_key=str(tmp_path / "audit.key"), max_input_bytes=4096)
+    app = create_app(builtin(), store, settings)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", agent_key, auditor, approver, store)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        store.close()
+
+
+ACTION = {"tool": "shell", "environment": "prod", "input": {"command": "rm -rf /srv/data"}}
+
+
+def test_an_agent_gets_a_recorded_decision(served: Served) -> None:
+    answer = served.post("/v1/actions", served.agent_key, json={**ACTION, "agent": "someone"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["decision"] == "ask"
+    assert body["digest"].startswith("sha256:")
+    log = AuditLog(served.store)
+    event = log.leaf(body["action_id"])
+    assert event is not None
+    assert '"agent":"infra-bot"' in event.event.decode()  # the key decides, not the body
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer wk_agent_nope"}, 401),
+        ({"Authorization": "Basic x"}, 401),
+    ],
+)
+def test_no_key_no_decision(served: Served, headers: dict[str, str], status: int) -> None:
+    answer = httpx.post(served.base + "/v1/actions", json=ACTION, headers=headers, timeout=10)
+    assert answer.status_code == status
+    assert set(answer.json()["error"]) == {"code", "message"}
+
+
+def test_a_person_token_cannot_submit_actions(served: Served) -> None:
+    assert served.post("/v1/actions", served.approver, json=ACTION).status_code == 401
+
+
+def test_bad_bodies_get_the_error_shape(served: Served) -> None:
+    for content, status in ((b"{not json", 400), (b"[1, 2]", 400), (b"x" * 70_000, 413)):
+        answer = served.post("/v1/actions", served.agent_key, content=content)
+        assert answer.status_code == status, answer.text
+        assert answer.json()["error"]["code"]
+
+
+def test_invalid_actions_are_denied_and_recorded(served: Served) -> None:
+    answer = served.post("/v1/actions", served.agent_key, json={"tool": 5})
+    assert answer.status_code == 200
+    assert answer.json()["decision"] == "deny"
+
+
+def test_auditors_read_the_log_and_others_do_not(served: Served) -> None:
+    served.post("/v1/actions", served.agent_key, json=ACTION)
+    page = served.get("/v1/audit?after=-1&limit=5", served.auditor)
+    assert page.status_code == 200
+    kinds = [e["kind"] for e in page.json()["events"]]
+    assert kinds[:3] == ["agent_added", "user_added", "user_added"]
+    assert served.get("/v1/audit", served.approver).status_code == 403
+    assert served.get("/v1/audit", served.agent_key).status_code == 401
+
+
+def test_health_metrics_and_openapi(served: Served) -> None:
+    assert served.get("/healthz").json()["status"] == "ok"
+    served.post("/v1/actions", served.agent_key, json=ACTION)
+    metrics = served.get("/metrics").text
+    assert 'watchkeeper_decisions_total{decision="ask"}' in metrics
+    spec = served.get("/openapi.json").json()
+    assert {"/v1/actions", "/v1/audit", "/healthz", "/metrics"} <= set(spec["paths"])
