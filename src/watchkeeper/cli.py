@@ -51,6 +51,11 @@ OrdersOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a panel.")]
 
 
+def _db_option(help_text: str) -> Any:
+    """The ``--db`` option every command that uses the database takes."""
+    return typer.Option("--db", envvar="WATCHKEEPER_DB", help=help_text)
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     # Plain text, never wrapped: editors and CI parse file:line:col from these lines.
     sys.stderr.write(message.rstrip("\n") + "\n")
@@ -180,11 +185,9 @@ def check(
     ] = False,
     db: Annotated[
         str | None,
-        typer.Option(
-            "--db",
-            envvar="WATCHKEEPER_DB",
-            help="Record each action and decision in this database's audit log before "
-            "printing it (sqlite:///PATH or postgresql://…).",
+        _db_option(
+            "Record each action and decision in this database's audit log before "
+            "printing it (sqlite:///PATH or postgresql://…)."
         ),
     ] = None,
 ) -> None:
@@ -310,11 +313,9 @@ def run_tests(
     as_json: JsonOption = False,
     db: Annotated[
         str | None,
-        typer.Option(
-            "--db",
-            envvar="WATCHKEEPER_DB",
-            help="Record the run (orders digest, results, coverage) in this database's audit "
-            "log: when the orders were last tested is then on record.",
+        _db_option(
+            "Record the run (orders digest, results, coverage) in this database's audit "
+            "log: when the orders were last tested is then on record."
         ),
     ] = None,
 ) -> None:
@@ -439,12 +440,7 @@ def lint(
 def serve(
     orders: OrdersOption = None,
     db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            envvar="WATCHKEEPER_DB",
-            help="Database URL (default: sqlite:///.watchkeeper/watchkeeper.db).",
-        ),
+        str | None, _db_option("Database URL (default: sqlite:///.watchkeeper/watchkeeper.db).")
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8470,
