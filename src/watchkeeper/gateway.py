@@ -83,14 +83,19 @@ class Gateway:
         """
         return self.submit_recorded(action)[0]
 
-    def submit_recorded(self, action: Action | Mapping[str, Any]) -> tuple[Decision, int | None]:
+    def submit_recorded(
+        self, action: Action | Mapping[str, Any], within: Any = None
+    ) -> tuple[Decision, int | None]:
         """Decide and record ``action``; the decision and the audit index of the action event
-        (``None`` without a recorder, or when recording failed and the answer is ``deny``)."""
+        (``None`` without a recorder, or when recording failed and the answer is ``deny``).
+
+        ``within(conn, indexes, decision)`` runs in the recording transaction: an approval for
+        an ``ask`` is created with the decision, or neither is."""
         decision = self._decide(action)
         if self.recorder is None:
             return decision, None
         try:
-            recorded, indexes = self.recorder.record_indexed(action, decision)
+            recorded, indexes = self.recorder.record_indexed(action, decision, within)
             return recorded, indexes[0]
         except Exception as exc:  # unrecorded means not decided: fail closed
             return Decision.fail_closed(

@@ -2,71 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
-import uvicorn
 
-from watchkeeper.config import Settings
-from watchkeeper.orders.loader import builtin
-from watchkeeper.server.app import create_app
+from tests.server.conftest import ACTION, Served
 from watchkeeper.store.audit import AuditLog
-from watchkeeper.store.database import Store
-from watchkeeper.store.identities import Identities
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    def __init__(self, base: str, agent_key: str, auditor: str, approver: str, store: Store):
-        self.base, self.agent_key, self.auditor, self.approver = base, agent_key, auditor, approver
-        self.store = store
-
-    def post(self, path: str, key: str, **kwargs: object) -> httpx.Response:
-        return httpx.post(self.base + path, headers={"Authorization": f"Bearer {key}"},
-                          timeout=10, **kwargs)  # type: ignore[arg-type]  # fmt: skip
-
-    def get(self, path: str, key: str | None = None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.get(self.base + path, headers=headers, timeout=10)
-
-
-@pytest.fixture
-def served(store_url: str, tmp_path: Path) -> Iterator[Served]:
-    store = Store.open(store_url)
-    ids = Identities(store)
-    agent_key = ids.add_agent("infra-bot")
-    ids.add_user("audit@example.com", role="auditor", groups=[], password="x" * 16)
-    ids.add_user("alice@example.com", role="approver", groups=["sre"], password="x" * 16)
-    auditor = ids.issue_token("audit@example.com")
-    approver = ids.issue_token("alice@example.com")
-    settings = Settings(audit_key=str(tmp_path / "audit.key"), max_input_bytes=4096)
-    app = create_app(builtin(), store, settings)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", agent_key, auditor, approver, store)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        store.close()
-
-
-ACTION = {"tool": "shell", "environment": "prod", "input": {"command": "rm -rf /srv/data"}}
 
 
 def test_an_agent_gets_a_recorded_decision(served: Served) -> None:

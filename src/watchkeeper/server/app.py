@@ -1,7 +1,11 @@
 """The HTTP API (``watchkeeper serve``): FastAPI, stateless, every replica on one database.
 
-    POST /v1/actions      an agent submits an action; the answer is the decision, recorded first
-    GET  /v1/audit        auditors and admins read the audit log (?after=N&limit=M)
+    POST /v1/actions                    an agent submits an action: the decision, recorded first
+                                        (for `ask`, with the approval it opened)
+    GET  /v1/approvals/{id}             its state and votes (the requesting agent, or people)
+    POST /v1/approvals/{id}/votes       people vote: approve or deny, once each
+    POST /v1/approvals/{id}/consume     the requesting agent takes its grant, once
+    GET  /v1/audit                      auditors and admins read the audit log
     GET  /healthz         liveness and the database
     GET  /metrics         Prometheus
     GET  /openapi.json    the contract
@@ -32,6 +36,7 @@ from watchkeeper.analyzers import default_registry
 from watchkeeper.config import Settings
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.model import StandingOrders
+from watchkeeper.store.approvals import ApprovalError, Approvals
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities, User
@@ -53,6 +58,16 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+async def _object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request", "the body must be a JSON object")
+    return body
+
+
 def create_app(orders: StandingOrders, store: Store, settings: Settings | None = None) -> FastAPI:
     """The application, deciding under ``orders`` and recording in ``store``."""
     settings = settings or Settings.from_env()
@@ -65,6 +80,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     )
     gateway = Gateway(orders, default_registry(settings.limits()), recorder=recorder)
     identities = Identities(store)
+    approvals = Approvals(store, orders.groups)
     log = AuditLog(store)
     limit = settings.max_input_bytes + _ENVELOPE
     metrics = CollectorRegistry()
@@ -154,10 +170,65 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
             raise ApiError(400, "invalid_action", "the body must be a JSON object (an action)")
         action["agent"] = agent  # the key says who is asking, whatever the body says
         started = time.perf_counter()
-        decision, action_id = gateway.submit_recorded(action)
+        created: list[str] = []
+
+        def ask_for_approval(conn: Any, indexes: list[int], decided: Any) -> None:
+            if decided.decision == "ask" and decided.action_digest:
+                created.append(approvals.create_in(
+                    conn, indexes[0], agent, decided.action_digest, decided.approvals))  # fmt: skip
+
+        decision, action_id = gateway.submit_recorded(action, ask_for_approval)
         latency.observe(time.perf_counter() - started)
         decisions.labels(decision.decision).inc()
-        return {**decision.to_json(), "action_id": action_id, "digest": decision.action_digest}
+        answer = {**decision.to_json(), "action_id": action_id, "digest": decision.action_digest}
+        if created:
+            answer["approval_id"] = created[0]
+        return answer
+
+    def approval_for(approval_id: str, request: Request) -> dict[str, Any]:
+        token = bearer(request)
+        agent = identities.agent_for(token)
+        view = approvals.get(approval_id)
+        if agent is not None:  # an agent sees its own approvals, and no one else's
+            if view is None or view["agent"] != agent:
+                raise ApiError(404, "not_found", f"no approval {approval_id} of yours")
+            return view
+        person_of(request)
+        if view is None:
+            raise ApiError(404, "not_found", f"no approval {approval_id}")
+        return view
+
+    @app.get("/v1/approvals/{approval_id}")
+    def get_approval(approval_id: str, request: Request) -> dict[str, Any]:
+        """The approval's state and votes (the requesting agent, or people)."""
+        return approval_for(approval_id, request)
+
+    @app.post("/v1/approvals/{approval_id}/votes")
+    async def vote(approval_id: str, request: Request) -> dict[str, Any]:
+        """A person's vote: {"vote": "approve"|"deny", "comment": "…", "break_glass": false}."""
+        user = person_of(request)
+        body = await _object(request)
+        try:
+            return approvals.vote(
+                approval_id,
+                user,
+                str(body.get("vote")),
+                str(body.get("comment") or ""),
+                bool(body.get("break_glass", False)),
+            )
+        except ApprovalError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+
+    @app.post("/v1/approvals/{approval_id}/consume")
+    async def consume(approval_id: str, request: Request) -> dict[str, Any]:
+        """The requesting agent takes its grant, once: {"digest": "sha256:…"}."""
+        agent = agent_of(request)
+        body = await _object(request)
+        try:
+            grant = approvals.consume(approval_id, agent, str(body.get("digest")))
+        except ApprovalError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+        return {"approval_id": grant.approval_id, "digest": grant.digest, "granted": True}
 
     @app.get("/v1/audit")
     def audit(request: Request, after: int = -1, limit: int = 100) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import datetime
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from hashlib import sha256 as _sha256
@@ -115,10 +115,20 @@ class AuditLog:
 
     # ── writing ──────────────────────────────────────────────────────────────────────────
 
-    def append(self, events: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Append ``events`` in one transaction; their indexes, once it has committed."""
+    def append(
+        self,
+        events: Sequence[Mapping[str, Any]],
+        within: Callable[[Connection, list[int]], None] | None = None,
+    ) -> list[int]:
+        """Append ``events`` in one transaction; their indexes, once it has committed.
+
+        ``within(conn, indexes)`` runs in that same transaction: the state change the events
+        record (an approval, a vote) commits with them or not at all.
+        """
         with self.store.writing() as conn:
             indexes, edge = self._append(conn, events)
+            if within is not None:
+                within(conn, indexes)
         # Only now, with the commit done, is the new right edge true.
         if edge is not None:
             self._edge_state = edge

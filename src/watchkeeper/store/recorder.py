@@ -12,7 +12,10 @@ gateway answers ``deny`` with the failure as the reason.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import Connection
 
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import Decision
@@ -84,7 +87,12 @@ class Recorder:
         """See :meth:`record_indexed`; the decision as recorded."""
         return self.record_indexed(action, decision)[0]
 
-    def record_indexed(self, action: Any, decision: Decision) -> tuple[Decision, list[int]]:
+    def record_indexed(
+        self,
+        action: Any,
+        decision: Decision,
+        within: Callable[[Connection, list[int], Decision], None] | None = None,
+    ) -> tuple[Decision, list[int]]:
         """Append the action and its decision in one transaction; the decision as recorded.
 
         A checkpoint that is due is signed first. If it cannot be (the log was rewritten, the
@@ -100,11 +108,13 @@ class Recorder:
                 action_digest=decision.action_digest,
                 environment=decision.environment,
             )
+        recorded = decision
         indexes = self.log.append(
             [
                 {"kind": "action", "action": action_record(action)},
                 {"kind": "decision", "decision": decision.to_json()},
-            ]
+            ],
+            None if within is None else (lambda conn, idx: within(conn, idx, recorded)),
         )
         return decision, indexes
 

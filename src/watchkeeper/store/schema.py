@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -93,6 +94,31 @@ user_tokens = Table(
     Column("email", String(320), ForeignKey("users.email"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("action_index", BigInteger, nullable=False),  # the audit event of the action
+    Column("agent", String(200), nullable=False),
+    Column("digest", String(80), nullable=False),  # what was approved: this action, exactly
+    Column("state", String(16), nullable=False),
+    Column("requirements", Text, nullable=False),  # JSON: the ask rules' requirements
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("consumed_at", DateTime(timezone=True), nullable=True),  # the grant, used once
+)
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("approval_id", String(32), ForeignKey("approvals.id"), primary_key=True),
+    Column("email", String(320), primary_key=True),  # one vote per person
+    Column("vote", String(8), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("break_glass", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 #: Tables whose rows are never updated or deleted (the head's size only grows, by update).

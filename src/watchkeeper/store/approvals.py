@@ -1,0 +1,255 @@
+"""Approvals: who must agree before an ``ask`` runs, their votes, and the grant used once.
+
+    approvals = Approvals(store, orders.groups)
+    approval_id = approvals.create_in(conn, action_index, "infra-bot", digest, decision.approvals)
+    approvals.vote(approval_id, alice, "approve", "snapshot taken: snap-123")
+    grant = approvals.consume(approval_id, "infra-bot", digest)   # once; then Conflict
+
+The invariants (SPEC §7) hold in the database, not in memory:
+
+- only people vote (an agent's key is not a person's token); a person votes once (the votes
+  table's key); only those a requirement names count toward it;
+- every requirement's quorum of distinct eligible people must approve; one eligible ``deny``
+  denies;
+- the grant is bound to the action's digest and released by one compare-and-set on the row,
+  stamped with the database's clock: at most one release per approval, whatever races;
+- every change and its audit event commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from watchkeeper.decision import ApprovalRequirement
+from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.database import Store
+from watchkeeper.store.identities import User
+from watchkeeper.store.schema import approvals, votes
+
+VOTES = ("approve", "deny")
+
+
+class ApprovalError(Exception):
+    """A vote or a consume that cannot be taken; ``status`` is the HTTP answer it maps to."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Permission to run one approved action, once."""
+
+    approval_id: str
+    digest: str
+    agent: str
+
+
+class Approvals:
+    """The approvals of one store, judged with the standing orders' groups."""
+
+    def __init__(self, store: Store, groups: Mapping[str, Sequence[str]]) -> None:
+        self.store = store
+        self.groups = {g: {m.lower() for m in members} for g, members in groups.items()}
+        self.log = AuditLog(store)
+
+    def create_in(
+        self,
+        conn: Connection,
+        action_index: int,
+        agent: str,
+        digest: str,
+        requirements: Sequence[ApprovalRequirement],
+    ) -> str:
+        """A pending approval, in the caller's transaction (the one recording the decision)."""
+        approval_id = uuid.uuid4().hex
+        required = [r.to_json() for r in requirements]
+        conn.execute(
+            insert(approvals).values(
+                id=approval_id,
+                action_index=action_index,
+                agent=agent,
+                digest=digest,
+                state="pending",
+                requirements=json.dumps(required),
+            )
+        )
+        self.log.append_in(
+            conn,
+            [{"kind": "approval_requested", "approval": approval_id, "agent": agent,
+              "digest": digest, "action_index": action_index, "required": required}],
+        )  # fmt: skip
+        return approval_id
+
+    def get(self, approval_id: str) -> dict[str, Any] | None:
+        """The approval as the API shows it, or ``None``."""
+        with self.store.reading() as conn:
+            return self._view(conn, approval_id)
+
+    def _view(self, conn: Connection, approval_id: str) -> dict[str, Any] | None:
+        row = (
+            conn.execute(select(approvals).where(approvals.c.id == approval_id)).mappings().first()
+        )
+        if row is None:
+            return None
+        cast = conn.execute(
+            select(votes.c.email, votes.c.vote, votes.c.comment, votes.c.break_glass)
+            .where(votes.c.approval_id == approval_id)
+            .order_by(votes.c.created_at, votes.c.email)
+        ).all()
+        return {
+            "id": row["id"],
+            "state": row["state"],
+            "agent": row["agent"],
+            "digest": row["digest"],
+            "action_index": int(row["action_index"]),
+            "required": json.loads(row["requirements"]),
+            "votes": [
+                {"email": v[0], "vote": v[1], "comment": v[2], "break_glass": bool(v[3])}
+                for v in cast
+            ],
+            "consumed": row["consumed_at"] is not None,
+        }
+
+    def _eligible(self, user: User, requirement: Mapping[str, Any]) -> bool:
+        if user.role not in ("approver", "admin"):
+            return False
+        named = {u.lower() for u in requirement.get("users") or []}
+        group = requirement.get("group")
+        if not named and not group:
+            return True  # any approver
+        in_group = group is not None and (
+            group in user.groups or user.email in self.groups.get(group, set())
+        )
+        return user.email in named or in_group
+
+    def vote(
+        self,
+        approval_id: str,
+        user: User,
+        vote: str,
+        comment: str = "",
+        break_glass: bool = False,
+    ) -> dict[str, Any]:
+        """Record ``user``'s vote and what it decides; the approval afterwards."""
+        if vote not in VOTES:
+            raise ApprovalError(422, "invalid_vote", f"vote {vote!r} is not approve or deny")
+        if break_glass and not comment.strip():
+            raise ApprovalError(422, "reason_required", "break-glass needs a reason in comment")
+        with self.store.writing() as conn:
+            query = select(approvals).where(approvals.c.id == approval_id)
+            if self.store.dialect == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).mappings().first()
+            if row is None:
+                raise ApprovalError(404, "not_found", f"no approval {approval_id}")
+            if row["state"] != "pending":
+                raise ApprovalError(409, "decided", f"the approval is already {row['state']}")
+            required = json.loads(row["requirements"])
+            eligible = any(self._eligible(user, r) for r in required)
+            if not eligible and not (break_glass and user.role == "admin"):
+                raise ApprovalError(
+                    403, "not_eligible", "no requirement of this approval names you"
+                )
+            done = conn.execute(
+                select(votes.c.email).where(
+                    votes.c.approval_id == approval_id, votes.c.email == user.email
+                )
+            ).first()
+            if done is not None:
+                raise ApprovalError(409, "already_voted", "you have voted on this approval")
+            conn.execute(
+                insert(votes).values(approval_id=approval_id, email=user.email, vote=vote,
+                                     comment=comment, break_glass=break_glass)
+            )  # fmt: skip
+            state = self._state(conn, approval_id, required, break_glass and vote == "approve")
+            if state != "pending":
+                conn.execute(
+                    update(approvals)
+                    .where(approvals.c.id == approval_id, approvals.c.state == "pending")
+                    .values(state=state, decided_at=func.now())
+                )
+            self.log.append_in(
+                conn,
+                [{"kind": "vote", "approval": approval_id, "email": user.email, "vote": vote,
+                  "comment": comment, "break_glass": break_glass, "state": state}],
+            )  # fmt: skip
+            view = self._view(conn, approval_id)
+        assert view is not None
+        return view
+
+    def _state(
+        self, conn: Connection, approval_id: str, required: list[dict[str, Any]], glass: bool
+    ) -> str:
+        if glass:
+            return "approved"  # one named human, with a reason: loud, in the audit log
+        cast = conn.execute(
+            select(votes.c.email, votes.c.vote).where(votes.c.approval_id == approval_id)
+        ).all()
+        people = self._people(conn, [c[0] for c in cast])
+        for email, vote in cast:
+            person = people.get(email)
+            if (
+                vote == "deny"
+                and person is not None
+                and any(self._eligible(person, r) for r in required)
+            ):
+                return "denied"
+        for requirement in required:
+            approving = {
+                email for email, vote in cast
+                if vote == "approve" and (p := people.get(email)) is not None
+                and self._eligible(p, requirement)
+            }  # fmt: skip
+            if len(approving) < int(requirement.get("quorum") or 1):
+                return "pending"
+        return "approved"
+
+    def _people(self, conn: Connection, emails: list[str]) -> dict[str, User]:
+        from watchkeeper.store.schema import users
+
+        rows = conn.execute(
+            select(users.c.email, users.c.role, users.c.groups).where(users.c.email.in_(emails))
+        ).all()
+        return {r[0]: User(r[0], r[1], tuple(json.loads(r[2]))) for r in rows}
+
+    def consume(self, approval_id: str, agent: str, digest: str) -> Grant:
+        """Release the grant: once, to the agent that asked, for exactly the approved action."""
+        with self.store.writing() as conn:
+            row = conn.execute(
+                select(approvals.c.agent, approvals.c.digest, approvals.c.state,
+                       approvals.c.consumed_at).where(approvals.c.id == approval_id)
+            ).first()  # fmt: skip
+            if row is None or row[0] != agent:
+                raise ApprovalError(404, "not_found", f"no approval {approval_id} of yours")
+            if row[1] != digest:
+                raise ApprovalError(409, "digest_mismatch",
+                                    "this is not the action that was approved: any change to "
+                                    "it is a new action")  # fmt: skip
+            if row[2] in ("expired", "cancelled"):
+                raise ApprovalError(410, row[2], f"the approval was {row[2]}")
+            released = conn.execute(
+                update(approvals)
+                .where(
+                    approvals.c.id == approval_id,
+                    approvals.c.state == "approved",
+                    approvals.c.digest == digest,
+                    approvals.c.consumed_at.is_(None),
+                )
+                .values(consumed_at=func.now())
+            ).rowcount
+            if released != 1:
+                what = "already used" if row[3] is not None else f"{row[2]}, not approved"
+                raise ApprovalError(409, "not_releasable", f"the approval is {what}")
+            self.log.append_in(
+                conn, [{"kind": "grant_consumed", "approval": approval_id, "agent": agent,
+                        "digest": digest}]
+            )  # fmt: skip
+        return Grant(approval_id, digest, agent)
