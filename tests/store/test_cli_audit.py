@@ -30,7 +30,7 @@ def invoke(env: dict[str, str], *args: str) -> tuple[int, str]:
 
 
 def test_the_commands_in_process(env: dict[str, str], tmp_path: Path) -> None:
-    assert invoke(env, "db", "upgrade") == (0, "schema at revision 0003\n")
+    assert invoke(env, "db", "upgrade") == (0, "schema at revision 0004\n")
     code, note = invoke(env, "audit", "checkpoint")
     assert code == 0
     assert note.splitlines()[1] == "9"

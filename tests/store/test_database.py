@@ -39,8 +39,8 @@ def test_a_database_from_a_newer_watchkeeper_is_refused(tmp_path: Path) -> None:
 def test_upgrade_is_idempotent(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'db'}")
     try:
-        assert store.upgrade() == "0003"
-        assert store.upgrade() == "0003"
+        assert store.upgrade() == "0004"
+        assert store.upgrade() == "0004"
     finally:
         store.close()
 

@@ -112,3 +112,33 @@ def test_the_commands(tmp_path: Path) -> None:
         store.close()
     bad = runner.invoke(app, ["users", "token", "carol@example.com"], env=env)
     assert bad.exit_code == 2
+
+
+def test_timeout_never_approves(store: Store) -> None:
+    from watchkeeper.decision import ApprovalRequirement
+    from watchkeeper.store.approvals import ApprovalError, Approvals
+
+    ids = Identities(store)
+    ids.add_user("alice@example.com", groups=["sre"], password="x" * 16)
+    alice = ids.check_password("alice@example.com", "x" * 16)
+    assert alice is not None
+    approvals = Approvals(store, {})
+    with store.writing() as conn:
+        late = approvals.create_in(
+            conn, 0, "infra-bot", "sha256:d", [ApprovalRequirement(rule="r", timeout_seconds=0)]
+        )
+        fresh = approvals.create_in(
+            conn, 0, "infra-bot", "sha256:e", [ApprovalRequirement(rule="r", timeout_seconds=600)]
+        )
+    with pytest.raises(ApprovalError, match="expired") as voted:
+        approvals.vote(late, alice, "approve")
+    assert voted.value.status == 409
+    with pytest.raises(ApprovalError) as consumed:
+        approvals.consume(late, "infra-bot", "sha256:d")
+    assert consumed.value.status == 410
+    view = approvals.get(late)
+    assert view is not None
+    assert view["state"] == "expired"
+    kinds = [json.loads(leaf.event)["kind"] for leaf in AuditLog(store).leaves()]
+    assert kinds.count("approval_expired") == 1  # expired once, recorded once
+    assert approvals.vote(fresh, alice, "approve")["state"] == "approved"

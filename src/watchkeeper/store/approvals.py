@@ -71,6 +71,7 @@ class Approvals:
         """A pending approval, in the caller's transaction (the one recording the decision)."""
         approval_id = uuid.uuid4().hex
         required = [r.to_json() for r in requirements]
+        timeout = min((r.timeout_seconds for r in requirements), default=3600)
         conn.execute(
             insert(approvals).values(
                 id=approval_id,
@@ -79,6 +80,7 @@ class Approvals:
                 digest=digest,
                 state="pending",
                 requirements=json.dumps(required),
+                expires_at=self.store.now(conn) + timeout,
             )
         )
         self.log.append_in(
@@ -89,9 +91,31 @@ class Approvals:
         return approval_id
 
     def get(self, approval_id: str) -> dict[str, Any] | None:
-        """The approval as the API shows it, or ``None``."""
-        with self.store.reading() as conn:
+        """The approval as the API shows it, or ``None`` (expiring it first if its time is up)."""
+        with self.store.writing() as conn:
+            self._expire(conn, approval_id)
             return self._view(conn, approval_id)
+
+    def _expire_now(self, approval_id: str) -> None:
+        """Expire in a transaction of its own: what follows may fail and roll back, the expiry
+        stays."""
+        with self.store.writing() as conn:
+            self._expire(conn, approval_id)
+
+    def _expire(self, conn: Connection, approval_id: str) -> bool:
+        """Time is up for a pending approval: it expires, and timeout never approves."""
+        expired = conn.execute(
+            update(approvals)
+            .where(
+                approvals.c.id == approval_id,
+                approvals.c.state == "pending",
+                approvals.c.expires_at <= self.store.now(conn),
+            )
+            .values(state="expired", decided_at=func.now())
+        ).rowcount
+        if expired:
+            self.log.append_in(conn, [{"kind": "approval_expired", "approval": approval_id}])
+        return bool(expired)
 
     def _view(self, conn: Connection, approval_id: str) -> dict[str, Any] | None:
         row = (
@@ -116,6 +140,7 @@ class Approvals:
                 for v in cast
             ],
             "consumed": row["consumed_at"] is not None,
+            "expires_at": row["expires_at"],
         }
 
     def _eligible(self, user: User, requirement: Mapping[str, Any]) -> bool:
@@ -143,6 +168,7 @@ class Approvals:
             raise ApprovalError(422, "invalid_vote", f"vote {vote!r} is not approve or deny")
         if break_glass and not comment.strip():
             raise ApprovalError(422, "reason_required", "break-glass needs a reason in comment")
+        self._expire_now(approval_id)
         with self.store.writing() as conn:
             query = select(approvals).where(approvals.c.id == approval_id)
             if self.store.dialect == "postgresql":
@@ -222,6 +248,7 @@ class Approvals:
 
     def consume(self, approval_id: str, agent: str, digest: str) -> Grant:
         """Release the grant: once, to the agent that asked, for exactly the approved action."""
+        self._expire_now(approval_id)
         with self.store.writing() as conn:
             row = conn.execute(
                 select(approvals.c.agent, approvals.c.digest, approvals.c.state,

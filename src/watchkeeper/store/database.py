@@ -192,6 +192,14 @@ class Store:
         with conn, conn.begin():
             yield conn
 
+    def now(self, conn: Connection) -> float:
+        """The database's clock, in seconds since the epoch: one clock for every replica."""
+        if self.dialect == "postgresql":
+            query = "SELECT extract(epoch FROM clock_timestamp())"
+        else:
+            query = "SELECT (julianday('now') - 2440587.5) * 86400.0"
+        return float(conn.exec_driver_sql(query).scalar_one())
+
     def close(self) -> None:
         self.engine.dispose()
 

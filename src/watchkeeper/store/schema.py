@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -108,6 +109,7 @@ approvals = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("decided_at", DateTime(timezone=True), nullable=True),
     Column("consumed_at", DateTime(timezone=True), nullable=True),  # the grant, used once
+    Column("expires_at", Float, nullable=True),  # epoch seconds on the database's clock
 )
 
 votes = Table(
