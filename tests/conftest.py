@@ -106,3 +106,9 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema (for what only PostgreSQL does: replicas, LISTEN/NOTIFY)."""
+    yield from _pg_schema()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -41,6 +42,24 @@ class Served:
         return httpx.get(self.base + path, headers=headers, timeout=10)
 
 
+@contextlib.contextmanager
+def serving(store: Store, settings: Settings) -> Iterator[str]:
+    """A real server for ``store`` on a free loopback port; its base URL."""
+    app = create_app(builtin(), store, settings)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 @pytest.fixture
 def served(store_url: str, tmp_path: Path) -> Iterator[Served]:
     store = Store.open(store_url)
@@ -51,17 +70,8 @@ def served(store_url: str, tmp_path: Path) -> Iterator[Served]:
     auditor = ids.issue_token("audit@example.com")
     approver = ids.issue_token("alice@example.com")
     settings = Settings(audit_key=str(tmp_path / "audit.key"), max_input_bytes=4096)
-    app = create_app(builtin(), store, settings)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
     try:
-        yield Served(f"http://127.0.0.1:{port}", agent_key, auditor, approver, store)
+        with serving(store, settings) as base:
+            yield Served(base, agent_key, auditor, approver, store)
     finally:
-        server.should_exit = True
-        thread.join(10)
         store.close()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.server.conftest import ACTION, Served
+from tests.server.conftest import ACTION, Served, serving
+from watchkeeper.config import Settings
+from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities
 
 
@@ -103,3 +106,72 @@ def test_fifty_concurrent_consumes_release_once(served: Served) -> None:
             .status_code, range(50)))  # fmt: skip
     assert codes.count(200) == 1
     assert codes.count(409) == 49
+
+
+def test_a_waiting_agent_wakes_when_the_vote_lands(served: Served) -> None:
+    import threading
+    import time
+
+    (bob,) = people(served, "bob@example.com")
+    body = ask(served)
+    approval = body["approval_id"]
+    vote(served, served.approver, approval, "approve")
+    woke: list[float] = []
+
+    def waiting() -> None:
+        answer = served.get(f"/v1/approvals/{approval}?wait=20", served.agent_key)
+        woke.append(time.monotonic())
+        assert answer.json()["state"] == "approved"
+
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    time.sleep(0.5)  # the agent is waiting now
+    voted = time.monotonic()
+    vote(served, bob, approval, "approve")
+    thread.join(20)
+    assert woke, "the waiter never returned"
+    assert woke[0] - voted < 0.9  # woken by the vote, not by the once-a-second re-check
+
+
+def test_a_wait_returns_the_pending_state_when_time_is_up(served: Served) -> None:
+    approval = ask(served)["approval_id"]
+    answer = served.get(f"/v1/approvals/{approval}?wait=0.3", served.agent_key)
+    assert answer.json()["state"] == "pending"
+
+
+def test_a_vote_on_one_replica_wakes_a_waiter_on_another(pg_url: str, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    first, second = Store.open(pg_url), Store.open(pg_url)
+    ids = Identities(first)
+    agent_key = ids.add_agent("infra-bot")
+    ids.add_user("alice@example.com", groups=["sre"], password="x" * 16)
+    ids.add_user("bob@example.com", groups=["sre"], password="x" * 16)
+    alice, bob = ids.issue_token("alice@example.com"), ids.issue_token("bob@example.com")
+    settings = Settings(audit_key=str(tmp_path / "audit.key"))
+    with serving(first, settings) as a, serving(second, settings) as b:
+        body = httpx.post(f"{a}/v1/actions", json=ACTION, timeout=10,
+                          headers={"Authorization": f"Bearer {agent_key}"}).json()  # fmt: skip
+        approval = body["approval_id"]
+        httpx.post(f"{a}/v1/approvals/{approval}/votes", json={"vote": "approve"}, timeout=10,
+                   headers={"Authorization": f"Bearer {alice}"})  # fmt: skip
+        woke: list[float] = []
+
+        def waiting() -> None:
+            answer = httpx.get(f"{b}/v1/approvals/{approval}?wait=20", timeout=30,
+                               headers={"Authorization": f"Bearer {agent_key}"})  # fmt: skip
+            woke.append(time.monotonic())
+            assert answer.json()["state"] == "approved"
+
+        thread = threading.Thread(target=waiting)
+        thread.start()
+        time.sleep(0.5)
+        voted = time.monotonic()
+        httpx.post(f"{a}/v1/approvals/{approval}/votes", json={"vote": "approve"}, timeout=10,
+                   headers={"Authorization": f"Bearer {bob}"})  # fmt: skip
+        thread.join(20)
+    first.close()
+    second.close()
+    assert woke
+    assert woke[0] - voted < 0.9  # LISTEN/NOTIFY, not the once-a-second re-check

@@ -41,7 +41,10 @@ from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities, User
 from watchkeeper.store.recorder import Recorder
+from watchkeeper.store.waiting import Waiter
 
+#: The longest a request may wait for an approval to be decided.
+MAX_WAIT = 60.0
 #: Room for the JSON around an action's input, on top of the input limit.
 _ENVELOPE = 64 * 1024
 
@@ -80,7 +83,8 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     )
     gateway = Gateway(orders, default_registry(settings.limits()), recorder=recorder)
     identities = Identities(store)
-    approvals = Approvals(store, orders.groups)
+    waiter = Waiter.start(store)
+    approvals = Approvals(store, orders.groups, waiter)
     log = AuditLog(store)
     limit = settings.max_input_bytes + _ENVELOPE
     metrics = CollectorRegistry()
@@ -185,23 +189,27 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
             answer["approval_id"] = created[0]
         return answer
 
-    def approval_for(approval_id: str, request: Request) -> dict[str, Any]:
+    def approval_for(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:
         token = bearer(request)
         agent = identities.agent_for(token)
+        if agent is None:
+            person_of(request)
         view = approvals.get(approval_id)
+        if view is not None and (agent is None or view["agent"] == agent) and wait > 0:
+            view = approvals.wait(approval_id, min(wait, MAX_WAIT))
         if agent is not None:  # an agent sees its own approvals, and no one else's
             if view is None or view["agent"] != agent:
                 raise ApiError(404, "not_found", f"no approval {approval_id} of yours")
             return view
-        person_of(request)
         if view is None:
             raise ApiError(404, "not_found", f"no approval {approval_id}")
         return view
 
     @app.get("/v1/approvals/{approval_id}")
-    def get_approval(approval_id: str, request: Request) -> dict[str, Any]:
-        """The approval's state and votes (the requesting agent, or people)."""
-        return approval_for(approval_id, request)
+    def get_approval(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:
+        """The approval's state and votes (the requesting agent, or people). With ``?wait=S``
+        the answer waits, up to S seconds (at most 60), for the state to leave ``pending``."""
+        return approval_for(approval_id, request, wait)
 
     @app.post("/v1/approvals/{approval_id}/votes")
     async def vote(approval_id: str, request: Request) -> dict[str, Any]:

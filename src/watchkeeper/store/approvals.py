@@ -31,6 +31,7 @@ from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
 from watchkeeper.store.schema import approvals, votes
+from watchkeeper.store.waiting import Waiter
 
 VOTES = ("approve", "deny")
 
@@ -55,10 +56,34 @@ class Grant:
 class Approvals:
     """The approvals of one store, judged with the standing orders' groups."""
 
-    def __init__(self, store: Store, groups: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self, store: Store, groups: Mapping[str, Sequence[str]], waiter: Waiter | None = None
+    ) -> None:
         self.store = store
         self.groups = {g: {m.lower() for m in members} for g, members in groups.items()}
         self.log = AuditLog(store)
+        self.waiter = waiter
+
+    def _announce(self, conn: Connection, approval_id: str) -> None:
+        if self.waiter is not None:
+            self.waiter.announce(conn, approval_id)
+
+    def _changed(self) -> None:
+        if self.waiter is not None:
+            self.waiter.changed()
+
+    def wait(self, approval_id: str, seconds: float) -> dict[str, Any] | None:
+        """The approval once it is no longer pending, or as it is after ``seconds``."""
+        if self.waiter is None or seconds <= 0:
+            return self.get(approval_id)
+        last: list[dict[str, Any] | None] = [None]
+
+        def decided() -> bool:
+            last[0] = self.get(approval_id)
+            return last[0] is None or last[0]["state"] != "pending"
+
+        self.waiter.wait(decided, seconds)
+        return last[0]
 
     def create_in(
         self,
@@ -100,7 +125,9 @@ class Approvals:
         """Expire in a transaction of its own: what follows may fail and roll back, the expiry
         stays."""
         with self.store.writing() as conn:
-            self._expire(conn, approval_id)
+            expired = self._expire(conn, approval_id)
+        if expired:
+            self._changed()
 
     def _expire(self, conn: Connection, approval_id: str) -> bool:
         """Time is up for a pending approval: it expires, and timeout never approves."""
@@ -115,6 +142,7 @@ class Approvals:
         ).rowcount
         if expired:
             self.log.append_in(conn, [{"kind": "approval_expired", "approval": approval_id}])
+            self._announce(conn, approval_id)
         return bool(expired)
 
     def _view(self, conn: Connection, approval_id: str) -> dict[str, Any] | None:
@@ -207,7 +235,9 @@ class Approvals:
                 [{"kind": "vote", "approval": approval_id, "email": user.email, "vote": vote,
                   "comment": comment, "break_glass": break_glass, "state": state}],
             )  # fmt: skip
+            self._announce(conn, approval_id)
             view = self._view(conn, approval_id)
+        self._changed()
         assert view is not None
         return view
 
