@@ -9,6 +9,7 @@ the SDK telling a guarded call that it may not run::
     │   └── InvalidAction       an action that does not match the action JSON form
     ├── OrdersError             standing orders refused; ``.issues`` lists every error at once
     ├── AnalyzerError           an analyzer crashed, overran its budget or returned garbage
+    ├── Superseded              a decision overtaken while being recorded (a pause): decide again
     └── ActionBlocked           raised by ``@wk.guard`` instead of running the function
         ├── ActionDenied        the decision was ``deny``
         └── ApprovalRequired    the decision was ``ask`` and no approval exists yet
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
 
 class WatchkeeperError(Exception):
     """Base of every exception watchkeeper raises on purpose."""
+
+
+class Superseded(WatchkeeperError):
+    """A decision was overtaken while it was being recorded (a pause came into force in that
+    moment). Nothing was recorded; decide the action again."""
 
 
 class UsageError(WatchkeeperError):

@@ -9,6 +9,7 @@ error) is a ``deny`` whose reason is the error.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from watchkeeper.decision import Decision
 from watchkeeper.errors import (
     AnalyzerError,
     InvalidAction,
+    Superseded,
     WatchkeeperError,
     describe,
     message_of,
@@ -84,19 +86,29 @@ class Gateway:
         return self.submit_recorded(action)[0]
 
     def submit_recorded(
-        self, action: Action | Mapping[str, Any], within: Any = None
+        self, action: Action | Mapping[str, Any], within: Any = None, halt: str | None = None
     ) -> tuple[Decision, int | None]:
         """Decide and record ``action``; the decision and the audit index of the action event
         (``None`` without a recorder, or when recording failed and the answer is ``deny``).
 
         ``within(conn, indexes, decision)`` runs in the recording transaction: an approval for
-        an ``ask`` is created with the decision, or neither is."""
+        an ``ask`` is created with the decision, or neither is. It may raise
+        :class:`Superseded` to have nothing recorded and the caller decide again.
+
+        ``halt`` is a reason every action is refused for now (a pause): the action is still
+        analyzed and recorded, and the answer is ``deny``, that reason first."""
         decision = self._decide(action)
+        if halt is not None:
+            decision = dataclasses.replace(
+                decision, decision="deny", reasons=(halt, *decision.reasons), approvals=()
+            )
         if self.recorder is None:
             return decision, None
         try:
             recorded, indexes = self.recorder.record_indexed(action, decision, within)
             return recorded, indexes[0]
+        except Superseded:
+            raise
         except Exception as exc:  # unrecorded means not decided: fail closed
             return Decision.fail_closed(
                 f"the decision could not be recorded in the audit log: {describe(exc)}",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.store.conftest import HEAD
 from watchkeeper.cli import app
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
@@ -30,7 +31,7 @@ def invoke(env: dict[str, str], *args: str) -> tuple[int, str]:
 
 
 def test_the_commands_in_process(env: dict[str, str], tmp_path: Path) -> None:
-    assert invoke(env, "db", "upgrade") == (0, "schema at revision 0004\n")
+    assert invoke(env, "db", "upgrade") == (0, f"schema at revision {HEAD}\n")
     code, note = invoke(env, "audit", "checkpoint")
     assert code == 0
     assert note.splitlines()[1] == "9"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from tests.store.conftest import HEAD
 from watchkeeper.store.database import Store, StoreError, normalize
 
 
@@ -39,8 +40,8 @@ def test_a_database_from_a_newer_watchkeeper_is_refused(tmp_path: Path) -> None:
 def test_upgrade_is_idempotent(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'db'}")
     try:
-        assert store.upgrade() == "0004"
-        assert store.upgrade() == "0004"
+        assert store.upgrade() == HEAD
+        assert store.upgrade() == HEAD
     finally:
         store.close()
 

@@ -5,6 +5,10 @@
     GET  /v1/approvals/{id}             its state and votes (the requesting agent, or people)
     POST /v1/approvals/{id}/votes       people vote: approve or deny, once each
     POST /v1/approvals/{id}/consume     the requesting agent takes its grant, once
+    POST /v1/actions/{id}/outcome       the agent reports what happened when it ran
+    POST /v1/pause, DELETE /v1/pause/{id}, GET /v1/pause
+                                        the kill switch: people pause everything, an agent or
+                                        a session, and resume with a reason
     GET  /v1/audit                      auditors and admins read the audit log
     GET  /healthz         liveness and the database
     GET  /metrics         Prometheus
@@ -34,12 +38,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from watchkeeper import __version__
 from watchkeeper.analyzers import default_registry
 from watchkeeper.config import Settings
+from watchkeeper.decision import Decision
+from watchkeeper.errors import Superseded
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.model import StandingOrders
 from watchkeeper.store.approvals import ApprovalError, Approvals
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities, User
+from watchkeeper.store.outcomes import OutcomeError, Outcomes
+from watchkeeper.store.pauses import Paused, PauseError, Pauses, describe
 from watchkeeper.store.recorder import Recorder
 from watchkeeper.store.waiting import Waiter
 
@@ -61,9 +69,12 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def _object(request: Request) -> dict[str, Any]:
+async def _object(request: Request, empty_ok: bool = False) -> dict[str, Any]:
+    raw = await request.body()
+    if empty_ok and not raw.strip():
+        return {}
     try:
-        body = json.loads(await request.body())
+        body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -85,6 +96,8 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     identities = Identities(store)
     waiter = Waiter.start(store)
     approvals = Approvals(store, orders.groups, waiter)
+    pauses = Pauses(store, waiter)
+    outcomes = Outcomes(store)
     log = AuditLog(store)
     limit = settings.max_input_bytes + _ENVELOPE
     metrics = CollectorRegistry()
@@ -173,21 +186,30 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         if not isinstance(action, dict):
             raise ApiError(400, "invalid_action", "the body must be a JSON object (an action)")
         action["agent"] = agent  # the key says who is asking, whatever the body says
+        session = action.get("session") if isinstance(action.get("session"), str) else None
         started = time.perf_counter()
-        created: list[str] = []
-
-        def ask_for_approval(conn: Any, indexes: list[int], decided: Any) -> None:
-            if decided.decision == "ask" and decided.action_digest:
-                created.append(approvals.create_in(
-                    conn, indexes[0], agent, decided.action_digest, decided.approvals))  # fmt: skip
-
-        decision, action_id = gateway.submit_recorded(action, ask_for_approval)
+        decision, action_id, approval_id = decide(action, agent, session)
         latency.observe(time.perf_counter() - started)
         decisions.labels(decision.decision).inc()
         answer = {**decision.to_json(), "action_id": action_id, "digest": decision.action_digest}
-        if created:
-            answer["approval_id"] = created[0]
+        if approval_id is not None:
+            answer["approval_id"] = approval_id
         return answer
+
+    def decide(
+        action: dict[str, Any], agent: str, session: str | None
+    ) -> tuple[Decision, int | None, str | None]:
+        """Decide and record, under any pause in force. A pause that comes into force while
+        the decision is being recorded sends it round again, to be denied."""
+        for _ in range(3):
+            try:
+                return attempt(action, agent, session, pauses.active(agent, session))
+            except Superseded:
+                continue
+        refused = Decision.fail_closed(
+            "pauses kept changing while this action was decided", orders_digest=orders.digest
+        )
+        return refused, None, None
 
     def approval_for(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:
         token = bearer(request)
@@ -237,6 +259,69 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         except ApprovalError as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
         return {"approval_id": grant.approval_id, "digest": grant.digest, "granted": True}
+
+    def attempt(
+        action: dict[str, Any], agent: str, session: str | None, pause: dict[str, Any] | None
+    ) -> tuple[Decision, int | None, str | None]:
+        created: list[str] = []
+
+        def within(conn: Any, indexes: list[int], decided: Decision) -> None:
+            if pause is None and (now_paused := pauses.active_in(conn, agent, session)):
+                raise Paused(now_paused)
+            if decided.decision == "ask" and decided.action_digest:
+                created.append(approvals.create_in(
+                    conn, indexes[0], agent, decided.action_digest, decided.approvals,
+                    session=session))  # fmt: skip
+
+        halt = None if pause is None else describe(pause)
+        decision, action_id = gateway.submit_recorded(action, within, halt)
+        return decision, action_id, created[0] if created else None
+
+    @app.post("/v1/actions/{action_id}/outcome")
+    async def outcome(action_id: int, request: Request) -> dict[str, Any]:
+        """The agent that ran an action reports what happened:
+        {"status": "succeeded"|"failed"|"reverted"|"unknown", "detail": "…"}."""
+        agent = agent_of(request)
+        body = await _object(request)
+        try:
+            return outcomes.report(
+                action_id, agent, str(body.get("status")), str(body.get("detail") or "")
+            )
+        except OutcomeError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+
+    @app.post("/v1/pause")
+    async def pause(request: Request) -> dict[str, Any]:
+        """The kill switch: {"scope": "all"|"agent"|"session", "target": "…", "reason": "…"}.
+        Pending approvals in scope are cancelled and unused grants revoked."""
+        user = person_of(request, "approver", "admin")
+        body = await _object(request)
+        try:
+            return pauses.pause(
+                str(body.get("scope") or ""),
+                str(body.get("target") or ""),
+                str(body.get("reason") or ""),
+                user,
+            )
+        except PauseError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+
+    @app.get("/v1/pause")
+    def paused(request: Request, all: bool = False) -> dict[str, Any]:
+        """Pauses in force (with ``?all=true``, resumed ones too), for people."""
+        person_of(request)
+        return {"pauses": pauses.list(include_resumed=all)}
+
+    @app.delete("/v1/pause/{pause_id}")
+    async def resume(pause_id: str, request: Request) -> dict[str, Any]:
+        """Lift a pause: a person, with {"reason": "…"} (or ``?reason=``)."""
+        user = person_of(request, "approver", "admin")
+        body = await _object(request, empty_ok=True)
+        reason = str(body.get("reason") or request.query_params.get("reason") or "")
+        try:
+            return pauses.resume(pause_id, reason, user)
+        except PauseError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
 
     @app.get("/v1/audit")
     def audit(request: Request, after: int = -1, limit: int = 100) -> dict[str, Any]:

@@ -92,6 +92,7 @@ class Approvals:
         agent: str,
         digest: str,
         requirements: Sequence[ApprovalRequirement],
+        session: str | None = None,
     ) -> str:
         """A pending approval, in the caller's transaction (the one recording the decision)."""
         approval_id = uuid.uuid4().hex
@@ -106,6 +107,7 @@ class Approvals:
                 state="pending",
                 requirements=json.dumps(required),
                 expires_at=self.store.now(conn) + timeout,
+                session=session,
             )
         )
         self.log.append_in(

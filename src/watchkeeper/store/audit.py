@@ -183,6 +183,12 @@ class AuditLog:
         }
         return list(range(size, end)), (end, kept)
 
+    def lock(self, conn: Connection) -> int:
+        """Take the log's write lock in ``conn``'s transaction, now; the size. Every transaction
+        that appends is ordered after this one from here on, so a state change made next (a
+        pause) is seen by any append that waited for it."""
+        return self._lock_head(conn)
+
     def _lock_head(self, conn: Connection) -> int:
         query = select(audit_head.c.size).where(audit_head.c.id == 1)
         if self.store.dialect == "postgresql":

@@ -110,6 +110,7 @@ approvals = Table(
     Column("decided_at", DateTime(timezone=True), nullable=True),
     Column("consumed_at", DateTime(timezone=True), nullable=True),  # the grant, used once
     Column("expires_at", Float, nullable=True),  # epoch seconds on the database's clock
+    Column("session", String(200), nullable=True),  # a session pause cancels it
 )
 
 votes = Table(
@@ -121,6 +122,31 @@ votes = Table(
     Column("comment", Text, nullable=False),
     Column("break_glass", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+pauses = Table(
+    "pauses",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("scope", String(16), nullable=False),  # all | agent | session
+    Column("target", String(200), nullable=False),  # "" for all
+    Column("reason", Text, nullable=False),
+    Column("paused_by", String(320), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("resumed_at", DateTime(timezone=True), nullable=True),  # NULL while in force
+    Column("resumed_by", String(320), nullable=True),
+    Column("resume_reason", Text, nullable=True),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action_index", BigInteger, nullable=False, index=True),
+    Column("agent", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 #: Tables whose rows are never updated or deleted (the head's size only grows, by update).

@@ -1,0 +1,178 @@
+"""The kill switch: pauses for everything, one agent, or one session, durable in the database.
+
+    pauses = Pauses(store, waiter)
+    pause = pauses.pause("agent", "infra-bot", "deleting the wrong buckets", alice)
+    pauses.active("infra-bot", session="s-42")   # the pause in force, or None
+    pauses.resume(pause["id"], "bucket policy fixed", alice)
+
+A pause, in one transaction with its audit event, cancels the pending approvals in its scope and
+revokes the grants approved but not yet used (their approvals become ``cancelled``). While a pause
+is in force every action in its scope is denied; the check reads the database, so every replica
+sees a pause the moment it commits. Resuming takes a person and a reason, and restores nothing:
+what was cancelled stays cancelled, and the agent asks again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from watchkeeper.errors import Superseded
+from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.database import Store
+from watchkeeper.store.identities import User
+from watchkeeper.store.schema import approvals, pauses
+from watchkeeper.store.waiting import Waiter
+
+SCOPES = ("all", "agent", "session")
+
+
+class PauseError(Exception):
+    """A pause or resume that cannot be done; ``status`` is the HTTP answer it maps to."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Paused(Superseded):
+    """A pause came into force while an action was being recorded: decide it again."""
+
+    def __init__(self, pause: dict[str, Any]) -> None:
+        super().__init__(describe(pause))
+        self.pause = pause
+
+
+def describe(pause: dict[str, Any]) -> str:
+    """The reason a paused action is denied, as the agent reads it."""
+    where = "everything" if pause["scope"] == "all" else f"{pause['scope']} {pause['target']}"
+    return (
+        f"paused: {where} is paused by {pause['paused_by']} ({pause['reason']}); "
+        f"a person must resume it (pause {pause['id']})"
+    )
+
+
+def _view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "scope": row.scope,
+        "target": row.target,
+        "reason": row.reason,
+        "paused_by": row.paused_by,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "active": row.resumed_at is None,
+        "resumed_at": row.resumed_at.isoformat() if row.resumed_at else None,
+        "resumed_by": row.resumed_by,
+        "resume_reason": row.resume_reason,
+    }
+
+
+def _in_scope(agent: str | None, session: str | None) -> Any:
+    """Pauses that cover an action of ``agent`` in ``session``."""
+    covers = [pauses.c.scope == "all"]
+    if agent:
+        covers.append(and_(pauses.c.scope == "agent", pauses.c.target == agent))
+    if session:
+        covers.append(and_(pauses.c.scope == "session", pauses.c.target == session))
+    return and_(pauses.c.resumed_at.is_(None), or_(*covers))
+
+
+class Pauses:
+    """The pauses of one store."""
+
+    def __init__(self, store: Store, waiter: Waiter | None = None) -> None:
+        self.store = store
+        self.log = AuditLog(store)
+        self.waiter = waiter
+
+    def active_in(
+        self, conn: Connection, agent: str | None, session: str | None = None
+    ) -> dict[str, Any] | None:
+        """The oldest pause in force over ``agent``/``session``, in the caller's transaction."""
+        row = conn.execute(
+            select(pauses).where(_in_scope(agent, session)).order_by(pauses.c.created_at).limit(1)
+        ).first()
+        return None if row is None else _view(row)
+
+    def active(self, agent: str | None, session: str | None = None) -> dict[str, Any] | None:
+        """The pause in force over ``agent``/``session``, or ``None``."""
+        with self.store.reading() as conn:
+            return self.active_in(conn, agent, session)
+
+    def list(self, include_resumed: bool = False) -> list[dict[str, Any]]:
+        """Pauses in force (and, with ``include_resumed``, the history), newest first."""
+        query = select(pauses).order_by(pauses.c.created_at.desc(), pauses.c.id)
+        if not include_resumed:
+            query = query.where(pauses.c.resumed_at.is_(None))
+        with self.store.reading() as conn:
+            return [_view(r) for r in conn.execute(query.limit(1000))]
+
+    def pause(self, scope: str, target: str, reason: str, by: User) -> dict[str, Any]:
+        """Put a pause in force; cancel the pending approvals and unused grants it covers."""
+        if scope not in SCOPES:
+            raise PauseError(
+                422, "invalid_scope", f"scope {scope!r} is not one of {', '.join(SCOPES)}"
+            )
+        target = "" if scope == "all" else target.strip()
+        if scope != "all" and not target:
+            raise PauseError(422, "target_required", f"a {scope} pause needs the {scope} as target")
+        if not reason.strip():
+            raise PauseError(422, "reason_required", "say why in reason: whoever resumes reads it")
+        pause_id = uuid.uuid4().hex
+        with self.store.writing() as conn:
+            # First the log's lock: an action being recorded right now either commits first
+            # (and its approval is cancelled below) or waits and sees this pause.
+            self.log.lock(conn)
+            conn.execute(
+                insert(pauses).values(id=pause_id, scope=scope, target=target,
+                                      reason=reason, paused_by=by.email)
+            )  # fmt: skip
+            covered = approvals.c.state.in_(("pending", "approved")) & approvals.c.consumed_at.is_(
+                None
+            )
+            if scope == "agent":
+                covered &= approvals.c.agent == target
+            elif scope == "session":
+                covered &= approvals.c.session == target
+            ids = sorted(r[0] for r in conn.execute(select(approvals.c.id).where(covered)))
+            if ids:
+                conn.execute(
+                    update(approvals)
+                    .where(covered, approvals.c.id.in_(ids))
+                    .values(state="cancelled", decided_at=func.now())
+                )
+            self.log.append_in(
+                conn,
+                [{"kind": "pause", "pause": pause_id, "scope": scope, "target": target,
+                  "reason": reason, "by": by.email, "cancelled": ids}],
+            )  # fmt: skip
+            if self.waiter is not None:
+                for approval_id in ids:
+                    self.waiter.announce(conn, approval_id)
+            row = conn.execute(select(pauses).where(pauses.c.id == pause_id)).first()
+        if self.waiter is not None:
+            self.waiter.changed()
+        return {**_view(row), "cancelled": ids}
+
+    def resume(self, pause_id: str, reason: str, by: User) -> dict[str, Any]:
+        """Lift one pause (a person, with a reason). Others in force still hold."""
+        if not reason.strip():
+            raise PauseError(422, "reason_required", "resuming needs a reason")
+        with self.store.writing() as conn:
+            lifted = conn.execute(
+                update(pauses)
+                .where(pauses.c.id == pause_id, pauses.c.resumed_at.is_(None))
+                .values(resumed_at=func.now(), resumed_by=by.email, resume_reason=reason)
+            ).rowcount
+            row = conn.execute(select(pauses).where(pauses.c.id == pause_id)).first()
+            if row is None:
+                raise PauseError(404, "not_found", f"no pause {pause_id}")
+            if not lifted:
+                raise PauseError(409, "resumed", f"pause {pause_id} was already resumed")
+            self.log.append_in(
+                conn,
+                [{"kind": "resume", "pause": pause_id, "reason": reason, "by": by.email}],
+            )
+        return _view(row)
