@@ -107,6 +107,44 @@ class Decision:
         }
 
     @classmethod
+    def from_json(cls, data: Any) -> Decision:
+        """A decision from its JSON form, as a server answers it. Effects stay on the server
+        (``effects`` is empty); everything an agent acts on is rebuilt. Raises ``ValueError``
+        on anything that is not a decision."""
+        if not isinstance(data, dict) or data.get("decision") not in DECISIONS:
+            raise ValueError(f"not a decision: {str(data)[:200]}")
+
+        def strings(key: str) -> tuple[str, ...]:
+            return tuple(str(v) for v in data.get(key) or ())
+
+        requirements = tuple(
+            ApprovalRequirement(
+                rule=str(a.get("rule")),
+                quorum=int(a.get("quorum") or 1),
+                group=a.get("group"),
+                users=tuple(a.get("users") or ()),
+                timeout_seconds=int(a.get("timeout_seconds") or 3600),
+                on_timeout=str(a.get("on_timeout") or "deny"),
+                escalate=tuple(
+                    Escalation(int(e["after_seconds"]), str(e["to"]))
+                    for e in a.get("escalate") or ()
+                ),
+            )
+            for a in data.get("approvals") or ()
+        )
+        return cls(
+            decision=data["decision"],
+            reasons=strings("reasons"),
+            rules=strings("rules"),
+            approvals=requirements,
+            instructions=strings("instructions"),
+            orders_digest=data.get("orders_digest"),
+            action_digest=data.get("action_digest"),
+            environment=data.get("environment"),
+            environments=strings("environments"),
+        )
+
+    @classmethod
     def fail_closed(
         cls,
         reason: str,

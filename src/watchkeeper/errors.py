@@ -13,6 +13,7 @@ the SDK telling a guarded call that it may not run::
     └── ActionBlocked           raised by ``@wk.guard`` instead of running the function
         ├── ActionDenied        the decision was ``deny``
         └── ApprovalRequired    the decision was ``ask`` and no approval exists yet
+            └── ApprovalPending the approval was not decided within the wait (remote SDK)
 """
 
 from __future__ import annotations
@@ -92,6 +93,19 @@ class ActionDenied(ActionBlocked):
 
 class ApprovalRequired(ActionBlocked):
     """The standing orders require a human approval before this action may run."""
+
+
+class ApprovalPending(ApprovalRequired):
+    """The approval was not decided while the guard waited. Nothing ran. Call again with the
+    same arguments to resume waiting on the same approval (``approval_id``)."""
+
+    def __init__(self, decision: Decision, approval_id: str) -> None:
+        super().__init__(decision)
+        self.approval_id = approval_id
+        self.args = (f"approval {approval_id} is still pending: {decision.summary()}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def message_of(exc: BaseException) -> str:

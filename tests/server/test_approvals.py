@@ -24,8 +24,11 @@ def people(served: Served, *emails: str, role: str = "approver") -> list[str]:
     return tokens
 
 
-def ask(served: Served) -> dict[str, Any]:
-    answer = served.post("/v1/actions", served.agent_key, json=ACTION)
+def ask(served: Served, command: str | None = None) -> dict[str, Any]:
+    """An action that needs approval; a new ``command`` for a new approval (the same action
+    asked again joins its open approval)."""
+    action = ACTION if command is None else {**ACTION, "input": {"command": command}}
+    answer = served.post("/v1/actions", served.agent_key, json=action)
     body: dict[str, Any] = answer.json()
     assert body["decision"] == "ask", body
     assert body["approval_id"]

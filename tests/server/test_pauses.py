@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import Any
@@ -75,10 +76,11 @@ def test_a_session_pause_covers_only_that_session(served: Served) -> None:
 def test_pause_cancels_pending_approvals_and_revokes_unused_grants(served: Served) -> None:
     (bob,) = people(served, "bob@example.com")
     pending = ask(served)["approval_id"]
-    approved = ask(served)
+    approved = ask(served, "rm -rf /srv/other")
     for token in (served.approver, bob):
         assert vote(served, token, approved["approval_id"], "approve").status_code == 200
-    other_session = decide(served, served.agent_key, {**ACTION, "session": "s-9"})
+    third = {**ACTION, "session": "s-9", "input": {"command": "rm -rf /srv/third"}}
+    other_session = decide(served, served.agent_key, third)
     answer = pause(served, served.approver, scope="agent", target="infra-bot", reason="stop")
     assert sorted(answer.json()["cancelled"]) == sorted(
         [pending, approved["approval_id"], other_session["approval_id"]]
@@ -95,7 +97,7 @@ def test_pause_cancels_pending_approvals_and_revokes_unused_grants(served: Serve
 
 def test_a_session_pause_cancels_only_that_sessions_approvals(served: Served) -> None:
     inside = decide(served, served.agent_key, {**ACTION, "session": "s-1"})["approval_id"]
-    outside = ask(served)["approval_id"]
+    outside = ask(served, "rm -rf /srv/elsewhere")["approval_id"]
     answer = pause(served, served.approver, scope="session", target="s-1", reason="odd")
     assert answer.json()["cancelled"] == [inside]
     assert served.get(f"/v1/approvals/{outside}", served.approver).json()["state"] == "pending"
@@ -144,12 +146,15 @@ def test_no_action_slips_past_a_pause_under_concurrency(served: Served) -> None:
     stop = threading.Event()
     answers: list[tuple[float, dict[str, Any]]] = []
 
-    def agent() -> None:
-        while not stop.is_set():
+    def agent(n: int) -> None:
+        for i in itertools.count():
+            if stop.is_set():
+                return
+            action = {**ACTION, "input": {"command": f"rm -rf /srv/d{n}-{i}"}}  # new approvals
             sent = time.monotonic()
-            answers.append((sent, decide(served, served.agent_key, ACTION)))
+            answers.append((sent, decide(served, served.agent_key, action)))
 
-    threads = [threading.Thread(target=agent) for _ in range(4)]
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     time.sleep(0.3)

@@ -12,10 +12,16 @@
 The guarded function's arguments, bound to its signature with defaults applied, become the
 action's ``input`` (``self`` and ``cls`` are left out). Values that are not JSON are passed as
 their ``str()``.
+
+Against a server (``watchkeeper serve``), the same guard waits for approvals, consumes the grant
+and reports outcomes (see :mod:`watchkeeper.adapters.remote`)::
+
+    wk = Watchkeeper.connect("http://127.0.0.1:8470", api_key, wait=300)
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import dataclasses
@@ -26,9 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
+from watchkeeper.adapters import remote
 from watchkeeper.analyzers import Registry
 from watchkeeper.decision import Decision
-from watchkeeper.errors import ActionDenied, ApprovalRequired, UsageError
+from watchkeeper.errors import ActionDenied, ApprovalRequired, UsageError, describe
 from watchkeeper.gateway import Gateway
 from watchkeeper.models import Action, Intent
 from watchkeeper.orders.explain import Explanation
@@ -106,11 +113,59 @@ class Watchkeeper:
                 checkpoint_seconds=settings.checkpoint_seconds,
             )
         self.gateway = Gateway(orders, registry, recorder=recorder)
+        self._setup(agent, session)
+
+    def _setup(self, agent: str | None, session: str | None) -> None:
         self.agent = agent
         self.session = session
+        self._remote: remote.Remote | None = None
+        self.wait = 0.0
         self._call: contextvars.ContextVar[_CallContext | None] = contextvars.ContextVar(
             f"watchkeeper-call-{id(self)}", default=None
         )
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        api_key: str,
+        *,
+        session: str | None = None,
+        wait: float = 300.0,
+        timeout: float = 10.0,
+    ) -> Watchkeeper:
+        """Decide on a server instead of in this process. The API key names the agent.
+
+        ``@guard`` then waits up to ``wait`` seconds for an ``ask`` to be decided, consumes the
+        grant, runs the function and reports its outcome; past ``wait`` it raises
+        ``ApprovalPending`` (call again with the same arguments to resume). ``timeout`` bounds
+        each request; a server that does not answer means ``deny``.
+        """
+        wk = cls.__new__(cls)
+        wk._setup(None, session)
+        wk._remote = remote.Remote(url, api_key, timeout)
+        wk.wait = wait
+        return wk
+
+    def close(self) -> None:
+        """Release the server connection or the database; the instance is done."""
+        if self._remote is not None:
+            self._remote.close()
+        elif self.gateway.recorder is not None:
+            self.gateway.recorder.close()
+
+    def __enter__(self) -> Watchkeeper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _local(self, what: str) -> None:
+        if self._remote is not None:
+            raise UsageError(
+                f"{what} needs the standing orders in this process; this Watchkeeper decides on "
+                f"the server at {self._remote.url} (use `watchkeeper explain` there)"
+            )
 
     @contextlib.contextmanager
     def context(
@@ -157,6 +212,7 @@ class Watchkeeper:
 
     @property
     def orders(self) -> StandingOrders:
+        self._local("orders")
         return self.gateway.orders
 
     def _complete(
@@ -196,12 +252,17 @@ class Watchkeeper:
     def check(self, action: Action | Mapping[str, Any]) -> Decision:
         """Decide ``action`` (an :class:`Action` or its JSON form). Never raises."""
         completed = self._complete(action)
+        if self._remote is not None:
+            if isinstance(completed, _Refusal):
+                return Decision.fail_closed(completed)
+            return remote.submit(self._remote, completed)[0]
         if isinstance(completed, _Refusal):
             return Decision.fail_closed(completed, orders_digest=self.orders.digest)
         return self.gateway.submit(completed)
 
     def explain(self, action: Action | Mapping[str, Any]) -> Explanation:
         """Every rule's verdict on ``action`` and why, with this instance's agent bound in."""
+        self._local("explain")
         completed = self._complete(action)
         if isinstance(completed, _Refusal):
             return Explanation(Decision.fail_closed(completed), (), ())
@@ -248,13 +309,21 @@ class Watchkeeper:
             intent=call.intent or intent,
         )
 
-    def _enforce(self, action: Action) -> Decision:
+    def _enforce(self, action: Action) -> remote.Ticket | None:
+        """Return when ``action`` may run; raise when it may not."""
+        if self._remote is not None:
+            return remote.enforce(self._remote, action, self.wait)
         decision = self.check(action)
         if decision.decision == "deny":
             raise ActionDenied(decision)
         if decision.decision == "ask":
             raise ApprovalRequired(decision)
-        return decision
+        return None
+
+    def _report(self, ticket: remote.Ticket | None, error: BaseException | None) -> None:
+        if ticket is not None and self._remote is not None:
+            status, detail = ("succeeded", "") if error is None else ("failed", describe(error))
+            remote.report(self._remote, ticket, status, detail)
 
     @overload
     def guard(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
@@ -294,15 +363,34 @@ class Watchkeeper:
 
                 @functools.wraps(func)
                 async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                    self._enforce(self._action_for(func, name, environment, intent, args, kwargs))
-                    return await afunc(*args, **kwargs)
+                    action = self._action_for(func, name, environment, intent, args, kwargs)
+                    if self._remote is None:
+                        self._enforce(action)
+                        return await afunc(*args, **kwargs)
+                    # Waiting for people must not stall the event loop.
+                    ticket = await asyncio.to_thread(self._enforce, action)
+                    try:
+                        result = await afunc(*args, **kwargs)
+                    except BaseException as exc:
+                        await asyncio.to_thread(self._report, ticket, exc)
+                        raise
+                    await asyncio.to_thread(self._report, ticket, None)
+                    return result
 
                 return cast(Callable[P, R], async_wrapper)
 
             @functools.wraps(func)
             def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-                self._enforce(self._action_for(func, name, environment, intent, args, kwargs))
-                return func(*args, **kwargs)
+                ticket = self._enforce(
+                    self._action_for(func, name, environment, intent, args, kwargs)
+                )
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException as exc:
+                    self._report(ticket, exc)
+                    raise
+                self._report(ticket, None)
+                return result
 
             return wrapper
 

@@ -258,7 +258,12 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
             grant = approvals.consume(approval_id, agent, str(body.get("digest")))
         except ApprovalError as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
-        return {"approval_id": grant.approval_id, "digest": grant.digest, "granted": True}
+        return {
+            "approval_id": grant.approval_id,
+            "digest": grant.digest,
+            "granted": True,
+            "action_id": grant.action_index,
+        }
 
     def attempt(
         action: dict[str, Any], agent: str, session: str | None, pause: dict[str, Any] | None

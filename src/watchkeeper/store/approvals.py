@@ -51,6 +51,7 @@ class Grant:
     approval_id: str
     digest: str
     agent: str
+    action_index: int  # the action the approval was opened for: outcomes are reported on it
 
 
 class Approvals:
@@ -94,7 +95,31 @@ class Approvals:
         requirements: Sequence[ApprovalRequirement],
         session: str | None = None,
     ) -> str:
-        """A pending approval, in the caller's transaction (the one recording the decision)."""
+        """A pending approval, in the caller's transaction (the one recording the decision).
+
+        The same action asked again (same agent, same digest) while its approval is still open,
+        pending or approved and unused, joins that approval instead of opening another: an
+        agent that stopped waiting resumes by asking again, and the votes already cast count.
+        """
+        joined = conn.execute(
+            select(approvals.c.id)
+            .where(
+                approvals.c.agent == agent,
+                approvals.c.digest == digest,
+                approvals.c.state.in_(("pending", "approved")),
+                approvals.c.consumed_at.is_(None),
+                approvals.c.expires_at > self.store.now(conn),
+            )
+            .order_by(approvals.c.created_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if joined is not None:
+            self.log.append_in(
+                conn,
+                [{"kind": "approval_joined", "approval": joined, "agent": agent,
+                  "action_index": action_index}],
+            )  # fmt: skip
+            return str(joined)
         approval_id = uuid.uuid4().hex
         required = [r.to_json() for r in requirements]
         timeout = min((r.timeout_seconds for r in requirements), default=3600)
@@ -284,7 +309,8 @@ class Approvals:
         with self.store.writing() as conn:
             row = conn.execute(
                 select(approvals.c.agent, approvals.c.digest, approvals.c.state,
-                       approvals.c.consumed_at).where(approvals.c.id == approval_id)
+                       approvals.c.consumed_at, approvals.c.action_index)
+                .where(approvals.c.id == approval_id)
             ).first()  # fmt: skip
             if row is None or row[0] != agent:
                 raise ApprovalError(404, "not_found", f"no approval {approval_id} of yours")
@@ -311,4 +337,4 @@ class Approvals:
                 conn, [{"kind": "grant_consumed", "approval": approval_id, "agent": agent,
                         "digest": digest}]
             )  # fmt: skip
-        return Grant(approval_id, digest, agent)
+        return Grant(approval_id, digest, agent, int(row[4]))
