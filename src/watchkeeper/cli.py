@@ -466,6 +466,7 @@ def serve(
 
 
 def _register() -> None:
+    from watchkeeper.cli_approvals import approvals_app, pause, resume
     from watchkeeper.cli_audit import audit_app, db_app
     from watchkeeper.cli_identities import agents_app, users_app
 
@@ -473,6 +474,9 @@ def _register() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(agents_app, name="agents")
     app.add_typer(users_app, name="users")
+    app.add_typer(approvals_app, name="approvals")
+    app.command("pause")(pause)
+    app.command("resume")(resume)
 
 
 _register()

@@ -11,6 +11,7 @@ import pytest
 
 from tests.server.conftest import ACTION, Served, serving
 from watchkeeper.config import Settings
+from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities
 
@@ -85,6 +86,10 @@ def test_agents_see_only_their_own_approvals(served: Served) -> None:
     assert served.post(f"/v1/approvals/{approval}/consume", other,
                        json={"digest": "x"}).status_code == 404  # fmt: skip
     assert served.get(f"/v1/approvals/{approval}", served.approver).status_code == 200
+    assert served.get("/v1/approvals", served.agent_key).status_code == 401  # no listing
+    listed = served.get("/v1/approvals", served.approver).json()["approvals"]
+    assert [a["id"] for a in listed] == [approval]
+    assert served.get("/v1/approvals?state=odd", served.approver).status_code == 422
 
 
 def test_break_glass_needs_a_reason_and_an_admin(served: Served) -> None:
@@ -109,6 +114,31 @@ def test_fifty_concurrent_consumes_release_once(served: Served) -> None:
             .status_code, range(50)))  # fmt: skip
     assert codes.count(200) == 1
     assert codes.count(409) == 49
+
+
+@pytest.mark.slow
+def test_fifty_concurrent_votes_decide_once_and_the_log_agrees(served: Served) -> None:
+    tokens = people(served, *(f"sre{n}@example.com" for n in range(50)))
+    body = ask(served)
+    approval = body["approval_id"]
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(
+            lambda t: vote(served, t, approval, "approve").status_code, tokens))  # fmt: skip
+    assert set(codes) <= {200, 409}
+    view = served.get(f"/v1/approvals/{approval}", served.approver).json()
+    assert view["state"] == "approved"
+    assert len(view["votes"]) == codes.count(200) >= 2  # only the votes that counted are kept
+    events = served.get("/v1/audit?limit=1000", served.auditor).json()["events"]
+    cast = [e["event"] for e in events if e["kind"] == "vote"]
+    assert len(cast) == codes.count(200)
+    assert [v["state"] for v in cast].count("approved") == 1  # decided exactly once
+    consume = f"/v1/approvals/{approval}/consume"
+    with ThreadPoolExecutor(16) as pool:
+        released = list(pool.map(
+            lambda _: served.post(consume, served.agent_key, json={"digest": body["digest"]})
+            .status_code, range(50)))  # fmt: skip
+    assert released.count(200) == 1
+    assert AuditLog(served.store).verify().ok
 
 
 def test_a_waiting_agent_wakes_when_the_vote_lands(served: Served) -> None:

@@ -2,6 +2,7 @@
 
     POST /v1/actions                    an agent submits an action: the decision, recorded first
                                         (for `ask`, with the approval it opened)
+    GET  /v1/approvals                  people list approvals (pending by default)
     GET  /v1/approvals/{id}             its state and votes (the requesting agent, or people)
     POST /v1/approvals/{id}/votes       people vote: approve or deny, once each
     POST /v1/approvals/{id}/consume     the requesting agent takes its grant, once
@@ -227,6 +228,18 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
             raise ApiError(404, "not_found", f"no approval {approval_id}")
         return view
 
+    @app.get("/v1/approvals")
+    def list_approvals(
+        request: Request, state: str = "pending", limit: int = 100
+    ) -> dict[str, Any]:
+        """Approvals for people, newest first: ``?state=pending`` (the default), ``approved``,
+        ``denied``, ``expired``, ``cancelled`` or ``all``."""
+        person_of(request)
+        states = ("pending", "approved", "denied", "expired", "cancelled", "all")
+        if state not in states:
+            raise ApiError(422, "invalid_request", f"state {state!r} is not one of {states}")
+        return {"approvals": approvals.recent(None if state == "all" else state, limit)}
+
     @app.get("/v1/approvals/{approval_id}")
     def get_approval(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:
         """The approval's state and votes (the requesting agent, or people). With ``?wait=S``
@@ -315,7 +328,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     def paused(request: Request, all: bool = False) -> dict[str, Any]:
         """Pauses in force (with ``?all=true``, resumed ones too), for people."""
         person_of(request)
-        return {"pauses": pauses.list(include_resumed=all)}
+        return {"pauses": pauses.recent(include_resumed=all)}
 
     @app.delete("/v1/pause/{pause_id}")
     async def resume(pause_id: str, request: Request) -> dict[str, Any]:

@@ -148,6 +148,25 @@ class Approvals:
             self._expire(conn, approval_id)
             return self._view(conn, approval_id)
 
+    def recent(self, state: str | None = "pending", limit: int = 100) -> list[dict[str, Any]]:
+        """Approvals, newest first: those in ``state`` (all with ``None``). Pending ones whose
+        time is up are expired first, so the list never offers what can no longer be voted on."""
+        with self.store.writing() as conn:
+            due = conn.execute(
+                select(approvals.c.id).where(
+                    approvals.c.state == "pending", approvals.c.expires_at <= self.store.now(conn)
+                )
+            ).scalars().all()  # fmt: skip
+            expired = [a for a in due if self._expire(conn, a)]
+            query = select(approvals.c.id).order_by(approvals.c.created_at.desc(), approvals.c.id)
+            if state is not None:
+                query = query.where(approvals.c.state == state)
+            ids = conn.execute(query.limit(max(1, min(limit, 1000)))).scalars().all()
+            views = [v for a in ids if (v := self._view(conn, a)) is not None]
+        if expired:
+            self._changed()
+        return views
+
     def _expire_now(self, approval_id: str) -> None:
         """Expire in a transaction of its own: what follows may fail and roll back, the expiry
         stays."""

@@ -101,7 +101,7 @@ class Pauses:
         with self.store.reading() as conn:
             return self.active_in(conn, agent, session)
 
-    def list(self, include_resumed: bool = False) -> list[dict[str, Any]]:
+    def recent(self, include_resumed: bool = False) -> list[dict[str, Any]]:
         """Pauses in force (and, with ``include_resumed``, the history), newest first."""
         query = select(pauses).order_by(pauses.c.created_at.desc(), pauses.c.id)
         if not include_resumed:
