@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from watchkeeper import __version__
@@ -43,13 +44,14 @@ from watchkeeper.decision import Decision
 from watchkeeper.errors import Superseded
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.model import StandingOrders
-from watchkeeper.store.approvals import ApprovalError, Approvals
+from watchkeeper.store.approvals import Approvals
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities, User
-from watchkeeper.store.outcomes import OutcomeError, Outcomes
-from watchkeeper.store.pauses import Paused, PauseError, Pauses, describe
+from watchkeeper.store.outcomes import Outcomes
+from watchkeeper.store.pauses import Paused, Pauses, describe
 from watchkeeper.store.recorder import Recorder
+from watchkeeper.store.refusal import Refused
 from watchkeeper.store.waiting import Waiter
 
 #: The longest a request may wait for an approval to be decided.
@@ -131,6 +133,10 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message)
 
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, exc: Refused) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, "http_error", str(exc.detail))
@@ -176,8 +182,12 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     @app.post("/v1/actions")
     async def submit(request: Request) -> dict[str, Any]:
         """Decide an action; it and its decision are in the audit log before the answer."""
-        agent = agent_of(request)
         body = await request.body()
+        # Deciding and committing block: off the event loop, so other requests go on.
+        return await run_in_threadpool(submitted, request, body)
+
+    def submitted(request: Request, body: bytes) -> dict[str, Any]:
+        agent = agent_of(request)
         if len(body) > limit:
             raise ApiError(413, "too_large", f"request bodies are limited to {limit} bytes")
         try:
@@ -249,34 +259,34 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     @app.post("/v1/approvals/{approval_id}/votes")
     async def vote(approval_id: str, request: Request) -> dict[str, Any]:
         """A person's vote: {"vote": "approve"|"deny", "comment": "…", "break_glass": false}."""
-        user = person_of(request)
         body = await _object(request)
-        try:
+
+        def voted() -> dict[str, Any]:
             return approvals.vote(
                 approval_id,
-                user,
+                person_of(request),
                 str(body.get("vote")),
                 str(body.get("comment") or ""),
                 bool(body.get("break_glass", False)),
             )
-        except ApprovalError as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from None
+
+        return await run_in_threadpool(voted)
 
     @app.post("/v1/approvals/{approval_id}/consume")
     async def consume(approval_id: str, request: Request) -> dict[str, Any]:
         """The requesting agent takes its grant, once: {"digest": "sha256:…"}."""
-        agent = agent_of(request)
         body = await _object(request)
-        try:
-            grant = approvals.consume(approval_id, agent, str(body.get("digest")))
-        except ApprovalError as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from None
-        return {
-            "approval_id": grant.approval_id,
-            "digest": grant.digest,
-            "granted": True,
-            "action_id": grant.action_index,
-        }
+
+        def consumed() -> dict[str, Any]:
+            grant = approvals.consume(approval_id, agent_of(request), str(body.get("digest")))
+            return {
+                "approval_id": grant.approval_id,
+                "digest": grant.digest,
+                "granted": True,
+                "action_id": grant.action_index,
+            }
+
+        return await run_in_threadpool(consumed)
 
     def attempt(
         action: dict[str, Any], agent: str, session: str | None, pause: dict[str, Any] | None
@@ -299,30 +309,22 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     async def outcome(action_id: int, request: Request) -> dict[str, Any]:
         """The agent that ran an action reports what happened:
         {"status": "succeeded"|"failed"|"reverted"|"unknown", "detail": "…"}."""
-        agent = agent_of(request)
         body = await _object(request)
-        try:
-            return outcomes.report(
-                action_id, agent, str(body.get("status")), str(body.get("detail") or "")
-            )
-        except OutcomeError as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from None
+        status, detail = str(body.get("status")), str(body.get("detail") or "")
+        return await run_in_threadpool(
+            lambda: outcomes.report(action_id, agent_of(request), status, detail)
+        )
 
     @app.post("/v1/pause")
     async def pause(request: Request) -> dict[str, Any]:
         """The kill switch: {"scope": "all"|"agent"|"session", "target": "…", "reason": "…"}.
         Pending approvals in scope are cancelled and unused grants revoked."""
-        user = person_of(request, "approver", "admin")
         body = await _object(request)
-        try:
-            return pauses.pause(
-                str(body.get("scope") or ""),
-                str(body.get("target") or ""),
-                str(body.get("reason") or ""),
-                user,
-            )
-        except PauseError as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from None
+        scope, target = str(body.get("scope") or ""), str(body.get("target") or "")
+        reason = str(body.get("reason") or "")
+        return await run_in_threadpool(
+            lambda: pauses.pause(scope, target, reason, person_of(request, "approver", "admin"))
+        )
 
     @app.get("/v1/pause")
     def paused(request: Request, all: bool = False) -> dict[str, Any]:
@@ -333,13 +335,11 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     @app.delete("/v1/pause/{pause_id}")
     async def resume(pause_id: str, request: Request) -> dict[str, Any]:
         """Lift a pause: a person, with {"reason": "…"} (or ``?reason=``)."""
-        user = person_of(request, "approver", "admin")
         body = await _object(request, empty_ok=True)
         reason = str(body.get("reason") or request.query_params.get("reason") or "")
-        try:
-            return pauses.resume(pause_id, reason, user)
-        except PauseError as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from None
+        return await run_in_threadpool(
+            lambda: pauses.resume(pause_id, reason, person_of(request, "approver", "admin"))
+        )
 
     @app.get("/v1/audit")
     def audit(request: Request, after: int = -1, limit: int = 100) -> dict[str, Any]:

@@ -30,18 +30,15 @@ from watchkeeper.decision import ApprovalRequirement
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
+from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import approvals, votes
 from watchkeeper.store.waiting import Waiter
 
 VOTES = ("approve", "deny")
 
 
-class ApprovalError(Exception):
-    """A vote or a consume that cannot be taken; ``status`` is the HTTP answer it maps to."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ApprovalError(Refused):
+    """A vote or a consume that cannot be taken."""
 
 
 @dataclass(frozen=True)

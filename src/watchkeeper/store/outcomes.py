@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
+from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import approvals, audit_leaves, outcomes
 
 STATUSES = ("succeeded", "failed", "reverted", "unknown")
@@ -27,12 +28,8 @@ STATUSES = ("succeeded", "failed", "reverted", "unknown")
 MAX_DETAIL = 8000
 
 
-class OutcomeError(Exception):
-    """An outcome that cannot be recorded; ``status`` is the HTTP answer it maps to."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class OutcomeError(Refused):
+    """An outcome that cannot be recorded."""
 
 
 class Outcomes:

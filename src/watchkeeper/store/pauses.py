@@ -23,18 +23,15 @@ from watchkeeper.errors import Superseded
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
+from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import approvals, pauses
 from watchkeeper.store.waiting import Waiter
 
 SCOPES = ("all", "agent", "session")
 
 
-class PauseError(Exception):
-    """A pause or resume that cannot be done; ``status`` is the HTTP answer it maps to."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class PauseError(Refused):
+    """A pause or resume that cannot be done."""
 
 
 class Paused(Superseded):
