@@ -53,6 +53,7 @@ def test_every_cli_command_is_in_the_readme() -> None:
         "docs/decisions.md",
         "docs/settings.md",
         "docs/analyzers.md",
+        "docs/server.md",
     ],
 )
 def test_relative_links_resolve(page: str) -> None:

@@ -86,14 +86,20 @@ class Gateway:
         return self.submit_recorded(action)[0]
 
     def submit_recorded(
-        self, action: Action | Mapping[str, Any], within: Any = None, halt: str | None = None
+        self,
+        action: Action | Mapping[str, Any],
+        on_ask: Any = None,
+        halt: str | None = None,
+        admit: Any = None,
     ) -> tuple[Decision, int | None]:
         """Decide and record ``action``; the decision and the audit index of the action event
         (``None`` without a recorder, or when recording failed and the answer is ``deny``).
 
-        ``within(conn, indexes, decision)`` runs in the recording transaction: an approval for
-        an ``ask`` is created with the decision, or neither is. It may raise
-        :class:`Superseded` to have nothing recorded and the caller decide again.
+        ``admit(conn)`` runs in the recording transaction, under the log's lock, before
+        anything is written; it may raise :class:`Superseded` to have nothing recorded and the
+        caller decide again (a pause came into force). ``on_ask(conn, indexes, decision)`` runs
+        in the same transaction when the decision is ``ask``: the approval is created with the
+        decision, or neither is.
 
         ``halt`` is a reason every action is refused for now (a pause): the action is still
         analyzed and recorded, and the answer is ``deny``, that reason first."""
@@ -105,7 +111,8 @@ class Gateway:
         if self.recorder is None:
             return decision, None
         try:
-            recorded, indexes = self.recorder.record_indexed(action, decision, within)
+            within = on_ask if decision.decision == "ask" else None
+            recorded, indexes = self.recorder.record_indexed(action, decision, within, admit)
             return recorded, indexes[0]
         except Superseded:
             raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -44,6 +46,17 @@ def test_bad_bodies_get_the_error_shape(served: Served) -> None:
         answer = served.post("/v1/actions", served.agent_key, content=content)
         assert answer.status_code == status, answer.text
         assert answer.json()["error"]["code"]
+
+
+def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(served: Served) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the size is known only by reading
+        for _ in range(40):
+            yield b'{"x": "' + b"y" * 4000 + b'"}'
+
+    answer = httpx.post(served.base + "/v1/actions", content=chunks(), timeout=10,
+                        headers={"Authorization": f"Bearer {served.agent_key}"})  # fmt: skip
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "too_large"
 
 
 def test_invalid_actions_are_denied_and_recorded(served: Served) -> None:

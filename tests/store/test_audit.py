@@ -253,6 +253,80 @@ def test_a_failed_group_fails_each_waiter(store: Store) -> None:
         group.close()
 
 
+def test_an_item_whose_work_fails_is_undone_alone_and_the_group_commits(store: Store) -> None:
+    from sqlalchemy import insert
+
+    from watchkeeper.store.schema import pauses
+
+    log = AuditLog(store)
+    log.append(events(3))  # an edge to extend
+
+    def record(conn: Any, indexes: list[int]) -> None:  # state written with the events
+        conn.execute(insert(pauses).values(id=f"p{indexes[0]}", scope="all", target="",
+                                           reason="r", paused_by="x"))  # fmt: skip
+
+    def refuse(conn: Any, indexes: list[int]) -> None:
+        record(conn, indexes)
+        raise LookupError("refused after writing")
+
+    def more(conn: Any, indexes: list[int]) -> None:  # appends more, as an approval does
+        AuditLog(store).append_in(conn, events(2, 500))
+
+    def closed(conn: Any) -> None:
+        raise PermissionError("not admitted")
+
+    results = log.append_each(
+        [(events(2, 10), record, None), (events(2, 20), refuse, None),
+         (events(1, 30), more, None), (events(2, 40), None, None),
+         (events(2, 60), None, closed), (events(1, 70), None, lambda conn: None)]
+    )  # fmt: skip
+    # Plain items first, in one append; then each item with work, in its savepoint.
+    assert results[3] == [3, 4]
+    assert results[5] == [5]
+    assert isinstance(results[4], PermissionError)  # refused before writing: no gap
+    assert results[0] == [6, 7]
+    assert isinstance(results[1], LookupError)
+    assert results[2] == [8]  # the rolled-back item left no gap
+    with store.reading() as conn:
+        kept = sorted(r[0] for r in conn.execute(text("SELECT id FROM pauses")))
+    assert kept == ["p6"]  # the refused item's write was rolled back with its events
+    fresh = AuditLog(store)
+    assert [json.loads(leaf.event)["n"] for leaf in fresh.leaves()] == [
+        0, 1, 2, 40, 41, 70, 10, 11, 30, 500, 501
+    ]  # fmt: skip
+    assert fresh.verify().ok
+    assert log.append(events(1, 50)) == [11]  # the kept edge is still true
+    assert AuditLog(store).verify().ok
+
+
+def test_group_commit_runs_each_appenders_work_and_fails_only_its_own(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from watchkeeper.store.audit import GroupCommit
+
+    group = GroupCommit(AuditLog(store))
+
+    def append(i: int) -> list[int] | str:
+        def work(conn: Any, indexes: list[int]) -> None:
+            if i % 5 == 0:
+                raise LookupError(f"no {i}")
+
+        try:
+            return group.append(events(2, i * 10), work)
+        except LookupError as exc:
+            return str(exc)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(append, range(40)))
+    finally:
+        group.close()
+    assert [r for r in results if isinstance(r, str)] == [f"no {i}" for i in range(0, 40, 5)]
+    indexes = sorted(x for r in results if isinstance(r, list) for x in r)
+    assert indexes == list(range(64))
+    assert AuditLog(store).verify().ok
+
+
 # ── found by a review of the audit log ───────────────────────────────────────────────────────
 
 

@@ -23,9 +23,10 @@ agent, so the agent named in a request body is ignored. Every error has one shap
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -36,6 +37,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watchkeeper import __version__
 from watchkeeper.analyzers import default_registry
@@ -85,6 +87,35 @@ async def _object(request: Request, empty_ok: bool = False) -> dict[str, Any]:
     return body
 
 
+class SizeLimit:
+    """Refuse bodies over ``limit`` bytes: by their Content-Length before reading, and while
+    reading when they are sent in chunks. Plain ASGI: it costs next to nothing per request."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = f"request bodies are limited to {self.limit} bytes"
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
+                await _error(413, "too_large", too_large)(scope, receive, send)
+                return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # answered by the ApiError handler, in the error shape
+                raise ApiError(413, "too_large", too_large)
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def create_app(orders: StandingOrders, store: Store, settings: Settings | None = None) -> FastAPI:
     """The application, deciding under ``orders`` and recording in ``store``."""
     settings = settings or Settings.from_env()
@@ -94,6 +125,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         origin=settings.audit_origin,
         checkpoint_every=settings.checkpoint_every,
         checkpoint_seconds=settings.checkpoint_seconds,
+        group_commit=True,
     )
     gateway = Gateway(orders, default_registry(settings.limits()), recorder=recorder)
     identities = Identities(store)
@@ -114,20 +146,22 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     )
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Stopping: what is being recorded commits, listeners stop. The store is the caller's.
+        if recorder.group is not None:
+            await run_in_threadpool(recorder.group.close)
+        await run_in_threadpool(waiter.close)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="watchkeeper",
         version=__version__,
         description="Decisions for AI agents' actions, recorded in a tamper-evident log.",
     )
 
-    @app.middleware("http")
-    async def size_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return _error(413, "too_large", f"request bodies are limited to {limit} bytes")
-        return await call_next(request)
+    app.add_middleware(SizeLimit, limit=limit)
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -180,11 +214,13 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         return PlainTextResponse(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/v1/actions")
-    async def submit(request: Request) -> dict[str, Any]:
+    async def submit(request: Request) -> Response:
         """Decide an action; it and its decision are in the audit log before the answer."""
         body = await request.body()
         # Deciding and committing block: off the event loop, so other requests go on.
-        return await run_in_threadpool(submitted, request, body)
+        answer = await run_in_threadpool(submitted, request, body)
+        # The answer is plain JSON already: encoded once, not walked again by the framework.
+        return Response(json.dumps(answer), media_type="application/json")
 
     def submitted(request: Request, body: bytes) -> dict[str, Any]:
         agent = agent_of(request)
@@ -212,9 +248,15 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     ) -> tuple[Decision, int | None, str | None]:
         """Decide and record, under any pause in force. A pause that comes into force while
         the decision is being recorded sends it round again, to be denied."""
+        # The pauses in force are read in the recording transaction, under the log's lock,
+        # once for all the decisions committed together. A pause found there sends the action
+        # round again, to be recorded as denied by it.
+        pause: dict[str, Any] | None = None
         for _ in range(3):
             try:
-                return attempt(action, agent, session, pauses.active(agent, session))
+                return attempt(action, agent, session, pause)
+            except Paused as exc:
+                pause = exc.pause
             except Superseded:
                 continue
         refused = Decision.fail_closed(
@@ -293,16 +335,18 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     ) -> tuple[Decision, int | None, str | None]:
         created: list[str] = []
 
-        def within(conn: Any, indexes: list[int], decided: Decision) -> None:
+        def admit(conn: Any) -> None:
             if pause is None and (now_paused := pauses.active_in(conn, agent, session)):
                 raise Paused(now_paused)
-            if decided.decision == "ask" and decided.action_digest:
+
+        def on_ask(conn: Any, indexes: list[int], decided: Decision) -> None:
+            if decided.action_digest:
                 created.append(approvals.create_in(
                     conn, indexes[0], agent, decided.action_digest, decided.approvals,
                     session=session))  # fmt: skip
 
         halt = None if pause is None else describe(pause)
-        decision, action_id = gateway.submit_recorded(action, within, halt)
+        decision, action_id = gateway.submit_recorded(action, on_ask, halt, admit)
         return decision, action_id, created[0] if created else None
 
     @app.post("/v1/actions/{action_id}/outcome")

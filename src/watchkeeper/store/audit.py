@@ -103,6 +103,16 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
 
 
+#: Work done in an append's transaction: ``within(conn, indexes)`` (the state change the events
+#: record). It may raise to undo its item.
+Within = Callable[[Connection, list[int]], None]
+#: A check under the log's lock before an append writes anything: ``admit(conn)`` raises to
+#: refuse it.
+Admit = Callable[[Connection], None]
+#: One append among several sharing a transaction: its events, its work, its check.
+Item = tuple[Sequence[Mapping[str, Any]], Within | None, Admit | None]
+
+
 class AuditLog:
     """The audit log of one store."""
 
@@ -118,14 +128,20 @@ class AuditLog:
     def append(
         self,
         events: Sequence[Mapping[str, Any]],
-        within: Callable[[Connection, list[int]], None] | None = None,
+        within: Within | None = None,
+        admit: Admit | None = None,
     ) -> list[int]:
         """Append ``events`` in one transaction; their indexes, once it has committed.
 
-        ``within(conn, indexes)`` runs in that same transaction: the state change the events
-        record (an approval, a vote) commits with them or not at all.
+        ``admit(conn)`` runs first, under the log's lock, before anything is written: it raises
+        to refuse the append (a pause that came into force). ``within(conn, indexes)`` runs
+        after the events, in the same transaction: the state change they record (an approval,
+        a vote) commits with them or not at all.
         """
         with self.store.writing() as conn:
+            if admit is not None:
+                self._lock_head(conn)
+                admit(conn)
             indexes, edge = self._append(conn, events)
             if within is not None:
                 within(conn, indexes)
@@ -133,6 +149,54 @@ class AuditLog:
         if edge is not None:
             self._edge_state = edge
         return indexes
+
+    def append_each(self, items: Sequence[Item]) -> list[list[int] | Exception]:
+        """Append independent items in one transaction, so one commit (one fsync) serves all.
+
+        Each item is ``(events, within, admit)``. Under the log's lock, every ``admit(conn)``
+        runs first; an item it refuses writes nothing and gets the exception in its place. The
+        admitted items without ``within`` are appended together; each one with ``within`` then
+        runs in a savepoint of its own, rolled back alone if it raises. Indexes have no gaps.
+        If the commit fails, this raises and nothing of any item is kept.
+        """
+        results: list[list[int] | Exception | None] = [None] * len(items)
+        edge: tuple[int, dict[tuple[int, int], bytes]] | None = self._edge_state
+        with self.store.writing() as conn:
+            self._lock_head(conn)
+            plain: list[int] = []
+            own: list[int] = []
+            for n, (_, within, admit) in enumerate(items):
+                try:
+                    if admit is not None:
+                        admit(conn)
+                except Exception as exc:  # refused before it wrote anything
+                    results[n] = exc
+                    continue
+                (plain if within is None else own).append(n)
+            if plain:
+                indexes, after = self._append(conn, [e for n in plain for e in items[n][0]], edge)
+                edge = after if after is not None else edge
+                position = 0
+                for n in plain:
+                    results[n] = indexes[position : position + len(items[n][0])]
+                    position += len(items[n][0])
+            for n in own:
+                events, within, _ = items[n]
+                try:
+                    with conn.begin_nested():
+                        indexes, after = self._append(conn, events, edge)
+                        if within is not None:
+                            within(conn, indexes)
+                except Exception as exc:  # this item only; its savepoint is rolled back
+                    results[n] = exc
+                    continue
+                # Within may have appended more (an approval): the head then says a larger
+                # size than this edge, and the next item reads the edge from the database.
+                edge = after if after is not None else edge
+                results[n] = indexes
+        if edge is not None:
+            self._edge_state = edge  # committed: the edge is true now
+        return [r if r is not None else RuntimeError("not appended") for r in results]
 
     def append_in(self, conn: Connection, events: Sequence[Mapping[str, Any]]) -> list[int]:
         """Append inside the caller's write transaction (``store.writing()``).
@@ -144,14 +208,17 @@ class AuditLog:
         return self._append(conn, events)[0]
 
     def _append(
-        self, conn: Connection, events: Sequence[Mapping[str, Any]]
+        self,
+        conn: Connection,
+        events: Sequence[Mapping[str, Any]],
+        known: tuple[int, dict[tuple[int, int], bytes]] | None = None,
     ) -> tuple[list[int], tuple[int, dict[tuple[int, int], bytes]] | None]:
         if not events:
             return [], None
         stamped = [e if "time" in e else {**e, "time": now()} for e in events]
         encoded = [event_bytes(e) for e in stamped]
         size = self._lock_head(conn)
-        edge_size, edge = self._edge_state
+        edge_size, edge = known if known is not None else self._edge_state
         cache: dict[tuple[int, int], bytes] = dict(edge) if size == edge_size else {}
 
         def get(key: tuple[int, int]) -> bytes | None:
@@ -565,21 +632,30 @@ class GroupCommit:
         #: How long a group waits for more appenders once the first has arrived: a commit
         #: costs about as much for one event as for dozens.
         self.linger = linger
-        self._pending: list[tuple[list[Mapping[str, Any]], Future[list[int]]]] = []
+        self._pending: list[tuple[Item, Future[list[int]]]] = []
         self._wake = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="audit-group-commit", daemon=True)
         self._thread.start()
 
-    def append(self, events: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Append ``events``; their indexes, once the group they joined has committed."""
+    def append(
+        self,
+        events: Sequence[Mapping[str, Any]],
+        within: Within | None = None,
+        admit: Admit | None = None,
+    ) -> list[int]:
+        """Append ``events``; their indexes, once the group they joined has committed.
+
+        ``admit`` and ``within`` run in the group's transaction as :meth:`AuditLog.append_each`
+        says: if either raises, this append raises the same, and the group commits without it.
+        """
         for e in events:  # a bad event fails its caller here, not everyone in its group
             event_bytes(e if "time" in e else {**e, "time": ""})
         done: Future[list[int]] = Future()
         with self._wake:
             if self._closed:
                 raise RuntimeError("the group commit is closed")
-            self._pending.append((list(events), done))
+            self._pending.append(((list(events), within, admit), done))
             self._wake.notify()
         return done.result()
 
@@ -591,28 +667,31 @@ class GroupCommit:
                 if not self._pending:
                     return
                 deadline = time.monotonic() + self.linger
-                while not self._closed and sum(len(e) for e, _ in self._pending) < self.max_events:
+                while (
+                    not self._closed and sum(len(i[0]) for i, _ in self._pending) < self.max_events
+                ):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     self._wake.wait(left)
-                group: list[tuple[list[Mapping[str, Any]], Future[list[int]]]] = []
+                group: list[tuple[Item, Future[list[int]]]] = []
                 count = 0
-                while self._pending and (not group or count + len(self._pending[0][0])
+                while self._pending and (not group or count + len(self._pending[0][0][0])
                                          <= self.max_events):  # fmt: skip
-                    item = self._pending.pop(0)
-                    group.append(item)
-                    count += len(item[0])
+                    waiting = self._pending.pop(0)
+                    group.append(waiting)
+                    count += len(waiting[0][0])
             try:
-                indexes = self.log.append([e for events, _ in group for e in events])
-            except Exception as exc:  # every waiter learns why
+                results = self.log.append_each([item for item, _ in group])
+            except Exception as exc:  # the commit failed: every waiter learns why
                 for _, done in group:
                     done.set_exception(exc)
                 continue
-            position = 0
-            for events, done in group:
-                done.set_result(indexes[position : position + len(events)])
-                position += len(events)
+            for (_, done), result in zip(group, results, strict=True):
+                if isinstance(result, Exception):
+                    done.set_exception(result)
+                else:
+                    done.set_result(result)
 
     def close(self) -> None:
         """Commit what is pending, then stop."""

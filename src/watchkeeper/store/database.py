@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,12 @@ def create(url: str) -> Engine:
         path = _sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=64,
+            max_overflow=64,
+        )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -116,6 +122,10 @@ class Store:
         self.engine = engine
         self.url = url
         self.dialect = engine.dialect.name
+        # SQLite has one writer at a time. Threads of this process queue here, woken the
+        # moment the writer before them commits, instead of in SQLite's busy handler, which
+        # sleeps in steps of up to 100 ms. Other processes still meet the busy timeout.
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
 
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
@@ -176,6 +186,7 @@ class Store:
     def writing(self) -> Iterator[Connection]:
         """A transaction that writes: serialized with other writers, committed on exit."""
         with (
+            self._write_lock if self._write_lock is not None else contextlib.nullcontext(),
             self.engine.connect().execution_options(watchkeeper_write=True) as conn,
             conn.begin(),
         ):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from watchkeeper.errors import Superseded
 from watchkeeper.store.audit import AuditLog
@@ -66,16 +66,6 @@ def _view(row: Any) -> dict[str, Any]:
     }
 
 
-def _in_scope(agent: str | None, session: str | None) -> Any:
-    """Pauses that cover an action of ``agent`` in ``session``."""
-    covers = [pauses.c.scope == "all"]
-    if agent:
-        covers.append(and_(pauses.c.scope == "agent", pauses.c.target == agent))
-    if session:
-        covers.append(and_(pauses.c.scope == "session", pauses.c.target == session))
-    return and_(pauses.c.resumed_at.is_(None), or_(*covers))
-
-
 class Pauses:
     """The pauses of one store."""
 
@@ -87,11 +77,32 @@ class Pauses:
     def active_in(
         self, conn: Connection, agent: str | None, session: str | None = None
     ) -> dict[str, Any] | None:
-        """The oldest pause in force over ``agent``/``session``, in the caller's transaction."""
-        row = conn.execute(
-            select(pauses).where(_in_scope(agent, session)).order_by(pauses.c.created_at).limit(1)
-        ).first()
-        return None if row is None else _view(row)
+        """The oldest pause in force over ``agent``/``session``, in the caller's transaction.
+
+        The pauses in force are read once per transaction: many decisions recorded in one
+        transaction (a group commit) share one read. That is sound under the log's lock,
+        which a pause takes before it is written, so none can appear until the commit."""
+        for pause in self._in_force(conn):
+            if (
+                pause["scope"] == "all"
+                or (pause["scope"] == "agent" and pause["target"] == agent)
+                or (pause["scope"] == "session" and session and pause["target"] == session)
+            ):
+                return pause
+        return None
+
+    def _in_force(self, conn: Connection) -> list[dict[str, Any]]:
+        transaction = conn.get_transaction()
+        cached = conn.info.get("watchkeeper.pauses")
+        if transaction is not None and cached is not None and cached[0] is transaction:
+            return list(cached[1])
+        rows = conn.execute(
+            select(pauses).where(pauses.c.resumed_at.is_(None)).order_by(pauses.c.created_at)
+        ).all()
+        found = [_view(r) for r in rows]
+        if transaction is not None:
+            conn.info["watchkeeper.pauses"] = (transaction, found)
+        return found
 
     def active(self, agent: str | None, session: str | None = None) -> dict[str, Any] | None:
         """The pause in force over ``agent``/``session``, or ``None``."""

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import Decision
-from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.audit import AuditLog, GroupCommit
 from watchkeeper.store.checkpoint import DEFAULT_KEY, DEFAULT_ORIGIN, Signer
 from watchkeeper.store.database import Store
 
@@ -46,15 +46,20 @@ class Recorder:
         origin: str = DEFAULT_ORIGIN,
         checkpoint_every: int = 1000,
         checkpoint_seconds: float = 60.0,
+        group_commit: bool = False,
     ) -> None:
         self.store = store
         self.log = AuditLog(store)
+        #: With many callers at once (a server), decisions waiting to be recorded share one
+        #: transaction and one fsync; each still returns only once its own is durable.
+        self.group = GroupCommit(self.log) if group_commit else None
         self.signer = signer
         self.origin = origin
         self.every = checkpoint_every
         self.seconds = checkpoint_seconds
         latest = self.log.latest_checkpoint()
         self._checkpointed = latest[0] if latest else 0
+        self._size = self.log.size()  # as this recorder last saw it: checkpoints are due by it
         self._checkpointed_at = time.monotonic()
 
     @staticmethod
@@ -92,6 +97,7 @@ class Recorder:
         action: Any,
         decision: Decision,
         within: Callable[[Connection, list[int], Decision], None] | None = None,
+        admit: Callable[[Connection], None] | None = None,
     ) -> tuple[Decision, list[int]]:
         """Append the action and its decision in one transaction; the decision as recorded.
 
@@ -100,7 +106,7 @@ class Recorder:
         recorded and returned: the log never says ``allow`` for something that was refused.
         """
         try:
-            self.maybe_checkpoint(self.log.size())
+            self.maybe_checkpoint(self._size)
         except Exception as exc:
             decision = Decision.fail_closed(
                 f"the audit log cannot be checkpointed: {exc}",
@@ -109,13 +115,16 @@ class Recorder:
                 environment=decision.environment,
             )
         recorded = decision
-        indexes = self.log.append(
+        append = self.log.append if self.group is None else self.group.append
+        indexes = append(
             [
                 {"kind": "action", "action": action_record(action)},
                 {"kind": "decision", "decision": decision.to_json()},
             ],
             None if within is None else (lambda conn, idx: within(conn, idx, recorded)),
+            admit,
         )
+        self._size = max(self._size, indexes[-1] + 1)
         return decision, indexes
 
     def maybe_checkpoint(self, size: int) -> str | None:
@@ -132,4 +141,6 @@ class Recorder:
         return note
 
     def close(self) -> None:
+        if self.group is not None:
+            self.group.close()
         self.store.close()
