@@ -14,16 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Decide a few real actions with the example standing orders, and explain one of them.
+# Decide a few real actions with the example standing orders, then serve the API on SQLite with
+# those orders, creating an admin on first start (its one-time password and token are printed).
 run: venv
 	@$(BIN)/watchkeeper lint examples/infra
 	@for f in examples/actions/*.json; do \
 		echo; echo "── $$f"; \
 		$(BIN)/watchkeeper check --orders examples/infra $$f || exit $$?; \
 	done
-	@echo; echo "── why: watchkeeper explain --orders examples/infra examples/actions/drop-table-prod.json"
-	@$(BIN)/watchkeeper explain --orders examples/infra examples/actions/drop-table-prod.json
-	@$(BIN)/watchkeeper test examples/infra
+	@echo; echo "── the server (Ctrl-C stops it)"
+	@$(BIN)/watchkeeper serve --orders examples/infra --host 127.0.0.1 --port 8470 \
+		--admin admin@example.com
 
 lint: venv
 	$(BIN)/ruff check src tests bench

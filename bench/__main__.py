@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from bench import audit, peers, plans
+from bench import audit, peers, plans, server
 from bench.decide import (
     ACTION,
     BUILTIN_ACTIONS,
@@ -144,6 +144,8 @@ orders in `prod`: parse, effects, placement and decision (target: ≤ 300 µs p5
     body += "\n" + peers.section() + "\n" + plans.section()
     print("the audit log…", flush=True)
     body += "\n" + audit.section()
+    print("the server over HTTP…", flush=True)
+    body += "\n" + server.section()
     path = Path(__file__).with_name("RESULTS.md")
     path.write_text(body, encoding="utf-8")
     print(f"wrote {path}")

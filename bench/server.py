@@ -163,7 +163,9 @@ def section() -> str:
             stores.append(("PostgreSQL", _fresh_pg_schema()))
         for label, url in stores:
             key, tokens = _people(url, 4)
-            with _server(url, work) as base:
+            home = work / label  # a signing key per log: each pins its own checkpoints
+            home.mkdir()
+            with _server(url, home) as base:
                 _load(base, key, body, connections=8, seconds=1)  # warm up
                 closed = _load(base, key, body, connections=32, seconds=8)
                 steady = _load(base, key, body, connections=64, seconds=8, rate=500)
@@ -180,7 +182,7 @@ def section() -> str:
                     p50, p99 = _wakes(base, base, key, tokens)
                     wake_rows.append([label, "one server", f"{p50:.1f} / {p99:.1f}"])
                 else:
-                    with _server(url, work) as other:
+                    with _server(url, home) as other:
                         p50, p99 = _wakes(base, other, key, tokens)
                     wake_rows.append([label, "vote on another server",
                                       f"{p50:.1f} / {p99:.1f}"])  # fmt: skip

@@ -444,6 +444,14 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8470,
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            "--admin",
+            help="Create this admin if they do not exist yet, and print their one-time "
+            "password and a personal token (once).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API: decisions recorded before they are answered (see /openapi.json)."""
     import uvicorn
@@ -456,6 +464,8 @@ def serve(
         settings = Settings.from_env()
         store = Store.open(db)
         application = create_app(loaded, store, settings)
+        if admin:
+            _first_admin(store, admin, f"http://{host}:{port}")
     except UsageError as exc:
         _fail(str(exc))
     sys.stderr.write(f"watchkeeper serving {label} on http://{host}:{port}\n")
@@ -463,6 +473,28 @@ def serve(
         uvicorn.run(application, host=host, port=port, log_level="warning")
     finally:
         store.close()
+
+
+def _first_admin(store: Any, email: str, url: str) -> None:
+    """Create ``email`` as an admin unless they exist; print what they need to sign in, once."""
+    from watchkeeper.store.identities import Identities, IdentityError
+
+    ids = Identities(store)
+    try:
+        password = ids.add_user(email, role="admin", groups=[], password=None)
+    except IdentityError as exc:
+        if "already exists" not in str(exc):
+            raise
+        sys.stderr.write(f"admin {email} exists; `watchkeeper users token {email}` for a token\n")
+        return
+    token = ids.issue_token(email)
+    sys.stderr.write(
+        f"admin {email} created. Shown once, keep them secret:\n"
+        f"  one-time password: {password}\n"
+        f"  personal token:    {token}\n"
+        f"  try: WATCHKEEPER_SERVER={url} WATCHKEEPER_TOKEN={token} "
+        "watchkeeper approvals list\n"
+    )
 
 
 def _register() -> None:

@@ -113,6 +113,11 @@ SETTINGS += (
         "events arrive).",
         _positive_float,
     ),
+    Setting(
+        "public_url",
+        "http://127.0.0.1:8470",
+        "The server's address as people reach it: notifications link to approvals under it.",
+    ),
 )
 SETTING = {s.name: s for s in SETTINGS}
 ORDERS_ENV = SETTING["orders"].env
@@ -131,6 +136,7 @@ class Settings:
     audit_origin: str = SETTING["audit_origin"].default
     checkpoint_every: int = SETTING["checkpoint_every"].default
     checkpoint_seconds: float = SETTING["checkpoint_seconds"].default
+    public_url: str = SETTING["public_url"].default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -50,6 +50,8 @@ class ApprovalRequirement:
     timeout_seconds: int = 3600
     on_timeout: str = "deny"
     escalate: tuple[Escalation, ...] = ()
+    #: Channels told when the approval opens and when it is decided.
+    notify: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON form."""
@@ -61,6 +63,7 @@ class ApprovalRequirement:
             "timeout_seconds": self.timeout_seconds,
             "on_timeout": self.on_timeout,
             "escalate": [e.to_json() for e in self.escalate],
+            "notify": list(self.notify),
         }
 
 
@@ -129,6 +132,7 @@ class Decision:
                     Escalation(int(e["after_seconds"]), str(e["to"]))
                     for e in a.get("escalate") or ()
                 ),
+                notify=tuple(str(n) for n in a.get("notify") or ()),
             )
             for a in data.get("approvals") or ()
         )

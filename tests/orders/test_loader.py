@@ -535,6 +535,54 @@ def test_unknown_group_is_refused_and_names_the_declared_groups(
     assert_issue(only_issue(path), path, line, col, *parts)
 
 
+# --- notification channels --------------------------------------------------------------------
+
+
+def test_a_rule_naming_an_undeclared_channel_is_refused_with_a_suggestion(
+    write_orders: Write,
+) -> None:
+    path = write_orders(
+        """
+        channels: {sre-slack: {type: slack, url: "$env:SLACK"}}
+        rules:
+          - name: r
+            decision: ask
+            notify: [sre-slak]
+        """
+    )
+    assert_issue(only_issue(path), path, 5, 14, "unknown channel 'sre-slak'",
+                 "did you mean 'sre-slack'?", "declared: sre-slack")  # fmt: skip
+
+
+def test_a_channel_without_what_its_type_needs_is_refused(write_orders: Write) -> None:
+    path = write_orders(
+        """
+        channels:
+          mail: {type: email, to: [a@example.com]}
+        """
+    )
+    assert_issue(only_issue(path), path, 2, 3, "channel 'mail' (email) needs from, smtp",
+                 "'from:' and 'smtp:'")  # fmt: skip
+
+
+def test_channels_load_and_rules_carry_them_into_their_approvals(write_orders: Write) -> None:
+    orders = load(
+        write_orders(
+            """
+            channels:
+              hook: {type: webhook, url: "https://hooks.example.com", secret: "$env:S"}
+              trail: {type: log}
+            rules:
+              - name: r
+                decision: ask
+                notify: [hook, trail]
+            """
+        )
+    )
+    assert orders.channels["hook"]["secret"] == "$env:S"  # kept as a reference, never resolved
+    assert orders.rules[0].approvals[0].notify == ("hook", "trail")
+
+
 def test_quorum_larger_than_its_group_is_refused(write_orders: Write) -> None:
     path = write_orders(
         """

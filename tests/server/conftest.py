@@ -15,6 +15,7 @@ import uvicorn
 
 from watchkeeper.config import Settings
 from watchkeeper.orders.loader import builtin
+from watchkeeper.orders.model import StandingOrders
 from watchkeeper.server.app import create_app
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities
@@ -43,9 +44,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(store: Store, settings: Settings) -> Iterator[str]:
+def serving(
+    store: Store, settings: Settings, orders: StandingOrders | None = None
+) -> Iterator[str]:
     """A real server for ``store`` on a free loopback port; its base URL."""
-    app = create_app(builtin(), store, settings)
+    app = create_app(orders or builtin(), store, settings)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -30,6 +30,10 @@ from watchkeeper.orders.validate import Path, suggest
 DEFAULT_TIMEOUT = 3600
 
 
+#: What each channel type cannot work without.
+CHANNEL_NEEDS = {"webhook": ("url",), "slack": ("url",), "email": ("to", "from", "smtp")}
+
+
 def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> StandingOrders | None:
     """Build standing orders; return ``None`` if any issue was recorded in the documents."""
     c = Compiler(docs)
@@ -44,6 +48,20 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
         if value is not None
     }
     groups = {name: tuple(value or ()) for _, name, value in named_section(docs, "groups")}
+    channels: dict[str, dict[str, Any]] = {}
+    for i, name, value in named_section(docs, "channels"):
+        if value is None:
+            continue
+        needs = CHANNEL_NEEDS.get(value.get("type") or "", ())
+        missing = [key for key in needs if not value.get(key)]
+        if missing:
+            docs[i].v.error(
+                ("channels", name),
+                f"channel {name!r} ({value.get('type')}) needs {', '.join(missing)}; add "
+                + " and ".join(f"'{key}:'" for key in missing),
+                key=True,
+            )
+        channels[name] = dict(value)
     env_names = list(environments)
 
     def check_env(doc: Document, path: Path, name: str) -> None:
@@ -123,6 +141,14 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             )
             # Check the whole rule even when it cannot be kept: no error hides another.
             rule = _rule(c, i, path, len(rules), value, check_env, check_group)
+            for n, channel in enumerate(value.get("notify") or []):
+                if channel not in channels:
+                    known = ", ".join(channels) or "none"
+                    doc.v.error(
+                        (*path, "notify", n),
+                        f"unknown channel {channel!r}{suggest(channel, list(channels))}; "
+                        f"declare it under channels: (declared: {known})",
+                    )
             _warn_selectors(doc, path, value, known_tools, set(agents))
             if rule is not None and unique:
                 rules.append(rule)
@@ -140,6 +166,7 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
     return StandingOrders(
         environments=environments,
         groups=groups,
+        channels=channels,
         agents=agents,
         tools=tools,
         rules=tuple(rules),
@@ -258,6 +285,7 @@ def _rule(
                 timeout_seconds=timeout,
                 on_timeout=value.get("on_timeout") or "deny",
                 escalate=tuple(escalations),
+                notify=tuple(value.get("notify") or ()),
             )
         )
     if decision is not None and decision != "ask" and value.get("approvers"):
@@ -274,6 +302,7 @@ def _rule(
                 timeout_seconds=timeout,
                 on_timeout=value.get("on_timeout") or "deny",
                 escalate=tuple(escalations),
+                notify=tuple(value.get("notify") or ()),
             )
         )
     if value.get("on_timeout") == "escalate" and not escalations:

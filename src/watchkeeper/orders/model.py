@@ -153,6 +153,9 @@ class StandingOrders:
     strictest: tuple[str, ...] = ()
     #: Things that load but are probably mistakes; ``watchkeeper lint`` shows them.
     warnings: tuple[Issue, ...] = ()
+    #: Notification channels by name: ``{"type": "webhook", "url": …}`` as written (secrets
+    #: stay ``$env:NAME`` references until a notification is sent).
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def rule(self, name: str) -> Rule:
         """The rule called ``name``; ``UsageError`` naming the rules there are otherwise."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from watchkeeper.decision import DECISIONS
 from watchkeeper.models import FLAGS, REVERSIBILITY, SCOPES, VERBS
 from watchkeeper.orders.validate import (
+    Bool,
     Duration,
     Enum,
     Field,
@@ -135,6 +136,28 @@ ESCALATION = Record(
     }
 )
 
+SECRET_HINT = "a literal, or `$env:NAME` to read it from the server's environment when used"
+
+CHANNEL = Record(
+    {
+        "type": Field(
+            Enum("webhook", "slack", "email", "log"), "How notifications are sent.", required=True
+        ),
+        "url": Field(Str(), "webhook, slack: where to POST (`$env:NAME` allowed)."),
+        "secret": Field(
+            Str(), "webhook: the HMAC-SHA256 key for `X-Watchkeeper-Signature`; " + SECRET_HINT
+        ),
+        "to": Field(ListOf(Str()), "email: recipients."),
+        "from": Field(Str(), "email: the sender address."),
+        "smtp": Field(Str(), "email: the SMTP server as `host:port`."),
+        "starttls": Field(
+            Bool(), "email: upgrade the SMTP connection with STARTTLS.", default=False
+        ),
+        "username": Field(Str(), "email: SMTP login; " + SECRET_HINT),
+        "password": Field(Str(), "email: SMTP password; " + SECRET_HINT),
+    }
+)
+
 RULE = Record(
     {
         "name": Field(IDENT, "Unique name; decisions and audit records cite it.", required=True),
@@ -153,6 +176,9 @@ RULE = Record(
         ),
         "escalate": Field(ListOf(ESCALATION), "Escalation ladder while pending."),
         "instructions": Field(Str(), "Told to the agent and the approver when the rule matches."),
+        "notify": Field(
+            ListOf(IDENT), "Channels (from `channels:`) told when an `ask` opens and is decided."
+        ),
     }
 )
 
@@ -168,6 +194,10 @@ ORDERS = Record(
             MapOf(TOOL, key=IDENT), "Effects of tools no analyzer knows, declared by you."
         ),
         "rules": Field(ListOf(RULE), "Rules, evaluated together; the most restrictive wins."),
+        "channels": Field(
+            MapOf(CHANNEL, key=IDENT),
+            "Where notifications go: rules name them in `notify:`; pauses go to all of them.",
+        ),
     },
     doc="standing orders document",
 )

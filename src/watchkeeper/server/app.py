@@ -45,11 +45,13 @@ from watchkeeper.config import Settings
 from watchkeeper.decision import Decision
 from watchkeeper.errors import Superseded
 from watchkeeper.gateway import Gateway
+from watchkeeper.notify import Notifier
 from watchkeeper.orders.model import StandingOrders
 from watchkeeper.store.approvals import Approvals
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities, User
+from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.outcomes import Outcomes
 from watchkeeper.store.pauses import Paused, Pauses, describe
 from watchkeeper.store.recorder import Recorder
@@ -130,8 +132,11 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     gateway = Gateway(orders, default_registry(settings.limits()), recorder=recorder)
     identities = Identities(store)
     waiter = Waiter.start(store)
-    approvals = Approvals(store, orders.groups, waiter)
-    pauses = Pauses(store, waiter)
+    outbox = Outbox(store)
+    channels = tuple(orders.channels)
+    approvals = Approvals(store, orders.groups, waiter, outbox, loud=channels)
+    pauses = Pauses(store, waiter, outbox, channels)
+    notifier = Notifier.start(store, orders.channels, settings.public_url)
     outcomes = Outcomes(store)
     log = AuditLog(store)
     limit = settings.max_input_bytes + _ENVELOPE
@@ -153,6 +158,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         if recorder.group is not None:
             await run_in_threadpool(recorder.group.close)
         await run_in_threadpool(waiter.close)
+        await run_in_threadpool(notifier.close)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -343,7 +349,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
             if decided.action_digest:
                 created.append(approvals.create_in(
                     conn, indexes[0], agent, decided.action_digest, decided.approvals,
-                    session=session))  # fmt: skip
+                    session=session, summary=decided.summary()))  # fmt: skip
 
         halt = None if pause is None else describe(pause)
         decision, action_id = gateway.submit_recorded(action, on_ask, halt, admit)

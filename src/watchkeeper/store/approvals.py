@@ -30,6 +30,7 @@ from watchkeeper.decision import ApprovalRequirement
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
+from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import approvals, votes
 from watchkeeper.store.waiting import Waiter
@@ -55,12 +56,34 @@ class Approvals:
     """The approvals of one store, judged with the standing orders' groups."""
 
     def __init__(
-        self, store: Store, groups: Mapping[str, Sequence[str]], waiter: Waiter | None = None
+        self,
+        store: Store,
+        groups: Mapping[str, Sequence[str]],
+        waiter: Waiter | None = None,
+        outbox: Outbox | None = None,
+        loud: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.groups = {g: {m.lower() for m in members} for g, members in groups.items()}
         self.log = AuditLog(store)
         self.waiter = waiter
+        self.outbox = outbox
+        #: Channels told of every break-glass approval, whatever the rules name.
+        self.loud = tuple(loud)
+
+    def _notify(
+        self,
+        conn: Connection,
+        required: Sequence[Mapping[str, Any]],
+        kind: str,
+        payload: Mapping[str, Any],
+        loud: bool = False,
+    ) -> None:
+        """Queue notifications with the change, in its transaction (the outbox)."""
+        if self.outbox is None:
+            return
+        channels = [c for r in required for c in r.get("notify") or ()]
+        self.outbox.enqueue_in(conn, [*channels, *(self.loud if loud else ())], kind, payload)
 
     def _announce(self, conn: Connection, approval_id: str) -> None:
         if self.waiter is not None:
@@ -91,6 +114,7 @@ class Approvals:
         digest: str,
         requirements: Sequence[ApprovalRequirement],
         session: str | None = None,
+        summary: str = "",
     ) -> str:
         """A pending approval, in the caller's transaction (the one recording the decision).
 
@@ -137,6 +161,9 @@ class Approvals:
             [{"kind": "approval_requested", "approval": approval_id, "agent": agent,
               "digest": digest, "action_index": action_index, "required": required}],
         )  # fmt: skip
+        self._notify(conn, required, "approval_requested",
+                     {"approval": approval_id, "agent": agent, "digest": digest,
+                      "action_index": action_index, "summary": summary})  # fmt: skip
         return approval_id
 
     def get(self, approval_id: str) -> dict[str, Any] | None:
@@ -186,6 +213,14 @@ class Approvals:
         if expired:
             self.log.append_in(conn, [{"kind": "approval_expired", "approval": approval_id}])
             self._announce(conn, approval_id)
+            row = conn.execute(
+                select(approvals.c.agent, approvals.c.requirements).where(
+                    approvals.c.id == approval_id
+                )
+            ).first()
+            if row is not None:
+                self._notify(conn, json.loads(row[1]), "approval_expired",
+                             {"approval": approval_id, "agent": row[0]})  # fmt: skip
         return bool(expired)
 
     def _view(self, conn: Connection, approval_id: str) -> dict[str, Any] | None:
@@ -279,6 +314,11 @@ class Approvals:
                   "comment": comment, "break_glass": break_glass, "state": state}],
             )  # fmt: skip
             self._announce(conn, approval_id)
+            if state != "pending":
+                self._notify(conn, required, "approval_decided",
+                             {"approval": approval_id, "agent": row["agent"], "state": state,
+                              "by": user.email, "comment": comment, "break_glass": break_glass},
+                             loud=break_glass)  # fmt: skip
             view = self._view(conn, approval_id)
         self._changed()
         assert view is not None

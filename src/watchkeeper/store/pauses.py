@@ -15,6 +15,7 @@ what was cancelled stays cancelled, and the agent asks again.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -23,6 +24,7 @@ from watchkeeper.errors import Superseded
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
+from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import approvals, pauses
 from watchkeeper.store.waiting import Waiter
@@ -69,10 +71,23 @@ def _view(row: Any) -> dict[str, Any]:
 class Pauses:
     """The pauses of one store."""
 
-    def __init__(self, store: Store, waiter: Waiter | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        waiter: Waiter | None = None,
+        outbox: Outbox | None = None,
+        channels: Sequence[str] = (),
+    ) -> None:
         self.store = store
         self.log = AuditLog(store)
         self.waiter = waiter
+        self.outbox = outbox
+        #: Every pause and resume is told to all of these.
+        self.channels = tuple(channels)
+
+    def _notify(self, conn: Connection, kind: str, payload: dict[str, Any]) -> None:
+        if self.outbox is not None:
+            self.outbox.enqueue_in(conn, self.channels, kind, payload)
 
     def active_in(
         self, conn: Connection, agent: str | None, session: str | None = None
@@ -156,6 +171,9 @@ class Pauses:
                 [{"kind": "pause", "pause": pause_id, "scope": scope, "target": target,
                   "reason": reason, "by": by.email, "cancelled": ids}],
             )  # fmt: skip
+            self._notify(conn, "pause", {"pause": pause_id, "scope": scope, "target": target,
+                                         "reason": reason, "by": by.email,
+                                         "cancelled": len(ids)})  # fmt: skip
             if self.waiter is not None:
                 for approval_id in ids:
                     self.waiter.announce(conn, approval_id)
@@ -183,4 +201,5 @@ class Pauses:
                 conn,
                 [{"kind": "resume", "pause": pause_id, "reason": reason, "by": by.email}],
             )
+            self._notify(conn, "resume", {"pause": pause_id, "reason": reason, "by": by.email})
         return _view(row)

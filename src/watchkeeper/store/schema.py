@@ -149,5 +149,21 @@ outcomes = Table(
     Column("reported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(32), primary_key=True),  # also the idempotency key receivers see
+    Column("channel", String(200), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON: what the notification says
+    Column("state", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_at", Float, nullable=False),  # when it is due, on the database's clock
+    Column("claimed_until", Float, nullable=True),  # a worker is delivering it until then
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+
 #: Tables whose rows are never updated or deleted (the head's size only grows, by update).
 APPEND_ONLY = ("audit_leaves", "audit_nodes", "audit_checkpoints")

@@ -1,0 +1,244 @@
+"""Delivering notifications: generic webhook, Slack, email, log; and the worker that sends them.
+
+    notifier = Notifier.start(store, orders.channels, public_url="https://wk.example.com")
+    notifier.wake()        # after a commit that queued notifications: send them now
+    notifier.close()
+
+Channels are declared in the standing orders (``channels:``); secrets may be ``$env:NAME``,
+read when a notification is sent, so they are never stored. What each channel receives:
+
+- ``webhook``: ``POST`` of ``{"id", "kind", "payload", "text"}`` as JSON, with
+  ``X-Watchkeeper-Timestamp`` (Unix seconds), ``X-Watchkeeper-Signature: sha256=<hex>`` (HMAC-SHA256
+  with the channel's ``secret`` over ``timestamp + "." + body``) and ``Idempotency-Key`` (the same
+  on every retry of one notification). Any 2xx is delivered.
+- ``slack``: an incoming-webhook message: the summary as text and Block Kit sections, with a
+  link to the approval.
+- ``email``: a plain-text message over SMTP, with STARTTLS and login when configured.
+- ``log``: one line on the ``watchkeeper.notify`` logger.
+
+A failure is retried with backoff by the outbox; it never changes a decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import smtplib
+import threading
+import time
+from collections.abc import Mapping
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+
+from watchkeeper.errors import describe
+from watchkeeper.store.database import Store
+from watchkeeper.store.outbox import Notification, Outbox
+
+log = logging.getLogger("watchkeeper.notify")
+
+
+class DeliveryError(Exception):
+    """A notification could not be delivered; the message says why."""
+
+
+def secret(value: Any, field: str, channel: str) -> str:
+    """A channel setting, with ``$env:NAME`` read from the environment now."""
+    text = "" if value is None else str(value)
+    if text.startswith("$env:"):
+        name = text[5:]
+        found = os.environ.get(name)
+        if not found:
+            raise DeliveryError(
+                f"channel {channel!r}: {field} reads ${name} from the environment, which is unset"
+            )
+        return found
+    return text
+
+
+def sign(secret_key: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of ``timestamp + "." + body`` (what receivers recompute)."""
+    mac = hmac.new(secret_key.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def summary(kind: str, payload: Mapping[str, Any]) -> str:
+    """One line a person reads first."""
+    agent = payload.get("agent", "?")
+    approval = payload.get("approval", "")
+    by, reason = payload.get("by"), payload.get("reason")
+    if kind == "approval_requested":
+        return (
+            f"{agent} asks for approval ({approval}): {payload.get('summary') or 'see the action'}"
+        )
+    if kind == "approval_decided":
+        how = " BY BREAK-GLASS" if payload.get("break_glass") else ""
+        return f"approval {approval} for {agent} was {payload.get('state')}{how}"
+    if kind == "approval_expired":
+        return f"approval {approval} for {agent} expired: nobody decided in time"
+    if kind == "pause":
+        where = f"{payload.get('scope')} {payload.get('target') or ''}".strip()
+        return f"PAUSED {where} by {by}: {reason}"
+    if kind == "resume":
+        return f"resumed pause {payload.get('pause')} by {by}: {reason}"
+    return f"{kind}: {json.dumps(dict(payload), sort_keys=True)[:300]}"
+
+
+class Deliverer:
+    """Sends one notification to one declared channel, or raises :class:`DeliveryError`."""
+
+    def __init__(
+        self,
+        channels: Mapping[str, Mapping[str, Any]],
+        public_url: str = "http://127.0.0.1:8470",
+        timeout: float = 10.0,
+    ) -> None:
+        self.channels = channels
+        self.public_url = public_url.rstrip("/")
+        self.timeout = timeout
+
+    def link(self, payload: Mapping[str, Any]) -> str | None:
+        approval = payload.get("approval")
+        return f"{self.public_url}/v1/approvals/{approval}" if approval else None
+
+    def deliver(self, item: Notification) -> None:
+        channel = self.channels.get(item.channel)
+        if channel is None:
+            raise DeliveryError(
+                f"channel {item.channel!r} is not in the standing orders any more; "
+                f"declared: {', '.join(self.channels) or 'none'}"
+            )
+        kind = channel.get("type")
+        text = summary(item.kind, item.payload)
+        if kind == "webhook":
+            self._webhook(item, channel, text)
+        elif kind == "slack":
+            self._slack(item, channel, text)
+        elif kind == "email":
+            self._email(item, channel, text)
+        elif kind == "log":
+            log.warning("%s %s", text, json.dumps({"id": item.id, **item.payload}, sort_keys=True))
+        else:
+            raise DeliveryError(f"channel {item.channel!r} has unknown type {kind!r}")
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        try:
+            answer = httpx.post(url, content=body, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"POST {url} failed: {describe(exc)}") from exc
+        if not 200 <= answer.status_code < 300:
+            raise DeliveryError(f"POST {url} answered {answer.status_code}: {answer.text[:200]}")
+
+    def _webhook(self, item: Notification, channel: Mapping[str, Any], text: str) -> None:
+        url = secret(channel.get("url"), "url", item.channel)
+        body = json.dumps(
+            {"id": item.id, "kind": item.kind, "payload": item.payload, "text": text,
+             "link": self.link(item.payload)},
+            sort_keys=True,
+        ).encode()  # fmt: skip
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "Idempotency-Key": item.id,
+                   "X-Watchkeeper-Timestamp": timestamp}  # fmt: skip
+        if channel.get("secret"):
+            key = secret(channel.get("secret"), "secret", item.channel)
+            headers["X-Watchkeeper-Signature"] = sign(key, timestamp, body)
+        self._post(url, body, headers)
+
+    def _slack(self, item: Notification, channel: Mapping[str, Any], text: str) -> None:
+        url = secret(channel.get("url"), "url", item.channel)
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        ]
+        details = [f"*{k}*: {item.payload[k]}" for k in ("agent", "digest", "state", "reason")
+                   if item.payload.get(k)]  # fmt: skip
+        if details:
+            context = [{"type": "mrkdwn", "text": "  ".join(details)}]
+            blocks.append({"type": "context", "elements": context})
+        link = self.link(item.payload)
+        if link:
+            button = {"type": "mrkdwn", "text": f"<{link}|Open the approval>"}
+            blocks.append({"type": "section", "text": button})
+        body = json.dumps({"text": text, "blocks": blocks}).encode()
+        self._post(url, body, {"Content-Type": "application/json"})
+
+    def _email(self, item: Notification, channel: Mapping[str, Any], text: str) -> None:
+        host, _, port = str(channel.get("smtp")).rpartition(":")
+        message = EmailMessage()
+        message["Subject"] = f"[watchkeeper] {text[:150]}"
+        message["From"] = str(channel.get("from"))
+        message["To"] = ", ".join(str(t) for t in channel.get("to") or ())
+        message["Message-ID"] = f"<{item.id}@watchkeeper>"
+        link = self.link(item.payload)
+        lines = [text, ""] + [f"{k}: {v}" for k, v in sorted(item.payload.items())]
+        message.set_content("\n".join(lines + ([f"\n{link}"] if link else [])))
+        try:
+            with smtplib.SMTP(host or "localhost", int(port or 25), timeout=self.timeout) as smtp:
+                if channel.get("starttls"):
+                    smtp.starttls()
+                if channel.get("username"):
+                    smtp.login(
+                        secret(channel.get("username"), "username", item.channel),
+                        secret(channel.get("password"), "password", item.channel),
+                    )
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"SMTP to {channel.get('smtp')} failed: {describe(exc)}") from exc
+
+
+class Notifier:
+    """The worker that sends what the outbox holds, woken by commits and every ``interval``."""
+
+    def __init__(self, outbox: Outbox, deliverer: Deliverer, interval: float = 1.0) -> None:
+        self.outbox = outbox
+        self.deliverer = deliverer
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
+
+    @classmethod
+    def start(
+        cls,
+        store: Store,
+        channels: Mapping[str, Mapping[str, Any]],
+        public_url: str = "http://127.0.0.1:8470",
+        interval: float = 1.0,
+    ) -> Notifier:
+        notifier = cls(Outbox(store), Deliverer(channels, public_url), interval)
+        notifier._thread.start()
+        return notifier
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run_once(self) -> int:
+        """Deliver what is due now; how many were claimed."""
+        items = self.outbox.claim()
+        for item in items:
+            try:
+                self.deliverer.deliver(item)
+            except Exception as exc:  # any failure is retried later; nothing else changes
+                self.outbox.failed(item, describe(exc))
+            else:
+                self.outbox.sent(item)
+        return len(items)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception as exc:  # the database went away: try again soon
+                log.warning("notifications could not be claimed: %s", describe(exc))
+                busy = 0
+            if not busy:
+                self._wake.wait(self.interval)
+                self._wake.clear()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(10)
