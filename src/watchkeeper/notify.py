@@ -78,6 +78,12 @@ def summary(kind: str, payload: Mapping[str, Any]) -> str:
     if kind == "approval_decided":
         how = " BY BREAK-GLASS" if payload.get("break_glass") else ""
         return f"approval {approval} for {agent} was {payload.get('state')}{how}"
+    if kind == "approval_escalated":
+        to = ", ".join(payload.get("to") or ()) or "the same people"
+        more = "; the deadline is extended once" if payload.get("extended") else ""
+        return (
+            f"REMINDER: approval {approval} for {agent} is still pending; escalated to {to}{more}"
+        )
     if kind == "approval_expired":
         return f"approval {approval} for {agent} expired: nobody decided in time"
     if kind == "pause":

@@ -250,3 +250,51 @@ def test_an_unset_secret_fails_delivery_and_says_which(
     row = eventually(failing)
     assert "WK_TEST_SECRET" in row["last_error"]
     assert row["state"] == "pending"  # tried again later, not lost
+
+
+ESCALATING = """\
+environments:
+  prod: {default: allow}
+groups:
+  sre: [alice@example.com]
+  leads: [lee@example.com]
+channels:
+  hook: {type: webhook, url: "URL/hook"}
+rules:
+  - name: deletes-need-sre
+    match: {verb: delete}
+    decision: ask
+    approvers: [{group: sre}]
+    timeout: 3s
+    escalate: [{after: 1s, to: leads}]
+    notify: [hook]
+"""
+
+
+def test_the_scheduler_escalates_and_expires_with_nobody_looking(
+    store_url: str, tmp_path: Path
+) -> None:
+    receiver = Receiver()
+    path = tmp_path / "orders.yaml"
+    path.write_text(ESCALATING.replace("URL", receiver.url))
+    store = Store.open(store_url)
+    try:
+        key = Identities(store).add_agent("infra-bot")
+        with serving(store, Settings(audit_key=str(tmp_path / "k")), load(path)) as base:
+            served = Served(base, key, "", "", store)
+            body = served.post("/v1/actions", key, json=DELETE).json()
+            assert body["decision"] == "ask"
+            kinds = eventually(
+                lambda: (
+                    len(got := [json.loads(b)["kind"] for _, b in receiver.on("/hook")]) >= 3
+                    and got
+                ),
+                seconds=20,
+            )
+        assert kinds == ["approval_requested", "approval_escalated", "approval_expired"]
+        escalated = logged(served, "approval_escalated")
+        assert escalated[0]["to"] == ["leads"]
+        assert [e["approval"] for e in logged(served, "approval_expired")] == [body["approval_id"]]
+    finally:
+        store.close()
+        receiver.close()

@@ -57,6 +57,7 @@ from watchkeeper.store.pauses import Paused, Pauses, describe
 from watchkeeper.store.recorder import Recorder
 from watchkeeper.store.refusal import Refused
 from watchkeeper.store.waiting import Waiter
+from watchkeeper.workers import Every
 
 #: The longest a request may wait for an approval to be decided.
 MAX_WAIT = 60.0
@@ -137,6 +138,13 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     approvals = Approvals(store, orders.groups, waiter, outbox, loud=channels)
     pauses = Pauses(store, waiter, outbox, channels)
     notifier = Notifier.start(store, orders.channels, settings.public_url)
+
+    # Escalations and expiries happen on time even when nobody looks at the approval.
+    def advance() -> None:
+        if approvals.tick():
+            notifier.wake()
+
+    scheduler = Every(1.0, advance, name="approvals")
     outcomes = Outcomes(store)
     log = AuditLog(store)
     limit = settings.max_input_bytes + _ENVELOPE
@@ -158,6 +166,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         if recorder.group is not None:
             await run_in_threadpool(recorder.group.close)
         await run_in_threadpool(waiter.close)
+        await run_in_threadpool(scheduler.close)
         await run_in_threadpool(notifier.close)
 
     app = FastAPI(

@@ -38,6 +38,17 @@ from watchkeeper.store.waiting import Waiter
 VOTES = ("approve", "deny")
 
 
+def ladder(required: Sequence[Mapping[str, Any]]) -> list[tuple[int, int, str]]:
+    """Every escalation step of an approval's requirements, in the order they fall due:
+    ``(after_seconds, requirement index, group)``."""
+    steps = [
+        (int(step["after_seconds"]), r, str(step["to"]))
+        for r, requirement in enumerate(required)
+        for step in requirement.get("escalate") or ()
+    ]
+    return sorted(steps)
+
+
 class ApprovalError(Refused):
     """A vote or a consume that cannot be taken."""
 
@@ -153,6 +164,7 @@ class Approvals:
                 state="pending",
                 requirements=json.dumps(required),
                 expires_at=self.store.now(conn) + timeout,
+                opened_at=self.store.now(conn),
                 session=session,
             )
         )
@@ -167,39 +179,113 @@ class Approvals:
         return approval_id
 
     def get(self, approval_id: str) -> dict[str, Any] | None:
-        """The approval as the API shows it, or ``None`` (expiring it first if its time is up)."""
+        """The approval as the API shows it, or ``None`` (advanced first if its time has come:
+        escalated, extended or expired)."""
         with self.store.writing() as conn:
-            self._expire(conn, approval_id)
-            return self._view(conn, approval_id)
+            changed = self._advance(conn, approval_id)
+            view = self._view(conn, approval_id)
+        if changed:
+            self._changed()
+        return view
 
     def recent(self, state: str | None = "pending", limit: int = 100) -> list[dict[str, Any]]:
-        """Approvals, newest first: those in ``state`` (all with ``None``). Pending ones whose
-        time is up are expired first, so the list never offers what can no longer be voted on."""
-        with self.store.writing() as conn:
-            due = conn.execute(
-                select(approvals.c.id).where(
-                    approvals.c.state == "pending", approvals.c.expires_at <= self.store.now(conn)
-                )
-            ).scalars().all()  # fmt: skip
-            expired = [a for a in due if self._expire(conn, a)]
+        """Approvals, newest first: those in ``state`` (all with ``None``). Pending ones are
+        advanced first, so the list never offers what can no longer be voted on."""
+        self.tick()
+        with self.store.reading() as conn:
             query = select(approvals.c.id).order_by(approvals.c.created_at.desc(), approvals.c.id)
             if state is not None:
                 query = query.where(approvals.c.state == state)
             ids = conn.execute(query.limit(max(1, min(limit, 1000)))).scalars().all()
-            views = [v for a in ids if (v := self._view(conn, a)) is not None]
-        if expired:
+            return [v for a in ids if (v := self._view(conn, a)) is not None]
+
+    def tick(self) -> int:
+        """Advance every pending approval whose time has come; how many changed. The
+        scheduler in ``serve`` calls this every second; each change is a compare-and-set, so
+        replicas doing the same never double an escalation or an expiry."""
+        with self.store.reading() as conn:
+            pending = conn.execute(
+                select(approvals.c.id).where(approvals.c.state == "pending")
+            ).scalars().all()  # fmt: skip
+        changed = 0
+        for approval_id in pending:
+            with self.store.writing() as conn:
+                changed += self._advance(conn, approval_id)
+        if changed:
             self._changed()
-        return views
+        return changed
 
     def _expire_now(self, approval_id: str) -> None:
-        """Expire in a transaction of its own: what follows may fail and roll back, the expiry
-        stays."""
+        """Advance in a transaction of its own: what follows may fail and roll back, the expiry
+        or escalation stays."""
         with self.store.writing() as conn:
-            expired = self._expire(conn, approval_id)
-        if expired:
+            changed = self._advance(conn, approval_id)
+        if changed:
             self._changed()
 
-    def _expire(self, conn: Connection, approval_id: str) -> bool:
+    def _advance(self, conn: Connection, approval_id: str) -> bool:
+        """Take a pending approval as far as the database's clock says: escalation steps whose
+        time has come, then at its deadline either one extension (``on_timeout: escalate``,
+        the whole ladder made eligible) or expiry. Timeout never approves."""
+        row = conn.execute(
+            select(approvals.c.state, approvals.c.requirements, approvals.c.opened_at,
+                   approvals.c.level, approvals.c.extended, approvals.c.expires_at,
+                   approvals.c.agent)
+            .where(approvals.c.id == approval_id)
+        ).first()  # fmt: skip
+        if row is None or row[0] != "pending":
+            return False
+        required, opened, level, extended, deadline, agent = (
+            json.loads(row[1]),
+            row[2],
+            int(row[3]),
+            bool(row[4]),
+            row[5],
+            row[6],
+        )
+        now = self.store.now(conn)
+        steps = ladder(required)
+        due = [
+            step for step in steps[level:]
+            if opened is not None and opened + step[0] <= now
+        ]  # fmt: skip
+        timed_out = deadline is not None and deadline <= now
+        escalate_on_timeout = any(r.get("on_timeout") == "escalate" for r in required)
+        if timed_out and escalate_on_timeout and not extended:
+            due = steps[level:]  # the whole ladder, now
+            timeout = min((int(r.get("timeout_seconds") or 3600) for r in required), default=3600)
+            values: dict[str, Any] = {"expires_at": now + timeout, "extended": True}
+        elif timed_out:
+            return self._expire(conn, approval_id, required, agent)
+        elif not due:
+            return False
+        else:
+            values = {}
+        for _after, r, group in due:
+            escalated = required[r].setdefault("escalated_to", [])
+            if group not in escalated:
+                escalated.append(group)
+        moved = conn.execute(
+            update(approvals)
+            .where(approvals.c.id == approval_id, approvals.c.state == "pending",
+                   approvals.c.level == level, approvals.c.extended == extended)
+            .values(requirements=json.dumps(required), level=level + len(due), **values)
+        ).rowcount  # fmt: skip
+        if not moved:
+            return False  # another transaction advanced it first
+        groups = sorted({group for _after, _r, group in due})
+        event = {"kind": "approval_escalated", "approval": approval_id, "to": groups,
+                 "level": level + len(due), "extended": "expires_at" in values}  # fmt: skip
+        self.log.append_in(conn, [event])
+        self._announce(conn, approval_id)
+        self._notify(conn, required, "approval_escalated",
+                     {"approval": approval_id, "agent": agent, "to": groups,
+                      "extended": "expires_at" in values})  # fmt: skip
+        return True
+
+    def _expire(
+        self, conn: Connection, approval_id: str, required: list[dict[str, Any]], agent: str
+    ) -> bool:
         """Time is up for a pending approval: it expires, and timeout never approves."""
         expired = conn.execute(
             update(approvals)
@@ -213,14 +299,8 @@ class Approvals:
         if expired:
             self.log.append_in(conn, [{"kind": "approval_expired", "approval": approval_id}])
             self._announce(conn, approval_id)
-            row = conn.execute(
-                select(approvals.c.agent, approvals.c.requirements).where(
-                    approvals.c.id == approval_id
-                )
-            ).first()
-            if row is not None:
-                self._notify(conn, json.loads(row[1]), "approval_expired",
-                             {"approval": approval_id, "agent": row[0]})  # fmt: skip
+            self._notify(conn, required, "approval_expired",
+                         {"approval": approval_id, "agent": agent})  # fmt: skip
         return bool(expired)
 
     def _view(self, conn: Connection, approval_id: str) -> dict[str, Any] | None:
@@ -247,6 +327,8 @@ class Approvals:
             ],
             "consumed": row["consumed_at"] is not None,
             "expires_at": row["expires_at"],
+            "escalation_level": int(row["level"] or 0),
+            "extended": bool(row["extended"]),
         }
 
     def _eligible(self, user: User, requirement: Mapping[str, Any]) -> bool:
@@ -256,9 +338,9 @@ class Approvals:
         group = requirement.get("group")
         if not named and not group:
             return True  # any approver
-        in_group = group is not None and (
-            group in user.groups or user.email in self.groups.get(group, set())
-        )
+        # Escalation widens who may answer: the groups the ladder has reached count too.
+        groups = [g for g in (group, *(requirement.get("escalated_to") or ())) if g]
+        in_group = any(g in user.groups or user.email in self.groups.get(g, set()) for g in groups)
         return user.email in named or in_group
 
     def vote(

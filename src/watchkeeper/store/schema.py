@@ -111,6 +111,9 @@ approvals = Table(
     Column("consumed_at", DateTime(timezone=True), nullable=True),  # the grant, used once
     Column("expires_at", Float, nullable=True),  # epoch seconds on the database's clock
     Column("session", String(200), nullable=True),  # a session pause cancels it
+    Column("opened_at", Float, nullable=True),  # epoch seconds on the database's clock
+    Column("level", Integer, nullable=False, server_default="0"),  # escalation steps taken
+    Column("extended", Boolean, nullable=False, server_default="0"),  # on_timeout: escalate
 )
 
 votes = Table(
