@@ -82,3 +82,19 @@ def test_health_metrics_and_openapi(served: Served) -> None:
     assert 'watchkeeper_decisions_total{decision="ask"}' in metrics
     spec = served.get("/openapi.json").json()
     assert {"/v1/actions", "/v1/audit", "/healthz", "/metrics"} <= set(spec["paths"])
+
+
+def test_bad_vote_bodies_and_unknown_paths_get_the_error_shape(served: Served) -> None:
+    url = "/v1/approvals/nope/votes"
+    for content, code in ((b"{not json", "invalid_json"), (b"[1]", "invalid_request")):
+        answer = served.post(url, served.approver, content=content)
+        assert answer.status_code == 400
+        assert answer.json()["error"]["code"] == code
+    missing = served.get("/v1/nothing-here", served.approver)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "http_error"
+    not_a_number = served.post("/v1/actions/abc/outcome", served.agent_key, json={})
+    assert not_a_number.status_code == 422
+    assert not_a_number.json()["error"]["code"] == "invalid_request"
+    assert served.get("/v1/approvals/nope", served.approver).status_code == 404
+    assert served.get("/v1/approvals/nope", served.agent_key).status_code == 404

@@ -43,7 +43,6 @@ from watchkeeper import __version__
 from watchkeeper.analyzers import default_registry
 from watchkeeper.config import Settings
 from watchkeeper.decision import Decision
-from watchkeeper.errors import Superseded
 from watchkeeper.gateway import Gateway
 from watchkeeper.notify import Notifier
 from watchkeeper.orders.model import StandingOrders
@@ -238,9 +237,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         return Response(json.dumps(answer), media_type="application/json")
 
     def submitted(request: Request, body: bytes) -> dict[str, Any]:
-        agent = agent_of(request)
-        if len(body) > limit:
-            raise ApiError(413, "too_large", f"request bodies are limited to {limit} bytes")
+        agent = agent_of(request)  # the body's size was checked as it arrived (SizeLimit)
         try:
             action = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
@@ -265,19 +262,11 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         the decision is being recorded sends it round again, to be denied."""
         # The pauses in force are read in the recording transaction, under the log's lock,
         # once for all the decisions committed together. A pause found there sends the action
-        # round again, to be recorded as denied by it.
-        pause: dict[str, Any] | None = None
-        for _ in range(3):
-            try:
-                return attempt(action, agent, session, pause)
-            except Paused as exc:
-                pause = exc.pause
-            except Superseded:
-                continue
-        refused = Decision.fail_closed(
-            "pauses kept changing while this action was decided", orders_digest=orders.digest
-        )
-        return refused, None, None
+        # round once more, to be recorded as denied by it (that round reads no pauses).
+        try:
+            return attempt(action, agent, session, None)
+        except Paused as exc:
+            return attempt(action, agent, session, exc.pause)
 
     def approval_for(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:
         token = bearer(request)
