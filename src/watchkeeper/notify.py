@@ -94,6 +94,15 @@ def summary(kind: str, payload: Mapping[str, Any]) -> str:
     return f"{kind}: {json.dumps(dict(payload), sort_keys=True)[:300]}"
 
 
+def _host_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: enough to find the receiver, never its secret."""
+    parts = httpx.URL(url) if url else None
+    if parts is None or not parts.host:
+        return "(an address that is not a URL)"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"
+
+
 class Deliverer:
     """Sends one notification to one declared channel, or raises :class:`DeliveryError`."""
 
@@ -132,12 +141,14 @@ class Deliverer:
             raise DeliveryError(f"channel {item.channel!r} has unknown type {kind!r}")
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        # A webhook URL is often the secret itself (Slack's are): errors name the host only.
+        shown = _host_of(url)
         try:
             answer = httpx.post(url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"POST {url} failed: {describe(exc)}") from exc
+            raise DeliveryError(f"POST to {shown} failed: {type(exc).__name__}") from None
         if not 200 <= answer.status_code < 300:
-            raise DeliveryError(f"POST {url} answered {answer.status_code}: {answer.text[:200]}")
+            raise DeliveryError(f"POST to {shown} answered {answer.status_code}")
 
     def _webhook(self, item: Notification, channel: Mapping[str, Any], text: str) -> None:
         url = secret(channel.get("url"), "url", item.channel)

@@ -98,3 +98,12 @@ def test_bad_vote_bodies_and_unknown_paths_get_the_error_shape(served: Served) -
     assert not_a_number.json()["error"]["code"] == "invalid_request"
     assert served.get("/v1/approvals/nope", served.approver).status_code == 404
     assert served.get("/v1/approvals/nope", served.agent_key).status_code == 404
+
+
+def test_numbers_too_long_to_read_and_ids_too_large_are_client_errors(served: Served) -> None:
+    huge = b'{"tool": "shell", "input": {"n": ' + b"9" * 5000 + b"}}"
+    assert served.post("/v1/actions", served.agent_key, content=huge).status_code == 400
+    assert served.post("/v1/approvals/x/votes", served.approver, content=huge).status_code == 400
+    answer = served.post(f"/v1/actions/{2**70}/outcome", served.agent_key,
+                         json={"status": "failed"})  # fmt: skip
+    assert answer.status_code == 404

@@ -208,3 +208,48 @@ def test_a_vote_on_one_replica_wakes_a_waiter_on_another(pg_url: str, tmp_path: 
     second.close()
     assert woke
     assert woke[0] - voted < 0.9  # LISTEN/NOTIFY, not the once-a-second re-check
+
+
+# ── found by a review of the approvals server ──────────────────────────────────────────────
+
+
+def test_only_admins_break_glass_and_it_must_be_a_real_boolean(served: Served) -> None:
+    approval = ask(served)["approval_id"]
+    alone = vote(served, served.approver, approval, "approve", break_glass=True, comment="now")
+    assert alone.status_code == 200
+    assert alone.json()["state"] == "pending"  # an approver's vote counts once, like any other
+    other = ask(served, "rm -rf /srv/other")["approval_id"]
+    (admin,) = people(served, "root@example.com", role="admin")
+    sneaky = vote(served, admin, other, "approve", break_glass="false", comment="x")
+    assert sneaky.status_code == 422
+
+
+def test_an_unused_grant_expires(served: Served) -> None:
+    from sqlalchemy import text
+
+    (bob,) = people(served, "bob@example.com")
+    body = ask(served)
+    for token in (served.approver, bob):
+        vote(served, token, body["approval_id"], "approve")
+    with served.store.writing() as conn:  # the grant's fifteen minutes pass
+        conn.execute(text("UPDATE approvals SET expires_at = expires_at - 901 WHERE id = :i"),
+                     {"i": body["approval_id"]})  # fmt: skip
+    late = served.post(f"/v1/approvals/{body['approval_id']}/consume", served.agent_key,
+                       json={"digest": body["digest"]})  # fmt: skip
+    assert late.status_code == 410
+    assert late.json()["error"]["code"] == "expired"
+    kinds = [e["kind"] for e in served.get("/v1/audit?limit=1000", served.auditor).json()["events"]]
+    assert "grant_expired" in kinds
+
+
+def test_votes_of_people_disabled_since_do_not_count(served: Served) -> None:
+    from sqlalchemy import text
+
+    (mallory, bob) = people(served, "mallory@example.com", "bob@example.com")
+    approval = ask(served)["approval_id"]
+    vote(served, mallory, approval, "approve")
+    with served.store.writing() as conn:
+        conn.execute(text("UPDATE users SET disabled_at = CURRENT_TIMESTAMP "
+                          "WHERE email = 'mallory@example.com'"))  # fmt: skip
+    assert vote(served, bob, approval, "approve").json()["state"] == "pending"
+    assert vote(served, served.approver, approval, "approve").json()["state"] == "approved"

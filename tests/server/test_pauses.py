@@ -204,3 +204,47 @@ def test_an_outcome_for_an_unreleased_ask_is_recorded_as_not_released(served: Se
     assert answer.status_code == 200
     assert answer.json()["released"] is False
     assert answer.json()["decision"] == "ask"
+
+
+# ── found by a review of the approvals server ──────────────────────────────────────────────
+
+
+def test_a_session_pause_cannot_be_escaped_by_joining_another_sessions_approval(
+    served: Served,
+) -> None:
+    (bob,) = people(served, "bob@example.com")
+    first = decide(served, served.agent_key, {**ACTION, "session": "s1"})
+    second = decide(served, served.agent_key, {**ACTION, "session": "s2"})
+    assert first["approval_id"] != second["approval_id"]  # no joining across sessions
+    pause(served, served.approver, scope="session", target="s2", reason="odd")
+    for token in (served.approver, bob):  # s1's approval may still be approved
+        vote(served, token, first["approval_id"], "approve")
+    refused = served.post(f"/v1/approvals/{second['approval_id']}/consume", served.agent_key,
+                          json={"digest": second["digest"]})  # fmt: skip
+    assert refused.status_code == 410  # cancelled by the pause
+
+
+def test_pauses_racing_votes_and_consumes_never_fail_a_request(served: Served) -> None:
+    """One lock order everywhere: a pause landing among votes and consumes neither deadlocks
+    nor answers 500 (PostgreSQL detected deadlocks before)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens = people(served, "bob@example.com", "carol@example.com")
+    asked = [ask(served, f"rm -rf /srv/race-{n}") for n in range(12)]
+    codes: list[int] = []
+
+    def work(n: int) -> None:
+        body = asked[n % len(asked)]
+        if n == 7:
+            codes.append(pause(served, served.approver, scope="all", reason="race").status_code)
+            return
+        for token in tokens:
+            codes.append(vote(served, token, body["approval_id"], "approve").status_code)
+        consume = f"/v1/approvals/{body['approval_id']}/consume"
+        answer = served.post(consume, served.agent_key, json={"digest": body["digest"]})
+        codes.append(answer.status_code)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(len(asked))))
+    assert 500 not in codes
+    assert set(codes) <= {200, 409, 410}

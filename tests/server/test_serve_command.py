@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ROOT
 from tests.server.conftest import _free_port
@@ -75,3 +76,33 @@ def test_make_run_serves_with_the_example_orders() -> None:
     run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "watchkeeper serve --orders examples/infra --host 127.0.0.1 --port 8470" in run
     assert "--admin admin@example.com" in run
+
+
+def test_the_first_admin_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from watchkeeper.cli import _first_admin
+    from watchkeeper.store.database import Store
+    from watchkeeper.store.identities import Identities
+
+    store = Store.open(f"sqlite:///{tmp_path / 'wk.db'}")
+    try:
+        _first_admin(store, "root@example.com", "http://127.0.0.1:8470")
+        first = capsys.readouterr().err
+        token = re.search(r"personal token:\s+(\S+)", first)
+        assert token
+        user = Identities(store).user_for(token.group(1))
+        assert user is not None
+        assert user.role == "admin"
+        _first_admin(store, "root@example.com", "http://127.0.0.1:8470")
+        assert "exists" in capsys.readouterr().err
+    finally:
+        store.close()
+
+
+def test_serve_refuses_a_database_it_cannot_use() -> None:
+    from typer.testing import CliRunner
+
+    from watchkeeper.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--db", "mysql://nope/x"])
+    assert result.exit_code == 2
+    assert "SQLite" in result.stderr

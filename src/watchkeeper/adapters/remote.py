@@ -65,7 +65,7 @@ class Remote:
             body = answer.json()
         except ValueError:
             body = None
-        if answer.status_code >= 400 or not isinstance(body, dict):
+        if not 200 <= answer.status_code < 300 or not isinstance(body, dict):
             error = (body or {}).get("error") if isinstance(body, dict) else None
             message = error.get("message") if isinstance(error, dict) else answer.text[:300]
             raise RemoteError(f"the server answered {answer.status_code} to {path}: {message}")
@@ -120,8 +120,8 @@ def submit(remote: Remote, action: Action | Mapping[str, Any]) -> tuple[Decision
     try:
         answer = remote.submit(body)
         return Decision.from_json(answer), answer
-    except (RemoteError, ValueError) as exc:
-        return _refused(str(exc)), {}
+    except Exception as exc:  # unreachable, refused, or not a decision: deny, never raise
+        return _refused(str(exc) if isinstance(exc, RemoteError) else describe(exc)), {}
 
 
 def enforce(remote: Remote, action: Action | Mapping[str, Any], wait: float) -> Ticket:
@@ -145,6 +145,12 @@ def enforce(remote: Remote, action: Action | Mapping[str, Any], wait: float) -> 
         grant = remote.consume(str(approval_id), decision.action_digest)
     except RemoteError as exc:
         raise ActionDenied(_refused(str(exc), decision)) from exc
+    if (
+        grant.get("granted") is not True
+        or grant.get("approval_id") != approval_id
+        or grant.get("digest") != decision.action_digest
+    ):  # only a grant for exactly this action lets it run
+        raise ActionDenied(_refused(f"the server's answer is not a grant: {grant}", decision))
     return Ticket(grant.get("action_id"))
 
 

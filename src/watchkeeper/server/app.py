@@ -43,6 +43,7 @@ from watchkeeper import __version__
 from watchkeeper.analyzers import default_registry
 from watchkeeper.config import Settings
 from watchkeeper.decision import Decision
+from watchkeeper.errors import describe as describe_error
 from watchkeeper.gateway import Gateway
 from watchkeeper.notify import Notifier
 from watchkeeper.orders.model import StandingOrders
@@ -82,7 +83,7 @@ async def _object(request: Request, empty_ok: bool = False) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge numbers
         raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", "the body must be a JSON object")
@@ -134,8 +135,8 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     waiter = Waiter.start(store)
     outbox = Outbox(store)
     channels = tuple(orders.channels)
-    approvals = Approvals(store, orders.groups, waiter, outbox, loud=channels)
     pauses = Pauses(store, waiter, outbox, channels)
+    approvals = Approvals(store, orders.groups, waiter, outbox, loud=channels, pauses=pauses)
     notifier = Notifier.start(store, orders.channels, settings.public_url)
 
     # Escalations and expiries happen on time even when nobody looks at the approval.
@@ -189,6 +190,11 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, "http_error", str(exc.detail))
 
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # Nothing was decided or changed by a request that ends here: say so in the one shape.
+        return _error(500, "internal", f"the server failed on this request: {describe_error(exc)}")
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(422, "invalid_request", str(exc.errors()[:3]))
@@ -240,7 +246,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         agent = agent_of(request)  # the body's size was checked as it arrived (SizeLimit)
         try:
             action = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
         if not isinstance(action, dict):
             raise ApiError(400, "invalid_action", "the body must be a JSON object (an action)")
@@ -307,13 +313,19 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         """A person's vote: {"vote": "approve"|"deny", "comment": "…", "break_glass": false}."""
         body = await _object(request)
 
+        glass = body.get("break_glass", False)
+        if not isinstance(glass, bool):
+            raise ApiError(
+                422, "invalid_request", f"break_glass must be true or false, not {glass!r}"
+            )
+
         def voted() -> dict[str, Any]:
             return approvals.vote(
                 approval_id,
                 person_of(request),
                 str(body.get("vote")),
                 str(body.get("comment") or ""),
-                bool(body.get("break_glass", False)),
+                glass,
             )
 
         return await run_in_threadpool(voted)
@@ -359,6 +371,8 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         {"status": "succeeded"|"failed"|"reverted"|"unknown", "detail": "…"}."""
         body = await _object(request)
         status, detail = str(body.get("status")), str(body.get("detail") or "")
+        if not 0 <= action_id < 2**63:
+            raise ApiError(404, "not_found", f"no action {action_id}")
         return await run_in_threadpool(
             lambda: outcomes.report(action_id, agent_of(request), status, detail)
         )

@@ -31,11 +31,19 @@ from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
 from watchkeeper.store.outbox import Outbox
+from watchkeeper.store.pauses import Pauses, describe
 from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import approvals, votes
 from watchkeeper.store.waiting import Waiter
 
 VOTES = ("approve", "deny")
+#: How long an approved, unused grant stays usable.
+GRANT_SECONDS = 900
+
+
+def _as_written(requirements: str) -> list[dict[str, Any]]:
+    """Stored requirements without what escalation added to them."""
+    return [{k: v for k, v in r.items() if k != "escalated_to"} for r in json.loads(requirements)]
 
 
 def ladder(required: Sequence[Mapping[str, Any]]) -> list[tuple[int, int, str]]:
@@ -73,6 +81,7 @@ class Approvals:
         waiter: Waiter | None = None,
         outbox: Outbox | None = None,
         loud: Sequence[str] = (),
+        pauses: Pauses | None = None,
     ) -> None:
         self.store = store
         self.groups = {g: {m.lower() for m in members} for g, members in groups.items()}
@@ -81,6 +90,8 @@ class Approvals:
         self.outbox = outbox
         #: Channels told of every break-glass approval, whatever the rules name.
         self.loud = tuple(loud)
+        #: Checked again when a grant is released: a pause holds whatever was approved.
+        self.pauses = pauses
 
     def _notify(
         self,
@@ -133,27 +144,32 @@ class Approvals:
         pending or approved and unused, joins that approval instead of opening another: an
         agent that stopped waiting resumes by asking again, and the votes already cast count.
         """
-        joined = conn.execute(
-            select(approvals.c.id)
+        required = [r.to_json() for r in requirements]
+        candidates = conn.execute(
+            select(approvals.c.id, approvals.c.requirements)
             .where(
                 approvals.c.agent == agent,
                 approvals.c.digest == digest,
+                # The same session: a session pause must cover every approval it uses.
+                approvals.c.session.is_(None) if session is None
+                else approvals.c.session == session,
                 approvals.c.state.in_(("pending", "approved")),
                 approvals.c.consumed_at.is_(None),
                 approvals.c.expires_at > self.store.now(conn),
             )
             .order_by(approvals.c.created_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        ).all()  # fmt: skip
+        # The same requirements too (as the rules wrote them, before any escalation): orders
+        # that changed since mean a new approval under the new ones.
+        joined = next((c[0] for c in candidates if _as_written(c[1]) == required), None)
         if joined is not None:
             self.log.append_in(
                 conn,
                 [{"kind": "approval_joined", "approval": joined, "agent": agent,
-                  "action_index": action_index}],
+                  "action_index": action_index, "digest": digest, "session": session}],
             )  # fmt: skip
             return str(joined)
         approval_id = uuid.uuid4().hex
-        required = [r.to_json() for r in requirements]
         timeout = min((r.timeout_seconds for r in requirements), default=3600)
         conn.execute(
             insert(approvals).values(
@@ -205,7 +221,10 @@ class Approvals:
         replicas doing the same never double an escalation or an expiry."""
         with self.store.reading() as conn:
             pending = conn.execute(
-                select(approvals.c.id).where(approvals.c.state == "pending")
+                select(approvals.c.id).where(
+                    (approvals.c.state == "pending")
+                    | ((approvals.c.state == "approved") & approvals.c.consumed_at.is_(None))
+                )
             ).scalars().all()  # fmt: skip
         changed = 0
         for approval_id in pending:
@@ -233,7 +252,11 @@ class Approvals:
                    approvals.c.agent)
             .where(approvals.c.id == approval_id)
         ).first()  # fmt: skip
-        if row is None or row[0] != "pending":
+        if row is None:
+            return False
+        if row[0] == "approved":
+            return self._expire_grant(conn, approval_id, row[5], row[6])
+        if row[0] != "pending":
             return False
         required, opened, level, extended, deadline, agent = (
             json.loads(row[1]),
@@ -261,6 +284,7 @@ class Approvals:
             return False
         else:
             values = {}
+        self.log.lock(conn)  # the log's lock before the row's, as everywhere
         for _after, r, group in due:
             escalated = required[r].setdefault("escalated_to", [])
             if group not in escalated:
@@ -283,24 +307,45 @@ class Approvals:
                       "extended": "expires_at" in values})  # fmt: skip
         return True
 
+    def _expire_grant(
+        self, conn: Connection, approval_id: str, deadline: float | None, agent: str
+    ) -> bool:
+        """An approved grant left unused past its deadline expires: it can no longer run."""
+        if deadline is None or deadline > self.store.now(conn):
+            return False
+        event = {"kind": "grant_expired", "approval": approval_id, "agent": agent}
+        return self._time_up(conn, approval_id, "approved", event)
+
     def _expire(
         self, conn: Connection, approval_id: str, required: list[dict[str, Any]], agent: str
     ) -> bool:
         """Time is up for a pending approval: it expires, and timeout never approves."""
+        event = {"kind": "approval_expired", "approval": approval_id}
+        expired = self._time_up(conn, approval_id, "pending", event)
+        if expired:
+            self._notify(conn, required, "approval_expired",
+                         {"approval": approval_id, "agent": agent})  # fmt: skip
+        return expired
+
+    def _time_up(
+        self, conn: Connection, approval_id: str, state: str, event: dict[str, Any]
+    ) -> bool:
+        """``state`` → ``expired`` if the deadline has passed on the database's clock (a
+        compare-and-set: whoever comes second changes nothing), with its audit event."""
+        self.log.lock(conn)  # the log's lock before the row's, as everywhere
         expired = conn.execute(
             update(approvals)
             .where(
                 approvals.c.id == approval_id,
-                approvals.c.state == "pending",
+                approvals.c.state == state,
+                approvals.c.consumed_at.is_(None),
                 approvals.c.expires_at <= self.store.now(conn),
             )
-            .values(state="expired", decided_at=func.now())
+            .values(state="expired", decided_at=func.coalesce(approvals.c.decided_at, func.now()))
         ).rowcount
         if expired:
-            self.log.append_in(conn, [{"kind": "approval_expired", "approval": approval_id}])
+            self.log.append_in(conn, [event])
             self._announce(conn, approval_id)
-            self._notify(conn, required, "approval_expired",
-                         {"approval": approval_id, "agent": agent})  # fmt: skip
         return bool(expired)
 
     def _view(self, conn: Connection, approval_id: str) -> dict[str, Any] | None:
@@ -357,7 +402,10 @@ class Approvals:
         if break_glass and not comment.strip():
             raise ApprovalError(422, "reason_required", "break-glass needs a reason in comment")
         self._expire_now(approval_id)
+        glass = break_glass and user.role == "admin" and vote == "approve"
         with self.store.writing() as conn:
+            # One lock order everywhere: the log's, then the row's (a pause takes them so too).
+            self.log.lock(conn)
             query = select(approvals).where(approvals.c.id == approval_id)
             if self.store.dialect == "postgresql":
                 query = query.with_for_update()
@@ -366,6 +414,9 @@ class Approvals:
                 raise ApprovalError(404, "not_found", f"no approval {approval_id}")
             if row["state"] != "pending":
                 raise ApprovalError(409, "decided", f"the approval is already {row['state']}")
+            now = self.store.now(conn)
+            if row["expires_at"] is not None and row["expires_at"] <= now:
+                raise ApprovalError(409, "expired", "the approval's time is up")
             required = json.loads(row["requirements"])
             eligible = any(self._eligible(user, r) for r in required)
             if not eligible and not (break_glass and user.role == "admin"):
@@ -383,12 +434,14 @@ class Approvals:
                 insert(votes).values(approval_id=approval_id, email=user.email, vote=vote,
                                      comment=comment, break_glass=break_glass)
             )  # fmt: skip
-            state = self._state(conn, approval_id, required, break_glass and vote == "approve")
+            state = self._state(conn, approval_id, required, glass)
             if state != "pending":
+                # An approval becomes a grant with a deadline of its own: use it soon or lose it.
+                grant = {"expires_at": now + GRANT_SECONDS} if state == "approved" else {}
                 conn.execute(
                     update(approvals)
                     .where(approvals.c.id == approval_id, approvals.c.state == "pending")
-                    .values(state=state, decided_at=func.now())
+                    .values(state=state, decided_at=func.now(), **grant)
                 )
             self.log.append_in(
                 conn,
@@ -437,7 +490,9 @@ class Approvals:
         from watchkeeper.store.schema import users
 
         rows = conn.execute(
-            select(users.c.email, users.c.role, users.c.groups).where(users.c.email.in_(emails))
+            select(users.c.email, users.c.role, users.c.groups).where(
+                users.c.email.in_(emails), users.c.disabled_at.is_(None)
+            )
         ).all()
         return {r[0]: User(r[0], r[1], tuple(json.loads(r[2]))) for r in rows}
 
@@ -445,9 +500,10 @@ class Approvals:
         """Release the grant: once, to the agent that asked, for exactly the approved action."""
         self._expire_now(approval_id)
         with self.store.writing() as conn:
+            self.log.lock(conn)  # the log's lock first, as everywhere; pauses are settled
             row = conn.execute(
                 select(approvals.c.agent, approvals.c.digest, approvals.c.state,
-                       approvals.c.consumed_at, approvals.c.action_index)
+                       approvals.c.consumed_at, approvals.c.action_index, approvals.c.session)
                 .where(approvals.c.id == approval_id)
             ).first()  # fmt: skip
             if row is None or row[0] != agent:
@@ -458,6 +514,8 @@ class Approvals:
                                     "it is a new action")  # fmt: skip
             if row[2] in ("expired", "cancelled"):
                 raise ApprovalError(410, row[2], f"the approval was {row[2]}")
+            if self.pauses is not None and (pause := self.pauses.active_in(conn, agent, row[5])):
+                raise ApprovalError(423, "paused", describe(pause))
             released = conn.execute(
                 update(approvals)
                 .where(
@@ -465,6 +523,7 @@ class Approvals:
                     approvals.c.state == "approved",
                     approvals.c.digest == digest,
                     approvals.c.consumed_at.is_(None),
+                    approvals.c.expires_at > self.store.now(conn),
                 )
                 .values(consumed_at=func.now())
             ).rowcount

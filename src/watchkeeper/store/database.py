@@ -74,6 +74,7 @@ def create(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,  # errors reach callers; the values may be others' events
             pool_size=64,
             max_overflow=64,
         )
@@ -81,7 +82,9 @@ def create(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if backend == "postgresql":
-        return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+        return create_engine(
+            url, pool_size=5, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        )
     raise StoreError(
         f"database URL {url!r} names {backend!r}; watchkeeper stores its state in SQLite "
         "(sqlite:///PATH) or PostgreSQL (postgresql://…)"

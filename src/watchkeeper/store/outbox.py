@@ -44,6 +44,8 @@ class Notification:
     kind: str
     payload: dict[str, Any]
     attempts: int
+    #: The claim this worker holds; ``sent``/``failed`` change the row only while it holds.
+    claim: float = 0.0
 
 
 def backoff(attempts: int) -> float:
@@ -72,7 +74,7 @@ class Outbox:
             conn.execute(insert(outbox), rows)
         return [str(r["id"]) for r in rows]
 
-    def claim(self, limit: int = 20) -> list[Notification]:
+    def claim(self, limit: int = 5) -> list[Notification]:
         """Due notifications nobody is delivering, claimed for this worker."""
         with self.store.writing() as conn:
             now = self.store.now(conn)
@@ -90,20 +92,23 @@ class Outbox:
             if self.store.dialect == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = conn.execute(query).all()
+            # A claim long enough for every row it takes, each delivery bounded by its timeout.
+            until = now + CLAIM_SECONDS + 15.0 * len(rows)
             if rows:
                 conn.execute(
                     update(outbox)
                     .where(outbox.c.id.in_([r[0] for r in rows]))
-                    .values(claimed_until=now + CLAIM_SECONDS)
+                    .values(claimed_until=until)
                 )
-        return [Notification(r[0], r[1], r[2], json.loads(r[3]), int(r[4])) for r in rows]
+        return [Notification(r[0], r[1], r[2], json.loads(r[3]), int(r[4]), until) for r in rows]
 
     def sent(self, item: Notification) -> None:
         """Delivered: done, and said in the audit log."""
         with self.store.writing() as conn:
             done = conn.execute(
                 update(outbox)
-                .where(outbox.c.id == item.id, outbox.c.state == "pending")
+                .where(outbox.c.id == item.id, outbox.c.state == "pending",
+                       outbox.c.claimed_until == item.claim)
                 .values(state="sent", sent_at=func.now(), claimed_until=None,
                         attempts=outbox.c.attempts + 1)
             ).rowcount  # fmt: skip
@@ -120,7 +125,11 @@ class Outbox:
             now = self.store.now(conn)
             done = conn.execute(
                 update(outbox)
-                .where(outbox.c.id == item.id, outbox.c.state == "pending")
+                .where(
+                    outbox.c.id == item.id,
+                    outbox.c.state == "pending",
+                    outbox.c.claimed_until == item.claim,
+                )
                 .values(
                     state="failed" if final else "pending",
                     attempts=attempts,
