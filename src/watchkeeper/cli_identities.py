@@ -50,6 +50,34 @@ def agents_add(
     print(key)
 
 
+@agents_app.command("revoke")
+def agents_revoke(
+    name: Annotated[str, typer.Argument(help="The agent whose key stops working.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke an agent's key: refused by every server from its next request. Audited."""
+    ids = _identities(db)
+    try:
+        ids.revoke_agent(name)
+    except UsageError as exc:
+        _fail(str(exc))
+    finally:
+        ids.store.close()
+    sys.stderr.write(f"agent {name} revoked; its key is refused from now on\n")
+
+
+@agents_app.command("list")
+def agents_list(db: DbOption = None) -> None:
+    """The agents, and whether their keys work."""
+    ids = _identities(db)
+    try:
+        for agent in ids.agents():
+            state = f"revoked {agent['revoked_at']}" if agent["revoked_at"] else "active"
+            print(f"{agent['name']}\t{state}")
+    finally:
+        ids.store.close()
+
+
 @users_app.command("add")
 def users_add(
     email: Annotated[str, typer.Argument(help="The person's email address.")],

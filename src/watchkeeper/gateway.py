@@ -9,8 +9,9 @@ error) is a ``deny`` whose reason is the error.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
@@ -29,6 +30,7 @@ from watchkeeper.models import Action, Effect
 from watchkeeper.orders.evaluate import decide
 from watchkeeper.orders.explain import Explanation, explain
 from watchkeeper.orders.model import StandingOrders
+from watchkeeper.store.refusal import Refused
 
 if TYPE_CHECKING:  # the store is imported only where a database is used
     from watchkeeper.store.recorder import Recorder
@@ -97,32 +99,70 @@ class Gateway:
 
         ``admit(conn)`` runs in the recording transaction, under the log's lock, before
         anything is written; it may raise :class:`Superseded` to have nothing recorded and the
-        caller decide again (a pause came into force). ``on_ask(conn, indexes, decision)`` runs
+        caller decide again (a pause came into force), or :class:`Refused` to refuse the
+        request outright (its key was revoked). ``on_ask(conn, indexes, decision)`` runs
         in the same transaction when the decision is ``ask``: the approval is created with the
         decision, or neither is.
 
         ``halt`` is a reason every action is refused for now (a pause): the action is still
         analyzed and recorded, and the answer is ``deny``, that reason first."""
-        decision = self._decide(action)
-        if halt is not None:
-            decision = dataclasses.replace(
-                decision, decision="deny", reasons=(halt, *decision.reasons), approvals=()
-            )
+        decision = self.decided(action, halt)
         if self.recorder is None:
             return decision, None
         try:
             within = on_ask if decision.decision == "ask" else None
             recorded, indexes = self.recorder.record_indexed(action, decision, within, admit)
             return recorded, indexes[0]
-        except Superseded:
+        except (Superseded, Refused):  # decide again / refuse the request outright
             raise
         except Exception as exc:  # unrecorded means not decided: fail closed
-            return Decision.fail_closed(
-                f"the decision could not be recorded in the audit log: {describe(exc)}",
-                orders_digest=self.orders.digest,
-                action_digest=decision.action_digest,
-                environment=decision.environment,
-            ), None
+            return self._unrecorded(decision, exc), None
+
+    def decided(self, action: Action | Mapping[str, Any], halt: str | None = None) -> Decision:
+        """The decision on ``action``, not recorded; with ``halt``, ``deny`` for that reason
+        first. Never raises. Pure computation: an event loop may call it for small actions."""
+        decision = self._decide(action)
+        if halt is not None:
+            decision = dataclasses.replace(
+                decision, decision="deny", reasons=(halt, *decision.reasons), approvals=()
+            )
+        return decision
+
+    async def recorded(
+        self,
+        action: Action | Mapping[str, Any],
+        decision: Decision,
+        on_ask: Any = None,
+        admit: Any = None,
+        *,
+        offload: Callable[..., Awaitable[Any]],
+    ) -> tuple[Decision, int | None]:
+        """The second half of :meth:`submit_recorded`, for an event loop: record ``decision``
+        (from :meth:`decided`) through the recorder's group commit without parking a thread on
+        the commit. ``offload(fn, *args)`` runs blocking work elsewhere (a checkpoint that is
+        due). Same answers, same failures: :class:`Superseded` propagates, anything else is a
+        ``deny``."""
+        if self.recorder is None:
+            return decision, None
+        try:
+            if self.recorder.checkpoint_due():
+                decision = await offload(self.recorder.checked, decision)
+            within = on_ask if decision.decision == "ask" else None
+            future = self.recorder.submit(action, decision, within, admit)
+            indexes = await asyncio.wrap_future(future)
+            return decision, indexes[0]
+        except (Superseded, Refused):  # decide again / refuse the request outright
+            raise
+        except Exception as exc:  # unrecorded means not decided: fail closed
+            return self._unrecorded(decision, exc), None
+
+    def _unrecorded(self, decision: Decision, exc: Exception) -> Decision:
+        return Decision.fail_closed(
+            f"the decision could not be recorded in the audit log: {describe(exc)}",
+            orders_digest=self.orders.digest,
+            action_digest=decision.action_digest,
+            environment=decision.environment,
+        )
 
     def _decide(self, action: Action | Mapping[str, Any]) -> Decision:
         digest_of_orders = self.orders.digest

@@ -107,3 +107,34 @@ def test_numbers_too_long_to_read_and_ids_too_large_are_client_errors(served: Se
     answer = served.post(f"/v1/actions/{2**70}/outcome", served.agent_key,
                          json={"status": "failed"})  # fmt: skip
     assert answer.status_code == 404
+
+
+def test_large_bodies_are_decided_in_a_thread_with_the_same_answer(served: Served) -> None:
+    import json
+
+    from watchkeeper.server.app import INLINE_BYTES
+
+    inline = served.post("/v1/actions", served.agent_key, json=ACTION).json()
+    padded = json.dumps(ACTION) + " " * INLINE_BYTES  # same action, too big to decide inline
+    answer = served.post("/v1/actions", served.agent_key, content=padded)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["decision"] == inline["decision"] == "ask"
+    assert body["digest"] == inline["digest"]
+    assert body["approval_id"] == inline["approval_id"]  # the same request joins its approval
+    assert body["action_id"] != inline["action_id"]  # and is recorded again
+    assert AuditLog(served.store).leaf(body["action_id"]) is not None
+
+
+def test_a_revoked_key_is_refused_at_once_though_the_server_knew_it(served: Served) -> None:
+    from watchkeeper.store.identities import Identities
+
+    first = served.post("/v1/actions", served.agent_key, json=ACTION)
+    assert first.status_code == 200  # the server has seen this key valid, and remembers it
+    Identities(served.store).revoke_agent("infra-bot")  # as another replica or the CLI would
+    size = AuditLog(served.store).size()
+    again = served.post("/v1/actions", served.agent_key, json=ACTION)
+    assert again.status_code == 401, again.text
+    assert again.json()["error"]["code"] == "unauthorized"
+    assert AuditLog(served.store).size() == size  # nothing was recorded for it
+    assert served.post("/v1/actions", served.agent_key, json=ACTION).status_code == 401

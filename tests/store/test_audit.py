@@ -441,3 +441,106 @@ def test_a_recorder_that_cannot_checkpoint_records_a_deny(store_url: str, tmp_pa
         assert last["decision"]["decision"] == "deny"  # what was returned is what is recorded
     finally:
         recorder.close()
+
+
+def test_a_caller_that_gave_up_is_left_out_of_its_group(store: Store) -> None:
+    import threading
+
+    from watchkeeper.store.audit import GroupCommit
+
+    group = GroupCommit(AuditLog(store))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(_conn: object) -> None:  # keeps the first group's transaction open
+        holding.set()
+        assert release.wait(10)
+
+    try:
+        first = group.submit(events(1, 0), admit=hold)
+        assert holding.wait(10)
+        gave_up, kept = group.submit(events(1, 100)), group.submit(events(1, 200))
+        assert gave_up.cancel()  # still waiting for its group: it can be withdrawn
+        release.set()
+        assert first.result(10) == [0]
+        assert kept.result(10) == [1]  # the next group commits without the withdrawn one
+    finally:
+        group.close()
+    log = AuditLog(store)
+    assert [json.loads(leaf.event)["n"] for leaf in log.leaves()] == [0, 200]
+    assert log.verify().ok
+
+
+def test_a_due_checkpoint_is_signed_once_however_many_record_at_that_moment(
+    store_url: str, tmp_path: Path
+) -> None:
+    import threading
+
+    from watchkeeper.decision import Decision
+    from watchkeeper.store.recorder import Recorder
+
+    seed = Store.open(store_url)
+    AuditLog(seed).append(events(60))
+    seed.close()
+    store = Store.open(store_url)
+    recorder = Recorder(
+        store, Signer.load(tmp_path / "k", ORIGIN), checkpoint_every=50,
+        checkpoint_seconds=3600, group_commit=True,
+    )  # fmt: skip
+    decision = Decision.fail_closed("a recorded refusal", orders_digest="sha256:" + "0" * 64)
+    start = threading.Barrier(12)
+    answers: list[str] = []
+
+    def record() -> None:
+        start.wait()
+        answers.append(recorder.record_indexed({"tool": "t"}, decision)[0].decision)
+
+    try:
+        threads = [threading.Thread(target=record) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert answers == ["deny"] * 12
+        assert len(recorder.log.checkpoints()) == 1  # not one per thread that saw it due
+        assert recorder.log.size() == 60 + 24
+    finally:
+        recorder.close()
+
+
+def test_a_checkpoint_that_failed_refuses_everyone_until_it_is_signed(
+    store_url: str, tmp_path: Path
+) -> None:
+    import threading
+
+    from watchkeeper.gateway import Gateway
+    from watchkeeper.orders.loader import builtin
+    from watchkeeper.store.recorder import Recorder
+
+    store = Store.open(store_url)
+    recorder = Recorder(
+        store, Signer.load(tmp_path / "k", ORIGIN), checkpoint_every=1, group_commit=True
+    )
+    gateway = Gateway(builtin(), recorder=recorder)
+    action = {"tool": "shell", "environment": "prod", "input": {"command": "ls"}}
+    try:
+        assert gateway.submit(action).decision == "allow"
+        assert gateway.submit(action).decision == "allow"  # signs the first checkpoint
+        tamper(store, "DELETE FROM audit_leaves", "DELETE FROM audit_nodes",
+               "UPDATE audit_head SET size = 0")  # fmt: skip
+        recorder.log.append(events(4))
+        assert gateway.submit(action).decision == "deny"  # found out, and remembered
+        answers: list[str] = []
+        start = threading.Barrier(8)
+
+        def submit() -> None:
+            start.wait()
+            answers.append(gateway.submit(action).decision)
+
+        threads = [threading.Thread(target=submit) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert answers == ["deny"] * 8  # while one retries, the others do not slip past
+    finally:
+        recorder.close()

@@ -142,3 +142,30 @@ def test_timeout_never_approves(store: Store) -> None:
     kinds = [json.loads(leaf.event)["kind"] for leaf in AuditLog(store).leaves()]
     assert kinds.count("approval_expired") == 1  # expired once, recorded once
     assert approvals.vote(fresh, alice, "approve")["state"] == "approved"
+
+
+def test_revoking_an_agent_stops_its_key_and_is_audited(tmp_path: Path) -> None:
+    env = {"WATCHKEEPER_DB": f"sqlite:///{tmp_path / 'db'}"}
+    runner = CliRunner()
+    key = runner.invoke(app, ["agents", "add", "infra-bot"], env=env).stdout.strip()
+    assert runner.invoke(app, ["agents", "add", "ci-bot"], env=env).exit_code == 0
+    revoked = runner.invoke(app, ["agents", "revoke", "infra-bot"], env=env)
+    assert revoked.exit_code == 0, revoked.output
+    listed = runner.invoke(app, ["agents", "list"], env=env).stdout.splitlines()
+    assert listed[0] == "ci-bot\tactive"
+    assert listed[1].startswith("infra-bot\trevoked ")
+    again = runner.invoke(app, ["agents", "revoke", "infra-bot"], env=env)
+    assert again.exit_code == 2
+    assert "already revoked" in again.output
+    unknown = runner.invoke(app, ["agents", "revoke", "nobody"], env=env)
+    assert unknown.exit_code == 2
+    assert "there is no agent 'nobody'" in unknown.output
+    store = Store.open(env["WATCHKEEPER_DB"])
+    try:
+        assert Identities(store).agent_for(key.splitlines()[-1]) is None
+        kinds = [json.loads(leaf.event)["kind"] for leaf in AuditLog(store).leaves()]
+        assert kinds.count("agent_revoked") == 1
+        with pytest.raises(IdentityError, match="already exists"):  # the name stays taken
+            Identities(store).add_agent("infra-bot")
+    finally:
+        store.close()

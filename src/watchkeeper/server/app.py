@@ -61,6 +61,8 @@ from watchkeeper.workers import Every
 
 #: The longest a request may wait for an approval to be decided.
 MAX_WAIT = 60.0
+#: Actions up to this size are decided on the event loop; larger ones in a worker thread.
+INLINE_BYTES = 16 * 1024
 #: Room for the JSON around an action's input, on top of the input limit.
 _ENVELOPE = 64 * 1024
 
@@ -236,14 +238,11 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     @app.post("/v1/actions")
     async def submit(request: Request) -> Response:
         """Decide an action; it and its decision are in the audit log before the answer."""
-        body = await request.body()
-        # Deciding and committing block: off the event loop, so other requests go on.
-        answer = await run_in_threadpool(submitted, request, body)
-        # The answer is plain JSON already: encoded once, not walked again by the framework.
-        return Response(json.dumps(answer), media_type="application/json")
-
-    def submitted(request: Request, body: bytes) -> dict[str, Any]:
-        agent = agent_of(request)  # the body's size was checked as it arrived (SizeLimit)
+        token = bearer(request)
+        body = await request.body()  # its size was checked as it arrived (SizeLimit)
+        agent = identities.known_agent(token)
+        if agent is None:  # a key not seen yet: read it, off the event loop
+            agent = await run_in_threadpool(agent_of, request)
         try:
             action = json.loads(body)
         except (ValueError, RecursionError) as exc:
@@ -253,26 +252,60 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         action["agent"] = agent  # the key says who is asking, whatever the body says
         session = action.get("session") if isinstance(action.get("session"), str) else None
         started = time.perf_counter()
-        decision, action_id, approval_id = decide(action, agent, session)
+        # Small actions are decided on the event loop (a fraction of a millisecond, and no
+        # thread hand-offs); large ones, such as big plans, in a thread. Either way the
+        # recording is awaited, not waited for by a parked thread.
+        inline = len(body) <= INLINE_BYTES
+        try:
+            decision, action_id, approval_id = await attempt(
+                action, token, agent, session, None, inline
+            )
+        except Paused as exc:  # a pause came into force as it was recorded: denied by it
+            decision, action_id, approval_id = await attempt(
+                action, token, agent, session, exc.pause, inline
+            )
         latency.observe(time.perf_counter() - started)
         decisions.labels(decision.decision).inc()
         answer = {**decision.to_json(), "action_id": action_id, "digest": decision.action_digest}
         if approval_id is not None:
             answer["approval_id"] = approval_id
-        return answer
+        # The answer is plain JSON already: encoded once, not walked again by the framework.
+        return Response(json.dumps(answer), media_type="application/json")
 
-    def decide(
-        action: dict[str, Any], agent: str, session: str | None
+    async def attempt(
+        action: dict[str, Any],
+        token: str,
+        agent: str,
+        session: str | None,
+        pause: dict[str, Any] | None,
+        inline: bool,
     ) -> tuple[Decision, int | None, str | None]:
-        """Decide and record, under any pause in force. A pause that comes into force while
-        the decision is being recorded sends it round again, to be denied."""
-        # The pauses in force are read in the recording transaction, under the log's lock,
-        # once for all the decisions committed together. A pause found there sends the action
-        # round once more, to be recorded as denied by it (that round reads no pauses).
-        try:
-            return attempt(action, agent, session, None)
-        except Paused as exc:
-            return attempt(action, agent, session, exc.pause)
+        """Decide and record under ``pause`` (``None``: none known). The pauses in force are
+        read in the recording transaction, under the log's lock, once for all the decisions
+        committed together; one found there raises :class:`Paused`, and the action goes round
+        once more, to be recorded as denied by it (that round reads no pauses)."""
+        created: list[str] = []
+
+        def admit(conn: Any) -> None:
+            identities.check_key_in(conn, token)  # revoked since it was last seen: 401
+            if pause is None and (now_paused := pauses.active_in(conn, agent, session)):
+                raise Paused(now_paused)
+
+        def on_ask(conn: Any, indexes: list[int], decided: Decision) -> None:
+            if decided.action_digest:
+                created.append(approvals.create_in(
+                    conn, indexes[0], agent, decided.action_digest, decided.approvals,
+                    session=session, summary=decided.summary()))  # fmt: skip
+
+        halt = None if pause is None else describe(pause)
+        if inline:
+            decision = gateway.decided(action, halt)
+        else:
+            decision = await run_in_threadpool(gateway.decided, action, halt)
+        decision, action_id = await gateway.recorded(
+            action, decision, on_ask, admit, offload=run_in_threadpool
+        )
+        return decision, action_id, created[0] if created else None
 
     def approval_for(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:
         token = bearer(request)
@@ -345,25 +378,6 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
             }
 
         return await run_in_threadpool(consumed)
-
-    def attempt(
-        action: dict[str, Any], agent: str, session: str | None, pause: dict[str, Any] | None
-    ) -> tuple[Decision, int | None, str | None]:
-        created: list[str] = []
-
-        def admit(conn: Any) -> None:
-            if pause is None and (now_paused := pauses.active_in(conn, agent, session)):
-                raise Paused(now_paused)
-
-        def on_ask(conn: Any, indexes: list[int], decided: Decision) -> None:
-            if decided.action_digest:
-                created.append(approvals.create_in(
-                    conn, indexes[0], agent, decided.action_digest, decided.approvals,
-                    session=session, summary=decided.summary()))  # fmt: skip
-
-        halt = None if pause is None else describe(pause)
-        decision, action_id = gateway.submit_recorded(action, on_ask, halt, admit)
-        return decision, action_id, created[0] if created else None
 
     @app.post("/v1/actions/{action_id}/outcome")
     async def outcome(action_id: int, request: Request) -> dict[str, Any]:

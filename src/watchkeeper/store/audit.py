@@ -649,6 +649,16 @@ class GroupCommit:
         ``admit`` and ``within`` run in the group's transaction as :meth:`AuditLog.append_each`
         says: if either raises, this append raises the same, and the group commits without it.
         """
+        return self.submit(events, within, admit).result()
+
+    def submit(
+        self,
+        events: Sequence[Mapping[str, Any]],
+        within: Within | None = None,
+        admit: Admit | None = None,
+    ) -> Future[list[int]]:
+        """As :meth:`append`, without waiting: the future holds the indexes once committed.
+        An event loop awaits it (``asyncio.wrap_future``) instead of parking a thread on it."""
         for e in events:  # a bad event fails its caller here, not everyone in its group
             event_bytes(e if "time" in e else {**e, "time": ""})
         done: Future[list[int]] = Future()
@@ -657,7 +667,7 @@ class GroupCommit:
                 raise RuntimeError("the group commit is closed")
             self._pending.append(((list(events), within, admit), done))
             self._wake.notify()
-        return done.result()
+        return done
 
     def _run(self) -> None:
         while True:
@@ -679,8 +689,13 @@ class GroupCommit:
                 while self._pending and (not group or count + len(self._pending[0][0][0])
                                          <= self.max_events):  # fmt: skip
                     waiting = self._pending.pop(0)
-                    group.append(waiting)
-                    count += len(waiting[0][0])
+                    # A caller that gave up (its future was cancelled) is left out; once
+                    # running, a future cannot be cancelled, so every answer is delivered.
+                    if waiting[1].set_running_or_notify_cancel():
+                        group.append(waiting)
+                        count += len(waiting[0][0])
+            if not group:
+                continue
             try:
                 results = self.log.append_each([item for item, _ in group])
             except Exception as exc:  # the commit failed: every waiter learns why

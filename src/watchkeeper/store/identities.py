@@ -20,21 +20,25 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from watchkeeper.errors import UsageError
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
+from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import agents, user_tokens, users
 
 ROLES = ("admin", "approver", "auditor")
 _AGENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+#: How many agents' names a process remembers by key (a few bytes each).
+_REMEMBERED = 10_000
 _hasher = PasswordHasher()
 
 
@@ -66,6 +70,10 @@ class Identities:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.log = AuditLog(store)
+        #: Key digest → agent name, for keys seen valid. A key never changes agent, so the
+        #: name may be remembered; whether the key is still valid is asked again, in the
+        #: transaction that records what it did (:meth:`check_key_in`).
+        self._names: dict[bytes, str] = {}
 
     def add_agent(self, name: str) -> str:
         """Register agent ``name``; return its API key (shown once, never stored)."""
@@ -85,15 +93,87 @@ class Identities:
             ) from None
         return key
 
+    def revoke_agent(self, name: str) -> None:
+        """Revoke agent ``name``'s key, at once on every replica: a decision is recorded only
+        if its key is still valid in the recording transaction. Audited. The name stays taken,
+        so the log never confuses two agents."""
+        with self.store.writing() as conn:
+            changed = conn.execute(
+                agents.update()
+                .where(agents.c.name == name, agents.c.revoked_at.is_(None))
+                .values(revoked_at=func.now())
+            ).rowcount
+            if not changed:
+                known = conn.execute(select(agents.c.name).where(agents.c.name == name)).first()
+                raise IdentityError(
+                    f"agent {name!r} is already revoked"
+                    if known
+                    else f"there is no agent {name!r}; `watchkeeper agents list` shows them"
+                )
+            self.log.append_in(conn, [{"kind": "agent_revoked", "agent": name}])
+        self._names = {d: n for d, n in self._names.items() if n != name}
+
+    def agents(self) -> list[dict[str, Any]]:
+        """Every agent: name, when added, when revoked (``None`` while its key works)."""
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                select(agents.c.name, agents.c.created_at, agents.c.revoked_at).order_by(
+                    agents.c.name
+                )
+            ).all()
+        return [
+            {
+                "name": r[0],
+                "created_at": r[1].isoformat() if r[1] else None,
+                "revoked_at": r[2].isoformat() if r[2] else None,
+            }
+            for r in rows
+        ]
+
     def agent_for(self, key: str) -> str | None:
         """The agent this API key belongs to, or ``None`` (unknown or revoked)."""
+        digest = _digest(key)
         with self.store.reading() as conn:
             row = conn.execute(
-                select(agents.c.name, agents.c.key_hash).where(
-                    agents.c.key_hash == _digest(key), agents.c.revoked_at.is_(None)
+                select(agents.c.name).where(
+                    agents.c.key_hash == digest, agents.c.revoked_at.is_(None)
                 )
             ).first()
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        if len(self._names) >= _REMEMBERED:  # many keys: start again rather than grow
+            self._names.clear()
+        self._names[digest] = name = str(row[0])
+        return name
+
+    def known_agent(self, key: str) -> str | None:
+        """The agent of a key :meth:`agent_for` has seen valid, without reading the database;
+        ``None`` if it has not. The key may have been revoked since: whatever is recorded for
+        it must call :meth:`check_key_in` in the recording transaction."""
+        return self._names.get(_digest(key))
+
+    def check_key_in(self, conn: Connection, key: str) -> None:
+        """Refuse (401) unless ``key`` is an agent's unrevoked key, in the caller's transaction.
+
+        Each key is read once per transaction: the decisions of one group commit share it."""
+        digest = _digest(key)
+        transaction = conn.get_transaction()
+        memo: tuple[object, dict[bytes, bool]] | None = conn.info.get("watchkeeper.keys")
+        if memo is None or memo[0] is not transaction:
+            memo = conn.info["watchkeeper.keys"] = (transaction, {})
+        valid = memo[1].get(digest)
+        if valid is None:
+            valid = memo[1][digest] = (
+                conn.execute(
+                    select(agents.c.name).where(
+                        agents.c.key_hash == digest, agents.c.revoked_at.is_(None)
+                    )
+                ).first()
+                is not None
+            )
+        if not valid:
+            self._names.pop(digest, None)
+            raise Refused(401, "unauthorized", "this key belongs to no agent (or was revoked)")
 
     def add_user(
         self, email: str, *, role: str = "approver", groups: list[str], password: str | None = None

@@ -11,8 +11,10 @@ gateway answers ``deny`` with the failure as the reason.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from sqlalchemy import Connection
@@ -61,6 +63,11 @@ class Recorder:
         self._checkpointed = latest[0] if latest else 0
         self._size = self.log.size()  # as this recorder last saw it: checkpoints are due by it
         self._checkpointed_at = time.monotonic()
+        #: One thread signs a due checkpoint; the others go on rather than queue to sign the
+        #: same tree again. A failure is remembered until a checkpoint succeeds, so that while
+        #: it is being retried no decision slips past it.
+        self._signing = threading.Lock()
+        self._failure: str | None = None
 
     @staticmethod
     def signer_for(settings: Any) -> Signer:
@@ -105,30 +112,80 @@ class Recorder:
         key is gone), the decision becomes ``deny`` with that reason, and that is what is
         recorded and returned: the log never says ``allow`` for something that was refused.
         """
+        decision = self.checked(decision)
+        if self.group is not None:
+            return decision, self.submit(action, decision, within, admit).result()
+        indexes = self.log.append(
+            self._events(action, decision), self._within(within, decision), admit
+        )
+        self._size = max(self._size, indexes[-1] + 1)
+        return decision, indexes
+
+    def checked(self, decision: Decision) -> Decision:
+        """``decision``, or ``deny`` if a checkpoint is due and cannot be signed. It may write
+        (the checkpoint): call it off an event loop, and only when :meth:`checkpoint_due`."""
         try:
             self.maybe_checkpoint(self._size)
         except Exception as exc:
-            decision = Decision.fail_closed(
+            return Decision.fail_closed(
                 f"the audit log cannot be checkpointed: {exc}",
                 orders_digest=decision.orders_digest,
                 action_digest=decision.action_digest,
                 environment=decision.environment,
             )
-        recorded = decision
-        append = self.log.append if self.group is None else self.group.append
-        indexes = append(
-            [
-                {"kind": "action", "action": action_record(action)},
-                {"kind": "decision", "decision": decision.to_json()},
-            ],
-            None if within is None else (lambda conn, idx: within(conn, idx, recorded)),
-            admit,
+        return decision
+
+    def checkpoint_due(self) -> bool:
+        """Whether :meth:`checked` has work to do (cheap: no reads)."""
+        return (
+            self.signer is not None
+            and self._size > self._checkpointed
+            and (
+                self._size - self._checkpointed >= self.every
+                or time.monotonic() - self._checkpointed_at >= self.seconds
+            )
         )
-        self._size = max(self._size, indexes[-1] + 1)
-        return decision, indexes
+
+    def submit(
+        self,
+        action: Any,
+        decision: Decision,
+        within: Callable[[Connection, list[int], Decision], None] | None = None,
+        admit: Callable[[Connection], None] | None = None,
+    ) -> Future[list[int]]:
+        """Hand the action and its (already :meth:`checked`) decision to the group commit;
+        the future holds their indexes once durable. Needs ``group_commit=True``."""
+        if self.group is None:
+            raise RuntimeError("submit needs a recorder with group_commit=True")
+        done = self.group.submit(
+            self._events(action, decision), self._within(within, decision), admit
+        )
+
+        def seen(finished: Future[list[int]]) -> None:
+            if not finished.cancelled() and finished.exception() is None:
+                self._size = max(self._size, finished.result()[-1] + 1)
+
+        done.add_done_callback(seen)
+        return done
+
+    @staticmethod
+    def _events(action: Any, decision: Decision) -> list[dict[str, Any]]:
+        return [
+            {"kind": "action", "action": action_record(action)},
+            {"kind": "decision", "decision": decision.to_json()},
+        ]
+
+    @staticmethod
+    def _within(
+        within: Callable[[Connection, list[int], Decision], None] | None, decision: Decision
+    ) -> Callable[[Connection, list[int]], None] | None:
+        return None if within is None else (lambda conn, idx: within(conn, idx, decision))
 
     def maybe_checkpoint(self, size: int) -> str | None:
-        """Sign a checkpoint if enough events or time have passed; the note, or ``None``."""
+        """Sign a checkpoint if enough events or time have passed; the note, or ``None``.
+
+        Raises when the checkpoint cannot be signed, and, while another thread is retrying one
+        that could not, with that failure."""
         if self.signer is None or size <= self._checkpointed:
             return None
         due = size - self._checkpointed >= self.every or (
@@ -136,9 +193,23 @@ class Recorder:
         )
         if not due:
             return None
-        note = self.log.checkpoint(self.signer, self.origin)
-        self._checkpointed, self._checkpointed_at = size, time.monotonic()
-        return note
+        if not self._signing.acquire(blocking=False):
+            if self._failure is not None:
+                raise RuntimeError(self._failure)
+            return None  # another thread is signing it
+        try:
+            if size <= self._checkpointed:  # signed while this thread was deciding
+                return None
+            try:
+                note = self.log.checkpoint(self.signer, self.origin)
+            except Exception as exc:
+                self._failure = str(exc)
+                raise
+            self._failure = None
+            self._checkpointed, self._checkpointed_at = size, time.monotonic()
+            return note
+        finally:
+            self._signing.release()
 
     def close(self) -> None:
         if self.group is not None:
