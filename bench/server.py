@@ -38,7 +38,7 @@ from watchkeeper.store.identities import Identities
 PG = os.environ.get("WATCHKEEPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 READ = {"tool": "shell", "environment": "prod", "input": {"command": "ls -la /srv/app"}}
 DELETE = {"tool": "shell", "environment": "prod", "input": {"command": "rm -rf /srv/data"}}
-WAKES = 100
+WAKES = 300
 
 
 def _port() -> int:
