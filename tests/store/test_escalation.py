@@ -110,3 +110,41 @@ def test_replicas_ticking_at_once_escalate_once(store: Store) -> None:
         t.join()
     assert len(events(store, "approval_escalated")) == 1
     assert AuditLog(store).verify().ok
+
+
+def test_the_scheduler_writes_only_for_approvals_whose_time_has_come(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+    from collections.abc import Iterator
+
+    approvals = Approvals(store, GROUPS)
+    requirement = ApprovalRequirement(
+        rule="r", group="sre", timeout_seconds=600,
+        escalate=(Escalation(60, "leads"), Escalation(300, "vps")),
+    )  # fmt: skip
+    waiting = []
+    for n in range(20):  # twenty different actions, each waiting for people
+        with store.writing() as conn:
+            waiting.append(approvals.create_in(conn, n, "infra-bot", f"sha256:{n}", [requirement]))
+    writes: list[int] = []
+    real = store.writing
+
+    @contextlib.contextmanager
+    def counted() -> Iterator[Any]:
+        writes.append(1)
+        with real() as conn:
+            yield conn
+
+    monkeypatch.setattr(store, "writing", counted)
+    assert approvals.tick() == 0
+    assert writes == []  # no write transaction (nor the log's lock) while nothing is due
+    monkeypatch.setattr(store, "writing", real)
+    age(store, waiting[3], 61)  # one escalation step due
+    age(store, waiting[7], 601)  # one deadline passed
+    monkeypatch.setattr(store, "writing", counted)
+    assert approvals.tick() == 2
+    assert len(writes) == 2
+    monkeypatch.setattr(store, "writing", real)
+    assert approvals.get(waiting[7])["state"] == "expired"  # type: ignore[index]
+    assert [e["approval"] for e in events(store, "approval_escalated")] == [waiting[3]]

@@ -219,15 +219,22 @@ class Approvals:
         """Advance every pending approval whose time has come; how many changed. The
         scheduler in ``serve`` calls this every second; each change is a compare-and-set, so
         replicas doing the same never double an escalation or an expiry."""
+        # One read finds what is due; only those get a write transaction (which takes the
+        # log's lock). Waiting approvals cost no writes, however many there are.
         with self.store.reading() as conn:
-            pending = conn.execute(
-                select(approvals.c.id).where(
+            now = self.store.now(conn)
+            rows = conn.execute(
+                select(approvals.c.id, approvals.c.state, approvals.c.requirements,
+                       approvals.c.opened_at, approvals.c.level, approvals.c.expires_at)
+                .where(
                     (approvals.c.state == "pending")
                     | ((approvals.c.state == "approved") & approvals.c.consumed_at.is_(None))
                 )
-            ).scalars().all()  # fmt: skip
+            ).all()  # fmt: skip
         changed = 0
-        for approval_id in pending:
+        for approval_id, state, required, opened, level, deadline in rows:
+            if not _due(state, required, opened, int(level), deadline, now):
+                continue  # _advance decides again, on the clock of its own transaction
             with self.store.writing() as conn:
                 changed += self._advance(conn, approval_id)
         if changed:
@@ -535,3 +542,20 @@ class Approvals:
                         "digest": digest}]
             )  # fmt: skip
         return Grant(approval_id, digest, agent, int(row[4]))
+
+
+def _due(
+    state: str,
+    required: str,
+    opened: float | None,
+    level: int,
+    deadline: float | None,
+    now: float,
+) -> bool:
+    """Whether :meth:`Approvals._advance` has anything to do at ``now``: a deadline passed
+    (pending or an unused grant), or an escalation step whose time has come."""
+    if deadline is not None and deadline <= now:
+        return True
+    if state != "pending" or opened is None:
+        return False
+    return any(opened + after <= now for after, _r, _group in ladder(json.loads(required))[level:])
