@@ -117,15 +117,10 @@ def _gateway(orders: StandingOrders, db: str | None = None) -> Gateway:
         settings = Settings.from_env()
         recorder = None
         if db:  # every decision is in the audit log before it is printed
+            from watchkeeper.store.database import Store
             from watchkeeper.store.recorder import Recorder
 
-            recorder = Recorder.open(
-                db,
-                key=settings.audit_key,
-                origin=settings.audit_origin,
-                checkpoint_every=settings.checkpoint_every,
-                checkpoint_seconds=settings.checkpoint_seconds,
-            )
+            recorder = Recorder.from_settings(Store.open(db), settings)
     except UsageError as exc:
         _fail(str(exc))
     return Gateway(orders, default_registry(settings.limits()), recorder=recorder)

@@ -102,16 +102,10 @@ class Watchkeeper:
         recorder = None
         if db is not None:  # every action and decision is in the audit log before it is used
             from watchkeeper.config import Settings
+            from watchkeeper.store.database import Store
             from watchkeeper.store.recorder import Recorder
 
-            settings = Settings.from_env()
-            recorder = Recorder.open(
-                db,
-                key=settings.audit_key,
-                origin=settings.audit_origin,
-                checkpoint_every=settings.checkpoint_every,
-                checkpoint_seconds=settings.checkpoint_seconds,
-            )
+            recorder = Recorder.from_settings(Store.open(db), Settings.from_env())
         self.gateway = Gateway(orders, registry, recorder=recorder)
         self._setup(agent, session)
 

@@ -124,14 +124,7 @@ class SizeLimit:
 def create_app(orders: StandingOrders, store: Store, settings: Settings | None = None) -> FastAPI:
     """The application, deciding under ``orders`` and recording in ``store``."""
     settings = settings or Settings.from_env()
-    recorder = Recorder(
-        store,
-        Recorder.signer_for(settings),
-        origin=settings.audit_origin,
-        checkpoint_every=settings.checkpoint_every,
-        checkpoint_seconds=settings.checkpoint_seconds,
-        group_commit=True,
-    )
+    recorder = Recorder.from_settings(store, settings, group_commit=True)
     gateway = Gateway(orders, default_registry(settings.limits()), recorder=recorder)
     identities = Identities(store)
     waiter = Waiter.start(store)

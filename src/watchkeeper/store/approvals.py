@@ -275,10 +275,7 @@ class Approvals:
         )
         now = self.store.now(conn)
         steps = ladder(required)
-        due = [
-            step for step in steps[level:]
-            if opened is not None and opened + step[0] <= now
-        ]  # fmt: skip
+        due = _steps_due(steps, opened, level, now)
         timed_out = deadline is not None and deadline <= now
         escalate_on_timeout = any(r.get("on_timeout") == "escalate" for r in required)
         if timed_out and escalate_on_timeout and not extended:
@@ -556,6 +553,11 @@ def _due(
     (pending or an unused grant), or an escalation step whose time has come."""
     if deadline is not None and deadline <= now:
         return True
-    if state != "pending" or opened is None:
-        return False
-    return any(opened + after <= now for after, _r, _group in ladder(json.loads(required))[level:])
+    return state == "pending" and bool(_steps_due(ladder(json.loads(required)), opened, level, now))
+
+
+def _steps_due(
+    steps: list[tuple[int, int, str]], opened: float | None, level: int, now: float
+) -> list[tuple[int, int, str]]:
+    """The escalation steps not taken yet (from ``level`` on) whose time has come at ``now``."""
+    return [step for step in steps[level:] if opened is not None and opened + step[0] <= now]

@@ -24,7 +24,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from watchkeeper.errors import UsageError
@@ -48,6 +48,11 @@ class IdentityError(UsageError):
 
 def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
+
+
+def _active_key(digest: bytes) -> Select[tuple[str]]:
+    """The name of the agent whose unrevoked key has this digest."""
+    return select(agents.c.name).where(agents.c.key_hash == digest, agents.c.revoked_at.is_(None))
 
 
 def new_secret(kind: str) -> str:
@@ -134,11 +139,7 @@ class Identities:
         """The agent this API key belongs to, or ``None`` (unknown or revoked)."""
         digest = _digest(key)
         with self.store.reading() as conn:
-            row = conn.execute(
-                select(agents.c.name).where(
-                    agents.c.key_hash == digest, agents.c.revoked_at.is_(None)
-                )
-            ).first()
+            row = conn.execute(_active_key(digest)).first()
         if row is None:
             return None
         if len(self._names) >= _REMEMBERED:  # many keys: start again rather than grow
@@ -163,14 +164,7 @@ class Identities:
             memo = conn.info["watchkeeper.keys"] = (transaction, {})
         valid = memo[1].get(digest)
         if valid is None:
-            valid = memo[1][digest] = (
-                conn.execute(
-                    select(agents.c.name).where(
-                        agents.c.key_hash == digest, agents.c.revoked_at.is_(None)
-                    )
-                ).first()
-                is not None
-            )
+            valid = memo[1][digest] = conn.execute(_active_key(digest)).first() is not None
         if not valid:
             self._names.pop(digest, None)
             raise Refused(401, "unauthorized", "this key belongs to no agent (or was revoked)")

@@ -69,10 +69,17 @@ class Recorder:
         self._signing = threading.Lock()
         self._failure: str | None = None
 
-    @staticmethod
-    def signer_for(settings: Any) -> Signer:
-        """The checkpoint signer the settings name (key file, log origin)."""
-        return Signer.load(settings.audit_key, settings.audit_origin)
+    @classmethod
+    def from_settings(cls, store: Store, settings: Any, *, group_commit: bool = False) -> Recorder:
+        """A recorder on ``store`` as the settings say: key file, log origin, checkpoints."""
+        return cls(
+            store,
+            Signer.load(settings.audit_key, settings.audit_origin),
+            origin=settings.audit_origin,
+            checkpoint_every=settings.checkpoint_every,
+            checkpoint_seconds=settings.checkpoint_seconds,
+            group_commit=group_commit,
+        )
 
     @classmethod
     def open(
@@ -137,11 +144,14 @@ class Recorder:
 
     def checkpoint_due(self) -> bool:
         """Whether :meth:`checked` has work to do (cheap: no reads)."""
+        return self._due(self._size)
+
+    def _due(self, size: int) -> bool:
         return (
             self.signer is not None
-            and self._size > self._checkpointed
+            and size > self._checkpointed
             and (
-                self._size - self._checkpointed >= self.every
+                size - self._checkpointed >= self.every
                 or time.monotonic() - self._checkpointed_at >= self.seconds
             )
         )
@@ -186,12 +196,7 @@ class Recorder:
 
         Raises when the checkpoint cannot be signed, and, while another thread is retrying one
         that could not, with that failure."""
-        if self.signer is None or size <= self._checkpointed:
-            return None
-        due = size - self._checkpointed >= self.every or (
-            time.monotonic() - self._checkpointed_at >= self.seconds
-        )
-        if not due:
+        if not self._due(size):
             return None
         if not self._signing.acquire(blocking=False):
             if self._failure is not None:
