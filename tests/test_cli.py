@@ -95,7 +95,7 @@ def test_check_malformed_json_is_a_deny_naming_the_problem(run) -> None:
     result = run("check", "--json", "--exit-code", "-", input="{not json")
     assert result.exit_code == 20, result.output
     reason = json.loads(result.stdout)["reasons"][0]
-    assert reason.startswith("invalid action: not JSON")
+    assert reason.startswith("invalid action: the action is not JSON")
     assert "line 1 column 2" in reason
 
 
@@ -111,7 +111,7 @@ def test_check_jsonl_decides_each_line_in_order_and_survives_bad_lines(run) -> N
     assert result.exit_code == 20, result.output
     decisions = [json.loads(line) for line in result.stdout.splitlines()]
     assert [d["decision"] for d in decisions] == ["allow", "deny", "deny", "ask"]
-    assert decisions[1]["reasons"][0].startswith("line 2: invalid action: not JSON")
+    assert decisions[1]["reasons"][0].startswith("line 2: invalid action: the action is not JSON")
     assert decisions[2]["reasons"][0].startswith("line 4: invalid action: tool:")
 
 
@@ -261,7 +261,7 @@ def test_duplicate_json_keys_are_refused(run) -> None:
     result = run("check", "--json", "--exit-code", "-", input=action)
     assert result.exit_code == 20, result.output
     assert json.loads(result.stdout)["reasons"] == [
-        "invalid action: duplicate key 'amount'; send each key once"
+        "invalid action: duplicate key 'amount' at $.input; send each key once"
     ]
 
 
@@ -269,14 +269,18 @@ def test_deeply_nested_json_is_a_deny_not_a_crash(run) -> None:
     action = '{"tool": "t", "input": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
     result = run("check", "--json", "--exit-code", "-", input=action)
     assert result.exit_code == 20, result.output
-    assert json.loads(result.stdout)["reasons"] == ["invalid action: JSON nested too deeply"]
+    assert json.loads(result.stdout)["reasons"] == [
+        "invalid action: the action nests arrays and objects more than 64 levels deep; flatten it"
+    ]
 
 
 def test_an_integer_too_long_to_read_is_a_deny(run) -> None:
     action = '{"tool": "x", "input": {"a": ' + "9" * 5000 + "}}"
     result = run("check", "--json", "--exit-code", "-", input=action)
     assert result.exit_code == 20, result.output
-    assert json.loads(result.stdout)["reasons"][0].startswith("invalid action: not usable JSON")
+    assert json.loads(result.stdout)["reasons"][0].startswith(
+        "invalid action: the action holds an integer too long"
+    )
 
 
 def test_jsonl_goes_on_after_a_line_that_cannot_be_read(run) -> None:

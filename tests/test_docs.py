@@ -83,3 +83,14 @@ def test_readme_python_example_runs_as_shown(
         "outside the charter of agent 'support-bot': refund.amount 1450 is over its charter "
         "limit of 100",
     ]
+
+
+def test_decisions_page_states_the_limits_the_settings_apply() -> None:
+    from watchkeeper.config import SETTING
+
+    page = (ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
+    mib = SETTING["max_input_bytes"].default / 2**20
+    assert f"`max_input_bytes` of\n   canonical JSON ({mib:g} MiB by default)" in page
+    assert f"`max_effects` effects\n   ({SETTING['max_effects'].default:,})" in page
+    budget = SETTING["analyzer_budget_ms"].default
+    assert f"`analyzer_budget_ms` ({budget:g} ms)" in page

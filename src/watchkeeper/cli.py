@@ -16,11 +16,11 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from watchkeeper import __version__
+from watchkeeper import __version__, strict_json
 from watchkeeper.analyzers import default_registry
 from watchkeeper.config import ORDERS_ENV, Settings
 from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
-from watchkeeper.errors import Issue, OrdersError, UsageError, WatchkeeperError
+from watchkeeper.errors import InvalidJSON, Issue, OrdersError, UsageError, WatchkeeperError
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.cases import Case, find_test_files, parse_cases, run_cases
 from watchkeeper.orders.explain import Explanation
@@ -97,21 +97,6 @@ def main_options(
     """watchkeeper keeps the watch for AI agents."""
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Two parsers may keep different copies of a duplicated key; the gate and the executor
-    # must see one action, so a duplicate is refused rather than resolved.
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
 def _gateway(orders: StandingOrders, db: str | None = None) -> Gateway:
     try:
         settings = Settings.from_env()
@@ -129,15 +114,9 @@ def _gateway(orders: StandingOrders, db: str | None = None) -> Gateway:
 def _read_action(source: str) -> tuple[Any, str | None]:
     """Parse one action document; return (data, None) or (None, problem)."""
     try:
-        return json.loads(source, object_pairs_hook=_no_duplicates), None
-    except json.JSONDecodeError as exc:
-        return None, f"invalid action: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    except _DuplicateKey as exc:
-        return None, f"invalid action: duplicate key {exc.args[0]!r}; send each key once"
-    except RecursionError:
-        return None, "invalid action: JSON nested too deeply"
-    except ValueError as exc:  # e.g. an integer too long to convert
-        return None, f"invalid action: not usable JSON: {exc}"
+        return strict_json.loads(source, what="the action"), None
+    except InvalidJSON as exc:
+        return None, f"invalid action: {exc}"
 
 
 def _read_input(file: str) -> str:

@@ -24,6 +24,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from watchkeeper import strict_json
+from watchkeeper.errors import InvalidJSON
+
 approvals_app = typer.Typer(help="Review and answer approvals.", no_args_is_help=True)
 
 ServerOption = Annotated[
@@ -63,9 +66,9 @@ def call(server: str, token: str | None, method: str, path: str, **kwargs: Any) 
     except httpx.HTTPError as exc:
         _fail(f"the server at {server} cannot be reached: {exc}")
     try:
-        body = answer.json()
-    except ValueError:
-        _fail(f"the server at {server} answered {answer.status_code} without JSON")
+        body = strict_json.loads(answer.content, what="the server's answer")
+    except InvalidJSON as exc:
+        _fail(f"the server at {server} answered {answer.status_code} without usable JSON: {exc}")
     if answer.status_code >= 400:
         error = body.get("error", {}) if isinstance(body, dict) else {}
         _fail(f"refused ({answer.status_code} {error.get('code')}): {error.get('message')}", 1)

@@ -6,7 +6,8 @@ the SDK telling a guarded call that it may not run::
 
     WatchkeeperError
     ├── UsageError              misuse of the API or CLI; the message names the value and the fix
-    │   └── InvalidAction       an action that does not match the action JSON form
+    │   ├── InvalidAction       an action that does not match the action JSON form
+    │   └── InvalidJSON         a JSON document refused as ambiguous or unbounded (``.code``)
     ├── OrdersError             standing orders refused; ``.issues`` lists every error at once
     ├── AnalyzerError           an analyzer crashed, overran its budget or returned garbage
     ├── Superseded              a decision overtaken while being recorded (a pause): decide again
@@ -48,6 +49,17 @@ class InvalidAction(UsageError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class InvalidJSON(UsageError):
+    """A JSON document refused by :mod:`watchkeeper.strict_json`: not JSON, or ambiguous
+    (a duplicated key, a lone surrogate, a number that is not finite), or unbounded (too deep,
+    too large). ``code`` is ``invalid_json``, ``invalid_request`` (JSON, but not an object) or
+    ``too_large``, as the API answers it."""
+
+    def __init__(self, message: str, code: str = "invalid_json") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)

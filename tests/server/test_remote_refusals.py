@@ -131,3 +131,18 @@ def test_an_outcome_that_cannot_be_reported_is_logged_not_raised(
 def test_a_connection_needs_a_key() -> None:
     with pytest.raises(UsageError, match="api_key is empty"):
         Remote("http://127.0.0.1:8470", "")
+
+
+def test_an_answer_with_a_key_twice_is_a_deny(scripted: Scripted) -> None:
+    # Read by a lax parser, the last copy would win: an allow smuggled after a deny.
+    scripted.answers["/v1/actions"] = (
+        200,
+        b'{"decision": "deny", "reasons": ["no"], "action_digest": "sha256:'
+        + b"a" * 64
+        + b'", "action_id": 4, "decision": "allow"}',
+    )
+    ran: list[str] = []
+    with Watchkeeper.connect(scripted.url, "key") as wk, pytest.raises(ActionDenied) as denied:
+        guarded(wk, ran)("ls")
+    assert ran == []
+    assert "answered 200" in denied.value.reasons[0]

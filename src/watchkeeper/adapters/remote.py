@@ -24,8 +24,9 @@ from typing import Any
 
 import httpx
 
+from watchkeeper import strict_json
 from watchkeeper.decision import Decision
-from watchkeeper.errors import ActionDenied, ApprovalPending, UsageError, describe
+from watchkeeper.errors import ActionDenied, ApprovalPending, InvalidJSON, UsageError, describe
 from watchkeeper.models import Action
 
 log = logging.getLogger("watchkeeper.remote")
@@ -61,9 +62,9 @@ class Remote:
             raise RemoteError(
                 f"the server at {self.url} cannot be reached: {describe(exc)}"
             ) from exc
-        try:
-            body = answer.json()
-        except ValueError:
+        try:  # strict: an answer read one way here and another way elsewhere is no answer
+            body = strict_json.loads(answer.content, what="the server's answer")
+        except InvalidJSON:
             body = None
         if not 200 <= answer.status_code < 300 or not isinstance(body, dict):
             error = (body or {}).get("error") if isinstance(body, dict) else None

@@ -39,10 +39,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from watchkeeper import __version__
+from watchkeeper import __version__, strict_json
 from watchkeeper.analyzers import default_registry
 from watchkeeper.config import Settings
 from watchkeeper.decision import Decision
+from watchkeeper.errors import InvalidJSON
 from watchkeeper.errors import describe as describe_error
 from watchkeeper.gateway import Gateway
 from watchkeeper.notify import Notifier
@@ -83,13 +84,7 @@ async def _object(request: Request, empty_ok: bool = False) -> dict[str, Any]:
     raw = await request.body()
     if empty_ok and not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge numbers
-        raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_request", "the body must be a JSON object")
-    return body
+    return strict_json.loads_object(raw, what="the body")  # InvalidJSON: answered 400
 
 
 class SizeLimit:
@@ -177,6 +172,10 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message)
 
+    @app.exception_handler(InvalidJSON)
+    async def invalid_json(_request: Request, exc: InvalidJSON) -> JSONResponse:
+        return _error(413 if exc.code == "too_large" else 400, exc.code, str(exc))
+
     @app.exception_handler(Refused)
     async def refused(_request: Request, exc: Refused) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message)
@@ -236,12 +235,8 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         agent = identities.known_agent(token)
         if agent is None:  # a key not seen yet: read it, off the event loop
             agent = await run_in_threadpool(agent_of, request)
-        try:
-            action = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
-        if not isinstance(action, dict):
-            raise ApiError(400, "invalid_action", "the body must be a JSON object (an action)")
+        # Strict: a key sent twice would be decided on one copy and run with the other.
+        action = strict_json.loads_object(body, what="the body (an action)")
         action["agent"] = agent  # the key says who is asking, whatever the body says
         session = action.get("session") if isinstance(action.get("session"), str) else None
         started = time.perf_counter()
