@@ -6,6 +6,9 @@ fast a waiting agent learns of a vote.
   committed to the audit log before its answer; closed loop with 32 connections.
 - *500 req/s*: the same, open loop on a fixed schedule; latency counts from when a request was
   due.
+- *Kill switch under load*: 500 approval waits held open (``?wait=60``) while a person pauses
+  and resumes an agent 50 times: how long each pause takes to answer, beside the same with no
+  waits held (target ≤ 1 s p99).
 - *Wake*: an agent waits on ``GET /v1/approvals/{id}?wait=30``; a person casts the deciding
   vote. Measured from sending the vote to the waiter's answer, so it includes the vote's own
   commit: an upper bound on commit → wake. On PostgreSQL the waiter and the voter talk to two
@@ -14,6 +17,7 @@ fast a waiting agent learns of a vote.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -48,11 +52,12 @@ def _port() -> int:
 
 
 @contextlib.contextmanager
-def _server(url: str, workdir: Path) -> Iterator[str]:
+def _server(url: str, workdir: Path, **settings: str) -> Iterator[str]:
     """``watchkeeper serve`` in its own process; its base URL once it answers."""
     port = _port()
     exe = Path(sys.executable).with_name("watchkeeper")
-    env = {**os.environ, "WATCHKEEPER_AUDIT_KEY": str(workdir / "audit.key")}
+    env = {**os.environ, "WATCHKEEPER_AUDIT_KEY": str(workdir / "audit.key"),
+           **{f"WATCHKEEPER_{k.upper()}": v for k, v in settings.items()}}  # fmt: skip
     proc = subprocess.Popen(
         [str(exe), "serve", "--db", url, "--port", str(port)],
         env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -130,6 +135,64 @@ def _wakes(wait_on: str, vote_on: str, key: str, tokens: list[str]) -> tuple[flo
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
+HELD = 500
+PAUSES = 50
+
+
+def _hold(base: str, key: str, approvals: list[str], ready: threading.Event) -> None:
+    """Hold a wait on each approval until it is decided (its own event loop and thread)."""
+
+    async def hold() -> None:
+        limits = httpx.Limits(max_connections=len(approvals) + 10)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as http:
+            tasks = [asyncio.create_task(http.get(f"/v1/approvals/{a}?wait=60",
+                                                  headers={"Authorization": f"Bearer {key}"}))
+                     for a in approvals]  # fmt: skip
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # until the server holds them all
+                metrics = (await http.get("/metrics")).text
+                if f"watchkeeper_waits_open {len(approvals):.1f}" in metrics:
+                    break
+                await asyncio.sleep(0.1)
+            ready.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(hold())
+
+
+def _pauses(base: str, key: str, token: str, held: int) -> tuple[float, float]:
+    """p50 and p99 ms of pausing (and resuming) an agent while ``held`` waits are open."""
+    person = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, timeout=120) as http:
+        approvals = []
+        for i in range(held):
+            action = {**DELETE, "input": {"command": f"rm -rf /srv/held-{time.time_ns()}-{i}"}}
+            asked = http.post("/v1/actions", json=action,
+                              headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+            approvals.append(asked["approval_id"])
+        ready = threading.Event()
+        holder = threading.Thread(target=_hold, args=(base, key, approvals, ready), daemon=True)
+        if held:
+            holder.start()
+            ready.wait(90)
+        samples = []
+        for i in range(PAUSES):
+            started = time.perf_counter()
+            paused = http.post(
+                "/v1/pause",
+                headers=person,
+                json={"scope": "agent", "target": f"other-{i}", "reason": "drill"},
+            )
+            samples.append((time.perf_counter() - started) * 1000)
+            http.request("DELETE", f"/v1/pause/{paused.json()['id']}", headers=person,
+                         json={"reason": "drill over"})  # fmt: skip
+        if held:  # the real thing: every waiter hears its approval was cancelled
+            http.post("/v1/pause", headers=person, json={"scope": "all", "reason": "stop"})
+            holder.join(60)
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
 def _pg_ready() -> str | None:
     try:
         store = Store.open(PG)
@@ -152,7 +215,7 @@ def _fresh_pg_schema() -> str:
 
 
 def section() -> str:
-    rows, wake_rows = [], []
+    rows, wake_rows, pause_rows = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         body = work / "read.json"
@@ -186,6 +249,19 @@ def section() -> str:
                         p50, p99 = _wakes(base, other, key, tokens)
                     wake_rows.append([label, "vote on another server",
                                       f"{p50:.1f} / {p99:.1f}"])  # fmt: skip
+            kill = work / f"{label}-kill"
+            kill.mkdir()
+            kill_url = (f"sqlite:///{kill / 'kill.db'}" if label == "SQLite"
+                        else _fresh_pg_schema())  # fmt: skip
+            key, tokens = _people(kill_url, 1)
+            with _server(kill_url, kill, max_waits_per_agent=str(HELD * 2)) as base:
+                idle = _pauses(base, key, tokens[0], 0)
+                loaded = _pauses(base, key, tokens[0], HELD)
+            pause_rows.append([label, f"{idle[0]:.1f} / {idle[1]:.1f}",
+                               f"{loaded[0]:.1f} / {loaded[1]:.1f}",
+                               f"{loaded[1] / idle[1]:.1f}x",
+                               "met" if loaded[1] <= 1000 else "MISSED"])  # fmt: skip
+            print(f"{label}: pause p99 {loaded[1]:.1f} ms with {HELD} waits", flush=True)
         if missing is not None:
             rows.append(["PostgreSQL", missing, "-", "-", "-", "-"])
     throughput = table(
@@ -194,6 +270,9 @@ def section() -> str:
          "p50 / p99 ms", "non-200"],
     )  # fmt: skip
     wakes = table(wake_rows, ["store", "setup", "vote sent → waiter answered, p50 / p99 ms"])
+    kills = table(pause_rows, ["store", "pause, no waits: p50 / p99 ms",
+                               f"pause, {HELD} waits held: p50 / p99 ms", "p99 ratio",
+                               "≤ 1 s p99"])  # fmt: skip
     return f"""## The server over HTTP (`bench/server.py`)
 
 `watchkeeper serve` in one process, the load generator (`bench/load.py`) in another, on the
@@ -206,6 +285,11 @@ Waking a waiting agent: {WAKES} approvals, each decided by a second vote while t
 on `?wait=30` (target ≤ 50 ms p99 from commit to answer).
 
 {wakes}
+
+The kill switch under load: {HELD} approval waits held open by one agent while a person pauses
+(and resumes) another agent {PAUSES} times; beside it, the same pauses with no waits held.
+
+{kills}
 """
 
 

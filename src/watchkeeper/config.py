@@ -118,6 +118,13 @@ SETTINGS += (
         "http://127.0.0.1:8470",
         "The server's address as people reach it: notifications link to approvals under it.",
     ),
+    Setting(
+        "max_waits_per_agent",
+        32,
+        "Most approval waits (`GET /v1/approvals/{id}?wait=`) one agent or person may hold open "
+        "at once on one server; more answer 429 with `Retry-After`.",
+        _positive_int,
+    ),
 )
 SETTING = {s.name: s for s in SETTINGS}
 ORDERS_ENV = SETTING["orders"].env
@@ -137,6 +144,7 @@ class Settings:
     checkpoint_every: int = SETTING["checkpoint_every"].default
     checkpoint_seconds: float = SETTING["checkpoint_seconds"].default
     public_url: str = SETTING["public_url"].default
+    max_waits_per_agent: int = SETTING["max_waits_per_agent"].default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

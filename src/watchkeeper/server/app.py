@@ -26,13 +26,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -71,13 +71,20 @@ _ENVELOPE = 64 * 1024
 class ApiError(Exception):
     """An answer other than 2xx, in the one error shape."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
 
 
 async def _object(request: Request, empty_ok: bool = False) -> dict[str, Any]:
@@ -116,6 +123,41 @@ class SizeLimit:
         await self.app(scope, counted, send)
 
 
+class Waits:
+    """Open waits per caller, on this server; over the cap a wait is refused with 429.
+
+    Waits are held on the event loop, never in a thread, so they cannot starve decisions,
+    votes or pauses; the cap keeps one caller from holding connections without bound."""
+
+    RETRY_AFTER = 5
+
+    def __init__(self, cap: int, gauge: Gauge) -> None:
+        self.cap, self.gauge = cap, gauge
+        self.open: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def slot(self, who: str) -> Iterator[None]:
+        # Only the event loop's thread calls this: no lock is needed around the counts.
+        if self.open.get(who, 0) >= self.cap:
+            raise ApiError(
+                429,
+                "too_many_waits",
+                f"{who} already holds {self.cap} open waits on this server "
+                f"(max_waits_per_agent); wait on fewer approvals at once, or retry in "
+                f"{self.RETRY_AFTER} s",
+                headers={"Retry-After": str(self.RETRY_AFTER)},
+            )
+        self.open[who] = self.open.get(who, 0) + 1
+        self.gauge.inc()
+        try:
+            yield
+        finally:
+            self.gauge.dec()
+            self.open[who] -= 1
+            if not self.open[who]:
+                del self.open[who]
+
+
 def create_app(orders: StandingOrders, store: Store, settings: Settings | None = None) -> FastAPI:
     """The application, deciding under ``orders`` and recording in ``store``."""
     settings = settings or Settings.from_env()
@@ -149,6 +191,11 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     )
 
+    waits = Waits(
+        settings.max_waits_per_agent,
+        Gauge("watchkeeper_waits_open", "Approval waits held open now.", registry=metrics),
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -170,7 +217,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message)
+        return _error(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(InvalidJSON)
     async def invalid_json(_request: Request, exc: InvalidJSON) -> JSONResponse:
@@ -295,14 +342,21 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         )
         return decision, action_id, created[0] if created else None
 
-    def approval_for(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:
+    async def approval_for(approval_id: str, request: Request, wait: float) -> dict[str, Any]:
         token = bearer(request)
-        agent = identities.agent_for(token)
-        if agent is None:
-            person_of(request)
-        view = approvals.get(approval_id)
+
+        def caller() -> tuple[str | None, str]:
+            """The agent (``None`` for a person) and who the caller is, for the wait cap."""
+            agent = identities.agent_for(token)
+            if agent is not None:
+                return agent, f"agent {agent!r}"
+            return None, person_of(request).email
+
+        agent, who = await run_in_threadpool(caller)
+        view = await run_in_threadpool(approvals.get, approval_id)
         if view is not None and (agent is None or view["agent"] == agent) and wait > 0:
-            view = approvals.wait(approval_id, min(wait, MAX_WAIT))
+            with waits.slot(who):  # a wait holds no thread, but it is bounded per caller
+                view = await approvals.waited(approval_id, min(wait, MAX_WAIT), run_in_threadpool)
         if agent is not None:  # an agent sees its own approvals, and no one else's
             if view is None or view["agent"] != agent:
                 raise ApiError(404, "not_found", f"no approval {approval_id} of yours")
@@ -324,10 +378,11 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         return {"approvals": approvals.recent(None if state == "all" else state, limit)}
 
     @app.get("/v1/approvals/{approval_id}")
-    def get_approval(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:
+    async def get_approval(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:
         """The approval's state and votes (the requesting agent, or people). With ``?wait=S``
-        the answer waits, up to S seconds (at most 60), for the state to leave ``pending``."""
-        return approval_for(approval_id, request, wait)
+        the answer waits, up to S seconds (at most 60), for the state to leave ``pending``;
+        each caller may hold ``max_waits_per_agent`` waits at once (429 beyond)."""
+        return await approval_for(approval_id, request, wait)
 
     @app.post("/v1/approvals/{approval_id}/votes")
     async def vote(approval_id: str, request: Request) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,12 +111,13 @@ class Approvals:
         if self.waiter is not None:
             self.waiter.announce(conn, approval_id)
 
-    def _changed(self) -> None:
-        if self.waiter is not None:
-            self.waiter.changed()
+    def _changed(self, *approval_ids: str) -> None:
+        if self.waiter is not None and approval_ids:
+            self.waiter.changed(*approval_ids)
 
     def wait(self, approval_id: str, seconds: float) -> dict[str, Any] | None:
-        """The approval once it is no longer pending, or as it is after ``seconds``."""
+        """The approval once it is no longer pending, or as it is after ``seconds``. Holds
+        the calling thread: an event loop awaits :meth:`waited` instead."""
         if self.waiter is None or seconds <= 0:
             return self.get(approval_id)
         last: list[dict[str, Any] | None] = [None]
@@ -127,6 +128,33 @@ class Approvals:
 
         self.waiter.wait(decided, seconds)
         return last[0]
+
+    async def waited(
+        self,
+        approval_id: str,
+        seconds: float,
+        offload: Callable[[Callable[[], dict[str, Any] | None]], Awaitable[dict[str, Any] | None]],
+    ) -> dict[str, Any] | None:
+        """:meth:`wait` for an event loop: no thread is held while nothing changes. Each read
+        runs through ``offload`` (a thread pool); reads in between only look (the scheduler
+        advances what is due, and wakes the waiters of what it changed), the last one also
+        advances the approval if its time has come."""
+        if self.waiter is None or seconds <= 0:
+            return await offload(lambda: self.get(approval_id))
+
+        def pending(view: dict[str, Any] | None) -> bool:
+            return view is not None and view["state"] == "pending"
+
+        view = await self.waiter.until(
+            approval_id, lambda: offload(lambda: self.peek(approval_id)),
+            lambda v: not pending(v), seconds,
+        )  # fmt: skip
+        return await offload(lambda: self.get(approval_id)) if pending(view) else view
+
+    def peek(self, approval_id: str) -> dict[str, Any] | None:
+        """The approval as stored, without advancing it (a read, not a write)."""
+        with self.store.reading() as conn:
+            return self._view(conn, approval_id)
 
     def create_in(
         self,
@@ -201,7 +229,7 @@ class Approvals:
             changed = self._advance(conn, approval_id)
             view = self._view(conn, approval_id)
         if changed:
-            self._changed()
+            self._changed(approval_id)
         return view
 
     def recent(self, state: str | None = "pending", limit: int = 100) -> list[dict[str, Any]]:
@@ -231,15 +259,15 @@ class Approvals:
                     | ((approvals.c.state == "approved") & approvals.c.consumed_at.is_(None))
                 )
             ).all()  # fmt: skip
-        changed = 0
+        changed = []
         for approval_id, state, required, opened, level, deadline in rows:
             if not _due(state, required, opened, int(level), deadline, now):
                 continue  # _advance decides again, on the clock of its own transaction
             with self.store.writing() as conn:
-                changed += self._advance(conn, approval_id)
-        if changed:
-            self._changed()
-        return changed
+                if self._advance(conn, approval_id):
+                    changed.append(approval_id)
+        self._changed(*changed)
+        return len(changed)
 
     def _expire_now(self, approval_id: str) -> None:
         """Advance in a transaction of its own: what follows may fail and roll back, the expiry
@@ -247,7 +275,7 @@ class Approvals:
         with self.store.writing() as conn:
             changed = self._advance(conn, approval_id)
         if changed:
-            self._changed()
+            self._changed(approval_id)
 
     def _advance(self, conn: Connection, approval_id: str) -> bool:
         """Take a pending approval as far as the database's clock says: escalation steps whose
@@ -459,7 +487,7 @@ class Approvals:
                               "by": user.email, "comment": comment, "break_glass": break_glass},
                              loud=break_glass)  # fmt: skip
             view = self._view(conn, approval_id)
-        self._changed()
+        self._changed(approval_id)
         assert view is not None
         return view
 

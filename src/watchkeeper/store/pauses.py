@@ -174,12 +174,11 @@ class Pauses:
             self._notify(conn, "pause", {"pause": pause_id, "scope": scope, "target": target,
                                          "reason": reason, "by": by.email,
                                          "cancelled": len(ids)})  # fmt: skip
-            if self.waiter is not None:
-                for approval_id in ids:
-                    self.waiter.announce(conn, approval_id)
+            if self.waiter is not None and ids:
+                self.waiter.announce(conn, *ids)
             row = conn.execute(select(pauses).where(pauses.c.id == pause_id)).first()
-        if self.waiter is not None:
-            self.waiter.changed()
+        if self.waiter is not None and ids:
+            self.waiter.changed(*ids)
         return {**_view(row), "cancelled": ids}
 
     def resume(self, pause_id: str, reason: str, by: User) -> dict[str, Any]:
