@@ -115,27 +115,14 @@ class Approvals:
         if self.waiter is not None and approval_ids:
             self.waiter.changed(*approval_ids)
 
-    def wait(self, approval_id: str, seconds: float) -> dict[str, Any] | None:
-        """The approval once it is no longer pending, or as it is after ``seconds``. Holds
-        the calling thread: an event loop awaits :meth:`waited` instead."""
-        if self.waiter is None or seconds <= 0:
-            return self.get(approval_id)
-        last: list[dict[str, Any] | None] = [None]
-
-        def decided() -> bool:
-            last[0] = self.get(approval_id)
-            return last[0] is None or last[0]["state"] != "pending"
-
-        self.waiter.wait(decided, seconds)
-        return last[0]
-
     async def waited(
         self,
         approval_id: str,
         seconds: float,
         offload: Callable[[Callable[[], dict[str, Any] | None]], Awaitable[dict[str, Any] | None]],
     ) -> dict[str, Any] | None:
-        """:meth:`wait` for an event loop: no thread is held while nothing changes. Each read
+        """The approval once it is no longer pending, or as it is after ``seconds``, for an
+        event loop: no thread is held while nothing changes. Each read
         runs through ``offload`` (a thread pool); reads in between only look (the scheduler
         advances what is due, and wakes the waiters of what it changed), the last one also
         advances the approval if its time has come."""

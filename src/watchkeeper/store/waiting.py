@@ -19,9 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -39,8 +38,6 @@ class Waiter:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._changed = threading.Condition()
-        self._generation = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         #: Wake-ups of waiters on event loops, by approval.
@@ -81,9 +78,6 @@ class Waiter:
 
     def _wake(self, approval_ids: Iterable[str] | None) -> None:
         """Wake the waiters of ``approval_ids`` (every waiter with ``None``)."""
-        with self._changed:
-            self._generation += 1
-            self._changed.notify_all()
         with self._watch_lock:
             if approval_ids is None:
                 wakes = [w for ws in self._watchers.values() for w in ws]
@@ -146,20 +140,6 @@ class Waiter:
         """How many waiters on event loops are waiting now."""
         with self._watch_lock:
             return sum(len(ws) for ws in self._watchers.values())
-
-    def wait(self, check: Callable[[], Any], timeout: float) -> Any:
-        """Return ``check()`` as soon as it is truthy, or its last value after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._changed:
-                seen = self._generation
-            result = check()
-            left = deadline - time.monotonic()
-            if result or left <= 0:
-                return result
-            with self._changed:
-                if self._generation == seen:
-                    self._changed.wait(min(left, 1.0))
 
     def close(self) -> None:
         self._stop.set()
