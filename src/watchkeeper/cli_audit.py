@@ -20,6 +20,7 @@ from watchkeeper.errors import UsageError
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.checkpoint import CheckpointError, Signer, Verifier
 from watchkeeper.store.database import Store
+from watchkeeper.wording import plural
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
 audit_app = typer.Typer(
@@ -115,11 +116,20 @@ def audit_verify(
             "audit key is always checked.",
         ),
     ] = None,
+    require_signed: Annotated[
+        bool,
+        typer.Option(
+            "--require-signed",
+            help="Exit 1 also when events exist that no signed checkpoint covers yet.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Recompute the tree from the events; check every stored hash, checkpoint and signature.
 
-    Names the first bad event. Exits 1 if the log does not verify.
+    Names the first bad event. Events after the newest signed checkpoint are reported as
+    unprotected: nothing vouches for them yet. Exits 1 if the log does not verify (or, with
+    --require-signed, if any event is unprotected).
     """
     settings = _settings()
     verifier = _verifier(key, settings)
@@ -139,6 +149,7 @@ def audit_verify(
     finally:
         store.close()
     seconds = time.perf_counter() - started
+    failed = not report.ok or (require_signed and report.unprotected > 0)
     if as_json:
         _print_json({**report.to_json(), "signatures_checked": verifier is not None,
                      "seconds": round(seconds, 3)})  # fmt: skip
@@ -146,9 +157,20 @@ def audit_verify(
         signed = "checked" if verifier is not None else "NOT checked (no key: pass --key)"
         outside = f", {report.published} kept outside the database" if report.published else ""
         print(
-            f"ok: {report.size} events, {report.checkpoints} checkpoints{outside} (signatures "
+            f"ok: {plural(report.size, 'event')}, {plural(report.checkpoints, 'checkpoint')}"
+            f"{outside} (signatures "
             f"{signed}), root {report.root.hex()} ({seconds:.2f} s)"
         )
+        if report.unprotected:
+            print(
+                f"UNPROTECTED: {plural(report.unprotected, 'event')} after the newest signed "
+                f"checkpoint (from event {report.signed}, recorded {report.unprotected_since}): "
+                "no signature covers them yet, so a change to them or their removal would not "
+                "be caught. A running server signs them within checkpoint_seconds; "
+                "`watchkeeper audit checkpoint` signs them now."
+            )
+        else:
+            print("every event is covered by a signed checkpoint")
     else:
         at = (
             ""
@@ -156,7 +178,7 @@ def audit_verify(
             else f" (first bad event: {report.first_bad_index})"
         )
         print(f"FAILED: {report.problem}{at}")
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(1 if failed else 0)
 
 
 def _leaf_line(leaf: Any, as_json: bool) -> str:

@@ -40,7 +40,7 @@ def test_the_commands_in_process(env: dict[str, str], tmp_path: Path) -> None:
     code, out = invoke(env, "audit", "verify")
     assert code == 0
     assert out.startswith(
-        "ok: 9 events, 1 checkpoints, 1 kept outside the database (signatures checked)"
+        "ok: 9 events, 1 checkpoint, 1 kept outside the database (signatures checked)"
     )
     code, out = invoke(env, "audit", "key", "--json")
     key = json.loads(out)["key"]

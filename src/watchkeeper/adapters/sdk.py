@@ -106,6 +106,7 @@ class Watchkeeper:
             from watchkeeper.store.recorder import Recorder
 
             recorder = Recorder.from_settings(Store.open(db), Settings.from_env())
+            recorder.start_signing()  # an idle agent's last events are signed too
         self.gateway = Gateway(orders, registry, recorder=recorder)
         self._setup(agent, session)
 

@@ -198,8 +198,10 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        recorder.start_signing()  # the tail is signed even when nothing else arrives
         yield
         # Stopping: what is being recorded commits, listeners stop. The store is the caller's.
+        await run_in_threadpool(recorder.stop_signing)
         if recorder.group is not None:
             await run_in_threadpool(recorder.group.close)
         await run_in_threadpool(waiter.close)

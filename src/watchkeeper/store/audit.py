@@ -65,6 +65,16 @@ class VerifyReport:
     problem: str | None = None
     first_bad_index: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: Events the newest checkpoint (or note kept outside) covers: up to here, a change or a
+    #: cut is caught by a signature. Past it nothing vouches for the events yet.
+    signed: int = 0
+    #: When the first event no signature covers was recorded (the database's clock), if any.
+    unprotected_since: str | None = None
+
+    @property
+    def unprotected(self) -> int:
+        """Events no signed checkpoint covers yet: they could be edited or cut unnoticed."""
+        return max(self.size - self.signed, 0)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +95,9 @@ class VerifyReport:
             "root": self.root.hex(),
             "problem": self.problem,
             "first_bad_index": self.first_bad_index,
+            "signed": self.signed,
+            "unprotected": self.unprotected,
+            "unprotected_since": self.unprotected_since,
         }
 
 
@@ -318,6 +331,10 @@ class AuditLog:
         found = conn.execute(select(func.max(audit_checkpoints.c.size))).scalar()
         return -1 if found is None else int(found)
 
+    def signed_size(self, conn: Connection) -> int:
+        """How many events the newest stored checkpoint covers (0 without one)."""
+        return max(self._latest_size(conn), 0)
+
     def latest_checkpoint(self) -> tuple[int, str] | None:
         """(size, note) of the newest checkpoint, or ``None``."""
         rows = self.checkpoints()
@@ -471,6 +488,7 @@ class AuditLog:
                     problem_text = key.check(note, cp_size, cp_root)
                     if problem_text is not None:
                         return report.fail(f"checkpoint at {cp_size}: {problem_text}", None)
+                report.signed = max(report.signed, cp_size)
             for note in published:
                 if key is None:
                     return report.fail("a published checkpoint needs the key to check it")
@@ -486,6 +504,12 @@ class AuditLog:
                     why = f"the log no longer matches the published checkpoint at {covered} events"
                     return report.fail(why + ": it was rewritten")
                 report.published += 1
+                report.signed = max(report.signed, covered)
+            if report.unprotected:
+                oldest = conn.execute(
+                    select(audit_leaves.c.recorded_at).where(audit_leaves.c.idx == report.signed)
+                ).scalar()
+                report.unprotected_since = None if oldest is None else _when(oldest)
         return report
 
     def _checkpoint_rows(self, conn: Connection) -> list[tuple[int, bytes, str]]:
@@ -512,6 +536,15 @@ class _Borrowed:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _when(value: Any) -> str:
+    """A stored timestamp as RFC 3339 (SQLite keeps text, PostgreSQL a timestamptz)."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
+        return str(value.isoformat(timespec="seconds"))
+    return str(value).replace(" ", "T") + "+00:00"
 
 
 def _node(conn: Connection, key: tuple[int, int]) -> bytes | None:

@@ -5,8 +5,11 @@
     gateway.submit(action)    # committed to the audit log (WAL, fsync) before it returns
 
 Every ``checkpoint_every`` events, or when ``checkpoint_seconds`` have passed since the last one,
-the recorder signs a checkpoint. A decision that cannot be recorded is not returned: the
-gateway answers ``deny`` with the failure as the reason.
+the recorder signs a checkpoint as decisions arrive. A long-running process also starts
+:meth:`Recorder.start_signing`: it signs the tail within ``checkpoint_seconds`` of the first
+event no checkpoint covers, whoever wrote it (a vote, a pause, another replica), even when
+nothing else arrives. A decision that cannot be recorded is not returned: the gateway answers
+``deny`` with the failure as the reason.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from watchkeeper.decision import Decision
 from watchkeeper.store.audit import AuditLog, GroupCommit
 from watchkeeper.store.checkpoint import DEFAULT_KEY, DEFAULT_ORIGIN, Signer
 from watchkeeper.store.database import Store
+from watchkeeper.workers import Every
 
 
 def action_record(action: Any) -> Any:
@@ -68,6 +72,10 @@ class Recorder:
         #: it is being retried no decision slips past it.
         self._signing = threading.Lock()
         self._failure: str | None = None
+        #: When the tail signer first saw events no checkpoint covers (monotonic seconds);
+        #: ``-inf`` until its first look, since what it finds then may be of any age.
+        self._unsigned_since: float | None = float("-inf")
+        self._tail: Every | None = None
 
     @classmethod
     def from_settings(cls, store: Store, settings: Any, *, group_commit: bool = False) -> Recorder:
@@ -191,6 +199,47 @@ class Recorder:
     ) -> Callable[[Connection, list[int]], None] | None:
         return None if within is None else (lambda conn, idx: within(conn, idx, decision))
 
+    def start_signing(self, interval: float = 1.0) -> None:
+        """Look at the log every ``interval`` seconds, in a thread of its own, and sign the tail
+        (see :meth:`sign_tail`) until :meth:`close`."""
+        if self.signer is not None and self._tail is None:
+            self._tail = Every(interval, lambda: self.sign_tail(interval), name="checkpoints")
+
+    def sign_tail(self, interval: float, now: float | None = None) -> str | None:
+        """Sign a checkpoint if events have gone unsigned for about ``checkpoint_seconds``;
+        the note, or ``None``. Called every ``interval`` seconds, it signs each event within
+        ``checkpoint_seconds`` of its append: the first look after the event comes at most
+        ``interval`` later, so it counts the tail from ``interval`` before it was seen."""
+        if self.signer is None:
+            return None
+        now = time.monotonic() if now is None else now
+        with self.store.reading() as conn:
+            size, signed = self.log.size(conn), self.log.signed_size(conn)
+        if size <= signed:
+            self._unsigned_since = None
+            return None
+        if self._unsigned_since is None:
+            self._unsigned_since = now - interval
+        if now - self._unsigned_since < self.seconds - interval:
+            return None
+        with self._signing:
+            note = self._sign()
+        self._checkpointed = max(self._checkpointed, size)
+        return note
+
+    def _sign(self) -> str:
+        """Sign the log as it is now (hold ``_signing``); a failure is remembered, so that no
+        decision is recorded past it until a checkpoint succeeds."""
+        try:
+            note = self.log.checkpoint(self.signer, self.origin)
+        except Exception as exc:
+            self._failure = str(exc)
+            raise
+        self._failure = None
+        self._unsigned_since = None
+        self._checkpointed_at = time.monotonic()
+        return note
+
     def maybe_checkpoint(self, size: int) -> str | None:
         """Sign a checkpoint if enough events or time have passed; the note, or ``None``.
 
@@ -205,18 +254,20 @@ class Recorder:
         try:
             if size <= self._checkpointed:  # signed while this thread was deciding
                 return None
-            try:
-                note = self.log.checkpoint(self.signer, self.origin)
-            except Exception as exc:
-                self._failure = str(exc)
-                raise
-            self._failure = None
-            self._checkpointed, self._checkpointed_at = size, time.monotonic()
+            note = self._sign()
+            self._checkpointed = size
             return note
         finally:
             self._signing.release()
 
+    def stop_signing(self) -> None:
+        """Stop the tail signer of :meth:`start_signing`, if any."""
+        if self._tail is not None:
+            self._tail.close()
+            self._tail = None
+
     def close(self) -> None:
+        self.stop_signing()
         if self.group is not None:
             self.group.close()
         self.store.close()
