@@ -352,6 +352,9 @@ tools:
 """
 CODE_CARRIER_TESTS = """\
 cases:
+  - name: a case with no input says nothing
+    action: {tool: run_it}
+    expect: {decision: allow}
   - name: runs a job
     action: {tool: run_it, input: {cmd: ls}}
     expect: {decision: allow}
@@ -378,7 +381,7 @@ def test_lint_warns_about_declared_tools_that_look_like_they_carry_code(
         "input.statement), but its declaration names no field to analyze, so that SQL is "
         f"never read; name it, e.g. `analyze: {{sql: input.statement}}`, {fix}",
         "watchkeeper.yaml:5:3: warning: tool 'run_it' looks like it carries a shell command "
-        "(its test at watchkeeper_test.yaml:2:5 sends input.cmd), but its declaration names no "
+        "(its test at watchkeeper_test.yaml:5:5 sends input.cmd), but its declaration names no "
         "field to analyze, so that shell command is never read; name it, e.g. "
         f"`analyze: {{shell: input.cmd}}`, {fix}",
     ]
