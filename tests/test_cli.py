@@ -43,6 +43,7 @@ def test_version(run) -> None:
         ("refund-within-charter.json", "allow", 0),
         ("refund-over-limit.json", "ask", 10),
         ("drop-table-prod.json", "ask", 10),
+        ("query-drops-table-prod.json", "ask", 10),
         ("malformed.json", "deny", 20),
     ],
 )
@@ -142,7 +143,7 @@ def test_refused_orders_exit_2_listing_every_error(run, tmp_path: Path) -> None:
 def test_lint_ok_and_errors(run, tmp_path: Path) -> None:
     good = run("lint", ORDERS)
     assert good.exit_code == 0, good.output
-    assert "ok: 4 rules" in good.output
+    assert "ok: 6 rules" in good.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - name: a\n    decision: deny\n    when: 'input.x >'\n")
     result = run("lint", str(bad))
@@ -194,7 +195,7 @@ def test_test_runs_cases_and_reports_coverage(run) -> None:
     result = run("test", ORDERS)
     assert result.exit_code == 0, result.output
     assert "PASS dropping a production table needs two SREs" in result.output
-    assert "8 passed, 0 failed" in result.output
+    assert "14 passed, 0 failed" in result.output
     low = run("test", ORDERS, "--min-coverage", "90")
     assert low.exit_code == 1, low.output
     assert "below the required 90%" in low.output
@@ -216,7 +217,7 @@ def test_test_json_output(run) -> None:
     result = run("test", "--json", ORDERS)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert (data["passed"], data["failed"], data["coverage"]) == (8, 0, 75.0)
+    assert (data["passed"], data["failed"], data["coverage"]) == (14, 0, 83.3)
     assert data["rules"]["no-obfuscated-shell"] == 0
 
 
@@ -299,11 +300,11 @@ def test_an_empty_jsonl_batch_is_an_error(run) -> None:
 def test_test_honours_orders_option_and_variable(run, monkeypatch) -> None:
     by_option = run("test", "--orders", ORDERS)
     assert by_option.exit_code == 0, by_option.output
-    assert "8 passed, 0 failed" in by_option.output
+    assert "14 passed, 0 failed" in by_option.output
     monkeypatch.setenv("WATCHKEEPER_ORDERS", ORDERS)
     by_variable = run("test")
     assert by_variable.exit_code == 0, by_variable.output
-    assert "8 passed, 0 failed" in by_variable.output
+    assert "14 passed, 0 failed" in by_variable.output
 
 
 def test_a_test_case_with_an_invalid_action_is_refused(run, tmp_path: Path) -> None:
@@ -342,6 +343,57 @@ def test_lint_reports_warnings_for_near_miss_names(run, tmp_path: Path) -> None:
         "did you mean 'support-bot'?" in result.stderr
     )
     assert "ok: 1 rules, 0 environments, 1 agents, 0 declared tools, 1 warning" in result.stdout
+
+
+CODE_CARRIERS = """\
+rules: [{name: r, decision: allow}]
+tools:
+  db_query: {verb: read, target: db_rows}
+  report: {verb: read, target: db_rows, about: input.statement}
+  run_it: {verb: execute, target: process}
+  web_search: {verb: read, target: message, analyze: {}}
+  runSql: {verb: read, target: db_rows, analyze: {sql: input.sql}}
+"""
+CODE_CARRIER_TESTS = """\
+cases:
+  - name: a case with no input says nothing
+    action: {tool: run_it}
+    expect: {decision: allow}
+  - name: runs a job
+    action: {tool: run_it, input: {cmd: ls}}
+    expect: {decision: allow}
+  - name: searches the web
+    action: {tool: web_search, input: {query: weather}}
+    expect: {decision: allow}
+"""
+
+
+def test_lint_warns_about_declared_tools_that_look_like_they_carry_code(
+    run, tmp_path: Path
+) -> None:
+    (tmp_path / "watchkeeper.yaml").write_text(CODE_CARRIERS)
+    (tmp_path / "watchkeeper_test.yaml").write_text(CODE_CARRIER_TESTS)
+    result = run("lint")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if ": warning: " in line]
+    fix = "or write `analyze: {}` if the tool carries none"
+    assert warnings == [
+        "watchkeeper.yaml:3:3: warning: tool 'db_query' looks like it carries SQL (its name "
+        "says 'query'), but its declaration names no field to analyze, so that SQL is never "
+        f"read; name it, e.g. `analyze: {{sql: input.sql}}`, {fix}",
+        "watchkeeper.yaml:4:3: warning: tool 'report' looks like it carries SQL (it reads "
+        "input.statement), but its declaration names no field to analyze, so that SQL is "
+        f"never read; name it, e.g. `analyze: {{sql: input.statement}}`, {fix}",
+        "watchkeeper.yaml:5:3: warning: tool 'run_it' looks like it carries a shell command "
+        "(its test at watchkeeper_test.yaml:5:5 sends input.cmd), but its declaration names no "
+        "field to analyze, so that shell command is never read; name it, e.g. "
+        f"`analyze: {{shell: input.cmd}}`, {fix}",
+    ]
+    assert "5 declared tools, 3 warnings" in result.stdout
+    as_json = run("lint", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert [(w["line"], w["col"]) for w in data["warnings"]] == [(3, 3), (4, 3), (5, 3)]
 
 
 def test_lint_json(run, tmp_path: Path) -> None:

@@ -89,7 +89,9 @@ def test_a_declared_analyzer_that_crashes_denies(gateway: Gateway) -> None:
     gateway._declared["refund"] = Exploding()  # type: ignore[assignment]
     decision = gateway.submit({"tool": "refund", "environment": "dev", "input": {"amount": 1}})
     assert decision.decision == "deny"
-    assert decision.reasons == ("analyzer 'declared:refund' failed: ZeroDivisionError: boom",)
+    assert decision.reasons == (
+        "analyzer 'declared:refund' failed on tool 'refund': ZeroDivisionError: boom",
+    )
 
 
 def test_a_good_action_object_is_decided(gateway: Gateway) -> None:

@@ -23,6 +23,7 @@ from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
 from watchkeeper.errors import InvalidJSON, Issue, OrdersError, UsageError, WatchkeeperError
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.cases import Case, find_test_files, parse_cases, run_cases
+from watchkeeper.orders.declarations import code_hints
 from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.loader import builtin, builtin_text, load
 from watchkeeper.orders.model import StandingOrders
@@ -383,12 +384,20 @@ def lint(
         loaded = load(target)
     except OrdersError as exc:
         issues.extend(exc.issues)
+    cases: list[Case] = []
     for f in find_test_files(target):
         try:
-            parse_cases(f.read_text(encoding="utf-8"), str(f))
+            cases.extend(parse_cases(f.read_text(encoding="utf-8"), str(f)))
         except OrdersError as exc:
             issues.extend(exc.issues)
-    warnings = list(loaded.warnings) if loaded is not None else []
+    warnings: list[Issue] = []
+    if loaded is not None:
+        # Tests show what tools are really sent: SQL in a tool that names no SQL field.
+        examples = [(c.action, c.where) for c in cases]
+        warnings = sorted(
+            [*loaded.warnings, *code_hints(loaded, examples)],
+            key=lambda w: (w.file, w.line, w.col),
+        )
     if as_json:
         _print_json(
             {

@@ -18,7 +18,6 @@ from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_regist
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import Decision
 from watchkeeper.errors import (
-    AnalyzerError,
     InvalidAction,
     Superseded,
     WatchkeeperError,
@@ -67,14 +66,9 @@ class Gateway:
             effects.extend(self.registry.run(analyzer, action))
         declared = self._declared.get(action.tool)
         if declared is not None:
-            # Built from validated orders, so its effects are well formed; its failures still
-            # fail the decision closed.
-            try:
-                effects.extend(declared.analyze(action))
-            except WatchkeeperError:
-                raise
-            except Exception as exc:
-                raise AnalyzerError(f"analyzer {declared.name!r} failed: {describe(exc)}") from exc
+            # Within the same bounds as any analyzer: the code a declaration names is parsed
+            # by the SQL, shell and Terraform analyzers, as large as the input allows.
+            effects.extend(self.registry.run(declared, action))
         if not effects:
             effects.append(unknown_effect(action, "no analyzer or declaration describes this tool"))
         return effects

@@ -148,6 +148,25 @@ def test_dangerous_forms_are_flagged(sql: str, dialect: str, flag: str) -> None:
     assert any(flag in e.flags for e in statements(sql, dialect))
 
 
+@pytest.mark.parametrize(
+    ("sql", "dialect", "names"),
+    [
+        pytest.param("DROP TABLE customers", "postgres", ["customers"], id="table"),
+        pytest.param(
+            "DROP TABLE IF EXISTS public.a, b CASCADE",
+            "postgres",
+            ["public.a", "b"],
+            id="several-tables",
+        ),
+        pytest.param("DROP DATABASE prod", "mysql", ["prod"], id="database"),
+        pytest.param("DROP VIEW v", "postgres", ["v"], id="view"),
+    ],
+)
+def test_a_drop_names_everything_it_drops(sql: str, dialect: str, names: list[str]) -> None:
+    # Approvers and rules read the target: a DROP of nothing in particular hides what goes.
+    assert [e.target.id for e in statements(sql, dialect)] == names
+
+
 def test_into_outfile_is_egress() -> None:
     assert any(
         e.verb == "send" and "egress" in e.flags

@@ -47,9 +47,14 @@ def test_obfuscated_execution_is_denied_everywhere(gateway: Gateway, env: str) -
     assert decide(gateway, "decode_and_run", env)[0] == "deny"
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_secret_exfiltration_is_denied_everywhere(gateway: Gateway, env: str) -> None:
-    assert decide(gateway, "dump_env_to_url", env) == ("deny", ("no-secret-exfiltration",))
+@pytest.mark.parametrize(
+    ("env", "also"), [("dev", ()), ("prod", ("prod-credential-reads-ask",))], ids=["dev", "prod"]
+)
+def test_secret_exfiltration_is_denied_everywhere(
+    gateway: Gateway, env: str, also: tuple[str, ...]
+) -> None:
+    # In production the read alone would ask; the deny wins.
+    assert decide(gateway, "dump_env_to_url", env) == ("deny", ("no-secret-exfiltration", *also))
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -61,6 +66,37 @@ def test_reading_a_secret_is_not_free_in_production(gateway: Gateway) -> None:
     decision, rules = decide(gateway, "read_secret", "prod")
     assert decision == "ask"
     assert "reads-are-free" not in rules
+
+
+CREDENTIAL_READS = [
+    pytest.param("Bash", {"command": "cat /etc/shadow"}, id="cat-shadow"),
+    pytest.param("Bash", {"command": "cat ~/.aws/credentials"}, id="cat-aws-credentials"),
+    pytest.param("Bash", {"command": "cat /etc//shadow"}, id="doubled-slash"),
+    pytest.param("Bash", {"command": "head -n1 /etc/./shadow"}, id="dot-segment"),
+    pytest.param("Bash", {"command": "cat /etc/gshadow"}, id="group-shadow"),
+    pytest.param("Bash", {"command": "cat /etc/master.passwd"}, id="bsd-master-passwd"),
+    pytest.param("Bash", {"command": "less /etc/ssl/private/site.key"}, id="tls-private-key"),
+    pytest.param(
+        "Bash",
+        {"command": "cat ~/.config/gcloud/application_default_credentials.json"},
+        id="gcloud-credentials",
+    ),
+    pytest.param("Read", {"file_path": "/home/me/.aws/credentials"}, id="file-tool"),
+]
+
+
+@pytest.mark.parametrize(("tool", "input"), CREDENTIAL_READS)
+def test_credential_reads_ask_in_production(
+    gateway: Gateway, tool: str, input: dict[str, Any]
+) -> None:
+    assert decide(gateway, tool, "prod", **input) == ("ask", ("prod-credential-reads-ask",))
+
+
+@pytest.mark.parametrize(("tool", "input"), CREDENTIAL_READS)
+def test_a_developer_reads_their_own_credentials_in_dev(
+    gateway: Gateway, tool: str, input: dict[str, Any]
+) -> None:
+    assert decide(gateway, tool, "dev", **input) == ("allow", ())
 
 
 def test_dynamic_effects_ask_in_production_only(gateway: Gateway) -> None:

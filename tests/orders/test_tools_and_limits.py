@@ -115,3 +115,57 @@ def test_a_limit_must_be_finite(write_orders: Callable[..., Path], bound: str) -
         f"agents:\n  bot: {{charter: {{tools: [refund], limits: {{refund.amount: {bound}}}}}}}\n",
     )
     assert issues == [f"2:60: expected a finite number, got {bound}"]
+
+
+def test_code_fields_load_with_their_analyzer_and_dialect(orders_from: OrdersFrom) -> None:
+    orders = orders_from(
+        "tools:\n"
+        "  q: {verb: read, target: db_rows, analyze: {sql: input.sql, dialect: mysql}}\n"
+        "  j: {verb: execute, target: process, analyze: {shell: [input.cmd, input.a.b]}}\n"
+        "  p: {verb: update, target: x, analyze: {terraform_plan: input.plan}}\n"
+        "  none: {verb: read, target: x, analyze: {}}\n"
+        "  unsaid: {verb: read, target: x}\n"
+    )
+    code = {name: tool.code for name, tool in orders.tools.items()}
+    assert {n: [(f.kind, f.path, f.dialect) for f in c or ()] for n, c in code.items()} == {
+        "q": [("sql", ("sql",), "mysql")],
+        "j": [("shell", ("cmd",), None), ("shell", ("a", "b"), None)],
+        "p": [("terraform_plan", ("plan",), None)],
+        "none": [],
+        "unsaid": [],
+    }
+    # `analyze: {}` says the tool carries no code; no `analyze:` says nothing.
+    assert (code["none"], code["unsaid"]) == ((), None)
+
+
+def test_every_mistake_in_code_fields_is_refused_at_once_with_its_position(
+    write_orders: Callable[..., Path],
+) -> None:
+    issues = refused(
+        write_orders,
+        """\
+        tools:
+          a: {verb: read, target: x, analyze: {python: input.code}}
+          b: {verb: read, target: x, analyze: {sql: sql}}
+          c: {verb: read, target: x, analyze: {sql: action.input.sql}}
+          d: {verb: read, target: x, analyze: {shell: []}}
+          e: {verb: read, target: x, analyze: {sql: input.q, shell: input.q}}
+          f: {verb: read, target: x, analyze: {dialect: mysql}}
+          g: {verb: read, target: x, analyze: {sql: input.q, dialect: postgresql}}
+          h: {verb: read, target: x, analyze: input.sql}
+        """,
+    )
+    hint = "name a field of the action's input as input.name (or input.a.b)"
+    assert issues[:7] == [
+        "2:40: unknown key 'python'; known keys: sql, dialect, shell, terraform_plan",
+        f"3:45: 'sql' is not valid here; {hint}",
+        f"4:45: 'action.input.sql' is not valid here; {hint}",
+        "5:47: an empty list names no field; name one or remove 'shell'",
+        "6:61: input.q is already named under 'sql': a field holds one language; name it once",
+        "7:40: dialect applies to the sql fields, and none is named; "
+        "add `sql: input.…` or remove the dialect",
+        "8:63: 'postgresql' is not one of " + issues[6].split(" is not one of ", 1)[1],
+    ]
+    assert issues[6].endswith("did you mean 'postgres'?")
+    assert issues[7].startswith("9:39: expected a mapping with keys sql, dialect, shell")
+    assert len(issues) == 8

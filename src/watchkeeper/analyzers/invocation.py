@@ -77,6 +77,9 @@ SECRET_PATHS = re.compile(
     r"(\.ssh/id_|\.ssh/.*key|\.aws/credentials|\.aws/config|\.netrc|\.pgpass|\.docker/config"
     r"|\.tfstate(\.backup)?$|terraform\.tfvars"
     r"|\.kube/config|/etc/shadow|(^|/)\.env(\.|$)|\.git-credentials|\.npmrc|\.pypirc|secrets?\.)"
+    r"|/etc/gshadow|/etc/master\.passwd|/etc/security/opasswd|/etc/ssl/private/"
+    r"|gcloud/(credentials\.db|access_tokens\.db|legacy_credentials|application_default_cred)"
+    r"|\.azure/(accessTokens\.json|msal_token_cache)"
 )
 GUARD_PATHS = re.compile(
     r"(^|/)(\.watchkeeper(/|$)|watchkeeper[^/]*\.ya?ml$|\.claude/+(\./+)*settings[^/]*\.json$)",
@@ -228,12 +231,14 @@ def is_scratch(path: str | None) -> bool:
 
 
 def path_flags(path: str) -> list[str]:
+    # `/etc//shadow` and `/etc/./shadow` are `/etc/shadow`: match the path as written and folded.
+    forms = (path, posixpath.normpath(path))
     out = []
-    if GUARD_PATHS.search(path):
+    if any(GUARD_PATHS.search(p) for p in forms):
         out.append("guard_tamper")
-    if SECRET_PATHS.search(path):
+    if any(SECRET_PATHS.search(p) for p in forms):
         out.append("credential_access")
-    if STARTUP_FILES.search(path):
+    if any(STARTUP_FILES.search(p) for p in forms):
         out.append("privileged")
     return out
 

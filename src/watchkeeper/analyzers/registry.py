@@ -12,7 +12,8 @@ an analyzer may return at most ``max_effects`` effects, and one that takes longe
 ``budget_seconds`` is treated as failed. Python cannot pre-empt a running function, so the time
 budget is checked when the analyzer returns; analyzers must bound their own work (parsers take
 timeouts, loops take limits). Any failure raises :class:`AnalyzerError`, which the gateway turns
-into ``deny``.
+into ``deny``; an analyzer that cannot read an input raises it too, with a message that says
+why, and that message is kept as written.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class Registry:
         started = time.perf_counter()
         try:
             effects = analyzer.analyze(action)
+        except AnalyzerError:  # the analyzer's own account of why it cannot analyze the action
+            raise
         except Exception as exc:
             raise AnalyzerError(
                 f"analyzer {analyzer.name!r} failed on tool {action.tool!r}: {describe(exc)}"

@@ -258,17 +258,20 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
             "TRIGGER": ("unknown", "recreate it from its definition, if one is kept"),
         }.get(kind, ("no", "restore from a backup"))
         target = "db_table" if kind in ("TABLE", "VIEW", "INDEX") else "database"
+        # sqlglot 30 lists what is dropped in `tables` (`DROP TABLE a, b`); earlier, in `this`.
+        names = [_name(t) for t in node.args.get("tables") or ()] or [_name(node.this)]
         return [
             _effect(
                 "delete",
                 target,
-                _name(node.this),
+                name,
                 scope="all" if kind in ("DATABASE", "SCHEMA") else "one",
                 reversible=reversible,
                 recovery=recovery,
                 span=span,
                 object=kind.lower(),
             )
+            for name in names
         ]
     if isinstance(node, exp.Alter):
         return _alter(node, span)

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from watchkeeper.decision import ApprovalRequirement, DecisionKind
 from watchkeeper.errors import Issue, UsageError
 from watchkeeper.orders.cel import ConditionSet
 from watchkeeper.orders.index import RuleIndex
+from watchkeeper.orders.source import Mark
+
+#: What a declared tool's input field may carry: the ``analyze:`` keys, one per analyzer.
+CodeKind = Literal["sql", "shell", "terraform_plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,21 @@ class Attribute:
 
 
 @dataclass(frozen=True, slots=True)
+class CodeField:
+    """An input field that carries code (``analyze: {sql: input.sql}``), read by that analyzer."""
+
+    kind: CodeKind
+    expression: str  # as written: ``input.sql``
+    path: tuple[str, ...]  # ``("sql",)``
+    dialect: str | None = None  # for SQL; ``None`` is the analyzer's default
+
+    @property
+    def field(self) -> str:
+        """The field's path inside the input, as effects' spans name it (``sql``, ``a.b``)."""
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True, slots=True)
 class ToolDecl:
     name: str
     verb: str
@@ -76,6 +95,10 @@ class ToolDecl:
     flags: frozenset[str] = frozenset()
     id: Attribute | None = None
     attributes: tuple[Attribute, ...] = ()
+    #: Fields analyzed as code; ``None`` when the declaration says nothing (``analyze:`` absent),
+    #: ``()`` when it says the tool carries none (``analyze: {}``).
+    code: tuple[CodeField, ...] | None = None
+    where: Mark | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

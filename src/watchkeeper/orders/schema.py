@@ -6,6 +6,8 @@ identical, so a key added here and not documented fails the build.
 
 from __future__ import annotations
 
+from sqlglot.dialects import Dialects
+
 from watchkeeper.decision import DECISIONS
 from watchkeeper.models import FLAGS, REVERSIBILITY, SCOPES, VERBS
 from watchkeeper.orders.validate import (
@@ -91,6 +93,37 @@ AGENT = Record(
     }
 )
 
+#: ``input.name`` or ``input.a.b``: a field of the action's input.
+INPUT_FIELD = Str(
+    pattern=r"input(\.[A-Za-z_][A-Za-z0-9_]*)+",
+    hint="; name a field of the action's input as input.name (or input.a.b)",
+)
+INPUT_FIELD.doc = "`input.…` path"
+SQL_DIALECT = Enum(*sorted(d.value for d in Dialects if d.value))
+SQL_DIALECT.doc = "SQL dialect (`postgres`, `mysql`, `tsql`, `sqlite`, … as sqlglot names them)"
+
+#: What a declared tool's input fields hold, each read by the analyzer of that language.
+ANALYZE = Record(
+    {
+        "sql": Field(
+            ListOf(INPUT_FIELD),
+            "Fields holding SQL (a string), read by the SQL analyzer: every statement counts.",
+        ),
+        "dialect": Field(SQL_DIALECT, "The dialect of the `sql` fields (default `postgres`)."),
+        "shell": Field(
+            ListOf(INPUT_FIELD),
+            "Fields holding a shell command line (a string, or a list of arguments), read by "
+            "the shell analyzer.",
+        ),
+        "terraform_plan": Field(
+            ListOf(INPUT_FIELD),
+            "Fields holding a Terraform or OpenTofu plan (`terraform show -json`: an object, or "
+            "a string of it), read by the Terraform analyzer.",
+        ),
+    },
+    doc="mapping of analyzer → input fields",
+)
+
 TOOL_FIELDS = {
     "verb": Field(Enum(*VERBS), "What the tool does.", required=True),
     "target": Field(
@@ -104,10 +137,25 @@ TOOL_FIELDS = {
     ),
     "recovery": Field(Str(), "What would undo it."),
     "flags": Field(ListOf(Enum(*FLAGS)), "Flags every call of this tool carries."),
+    "analyze": Field(
+        ANALYZE,
+        "Input fields that carry code, read by the analyzer named by the key; their effects "
+        "join the declared one. `analyze: {}` says the tool carries none.",
+    ),
 }
+#: Effect fields an attribute may not be named after (conditions read them from the effect).
+RESERVED_ATTRIBUTES = frozenset(
+    {"environment", "count", "attributes", "analyzer", "span", "verb", "target", "flags"}
+)
 #: A tool declaration also takes attribute keys of your own, each a CEL expression over
 #: ``input`` and ``action`` (``amount: "input.amount"``); CEL conditions see them on the effect.
-TOOL = Record(TOOL_FIELDS, doc="mapping (plus attributes: `name: CEL expression`)", extra=Str())
+TOOL = Record(
+    TOOL_FIELDS,
+    doc="mapping (plus attributes: `name: CEL expression`)",
+    extra=Str(),
+    # Refused when compiled, saying why; `analyzer` is not a typo of `analyze`.
+    not_typos=RESERVED_ATTRIBUTES,
+)
 
 SELECTOR = Record(
     {

@@ -175,12 +175,18 @@ class Record(Spec):
     """A mapping with known keys; an unknown key is an error that suggests the closest one."""
 
     def __init__(
-        self, fields: dict[str, Field], doc: str = "mapping", extra: Spec | None = None
+        self,
+        fields: dict[str, Field],
+        doc: str = "mapping",
+        extra: Spec | None = None,
+        not_typos: frozenset[str] = frozenset(),
     ) -> None:
         self.fields = fields
         self.doc = doc
-        #: Spec for keys of the user's own; a key close to a known one is still a typo.
+        #: Spec for keys of the user's own; a key close to a known one is still a typo…
         self.extra = extra
+        #: …unless it is one of these, which are the user's own keys whatever they resemble.
+        self.not_typos = not_typos
 
     def check(self, node: Node, path: Path, v: Validation) -> Any:
         if node.kind != "map":
@@ -194,7 +200,7 @@ class Record(Spec):
             name = key.text
             spec = self.fields.get(name)
             if spec is None:
-                hint = suggest(name, list(self.fields))
+                hint = "" if name in self.not_typos else suggest(name, list(self.fields))
                 suggested.update(f for f in self.fields if hint == f"; did you mean {f!r}?")
                 if self.extra is None or hint:
                     v.fail(key, f"unknown key {name!r}{hint or self._known()}")
@@ -294,9 +300,9 @@ class Validation:
             probe = probe[:-1]
         return self.marks.get((), Mark("<orders>", 1, 1))
 
-    def warn(self, path: Path, message: str) -> None:
-        """Record something that loads but is probably a mistake."""
-        self.warnings.append(self.mark(path).issue(message))
+    def warn(self, path: Path, message: str, *, key: bool = False) -> None:
+        """Record something that loads but is probably a mistake (at its key with ``key``)."""
+        self.warnings.append(self.mark(path, key=key).issue(message))
 
     def error(self, path: Path, message: str, *, key: bool = False) -> None:
         """Record a problem at the value (or key) written at ``path``."""
