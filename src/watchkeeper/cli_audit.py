@@ -20,6 +20,7 @@ from watchkeeper.errors import UsageError
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.checkpoint import CheckpointError, Signer, Verifier
 from watchkeeper.store.database import Store
+from watchkeeper.store.vouch import cross_check
 from watchkeeper.wording import plural
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
@@ -127,9 +128,10 @@ def audit_verify(
 ) -> None:
     """Recompute the tree from the events; check every stored hash, checkpoint and signature.
 
-    Names the first bad event. Events after the newest signed checkpoint are reported as
-    unprotected: nothing vouches for them yet. Exits 1 if the log does not verify (or, with
-    --require-signed, if any event is unprotected).
+    Names the first bad event, then checks that the approvals, votes, grants, pauses, agents,
+    people and tokens in the database are what the log's events made them. Events after the
+    newest signed checkpoint are reported as unprotected: nothing vouches for them yet. Exits 1
+    if the log does not verify (or, with --require-signed, if any event is unprotected).
     """
     settings = _settings()
     verifier = _verifier(key, settings)
@@ -146,6 +148,8 @@ def audit_verify(
     started = time.perf_counter()
     try:
         report = AuditLog(store).verify(verifier, notes)
+        if report.problem is None:  # the events hold: do the rows say what they made them?
+            report.disagreements = cross_check(store)
     finally:
         store.close()
     seconds = time.perf_counter() - started
@@ -177,7 +181,15 @@ def audit_verify(
             if report.first_bad_index is None
             else f" (first bad event: {report.first_bad_index})"
         )
-        print(f"FAILED: {report.problem}{at}")
+        if report.problem is not None:
+            print(f"FAILED: {report.problem}{at}")
+        else:
+            print(
+                f"FAILED: the database's state disagrees with the audit log in "
+                f"{plural(len(report.disagreements), 'place')} (changed outside watchkeeper?):"
+            )
+            for line in report.disagreements:
+                print(f"  - {line}")
     raise typer.Exit(1 if failed else 0)
 
 

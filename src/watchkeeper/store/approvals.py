@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from watchkeeper.decision import ApprovalRequirement
+from watchkeeper.quorum import eligible, ladder, outcome, replay
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
@@ -44,17 +45,6 @@ GRANT_SECONDS = 900
 def _as_written(requirements: str) -> list[dict[str, Any]]:
     """Stored requirements without what escalation added to them."""
     return [{k: v for k, v in r.items() if k != "escalated_to"} for r in json.loads(requirements)]
-
-
-def ladder(required: Sequence[Mapping[str, Any]]) -> list[tuple[int, int, str]]:
-    """Every escalation step of an approval's requirements, in the order they fall due:
-    ``(after_seconds, requirement index, group)``."""
-    steps = [
-        (int(step["after_seconds"]), r, str(step["to"]))
-        for r, requirement in enumerate(required)
-        for step in requirement.get("escalate") or ()
-    ]
-    return sorted(steps)
 
 
 class ApprovalError(Refused):
@@ -396,16 +386,7 @@ class Approvals:
         }
 
     def _eligible(self, user: User, requirement: Mapping[str, Any]) -> bool:
-        if user.role not in ("approver", "admin"):
-            return False
-        named = {u.lower() for u in requirement.get("users") or []}
-        group = requirement.get("group")
-        if not named and not group:
-            return True  # any approver
-        # Escalation widens who may answer: the groups the ladder has reached count too.
-        groups = [g for g in (group, *(requirement.get("escalated_to") or ())) if g]
-        in_group = any(g in user.groups or user.email in self.groups.get(g, set()) for g in groups)
-        return user.email in named or in_group
+        return eligible(user, requirement, self.groups)
 
     def vote(
         self,
@@ -481,29 +462,11 @@ class Approvals:
     def _state(
         self, conn: Connection, approval_id: str, required: list[dict[str, Any]], glass: bool
     ) -> str:
-        if glass:
-            return "approved"  # one named human, with a reason: loud, in the audit log
         cast = conn.execute(
             select(votes.c.email, votes.c.vote).where(votes.c.approval_id == approval_id)
         ).all()
         people = self._people(conn, [c[0] for c in cast])
-        for email, vote in cast:
-            person = people.get(email)
-            if (
-                vote == "deny"
-                and person is not None
-                and any(self._eligible(person, r) for r in required)
-            ):
-                return "denied"
-        for requirement in required:
-            approving = {
-                email for email, vote in cast
-                if vote == "approve" and (p := people.get(email)) is not None
-                and self._eligible(p, requirement)
-            }  # fmt: skip
-            if len(approving) < int(requirement.get("quorum") or 1):
-                return "pending"
-        return "approved"
+        return outcome(required, [(c[0], c[1]) for c in cast], people, self.groups, glass)
 
     def _people(self, conn: Connection, emails: list[str]) -> dict[str, User]:
         from watchkeeper.store.schema import users
@@ -514,6 +477,26 @@ class Approvals:
             )
         ).all()
         return {r[0]: User(r[0], r[1], tuple(json.loads(r[2]))) for r in rows}
+
+    def _vouched(self, conn: Connection, approval_id: str, agent: str, digest: str) -> None:
+        """Refuse the release unless the audit log's own events about the approval (its
+        request, the votes, escalations, expiries, pauses, an earlier release) say it is
+        approved for this agent and this digest, judged again now: a row set to ``approved``
+        in the database, or votes inserted beside the log, release nothing."""
+        try:
+            events = [e for _, e in self.log.about(conn, f"approval:{approval_id}")]
+        except ValueError as exc:
+            raise _unvouched(approval_id, str(exc)) from None
+        voters = [str(e.get("email")) for e in events if e.get("kind") == "vote"]
+        seen = replay(events, self._people(conn, voters), self.groups)
+        if seen["state"] == "missing":
+            raise _unvouched(approval_id, "no approval_requested event")
+        if (seen["agent"], seen["digest"]) != (agent, digest):
+            raise _unvouched(approval_id, "its request names another agent or action")
+        if seen["consumed"]:
+            raise _unvouched(approval_id, "its grant was already released")
+        if seen["state"] != "approved":
+            raise _unvouched(approval_id, f"its events say {seen['state']}")
 
     def consume(self, approval_id: str, agent: str, digest: str) -> Grant:
         """Release the grant: once, to the agent that asked, for exactly the approved action."""
@@ -535,6 +518,7 @@ class Approvals:
                 raise ApprovalError(410, row[2], f"the approval was {row[2]}")
             if self.pauses is not None and (pause := self.pauses.active_in(conn, agent, row[5])):
                 raise ApprovalError(423, "paused", describe(pause))
+            self._vouched(conn, approval_id, agent, digest)
             released = conn.execute(
                 update(approvals)
                 .where(
@@ -554,6 +538,15 @@ class Approvals:
                         "digest": digest}]
             )  # fmt: skip
         return Grant(approval_id, digest, agent, int(row[4]))
+
+
+def _unvouched(approval_id: str, why: str) -> ApprovalError:
+    return ApprovalError(
+        409, "unvouched",
+        f"the audit log does not show approval {approval_id} approved ({why}); nothing is "
+        "released. Its row says otherwise: run `watchkeeper audit verify` and look for "
+        "changes made to the database outside watchkeeper",
+    )  # fmt: skip
 
 
 def _due(

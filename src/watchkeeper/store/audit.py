@@ -29,7 +29,13 @@ from sqlalchemy import Connection, func, insert, select, tuple_
 from watchkeeper import merkle
 from watchkeeper.canonical import canonical_json
 from watchkeeper.store.database import Store
-from watchkeeper.store.schema import audit_checkpoints, audit_head, audit_leaves, audit_nodes
+from watchkeeper.store.schema import (
+    audit_checkpoints,
+    audit_head,
+    audit_leaves,
+    audit_nodes,
+    audit_refs,
+)
 
 #: Leaves read per round trip when verifying or exporting.
 _CHUNK = 10_000
@@ -70,6 +76,8 @@ class VerifyReport:
     signed: int = 0
     #: When the first event no signature covers was recorded (the database's clock), if any.
     unprotected_since: str | None = None
+    #: State rows (approvals, votes, pauses, identities) that disagree with the log's events.
+    disagreements: list[str] = field(default_factory=list)
 
     @property
     def unprotected(self) -> int:
@@ -78,7 +86,7 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return self.problem is None and not self.disagreements
 
     def fail(self, problem: str, index: int | None = None) -> VerifyReport:
         if self.problem is None:
@@ -98,6 +106,7 @@ class VerifyReport:
             "signed": self.signed,
             "unprotected": self.unprotected,
             "unprotected_since": self.unprotected_since,
+            "disagreements": self.disagreements,
         }
 
 
@@ -114,6 +123,18 @@ def event_bytes(event: Mapping[str, Any]) -> bytes:
 def now() -> str:
     """UTC time as RFC 3339 with microseconds: what events carry as ``time``."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
+
+
+def subjects(event: Mapping[str, Any]) -> list[str]:
+    """What an event is about, as :data:`~watchkeeper.store.schema.audit_refs` indexes it:
+    ``approval:<id>`` for the approval it names, and for each one a pause cancelled."""
+    out = []
+    approval = event.get("approval")
+    if isinstance(approval, str):
+        out.append(f"approval:{approval}")
+    if event.get("kind") == "pause":
+        out.extend(f"approval:{a}" for a in event.get("cancelled") or () if isinstance(a, str))
+    return out
 
 
 #: Work done in an append's transaction: ``within(conn, indexes)`` (the state change the events
@@ -254,6 +275,10 @@ class AuditLog:
         conn.execute(insert(audit_leaves), leaves)
         if nodes:
             conn.execute(insert(audit_nodes), nodes)
+        refs = [{"subject": subject, "idx": size + offset}
+                for offset, event in enumerate(stamped) for subject in subjects(event)]  # fmt: skip
+        if refs:
+            conn.execute(insert(audit_refs), refs)
         end = size + len(events)
         conn.execute(audit_head.update().where(audit_head.c.id == 1).values(size=end))
         kept = {
@@ -277,6 +302,26 @@ class AuditLog:
         if size is None:
             raise RuntimeError("the audit log head row is missing: the database is damaged")
         return int(size)
+
+    def about(self, conn: Connection, subject: str) -> list[tuple[int, dict[str, Any]]]:
+        """The events about ``subject`` (see :func:`subjects`), oldest first, each checked
+        against its leaf hash: ``(index, event)``. Raises :class:`ValueError` for an event whose
+        text no longer matches its hash."""
+        rows = conn.execute(
+            select(audit_leaves.c.idx, audit_leaves.c.event, audit_leaves.c.leaf_hash)
+            .select_from(audit_refs.join(audit_leaves, audit_leaves.c.idx == audit_refs.c.idx))
+            .where(audit_refs.c.subject == subject)
+            .order_by(audit_leaves.c.idx)
+        ).all()  # fmt: skip
+        out = []
+        for idx, text, digest in rows:
+            if merkle.leaf_hash(text.encode()) != bytes(digest):
+                raise ValueError(f"audit event {idx} does not match its leaf hash")
+            event = json.loads(text)
+            if subject not in subjects(event):
+                raise ValueError(f"audit event {idx} is not about {subject}")
+            out.append((int(idx), event))
+        return out
 
     def checkpoint(self, signer: Any, origin: str) -> str:
         """Sign and store a checkpoint of the log as it is; return the note.

@@ -10,7 +10,8 @@
 Keys and tokens are 256 random bits (``wk_agent_…``, ``wk_user_…``), stored as SHA-256: they are
 too long to guess, so a fast hash is enough and lookups stay one index probe. Passwords are
 people's, so they get argon2id. A key maps to exactly one agent. Every change is an audit event
-(without the secret) in the same transaction.
+(without the secret; with the SHA-256 of a key or token, so that one slipped into the database
+beside the log is found by ``audit verify``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -91,7 +92,10 @@ class Identities:
         try:
             with self.store.writing() as conn:
                 conn.execute(insert(agents).values(name=name, key_hash=_digest(key)))
-                self.log.append_in(conn, [{"kind": "agent_added", "agent": name}])
+                # The key's SHA-256 (not the key) is logged: a key swapped in the database
+                # later no longer matches it (`audit verify`).
+                self.log.append_in(conn, [{"kind": "agent_added", "agent": name,
+                                           "key_sha256": _digest(key).hex()}])  # fmt: skip
         except IntegrityError:
             raise IdentityError(
                 f"agent {name!r} already exists; pick another name (each key maps to one agent)"
@@ -235,7 +239,8 @@ class Identities:
             if exists is None:
                 raise IdentityError(f"no user {email!r}; add them with `watchkeeper users add`")
             conn.execute(insert(user_tokens).values(token_hash=_digest(token), email=email.lower()))
-            self.log.append_in(conn, [{"kind": "token_issued", "email": email.lower()}])
+            self.log.append_in(conn, [{"kind": "token_issued", "email": email.lower(),
+                                       "token_sha256": _digest(token).hex()}])  # fmt: skip
         return token
 
     def user_for(self, token: str) -> User | None:

@@ -68,6 +68,16 @@ audit_checkpoints = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+#: Which events concern which subject (``approval:<id>``): an index into the log, written with
+#: the events. Not itself evidence: whatever it points at is checked against its leaf hash,
+#: and a missing entry only ever makes a check fail closed.
+audit_refs = Table(
+    "audit_refs",
+    metadata,
+    Column("subject", String(240), primary_key=True),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+)
+
 agents = Table(
     "agents",
     metadata,
