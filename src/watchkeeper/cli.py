@@ -11,13 +11,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from watchkeeper import __version__, strict_json
 from watchkeeper.analyzers import default_registry
+from watchkeeper.cli_shared import BUILTIN_NOTE, LOCAL_ORDERS, OrdersOption, fail, load_orders
 from watchkeeper.config import ORDERS_ENV, Settings
 from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
 from watchkeeper.errors import InvalidJSON, Issue, OrdersError, UsageError, WatchkeeperError
@@ -29,7 +30,6 @@ from watchkeeper.orders.loader import builtin, builtin_text, load
 from watchkeeper.orders.model import StandingOrders
 
 EXIT_CODES: dict[str, int] = {"allow": 0, "ask": 10, "deny": 20}
-LOCAL_ORDERS = Path("watchkeeper.yaml")
 
 app = typer.Typer(
     name="watchkeeper",
@@ -41,15 +41,6 @@ app = typer.Typer(
 )
 out = Console(highlight=False, markup=False)
 
-OrdersOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--orders",
-        envvar=ORDERS_ENV,
-        help="Standing orders file or directory. Default: ./watchkeeper.yaml if present, "
-        "else the built-in defaults.",
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a panel.")]
 
 
@@ -58,28 +49,9 @@ def _db_option(help_text: str) -> Any:
     return typer.Option("--db", envvar="WATCHKEEPER_DB", help=help_text)
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    # Plain text, never wrapped: editors and CI parse file:line:col from these lines.
-    sys.stderr.write(message.rstrip("\n") + "\n")
-    raise typer.Exit(code)
+_fail = fail
 
-
-BUILTIN_NOTE = (
-    "note: no --orders, no WATCHKEEPER_ORDERS and no ./watchkeeper.yaml: using the built-in "
-    "defaults (`watchkeeper init` writes them here to edit)\n"
-)
-
-
-def _orders(path: Path | None) -> tuple[StandingOrders, str]:
-    try:
-        if path is not None:
-            return load(path), str(path)
-        if LOCAL_ORDERS.exists():
-            return load(LOCAL_ORDERS), str(LOCAL_ORDERS)
-        sys.stderr.write(BUILTIN_NOTE)  # never silently: a gate run in the wrong place shows it
-        return builtin(), "built-in defaults"
-    except OrdersError as exc:
-        _fail(str(exc))
+_orders = load_orders
 
 
 def _version(value: bool) -> None:
@@ -375,6 +347,10 @@ def lint(
         Path | None, typer.Argument(help="Orders file or directory (default ./watchkeeper.yaml).")
     ] = None,
     as_json: JsonOption = False,
+    db: Annotated[
+        str | None,
+        _db_option("Also check the people in this database against the orders' groups."),
+    ] = None,
 ) -> None:
     """Check standing orders and their tests: every error as file:line:col, then warnings."""
     target = path or Path(os.environ.get(ORDERS_ENV) or LOCAL_ORDERS)
@@ -398,6 +374,8 @@ def lint(
             [*loaded.warnings, *code_hints(loaded, examples)],
             key=lambda w: (w.file, w.line, w.col),
         )
+    if loaded is not None and db is not None:
+        warnings += [Issue(db, 0, 0, w) for w in _membership_findings(db, loaded)]
     if as_json:
         _print_json(
             {
@@ -410,7 +388,8 @@ def lint(
     if issues:
         _fail(str(OrdersError(issues)), code=1)
     for w in warnings:
-        sys.stderr.write(f"{w.file}:{w.line}:{w.col}: warning: {w.message}\n")
+        where = f"{w.file}:{w.line}:{w.col}" if w.line else w.file
+        sys.stderr.write(f"{where}: warning: {w.message}\n")
     if loaded is not None:
         noted = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
         out.print(
@@ -450,6 +429,8 @@ def serve(
         application = create_app(loaded, store, settings)
         if admin:
             _first_admin(store, admin, f"http://{host}:{port}")
+        for finding in _memberships(store, loaded):  # loudly: they grant nothing
+            sys.stderr.write(f"WARNING: {finding}\n")
     except UsageError as exc:
         _fail(str(exc))
     sys.stderr.write(f"watchkeeper serving {label} on http://{host}:{port}\n")
@@ -460,6 +441,28 @@ def serve(
     gc.set_threshold(20_000, 20, 100)
     try:
         uvicorn.run(application, host=host, port=port, log_level="warning")
+    finally:
+        store.close()
+
+
+def _memberships(store: Any, orders: StandingOrders) -> list[str]:
+    """What the accounts in ``store`` say of groups that the orders do not."""
+    from watchkeeper.membership import findings
+    from watchkeeper.store.identities import Identities
+
+    people = Identities(store).users()
+    return findings({p["email"]: p["stored_groups"] for p in people}, orders.groups)
+
+
+def _membership_findings(db: str, orders: StandingOrders) -> list[str]:
+    from watchkeeper.store.database import Store
+
+    try:
+        store = Store.open(db)
+    except UsageError as exc:
+        _fail(str(exc))
+    try:
+        return _memberships(store, orders)
     finally:
         store.close()
 

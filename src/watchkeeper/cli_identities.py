@@ -7,15 +7,19 @@ These work on the database directly (``--db`` / ``WATCHKEEPER_DB``), like the se
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from typing import Annotated, NoReturn
 
 import typer
 
 from watchkeeper.cli_audit import DbOption
+from watchkeeper.cli_shared import OrdersOption, load_orders
 from watchkeeper.errors import UsageError
+from watchkeeper.membership import check_new, effective, findings
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import ROLES, Identities
+from watchkeeper.wording import plural
 
 agents_app = typer.Typer(help="Agents: each gets one API key.", no_args_is_help=True)
 users_app = typer.Typer(help="People who approve, audit or administer.", no_args_is_help=True)
@@ -89,8 +93,18 @@ def users_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
     db: DbOption = None,
+    orders: OrdersOption = None,
 ) -> None:
-    """Add a person. Without --password-stdin: asks on a terminal, else prints a one-time one."""
+    """Add a person. Without --password-stdin: asks on a terminal, else prints a one-time one.
+
+    Which groups a person answers for is what the standing orders' `groups:` lists: a --group
+    the orders define without this person is refused; one they do not define grants nothing
+    (a warning says so)."""
+    loaded, _label = load_orders(orders)
+    try:
+        warnings = check_new(email, group or [], loaded.groups)
+    except UsageError as exc:
+        _fail(str(exc))
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -105,10 +119,46 @@ def users_add(
         _fail(str(exc))
     finally:
         ids.store.close()
-    sys.stderr.write(f"user {email} added ({role}; groups: {', '.join(group or []) or 'none'})\n")
+    groups = effective(email, loaded.groups)
+    sys.stderr.write(
+        f"user {email} added ({role}; in the standing orders' groups: "
+        f"{', '.join(groups) or 'none'})\n"
+    )
+    for warning in warnings:
+        sys.stderr.write(f"WARNING: {warning}\n")
     if generated is not None:
         sys.stderr.write("one-time password (shown once):\n")
         print(generated)
+
+
+@users_app.command("list")
+def users_list(
+    db: DbOption = None,
+    orders: OrdersOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The people: role, the groups they answer for (by the standing orders), working tokens,
+    and whether their account is disabled."""
+    loaded, _label = load_orders(orders)
+    ids = _identities(db)
+    try:
+        people = ids.users()
+    finally:
+        ids.store.close()
+    for person in people:
+        person["groups"] = effective(person["email"], loaded.groups)
+    if as_json:
+        print(json.dumps({"users": people}, indent=2))
+        return
+    for person in people:
+        state = f"disabled {person['disabled_at']}" if person["disabled_at"] else "active"
+        print(
+            f"{person['email']}\t{person['role']}\t"
+            f"groups: {', '.join(person['groups']) or '-'}\t"
+            f"{plural(person['tokens'], 'token')}\t{state}"
+        )
+    for finding in findings({p["email"]: p["stored_groups"] for p in people}, loaded.groups):
+        sys.stderr.write(f"WARNING: {finding}\n")
 
 
 @users_app.command("token")

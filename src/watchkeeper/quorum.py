@@ -33,7 +33,8 @@ def eligible(user: User, requirement: Requirement, groups: Groups) -> bool:
         return True  # any approver
     # Escalation widens who may answer: the groups the ladder has reached count too.
     reached = [g for g in (group, *(requirement.get("escalated_to") or ())) if g]
-    in_group = any(g in user.groups or user.email in groups.get(g, set()) for g in reached)
+    # Groups are the standing orders' (membership.py): what an account stores grants nothing.
+    in_group = any(user.email in groups.get(g, set()) for g in reached)
     return user.email in named or in_group
 
 

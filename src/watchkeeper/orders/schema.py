@@ -235,7 +235,8 @@ ORDERS = Record(
         "environments": Field(MapOf(ENVIRONMENT, key=IDENT), "Environments and their defaults."),
         "groups": Field(
             MapOf(ListOf(IDENT), key=IDENT, doc="mapping of name → list of people"),
-            "Groups of people.",
+            "Groups of people, by email: the one list of who answers for a group (a group stored "
+            "with an account grants nothing).",
         ),
         "agents": Field(MapOf(AGENT, key=IDENT), "Agents, their owners and charters."),
         "tools": Field(

@@ -420,9 +420,13 @@ class Approvals:
             required = json.loads(row["requirements"])
             eligible = any(self._eligible(user, r) for r in required)
             if not eligible and not (break_glass and user.role == "admin"):
+                mine = [g for g, people in self.groups.items() if user.email in people]
                 raise ApprovalError(
-                    403, "not_eligible", "no requirement of this approval names you"
-                )
+                    403, "not_eligible",
+                    f"no requirement of this approval names you (it needs {_needs(required)}; "
+                    f"the standing orders put you in {', '.join(sorted(mine)) or 'no group'}, "
+                    f"as {user.role})",
+                )  # fmt: skip
             done = conn.execute(
                 select(votes.c.email).where(
                     votes.c.approval_id == approval_id, votes.c.email == user.email
@@ -538,6 +542,15 @@ class Approvals:
                         "digest": digest}]
             )  # fmt: skip
         return Grant(approval_id, digest, agent, int(row[4]))
+
+
+def _needs(required: Sequence[Mapping[str, Any]]) -> str:
+    parts = []
+    for r in required:
+        who = [*(f"group {g}" for g in (r.get("group"), *(r.get("escalated_to") or ())) if g),
+               *(r.get("users") or ())] or ["any approver"]  # fmt: skip
+        parts.append(f"{r.get('quorum') or 1} of {' or '.join(who)}")
+    return "; ".join(parts)
 
 
 def _unvouched(approval_id: str, why: str) -> ApprovalError:

@@ -210,6 +210,33 @@ class Identities:
             raise IdentityError(f"user {email!r} already exists") from None
         return generated
 
+    def users(self) -> list[dict[str, Any]]:
+        """Every person: email, role, the groups stored with the account (which grant nothing
+        by themselves: see :mod:`watchkeeper.membership`), when added and disabled, and how
+        many of their tokens work."""
+        working = (
+            select(func.count())
+            .where(user_tokens.c.email == users.c.email, user_tokens.c.revoked_at.is_(None))
+            .scalar_subquery()
+        )
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                select(users.c.email, users.c.role, users.c.groups, users.c.created_at,
+                       users.c.disabled_at, working.label("tokens"))
+                .order_by(users.c.email)
+            ).all()  # fmt: skip
+        return [
+            {
+                "email": r[0],
+                "role": r[1],
+                "stored_groups": json.loads(r[2]),
+                "created_at": r[3].isoformat() if r[3] else None,
+                "disabled_at": r[4].isoformat() if r[4] else None,
+                "tokens": int(r[5]),
+            }
+            for r in rows
+        ]
+
     def check_password(self, email: str, password: str) -> User | None:
         """The user, if ``password`` is theirs; ``None`` otherwise (no hint which part failed)."""
         with self.store.reading() as conn:

@@ -1,0 +1,53 @@
+"""What the command groups share: failing with a message, and finding the standing orders.
+
+orders, label = load_orders(path)   # --orders PATH, else ./watchkeeper.yaml, else built-in
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from watchkeeper.config import ORDERS_ENV
+from watchkeeper.errors import OrdersError
+from watchkeeper.orders.loader import builtin, load
+from watchkeeper.orders.model import StandingOrders
+
+LOCAL_ORDERS = Path("watchkeeper.yaml")
+BUILTIN_NOTE = (
+    "note: no --orders, no WATCHKEEPER_ORDERS and no ./watchkeeper.yaml: using the built-in "
+    "defaults (`watchkeeper init` writes them here to edit)\n"
+)
+OrdersOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--orders",
+        envvar=ORDERS_ENV,
+        help="Standing orders file or directory. Default: ./watchkeeper.yaml if present, "
+        "else the built-in defaults.",
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` to stderr as it is and exit with ``code``."""
+    # Plain text, never wrapped: editors and CI parse file:line:col from these lines.
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    raise typer.Exit(code)
+
+
+def load_orders(path: Path | None) -> tuple[StandingOrders, str]:
+    """The standing orders at ``path``, else ``./watchkeeper.yaml``, else the built-in ones
+    (said on stderr, never silently); exits 2 naming every error of refused orders."""
+    try:
+        if path is not None:
+            return load(path), str(path)
+        if LOCAL_ORDERS.exists():
+            return load(LOCAL_ORDERS), str(LOCAL_ORDERS)
+        sys.stderr.write(BUILTIN_NOTE)  # never silently: a gate run in the wrong place shows it
+        return builtin(), "built-in defaults"
+    except OrdersError as exc:
+        fail(str(exc))
