@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from watchkeeper import __version__
+from watchkeeper import __version__, terminal
 from watchkeeper.analyzers import default_registry
 from watchkeeper.config import ORDERS_ENV, Settings
 from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
@@ -59,8 +59,14 @@ def _db_option(help_text: str) -> Any:
 
 def _fail(message: str, code: int = 2) -> NoReturn:
     # Plain text, never wrapped: editors and CI parse file:line:col from these lines.
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.write(_lines(message.rstrip("\n")) + "\n")
     raise typer.Exit(code)
+
+
+def _lines(message: str) -> str:
+    """A message of several lines (every error in a file, a source line and its caret), each
+    line shown as text: the values in them come from files and actions."""
+    return "\n".join(terminal.shown(line) for line in message.split("\n"))
 
 
 BUILTIN_NOTE = (
@@ -162,7 +168,7 @@ def _decide(gateway: Gateway, text: str) -> Decision:
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.write(terminal.json_text(value) + "\n")
     sys.stdout.flush()
 
 
@@ -264,8 +270,8 @@ def init(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(builtin_text(), encoding="utf-8")
     test_path.write_text(builtin_text("default_test.yaml"), encoding="utf-8")
-    out.print(f"wrote {path} and {test_path}", soft_wrap=True)
-    out.print(f"next: edit them, then run `watchkeeper test {path}`", soft_wrap=True)
+    out.print(terminal.text(f"wrote {path} and {test_path}"), soft_wrap=True)
+    out.print(terminal.text(f"next: edit them, then run `watchkeeper test {path}`"), soft_wrap=True)
 
 
 def _cases_for(path: Path | None) -> tuple[StandingOrders, list[Case], str]:
@@ -422,12 +428,15 @@ def lint(
     if issues:
         _fail(str(OrdersError(issues)), code=1)
     for w in warnings:
-        sys.stderr.write(f"{w.file}:{w.line}:{w.col}: warning: {w.message}\n")
+        sys.stderr.write(_lines(f"{w.file}:{w.line}:{w.col}: warning: {w.message}") + "\n")
     if loaded is not None:
         noted = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
         out.print(
-            f"{target}: ok: {len(loaded.rules)} rules, {len(loaded.environments)} environments, "
-            f"{len(loaded.agents)} agents, {len(loaded.tools)} declared tools{noted}",
+            terminal.text(
+                f"{target}: ok: {len(loaded.rules)} rules, {len(loaded.environments)} "
+                f"environments, {len(loaded.agents)} agents, {len(loaded.tools)} declared "
+                f"tools{noted}"
+            ),
             soft_wrap=True,
         )
 
@@ -464,7 +473,7 @@ def serve(
             _first_admin(store, admin, f"http://{host}:{port}")
     except UsageError as exc:
         _fail(str(exc))
-    sys.stderr.write(f"watchkeeper serving {label} on http://{host}:{port}\n")
+    sys.stderr.write(terminal.shown(f"watchkeeper serving {label} on http://{host}:{port}") + "\n")
     # What was built at start (orders, analyzers, schema) lives as long as the process: out of
     # the collector's sight. Young collections run less often: a request allocates thousands
     # of short-lived objects, and tracing them often cost a tenth of the server's time.
@@ -486,14 +495,15 @@ def _first_admin(store: Any, email: str, url: str) -> None:
     except IdentityError as exc:
         if "already exists" not in str(exc):
             raise
-        sys.stderr.write(f"admin {email} exists; `watchkeeper users token {email}` for a token\n")
+        note = f"admin {email} exists; `watchkeeper users token {email}` for a token"
+        sys.stderr.write(terminal.shown(note) + "\n")
         return
     token = ids.issue_token(email)
     sys.stderr.write(
-        f"admin {email} created. Shown once, keep them secret:\n"
+        f"admin {terminal.shown(email)} created. Shown once, keep them secret:\n"
         f"  one-time password: {password}\n"
         f"  personal token:    {token}\n"
-        f"  try: WATCHKEEPER_SERVER={url} WATCHKEEPER_TOKEN={token} "
+        f"  try: WATCHKEEPER_SERVER={terminal.shown(url)} WATCHKEEPER_TOKEN={token} "
         "watchkeeper approvals list\n"
     )
 
@@ -520,5 +530,5 @@ def main() -> None:
     try:
         app()
     except WatchkeeperError as exc:
-        sys.stderr.write(f"{exc}\n")
+        sys.stderr.write(_lines(str(exc)) + "\n")
         sys.exit(2)

@@ -20,6 +20,7 @@ from watchkeeper.errors import UsageError
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.checkpoint import CheckpointError, Signer, Verifier
 from watchkeeper.store.database import Store
+from watchkeeper.terminal import json_text, shown
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
 audit_app = typer.Typer(
@@ -50,7 +51,7 @@ KeyOption = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.write(shown(message.rstrip("\n")) + "\n")
     raise typer.Exit(code)
 
 
@@ -87,7 +88,7 @@ def _verifier(key: str | None, settings: Settings) -> Verifier | None:
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(value) + "\n")
     sys.stdout.flush()
 
 
@@ -155,17 +156,17 @@ def audit_verify(
             if report.first_bad_index is None
             else f" (first bad event: {report.first_bad_index})"
         )
-        print(f"FAILED: {report.problem}{at}")
+        print(shown(f"FAILED: {report.problem}{at}"))
     raise typer.Exit(0 if report.ok else 1)
 
 
 def _leaf_line(leaf: Any, as_json: bool) -> str:
     if as_json:
-        return json.dumps(leaf.to_json(), ensure_ascii=False)
+        return json_text(leaf.to_json())
     event = json.loads(leaf.event)
     summary = event.get("decision", {}).get("decision") if leaf.kind == "decision" else None
     what = f" {summary}" if summary else ""
-    return f"{leaf.index:>8}  {event.get('time', '')}  {leaf.kind}{what}"
+    return shown(f"{leaf.index:>8}  {event.get('time', '')}  {leaf.kind}{what}")
 
 
 @audit_app.command("tail")
@@ -214,8 +215,8 @@ def audit_show(
     if as_json:
         _print_json(leaf.to_json())
     else:
-        print(f"event {leaf.index} ({leaf.kind}), leaf hash {leaf.leaf_hash.hex()}")
-        print(json.dumps(json.loads(leaf.event), indent=2, ensure_ascii=False))
+        print(shown(f"event {leaf.index} ({leaf.kind}), leaf hash {leaf.leaf_hash.hex()}"))
+        print(json_text(json.loads(leaf.event), indent=2))
 
 
 @audit_app.command("export")
@@ -239,11 +240,11 @@ def audit_export(
             with Progress(console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task("exporting", total=max(size - start, 0))
                 for leaf in log.leaves(start, size):
-                    target.write(json.dumps(leaf.to_json(), ensure_ascii=False) + "\n")
+                    target.write(json_text(leaf.to_json()) + "\n")
                     bar.advance(task)
         else:
             for leaf in log.leaves(start, size):
-                target.write(json.dumps(leaf.to_json(), ensure_ascii=False) + "\n")
+                target.write(json_text(leaf.to_json()) + "\n")
     finally:
         if output is not None:
             target.close()

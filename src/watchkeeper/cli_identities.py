@@ -16,13 +16,14 @@ from watchkeeper.cli_audit import DbOption
 from watchkeeper.errors import UsageError
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import ROLES, Identities
+from watchkeeper.terminal import shown
 
 agents_app = typer.Typer(help="Agents: each gets one API key.", no_args_is_help=True)
 users_app = typer.Typer(help="People who approve, audit or administer.", no_args_is_help=True)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.write(shown(message.rstrip("\n")) + "\n")
     raise typer.Exit(code)
 
 
@@ -46,7 +47,7 @@ def agents_add(
         _fail(str(exc))
     finally:
         ids.store.close()
-    sys.stderr.write(f"agent {name} added; its API key (shown once, keep it secret):\n")
+    sys.stderr.write(shown(f"agent {name} added; its API key (shown once, keep it secret):") + "\n")
     print(key)
 
 
@@ -63,7 +64,7 @@ def agents_revoke(
         _fail(str(exc))
     finally:
         ids.store.close()
-    sys.stderr.write(f"agent {name} revoked; its key is refused from now on\n")
+    sys.stderr.write(shown(f"agent {name} revoked; its key is refused from now on") + "\n")
 
 
 @agents_app.command("list")
@@ -73,7 +74,7 @@ def agents_list(db: DbOption = None) -> None:
     try:
         for agent in ids.agents():
             state = f"revoked {agent['revoked_at']}" if agent["revoked_at"] else "active"
-            print(f"{agent['name']}\t{state}")
+            print(f"{shown(agent['name'])}\t{shown(state)}")
     finally:
         ids.store.close()
 
@@ -105,7 +106,8 @@ def users_add(
         _fail(str(exc))
     finally:
         ids.store.close()
-    sys.stderr.write(f"user {email} added ({role}; groups: {', '.join(group or []) or 'none'})\n")
+    groups = ", ".join(group or []) or "none"
+    sys.stderr.write(shown(f"user {email} added ({role}; groups: {groups})") + "\n")
     if generated is not None:
         sys.stderr.write("one-time password (shown once):\n")
         print(generated)
@@ -124,5 +126,5 @@ def users_token(
         _fail(str(exc))
     finally:
         ids.store.close()
-    sys.stderr.write(f"a token for {email} (shown once, keep it secret):\n")
+    sys.stderr.write(shown(f"a token for {email} (shown once, keep it secret):") + "\n")
     print(token)
