@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import textwrap
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from watchkeeper.orders.loader import load
@@ -112,3 +114,69 @@ def store(store_url: str) -> Iterator[Store]:
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL schema (for what only PostgreSQL does: replicas, LISTEN/NOTIFY)."""
     yield from _pg_schema()
+
+
+# ── text from agents and people, as it must never reach a terminal ──────────────────────────
+
+#: Characters that act on a terminal, reorder what is read, hide, or break a line, and pieces
+#: of Rich markup, ANSI sequences and fake output lines, mixed into random text by
+#: :data:`untrusted`.
+DANGEROUS = [
+    *"\x00\x07\x08\t\n\x0b\x0c\r\x1b\x7f\x85\x9b\x9d\x9c",
+    *"\u00a0\u00ad\u061c\u115f\u180e\u200b\u200c\u200d\u200e\u200f\u2028\u2029",
+    *"\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\u3000\u3164",
+    *"\ufe0f\ufeff\ufff9\U000e0001\U000e0041\U000e0100",
+    "[/bold]", "[bold red]", "[link=https://evil.example]", ":thumbs_up:", "\\", "\x1b[2J",
+    "\x1b]8;;https://evil.example\x1b\\", "\x9b31m", "\ndecision: approved\n", "\r\x1b[2K",
+    "\U0001f468\u200d\U0001f469", "\u2764\ufe0f", "caf\u00e9", "\u65e5\u672c",
+]  # fmt: skip
+_LONE_SURROGATES = ["\ud800", "\udfff"]
+
+
+def _untrusted(surrogates: bool) -> st.SearchStrategy[str]:
+    if surrogates:
+        pieces = st.one_of(
+            st.text(st.characters(), max_size=8), st.sampled_from(DANGEROUS + _LONE_SURROGATES)
+        )
+    else:
+        pieces = st.one_of(
+            st.text(st.characters(exclude_categories=["Cs"]), max_size=8),
+            st.sampled_from(DANGEROUS),
+        )
+    return st.lists(pieces, max_size=6).map("".join)
+
+
+#: Random text (every code point) with the dangerous characters and sequences mixed in.
+untrusted = _untrusted(surrogates=False)
+#: The same with lone surrogates, which JSON can carry (``"\\ud800"``) but HTTP bodies cannot.
+untrusted_or_surrogates = _untrusted(surrogates=True)
+
+
+def _joins_emoji(output: str, i: int) -> bool:
+    before = output[i - 2] if output[i - 1 : i] == "\ufe0f" else output[i - 1 : i]
+    after = output[i + 1 : i + 2]
+    emoji = ("So", "Sk")
+    return (
+        bool(before and after)
+        and unicodedata.category(before) in emoji
+        and (unicodedata.category(after) == "So")
+    )
+
+
+def raw_characters(output: str) -> list[str]:
+    """Characters in ``output`` that act on a terminal, reorder or hide text: C0 controls other
+    than the renderer's newline and tab, DEL, C1 controls, format characters (bidi controls,
+    zero-width characters, tags; but a joiner inside an emoji), line and paragraph separators,
+    spaces that are not a space, lone surrogates. Empty when the output is only text."""
+    found = []
+    for i, char in enumerate(output):
+        category = unicodedata.category(char)
+        if char in "\n\t" or (char == "\u200d" and _joins_emoji(output, i)):
+            continue
+        if (
+            category in ("Cc", "Cf", "Cs", "Zl", "Zp")
+            or (category == "Zs" and char != " ")
+            or char in "\u115f\u1160\u3164"  # Hangul fillers: letters that print as nothing
+        ):
+            found.append(f"U+{ord(char):04X} at {i}: {output[max(0, i - 30) : i + 10]!r}")
+    return found

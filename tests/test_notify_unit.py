@@ -7,6 +7,7 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.conftest import raw_characters
 from tests.server.test_notify import Mailbox, Receiver
 from watchkeeper.notify import Deliverer, DeliveryError, secret, sign, summary
 from watchkeeper.store.outbox import Notification, backoff
@@ -126,3 +127,14 @@ def test_email_starttls_and_login_are_attempted_as_configured() -> None:
         assert len(mailbox.messages) == 1
     finally:
         controller.stop()
+
+
+def test_the_log_channel_writes_what_people_wrote_as_text(caplog: pytest.LogCaptureFixture) -> None:
+    reason = "ok\n\x1b[2Kresumed by admin\u202e"
+    pause = Notification("n1", "ops", "pause", {"scope": "all", "by": "al", "reason": reason}, 0)
+    with caplog.at_level("WARNING", logger="watchkeeper.notify"):
+        Deliverer({"ops": {"type": "log"}}).deliver(pause)
+    [record] = caplog.records
+    message = record.getMessage()
+    assert message.startswith("PAUSED all by al: ok\\n\\x1b[2Kresumed by admin\\u202e {")
+    assert raw_characters(message) == []

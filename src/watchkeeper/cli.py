@@ -7,7 +7,6 @@ Exit status: 0 when a decision was made (or, with ``--exit-code``: 0 allow, 10 a
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 from pathlib import Path
@@ -16,9 +15,16 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from watchkeeper import __version__, strict_json
+from watchkeeper import __version__, strict_json, terminal
 from watchkeeper.analyzers import default_registry
-from watchkeeper.cli_shared import BUILTIN_NOTE, LOCAL_ORDERS, OrdersOption, fail, load_orders
+from watchkeeper.cli_shared import (
+    BUILTIN_NOTE,
+    LOCAL_ORDERS,
+    OrdersOption,
+    fail,
+    load_orders,
+    shown_lines,
+)
 from watchkeeper.config import ORDERS_ENV, Settings
 from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
 from watchkeeper.errors import InvalidJSON, Issue, OrdersError, UsageError, WatchkeeperError
@@ -50,7 +56,7 @@ def _db_option(help_text: str) -> Any:
 
 
 _fail = fail
-
+_lines = shown_lines
 _orders = load_orders
 
 
@@ -114,7 +120,7 @@ def _decide(gateway: Gateway, text: str) -> Decision:
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.write(terminal.json_text(value) + "\n")
     sys.stdout.flush()
 
 
@@ -216,8 +222,8 @@ def init(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(builtin_text(), encoding="utf-8")
     test_path.write_text(builtin_text("default_test.yaml"), encoding="utf-8")
-    out.print(f"wrote {path} and {test_path}", soft_wrap=True)
-    out.print(f"next: edit them, then run `watchkeeper test {path}`", soft_wrap=True)
+    out.print(terminal.text(f"wrote {path} and {test_path}"), soft_wrap=True)
+    out.print(terminal.text(f"next: edit them, then run `watchkeeper test {path}`"), soft_wrap=True)
 
 
 def _cases_for(path: Path | None) -> tuple[StandingOrders, list[Case], str]:
@@ -389,12 +395,15 @@ def lint(
         _fail(str(OrdersError(issues)), code=1)
     for w in warnings:
         where = f"{w.file}:{w.line}:{w.col}" if w.line else w.file
-        sys.stderr.write(f"{where}: warning: {w.message}\n")
+        sys.stderr.write(_lines(f"{where}: warning: {w.message}") + "\n")
     if loaded is not None:
         noted = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
         out.print(
-            f"{target}: ok: {len(loaded.rules)} rules, {len(loaded.environments)} environments, "
-            f"{len(loaded.agents)} agents, {len(loaded.tools)} declared tools{noted}",
+            terminal.text(
+                f"{target}: ok: {len(loaded.rules)} rules, {len(loaded.environments)} "
+                f"environments, {len(loaded.agents)} agents, {len(loaded.tools)} declared "
+                f"tools{noted}"
+            ),
             soft_wrap=True,
         )
 
@@ -430,10 +439,10 @@ def serve(
         if admin:
             _first_admin(store, admin, f"http://{host}:{port}")
         for finding in _memberships(store, loaded):  # loudly: they grant nothing
-            sys.stderr.write(f"WARNING: {finding}\n")
+            sys.stderr.write(terminal.shown(f"WARNING: {finding}") + "\n")
     except UsageError as exc:
         _fail(str(exc))
-    sys.stderr.write(f"watchkeeper serving {label} on http://{host}:{port}\n")
+    sys.stderr.write(terminal.shown(f"watchkeeper serving {label} on http://{host}:{port}") + "\n")
     # What was built at start (orders, analyzers, schema) lives as long as the process: out of
     # the collector's sight. Young collections run less often: a request allocates thousands
     # of short-lived objects, and tracing them often cost a tenth of the server's time.
@@ -477,14 +486,15 @@ def _first_admin(store: Any, email: str, url: str) -> None:
     except IdentityError as exc:
         if "already exists" not in str(exc):
             raise
-        sys.stderr.write(f"admin {email} exists; `watchkeeper users token {email}` for a token\n")
+        note = f"admin {email} exists; `watchkeeper users token {email}` for a token"
+        sys.stderr.write(terminal.shown(note) + "\n")
         return
     token = ids.issue_token(email)
     sys.stderr.write(
-        f"admin {email} created. Shown once, keep them secret:\n"
+        f"admin {terminal.shown(email)} created. Shown once, keep them secret:\n"
         f"  one-time password: {password}\n"
         f"  personal token:    {token}\n"
-        f"  try: WATCHKEEPER_SERVER={url} WATCHKEEPER_TOKEN={token} "
+        f"  try: WATCHKEEPER_SERVER={terminal.shown(url)} WATCHKEEPER_TOKEN={token} "
         "watchkeeper approvals list\n"
     )
 
@@ -511,5 +521,5 @@ def main() -> None:
     try:
         app()
     except WatchkeeperError as exc:
-        sys.stderr.write(f"{exc}\n")
+        sys.stderr.write(_lines(str(exc)) + "\n")
         sys.exit(2)

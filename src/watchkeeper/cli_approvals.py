@@ -18,14 +18,17 @@ from __future__ import annotations
 import json
 import sys
 from typing import Annotated, Any, NoReturn
+from urllib.parse import quote
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from watchkeeper import strict_json
 from watchkeeper.errors import InvalidJSON
+from watchkeeper.terminal import shown, text
 
 approvals_app = typer.Typer(help="Review and answer approvals.", no_args_is_help=True)
 
@@ -47,8 +50,13 @@ DEFAULT_SERVER = "http://127.0.0.1:8470"
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.write(shown(message.rstrip("\n")) + "\n")
     raise typer.Exit(code)
+
+
+def _segment(value: str) -> str:
+    """An id as one segment of a URL path, whatever it holds (``/``, ``..``, control characters)."""
+    return quote(value, safe="")
 
 
 def call(server: str, token: str | None, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -90,16 +98,30 @@ def _requirements(view: dict[str, Any]) -> str:
 
 
 def _show(view: dict[str, Any], console: Console) -> None:
-    console.print(f"[bold]approval {view['id']}[/bold]: {view['state']}", highlight=False)
-    console.print(f"  agent     {view['agent']}", highlight=False)
-    console.print(f"  action    #{view['action_index']}  {view['digest']}", highlight=False)
-    console.print(f"  needs     {_requirements(view)}", highlight=False)
+    lines = [
+        Text.assemble(text(f"approval {view['id']}", "bold"), text(f": {view['state']}")),
+        text(f"  agent     {view['agent']}"),
+        text(f"  action    #{view['action_index']}  {view['digest']}"),
+        text(f"  needs     {_requirements(view)}"),
+    ]
     for v in view.get("votes") or ():
         glass = "  BREAK-GLASS" if v.get("break_glass") else ""
-        console.print(f"  vote      {v['email']}: {v['vote']}{glass}  {v.get('comment') or ''}",
-                      highlight=False)  # fmt: skip
+        lines.append(
+            text(f"  vote      {v['email']}: {v['vote']}{glass}  {v.get('comment') or ''}")
+        )
     if view.get("consumed"):
-        console.print("  grant     used", highlight=False)
+        lines.append(Text("  grant     used"))
+    for line in lines:
+        console.print(line)
+
+
+def _table(rows: list[dict[str, Any]]) -> Table:
+    table = Table("id", "state", "agent", "needs", "votes")
+    for view in rows:
+        votes = ", ".join(f"{v['email']}:{v['vote']}" for v in view.get("votes") or ())
+        cells = (view["id"], view["state"], view["agent"], _requirements(view), votes)
+        table.add_row(*(text(cell) for cell in cells))
+    return table
 
 
 @approvals_app.command("list")
@@ -117,13 +139,9 @@ def approvals_list(
         return
     rows = body.get("approvals") or []
     if not rows:
-        print(f"no {state} approvals" if state != "all" else "no approvals")
+        print(shown(f"no {state} approvals" if state != "all" else "no approvals"))
         return
-    table = Table("id", "state", "agent", "needs", "votes")
-    for view in rows:
-        votes = ", ".join(f"{v['email']}:{v['vote']}" for v in view.get("votes") or ())
-        table.add_row(view["id"], view["state"], view["agent"], _requirements(view), votes)
-    Console().print(table)
+    Console().print(_table(rows))
 
 
 @approvals_app.command("show")
@@ -134,7 +152,7 @@ def approvals_show(
     as_json: JsonOption = False,
 ) -> None:
     """One approval: who asked for what, what it needs, the votes so far."""
-    view = call(server, token, "GET", f"/v1/approvals/{approval_id}")
+    view = call(server, token, "GET", f"/v1/approvals/{_segment(approval_id)}")
     if not _print(view, as_json):
         _show(view, Console())
 
@@ -144,7 +162,7 @@ def _vote(
     as_json: bool,
 ) -> None:  # fmt: skip
     body = {"vote": choice, "comment": comment, "break_glass": glass}
-    view = call(server, token, "POST", f"/v1/approvals/{approval_id}/votes", json=body)
+    view = call(server, token, "POST", f"/v1/approvals/{_segment(approval_id)}/votes", json=body)
     if not _print(view, as_json):
         _show(view, Console())
 
@@ -197,8 +215,8 @@ def pause(
     if _print(body, as_json):
         return
     what = "everything" if scope == "all" else f"{scope} {target}"
-    print(f"paused {what} (pause {body['id']}); cancelled {len(body.get('cancelled') or [])} "
-          "approvals")  # fmt: skip
+    print(shown(f"paused {what} (pause {body['id']}); cancelled "
+                f"{len(body.get('cancelled') or [])} approvals"))  # fmt: skip
 
 
 def resume(
@@ -211,6 +229,6 @@ def resume(
     as_json: JsonOption = False,
 ) -> None:
     """Lift a pause. What it cancelled stays cancelled: agents ask again."""
-    body = call(server, token, "DELETE", f"/v1/pause/{pause_id}", json={"reason": reason})
+    body = call(server, token, "DELETE", f"/v1/pause/{_segment(pause_id)}", json={"reason": reason})
     if not _print(body, as_json):
-        print(f"resumed: pause {pause_id} lifted by {body.get('resumed_by')}")
+        print(shown(f"resumed: pause {pause_id} lifted by {body.get('resumed_by')}"))

@@ -21,6 +21,7 @@ from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.checkpoint import CheckpointError, Signer, Verifier
 from watchkeeper.store.database import Store
 from watchkeeper.store.vouch import cross_check
+from watchkeeper.terminal import json_text, shown
 from watchkeeper.wording import plural
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
@@ -52,7 +53,7 @@ KeyOption = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.write(shown(message.rstrip("\n")) + "\n")
     raise typer.Exit(code)
 
 
@@ -89,7 +90,7 @@ def _verifier(key: str | None, settings: Settings) -> Verifier | None:
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(value) + "\n")
     sys.stdout.flush()
 
 
@@ -182,24 +183,24 @@ def audit_verify(
             else f" (first bad event: {report.first_bad_index})"
         )
         if report.problem is not None:
-            print(f"FAILED: {report.problem}{at}")
+            print(shown(f"FAILED: {report.problem}{at}"))
         else:
             print(
                 f"FAILED: the database's state disagrees with the audit log in "
                 f"{plural(len(report.disagreements), 'place')} (changed outside watchkeeper?):"
             )
             for line in report.disagreements:
-                print(f"  - {line}")
+                print(f"  - {shown(line)}")
     raise typer.Exit(1 if failed else 0)
 
 
 def _leaf_line(leaf: Any, as_json: bool) -> str:
     if as_json:
-        return json.dumps(leaf.to_json(), ensure_ascii=False)
+        return json_text(leaf.to_json())
     event = json.loads(leaf.event)
     summary = event.get("decision", {}).get("decision") if leaf.kind == "decision" else None
     what = f" {summary}" if summary else ""
-    return f"{leaf.index:>8}  {event.get('time', '')}  {leaf.kind}{what}"
+    return shown(f"{leaf.index:>8}  {event.get('time', '')}  {leaf.kind}{what}")
 
 
 @audit_app.command("tail")
@@ -248,8 +249,8 @@ def audit_show(
     if as_json:
         _print_json(leaf.to_json())
     else:
-        print(f"event {leaf.index} ({leaf.kind}), leaf hash {leaf.leaf_hash.hex()}")
-        print(json.dumps(json.loads(leaf.event), indent=2, ensure_ascii=False))
+        print(shown(f"event {leaf.index} ({leaf.kind}), leaf hash {leaf.leaf_hash.hex()}"))
+        print(json_text(json.loads(leaf.event), indent=2))
 
 
 @audit_app.command("export")
@@ -273,11 +274,11 @@ def audit_export(
             with Progress(console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task("exporting", total=max(size - start, 0))
                 for leaf in log.leaves(start, size):
-                    target.write(json.dumps(leaf.to_json(), ensure_ascii=False) + "\n")
+                    target.write(json_text(leaf.to_json()) + "\n")
                     bar.advance(task)
         else:
             for leaf in log.leaves(start, size):
-                target.write(json.dumps(leaf.to_json(), ensure_ascii=False) + "\n")
+                target.write(json_text(leaf.to_json()) + "\n")
     finally:
         if output is not None:
             target.close()

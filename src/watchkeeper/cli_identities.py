@@ -7,7 +7,6 @@ These work on the database directly (``--db`` / ``WATCHKEEPER_DB``), like the se
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from typing import Annotated, NoReturn
 
@@ -19,6 +18,7 @@ from watchkeeper.errors import UsageError
 from watchkeeper.membership import check_new, effective, findings
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import ROLES, Identities
+from watchkeeper.terminal import json_text, shown
 from watchkeeper.wording import plural
 
 agents_app = typer.Typer(help="Agents: each gets one API key.", no_args_is_help=True)
@@ -26,7 +26,7 @@ users_app = typer.Typer(help="People who approve, audit or administer.", no_args
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.write(shown(message.rstrip("\n")) + "\n")
     raise typer.Exit(code)
 
 
@@ -50,7 +50,7 @@ def agents_add(
         _fail(str(exc))
     finally:
         ids.store.close()
-    sys.stderr.write(f"agent {name} added; its API key (shown once, keep it secret):\n")
+    sys.stderr.write(shown(f"agent {name} added; its API key (shown once, keep it secret):") + "\n")
     print(key)
 
 
@@ -67,7 +67,7 @@ def agents_revoke(
         _fail(str(exc))
     finally:
         ids.store.close()
-    sys.stderr.write(f"agent {name} revoked; its key is refused from now on\n")
+    sys.stderr.write(shown(f"agent {name} revoked; its key is refused from now on") + "\n")
 
 
 @agents_app.command("list")
@@ -77,7 +77,7 @@ def agents_list(db: DbOption = None) -> None:
     try:
         for agent in ids.agents():
             state = f"revoked {agent['revoked_at']}" if agent["revoked_at"] else "active"
-            print(f"{agent['name']}\t{state}")
+            print(f"{shown(agent['name'])}\t{shown(state)}")
     finally:
         ids.store.close()
 
@@ -119,13 +119,12 @@ def users_add(
         _fail(str(exc))
     finally:
         ids.store.close()
-    groups = effective(email, loaded.groups)
+    groups = ", ".join(effective(email, loaded.groups)) or "none"
     sys.stderr.write(
-        f"user {email} added ({role}; in the standing orders' groups: "
-        f"{', '.join(groups) or 'none'})\n"
+        shown(f"user {email} added ({role}; in the standing orders' groups: {groups})") + "\n"
     )
     for warning in warnings:
-        sys.stderr.write(f"WARNING: {warning}\n")
+        sys.stderr.write(shown(f"WARNING: {warning}") + "\n")
     if generated is not None:
         sys.stderr.write("one-time password (shown once):\n")
         print(generated)
@@ -148,17 +147,20 @@ def users_list(
     for person in people:
         person["groups"] = effective(person["email"], loaded.groups)
     if as_json:
-        print(json.dumps({"users": people}, indent=2))
+        print(json_text({"users": people}, indent=2))
         return
     for person in people:
         state = f"disabled {person['disabled_at']}" if person["disabled_at"] else "active"
         print(
-            f"{person['email']}\t{person['role']}\t"
-            f"groups: {', '.join(person['groups']) or '-'}\t"
-            f"{plural(person['tokens'], 'token')}\t{state}"
-        )
+            "\t".join(
+                shown(field)
+                for field in (person["email"], person["role"],
+                              f"groups: {', '.join(person['groups']) or '-'}",
+                              plural(person["tokens"], "token"), state)
+            )
+        )  # fmt: skip
     for finding in findings({p["email"]: p["stored_groups"] for p in people}, loaded.groups):
-        sys.stderr.write(f"WARNING: {finding}\n")
+        sys.stderr.write(shown(f"WARNING: {finding}") + "\n")
 
 
 @users_app.command("token")
@@ -174,5 +176,5 @@ def users_token(
         _fail(str(exc))
     finally:
         ids.store.close()
-    sys.stderr.write(f"a token for {email} (shown once, keep it secret):\n")
+    sys.stderr.write(shown(f"a token for {email} (shown once, keep it secret):") + "\n")
     print(token)

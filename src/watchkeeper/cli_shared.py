@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from watchkeeper import terminal
 from watchkeeper.config import ORDERS_ENV
 from watchkeeper.errors import OrdersError
 from watchkeeper.orders.loader import builtin, load
@@ -33,10 +34,16 @@ OrdersOption = Annotated[
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` to stderr as it is and exit with ``code``."""
+    """Print ``message`` to stderr, each line as text, and exit with ``code``."""
     # Plain text, never wrapped: editors and CI parse file:line:col from these lines.
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.write(shown_lines(message.rstrip("\n")) + "\n")
     raise typer.Exit(code)
+
+
+def shown_lines(message: str) -> str:
+    """A message of several lines (every error in a file, a source line and its caret), each
+    line shown as text: the values in them come from files, actions and servers."""
+    return "\n".join(terminal.shown(line) for line in message.split("\n"))
 
 
 def load_orders(path: Path | None) -> tuple[StandingOrders, str]:

@@ -1,4 +1,8 @@
-"""How decisions, explanations and test reports look on a terminal (Rich)."""
+"""How decisions, explanations and test reports look on a terminal (Rich).
+
+Everything in them but our own labels came from an action, the standing orders or a test
+file: it goes in as :func:`watchkeeper.terminal.text`, never as markup or raw text.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from rich.text import Text
 from watchkeeper.decision import Decision
 from watchkeeper.orders.cases import Report
 from watchkeeper.orders.explain import Explanation
+from watchkeeper.terminal import shown, text
 
 STYLE = {"allow": "bold green", "ask": "bold yellow", "deny": "bold red"}
 STATUS_STYLE = {
@@ -27,8 +32,8 @@ def _short(digest: str | None) -> str:
 
 
 def plain(*values: str) -> list[RenderableType]:
-    """Cells shown exactly as given: text from actions and orders is never Rich markup."""
-    return [Text(v) for v in values]
+    """Cells of text from actions and orders: never Rich markup, never raw control characters."""
+    return [text(v) for v in values]
 
 
 def decision_panel(
@@ -39,16 +44,16 @@ def decision_panel(
     head = Text()
     head.append(decision.decision.upper(), style=STYLE[decision.decision])
     judged = decision.environment or ", ".join(decision.environments) or "none declared"
-    head.append(f"   environment: {judged}")
+    head.append(shown(f"   environment: {judged}"))
     if decision.rules:
-        head.append(f"   matched: {', '.join(decision.rules)}")
+        head.append(shown(f"   matched: {', '.join(decision.rules)}"))
     body.append(head)
     body.append(Text())
     bullets = Table.grid(padding=(0, 1))  # wrapped lines stay under their bullet
     bullets.add_column(no_wrap=True)
     bullets.add_column()
     for reason in decision.reasons:
-        bullets.add_row("•", Text(reason))
+        bullets.add_row("•", text(reason))
     body.append(bullets)
     if decision.approvals:
         body.append(Text("\nneeds approval from:", style="bold"))
@@ -62,7 +67,7 @@ def decision_panel(
             )
             needs.add_row(
                 Text(f" {req.quorum} of"),
-                Text(
+                text(
                     f"{who}  (rule {req.rule}{ladder}; times out after "
                     f"{req.timeout_seconds // 60} min, then {req.on_timeout})"
                 ),
@@ -71,7 +76,7 @@ def decision_panel(
     if decision.instructions:
         body.append(Text("\ninstructions:", style="bold"))
         for line in decision.instructions:
-            body.append(Text(f"  {line}"))
+            body.append(text(f"  {line}"))
     if decision.effects:
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
         for column in ("verb", "target", "reversible", "flags", "by"):
@@ -91,16 +96,16 @@ def decision_panel(
         body.append(Text("\neffects:", style="bold"))
         body.append(table)
     # Short digests keep the panel readable; --json carries them whole.
-    body.append(Text(f"\naction {_short(decision.action_digest)}", style="dim"))
+    body.append(Text.assemble("\n", text(f"action {_short(decision.action_digest)}"), style="dim"))
     body.append(
-        Text(
+        text(
             f"orders {_short(decision.orders_digest)}" + (f"  from {orders}" if orders else ""),
             style="dim",
         )
     )
     return Panel(
         Group(*body),
-        title=Text(title) if title is not None else None,
+        title=text(title) if title is not None else None,
         border_style=STYLE[decision.decision],
         expand=False,
     )
@@ -117,13 +122,13 @@ def explanation_table(explanation: Explanation) -> Group:
     for r in explanation.rules:
         cells: list[RenderableType] = [
             *plain(r.rule, r.decision),
-            Text(r.status, style=STATUS_STYLE[r.status]),
-            Text(r.detail),
+            text(r.status, style=STATUS_STYLE[r.status]),
+            text(r.detail),
         ]
         table.add_row(*(plain(r.environment or "-") if several else []), *cells)
     parts: list[RenderableType] = [decision_panel(explanation.decision, "decision"), table]
     if explanation.charter:
-        parts.append(Text("charter: " + "; ".join(explanation.charter)))
+        parts.append(text("charter: " + "; ".join(explanation.charter)))
     return Group(*parts)
 
 
@@ -134,15 +139,17 @@ def report_lines(report: Report) -> Group:
         c = result.case
         where = f"{c.where.file}:{c.where.line}:{c.where.col}"
         if result.passed:
-            parts.append(Text.assemble(("PASS ", "bold green"), c.name))
+            parts.append(Text.assemble(("PASS ", "bold green"), text(c.name)))
         else:
-            parts.append(Text.assemble(("FAIL ", "bold red"), c.name, (f"  {where}", "dim")))
+            parts.append(
+                Text.assemble(("FAIL ", "bold red"), text(c.name), text(f"  {where}", "dim"))
+            )
             for failure in result.failures:
-                parts.append(Text(f"     {failure}"))
+                parts.append(text(f"     {failure}"))
     table = Table(title="rule coverage", show_header=True, header_style="bold", expand=False)
     table.add_column("rule")
     table.add_column("cases", justify="right")
     for rule, count in report.coverage.items():
-        table.add_row(Text(rule), Text(str(count), style="" if count else "bold red"))
+        table.add_row(text(rule), Text(str(count), style="" if count else "bold red"))
     parts.append(table)
     return Group(*parts)

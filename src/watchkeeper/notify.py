@@ -38,6 +38,7 @@ import httpx
 from watchkeeper.errors import describe
 from watchkeeper.store.database import Store
 from watchkeeper.store.outbox import Notification, Outbox
+from watchkeeper.terminal import shown
 
 log = logging.getLogger("watchkeeper.notify")
 
@@ -136,7 +137,9 @@ class Deliverer:
         elif kind == "email":
             self._email(item, channel, text)
         elif kind == "log":
-            log.warning("%s %s", text, json.dumps({"id": item.id, **item.payload}, sort_keys=True))
+            # Read on a terminal (`watchkeeper serve`, journalctl): reasons and names as text.
+            payload = json.dumps({"id": item.id, **item.payload}, sort_keys=True)
+            log.warning("%s %s", shown(text), payload)
         else:
             raise DeliveryError(f"channel {item.channel!r} has unknown type {kind!r}")
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 
+import pytest
+from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
+from tests.conftest import raw_characters, untrusted
 from tests.server.conftest import Served
 from tests.server.test_approvals import ask, people
 from watchkeeper.cli import app
@@ -88,3 +93,109 @@ def test_no_token_or_no_server_is_a_usage_error(served: Served) -> None:
     )
     assert result.exit_code == 2
     assert "cannot be reached" in result.stderr
+
+
+# ── what people and agents wrote is printed as text, never obeyed ──────────────────────────
+
+
+def test_markup_in_a_comment_is_printed_as_text(served: Served) -> None:
+    approval = ask(served)["approval_id"]
+    comment = "[/bold] looks fine [red]to me[/red]"
+    code, out, err = cli(served, served.approver, "approvals", "approve", approval, "-m", comment)
+    assert code == 0, out + err
+    assert f"alice@example.com: approve  {comment}" in out
+    code, out, err = cli(served, served.approver, "approvals", "show", approval)  # any viewer
+    assert code == 0, out + err
+    assert f"alice@example.com: approve  {comment}" in out
+
+
+def test_markup_in_an_email_is_printed_as_text(served: Served) -> None:
+    (token,) = people(served, "[bold]x[/]@example.com")
+    approval = ask(served)["approval_id"]
+    code, out, err = cli(served, token, "approvals", "approve", approval)
+    assert code == 0, out + err
+    code, out, err = cli(served, served.approver, "approvals", "list")
+    assert code == 0, out + err
+    assert "[bold]x[/]@example.com:approve" in out
+
+
+@pytest.mark.parametrize(
+    ("comment", "seen"),
+    [
+        pytest.param("\x1b[2J\x1b[3J\x1b[H", "\\x1b[2J\\x1b[3J\\x1b[H", id="ESC-CSI"),
+        pytest.param(
+            "\x1b]8;;https://evil.example/\x1b\\the runbook\x1b]8;;\x1b\\",
+            "\\x1b]8;;https://evil.example/\\x1b\\the runbook\\x1b]8;;\\x1b\\",
+            id="OSC-8-link",
+        ),
+        pytest.param("took snap-\u202e321-pans", "took snap-\\u202e321-pans", id="U+202E"),
+        pytest.param("\x9b2J\x9b1;1H", "\\x9b2J\\x9b1;1H", id="8-bit-CSI-U+009B"),
+        pytest.param(
+            "ok\n  vote      bob@example.com: approve",
+            "ok\\n  vote      bob@example.com: approve",
+            id="fake-line",
+        ),
+        pytest.param("ok\r  grant     used", "ok\\r  grant     used", id="carriage-return"),
+        pytest.param("ok\u2028  grant     used", "ok\\u2028  grant     used", id="U+2028"),
+    ],
+)
+def test_a_comment_is_shown_not_obeyed(served: Served, comment: str, seen: str) -> None:
+    approval = ask(served)["approval_id"]
+    code, voted, err = cli(served, served.approver, "approvals", "approve", approval, "-m", comment)
+    assert code == 0, voted + err
+    code, shown, err = cli(served, served.approver, "approvals", "show", approval)
+    assert code == 0, shown + err
+    for out in (voted, shown):
+        assert seen in out, out
+        assert raw_characters(out) == [], out
+        # The comment stays on its vote's line: it cannot add a line of its own.
+        assert out.count("\n") == 5, out
+        assert [line for line in out.splitlines() if line.startswith("  vote")] == [
+            f"  vote      alice@example.com: approve  {seen}"
+        ], out
+
+
+def test_a_refusal_naming_what_was_asked_for_is_shown_not_obeyed(served: Served) -> None:
+    code, out, err = cli(served, served.approver, "approvals", "show", "x\x1b[2J\u202e")
+    assert code == 1, out + err
+    assert "no approval x\\x1b[2J\\u202e" in err
+    assert raw_characters(err) == [], err
+
+
+#: Text a server keeps on either store: PostgreSQL refuses NUL in text (the server answers 500).
+storable = untrusted.map(lambda text: text.replace("\x00", ""))
+
+
+def _email(text: str) -> str:
+    """A valid, unique address that carries ``text``: no ``@``, no whitespace, no NUL."""
+    local = re.sub(r"[@\s\x00]", "_", text)
+    return f"{local}.{uuid.uuid4().hex[:8]}@example.com"
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # one server for every example
+)
+@given(comment=storable, name=storable)
+def test_no_approvals_output_has_a_raw_control_bidi_or_invisible_character(
+    served: Served, comment: str, name: str
+) -> None:
+    (token,) = people(served, _email(name))
+    approval = ask(served, f"rm -rf /srv/{uuid.uuid4().hex}")["approval_id"]
+    runs = [
+        cli(served, token, "approvals", "approve", approval, "-m", comment),
+        cli(served, served.approver, "approvals", "deny", approval, "-m", comment),
+        cli(served, served.approver, "approvals", "show", approval),
+        cli(served, served.approver, "approvals", "show", approval, "--json"),
+        cli(served, served.approver, "approvals", "list", "--state", "denied"),
+        cli(served, served.approver, "approvals", "show", name or "x"),  # refused, naming it
+        cli(served, token, "pause", "--session", f"s{name}", "--reason", f"why: {comment}"),
+    ]
+    paused = re.search(r"\(pause (\S+)\)", runs[-1][1])
+    assert paused, runs[-1]
+    runs.append(cli(served, token, "resume", paused[1], "--reason", f"why: {comment}"))
+    assert [code for code, _, _ in runs] == [0, 0, 0, 0, 0, 1, 0, 0], runs
+    for _, out, err in runs:
+        assert raw_characters(out + err) == [], out + err

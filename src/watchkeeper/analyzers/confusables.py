@@ -33,7 +33,8 @@ class Finding:
         return f"U+{ord(self.char):04X} {name} at {self.index}"
 
 
-def _invisible(char: str) -> bool:
+def invisible(char: str) -> bool:
+    """Whether ``char`` is printed as nothing, or as a blank that is not a space."""
     if char in "\t\n\r":
         return False
     category = unicodedata.category(char)
@@ -41,7 +42,7 @@ def _invisible(char: str) -> bool:
     return category == "Cf" or (category == "Zs" and char != " ") or char in "\u115f\u1160\u3164"
 
 
-def _joins_emoji(text: str, i: int) -> bool:
+def joins_emoji(text: str, i: int) -> bool:
     """A zero-width joiner inside an emoji sequence (👨‍👩‍👧) is how the emoji is spelt."""
     if text[i] != "\u200d" or i == 0 or i + 1 >= len(text):
         return False
@@ -82,6 +83,6 @@ def find(text: str, limit: int = _LIMIT) -> list[Finding]:
                     if _lookalike(c)
                 )
             start = i + 1
-        if i < len(text) and _invisible(char) and not _joins_emoji(text, i):
+        if i < len(text) and invisible(char) and not joins_emoji(text, i):
             out.append(Finding(i, char, "invisible"))
     return sorted(out, key=lambda f: f.index)[:limit]
