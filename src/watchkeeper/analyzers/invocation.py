@@ -215,6 +215,8 @@ _DECODE_FLAG = {
     "lz4": "d",
     "brotli": "d",
 }
+#: Every program :func:`producer` may call decoded or downloaded: others print plain text.
+MAY_DECODE = frozenset({*DOWNLOADERS, *_ALWAYS_DECODES, *_DECODE_FLAG, "openssl", "printf", "echo"})
 _ESCAPED = re.compile(r"\\(x[0-9a-fA-F]|u[0-9a-fA-F]|0?[0-7]{3})")
 
 

@@ -24,7 +24,7 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from watchkeeper.analyzers import commands, confusables
-from watchkeeper.analyzers.invocation import PAYLOADS
+from watchkeeper.analyzers.invocation import MAY_DECODE, PAYLOADS
 from watchkeeper.models import Action, Effect, Span, Target
 
 MAX_COMMAND = 100_000
@@ -188,9 +188,11 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
     if kind == "pipeline":
         # A filter passes its input on: `curl … | grep -v '#' | sh` runs the download.
         feeds = stdin
-        for child in node.named_children:
+        stages = node.named_children
+        for i, child in enumerate(stages):
             _walk(ctx, child, feeds)
-            feeds = _stronger(feeds, _output(ctx, child))
+            if i + 1 < len(stages):  # what the last stage prints leaves the pipeline
+                feeds = _stronger(feeds, _output(ctx, child))
         return
     if kind == "variable_assignment":
         _assign(ctx, node)
@@ -246,9 +248,10 @@ def _payload(ctx: Context, node: Node) -> str | None:
         name = next((c for c in node.children if c.type == "variable_name"), None)
         found = ctx.scope.tainted.get(_source(ctx, name)) if name is not None else None
     elif kind == "command":
-        name_text, args = _static_words(ctx, node)
-        label = commands.producer(name_text, args) if name_text is not None else None
-        found = label if label in PAYLOADS else None
+        name_text = _name(ctx, node)
+        if name_text is not None and posixpath.basename(name_text).lower() in MAY_DECODE:
+            label = commands.producer(name_text, _static_words(ctx, node)[1])
+            found = label if label in PAYLOADS else None
     for child in node.named_children:
         if found == "decoded":
             break
@@ -263,9 +266,17 @@ def _output(ctx: Context, node: Node) -> str:
     found = _payload(ctx, node)
     if found is not None:
         return found
-    if any(_static_words(ctx, c)[0] is None for c in _commands_in(node)):
+    if any(_name(ctx, c) is None for c in _commands_in(node)):
         return "dynamic"
     return "text"
+
+
+def _name(ctx: Context, command: Node) -> str | None:
+    """A command's word as far as it is static (``None`` also for no word at all)."""
+    name_node = command.child_by_field_name("name")
+    if name_node is None:
+        return None
+    return static_value(ctx, name_node.named_children[0] if name_node.named_children else name_node)
 
 
 def _assign(ctx: Context, node: Node) -> None:

@@ -16,30 +16,32 @@ from watchkeeper.analyzers.invocation import (
 )
 from watchkeeper.models import Effect
 
+#: Wrappers, and their options that take the next word as their value.
+_TAKES_VALUE: dict[str, set[str]] = {
+    "sudo": {"-u", "-g", "-C", "-h", "-p", "-r", "-t", "-U"},
+    "nice": {"-n"},
+    "ionice": {"-c", "-n", "-p"},
+    "timeout": {"-s", "-k", "--signal"},
+    "stdbuf": set(),
+    "env": {"-u", "-C", "-S"},
+    "watch": {"-n", "-d"},
+    "nohup": set(),
+    "time": set(),
+    "command": set(),
+    "builtin": set(),
+    "exec": {"-a"},
+    "doas": {"-u"},
+    "chroot": set(),
+    "setsid": set(),
+    "unbuffer": set(),
+    "caffeinate": set(),
+}
+
 
 def wrapped_start(run: Invocation) -> int | None:
     """Where the command a wrapper runs begins among its arguments; None for no wrapper."""
     base, args = run.base, run.args
-    takes_value = {
-        "sudo": {"-u", "-g", "-C", "-h", "-p", "-r", "-t", "-U"},
-        "nice": {"-n"},
-        "ionice": {"-c", "-n", "-p"},
-        "timeout": {"-s", "-k", "--signal"},
-        "stdbuf": set(),
-        "env": {"-u", "-C", "-S"},
-        "watch": {"-n", "-d"},
-        "nohup": set(),
-        "time": set(),
-        "command": set(),
-        "builtin": set(),
-        "exec": {"-a"},
-        "doas": {"-u"},
-        "chroot": set(),
-        "setsid": set(),
-        "unbuffer": set(),
-        "caffeinate": set(),
-    }
-    if base not in takes_value:
+    if base not in _TAKES_VALUE:
         return None
     i = 0
     while i < len(args):
@@ -50,7 +52,7 @@ def wrapped_start(run: Invocation) -> int | None:
             i += 1
             continue
         if a.startswith("-"):
-            i += 2 if a in takes_value[base] or _value_follows(a, takes_value[base]) else 1
+            i += 2 if a in _TAKES_VALUE[base] or _value_follows(a, _TAKES_VALUE[base]) else 1
             continue
         break
     if base == "timeout" and i < len(args):
