@@ -334,6 +334,31 @@ def test_positive_reads(command: str) -> None:
     assert {e.verb for e in analyze(command)} == {"read"}, analyze(command)
 
 
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        pytest.param("cat <<EOF && rm -rf /srv\nhi\nEOF", ("delete", "directory"), id="and-list"),
+        pytest.param("cat <<EOF > /etc/passwd\nx\nEOF", ("overwrite", "file"), id="redirect"),
+        pytest.param(
+            "cat <<EOF >> ~/.ssh/authorized_keys\nssh-rsa AAA\nEOF", ("update", "file"), id="append"
+        ),
+        pytest.param(
+            "cat <<'EOF' > run.sh\nrm -rf /srv\nEOF\nbash run.sh",
+            ("delete", "directory"),
+            id="written-then-run",
+        ),
+        pytest.param("cat <<EOF | sudo sh\nrm -rf /srv\nEOF", ("unknown", "process"), id="piped"),
+    ],
+)
+def test_what_follows_a_heredoc_on_its_line_is_seen(
+    command: str, expected: tuple[str, str]
+) -> None:
+    # The grammar hangs `| sh`, `&& cmd` and `> file` on the heredoc's operator: they were
+    # never walked, and the line read as `cat`.
+    assert expected in found(command), analyze(command)
+    assert decide(command, "prod") != "allow"
+
+
 #: Every command the review listed as read and allowed in production.
 REVIEWED = [
     "reboot",

@@ -169,6 +169,9 @@ class Fed:
 
     text: str | None
     source: str
+    #: What the grammar hangs on a heredoc's operator line: `cat <<EOF | sh`, `cat <<EOF && rm
+    #: -rf x`. They run after the command, the pipeline reading what it prints.
+    then: tuple[Node, ...] = ()
 
 
 #: How much a label of standard input says about what runs: a payload outranks a mere
@@ -208,18 +211,21 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
         body = node.child_by_field_name("body") or (
             node.named_children[0] if node.named_children else None
         )
-        fed: Fed | None = None
+        feds: list[Fed] = []
         extra: list[Node] = []
         for child in node.named_children:
             if child is not body:
                 found = _redirect(ctx, child, body, stdin)
-                fed = found if fed is None else fed
+                feds.extend([found] if found is not None else [])
                 extra.extend(_trailing(child))
+        fed = feds[0] if feds else None
         if body is not None and body.type == "command":
             _command(ctx, body, stdin, fed, extra)
             _remember(ctx, node, body, fed.text if fed is not None else None)
         elif body is not None:  # while read l; do …; done < <(curl …)
             _walk(ctx, body, fed.source if fed is not None else stdin)
+        for found in feds:
+            _continue(ctx, body, found)
         return
     if kind == "command":
         _command(ctx, node, stdin)
@@ -323,6 +329,18 @@ def _written(ctx: Context, body: Node, fed: str | None) -> str | None:
     return None
 
 
+def _file_redirects(node: Node) -> list[Node]:
+    """A statement's file redirections, also those the grammar nests in a heredoc's operator
+    line (`cat <<EOF > file`)."""
+    out = []
+    for child in node.named_children:
+        if child.type == "file_redirect":
+            out.append(child)
+        elif child.type == "heredoc_redirect":
+            out.extend(c for c in child.named_children if c.type == "file_redirect")
+    return out
+
+
 def _remember(ctx: Context, node: Node, body: Node, fed: str | None) -> None:
     """Record what ``cmd > file`` (or ``tee file <<EOF``) writes, for a later ``bash file``."""
     name, args = _static_words(ctx, body)
@@ -331,9 +349,7 @@ def _remember(ctx: Context, node: Node, body: Node, fed: str | None) -> None:
             if a is None or not a.startswith("-"):
                 _record(ctx, a, fed, append="-a" in args)
         return
-    for child in node.named_children:
-        if child.type != "file_redirect":
-            continue
+    for child in _file_redirects(node):
         operator = next((c.type for c in child.children if not c.is_named), "")
         if operator not in (">", ">>", ">|", "&>", "&>>"):
             continue
@@ -384,20 +400,41 @@ def _redirect(
     if node.type in ("heredoc_redirect", "herestring_redirect"):
         text = None
         quoted = False
+        then = []
         for child in node.named_children:
             if child.type == "heredoc_start":
                 quoted = any(q in _source(ctx, child) for q in "'\"\\")
             elif child.type == "heredoc_body":
                 text = _source(ctx, child)
+            elif child.type == "file_redirect":  # `cat <<EOF > file`: nested by the grammar
+                _redirect(ctx, child, command, stdin)
+                continue
+            elif node.type == "heredoc_redirect" and child.type != "heredoc_end":
+                then.append(child)  # `| sh`, `&& rm -rf x`: walked after the command
+                continue
             elif child.type != "heredoc_end":
                 text = static_value(ctx, child)
             for sub in _substitutions(child):  # an unquoted heredoc expands $(…) when read
                 _walk(ctx, sub, None)
-        payload = None if quoted else _payload(ctx, node)
+        # What is fed: a heredoc's body, a here-string's word (not the commands on its line).
+        fed_nodes = [c for c in node.named_children if c.type not in ("heredoc_start",
+                     "heredoc_end", "file_redirect") and c not in then]  # fmt: skip
+        payload = None
+        for fed_node in [] if quoted else fed_nodes:
+            payload = _stronger(payload, _payload(ctx, fed_node))
         if payload is not None:  # what it feeds is computed from a decoder or a download
-            return Fed(None, payload)
-        return Fed(text, "text" if text is not None else "dynamic")
+            return Fed(None, payload, tuple(then))
+        return Fed(text, "text" if text is not None else "dynamic", tuple(then))
     return None
+
+
+def _continue(ctx: Context, command: Node | None, fed: Fed) -> None:
+    """Walk what follows a heredoc's operator: a pipeline reads what the command prints."""
+    for node in fed.then:
+        if node.type == "pipeline":
+            _walk(ctx, node, _into(ctx, command, fed.source))
+        else:
+            _walk(ctx, node, None)
 
 
 def _writes_into(node: Node) -> bool:
@@ -466,10 +503,21 @@ def _command(
     # `VAR=value cmd $VAR`: the shell expands the words first, with VAR as it was, and gives
     # the new value only to the command's environment, for that command alone.
     extra = list(extra)
+    feds: list[Fed] = []
     for child in node.children_by_field_name("redirect"):  # `bash <<< 'rm -rf /'` lands here
-        found_fed = _redirect(ctx, child, node, stdin)
-        fed = found_fed if fed is None else fed
+        found = _redirect(ctx, child, node, stdin)
+        feds.extend([found] if found is not None else [])
         extra.extend(_trailing(child))
+    fed = fed if fed is not None else (feds[0] if feds else None)
+    _invoke(ctx, node, stdin, fed, extra)
+    for found in feds:
+        _continue(ctx, node, found)
+
+
+def _invoke(
+    ctx: Context, node: Node, stdin: str | None, fed: Fed | None, extra: list[Node]
+) -> None:
+    """One command, its redirections read: what it runs, with what on its input."""
     name, args = _words(ctx, node, stdin)
     for trailing in extra:  # their substitutions were walked with the redirection
         value = static_value(ctx, trailing)

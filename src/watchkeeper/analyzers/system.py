@@ -119,7 +119,9 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
         code = run.args[at] if at < len(run.args) else ""
         if code is None:
             return [computed(run, f"{run.base} {flag} runs code built at run time")]
-    elif any(a is None or not a.startswith("-") for a in run.args):
+    elif any(a is None or not a.startswith("-") for a in run.args) and not (
+        run.args[-1:] and run.args[-1] in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+    ):
         # A script, a module (-m json.tool) or <(…): stdin is the script's data, not code.
         if None in run.args:
             return [computed(run, f"{run.base} runs a script named at run time")]
