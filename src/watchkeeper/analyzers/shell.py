@@ -43,6 +43,8 @@ class Scope:
     aliases: dict[str, str] = field(default_factory=dict)
     #: Files written earlier in the line, by normalized path: their text, or None if unknown.
     files: dict[str, str | None] = field(default_factory=dict)
+    #: Files written earlier in the line with decoded or downloaded text: path → which.
+    payload_files: dict[str, str] = field(default_factory=dict)
     #: Where `cd` went earlier in the line (None: where the line started, or unknown).
     cwd: str | None = None
     #: Variables holding decoded or downloaded text: ``X=$(curl …)`` → {"X": "downloaded"}.
@@ -221,9 +223,10 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
         fed = feds[0] if feds else None
         if body is not None and body.type == "command":
             _command(ctx, body, stdin, fed, extra)
-            _remember(ctx, node, body, fed.text if fed is not None else None)
-        elif body is not None:  # while read l; do …; done < <(curl …)
+            _remember(ctx, node, body, fed, stdin)
+        elif body is not None:  # while read l; do …; done < <(curl …); a | b > f
             _walk(ctx, body, fed.source if fed is not None else stdin)
+            _remember(ctx, node, body, fed, stdin)
         for found in feds:
             _continue(ctx, body, found)
         return
@@ -341,24 +344,27 @@ def _file_redirects(node: Node) -> list[Node]:
     return out
 
 
-def _remember(ctx: Context, node: Node, body: Node, fed: str | None) -> None:
-    """Record what ``cmd > file`` (or ``tee file <<EOF``) writes, for a later ``bash file``."""
-    name, args = _static_words(ctx, body)
-    if name == "tee":
-        for a in args:
-            if a is None or not a.startswith("-"):
-                _record(ctx, a, fed, append="-a" in args)
-        return
-    for child in _file_redirects(node):
+def _remember(ctx: Context, node: Node, body: Node, fed: Fed | None, stdin: str | None) -> None:
+    """Record what ``cmd > file`` writes, for a later ``bash file``: its text when plain, and
+    whether it is decoded or downloaded (``curl … > x.sh``)."""
+    redirects = _file_redirects(node)
+    command = body.type == "command"
+    if not redirects or (command and _static_words(ctx, body)[0] == "tee"):
+        return  # tee records its own files
+    text = _written(ctx, body, fed.text if fed is not None else None) if command else None
+    payload = _into(ctx, body, fed.source if fed is not None else stdin)
+    for child in redirects:
         operator = next((c.type for c in child.children if not c.is_named), "")
         if operator not in (">", ">>", ">|", "&>", "&>>"):
             continue
         target = child.child_by_field_name("destination")
         path = static_value(ctx, target) if target is not None else None
-        _record(ctx, path, _written(ctx, body, fed), append=operator.endswith(">>"))
+        _record(ctx, path, text, append=operator.endswith(">>"), payload=payload)
 
 
-def _record(ctx: Context, path: str | None, text: str | None, *, append: bool) -> None:
+def _record(
+    ctx: Context, path: str | None, text: str | None, *, append: bool, payload: str | None
+) -> None:
     if path is None:
         return
     key = posixpath.normpath(path)
@@ -367,6 +373,9 @@ def _record(ctx: Context, path: str | None, text: str | None, *, append: bool) -
         ctx.scope.files[key] = None if before is None or text is None else before + text
     else:
         ctx.scope.files[key] = text
+        ctx.scope.payload_files.pop(key, None)
+    if payload in PAYLOADS:
+        ctx.scope.payload_files[key] = str(payload)
 
 
 def _redirect(
@@ -395,8 +404,11 @@ def _redirect(
             return None
         if target.type == "process_substitution":  # < <(curl …)
             return Fed(None, _payload(ctx, target) or "dynamic")
-        written, text = commands.Invocation("", [], None, files=ctx.scope.files).written(path)
-        return Fed(text, "text") if written and text is not None else Fed(None, "file")
+        key = posixpath.normpath(path) if path is not None else None
+        if key is not None and key in ctx.scope.payload_files:  # curl … > x; bash < x
+            return Fed(None, ctx.scope.payload_files[key])
+        text = ctx.scope.files.get(key) if key is not None else None
+        return Fed(text, "text") if text is not None else Fed(None, "file")
     if node.type in ("heredoc_redirect", "herestring_redirect"):
         text = None
         quoted = False
@@ -585,8 +597,16 @@ def _invoke(
         stdin_text=fed.text if fed is not None else None,
         files=ctx.scope.files,
         payload=payload,
+        payload_files=ctx.scope.payload_files,
     )
     found = commands.effects_of(run, analyze)
+    if name == "tee":  # echo … | tee x.sh, tee x.sh <<EOF: what it reads, it writes
+        for a in args:
+            if a is None or not a.startswith("-"):
+                _record(ctx, a, run.stdin_text, append="-a" in args, payload=source)
+    for e in found:  # curl -o x.sh, wget URL: the file holds the download
+        if e.attributes.get("downloaded") and e.target.kind == "file":
+            _record(ctx, e.target.id, None, append=False, payload="downloaded")
     if name in ("cd", "pushd"):  # later relative paths are under the new directory
         target = next((a for a in args if a is None or not a.startswith("-")), None)
         ctx.scope.cwd = (
