@@ -263,7 +263,8 @@ def test_shell_like_grammar_never_escapes(text: str) -> None:
         ("mongo db --eval 'db.dropDatabase()'", ("delete", "db_rows")),
         ("mongosh db --eval 'db.x.find()'", ("unknown", "process")),
         ("redis-cli GET k", ("read", "db_rows")),
-        ("psql -h db", ("read", "db_rows")),
+        ("psql -h db", ("unknown", "process")),  # a session: whatever is typed runs
+        ("psql -h db -l", ("read", "db_rows")),
         ("echo 'DROP TABLE x' | psql", ("unknown", "process")),
         ("python3 script.py", ("unknown", "process")),
         ('node -e \'require("child_process").exec("x")\'', ("execute", "process")),

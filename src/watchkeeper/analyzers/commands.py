@@ -14,44 +14,54 @@ import re
 import shlex
 from collections.abc import Callable
 
+from watchkeeper.analyzers.host import POWER_COMMANDS, host_tool, power, systemctl
 from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, kubectx, terraform
 from watchkeeper.analyzers.invocation import (
     DOWNLOADERS,
     INTERPRETERS,
-    READERS,
+    PAYLOADS,
     SHELLS,
     SQL_CLIENTS,
     Analyze,
     Invocation,
+    computed,
     dynamic,
     effect,
     flagged,
     is_scratch,
     is_shell,
-    path_flags,
     paths_of,
     producer,
     redirect,
     runs_program,
 )
+from watchkeeper.analyzers.packages import packages
+from watchkeeper.analyzers.readers import (
+    CONFIG_CHECKS,
+    PAGERS,
+    PROGRAMMED,
+    READERS,
+    VERSION_FLAGS,
+    config_check,
+    pager,
+    programmed,
+    reader,
+)
 from watchkeeper.analyzers.system import (
+    bq_query,
     curl,
     dd,
-    host_tool,
     httpie,
     interpreter,
     kill,
     link,
     mongo,
-    packages,
     powershell,
     redis,
     rm,
     rsync,
     simple,
     sql_client,
-    systemctl,
-    text_tools,
     windows_delete,
 )
 from watchkeeper.analyzers.vocabulary import (
@@ -61,6 +71,7 @@ from watchkeeper.analyzers.vocabulary import (
     verb_of,
     words_of,
 )
+from watchkeeper.analyzers.wrappers import ALONE_READS, alone, su, wrapped_start
 from watchkeeper.models import Effect, Span
 
 _XARGS_VALUED = frozenset({"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--max-args"})
@@ -132,7 +143,7 @@ def _env_split(run: Invocation, analyze: Analyze) -> list[Effect]:
         else:
             continue
         if value is None or None in rest:
-            return [dynamic("env -S runs text built at run time", run.span)]
+            return [computed(run, "env -S runs text built at run time")]
         line = " ".join([value, *(shlex.quote(str(r)) for r in rest)])
         return analyze(line, run.field, depth=run.depth + 1)
     return [dynamic("env -S without a string", run.span)]
@@ -144,41 +155,50 @@ def _script(run: Invocation, path: str, analyze: Analyze) -> list[Effect]:
     if written and text is not None:  # echo 'rm -rf /srv' > x.sh && bash x.sh
         return analyze(text, run.field, depth=run.depth + 1)
     why = "written at run time" if written else "watchkeeper cannot see"
-    return [dynamic(f"{run.base} runs a script {why} ({path})", run.span)]
+    # curl -o x.sh URL; bash x.sh: the script is the download
+    return [computed(run, f"{run.base} runs a script {why} ({path})", run.payload_of(path))]
+
+
+_BUNDLE_C = re.compile(r"-[a-zA-Z]*c[a-zA-Z]*")
+#: Names a script may be given by that mean "read it from standard input".
+_STDIN_PATHS = frozenset({"/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "-"})
+
+
+def _from_stdin(run: Invocation, analyze: Analyze) -> list[Effect]:
+    """A shell or ``source`` running what arrives on its standard input."""
+    if run.stdin_text is not None:  # `bash <<EOF … EOF`: the script is right here
+        return analyze(run.stdin_text, run.field, depth=run.depth + 1)
+    if run.stdin in PAYLOADS:
+        return [computed(run, f"{run.base} runs what is piped into it", run.stdin)]
+    if run.stdin is not None:
+        return [dynamic(f"{run.base} runs what is piped into it", run.span)]
+    return [effect("execute", "process", None, span=run.span, why="an interactive shell")]
 
 
 def _shell(run: Invocation, analyze: Analyze) -> list[Effect]:
-    known = run.known()
-    if "-c" in run.args:
-        i = run.args.index("-c") + 1
-        text = run.args[i] if i < len(run.args) else None
+    """``sh -c TEXT``, ``bash script.sh``, ``bash <<EOF``, ``curl … | bash``, ``bash <(curl …)``."""
+    # -c, alone or in a bundle (`bash -lc TEXT`): the next word is the script.
+    at = next((i for i, a in enumerate(run.args) if a is not None and _BUNDLE_C.fullmatch(a)), None)
+    if at is not None:
+        text = run.args[at + 1] if at + 1 < len(run.args) else None
         if text is None:
-            return [dynamic(f"{run.base} -c runs text built at run time", run.span)]
+            return [computed(run, f"{run.base} -c runs text built at run time")]
         return analyze(text, run.field, depth=run.depth + 1)
-    script = next((a for a in known if not a.startswith("-")), None)
-    if script is not None:  # bash script.sh
-        return _script(run, script, analyze)
-    if run.stdin_text is not None:  # `bash <<EOF … EOF`: the script is right here
-        return analyze(run.stdin_text, run.field, depth=run.depth + 1)
-    if run.stdin in ("decoded", "downloaded"):
-        return [
-            effect(
-                "execute",
-                "process",
-                None,
-                flags=["obfuscated", "dynamic"],
-                span=run.span,
-                why=f"{run.stdin} text piped into {run.base}",
-            )
-        ]
-    if run.stdin is not None:
-        return [dynamic(f"{run.base} runs what is piped into it", run.span)]
-    return [effect("execute", "process", None, span=run.span)]
+    # -s: commands come from standard input, and the words after are its arguments.
+    reads_stdin = any(a is not None and re.fullmatch(r"-[a-zA-Z]*s[a-zA-Z]*", a) for a in run.args)
+    script = next((a for a in run.args if a is None or not a.startswith("-")), "-")
+    if reads_stdin or script in _STDIN_PATHS:
+        return _from_stdin(run, analyze)
+    if script is None:  # bash "$f", bash <(curl …)
+        return [computed(run, f"{run.base} runs a script named at run time")]
+    return _script(run, script, analyze)  # bash script.sh
 
 
 def _globbed(run: Invocation, analyze: Analyze) -> list[Effect]:
     """A command word with a glob runs whichever program matches: judge every known one."""
-    names = sorted(n for n in (*_TABLE, *READERS) if fnmatch.fnmatchcase(n, run.base))[:20]
+    names = sorted(
+        n for n in KNOWN_COMMANDS if fnmatch.fnmatchcase(n, run.base) and n not in ("[", "[[")
+    )[:20]
     out = [
         flagged(e, "dynamic")
         for n in names
@@ -222,7 +242,7 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
             inner = run.rest(i + 1)
             if inner is not None:
                 inner = Invocation(inner.name, inner.args[: end - i - 2], run.span, None,
-                                   run.depth, run.field)  # fmt: skip
+                                   run.depth, run.field, payload=run.payload)  # fmt: skip
                 out.extend(effects_of(inner, analyze))
             i = end + 1
             continue
@@ -237,27 +257,14 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
     return out
 
 
-#: Servers that print their version for a lone -v/-V and do nothing else.
-_VERSION_ONLY = frozenset(
-    "nginx haproxy kong wrangler fastly traefik caddy apachectl httpd envoy ssh sshd node "
-    "python python3 ruby perl php java go terraform tofu vault consul nomad".split()
-)
-#: Flags that only check or print a configuration.
-_CONFIG_CHECKS = {
-    "nginx": ("-t", "-T"),
-    "haproxy": ("-c",),
-    "apachectl": ("-t", "configtest", "-S"),
-    "sshd": ("-t", "-T"),
-    "caddy": ("validate", "fmt"),
-}
-
-
 def _parallel(run: Invocation, analyze: Analyze) -> list[Effect]:
     """``parallel CMD ::: a b``: CMD once per value, ``{}`` replaced; without CMD, each value
     is a command. Input from a pipe instead of ``:::`` is unknown until run time."""
     args = run.args
-    if ":::" not in args or None in args:
-        return [dynamic("parallel runs commands built from its input", run.span)]
+    if None in args:
+        return [computed(run, "parallel runs commands built at run time")]
+    if ":::" not in args:
+        return [computed(run, "parallel runs commands built from its input", run.stdin)]
     at = args.index(":::")
     template = [str(a) for a in args[:at]]
     while template and template[0].startswith("-"):
@@ -272,10 +279,12 @@ def _parallel(run: Invocation, analyze: Analyze) -> list[Effect]:
         if not any("{}" in w for w in template):
             words.append(v)
         lines.append(" ".join(shlex.quote(w) for w in words))
+    if not lines:  # nothing after ::: : nothing runs
+        return [effect("read", "process", None, reversible="yes", span=run.span)]
     out: list[Effect] = []
     for line in lines[:MAX_PARALLEL]:
         out.extend(analyze(line, run.field, depth=run.depth + 1))
-    return out or [effect("read", "process", None, reversible="yes", span=run.span)]
+    return out
 
 
 MAX_PARALLEL = 16
@@ -313,7 +322,8 @@ def _ssh(run: Invocation, analyze: Analyze) -> list[Effect]:
         return [effect("execute", "host", host, flags=["dynamic"], span=run.span,
                        why="an interactive session")]  # fmt: skip
     if None in command:
-        return [effect("execute", "host", host, flags=["dynamic"], span=run.span,
+        payload = ["obfuscated"] if run.payload in PAYLOADS else []
+        return [effect("execute", "host", host, flags=["dynamic", *payload], span=run.span,
                        why="a remote command built at run time")]  # fmt: skip
     # ssh joins its arguments with spaces and the remote shell parses them again.
     remote = analyze(" ".join(str(a) for a in command), run.field, depth=run.depth + 1)
@@ -322,49 +332,6 @@ def _ssh(run: Invocation, analyze: Analyze) -> list[Effect]:
         effect("read", "host", host, reversible="yes", span=run.span),
         *(e.with_attributes(host=host, scratch=False) for e in remote),
     ]
-
-
-# Wrappers: how many leading arguments belong to the wrapper before the command it runs.
-def _wrapped_start(run: Invocation) -> int | None:
-    base, args = run.base, run.args
-    takes_value = {
-        "sudo": {"-u", "-g", "-C", "-h", "-p", "-r", "-t", "-U"},
-        "nice": {"-n"},
-        "ionice": {"-c", "-n", "-p"},
-        "timeout": {"-s", "-k", "--signal"},
-        "stdbuf": set(),
-        "env": {"-u", "-C", "-S"},
-        "watch": {"-n", "-d"},
-        "nohup": set(),
-        "time": set(),
-        "command": set(),
-        "builtin": set(),
-        "exec": {"-a"},
-        "doas": {"-u"},
-        "chroot": set(),
-        "setsid": set(),
-        "unbuffer": set(),
-        "caffeinate": set(),
-    }
-    if base not in takes_value:
-        return None
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a is None:
-            return i
-        if base == "env" and "=" in a and not a.startswith("-"):
-            i += 1
-            continue
-        if a.startswith("-"):
-            i += 2 if a in takes_value[base] else 1
-            continue
-        break
-    if base == "timeout" and i < len(args):
-        i += 1  # the duration
-    if base == "chroot" and i < len(args):
-        i += 1  # the new root
-    return i
 
 
 def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
@@ -382,7 +349,7 @@ def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
 
 def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     if not run.name:
-        return [dynamic("the command word is computed at run time", run.span)]
+        return [computed(run, "the command word is computed at run time")]
     base = run.base
     if "/" in run.name and run.written(run.name)[0]:  # ./x.sh, written earlier in the line
         return _script(run, run.name, analyze)
@@ -395,7 +362,7 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         if not handler or handler[0] in ("", "-"):  # list, ignore or reset the signal
             return [effect("read", "process", None, reversible="yes", span=run.span)]
         if handler[0] is None:
-            return [dynamic("trap runs text built at run time", run.span)]
+            return [computed(run, "trap runs text built at run time")]
         return analyze(handler[0], run.field, depth=run.depth + 1)
     if base == "hash" and "-p" in run.known():  # hash -p /bin/rm ls: `ls` now runs rm
         return [dynamic("hash -p renames a program for the rest of the line", run.span)]
@@ -406,15 +373,17 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return _env_split(run, analyze)
     if base in NO_EFFECT:
         return [effect("read", "process", None, reversible="yes", span=run.span)]
-    if base in _PROGRAMMED:
-        found = text_tools(run)
-        if found is not None:
-            return found
-    start = _wrapped_start(run)
+    if base in PROGRAMMED:
+        return programmed(run)
+    if base in PAGERS:
+        return pager(run)
+    if base in ("su", "runuser"):
+        return su(run, analyze)
+    start = wrapped_start(run)
     if start is not None:
         inner = run.rest(start)
         if inner is None:
-            return [effect("read", "process", None, reversible="yes", span=run.span)]
+            return alone(run)
         if base in ("sudo", "doas"):
             inner = dataclasses.replace(inner, flags=inner.flags | {"privileged"})
         if base == "env":  # env TF_WORKSPACE=prod terraform …: the command's environment
@@ -435,6 +404,8 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         while i < len(run.args) and run.args[i] is not None and str(run.args[i]).startswith("-"):
             i += 2 if run.args[i] in _XARGS_VALUED else 1
         inner = run.rest(i)
+        if inner is not None and run.stdin in PAYLOADS:  # the items are decoded or downloaded
+            inner = dataclasses.replace(inner, payload=run.stdin)
         replace = _xargs_replace(run.known())
         if inner is not None and replace is None:  # the items read are appended
             inner = dataclasses.replace(inner, args=[*inner.args, None])
@@ -445,7 +416,7 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
                 name=inner.name if replace not in inner.name else "",
                 args=[None if a is None or replace in a else a for a in inner.args],
             )
-        if inner is None:  # no command: xargs runs echo
+        if inner is None:  # no command: xargs runs echo, a read
             return [effect("read", "process", None, reversible="yes", span=run.span)]
         found = effects_of(inner, analyze)
         if found and all(e.verb == "read" and not e.flags for e in found):
@@ -455,26 +426,30 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         ]
     if base == "busybox":  # `busybox rm -rf x`: the applet is the command
         inner = run.rest(0)
-        if inner is None:
+        if inner is None:  # busybox alone lists its applets
             return [effect("read", "process", None, reversible="yes", span=run.span)]
         return effects_of(inner, analyze)
     if base == "parallel":
         return _parallel(run, analyze)
-    if base in _VERSION_ONLY and run.args in (["-v"], ["-V"], ["-vv"], ["-version"]):
+    if len(run.args) == 1 and run.args[0] in VERSION_FLAGS.get(base, ()):
         return [effect("read", "process", base, reversible="yes", span=run.span)]
-    checks = _CONFIG_CHECKS.get(base)
-    if checks is not None and run.args[:1] and run.args[0] in checks:
-        return [effect("read", "file", None, reversible="yes", span=run.span)]
+    if base in CONFIG_CHECKS and run.args[:1] and run.args[0] in CONFIG_CHECKS[base]:
+        return config_check(run)
     if base in SHELLS:
         return _shell(run, analyze)
     if base == "eval":
         if None in run.args:
-            return [dynamic("eval of text built at run time", run.span)]
+            return [computed(run, "eval of text built at run time")]
         return analyze(" ".join(run.known()), run.field, depth=run.depth + 1)
     if base in ("source", "."):
-        script = next(iter(run.known()), None)
-        if script is None:
-            return [dynamic("sources a script named at run time", run.span)]
+        script = next(iter(run.args), "")
+        if script is None:  # source "$f", source <(curl …)
+            return [computed(run, "sources a script named at run time")]
+        if script in _STDIN_PATHS:
+            return _from_stdin(run, analyze)
+        if not script:
+            return [effect("read", "process", None, reversible="yes", span=run.span,
+                           why="source without a file does nothing")]  # fmt: skip
         return _script(run, script, analyze)
     if base == "ssh":
         return _ssh(run, analyze)
@@ -484,16 +459,27 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         while i < len(known) and known[i].startswith("-"):  # options, some with a value
             i += 2 if known[i] in ("-e", "--env", "-u", "--user", "-w", "--workdir") else 1
         command = known[i + 1 :]  # after the container
-        if not command:
-            return [dynamic("docker exec without a command", run.span)]
+        if not command or None in run.args:
+            return [computed(run, f"{base} exec runs a command built at run time")]
         return analyze(" ".join(command), run.field, depth=run.depth + 1)
     if base in ("kubectl", "oc") and run.known()[:1] == ["exec"] and "--" in run.known():
+        if None in run.args[run.args.index("--") :]:
+            return [computed(run, f"{base} exec runs a command built at run time")]
         known = run.known()
         return analyze(" ".join(known[known.index("--") + 1 :]), run.field, depth=run.depth + 1)
+    if base == "ip":  # ip netns exec NS CMD, ip vrf exec NAME CMD: CMD runs, as root
+        at = next((j for j in range(1, len(run.args)) if run.args[j] == "exec"
+                   and run.args[j - 1] in ("netns", "vrf")), None)  # fmt: skip
+        inner = run.rest(at + 2) if at is not None else None
+        if inner is not None:
+            return effects_of(dataclasses.replace(inner, flags=inner.flags | {"privileged"}),
+                              analyze)  # fmt: skip
     if base in INTERPRETERS:
         return interpreter(run, INTERPRETERS[base])
     if base in SQL_CLIENTS:
         return sql_client(run)
+    if base == "bq" and _first_word(run.args) == "query":  # `bq query SQL`: the SQL runs
+        return bq_query(run)
     if base.startswith(("mkfs", "mke2fs", "mkswap")):
         return [
             effect(
@@ -515,17 +501,7 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     if base in _HOST_TOOLS:
         return host_tool(run)
     if base in READERS:
-        flags = [f for p in paths_of(run) for f in path_flags(p) if f == "credential_access"]
-        return [
-            effect(
-                "read",
-                "file",
-                next(iter(paths_of(run)), None),
-                reversible="yes",
-                flags=flags,
-                span=run.span,
-            )
-        ]
+        return reader(run)
     if base == "find":
         return _find(run, analyze)
     return generic_cli(run)
@@ -553,13 +529,6 @@ def _first_word(args: list[str | None]) -> str | None:
     return ""
 
 
-#: Readers whose program or flags can also write, run or reconfigure (see system.text_tools).
-_PROGRAMMED = frozenset(
-    """
-    sed awk gawk mawk nawk yq sort shuf iconv uniq pg_dump pg_dumpall mysqldump mongodump dmesg
-    xxd
-    """.split()
-)
 #: Readers of the machine's state that also change it, given the words.
 _HOST_TOOLS = frozenset("ip ifconfig hostname date ss".split())
 #: Tools that take ``--help`` as an operand, or act on earlier words before they read it.
@@ -652,7 +621,6 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "mkdir": simple("create", "directory", "yes"),
     "touch": simple("create", "file", "yes"),
     "tee": simple("overwrite", "file"),
-    "sed": simple("update", "file"),
     "chmod": simple("update", "file"),
     "chown": simple("update", "file"),
     "chattr": simple("update", "file"),
@@ -678,8 +646,7 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "ncat": simple("send", "message", flags=["egress", "dynamic"]),
     "systemctl": systemctl,
     "service": systemctl,
-    "shutdown": systemctl,
-    "reboot": systemctl,
+    **dict.fromkeys(POWER_COMMANDS, power),
     "kill": kill,
     "pkill": kill,
     "killall": kill,
@@ -707,3 +674,14 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "pwsh": powershell,
     "remove-item": windows_delete,
 }
+
+#: Every command word a table or handler here knows; any other is judged by its words
+#: (:func:`generic_cli`), and with no word known it is ``unknown``.
+KNOWN_COMMANDS = frozenset(
+    {*_TABLE, *READERS, *PAGERS, *PROGRAMMED, *NO_EFFECT, *SHELLS, *INTERPRETERS, *SQL_CLIENTS,
+     *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS}
+    | set(
+        "sudo doas ionice chroot caffeinate su runuser xargs busybox parallel eval source . ssh "
+        "find trap alias hash command type which env ip bq".split()
+    )
+)  # fmt: skip

@@ -21,10 +21,22 @@ GIT_READS = frozenset(
     shortlog cat-file config help version whatchanged show-ref show-branch show-index
     diff-files diff-index diff-tree for-each-ref name-rev rev-list merge-base verify-commit
     verify-tag verify-pack count-objects fsck check-ignore check-attr check-ref-format
-    check-mailmap var range-diff cherry annotate archive bundle instaweb request-pull
-    format-patch get-tar-commit-id column
+    check-mailmap var range-diff cherry annotate archive bundle request-pull get-tar-commit-id
+    column
     """.split()
 )
+#: `git branch` flags that only choose what the listing shows.
+GIT_BRANCH_LISTS = frozenset(
+    """
+    -a --all -r --remotes -l --list -v -vv --verbose --color --no-color --column --no-column
+    --sort --merged --no-merged --contains --no-contains --points-at --format --show-current
+    -i --ignore-case --abbrev --no-abbrev -q --quiet
+    """.split()
+)
+#: `git remote` subcommands that only show (no subcommand lists the remotes).
+GIT_REMOTE_READS = frozenset({"show", "get-url"})
+#: `git config` subcommands (git 2.46+) that change the configuration or open an editor.
+_GIT_CONFIG_CHANGES = frozenset("set unset edit rename-section remove-section".split())
 #: Changes git can undo (from the reflog or by another commit): reversible.
 GIT_UNDOABLE = frozenset(
     """
@@ -229,9 +241,12 @@ def _git_effects(
         if _has(flags, "--hard", "--merge", "--keep") or "--hard" in " ".join(rest):
             return lost("delete", "file")
         return [effect("update", "git_ref", target, reversible="yes", span=run.span)]
-    if sub == "clean":
-        forced = "-f" in flags or _has(flags, "--force")
-        return lost("delete", "file") if forced else lost("read", "file")
+    if sub == "clean":  # git refuses to remove anything without -f, unless asked one by one
+        forced = flags & {"-f", "-i"} or _has(flags, "--force", "--interactive")
+        if forced:
+            return lost("delete", "file")
+        return [effect("read", "file", None, reversible="yes", span=run.span,
+                       why="git clean without -f only lists")]  # fmt: skip
     if sub == "restore":
         if (_has(flags, "--staged") or "-S" in flags) and not (
             _has(flags, "--worktree") or "-W" in flags
@@ -272,15 +287,13 @@ def _git_effects(
             return [effect("delete", "git_ref", target, reversible="unknown", span=run.span)]
         if forced or flags & {"-m", "-M", "-c", "-C"} or _has(flags, "--move", "--copy"):
             return [effect("overwrite", "git_ref", target, reversible="unknown", span=run.span)]
-        return [
-            effect(
-                "read" if not words else "create",
-                "git_ref",
-                target,
-                reversible="yes",
-                span=run.span,
-            )
-        ]
+        listing = {f.split("=", 1)[0] for f in flags} <= GIT_BRANCH_LISTS
+        if not words and listing:
+            return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
+        if flags & {"-u"} or _has(flags, "--set-upstream-to", "--unset-upstream",
+                                 "--edit-description", "--track", "--no-track"):  # fmt: skip
+            return [effect("update", "git_ref", target, reversible="unknown", span=run.span)]
+        return [effect("create", "git_ref", target, reversible="yes", span=run.span)]
     if sub == "stash":
         if words[:1] in (["drop"], ["clear"]):
             return lost("delete", "git_ref")
@@ -315,7 +328,11 @@ def _git_effects(
         setting = words[0] if words else ""
         reading = _has(flags, "--get", "--get-all", "--get-regexp", "--list", "--show-origin",
                        "--get-urlmatch") or "-l" in flags or len(words) < 2  # fmt: skip
-        if reading and not _has(flags, "--unset", "--unset-all", "--remove-section", "--edit"):
+        changes = _has(flags, "--unset", "--unset-all", "--remove-section", "--rename-section",
+                       "--edit", "--add", "--replace-all") or "-e" in flags  # fmt: skip
+        if words[:1] in (["get"], ["list"]) and not changes:
+            return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
+        if reading and not changes and setting not in _GIT_CONFIG_CHANGES:
             return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
         if _GIT_RUNS_LATER.search(setting):  # core.hooksPath, alias.x=!cmd: runs later, always
             return [effect("update", "git_ref", setting, flags=["privileged", "dynamic"],
@@ -329,6 +346,16 @@ def _git_effects(
         # Where a later `git push origin` sends the code: as much egress as a URL in the push.
         return [effect("update", "git_ref", target, reversible="yes", flags=["egress"],
                        span=run.span)]  # fmt: skip
+    if sub == "remote" and words and words[0] not in GIT_REMOTE_READS:
+        # remove, rename, prune, set-head, set-branches, update
+        return [effect("update", "git_ref", target, reversible="unknown", span=run.span)]
+    if sub == "fetch" and any(":" in w and "://" not in w for w in words[1:]):
+        # fetch origin main:main moves a local branch; the old commit stays in the reflog
+        return [effect("update", "git_ref", target, reversible="yes", span=run.span,
+                       recovery="git reset to the old commit from git reflog")]  # fmt: skip
+    if sub == "format-patch" and not _has(flags, "--stdout"):  # one .patch file per commit
+        return [effect("create", "file", None, reversible="yes", span=run.span,
+                       recovery="delete the patch files")]  # fmt: skip
     if sub in GIT_READS or sub == "":
         return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
     if sub in GIT_UNDOABLE:
@@ -341,9 +368,9 @@ def _git_effects(
 
 
 #: terraform/tofu/terragrunt subcommands that only read (state and outputs are secrets: below).
-_TF_READS = frozenset(
-    "plan show validate fmt version providers graph console get login logout metadata "
-    "modules help render-json output-module-groups hclfmt validate-inputs info".split()
+TF_READS = frozenset(
+    "plan show validate version providers graph metadata modules help output-module-groups "
+    "validate-inputs info".split()
 )
 
 
@@ -389,18 +416,42 @@ def terraform(run: Invocation) -> list[Effect]:
         # State and outputs hold passwords and keys in clear text.
         return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
                        span=run.span, **extra)]  # fmt: skip
-    if sub in _TF_READS or sub == "":
-        return [effect("read", "terraform_resource", None, reversible="yes", span=run.span,
-                       **extra)]  # fmt: skip
+    if sub in ("fmt", "hclfmt") and not flags & {"-check", "-write=false", "--check"}:
+        # Rewrites the configuration's layout in place; what it means is unchanged.
+        return [effect("update", "file", None, scope="many", reversible="yes", span=run.span,
+                       recovery="formatting only: the configuration means the same")]  # fmt: skip
+    if sub == "get":  # downloads modules into .terraform, as init does
+        return [effect("create", "directory", ".terraform", reversible="yes", span=run.span,
+                       recovery="delete .terraform", **extra)]  # fmt: skip
+    if sub in ("login", "logout"):  # writes or removes an API token in the credentials file
+        return [effect("update", "secret", None, reversible="unknown", span=run.span, **extra)]
+    if sub == "console":  # evaluates expressions against the state, which holds secrets
+        return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                       span=run.span, **extra)]  # fmt: skip
+    if sub == "render-json" or (sub == "providers" and words_all[1:2] in (["lock"], ["mirror"])):
+        return [effect("update", "file", None, reversible="unknown", span=run.span, **extra)]
+    if sub in TF_READS or sub == "":
+        plan_file = next((f.split("=", 1)[1] for f in flags if f.startswith("-out=")), None)
+        written = [effect("overwrite", "file", plan_file, reversible="no", span=run.span)]
+        return [
+            effect("read", "terraform_resource", None, reversible="yes", span=run.span, **extra),
+            *(written if sub == "plan" and plan_file else []),
+        ]
     # apply, import, taint, state mv, workspace select, force-unlock, refresh, run-all apply…
     return [effect("update", "terraform_resource", None, scope="many", span=run.span, **extra)]
 
 
 def kubectx(run: Invocation) -> list[Effect]:
     """``kubectx prod-eu``: the rest of the line acts on that context."""
-    words = [a for a in run.known() if not a.startswith("-")]
-    if not words or words[0] == "-":
+    known = run.known()
+    words = [a for a in known if not a.startswith("-")]
+    if not words and set(known) <= {"-c", "--current", "-h", "--help"}:  # list, or print one
         return [effect("read", "k8s_resource", None, reversible="yes", span=run.span)]
+    if "-d" in known:  # deletes contexts from the kubeconfig
+        return [effect("delete", "k8s_resource", None, reversible="unknown", span=run.span)]
+    if "-" in known or "-u" in known or "--unset" in known or not words or "=" in words[0]:
+        # back to the previous context, unset, or rename: what the rest acts on is not known
+        return [effect("update", "k8s_resource", None, reversible="yes", span=run.span)]
     return [effect("update", "k8s_resource", None, reversible="yes", span=run.span,
                    context=words[0])]  # fmt: skip
 
@@ -447,19 +498,7 @@ def kubectl(run: Invocation) -> list[Effect]:
     if dry_run(known) or asks_for_help(known):  # `kubectl delete … --dry-run=server`: nothing
         return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
     if run.base == "helm":
-        if sub in ("uninstall", "delete", "rollback"):
-            return [
-                effect("delete", "k8s_resource", None, reversible="unknown", span=run.span, **extra)
-            ]
-        return [
-            effect(
-                "update" if sub in ("install", "upgrade") else "read",
-                "k8s_resource",
-                None,
-                span=run.span,
-                **extra,
-            )
-        ]
+        return _helm(run, sub, words, extra)
     if (
         sub == "delete"
         or sub == "drain"
@@ -491,27 +530,62 @@ def kubectl(run: Invocation) -> list[Effect]:
         ]
     if sub == "exec":
         return [effect("execute", "process", None, flags=["dynamic"], span=run.span, **extra)]
-    if sub in (
-        "get",
-        "describe",
-        "logs",
-        "top",
-        "explain",
-        "version",
-        "config",
-        "api-resources",
-        "auth",
-        "diff",
-        "cluster-info",
-        "api-versions",
-        "wait",
-        "events",
-    ):
-        secret = sub in ("get", "describe") and any(
-            w in ("secret", "secrets") or w.startswith("secret/") for w in known
-        )
+    reads = (
+        sub in KUBECTL_READS
+        or (sub == "config" and words[1:2] and words[1] in KUBECTL_CONFIG_READS)
+        or (sub == "auth" and words[1:2] in (["can-i"], ["whoami"]))
+    )
+    if reads:
+        raw = sub == "config" and "--raw" in known  # the credentials, unredacted
+        secret = raw or (sub in ("get", "describe") and any(_SECRETS.search(w) for w in known))
         kind, flags = ("secret", ["credential_access"]) if secret else ("k8s_resource", [])
         return [effect("read", kind, None, reversible="yes", flags=flags, span=run.span, **extra)]
+    if sub == "auth":  # auth reconcile creates or updates RBAC roles and bindings
+        return [effect("grant", "k8s_resource", None, flags=["privileged"], span=run.span,
+                       **extra)]  # fmt: skip
+    # apply, create, edit, patch, label, config use-context/set-credentials, plugins…
+    return [effect("update", "k8s_resource", None, span=run.span, **extra)]
+
+
+#: kubectl subcommands that only read.
+KUBECTL_READS = frozenset(
+    """
+    get describe logs top explain version api-resources diff cluster-info api-versions wait
+    events
+    """.split()
+)
+#: `kubectl config` subcommands that only print (`view --raw` prints credentials).
+KUBECTL_CONFIG_READS = frozenset("view get-contexts get-clusters get-users current-context".split())
+#: A resource list naming secrets: `secret`, `secrets/db`, `cm,secret`, `secrets.v1.`.
+_SECRETS = re.compile(r"(^|[,/])secrets?($|[,/.])")
+#: helm subcommands that only read or print (`template` renders locally).
+HELM_READS = frozenset(
+    "list ls status get history show inspect search template lint version env verify".split()
+)
+#: Subcommands that read only in these forms: `helm repo list`, `helm plugin list`.
+_HELM_LISTS = frozenset({"repo list", "plugin list", "dependency list", "dep list"})
+#: helm's own subcommands; any other word runs a plugin, a program watchkeeper cannot see.
+_HELM_BUILTIN = HELM_READS | frozenset(
+    """
+    completion create dependency dep install package plugin pull fetch push registry repo
+    rollback test uninstall delete upgrade help
+    """.split()
+)
+
+
+def _helm(run: Invocation, sub: str, words: list[str], extra: dict[str, Any]) -> list[Effect]:
+    if sub in HELM_READS or " ".join(words[:2]) in _HELM_LISTS or sub in ("", "help"):
+        return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
+    if sub in ("uninstall", "delete", "rollback"):
+        return [
+            effect("delete", "k8s_resource", None, reversible="unknown", span=run.span, **extra)
+        ]
+    if sub in ("create", "package", "pull", "fetch"):  # a chart or an archive, written here
+        return [effect("create", "file", None, reversible="yes", span=run.span)]
+    if sub not in _HELM_BUILTIN:
+        return [effect("execute", "process", sub, flags=["dynamic"], span=run.span,
+                       why=f"helm {sub} runs a plugin")]  # fmt: skip
+    # install, upgrade, test (runs the chart's test pods), repo add, plugin install, push…
     return [effect("update", "k8s_resource", None, span=run.span, **extra)]
 
 
@@ -625,7 +699,7 @@ def docker(run: Invocation) -> list[Effect]:
         return [effect("execute", "process", None, span=run.span)]  # whatever the image does
     # `docker image ls`, `docker compose logs`: the object, then the action.
     action = words[1:2] if words[:1] and words[0] in _DOCKER_OBJECTS else words[:1]
-    verb = verb_of(action, [])
+    verb = verb_of(action, known)  # `buildx build --push` pushes
     if verb == "delete":  # `docker compose down -v` takes the volumes with it
         return [effect("delete", "process", None, reversible="no" if volumes else "unknown",
                        span=run.span)]  # fmt: skip

@@ -31,20 +31,6 @@ INTERPRETERS = {
     "deno": "eval",
     "bun": "-e",
 }
-READERS = frozenset(
-    """
-    ls cat head tail less more grep egrep fgrep rg ag echo printf pwd whoami id date wc
-    sort uniq diff cmp stat file du df ps top htop free uptime uname hostname which type
-    whereis realpath readlink basename dirname jq yq awk cut tr tee true false test sleep
-    man help history tree env printenv locale nproc lsblk lscpu lsof netstat ss ip ifconfig
-    ping dig nslookup host traceroute md5sum sha256sum sha1sum base64 xxd od hexdump
-    strings column seq yes rev nl tac cal who w zcat fold paste pstree comm bc join hash expr
-    fmt pr expand unexpand look shuf numfmt factor tsort iconv lsusb lspci lsmod groups pgrep
-    pidof info apropos whatis gawk mawk nawk zgrep zegrep zless zmore bzcat xzcat lsattr getfacl
-    findmnt blkid vmstat iostat mpstat dmesg last lastlog users tty getconf arch nslookup
-    pg_dump pg_dumpall mysqldump mongodump ssh-keyscan
-    """.split()
-)
 DECODERS = frozenset(
     {
         "base64",
@@ -60,11 +46,19 @@ DECODERS = frozenset(
         "uudecode",
         "b64decode",
         "base32",
+        "basenc",
         "unzip",
         "tac",
     }
 )
-DOWNLOADERS = frozenset({"curl", "wget", "fetch", "http", "aria2c"})
+#: Programs whose output comes from the network: what they print is whatever a server sent
+#: (a DNS TXT record carries a payload as well as a web page does).
+DOWNLOADERS = frozenset(
+    "curl wget fetch http https xh aria2c nc ncat netcat socat dig host nslookup".split()
+)
+#: What a command's standard input or computed words carry when they come from a decoder or a
+#: downloader: run as code, that text is ``obfuscated`` (what runs is not what reads).
+PAYLOADS = ("decoded", "downloaded")
 SQL_CLIENTS = {
     "psql": ("-c", "--command"),
     "mysql": ("-e", "--execute"),
@@ -97,7 +91,9 @@ class Invocation:
     name: str
     args: list[str | None]
     span: Span | None
-    stdin: str | None = None  # "decoded", "downloaded", "dynamic", "text" or None
+    #: What feeds standard input: "decoded", "downloaded", "dynamic" (a program computed at run
+    #: time), "file" (a ``<`` redirection from a file), "text", or None (nothing).
+    stdin: str | None = None
     depth: int = 0
     field: str = "command"
     variables: dict[str, str | None] = dataclasses.field(default_factory=dict)
@@ -105,6 +101,12 @@ class Invocation:
     stdin_text: str | None = None  # a heredoc or here-string: what the command reads, known
     #: Files written earlier in the same line (normalized path → text, None if unknown).
     files: Mapping[str, str | None] = dataclasses.field(default_factory=dict)
+    #: "decoded" or "downloaded" when a computed word of this command (its name or an argument)
+    #: comes from a decoder or a downloader: ``eval "$(curl …)"``, ``X=$(… | base64 -d); $X``.
+    payload: str | None = None
+    #: Files written earlier in the line with decoded or downloaded text (normalized path →
+    #: which): ``curl -o x.sh …; bash x.sh`` runs the download.
+    payload_files: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def written(self, path: str | None) -> tuple[bool, str | None]:
         """Whether ``path`` was written earlier in the line, and its text if known."""
@@ -112,6 +114,10 @@ class Invocation:
             return False, None
         key = posixpath.normpath(path)
         return (key in self.files), self.files.get(key)
+
+    def payload_of(self, path: str) -> str | None:
+        """``decoded`` or ``downloaded`` when ``path`` was written with such text earlier."""
+        return self.payload_files.get(posixpath.normpath(path))
 
     @property
     def base(self) -> str:
@@ -134,7 +140,8 @@ class Invocation:
 #: they turn any command into whatever they name.
 _RUNS_PROGRAM = re.compile(
     r"^(PATH|LD_\w+|DYLD_\w+|BASH_ENV|ENV|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|IFS|PS4|"
-    r"\w*PAGER|\w*EDITOR|VISUAL|BROWSER|LESSOPEN|LESSCLOSE|GIT_\w+|\w*_COMMAND|\w*ASKPASS|"
+    r"\w*PAGER|\w*EDITOR|VISUAL|BROWSER|LESS|LESSOPEN|LESSCLOSE|LESSKEY\w*|LESSEDIT|MORE|"
+    r"MANOPT|MANROFFOPT|RIPGREP_CONFIG_PATH|KUBECTL_EXTERNAL_DIFF|GIT_\w+|\w*_COMMAND|\w*ASKPASS|"
     r"PYTHON(STARTUP|PATH|HOME)|NODE_OPTIONS|NODE_PATH|PERL5?OPT|PERL5?LIB|RUBYOPT|RUBYLIB|"
     r"JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|SUDO_ASKPASS|TERMINFO|MANPAGER|SYSTEMD_\w+|"
     r"KUBECONFIG|DOCKER_HOST|TF_\w+|AWS_\w+|CLOUDSDK_\w+|POSIXLY_CORRECT)$"
@@ -162,6 +169,16 @@ def dynamic(why: str, span: Span | None) -> Effect:
     return effect("unknown", "process", None, flags=["dynamic"], span=span, why=why)
 
 
+def computed(run: Invocation, why: str, source: str | None = None) -> Effect:
+    """Text a command runs as code, computed at run time: ``obfuscated`` when it comes from a
+    decoder or a downloader (``source``, else the invocation's ``payload``), else ``dynamic``."""
+    source = source or run.payload
+    if source in PAYLOADS:
+        return effect("execute", "process", None, flags=["obfuscated", "dynamic"], span=run.span,
+                      why=f"{why}: {source} text")  # fmt: skip
+    return dynamic(why, run.span)
+
+
 def flagged(e: Effect, *flags: str) -> Effect:
     """``e`` with more flags."""
     return e.with_flags(*flags)
@@ -172,28 +189,54 @@ def is_shell(name: str) -> bool:
 
 
 def producer(name: str | None, args: list[str | None]) -> str:
-    """What a pipeline stage feeds the next one: decoded text, a download, or plain text."""
+    """What a command prints for the next one: decoded text, a download, or plain text.
+
+    ``dynamic`` when the program itself is computed at run time.
+    """
     if name is None:
         return "dynamic"
     base = posixpath.basename(name).lower()
     known = [a for a in args if a]
     if base in DOWNLOADERS:
         return "downloaded"
-    if base in ("base64", "base32", "b64decode") and any(
-        a in ("-d", "--decode", "-D") for a in known
-    ):
+    if base in _ALWAYS_DECODES or (base in _DECODE_FLAG and _decoding(known, _DECODE_FLAG[base])):
         return "decoded"
-    if base == "xxd" and "-r" in " ".join(known):
+    if base == "openssl" and any(a in ("enc", "base64", "-d") for a in known):
         return "decoded"
-    if base in ("openssl",) and any(a in ("enc", "base64", "-d") for a in known):
-        return "decoded"
-    if base in ("rev", "tr", "gunzip", "zcat", "uudecode", "tac") or (
-        base in ("gzip", "bzip2", "xz") and "-d" in known
-    ):
-        return "decoded"
-    if base in ("printf", "echo") and any(a and "\\x" in a for a in known):
+    if base in ("printf", "echo") and any(_ESCAPED.search(a) for a in known):
         return "decoded"
     return "text"
+
+
+#: Programs whose output is always their input decoded, unpacked or reordered.
+_ALWAYS_DECODES = frozenset(
+    "rev tr gunzip zcat bzcat xzcat unxz bunzip2 zstdcat unzstd uudecode tac b64decode".split()
+)
+#: Programs that decode when given a flag: the short letters, bundles included (``-di``).
+_DECODE_FLAG = {
+    "base64": "dD",
+    "base32": "dD",
+    "basenc": "d",
+    "xxd": "r",
+    "gzip": "d",
+    "bzip2": "d",
+    "xz": "d",
+    "zstd": "d",
+    "lz4": "d",
+    "brotli": "d",
+}
+#: Every program :func:`producer` may call decoded or downloaded: others print plain text.
+MAY_DECODE = frozenset({*DOWNLOADERS, *_ALWAYS_DECODES, *_DECODE_FLAG, "openssl", "printf", "echo"})
+_ESCAPED = re.compile(r"\\(x[0-9a-fA-F]|u[0-9a-fA-F]|0?[0-7]{3})")
+
+
+def _decoding(args: list[str], letters: str) -> bool:
+    for a in args:
+        if a in ("--decode", "--decompress", "--uncompress", "--revert"):
+            return True
+        if a.startswith("-") and not a.startswith("--") and any(c in letters for c in a[1:]):
+            return True
+    return False
 
 
 def paths_of(run: Invocation) -> list[str]:

@@ -24,6 +24,7 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from watchkeeper.analyzers import commands, confusables
+from watchkeeper.analyzers.invocation import MAY_DECODE, PAYLOADS
 from watchkeeper.models import Action, Effect, Span, Target
 
 MAX_COMMAND = 100_000
@@ -42,8 +43,12 @@ class Scope:
     aliases: dict[str, str] = field(default_factory=dict)
     #: Files written earlier in the line, by normalized path: their text, or None if unknown.
     files: dict[str, str | None] = field(default_factory=dict)
+    #: Files written earlier in the line with decoded or downloaded text: path → which.
+    payload_files: dict[str, str] = field(default_factory=dict)
     #: Where `cd` went earlier in the line (None: where the line started, or unknown).
     cwd: str | None = None
+    #: Variables holding decoded or downloaded text: ``X=$(curl …)`` → {"X": "downloaded"}.
+    tainted: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,6 +59,8 @@ class Context:
     depth: int
     scope: Scope
     effects: list[Effect]
+    #: What each node's text carries, once worked out (see :func:`_payload`), by node id.
+    payloads: dict[int, str | None] = dataclasses.field(default_factory=dict)
 
     def span(self, node: Node) -> Span:
         data = self.text.encode("utf-8")
@@ -152,37 +159,76 @@ def analyze(text: str, field: str = "command", *, depth: int = 0, offset: int = 
         ctx.effects.extend(analyze(_IFS.sub(" ", text), field, depth=depth + 1, offset=offset))
     if any(e.flags & {"obfuscated"} for e in ctx.effects):
         ctx.effects = [commands.flagged(e, "obfuscated") for e in ctx.effects]
-    return ctx.effects or [commands.effect("read", "process", None, reversible="yes")]
+    # A line that parsed whole and runs no command (`X=1`, a comment, `alias x=…`) reads.
+    return ctx.effects or [commands.effect("read", "process", None, reversible="yes",
+                                           why="runs no command")]  # fmt: skip
 
 
-def _walk(ctx: Context, node: Node, stdin: Node | None) -> None:
+@dataclass(frozen=True)
+class Fed:
+    """What a redirection feeds a command's standard input: its text when known, and where it
+    comes from (``text``, ``file``, ``dynamic``, ``decoded`` or ``downloaded``)."""
+
+    text: str | None
+    source: str
+    #: What the grammar hangs on a heredoc's operator line: `cat <<EOF | sh`, `cat <<EOF && rm
+    #: -rf x`. They run after the command, the pipeline reading what it prints.
+    then: tuple[Node, ...] = ()
+
+
+#: How much a label of standard input says about what runs: a payload outranks a mere
+#: unknown, which outranks a file or plain text.
+_RANK = {"text": 0, "file": 1, "dynamic": 2, "downloaded": 3, "decoded": 4}
+
+
+def _stronger(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
+    """Walk ``node``; ``stdin`` says what feeds its standard input (see :class:`Fed`)."""
     kind = node.type
     if kind == "pipeline":
-        previous: Node | None = None
-        for child in node.named_children:
-            _walk(ctx, child, previous)
-            previous = child
+        # A filter passes its input on: `curl … | grep -v '#' | sh` runs the download.
+        feeds = stdin
+        stages = node.named_children
+        for i, child in enumerate(stages):
+            _walk(ctx, child, feeds)
+            if i + 1 < len(stages):  # what the last stage prints leaves the pipeline
+                feeds = _stronger(feeds, _output(ctx, child))
         return
     if kind == "variable_assignment":
         _assign(ctx, node)
         for sub in _substitutions(node):  # also inside arrays and subscripts: a[$(…)]=( $(…) )
             _walk(ctx, sub, None)
         return
+    if kind == "for_statement":  # for c in $(curl …); do eval "$c"; done
+        variable = node.child_by_field_name("variable")
+        if variable is not None:
+            values = [_payload(ctx, v) for v in node.children_by_field_name("value")]
+            _taint(ctx, _source(ctx, variable), next((v for v in values if v), None))
     if kind == "redirected_statement":
         body = node.child_by_field_name("body") or (
             node.named_children[0] if node.named_children else None
         )
-        fed = None
+        feds: list[Fed] = []
         extra: list[Node] = []
         for child in node.named_children:
             if child is not body:
-                fed = _redirect(ctx, child) if fed is None else fed
+                found = _redirect(ctx, child, body, stdin)
+                feds.extend([found] if found is not None else [])
                 extra.extend(_trailing(child))
+        fed = feds[0] if feds else None
         if body is not None and body.type == "command":
             _command(ctx, body, stdin, fed, extra)
-            _remember(ctx, node, body, fed)
-        elif body is not None:
-            _walk(ctx, body, stdin)
+            _remember(ctx, node, body, fed, stdin)
+        elif body is not None:  # while read l; do …; done < <(curl …); a | b > f
+            _walk(ctx, body, fed.source if fed is not None else stdin)
+            _remember(ctx, node, body, fed, stdin)
+        for found in feds:
+            _continue(ctx, body, found)
         return
     if kind == "command":
         _command(ctx, node, stdin)
@@ -191,12 +237,64 @@ def _walk(ctx: Context, node: Node, stdin: Node | None) -> None:
         _walk(ctx, child, stdin)
 
 
+def _taint(ctx: Context, name: str, payload: str | None) -> None:
+    if payload in PAYLOADS:
+        ctx.scope.tainted[name] = str(payload)
+    else:
+        ctx.scope.tainted.pop(name, None)
+
+
+def _payload(ctx: Context, node: Node) -> str | None:
+    """``decoded`` or ``downloaded`` when the text of ``node`` comes from a decoder or a
+    downloader: a command in it (``$(… | base64 -d)``, ``<(curl …)``) or a variable that holds
+    such text (``$X`` after ``X=$(curl …)``). Else None."""
+    known = ctx.payloads.get(node.id, "")
+    if known != "":
+        return known
+    kind = node.type
+    found: str | None = None
+    if kind in ("simple_expansion", "expansion"):
+        name = next((c for c in node.children if c.type == "variable_name"), None)
+        found = ctx.scope.tainted.get(_source(ctx, name)) if name is not None else None
+    elif kind == "command":
+        name_text = _name(ctx, node)
+        if name_text is not None and posixpath.basename(name_text).lower() in MAY_DECODE:
+            label = commands.producer(name_text, _static_words(ctx, node)[1])
+            found = label if label in PAYLOADS else None
+    for child in node.named_children:
+        if found == "decoded":
+            break
+        found = _stronger(found, _payload(ctx, child))
+    ctx.payloads[node.id] = found
+    return found
+
+
+def _output(ctx: Context, node: Node) -> str:
+    """What a pipeline stage prints for the next: a payload, ``dynamic`` (a program computed
+    at run time), or ``text``."""
+    found = _payload(ctx, node)
+    if found is not None:
+        return found
+    if any(_name(ctx, c) is None for c in _commands_in(node)):
+        return "dynamic"
+    return "text"
+
+
+def _name(ctx: Context, command: Node) -> str | None:
+    """A command's word as far as it is static (``None`` also for no word at all)."""
+    name_node = command.child_by_field_name("name")
+    if name_node is None:
+        return None
+    return static_value(ctx, name_node.named_children[0] if name_node.named_children else name_node)
+
+
 def _assign(ctx: Context, node: Node) -> None:
     name = node.child_by_field_name("name")
     value = node.child_by_field_name("value")
     if name is None:
         return
     ctx.scope.variables[_source(ctx, name)] = static_value(ctx, value) if value is not None else ""
+    _taint(ctx, _source(ctx, name), _payload(ctx, value) if value is not None else None)
 
 
 def _under(effect: Effect, cwd: str) -> Effect:
@@ -234,26 +332,39 @@ def _written(ctx: Context, body: Node, fed: str | None) -> str | None:
     return None
 
 
-def _remember(ctx: Context, node: Node, body: Node, fed: str | None) -> None:
-    """Record what ``cmd > file`` (or ``tee file <<EOF``) writes, for a later ``bash file``."""
-    name, args = _static_words(ctx, body)
-    if name == "tee":
-        for a in args:
-            if a is None or not a.startswith("-"):
-                _record(ctx, a, fed, append="-a" in args)
-        return
+def _file_redirects(node: Node) -> list[Node]:
+    """A statement's file redirections, also those the grammar nests in a heredoc's operator
+    line (`cat <<EOF > file`)."""
+    out = []
     for child in node.named_children:
-        if child.type != "file_redirect":
-            continue
+        if child.type == "file_redirect":
+            out.append(child)
+        elif child.type == "heredoc_redirect":
+            out.extend(c for c in child.named_children if c.type == "file_redirect")
+    return out
+
+
+def _remember(ctx: Context, node: Node, body: Node, fed: Fed | None, stdin: str | None) -> None:
+    """Record what ``cmd > file`` writes, for a later ``bash file``: its text when plain, and
+    whether it is decoded or downloaded (``curl … > x.sh``)."""
+    redirects = _file_redirects(node)
+    command = body.type == "command"
+    if not redirects or (command and _static_words(ctx, body)[0] == "tee"):
+        return  # tee records its own files
+    text = _written(ctx, body, fed.text if fed is not None else None) if command else None
+    payload = _into(ctx, body, fed.source if fed is not None else stdin)
+    for child in redirects:
         operator = next((c.type for c in child.children if not c.is_named), "")
         if operator not in (">", ">>", ">|", "&>", "&>>"):
             continue
         target = child.child_by_field_name("destination")
         path = static_value(ctx, target) if target is not None else None
-        _record(ctx, path, _written(ctx, body, fed), append=operator.endswith(">>"))
+        _record(ctx, path, text, append=operator.endswith(">>"), payload=payload)
 
 
-def _record(ctx: Context, path: str | None, text: str | None, *, append: bool) -> None:
+def _record(
+    ctx: Context, path: str | None, text: str | None, *, append: bool, payload: str | None
+) -> None:
     if path is None:
         return
     key = posixpath.normpath(path)
@@ -262,10 +373,16 @@ def _record(ctx: Context, path: str | None, text: str | None, *, append: bool) -
         ctx.scope.files[key] = None if before is None or text is None else before + text
     else:
         ctx.scope.files[key] = text
+        ctx.scope.payload_files.pop(key, None)
+    if payload in PAYLOADS:
+        ctx.scope.payload_files[key] = str(payload)
 
 
-def _redirect(ctx: Context, node: Node) -> str | None:
-    """Effects of one redirection; for a heredoc or here-string, the text it feeds."""
+def _redirect(
+    ctx: Context, node: Node, command: Node | None = None, stdin: str | None = None
+) -> Fed | None:
+    """Effects of one redirection of ``command``; for an input (a heredoc, a here-string,
+    ``< file``, ``< <(…)``), what it feeds."""
     if node.type == "file_redirect":
         operator = next((c.type for c in node.children if not c.is_named), "")
         target = node.child_by_field_name("destination") or (
@@ -280,28 +397,84 @@ def _redirect(ctx: Context, node: Node) -> str | None:
             ctx.effects.extend(commands.redirect(path, append, ctx.span(node)))
         for child in node.named_children:
             if child.type in ("command_substitution", "process_substitution"):
-                _walk(ctx, child, None)
-    elif node.type in ("heredoc_redirect", "herestring_redirect"):
+                # `cmd > >(sh)`: the shell inside reads what the command prints.
+                into = _into(ctx, command, stdin) if _writes_into(child) else None
+                _walk(ctx, child, into)
+        if operator != "<" or target is None:
+            return None
+        if target.type == "process_substitution":  # < <(curl …)
+            return Fed(None, _payload(ctx, target) or "dynamic")
+        key = posixpath.normpath(path) if path is not None else None
+        if key is not None and key in ctx.scope.payload_files:  # curl … > x; bash < x
+            return Fed(None, ctx.scope.payload_files[key])
+        text = ctx.scope.files.get(key) if key is not None else None
+        return Fed(text, "text") if text is not None else Fed(None, "file")
+    if node.type in ("heredoc_redirect", "herestring_redirect"):
         text = None
+        quoted = False
+        then = []
         for child in node.named_children:
-            if child.type == "heredoc_body":
+            if child.type == "heredoc_start":
+                quoted = any(q in _source(ctx, child) for q in "'\"\\")
+            elif child.type == "heredoc_body":
                 text = _source(ctx, child)
-            elif child.type not in ("heredoc_start", "heredoc_end"):
+            elif child.type == "file_redirect":  # `cat <<EOF > file`: nested by the grammar
+                _redirect(ctx, child, command, stdin)
+                continue
+            elif node.type == "heredoc_redirect" and child.type != "heredoc_end":
+                then.append(child)  # `| sh`, `&& rm -rf x`: walked after the command
+                continue
+            elif child.type != "heredoc_end":
                 text = static_value(ctx, child)
             for sub in _substitutions(child):  # an unquoted heredoc expands $(…) when read
                 _walk(ctx, sub, None)
-        return text
+        # What is fed: a heredoc's body, a here-string's word (not the commands on its line).
+        fed_nodes = [c for c in node.named_children if c.type not in ("heredoc_start",
+                     "heredoc_end", "file_redirect") and c not in then]  # fmt: skip
+        payload = None
+        for fed_node in [] if quoted else fed_nodes:
+            payload = _stronger(payload, _payload(ctx, fed_node))
+        if payload is not None:  # what it feeds is computed from a decoder or a download
+            return Fed(None, payload, tuple(then))
+        return Fed(text, "text" if text is not None else "dynamic", tuple(then))
     return None
 
 
-def _words(ctx: Context, node: Node) -> tuple[str | None, list[str | None]]:
+def _continue(ctx: Context, command: Node | None, fed: Fed) -> None:
+    """Walk what follows a heredoc's operator: a pipeline reads what the command prints."""
+    for node in fed.then:
+        if node.type == "pipeline":
+            _walk(ctx, node, _into(ctx, command, fed.source))
+        else:
+            _walk(ctx, node, None)
+
+
+def _writes_into(node: Node) -> bool:
+    """A process substitution a command writes into (``>(…)``), not one it reads (``<(…)``)."""
+    return (
+        node.type == "process_substitution"
+        and bool(node.children)
+        and (node.children[0].type == ">(")
+    )
+
+
+def _into(ctx: Context, command: Node | None, stdin: str | None) -> str | None:
+    """What ``command`` writes: its input passed on (tee, cat) or what it prints itself."""
+    return _stronger(stdin, _output(ctx, command)) if command is not None else stdin
+
+
+def _words(
+    ctx: Context, node: Node, into: str | None = None
+) -> tuple[str | None, list[str | None]]:
+    """A command's word and arguments, walking the substitutions in them; a ``>(…)`` among
+    them reads what the command writes (``into``)."""
     name_node = node.child_by_field_name("name")
     args: list[str | None] = []
     for child in node.children_by_field_name("argument"):
         value = static_value(ctx, child)
         args.extend(expand_braces(value) if value is not None else [None])
         for sub in _substitutions(child):  # $(…), `…`, <(…), also inside $(( … ))
-            _walk(ctx, sub, None)
+            _walk(ctx, sub, _into(ctx, node, into) if _writes_into(sub) else None)
     if name_node is None:
         return None, args
     inner = name_node.named_children[0] if name_node.named_children else name_node
@@ -324,26 +497,45 @@ def _trailing(redirect: Node) -> list[Node]:
     return redirect.children_by_field_name("destination")[1:]
 
 
+#: A command word written in escapes (``$'\x72\x6d'``): it reads as nothing and runs as
+#: something, which no one writes but to hide it.
+_ESCAPED_WORD = re.compile(r"\$'[^']*\\([xuU0-7]|c.)")
+#: Builtins that assign what they read: from a decoder or a download, the variable carries it.
+_READS_INTO = {"read": "REPLY", "mapfile": "MAPFILE", "readarray": "MAPFILE"}
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _command(
     ctx: Context,
     node: Node,
-    stdin: Node | None,
-    fed: str | None = None,
+    stdin: str | None,
+    fed: Fed | None = None,
     extra: Sequence[Node] = (),
 ) -> None:
     # `VAR=value cmd $VAR`: the shell expands the words first, with VAR as it was, and gives
     # the new value only to the command's environment, for that command alone.
     extra = list(extra)
+    feds: list[Fed] = []
     for child in node.children_by_field_name("redirect"):  # `bash <<< 'rm -rf /'` lands here
-        text = _redirect(ctx, child)
-        fed = text if fed is None else fed
+        found = _redirect(ctx, child, node, stdin)
+        feds.extend([found] if found is not None else [])
         extra.extend(_trailing(child))
-    name, args = _words(ctx, node)
-    for word in extra:  # their substitutions were walked with the redirection
-        value = static_value(ctx, word)
+    fed = fed if fed is not None else (feds[0] if feds else None)
+    _invoke(ctx, node, stdin, fed, extra)
+    for found in feds:
+        _continue(ctx, node, found)
+
+
+def _invoke(
+    ctx: Context, node: Node, stdin: str | None, fed: Fed | None, extra: list[Node]
+) -> None:
+    """One command, its redirections read: what it runs, with what on its input."""
+    name, args = _words(ctx, node, stdin)
+    for trailing in extra:  # their substitutions were walked with the redirection
+        value = static_value(ctx, trailing)
         args.extend(expand_braces(value) if value is not None else [None])
     environment = dict(ctx.scope.variables)
-    before = ctx.scope.variables
+    before, tainted = ctx.scope.variables, dict(ctx.scope.tainted)
     for child in node.children:
         if child.type == "variable_assignment":
             for sub in _substitutions(child):  # `X=$(rm -rf /srv) ls` runs the rm
@@ -351,12 +543,26 @@ def _command(
             ctx.scope.variables = environment
             _assign(ctx, child)
             ctx.scope.variables = before
+    ctx.scope.tainted = tainted
     span = ctx.span(node)
     runs = sorted(k for k in environment if commands.runs_program(k))
     if runs:  # GIT_EXTERNAL_DIFF='rm -rf /' git diff: the "read" runs whatever VAR names
         ctx.effects.append(commands.dynamic(f"{', '.join(runs)} can make it run any program", span))
+    word = node.child_by_field_name("name")
+    payload = None
+    if name is None or None in args:  # what the computed words carry
+        words = [*([word] if word is not None else []), *node.children_by_field_name("argument")]
+        for computed in [*words, *extra]:
+            payload = _stronger(payload, _payload(ctx, computed))
     if name is None:
-        ctx.effects.append(commands.dynamic("the command word is computed at run time", span))
+        if payload is not None or (word is not None and _ESCAPED_WORD.search(_source(ctx, word))):
+            # $(… | base64 -d), `curl …`, $X after X=$(curl …), $'\x72\x6d'
+            why = f"runs {payload} text as a command" if payload else "a word written in escapes"
+            hidden = commands.effect("execute", "process", None, flags=["obfuscated", "dynamic"],
+                                     span=span, why=why)  # fmt: skip
+        else:
+            hidden = commands.dynamic("the command word is computed at run time", span)
+        ctx.effects.append(hidden)
         return
     alias = ctx.scope.aliases.get(name)
     if alias is not None and ctx.depth < MAX_DEPTH:
@@ -369,7 +575,17 @@ def _command(
                 key, _, value = arg.partition("=")
                 ctx.scope.aliases[key] = value
         return
-    source = _stdin_source(ctx, stdin) if fed is None else "text"
+    source = fed.source if fed is not None else stdin
+    if name in _READS_INTO and source in PAYLOADS:  # read X <<< "$(curl …)"
+        names = [a for a in args if a is not None and _IDENTIFIER.fullmatch(a)]
+        for variable in names or [_READS_INTO[name]]:
+            _taint(ctx, variable, source)
+    if name == "printf" and "-v" in args:  # printf -v X '%s' "$(curl …)"
+        at = args.index("-v") + 1
+        target = args[at] if at < len(args) else None
+        if target is not None:
+            words = node.children_by_field_name("argument")
+            _taint(ctx, target, next(filter(None, (_payload(ctx, w) for w in words)), None))
     run = commands.Invocation(
         name=name,
         args=args,
@@ -378,10 +594,19 @@ def _command(
         depth=ctx.depth,
         field=ctx.field,
         variables=environment,
-        stdin_text=fed,
+        stdin_text=fed.text if fed is not None else None,
         files=ctx.scope.files,
+        payload=payload,
+        payload_files=ctx.scope.payload_files,
     )
     found = commands.effects_of(run, analyze)
+    if name == "tee":  # echo … | tee x.sh, tee x.sh <<EOF: what it reads, it writes
+        for a in args:
+            if a is None or not a.startswith("-"):
+                _record(ctx, a, run.stdin_text, append="-a" in args, payload=source)
+    for e in found:  # curl -o x.sh, wget URL: the file holds the download
+        if e.attributes.get("downloaded") and e.target.kind == "file":
+            _record(ctx, e.target.id, None, append=False, payload="downloaded")
     if name in ("cd", "pushd"):  # later relative paths are under the new directory
         target = next((a for a in args if a is None or not a.startswith("-")), None)
         ctx.scope.cwd = (
@@ -392,22 +617,6 @@ def _command(
     elif ctx.scope.cwd is not None:
         found = [_under(e, ctx.scope.cwd) for e in found]
     ctx.effects.extend(found)
-
-
-def _stdin_source(ctx: Context, stdin: Node | None) -> str | None:
-    """What feeds a command's standard input: ``decoded``, ``downloaded``, ``text`` or None."""
-    if stdin is None:
-        return None
-    kinds = set()
-    for command in _commands_in(stdin):
-        name, args = _words(
-            Context(ctx.text, ctx.field, ctx.offset, ctx.depth, ctx.scope, []), command
-        )
-        kinds.add(commands.producer(name, args))
-    for k in ("dynamic", "decoded", "downloaded"):
-        if k in kinds:
-            return k
-    return "text"
 
 
 def _substitutions(node: Node) -> list[Node]:

@@ -14,6 +14,7 @@ from watchkeeper.analyzers import sql
 from watchkeeper.analyzers.invocation import (
     SQL_CLIENTS,
     Invocation,
+    computed,
     dynamic,
     effect,
     path_flags,
@@ -111,20 +112,28 @@ def httpie(run: Invocation) -> list[Effect]:
 
 
 def interpreter(run: Invocation, flag: str) -> list[Effect]:
-    known = run.known()
-    code = (
-        known[known.index(flag) + 1]
-        if flag in known and known.index(flag) + 1 < len(known)
-        else None
-    )
-    if code is None and not any(not a.startswith("-") for a in known):
-        code = run.stdin_text  # `python3 <<EOF … EOF`
-    if code is None:
-        if run.stdin in ("decoded", "downloaded", "dynamic"):
-            return [
-                effect("execute", "process", None, flags=["obfuscated", "dynamic"], span=run.span)
-            ]
+    """A one-liner (``python3 -c CODE``, ``node -e CODE``) read for what it does; a script or
+    stdin it runs is unseen, and stdin from a decoder or a download is ``obfuscated``."""
+    if flag in run.args:
+        at = run.args.index(flag) + 1
+        code = run.args[at] if at < len(run.args) else ""
+        if code is None:
+            return [computed(run, f"{run.base} {flag} runs code built at run time")]
+    elif any(a is None or not a.startswith("-") for a in run.args) and not (
+        run.args[-1:] and run.args[-1] in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+    ):
+        # A script, a module (-m json.tool) or <(…): stdin is the script's data, not code.
+        if None in run.args:
+            return [computed(run, f"{run.base} runs a script named at run time")]
         return [dynamic(f"{run.base} runs a script watchkeeper cannot see", run.span)]
+    else:
+        code = run.stdin_text  # `python3 <<EOF … EOF`
+        if code is None and run.stdin in ("decoded", "downloaded", "dynamic"):
+            return [effect("execute", "process", None, flags=["obfuscated", "dynamic"],
+                           span=run.span,
+                           why=f"{run.stdin} text piped into {run.base}")]  # fmt: skip
+        if code is None:
+            return [dynamic(f"{run.base} runs what it reads from its input", run.span)]
     out = []
     if re.search(r"(rmtree|os\.remove|unlink|rmSync|rm_rf|File\.delete|rmdir|truncate)", code):
         out.append(effect("delete", "file", None, scope="many", reversible="no", span=run.span))
@@ -137,29 +146,56 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
     return out or [effect("execute", "process", None, span=run.span)]
 
 
+#: SQL clients' options that only print (a list of databases, the version), and those that
+#: run SQL from a file watchkeeper cannot see.
+_SQL_PRINTS = frozenset({"-l", "--list", "-V", "--version", "-version", "--help", "-help"})
+_SQL_FILES = frozenset({"-f", "--file", "-i", "--input-file", "-init", "--init-command",
+                        "--queries-file", "-source"})  # fmt: skip
+
+
 def sql_client(run: Invocation) -> list[Effect]:
-    known = run.known()
+    """psql -c, mysql -e, sqlite3 DB SQL: the SQL analyzer reads the statements. Without SQL on
+    the command line a client runs what it reads (a file, its input, a session)."""
+    args = run.args
     flags = SQL_CLIENTS[run.base]
-    text = None
-    for i, a in enumerate(known):
-        if a in flags and i + 1 < len(known):
-            text = known[i + 1]
-        elif any(a.startswith(f + "=") for f in flags if f.startswith("--")):
+    text: str | None = ""
+    for i, a in enumerate(args):
+        if a in flags:
+            text = args[i + 1] if i + 1 < len(args) else ""
+        elif a is not None and any(a.startswith(f + "=") for f in flags if f.startswith("--")):
             text = a.split("=", 1)[1]
     if run.base == "sqlite3":
-        positional = paths_of(run)
-        text = positional[1] if len(positional) > 1 else None
+        positional = [a for a in args if a is None or not a.startswith("-")]
+        text = positional[1] if len(positional) > 1 else ""
     if text is None:
-        if run.stdin is not None:
-            return [dynamic(f"{run.base} reads SQL from its input", run.span)]
+        return [dynamic(f"{run.base} runs SQL built at run time", run.span)]
+    if text:
+        dialect = {
+            "psql": "postgres",
+            "sqlite3": "sqlite",
+            "sqlcmd": "tsql",
+            "clickhouse-client": "clickhouse",
+        }.get(run.base, "mysql")
+        return sql.statements(text, dialect, run.span)
+    known = run.known()
+    if any(a.split("=", 1)[0] in _SQL_FILES for a in known):
+        return [dynamic(f"{run.base} runs SQL from a file watchkeeper cannot see", run.span)]
+    if run.stdin is not None:
+        return [dynamic(f"{run.base} reads SQL from its input", run.span)]
+    if any(a in _SQL_PRINTS for a in known):  # they print and exit
         return [effect("read", "db_rows", None, reversible="yes", span=run.span)]
-    dialect = {
-        "psql": "postgres",
-        "sqlite3": "sqlite",
-        "sqlcmd": "tsql",
-        "clickhouse-client": "clickhouse",
-    }.get(run.base, "mysql")
-    return sql.statements(text, dialect, run.span)
+    return [dynamic(f"{run.base} without SQL is a session: whatever is typed runs", run.span)]
+
+
+def bq_query(run: Invocation) -> list[Effect]:
+    """``bq query 'SQL'``: BigQuery runs whatever statement it is given (DML and DDL too)."""
+    words = [a for a in run.args if a is None or not a.startswith("-")]
+    text = words[-1] if len(words) > 1 else ""
+    if text is None:
+        return [dynamic("bq query runs SQL built at run time", run.span)]
+    if not text:
+        return [dynamic("bq query reads SQL from its input", run.span)]
+    return sql.statements(text, "bigquery", run.span)
 
 
 def simple(
@@ -229,6 +265,9 @@ def curl(run: Invocation) -> list[Effect]:
         )
         or _method(known) not in (None, "GET", "HEAD", "OPTIONS")
     )
+    for a in run.args:  # options and commands read from a file or a string
+        if a is not None and a.split("=", 1)[0] in _CURL_CONFIG.get(run.base, ()):
+            return [dynamic(f"{run.base} {a} reads options watchkeeper cannot see", run.span)]
     secret = any(f == "credential_access" for a in known for f in path_flags(a.lstrip("@")))
     url = urls[0] if urls else None
     if sends and not several and _queries(url, known):  # one query, nothing chained after it
@@ -242,7 +281,39 @@ def curl(run: Invocation) -> list[Effect]:
             span=run.span,
         ),
         *_saved(run, url),
+        *_logged(run),
     ]
+
+
+#: Options through which curl or wget take more options or commands (``-K FILE``,
+#: ``wget -e 'output_document=…'``).
+_CURL_CONFIG = {
+    "curl": ("-K", "--config"),
+    "wget": ("-e", "--execute", "--config"),
+}
+#: Files curl and wget write beside the download: headers, cookies, traces, logs.
+_CURL_WRITES = {
+    "curl": ("-D", "--dump-header", "-c", "--cookie-jar", "--trace", "--trace-ascii",
+             "--stderr", "--libcurl", "--etag-save", "--hsts", "--alt-svc"),
+    "wget": ("-a", "--append-output", "--output-file", "--save-cookies", "--warc-file"),
+}  # fmt: skip
+
+
+def _logged(run: Invocation) -> list[Effect]:
+    out = []
+    for i, a in enumerate(run.args):
+        name = a.split("=", 1)[0] if a is not None else None
+        if name not in _CURL_WRITES.get(run.base, ()) or a is None:
+            continue
+        path = (
+            a.split("=", 1)[1] if "=" in a else (run.args[i + 1] if i + 1 < len(run.args) else "")
+        )
+        if path is None:
+            out.append(dynamic(f"{run.base} {name} writes a file named at run time", run.span))
+        elif path not in ("", "-", "%"):
+            out.append(effect("overwrite", "file", path, reversible="no", flags=path_flags(path),
+                              span=run.span))  # fmt: skip
+    return out
 
 
 _VALUED_SHORT = frozenset("dHXuAeFTbcKmrwxyYzCEQPaeUt")
@@ -313,11 +384,6 @@ def _queries(url: str | None, known: list[str]) -> bool:
     return last in _QUERY_ENDPOINTS or path.lower().endswith("/_validate/query")
 
 
-_SERVICE_ACTIONS = frozenset(
-    "stop disable mask kill restart reboot poweroff halt start enable reload status".split()
-)
-
-
 def _method(known: list[str]) -> str | None:
     for i, a in enumerate(known):
         if a in ("-X", "--request", "--method") and i + 1 < len(known):
@@ -327,67 +393,67 @@ def _method(known: list[str]) -> str | None:
     return None
 
 
-def systemctl(run: Invocation) -> list[Effect]:
-    known = run.known()
-    words = [a for a in known if not a.startswith("-")]
-    # `systemctl stop nginx` and `service nginx stop` name the action in different places.
-    sub = next((w for w in words if w in _SERVICE_ACTIONS), words[0] if words else "")
-    if sub in ("stop", "disable", "mask", "kill", "restart", "reboot", "poweroff", "halt"):
-        return [
-            effect(
-                "delete" if sub != "restart" else "update",
-                "process",
-                None,
-                span=run.span,
-                flags=["privileged"],
-            )
-        ]
-    return [effect("read", "process", None, reversible="yes", span=run.span)]
-
-
-_PACKAGE_REMOVALS = frozenset("remove purge uninstall erase autoremove autopurge rm del un".split())
-
-
-def packages(run: Invocation) -> list[Effect]:
-    known = run.known()
-    words = paths_of(run)
-    removes = (
-        any(a in _PACKAGE_REMOVALS for a in words[:1])
-        or (run.base == "pacman" and any(a.startswith("-R") for a in known))
-        or (words[:1] == ["install"] and any(w.endswith("-") for w in words[1:]))  # apt: pkg-
-    )
-    if removes:
-        # What ran on the package stops now; installing it again may bring another version
-        # and, after a purge, none of its configuration.
-        return [
-            effect(
-                "delete",
-                "host",
-                None,
-                reversible="unknown",
-                recovery="install the same version again",
-                span=run.span,
-            )
-        ]
-    if any(a in ("install", "add", "upgrade", "update") for a in known):
-        return [effect("update", "host", None, reversible="yes", span=run.span)]
-    return [effect("read", "host", None, reversible="yes", span=run.span)]
+#: redis-cli commands that only read. Any other command writes, runs Lua, loads a module or
+#: reconfigures the server.
+REDIS_READS = frozenset(
+    """
+    get mget hget hgetall hkeys hvals hlen hexists hmget hstrlen getrange strlen keys scan hscan
+    sscan zscan exists ttl pttl expiretime pexpiretime type llen lrange lindex lpos smembers
+    scard sismember smismember srandmember zrange zrangebyscore zrangebylex zrevrange
+    zrevrangebyscore zcard zscore zmscore zcount zlexcount zrank zrevrank xlen xrange xrevrange
+    xinfo xpending bitcount getbit bitpos pfcount geopos geodist geohash geosearch info ping
+    echo dbsize time lastsave role object pubsub command
+    """.split()
+)
+#: redis-cli modes that only read (``--bigkeys``, ``--stat``): no command needed.
+_REDIS_MODES = frozenset(
+    "--stat --bigkeys --memkeys --hotkeys --latency --latency-history --latency-dist --scan "
+    "--intrinsic-latency".split()
+)
+_REDIS_VALUED = frozenset(
+    "-h -p -s -a -u -n -r -i -d -D --user --pass --cacert --cacertdir --cert --key --sni "
+    "--tls-ciphers --tls-ciphersuites --pattern --quoted-pattern --count --memkeys-samples "
+    "--pipe-timeout --intrinsic-latency".split()
+)
+_REDIS_RUNS = frozenset(
+    "eval evalsha eval_ro evalsha_ro fcall fcall_ro function script module".split()
+)
 
 
 def redis(run: Invocation) -> list[Effect]:
-    joined = " ".join(run.known()).lower()
-    if any(w in joined for w in ("flushall", "flushdb", "del ", "unlink", "config set")):
-        return [
-            effect(
-                "delete",
-                "db_rows",
-                None,
-                scope="all" if "flush" in joined else "many",
-                reversible="no",
-                span=run.span,
-            )
-        ]
-    return [effect("read", "db_rows", None, reversible="yes", span=run.span)]
+    """redis-cli: a read only for a command of :data:`REDIS_READS` or a reading mode."""
+    known = run.known()
+    i, words = 0, []
+    while i < len(known):
+        a = known[i]
+        if a in ("--eval", "--rdb", "--functions-rdb"):
+            value = known[i + 1] if i + 1 < len(known) else None
+            if a == "--eval" or value is None:
+                return [dynamic(f"redis-cli {a} runs or writes a file", run.span)]
+            return [effect("overwrite", "file", value, reversible="no", flags=path_flags(value),
+                           span=run.span)]  # fmt: skip
+        if a.startswith("-"):
+            i += 2 if a in _REDIS_VALUED else 1
+            continue
+        words = [w.lower() for w in known[i:]]
+        break
+    command = words[0] if words else ""
+    if command in ("flushall", "flushdb"):
+        return [effect("delete", "db_rows", None, scope="all", reversible="no", span=run.span)]
+    if command in ("del", "unlink", "getdel", "hdel", "srem", "zrem", "lrem", "xdel", "ltrim"):
+        return [effect("delete", "db_rows", None, scope="many", reversible="no", span=run.span)]
+    if command in REDIS_READS or words[:2] == ["config", "get"]:
+        return [effect("read", "db_rows", None, reversible="yes", span=run.span)]
+    if not words and any(a in _REDIS_MODES for a in known):
+        return [effect("read", "db_rows", None, reversible="yes", span=run.span)]
+    if command in _REDIS_RUNS:
+        return [effect("execute", "process", None, flags=["dynamic"], span=run.span,
+                       why=f"redis {command} runs server-side code")]  # fmt: skip
+    if not words:
+        return [dynamic("redis-cli without a command runs what it reads or is typed", run.span)]
+    # set, hset, expire, rename, config set, replicaof, shutdown, client kill, …
+    return [effect("update", "db_rows", None, reversible="unknown", span=run.span,
+                   command=command)]  # fmt: skip
 
 
 def mongo(run: Invocation) -> list[Effect]:
@@ -422,105 +488,6 @@ def windows_delete(run: Invocation) -> list[Effect]:
 
 def kill(run: Invocation) -> list[Effect]:
     return [effect("delete", "process", None, reversible="unknown", span=run.span)]
-
-
-_AWK_RUNS = re.compile(r"\bsystem\s*\(|\|\s*getline|\bprint[f]?\b[^;{}]*\|")
-_AWK_WRITES = re.compile(r"\bprint[f]?\b[^;{}]*>")
-_SED_COMMAND = re.compile(r"(^|[;\n{}])\s*(\d+|\$|/(?:\\.|[^/])*/)?\s*[wWe]\b")
-_SED_FLAGS = re.compile(r"s(.)(?:\\.|(?!\1).)*\1(?:\\.|(?!\1).)*\1[a-zA-Z0-9]*[we]")
-
-
-def text_tools(run: Invocation) -> list[Effect] | None:
-    """Readers with a program or flags that write or run: ``sed 'e …'``, ``sed -i``, ``awk
-    'BEGIN{system(…)}'``, ``yq -i``, ``sort -o FILE``, ``uniq IN OUT``. ``None``: a plain read
-    (the caller's reader table decides)."""
-    known = run.known()
-    base = run.base
-    flags = [a for a in known if a.startswith("-")]
-    words = paths_of(run)
-    files: list[str | None] = [*words[1:]] or [None]  # after the program or script
-    if base == "sed":
-        if any(a.startswith(("-i", "--in-place")) for a in known) or (
-            any(a.startswith("-") and not a.startswith("--") and "i" in a[1:] for a in known)
-        ):
-            return [effect("update", "file", p, flags=path_flags(p or ""), span=run.span)
-                    for p in files]  # fmt: skip
-        if None in run.args or any(a in ("-f", "--file") or a.startswith("--file=") for a in known):
-            return [dynamic("sed runs a script watchkeeper cannot see", run.span)]
-        # Every word, as `-e` may give several scripts (a file named `w` is held, rarely).
-        if any(_SED_COMMAND.search(w) or _SED_FLAGS.search(w) for w in words):
-            return [dynamic("the sed script writes files or runs commands (w, e)", run.span)]
-        return [effect("read", "file", next(iter(words[1:]), None), reversible="yes",
-                       span=run.span)]  # fmt: skip
-    if base in ("awk", "gawk", "mawk", "nawk"):
-        if None in run.args or any(a == "-f" or a.startswith("--file") for a in flags):
-            return [dynamic(f"{base} runs a program watchkeeper cannot see", run.span)]
-        program = words[0] if words else ""
-        if _AWK_RUNS.search(program):
-            return [dynamic(f"the {base} program runs commands", run.span)]
-        if _AWK_WRITES.search(program) or "-i" in known:
-            return [dynamic(f"the {base} program writes files", run.span)]
-        return [effect("read", "file", next(iter(words[1:]), None), reversible="yes",
-                       span=run.span)]  # fmt: skip
-    if base == "yq" and any(a in ("-i", "--inplace") or a.startswith("--inplace") for a in known):
-        return [effect("update", "file", p, flags=path_flags(p or ""), span=run.span)
-                for p in files]  # fmt: skip
-    out_file = next(
-        (known[i + 1] for i, a in enumerate(known[:-1]) if a in ("-o", "--output")), None
-    ) or next((a.split("=", 1)[1] for a in known if a.startswith("--output=")), None)
-    if base in ("sort", "shuf", "iconv") and out_file is not None:
-        return [effect("overwrite", "file", out_file, reversible="no",
-                       flags=path_flags(out_file), span=run.span)]  # fmt: skip
-    dump_flags = _DUMP_OUTPUT.get(base)
-    if dump_flags is not None:
-        target = next((known[i + 1] for i, a in enumerate(known[:-1]) if a in dump_flags), None)
-        target = target or next(
-            (a.split("=", 1)[1] for a in known if a.startswith(dump_flags[1] + "=")), None
-        )
-        if target is not None:
-            return [effect("overwrite", "file", target, reversible="no",
-                           flags=path_flags(target), span=run.span)]  # fmt: skip
-        return None
-    if base == "dmesg" and any(a in ("-c", "-C", "--clear", "--read-clear") for a in known):
-        return [effect("delete", "host", None, reversible="no", flags=["privileged"],
-                       span=run.span, why="clears the kernel log")]  # fmt: skip
-    if base == "xxd" and len(words) >= 2:  # xxd [-r] IN OUT writes OUT
-        return [effect("overwrite", "file", words[1], reversible="no",
-                       flags=path_flags(words[1]), span=run.span)]  # fmt: skip
-    if base == "uniq" and len(words) >= 2:
-        return [effect("overwrite", "file", words[1], reversible="no",
-                       flags=path_flags(words[1]), span=run.span)]  # fmt: skip
-    return None
-
-
-_DUMP_OUTPUT = {
-    "pg_dump": ("-f", "--file"),
-    "pg_dumpall": ("-f", "--file"),
-    "mysqldump": ("-r", "--result-file"),
-    "mongodump": ("-o", "--out"),
-}
-_IP_CHANGES = frozenset("add del delete set flush change replace append prepend".split())
-
-
-def host_tool(run: Invocation) -> list[Effect]:
-    """``ip``, ``ifconfig``, ``hostname``, ``date``, ``ss``: they read, unless told to change the
-    network, the name or the clock, or to kill sockets."""
-    known = run.known()
-    words = paths_of(run)
-    change = (
-        (run.base == "ip" and any(w in _IP_CHANGES for w in words))
-        or (run.base == "ifconfig" and len(words) > 1)
-        or (run.base == "hostname" and bool(words) and not known[0].startswith("-"))
-        or (
-            run.base == "date"
-            and any(a in ("-s", "--set") or a.startswith("--set=") for a in known)
-        )
-        or (run.base == "ss" and any(a in ("-K", "--kill") for a in known))
-    )
-    if change:
-        return [effect("update", "host", None, reversible="unknown", flags=["privileged"],
-                       span=run.span, tool=run.base)]  # fmt: skip
-    return [effect("read", "host", None, reversible="yes", span=run.span)]
 
 
 def link(run: Invocation) -> list[Effect]:

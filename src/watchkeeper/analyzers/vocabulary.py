@@ -29,11 +29,13 @@ _DELETE = frozenset(
     deregister unregister detach evict expunge nuke obliterate cancel abort discard invalidate
     """.split()
 )
-_READ = frozenset(
+#: Words that name reading. `watch` is not one: `consul watch … handler.sh` runs a handler on
+#: every change, and build tools' `watch` rebuilds.
+READ_WORDS = frozenset(
     """
     list ls lsd lsf lsl lsjson get show describe view status info version help logs log inspect
     search diff check checks whoami who-am-i cat stat top ping validate lint history audit query
-    tail watch doctor health report lookup read find browse exists head hash du size about
+    tail doctor health report lookup read find browse exists head hash du size about
     md5sum sha1sum sha256sum stats snapshots dump explain evaluate presign url diagnostic
     diagnostics cluster-info api-versions api-resources verify test-dns-answer receive-message
     print display count tree env whoami config-view can-i events metrics usage quota plan
@@ -89,7 +91,7 @@ _UPDATE = frozenset(
     alter update set edit patch modify rename move mv copy cp sync put upload import restore
     apply deploy publish push replace overwrite write run exec execute start stop restart
     scale rollout rollback enable configure setup install upgrade mount unlock activate
-    promote trigger invoke send pub publish dispatch
+    promote trigger invoke send pub publish dispatch fix autofix use switch select
     """.split()
 )
 #: Words that are verbs in one tool and nouns in another (`gh run view`, `gh workflow run`).
@@ -106,7 +108,7 @@ _SEVERITY = {"read": 0, "create": 1, "update": 2, "delete": 3}
 def _one(word: str) -> str | None:
     if word in _DELETE or _DELETE_PREFIX.match(word):
         return "delete"
-    if word in _READ or _READ_PREFIX.match(word) or _READ_SUFFIX.search(word):
+    if word in READ_WORDS or _READ_PREFIX.match(word) or _READ_SUFFIX.search(word):
         return "read"
     if word in _CREATE or _CREATE_PREFIX.match(word):
         return "create"
@@ -170,7 +172,9 @@ def dry_run(args: list[str]) -> bool:
 _SECRET_NOUN = re.compile(r"(secret|password|credential|token|keyvault|vault|apikey|api-key)")
 _VALUE_VERB = re.compile(
     r"^(get|read|show|access|download|reveal|export|print|dump|cat|view)$|"
-    r"get-secret-value|get-\w*credentials|get-password|access-secret"
+    r"get-secret-value|get-\w*credentials|get-password|access-secret|"
+    # one word naming both: get-login-password, get-session-token, print-access-token
+    r"^(get|print|show|read|reveal|export|dump|generate)-[\w-]*(password|token|secret)s?$"
 )
 
 

@@ -1,0 +1,132 @@
+"""Wrappers: commands that run another command (``sudo``, ``env``, ``nice``, ``timeout``…).
+
+:func:`wrapped_start` says where the command a wrapper runs begins; the dispatcher analyzes
+that command. Given no command, a wrapper prints (``env``, ``sudo``), or opens a session
+(``sudo -s``, ``chroot /mnt``, ``su``): :func:`alone` says which, and only the first reads.
+"""
+
+from __future__ import annotations
+
+from watchkeeper.analyzers.invocation import (
+    Analyze,
+    Invocation,
+    computed,
+    effect,
+    flagged,
+)
+from watchkeeper.models import Effect
+
+#: Wrappers, and their options that take the next word as their value.
+_TAKES_VALUE: dict[str, set[str]] = {
+    "sudo": {"-u", "-g", "-C", "-h", "-p", "-r", "-t", "-U"},
+    "nice": {"-n"},
+    "ionice": {"-c", "-n", "-p"},
+    "timeout": {"-s", "-k", "--signal"},
+    "stdbuf": set(),
+    "env": {"-u", "-C", "-S"},
+    "watch": {"-n", "-d"},
+    "nohup": set(),
+    "time": set(),
+    "command": set(),
+    "builtin": set(),
+    "exec": {"-a"},
+    "doas": {"-u"},
+    "chroot": set(),
+    "setsid": set(),
+    "unbuffer": set(),
+    "caffeinate": set(),
+}
+
+
+def wrapped_start(run: Invocation) -> int | None:
+    """Where the command a wrapper runs begins among its arguments; None for no wrapper."""
+    base, args = run.base, run.args
+    if base not in _TAKES_VALUE:
+        return None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a is None:
+            return i
+        if base == "env" and "=" in a and not a.startswith("-"):
+            i += 1
+            continue
+        if a.startswith("-"):
+            i += 2 if a in _TAKES_VALUE[base] or _value_follows(a, _TAKES_VALUE[base]) else 1
+            continue
+        break
+    if base == "timeout" and i < len(args):
+        i += 1  # the duration
+    if base == "chroot" and i < len(args):
+        i += 1  # the new root
+    return i
+
+
+def _value_follows(bundle: str, valued: set[str]) -> bool:
+    """A short-option bundle whose first letter taking a value is its last: the value is the
+    next word (``sudo -iu postgres``); earlier, the rest of the bundle is it (``-uroot``)."""
+    if bundle.startswith("--"):
+        return False
+    for j, c in enumerate(bundle[1:], start=1):
+        if f"-{c}" in valued:
+            return j == len(bundle) - 1
+    return False
+
+
+#: Wrappers that, given no command, print something or nothing at all: ``env`` prints the
+#: environment, ``nice`` the niceness, ``sudo`` its usage.
+ALONE_READS = frozenset(
+    "env nice time command builtin nohup timeout stdbuf watch setsid unbuffer exec".split()
+)
+
+
+def alone(run: Invocation) -> list[Effect]:
+    """A wrapper without a command to run."""
+    known = run.known()
+    if run.base in ("sudo", "doas") and any(
+        a in ("--shell", "--login", "--edit")
+        or (a.startswith("-") and not a.startswith("--") and _session_letter(a[1:]))
+        for a in known
+    ):  # sudo -s, sudo -i: a root shell; sudo -e: an editor as root
+        return [effect("execute", "process", None, flags=["dynamic", "privileged"],
+                       span=run.span, why="an interactive root session")]  # fmt: skip
+    if run.base == "chroot":  # runs an interactive shell in the new root
+        return [effect("execute", "process", None, flags=["dynamic", "privileged"],
+                       span=run.span, why="an interactive shell in another root")]  # fmt: skip
+    if run.base == "ionice" and any(a.startswith(("-c", "-n")) for a in known):
+        return [effect("update", "process", None, span=run.span, why="changes I/O priority")]
+    if run.base in ALONE_READS or run.base in ("sudo", "doas", "ionice"):
+        return [effect("read", "process", None, reversible="yes", span=run.span)]
+    return [effect("unknown", "process", run.base, span=run.span, why="a wrapper alone")]
+
+
+def _session_letter(bundle: str) -> bool:
+    """Whether a sudo short-option bundle holds -s, -i or -e before a letter taking a value."""
+    for c in bundle:
+        if c in "sie":
+            return True
+        if c in "ugChprtUDRT":
+            return False
+    return False
+
+
+def su(run: Invocation, analyze: Analyze) -> list[Effect]:
+    """``su -c CMD USER`` and ``runuser``: CMD runs through the user's shell; without ``-c``,
+    an interactive session."""
+    args = run.args
+    for i, a in enumerate(args):
+        text: str | bool | None = False
+        if a in ("-c", "--command", "--session-command"):
+            text = args[i + 1] if i + 1 < len(args) else None
+        elif a is not None and a.startswith(("--command=", "--session-command=")):
+            text = a.split("=", 1)[1]
+        if text is False:
+            continue
+        found = (
+            analyze(str(text), run.field, depth=run.depth + 1)
+            if isinstance(text, str)
+            else [computed(run, f"{run.base} -c runs text built at run time")]
+        )
+        return [flagged(e, "privileged") for e in found]
+    return [effect("execute", "process", None, flags=["dynamic", "privileged"], span=run.span,
+                   why="an interactive session as another user")]  # fmt: skip
