@@ -489,7 +489,7 @@ def _first_admin(store: Any, email: str, url: str) -> None:
         note = f"admin {email} exists; `watchkeeper users token {email}` for a token"
         sys.stderr.write(terminal.shown(note) + "\n")
         return
-    token = ids.issue_token(email)
+    token = ids.issue_token(email, Settings.from_env().token_seconds())
     sys.stderr.write(
         f"admin {terminal.shown(email)} created. Shown once, keep them secret:\n"
         f"  one-time password: {password}\n"
@@ -500,7 +500,7 @@ def _first_admin(store: Any, email: str, url: str) -> None:
 
 
 def _register() -> None:
-    from watchkeeper.cli_approvals import approvals_app, pause, resume
+    from watchkeeper.cli_approvals import approvals_app, pause_app, resume
     from watchkeeper.cli_audit import audit_app, db_app
     from watchkeeper.cli_identities import agents_app, users_app
 
@@ -509,7 +509,7 @@ def _register() -> None:
     app.add_typer(agents_app, name="agents")
     app.add_typer(users_app, name="users")
     app.add_typer(approvals_app, name="approvals")
-    app.command("pause")(pause)
+    app.add_typer(pause_app, name="pause")
     app.command("resume")(resume)
 
 

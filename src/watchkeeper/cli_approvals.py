@@ -2,11 +2,12 @@
 
     export WATCHKEEPER_SERVER=http://127.0.0.1:8470 WATCHKEEPER_TOKEN=…   # `users token EMAIL`
     watchkeeper approvals list
-    watchkeeper approvals show 3f2a…
-    watchkeeper approvals approve 3f2a… --comment "snapshot snap-123 taken"
-    watchkeeper approvals deny 3f2a… --comment "not during the freeze"
+    watchkeeper approvals show 3f2a                      # any unique prefix of the id
+    watchkeeper approvals approve 3f2a --comment "snapshot snap-123 taken"
+    watchkeeper approvals deny 3f2a --comment "not during the freeze"
     watchkeeper pause --agent infra-bot --reason "deleting the wrong buckets"
-    watchkeeper resume 9c1d… --reason "bucket policy fixed"
+    watchkeeper pause list
+    watchkeeper resume 9c1d --reason "bucket policy fixed"
 
 Unlike ``agents``/``users``, these talk to a running server with a person's token: votes are
 judged, recorded and announced there. Exit codes: 0 done, 1 refused by the server (the reason is
@@ -23,12 +24,13 @@ from urllib.parse import quote
 import httpx
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from watchkeeper import strict_json
 from watchkeeper.errors import InvalidJSON
 from watchkeeper.terminal import shown, text
+from watchkeeper.wording import plural
 
 approvals_app = typer.Typer(help="Review and answer approvals.", no_args_is_help=True)
 
@@ -47,6 +49,13 @@ TokenOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the server's JSON answer.")]
 DEFAULT_SERVER = "http://127.0.0.1:8470"
+#: Kept out of --help: there only to point those who reach for it at --comment.
+MessageOption = Annotated[str | None, typer.Option("--message", hidden=True)]
+
+
+def _no_message(message: str | None) -> None:
+    if message is not None:
+        _fail("--message is not an option: use --comment (or -m) for what the agent is told")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -90,11 +99,35 @@ def _print(body: Any, as_json: bool) -> bool:
 
 
 def _requirements(view: dict[str, Any]) -> str:
+    """``1 of 2: group sre (rule)``: each requirement with the approvals it has so far."""
     parts = []
-    for r in view.get("required") or ():
-        who = r.get("group") or ", ".join(r.get("users") or ()) or "any approver"
-        parts.append(f"{r.get('quorum', 1)} of {who} ({r.get('rule')})")
+    progress = list(view.get("progress") or ())
+    for n, r in enumerate(view.get("required") or ()):
+        groups = [r.get("group"), *(r.get("escalated_to") or ())]
+        who = (
+            ", ".join([*(f"group {g}" for g in groups if g), *(r.get("users") or ())])
+            or "any approver"
+        )
+        have = progress[n].get("have") if n < len(progress) else None
+        needs = r.get("quorum") or 1
+        counted = f"{have} of {needs}" if have is not None else f"needs {needs}"
+        parts.append(f"{counted}: {who} ({r.get('rule')})")
     return "; ".join(parts)
+
+
+def _resolve(server: str, token: str | None, given: str) -> str:
+    """The approval id ``given`` names: itself, or the one approval whose id starts with it
+    (as git takes a commit); refused, naming the candidates, when that is not exactly one."""
+    if len(given) == 32:
+        return given
+    query = {"state": "all", "prefix": given, "limit": 10}
+    found = call(server, token, "GET", "/v1/approvals", params=query).get("approvals") or []
+    ids = [str(a.get("id")) for a in found]
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        _fail(f"no approval id starts with {given!r}; `watchkeeper approvals list --state all`", 1)
+    _fail(f"{given!r} is the start of {len(ids)} approval ids ({', '.join(ids)}); give more of it")
 
 
 def _show(view: dict[str, Any], console: Console) -> None:
@@ -116,7 +149,9 @@ def _show(view: dict[str, Any], console: Console) -> None:
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:
-    table = Table("id", "state", "agent", "needs", "votes")
+    # The id whole, never cut or wrapped: it is what people copy into the next command.
+    whole = Column("id", no_wrap=True, min_width=32, overflow="ignore")
+    table = Table(whole, "state", "agent", "approvals so far", "votes")
     for view in rows:
         votes = ", ".join(f"{v['email']}:{v['vote']}" for v in view.get("votes") or ())
         cells = (view["id"], view["state"], view["agent"], _requirements(view), votes)
@@ -152,6 +187,7 @@ def approvals_show(
     as_json: JsonOption = False,
 ) -> None:
     """One approval: who asked for what, what it needs, the votes so far."""
+    approval_id = _resolve(server, token, approval_id)
     view = call(server, token, "GET", f"/v1/approvals/{_segment(approval_id)}")
     if not _print(view, as_json):
         _show(view, Console())
@@ -162,6 +198,7 @@ def _vote(
     as_json: bool,
 ) -> None:  # fmt: skip
     body = {"vote": choice, "comment": comment, "break_glass": glass}
+    approval_id = _resolve(server, token, approval_id)
     view = call(server, token, "POST", f"/v1/approvals/{_segment(approval_id)}/votes", json=body)
     if not _print(view, as_json):
         _show(view, Console())
@@ -171,6 +208,7 @@ def _vote(
 def approvals_approve(
     approval_id: Annotated[str, typer.Argument(help="The approval's id.")],
     comment: Annotated[str, typer.Option("--comment", "-m", help="What you checked.")] = "",
+    message: MessageOption = None,
     break_glass: Annotated[
         bool,
         typer.Option("--break-glass", help="Admins: approve alone; needs --comment as reason."),
@@ -180,6 +218,7 @@ def approvals_approve(
     as_json: JsonOption = False,
 ) -> None:
     """Approve: your vote counts toward the requirements that name you."""
+    _no_message(message)
     _vote(approval_id, "approve", comment, break_glass, server, token, as_json)
 
 
@@ -187,16 +226,27 @@ def approvals_approve(
 def approvals_deny(
     approval_id: Annotated[str, typer.Argument(help="The approval's id.")],
     comment: Annotated[str, typer.Option("--comment", "-m", help="Why: the agent is told.")] = "",
+    message: MessageOption = None,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Deny: one eligible deny denies the action."""
+    _no_message(message)
     _vote(approval_id, "deny", comment, False, server, token, as_json)
 
 
+pause_app = typer.Typer(
+    help="The kill switch: pause everything, an agent or a session; `pause list` shows them.",
+)
+
+
+@pause_app.callback(invoke_without_command=True)
 def pause(
-    reason: Annotated[str, typer.Option("--reason", help="Why; whoever resumes reads it.")],
+    ctx: typer.Context,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why; whoever resumes reads it. Required.")
+    ] = None,
     agent: Annotated[str | None, typer.Option("--agent", help="Pause one agent.")] = None,
     session: Annotated[str | None, typer.Option("--session", help="Pause one session.")] = None,
     server: ServerOption = DEFAULT_SERVER,
@@ -206,7 +256,11 @@ def pause(
     """The kill switch: deny every action, of everyone, one agent or one session.
 
     Pending approvals in scope are cancelled and unused grants revoked; it holds until a
-    person resumes it."""
+    person resumes it. `watchkeeper pause list` shows the pauses in force."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not reason:
+        _fail("--reason is required: say why, for whoever resumes it")
     if agent and session:
         _fail("give --agent or --session, not both (or neither, to pause everything)")
     scope, target = ("agent", agent) if agent else ("session", session) if session else ("all", "")
@@ -215,8 +269,37 @@ def pause(
     if _print(body, as_json):
         return
     what = "everything" if scope == "all" else f"{scope} {target}"
-    print(shown(f"paused {what} (pause {body['id']}); cancelled "
-                f"{len(body.get('cancelled') or [])} approvals"))  # fmt: skip
+    cancelled = plural(len(body.get("cancelled") or []), "approval")
+    print(shown(f"paused {what} (pause {body['id']}); cancelled {cancelled}"))
+
+
+@pause_app.command("list")
+def pause_list(
+    every: Annotated[
+        bool, typer.Option("--all", help="Resumed pauses too, not only those in force.")
+    ] = False,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The pauses in force (with --all, resumed ones too), newest first."""
+    body = call(server, token, "GET", "/v1/pause", params={"all": "true" if every else "false"})
+    if _print(body, as_json):
+        return
+    rows = body.get("pauses") or []
+    if not rows:
+        print("no pauses in force" if not every else "no pauses")
+        return
+    whole = Column("id", no_wrap=True, min_width=32, overflow="ignore")
+    table = Table(whole, "scope", "since", "by", "reason", "resumed")
+    for p in rows:
+        scope = "everything" if p.get("scope") == "all" else f"{p.get('scope')} {p.get('target')}"
+        resumed = (f"{p.get('resumed_at')} by {p.get('resumed_by')}: {p.get('resume_reason')}"
+                   if p.get("resumed_at") else "in force")  # fmt: skip
+        cells = (p.get("id"), scope, p.get("created_at"), p.get("paused_by"), p.get("reason"),
+                 resumed)  # fmt: skip
+        table.add_row(*(text(str(c or "")) for c in cells))
+    Console().print(table)
 
 
 def resume(
@@ -228,7 +311,16 @@ def resume(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Lift a pause. What it cancelled stays cancelled: agents ask again."""
+    """Lift a pause (its id, or any unique prefix of it). What it cancelled stays cancelled:
+    agents ask again."""
+    if len(pause_id) < 32:  # a prefix, as git takes one: it must name exactly one pause
+        found = call(server, token, "GET", "/v1/pause", params={"all": "true"}).get("pauses")
+        ids = [str(p.get("id")) for p in found or () if str(p.get("id")).startswith(pause_id)]
+        if len(ids) != 1:
+            listed = f": {', '.join(ids)}" if ids else ""
+            counted = plural(len(ids), "pause id")
+            _fail(f"{pause_id!r} is the start of {counted}{listed}; see `watchkeeper pause list`")
+        pause_id = ids[0]
     body = call(server, token, "DELETE", f"/v1/pause/{_segment(pause_id)}", json={"reason": reason})
     if not _print(body, as_json):
         print(shown(f"resumed: pause {pause_id} lifted by {body.get('resumed_by')}"))

@@ -14,12 +14,13 @@ import typer
 
 from watchkeeper.cli_audit import DbOption
 from watchkeeper.cli_shared import OrdersOption, load_orders
+from watchkeeper.config import Settings
 from watchkeeper.errors import UsageError
 from watchkeeper.membership import check_new, effective, findings
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import ROLES, Identities
 from watchkeeper.terminal import json_text, shown
-from watchkeeper.wording import plural
+from watchkeeper.wording import plural, seconds
 
 agents_app = typer.Typer(help="Agents: each gets one API key.", no_args_is_help=True)
 users_app = typer.Typer(help="People who approve, audit or administer.", no_args_is_help=True)
@@ -166,15 +167,92 @@ def users_list(
 @users_app.command("token")
 def users_token(
     email: Annotated[str, typer.Argument(help="Whose token.")],
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            help="How long it works: 90d, 12h, 30m, or never. Default: WATCHKEEPER_TOKEN_EXPIRES "
+            "(90d).",
+        ),
+    ] = None,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Revoke every working token of theirs instead.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Print a new personal token for a person (once: only its hash is kept)."""
+    """Print a new personal token for a person (once: only its hash is kept), or --revoke
+    theirs: refused by every server from the next request."""
+    if revoke and expires is not None:
+        _fail("give --revoke or --expires, not both")
+    lifetime = _lifetime(expires)
     ids = _identities(db)
     try:
-        token = ids.issue_token(email)
+        if revoke:
+            count = ids.revoke_tokens(email)
+        else:
+            token = ids.issue_token(email, lifetime)
     except UsageError as exc:
         _fail(str(exc))
     finally:
         ids.store.close()
-    sys.stderr.write(shown(f"a token for {email} (shown once, keep it secret):") + "\n")
+    if revoke:
+        sys.stderr.write(shown(f"revoked {plural(count, 'token')} of {email}") + "\n")
+        return
+    until = "never expires" if lifetime is None else f"expires in {_days(lifetime)}"
+    sys.stderr.write(shown(f"a token for {email} ({until}; shown once, keep it secret):") + "\n")
     print(token)
+
+
+def _days(lifetime: float) -> str:
+    days = lifetime / 86400
+    return plural(round(days), "day") if days >= 1 else f"{lifetime / 3600:g} h"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except UsageError as exc:
+        _fail(str(exc))
+
+
+def _lifetime(expires: str | None) -> float | None:
+    """Seconds a new token works (``None``: until revoked), from --expires or the setting."""
+    if expires is None:
+        return _settings().token_seconds()
+    if expires.strip() == "never":
+        return None
+    found = seconds(expires)
+    if not found:
+        _fail(f"--expires {expires!r} is not a duration; write it like 90d, 12h or 30m, or never")
+    return float(found)
+
+
+@users_app.command("disable")
+def users_disable(
+    email: Annotated[str, typer.Argument(help="Whose account.")],
+    db: DbOption = None,
+) -> None:
+    """Disable an account: its tokens are refused by every server from the next request, and
+    its votes stop counting. Audited; `users enable` undoes it."""
+    _toggle(email, db, disable=True)
+
+
+@users_app.command("enable")
+def users_enable(
+    email: Annotated[str, typer.Argument(help="Whose account.")],
+    db: DbOption = None,
+) -> None:
+    """Enable a disabled account again (tokens revoked meanwhile stay revoked). Audited."""
+    _toggle(email, db, disable=False)
+
+
+def _toggle(email: str, db: str | None, disable: bool) -> None:
+    ids = _identities(db)
+    try:
+        (ids.disable_user if disable else ids.enable_user)(email)
+    except UsageError as exc:
+        _fail(str(exc))
+    finally:
+        ids.store.close()
+    done = "disabled: refused from the next request" if disable else "enabled"
+    sys.stderr.write(shown(f"user {email} {done}") + "\n")

@@ -18,6 +18,7 @@ from typing import Any
 
 from watchkeeper.analyzers import Limits
 from watchkeeper.errors import UsageError
+from watchkeeper.wording import seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,12 @@ def _positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise ValueError("it must be a finite number greater than zero")
     return value
+
+
+def _expiry(text: str) -> str:
+    if text.strip() != "never" and not (seconds(text) or 0) > 0:
+        raise ValueError("it is not a duration (90d, 12h, 30m) or `never`")
+    return text.strip()
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -119,6 +126,13 @@ SETTINGS += (
         "The server's address as people reach it: notifications link to approvals under it.",
     ),
     Setting(
+        "token_expires",
+        "90d",
+        "How long a personal token works unless `users token --expires` says otherwise: a "
+        "duration (`90d`, `12h`) or `never`.",
+        _expiry,
+    ),
+    Setting(
         "max_waits_per_agent",
         32,
         "Most approval waits (`GET /v1/approvals/{id}?wait=`) one agent or person may hold open "
@@ -145,6 +159,7 @@ class Settings:
     checkpoint_seconds: float = SETTING["checkpoint_seconds"].default
     public_url: str = SETTING["public_url"].default
     max_waits_per_agent: int = SETTING["max_waits_per_agent"].default
+    token_expires: str = SETTING["token_expires"].default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -163,6 +178,10 @@ class Settings:
                     f"It is: {setting.help}"
                 ) from exc
         return cls(**values)
+
+    def token_seconds(self) -> float | None:
+        """How long a new personal token works, in seconds; ``None``: until revoked."""
+        return None if self.token_expires == "never" else float(seconds(self.token_expires) or 0)
 
     def limits(self) -> Limits:
         """The analyzer bounds these settings ask for."""

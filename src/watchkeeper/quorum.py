@@ -70,6 +70,27 @@ def outcome(
     return "approved"
 
 
+def progress(
+    required: Sequence[Requirement],
+    votes: Iterable[tuple[str, str]],
+    people: Mapping[str, User],
+    groups: Groups,
+) -> list[dict[str, Any]]:
+    """For each requirement, how many of the approvals it needs are in: ``{"rule", "needs",
+    "have"}`` (counting, as :func:`outcome` does, distinct eligible people who approved)."""
+    cast = list(votes)
+    out = []
+    for requirement in required:
+        have = {
+            email for email, vote in cast
+            if vote == "approve" and (p := people.get(email)) is not None
+            and eligible(p, requirement, groups)
+        }  # fmt: skip
+        out.append({"rule": requirement.get("rule"), "needs": int(requirement.get("quorum") or 1),
+                    "have": len(have)})  # fmt: skip
+    return out
+
+
 def ladder(required: Sequence[Requirement]) -> list[tuple[int, int, str]]:
     """Every escalation step of an approval's requirements, in the order they fall due:
     ``(after_seconds, requirement index, group)``."""

@@ -1,4 +1,5 @@
-"""How counts are said to people: one place, so no message says "1 errors" or "2 event".
+"""How counts and durations are said: one place, so no message says "1 errors" or "2 event",
+and every duration a person writes (orders, flags, settings) reads the same way.
 
 >>> plural(1, "event")
 '1 event'
@@ -6,11 +7,29 @@
 '1,042 events'
 >>> plural(2, "policy", "policies")
 '2 policies'
+>>> seconds("1h30m")
+5400
+>>> seconds("soon") is None
+True
 """
 
 from __future__ import annotations
+
+import re
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     """``count`` and ``word``, made plural (``many``, else ``word + "s"``) unless it is one."""
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def seconds(text: str) -> int | None:
+    """A duration written ``90s``, ``30m``, ``2h``, ``1d``, ``1h30m``, in seconds; ``None`` if
+    it is not one."""
+    match = _DURATION.fullmatch(text.strip()) if text.strip() else None
+    if match is None or not any(match.groups()):
+        return None
+    d, h, m, s = (int(g or 0) for g in match.groups())
+    return ((d * 24 + h) * 60 + m) * 60 + s

@@ -30,7 +30,7 @@ def test_list_show_and_approve(served: Served) -> None:
     code, out, _ = cli(served, served.approver, "approvals", "list")
     assert code == 0
     assert approval in out
-    assert "2 of any approver" in out
+    assert "0 of 2: any approver (prod-irreversible-needs-two)" in out
     code, out, _ = cli(served, served.approver, "approvals", "show", approval)
     assert code == 0
     assert "infra-bot" in out
@@ -58,7 +58,11 @@ def test_deny_and_refusals_exit_1_with_the_servers_reason(served: Served) -> Non
     assert "already denied" in err
     code, _, err = cli(served, served.auditor, "approvals", "approve", "nope")
     assert code == 1
-    assert "404" in err
+    assert "no approval id starts with 'nope'" in err
+    code, _, err = cli(served, served.auditor, "approvals", "approve", ask(served, "rm -rf /x")
+                       ["approval_id"])  # fmt: skip
+    assert code == 1
+    assert "refused (403 not_eligible)" in err
 
 
 def test_pause_and_resume(served: Served) -> None:
@@ -156,9 +160,10 @@ def test_a_comment_is_shown_not_obeyed(served: Served, comment: str, seen: str) 
 
 
 def test_a_refusal_naming_what_was_asked_for_is_shown_not_obeyed(served: Served) -> None:
-    code, out, err = cli(served, served.approver, "approvals", "show", "x\x1b[2J\u202e")
+    whole = "x\x1b[2J\u202e".ljust(32, "0")  # an id in full goes to the server as it is
+    code, out, err = cli(served, served.approver, "approvals", "show", whole)
     assert code == 1, out + err
-    assert "no approval x\\x1b[2J\\u202e" in err
+    assert "no approval x\\x1b[2J\\u202e000" in err
     assert raw_characters(err) == [], err
 
 

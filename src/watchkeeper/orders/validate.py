@@ -22,6 +22,7 @@ from typing import Any
 
 from watchkeeper.errors import Issue
 from watchkeeper.orders.source import Mark, Node
+from watchkeeper.wording import seconds
 
 Path = tuple[str | int, ...]
 
@@ -132,9 +133,6 @@ class Enum(Spec):
         )
 
 
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
 class Duration(Spec):
     """``90s``, ``30m``, ``2h``, ``1d``, ``1h30m``, taken as seconds."""
 
@@ -142,16 +140,14 @@ class Duration(Spec):
 
     def check(self, node: Node, path: Path, v: Validation) -> Any:
         text = node.text if node.kind == "scalar" else ""
-        match = _DURATION.fullmatch(text) if text else None
-        if match is None or not any(match.groups()):
+        found = seconds(text) if text else None
+        if found is None:
             return v.fail(
                 node, f"{node.describe()} is not a duration; write it like 90s, 30m, 2h or 1d"
             )
-        d, h, m, s = (int(g or 0) for g in match.groups())
-        seconds = ((d * 24 + h) * 60 + m) * 60 + s
-        if seconds <= 0:
+        if found <= 0:
             return v.fail(node, f"duration {text!r} must be longer than zero")
-        return seconds
+        return found
 
 
 class ListOf(Spec):

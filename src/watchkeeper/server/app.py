@@ -369,15 +369,17 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
 
     @app.get("/v1/approvals")
     def list_approvals(
-        request: Request, state: str = "pending", limit: int = 100
+        request: Request, state: str = "pending", limit: int = 100, prefix: str = ""
     ) -> dict[str, Any]:
         """Approvals for people, newest first: ``?state=pending`` (the default), ``approved``,
-        ``denied``, ``expired``, ``cancelled`` or ``all``."""
+        ``denied``, ``expired``, ``cancelled`` or ``all``; ``?prefix=`` keeps those whose id
+        starts with it."""
         person_of(request)
         states = ("pending", "approved", "denied", "expired", "cancelled", "all")
         if state not in states:
             raise ApiError(422, "invalid_request", f"state {state!r} is not one of {states}")
-        return {"approvals": approvals.recent(None if state == "all" else state, limit)}
+        found = approvals.recent(None if state == "all" else state, limit, prefix)
+        return {"approvals": found}
 
     @app.get("/v1/approvals/{approval_id}")
     async def get_approval(approval_id: str, request: Request, wait: float = 0) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from watchkeeper.decision import ApprovalRequirement
-from watchkeeper.quorum import eligible, ladder, outcome, replay
+from watchkeeper.quorum import eligible, ladder, outcome, progress, replay
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
@@ -209,14 +209,19 @@ class Approvals:
             self._changed(approval_id)
         return view
 
-    def recent(self, state: str | None = "pending", limit: int = 100) -> list[dict[str, Any]]:
-        """Approvals, newest first: those in ``state`` (all with ``None``). Pending ones are
-        advanced first, so the list never offers what can no longer be voted on."""
+    def recent(
+        self, state: str | None = "pending", limit: int = 100, prefix: str = ""
+    ) -> list[dict[str, Any]]:
+        """Approvals, newest first: those in ``state`` (all with ``None``) whose id starts with
+        ``prefix``. Pending ones are advanced first, so the list never offers what can no
+        longer be voted on."""
         self.tick()
         with self.store.reading() as conn:
             query = select(approvals.c.id).order_by(approvals.c.created_at.desc(), approvals.c.id)
             if state is not None:
                 query = query.where(approvals.c.state == state)
+            if prefix:  # ids are lower-case hex: a prefix of anything else matches nothing
+                query = query.where(approvals.c.id.startswith(prefix.lower(), autoescape=True))
             ids = conn.execute(query.limit(max(1, min(limit, 1000)))).scalars().all()
             return [v for a in ids if (v := self._view(conn, a)) is not None]
 
@@ -368,13 +373,16 @@ class Approvals:
             .where(votes.c.approval_id == approval_id)
             .order_by(votes.c.created_at, votes.c.email)
         ).all()
+        required = json.loads(row["requirements"])
+        people = self._people(conn, [v[0] for v in cast])
         return {
             "id": row["id"],
             "state": row["state"],
             "agent": row["agent"],
             "digest": row["digest"],
             "action_index": int(row["action_index"]),
-            "required": json.loads(row["requirements"]),
+            "required": required,
+            "progress": progress(required, [(v[0], v[1]) for v in cast], people, self.groups),
             "votes": [
                 {"email": v[0], "vote": v[1], "comment": v[2], "break_glass": bool(v[3])}
                 for v in cast

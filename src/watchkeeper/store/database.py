@@ -25,7 +25,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Float,
+    create_engine,
+    event,
+    inspect,
+    literal_column,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -208,11 +218,17 @@ class Store:
 
     def now(self, conn: Connection) -> float:
         """The database's clock, in seconds since the epoch: one clock for every replica."""
+        return float(conn.exec_driver_sql(f"SELECT {self._clock}").scalar_one())
+
+    def clock(self) -> ColumnElement[float]:
+        """:meth:`now` as an SQL expression, to compare with in a query of its own."""
+        return literal_column(self._clock, Float)
+
+    @property
+    def _clock(self) -> str:
         if self.dialect == "postgresql":
-            query = "SELECT extract(epoch FROM clock_timestamp())"
-        else:
-            query = "SELECT (julianday('now') - 2440587.5) * 86400.0"
-        return float(conn.exec_driver_sql(query).scalar_one())
+            return "extract(epoch FROM clock_timestamp())"
+        return "((julianday('now') - 2440587.5) * 86400.0)"
 
     def close(self) -> None:
         self.engine.dispose()

@@ -25,7 +25,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error
-from sqlalchemy import Connection, Select, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from watchkeeper.errors import UsageError
@@ -54,6 +54,11 @@ def _digest(secret: str) -> bytes:
 def _active_key(digest: bytes) -> Select[tuple[str]]:
     """The name of the agent whose unrevoked key has this digest."""
     return select(agents.c.name).where(agents.c.key_hash == digest, agents.c.revoked_at.is_(None))
+
+
+def _unexpired(store: Store) -> ColumnElement[bool]:
+    """A token that has not expired on the database's clock."""
+    return or_(user_tokens.c.expires_at.is_(None), user_tokens.c.expires_at > store.clock())
 
 
 def new_secret(kind: str) -> str:
@@ -216,9 +221,10 @@ class Identities:
         many of their tokens work."""
         working = (
             select(func.count())
-            .where(user_tokens.c.email == users.c.email, user_tokens.c.revoked_at.is_(None))
+            .where(user_tokens.c.email == users.c.email, user_tokens.c.revoked_at.is_(None),
+                   _unexpired(self.store))
             .scalar_subquery()
-        )
+        )  # fmt: skip
         with self.store.reading() as conn:
             rows = conn.execute(
                 select(users.c.email, users.c.role, users.c.groups, users.c.created_at,
@@ -254,8 +260,9 @@ class Identities:
             return None
         return User(row[0], row[1], tuple(json.loads(row[2])))
 
-    def issue_token(self, email: str) -> str:
-        """A personal token for ``email`` (shown once)."""
+    def issue_token(self, email: str, expires_in: float | None = None) -> str:
+        """A personal token for ``email`` (shown once), working for ``expires_in`` seconds on
+        the database's clock (``None``: until revoked)."""
         token = new_secret("user")
         with self.store.writing() as conn:
             exists = conn.execute(
@@ -264,11 +271,70 @@ class Identities:
                 )
             ).first()
             if exists is None:
-                raise IdentityError(f"no user {email!r}; add them with `watchkeeper users add`")
-            conn.execute(insert(user_tokens).values(token_hash=_digest(token), email=email.lower()))
-            self.log.append_in(conn, [{"kind": "token_issued", "email": email.lower(),
-                                       "token_sha256": _digest(token).hex()}])  # fmt: skip
+                raise IdentityError(
+                    f"no user {email!r} (or the account is disabled); add them with "
+                    "`watchkeeper users add`, or `watchkeeper users enable`"
+                )
+            until = None if expires_in is None else self.store.now(conn) + expires_in
+            digest = _digest(token)
+            conn.execute(
+                insert(user_tokens).values(token_hash=digest, email=email.lower(), expires_at=until)
+            )
+            issued = {"kind": "token_issued", "email": email.lower(),
+                      "token_sha256": digest.hex(), "expires_at": until}  # fmt: skip
+            self.log.append_in(conn, [issued])
         return token
+
+    def revoke_tokens(self, email: str) -> int:
+        """Revoke every working token of ``email``, at once on every replica; how many.
+        Audited with their SHA-256."""
+        with self.store.writing() as conn:
+            self._known(conn, email)
+            working = select(user_tokens.c.token_hash).where(
+                user_tokens.c.email == email.lower(), user_tokens.c.revoked_at.is_(None)
+            )
+            digests = [bytes(d) for d in conn.execute(working).scalars()]
+            if digests:
+                conn.execute(
+                    update(user_tokens)
+                    .where(user_tokens.c.token_hash.in_(digests))
+                    .values(revoked_at=func.now())
+                )
+                revoked = {"kind": "token_revoked", "email": email.lower(),
+                           "tokens": sorted(d.hex() for d in digests)}  # fmt: skip
+                self.log.append_in(conn, [revoked])
+        return len(digests)
+
+    def disable_user(self, email: str) -> None:
+        """Disable a person's account, at once on every replica: their tokens stop working
+        from the next request and their votes stop counting. Audited."""
+        self._set_disabled(email, True)
+
+    def enable_user(self, email: str) -> None:
+        """Enable a disabled account again (tokens revoked meanwhile stay revoked). Audited."""
+        self._set_disabled(email, False)
+
+    def _set_disabled(self, email: str, disabled: bool) -> None:
+        with self.store.writing() as conn:
+            self._known(conn, email)
+            changed = conn.execute(
+                update(users)
+                .where(users.c.email == email.lower(),
+                       users.c.disabled_at.is_(None) if disabled
+                       else users.c.disabled_at.is_not(None))
+                .values(disabled_at=func.now() if disabled else None)
+            ).rowcount  # fmt: skip
+            if not changed:
+                raise IdentityError(
+                    f"user {email!r} is already {'disabled' if disabled else 'enabled'}"
+                )
+            kind = "user_disabled" if disabled else "user_enabled"
+            self.log.append_in(conn, [{"kind": kind, "email": email.lower()}])
+
+    def _known(self, conn: Connection, email: str) -> None:
+        if conn.execute(select(users.c.email).where(users.c.email == email.lower())).first():
+            return
+        raise IdentityError(f"there is no user {email!r}; `watchkeeper users list` shows them")
 
     def user_for(self, token: str) -> User | None:
         """The person this token belongs to, or ``None`` (unknown, revoked or disabled)."""
@@ -280,6 +346,7 @@ class Identities:
                     user_tokens.c.token_hash == _digest(token),
                     user_tokens.c.revoked_at.is_(None),
                     users.c.disabled_at.is_(None),
+                    _unexpired(self.store),
                 )
             ).first()
         return None if row is None else User(row[0], row[1], tuple(json.loads(row[2])))

@@ -105,6 +105,7 @@ user_tokens = Table(
     Column("email", String(320), ForeignKey("users.email"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", Float, nullable=True),  # epoch seconds on the database's clock
 )
 
 approvals = Table(

@@ -88,7 +88,8 @@ class Expected:
             if digest is None:
                 self.unhashed_tokens[event["email"]] += 1
             else:
-                self.tokens[digest] = {"email": event["email"], "revoked": False}
+                self.tokens[digest] = {"email": event["email"], "revoked": False,
+                                       "expires_at": event.get("expires_at")}  # fmt: skip
         elif kind == "token_revoked":
             for digest in event.get("tokens") or ():
                 self.tokens.setdefault(digest, {"email": event.get("email")})["revoked"] = True
@@ -170,6 +171,12 @@ def _approvals(conn: Connection, want: Expected) -> Iterator[str]:
                    f"says {log_says}")  # fmt: skip
 
 
+def _same_time(row: float | None, logged: float | None) -> bool:
+    if row is None or logged is None:
+        return row is logged
+    return abs(float(row) - float(logged)) < 0.001
+
+
 def _released(released: bool) -> str:
     return "the grant was released" if released else "the grant was not released"
 
@@ -218,9 +225,9 @@ def _identities(conn: Connection, want: Expected) -> Iterator[str]:
             yield (f"user {email}: its row says {'disabled' if person[1] else 'enabled'}, the "
                    f"log says {'disabled' if logged['disabled'] else 'enabled'}")  # fmt: skip
     unhashed = Counter(want.unhashed_tokens)
-    for digest, email, revoked in conn.execute(
-        select(user_tokens.c.token_hash, user_tokens.c.email, user_tokens.c.revoked_at.is_not(None))
-    ):  # fmt: skip
+    tokens = select(user_tokens.c.token_hash, user_tokens.c.email,
+                    user_tokens.c.revoked_at.is_not(None), user_tokens.c.expires_at)  # fmt: skip
+    for digest, email, revoked, expires in conn.execute(tokens):
         logged = want.tokens.get(bytes(digest).hex())
         if logged is None:
             if unhashed[email] > 0:  # issued before tokens were logged by hash: count them
@@ -229,6 +236,8 @@ def _identities(conn: Connection, want: Expected) -> Iterator[str]:
             yield f"a token of {email} that no token_issued event in the log accounts for"
         elif logged.get("email") != email:
             yield f"a token recorded for {logged.get('email')} now belongs to {email}"
+        elif not _same_time(expires, logged.get("expires_at")):
+            yield f"a token of {email}: its expiry is not the one the log recorded"
         elif bool(revoked) != bool(logged.get("revoked")):
             yield (f"a token of {email}: its row says {'revoked' if revoked else 'valid'}, the "
                    f"log says {'revoked' if logged.get('revoked') else 'valid'}")  # fmt: skip
