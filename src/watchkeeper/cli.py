@@ -424,13 +424,28 @@ def serve(
             "password and a personal token (once).",
         ),
     ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="Log lines as text or json (one object a line).")
+    ] = "text",
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info (a line per request), warning, error.")
+    ] = "info",
 ) -> None:
-    """Serve the HTTP API: decisions recorded before they are answered (see /openapi.json)."""
+    """Serve the HTTP API: decisions recorded before they are answered (see /openapi.json).
+
+    Logs to stderr: a banner, then one line per request and one per decision (never a secret).
+    """
     import uvicorn
 
+    from watchkeeper.server import logs
     from watchkeeper.server.app import create_app
     from watchkeeper.store.database import Store
 
+    if log_format not in logs.FORMATS:
+        _fail(f"--log-format {log_format!r}: use one of {', '.join(logs.FORMATS)}")
+    if log_level not in logs.LEVELS:
+        _fail(f"--log-level {log_level!r}: use one of {', '.join(logs.LEVELS)}")
+    logs.configure(log_format, log_level)
     loaded, label = _orders(orders)
     try:
         settings = Settings.from_env()
@@ -442,14 +457,18 @@ def serve(
             sys.stderr.write(terminal.shown(f"WARNING: {finding}") + "\n")
     except UsageError as exc:
         _fail(str(exc))
-    sys.stderr.write(terminal.shown(f"watchkeeper serving {label} on http://{host}:{port}") + "\n")
+    logs.server.info(
+        f"watchkeeper {__version__} serving on http://{host}:{port}",
+        extra={"orders": label, "orders_digest": loaded.digest, "database": store.shown_url,
+               "checkpoint_key": str(application.state.verifier)},
+    )  # fmt: skip
     # What was built at start (orders, analyzers, schema) lives as long as the process: out of
     # the collector's sight. Young collections run less often: a request allocates thousands
     # of short-lived objects, and tracing them often cost a tenth of the server's time.
     gc.freeze()
     gc.set_threshold(20_000, 20, 100)
     try:
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
     finally:
         store.close()
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -48,6 +49,8 @@ from watchkeeper.errors import describe as describe_error
 from watchkeeper.gateway import Gateway
 from watchkeeper.notify import Notifier
 from watchkeeper.orders.model import StandingOrders
+from watchkeeper.server import logs
+from watchkeeper.server.logs import AccessLog, who
 from watchkeeper.store.approvals import Approvals
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
@@ -215,7 +218,10 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         description="Decisions for AI agents' actions, recorded in a tamper-evident log.",
     )
 
+    #: The key that signs checkpoints, as auditors check them (public: logged at start).
+    app.state.verifier = str(recorder.signer.verifier) if recorder.signer else None
     app.add_middleware(SizeLimit, limit=limit)
+    app.add_middleware(AccessLog)  # outermost: every request gets its line, refused ones too
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -253,12 +259,14 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         agent = identities.agent_for(bearer(request))
         if agent is None:
             raise ApiError(401, "unauthorized", "this key belongs to no agent (or was revoked)")
+        who(request.scope, f"agent {agent}")
         return agent
 
     def person_of(request: Request, *roles: str) -> User:
         user = identities.user_for(bearer(request))
         if user is None:
             raise ApiError(401, "unauthorized", "this token belongs to no person (or was revoked)")
+        who(request.scope, user.email)
         if roles and user.role not in roles:
             raise ApiError(403, "forbidden", f"this needs the role {' or '.join(roles)}")
         return user
@@ -284,6 +292,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
         agent = identities.known_agent(token)
         if agent is None:  # a key not seen yet: read it, off the event loop
             agent = await run_in_threadpool(agent_of, request)
+        who(request.scope, f"agent {agent}")
         # Strict: a key sent twice would be decided on one copy and run with the other.
         action = strict_json.loads_object(body, what="the body (an action)")
         action["agent"] = agent  # the key says who is asking, whatever the body says
@@ -303,6 +312,12 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
             )
         latency.observe(time.perf_counter() - started)
         decisions.labels(decision.decision).inc()
+        if logs.decisions.isEnabledFor(logging.INFO):
+            tool = action.get("tool")
+            fields = {"action_id": action_id, "tool": tool if isinstance(tool, str) else "?",
+                      "decision": decision.decision, "rules": ",".join(decision.rules) or "-",
+                      "approval_id": approval_id or "-", "who": f"agent {agent}"}  # fmt: skip
+            logs.decisions.info("decision", extra=fields)
         answer = {**decision.to_json(), "action_id": action_id, "digest": decision.action_digest}
         if approval_id is not None:
             answer["approval_id"] = approval_id
@@ -351,13 +366,14 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
             """The agent (``None`` for a person) and who the caller is, for the wait cap."""
             agent = identities.agent_for(token)
             if agent is not None:
+                who(request.scope, f"agent {agent}")
                 return agent, f"agent {agent!r}"
             return None, person_of(request).email
 
-        agent, who = await run_in_threadpool(caller)
+        agent, caller_name = await run_in_threadpool(caller)
         view = await run_in_threadpool(approvals.get, approval_id)
         if view is not None and (agent is None or view["agent"] == agent) and wait > 0:
-            with waits.slot(who):  # a wait holds no thread, but it is bounded per caller
+            with waits.slot(caller_name):  # a wait holds no thread, but it is bounded per caller
                 view = await approvals.waited(approval_id, min(wait, MAX_WAIT), run_in_threadpool)
         if agent is not None:  # an agent sees its own approvals, and no one else's
             if view is None or view["agent"] != agent:

@@ -216,6 +216,11 @@ class Store:
         with conn, conn.begin():
             yield conn
 
+    @property
+    def shown_url(self) -> str:
+        """The database's URL with its password masked, for logs and messages."""
+        return _shown(self.url)
+
     def now(self, conn: Connection) -> float:
         """The database's clock, in seconds since the epoch: one clock for every replica."""
         return float(conn.exec_driver_sql(f"SELECT {self._clock}").scalar_one())
