@@ -342,7 +342,7 @@ def test_lint_reports_warnings_for_near_miss_names(run, tmp_path: Path) -> None:
         "watchkeeper.yaml:2:34: warning: agent 'suport-bot' is not declared; "
         "did you mean 'support-bot'?" in result.stderr
     )
-    assert "ok: 1 rules, 0 environments, 1 agents, 0 declared tools, 1 warning" in result.stdout
+    assert "ok: 1 rule, 0 environments, 1 agent, 0 declared tools, 1 warning" in result.stdout
 
 
 CODE_CARRIERS = """\

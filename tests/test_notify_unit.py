@@ -138,3 +138,23 @@ def test_the_log_channel_writes_what_people_wrote_as_text(caplog: pytest.LogCapt
     message = record.getMessage()
     assert message.startswith("PAUSED all by al: ok\\n\\x1b[2Kresumed by admin\\u202e {")
     assert raw_characters(message) == []
+
+
+def test_a_reason_with_line_breaks_is_mailed_with_a_one_line_subject() -> None:
+    mailbox = Mailbox()
+    port = closed_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mail = {"type": "email", "smtp": f"127.0.0.1:{port}", "from": "wk@example.com",
+                "to": ["a@example.com"]}  # fmt: skip
+        paused = Notification("n2", "mail", "pause", {"scope": "all", "target": "", "by": "al",
+                              "reason": "loop\r\nBcc: everyone@example.com\nagain"}, 0)  # fmt: skip
+        Deliverer({"mail": mail}, timeout=5).deliver(paused)
+        (sent,) = mailbox.messages
+        headers = sent.content.decode().split("\r\n\r\n", 1)[0]
+        assert "Subject: [watchkeeper] PAUSED all by al: loop Bcc: everyone@example.com" \
+               " again" in headers  # fmt: skip
+        assert "\nBcc:" not in headers
+    finally:
+        controller.stop()

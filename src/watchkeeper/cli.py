@@ -34,6 +34,7 @@ from watchkeeper.orders.declarations import code_hints
 from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.loader import builtin, builtin_text, load
 from watchkeeper.orders.model import StandingOrders
+from watchkeeper.wording import plural
 
 EXIT_CODES: dict[str, int] = {"allow": 0, "ask": 10, "deny": 20}
 
@@ -397,15 +398,12 @@ def lint(
         where = f"{w.file}:{w.line}:{w.col}" if w.line else w.file
         sys.stderr.write(_lines(f"{where}: warning: {w.message}") + "\n")
     if loaded is not None:
-        noted = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
-        out.print(
-            terminal.text(
-                f"{target}: ok: {len(loaded.rules)} rules, {len(loaded.environments)} "
-                f"environments, {len(loaded.agents)} agents, {len(loaded.tools)} declared "
-                f"tools{noted}"
-            ),
-            soft_wrap=True,
-        )
+        noted = f", {plural(len(warnings), 'warning')}" if warnings else ""
+        counts = ", ".join([plural(len(loaded.rules), "rule"),
+                            plural(len(loaded.environments), "environment"),
+                            plural(len(loaded.agents), "agent"),
+                            plural(len(loaded.tools), "declared tool")])  # fmt: skip
+        out.print(terminal.text(f"{target}: ok: {counts}{noted}"), soft_wrap=True)
 
 
 @app.command()

@@ -127,7 +127,8 @@ def _resolve(server: str, token: str | None, given: str) -> str:
         return ids[0]
     if not ids:
         _fail(f"no approval id starts with {given!r}; `watchkeeper approvals list --state all`", 1)
-    _fail(f"{given!r} is the start of {len(ids)} approval ids ({', '.join(ids)}); give more of it")
+    _fail(f"{given!r} is the start of {plural(len(ids), 'approval id')} ({', '.join(ids)}); "
+          "give more of it")  # fmt: skip
 
 
 def _show(view: dict[str, Any], console: Console) -> None:

@@ -117,8 +117,16 @@ class Gateway:
         first. Never raises. Pure computation: an event loop may call it for small actions."""
         decision = self._decide(action)
         if halt is not None:
+            # The pause denies it, not a rule: rules that matched would read as the denial's
+            # cause (an allow rule named on a deny). What it would be without the pause is said.
+            matched = f" ({', '.join(decision.rules)})" if decision.rules else ""
             decision = dataclasses.replace(
-                decision, decision="deny", reasons=(halt, *decision.reasons), approvals=()
+                decision,
+                decision="deny",
+                reasons=(halt, f"without the pause: {decision.decision}{matched}"),
+                rules=(),
+                instructions=("Wait until a person resumes it; do not retry in a loop.",),
+                approvals=(),
             )
         return decision
 

@@ -188,7 +188,9 @@ class Deliverer:
     def _email(self, item: Notification, channel: Mapping[str, Any], text: str) -> None:
         host, _, port = str(channel.get("smtp")).rpartition(":")
         message = EmailMessage()
-        message["Subject"] = f"[watchkeeper] {text[:150]}"
+        # One line: a reason with a newline would be refused as a header (or, with a lax mailer,
+        # start a header of its own).
+        message["Subject"] = f"[watchkeeper] {' '.join(text.split())[:150]}"
         message["From"] = str(channel.get("from"))
         message["To"] = ", ".join(str(t) for t in channel.get("to") or ())
         message["Message-ID"] = f"<{item.id}@watchkeeper>"

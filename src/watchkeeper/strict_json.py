@@ -16,7 +16,8 @@ Refused, each with :class:`~watchkeeper.errors.InvalidJSON` (code ``invalid_json
 message that names the place and the fix: text that is not UTF-8 JSON, a key twice in one
 object, ``NaN``, ``Infinity`` and numbers too large for a double (``1e999``), escapes that
 leave half of a surrogate pair (``"\\ud800"``: no UTF-8 encoder writes it), nesting deeper than
-``max_depth``, and documents over ``max_bytes``. API bodies, the CLI's action files, answers the
+``max_depth``, documents over ``max_bytes``, and NUL characters in strings (``"\\u0000"``:
+no PostgreSQL text column holds one). API bodies, the CLI's action files, answers the
 SDK and the approver CLI read from a server, and every door to come read JSON through here.
 """
 
@@ -112,7 +113,9 @@ def loads(
         ) from None
     # The walk is needed only when the text could break a bound: counting brackets is cheap,
     # walking a large plan is not.
-    surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    # NUL can only arrive escaped (raw control characters are not JSON): such a string is
+    # looked at too, since no PostgreSQL text column can hold it.
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None or "\\u0000" in text
     if surrogates or text.count("{") + text.count("[") > max_depth:
         _walk(value, max_depth, surrogates, what)
     return value
@@ -160,6 +163,10 @@ def _too_deep(what: str, max_depth: int) -> NoReturn:
 
 
 def _text(value: str, where: str) -> None:
+    if "\x00" in value:
+        raise InvalidJSON(
+            f"{where} holds a NUL character (\\u0000), which text cannot carry; remove it"
+        )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -15,7 +15,9 @@ True
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Sequence
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
@@ -33,3 +35,12 @@ def seconds(text: str) -> int | None:
         return None
     d, h, m, s = (int(g or 0) for g in match.groups())
     return ((d * 24 + h) * 60 + m) * 60 + s
+
+
+def suggest(word: str, choices: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest choice (letter case first), or ``""``."""
+    for choice in choices:
+        if choice.lower() == word.lower() and choice != word:
+            return f"; did you mean {choice!r}?"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

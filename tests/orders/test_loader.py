@@ -602,7 +602,7 @@ def test_quorum_larger_than_its_group_is_refused(write_orders: Write) -> None:
         5,
         issue.col,
         "quorum 3 is larger than group 'sre'",
-        "2 member(s)",
+        "2 members",
         "lower the quorum or add members",
     )
 
@@ -631,7 +631,7 @@ def test_quorum_larger_than_the_listed_users_is_refused(write_orders: Write) -> 
             approvers: {users: [a, b], quorum: 3}
         """
     )
-    assert_issue(only_issue(path), path, 4, 40, "quorum 3 is larger than the 2 listed user(s)")
+    assert_issue(only_issue(path), path, 4, 40, "quorum 3 is larger than the 2 listed users")
 
 
 # --- duplicates --------------------------------------------------------------------------------

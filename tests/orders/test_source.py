@@ -101,4 +101,4 @@ def test_quorum_counts_group_members_and_listed_users_together() -> None:
         "groups: {sre: [a@x.io, b@x.io]}\n"
         "rules: [{name: a, decision: ask, approvers: {group: sre, users: [a@x.io], quorum: 3}}]\n"
     )
-    assert "which has 2 member(s) (with the listed users, 2)" in found
+    assert "which has 2 members (with the listed users, 2)" in found

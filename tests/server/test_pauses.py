@@ -248,3 +248,27 @@ def test_pauses_racing_votes_and_consumes_never_fail_a_request(served: Served) -
         list(pool.map(work, range(len(asked))))
     assert 500 not in codes
     assert set(codes) <= {200, 409, 410}
+
+
+def test_pausing_an_agent_nobody_knows_names_the_closest_and_pauses_nothing(
+    served: Served,
+) -> None:
+    Identities(served.store).add_agent("dba-bot")
+    answer = pause(served, served.approver, scope="agent", target="DBA-bot", reason="typo")
+    assert answer.status_code == 404, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "unknown_agent"
+    assert "there is no agent 'DBA-bot'; did you mean 'dba-bot'?" in error["message"]
+    assert "nothing was paused" in error["message"]
+    assert served.get("/v1/pause", served.approver).json()["pauses"] == []
+    assert pause(served, served.approver, scope="agent", target="dba-bot",
+                 reason="right name").status_code == 200  # fmt: skip
+
+
+def test_a_paused_denial_names_no_rule_and_says_what_it_would_have_been(served: Served) -> None:
+    assert pause(served, served.approver, scope="all", reason="drill").status_code == 200
+    body = decide(served, served.agent_key, READ)
+    assert body["decision"] == "deny"
+    assert body["rules"] == []  # not the allow rule that matched: the pause denied it
+    assert body["reasons"][1] == "without the pause: allow (reads-are-free)"
+    assert body["approvals"] == []

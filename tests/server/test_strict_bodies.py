@@ -51,3 +51,11 @@ def test_a_vote_with_a_duplicated_vote_key_is_refused(served: Served) -> None:
     )
     assert answer.status_code == 400
     assert "duplicate key 'vote'" in answer.json()["error"]["message"]
+
+
+def test_a_nul_in_a_comment_is_refused_not_a_server_error(served: Served) -> None:
+    # PostgreSQL text cannot hold NUL: it was a 500 quoting the SQL statement.
+    answer = served.post("/v1/approvals/any/votes", served.approver,
+                         content=b'{"vote": "deny", "comment": "a\\u0000b"}')  # fmt: skip
+    assert answer.status_code == 400, answer.text
+    assert "$.comment holds a NUL character" in answer.json()["error"]["message"]

@@ -41,7 +41,7 @@ from watchkeeper.models import Action, Intent
 from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.loader import builtin, load
 from watchkeeper.orders.model import StandingOrders
-from watchkeeper.orders.validate import suggest
+from watchkeeper.wording import suggest
 
 P = ParamSpec("P")
 R = TypeVar("R")

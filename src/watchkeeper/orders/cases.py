@@ -33,8 +33,8 @@ from watchkeeper.orders.validate import (
     Record,
     Str,
     Validation,
-    suggest,
 )
+from watchkeeper.wording import suggest
 
 _FAILED = re.compile(r"rule '([^']+)' failed closed")
 CASE = Record(

@@ -25,7 +25,8 @@ from watchkeeper.orders.document import Compiler, Document, first_use, named_sec
 from watchkeeper.orders.index import RuleIndex, is_pattern
 from watchkeeper.orders.model import Environment, Rule, Selector, StandingOrders
 from watchkeeper.orders.source import Mark
-from watchkeeper.orders.validate import Path, suggest
+from watchkeeper.orders.validate import Path
+from watchkeeper.wording import plural, suggest
 
 DEFAULT_TIMEOUT = 3600
 
@@ -99,7 +100,7 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             doc.v.error(
                 at or path,
                 f"quorum {quorum} is larger than group {name!r}, which has "
-                f"{len(groups[name])} member(s)"
+                f"{plural(len(groups[name]), 'member')}"
                 + (
                     f" (with the listed users, {len(set(groups[name]) | set(users))})"
                     if users
@@ -273,7 +274,7 @@ def _rule(
         elif users and quorum > len(users):
             doc.v.error(
                 (*path, "approvers", a, "quorum"),
-                f"quorum {quorum} is larger than the {len(users)} listed user(s); "
+                f"quorum {quorum} is larger than the {plural(len(users), 'listed user')}; "
                 "lower the quorum or list more users",
             )
         approvals.append(

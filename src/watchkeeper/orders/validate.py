@@ -13,16 +13,14 @@ where each value came from, so later checks can still point at ``file:line:col``
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from watchkeeper.errors import Issue
 from watchkeeper.orders.source import Mark, Node
-from watchkeeper.wording import seconds
+from watchkeeper.wording import seconds, suggest
 
 Path = tuple[str | int, ...]
 
@@ -246,15 +244,6 @@ class MapOf(Spec):
 
 def _known_keys(fields: dict[str, Field]) -> str:
     return f"; known keys: {', '.join(fields)}"
-
-
-def suggest(word: str, choices: Sequence[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest choice, or ``""``."""
-    for choice in choices:
-        if choice.lower() == word.lower() and choice != word:
-            return f"; did you mean {choice!r}?"
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass

@@ -170,7 +170,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     waiter = Waiter.start(store)
     outbox = Outbox(store)
     channels = tuple(orders.channels)
-    pauses = Pauses(store, waiter, outbox, channels)
+    pauses = Pauses(store, waiter, outbox, channels, agents=orders.agents)
     approvals = Approvals(store, orders.groups, waiter, outbox, loud=channels, pauses=pauses)
     notifier = Notifier.start(store, orders.channels, settings.public_url)
 
@@ -241,8 +241,10 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        # Nothing was decided or changed by a request that ends here: say so in the one shape.
-        return _error(500, "internal", f"the server failed on this request: {describe_error(exc)}")
+        # Nothing was decided or changed by a request that ends here: say so in the one shape,
+        # with the first line only: a database error's next lines quote the SQL.
+        first = describe_error(exc).strip().splitlines()[0][:300]
+        return _error(500, "internal", f"the server failed on this request: {first}")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,7 +15,7 @@ what was cancelled stays cancelled, and the agent asks again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -26,8 +26,9 @@ from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
 from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.refusal import Refused
-from watchkeeper.store.schema import approvals, pauses
+from watchkeeper.store.schema import agents, approvals, pauses
 from watchkeeper.store.waiting import Waiter
+from watchkeeper.wording import suggest
 
 SCOPES = ("all", "agent", "session")
 
@@ -77,6 +78,7 @@ class Pauses:
         waiter: Waiter | None = None,
         outbox: Outbox | None = None,
         channels: Sequence[str] = (),
+        agents: Iterable[str] = (),
     ) -> None:
         self.store = store
         self.log = AuditLog(store)
@@ -84,6 +86,8 @@ class Pauses:
         self.outbox = outbox
         #: Every pause and resume is told to all of these.
         self.channels = tuple(channels)
+        #: Agents the standing orders declare: they may be paused before they first register.
+        self.agents = frozenset(agents)
 
     def _notify(self, conn: Connection, kind: str, payload: dict[str, Any]) -> None:
         if self.outbox is not None:
@@ -132,6 +136,18 @@ class Pauses:
         with self.store.reading() as conn:
             return [_view(r) for r in conn.execute(query.limit(1000))]
 
+    def _known_agent(self, conn: Connection, name: str) -> None:
+        """Refuse to pause an agent nobody knows: a typo (``DBA-bot`` for ``dba-bot``) would
+        pause nothing and look as if it had."""
+        registered = [str(r[0]) for r in conn.execute(select(agents.c.name))]
+        known = sorted({*registered, *self.agents})
+        if name not in known:
+            raise PauseError(
+                404, "unknown_agent",
+                f"there is no agent {name!r}{suggest(name, known)} (agents: "
+                f"{', '.join(known[:20]) or 'none'}); nothing was paused",
+            )  # fmt: skip
+
     def pause(self, scope: str, target: str, reason: str, by: User) -> dict[str, Any]:
         """Put a pause in force; cancel the pending approvals and unused grants it covers."""
         if scope not in SCOPES:
@@ -145,6 +161,8 @@ class Pauses:
             raise PauseError(422, "reason_required", "say why in reason: whoever resumes reads it")
         pause_id = uuid.uuid4().hex
         with self.store.writing() as conn:
+            if scope == "agent":
+                self._known_agent(conn, target)
             # First the log's lock: an action being recorded right now either commits first
             # (and its approval is cancelled below) or waits and sees this pause.
             self.log.lock(conn)
