@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck unit bench eval clean
+.PHONY: venv run test lint typecheck unit bench eval mutate clean
 
 venv: $(STAMP)
 
@@ -49,6 +49,10 @@ bench: venv
 # The analyzers over the peer corpus beside the repository: writes bench/EVAL.md.
 eval: venv
 	$(BIN)/python -m bench.eval
+
+# One planted bug at a time in the invariants; each must be caught: writes bench/MUTATION.md.
+mutate: venv
+	$(BIN)/python -m bench.mutate
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

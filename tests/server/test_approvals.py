@@ -50,16 +50,16 @@ def test_two_approvals_then_one_grant(served: Served) -> None:
     assert vote(served, served.approver, approval, "approve").status_code == 409  # once each
     assert vote(served, bob, approval, "approve").json()["state"] == "approved"
     consume = f"/v1/approvals/{approval}/consume"
-    assert (
-        served.post(consume, served.agent_key, json={"digest": "sha256:" + "0" * 64}).status_code
-        == 409
-    )
+    changed = served.post(consume, served.agent_key, json={"digest": "sha256:" + "0" * 64})
+    assert changed.status_code == 409
+    assert changed.json()["error"]["code"] == "digest_mismatch"  # bound to this action, named
     granted = served.post(consume, served.agent_key, json={"digest": body["digest"]})
     assert granted.status_code == 200
     assert granted.json()["granted"] is True
-    assert (
-        served.post(consume, served.agent_key, json={"digest": body["digest"]}).status_code == 409
-    )
+    again = served.post(consume, served.agent_key, json={"digest": body["digest"]})
+    assert again.status_code == 409
+    assert again.json()["error"] == {"code": "not_releasable",
+                                     "message": "the approval is already used"}  # fmt: skip
     kinds = [e["kind"] for e in served.get("/v1/audit?limit=1000", served.auditor).json()["events"]]
     assert kinds[-5:] == ["decision", "approval_requested", "vote", "vote", "grant_consumed"]
 

@@ -185,6 +185,38 @@ def test_every_tamper_is_found_and_named(
     assert report.problem
 
 
+def test_a_changed_field_in_the_last_event_of_an_odd_log_is_found_by_its_leaf_hash(
+    store: Store, signer: Signer
+) -> None:
+    # The last event of an odd-sized log has no stored parent, and a checkpoint's root is read
+    # from the stored leaf hash: only comparing the event with its leaf hash can catch this.
+    log = AuditLog(store)
+    log.append(events(41))
+    log.checkpoint(signer, ORIGIN)
+    with store.reading() as conn:
+        event = conn.execute(text("SELECT event FROM audit_leaves WHERE idx = 40")).scalar_one()
+    assert '"n":40' in event
+    forged = event.replace('"n":40', '"n":41')  # not the kind: another field
+    tamper(store, ("UPDATE audit_leaves SET event = :e WHERE idx = 40", {"e": forged}))
+    report = AuditLog(store).verify(signer.verifier)
+    assert not report.ok
+    assert report.problem == "event 40 does not match its leaf hash"
+    assert report.first_bad_index == 40
+
+
+def test_a_tail_cut_under_a_checkpoint_is_named(store: Store, signer: Signer) -> None:
+    filled(store, signer)  # checkpoints at 20 and 40
+    tamper(  # cut cleanly: the events, every node above them, the head
+        store,
+        "DELETE FROM audit_leaves WHERE idx >= 30",
+        "DELETE FROM audit_nodes WHERE (idx + 1) * (1 << level) > 30",
+        "UPDATE audit_head SET size = 30",
+    )
+    report = AuditLog(store).verify(signer.verifier)
+    assert report.problem == "checkpoint at 40 events, but the log holds 30: the tail was cut"
+    assert report.first_bad_index == 30
+
+
 def test_a_forked_log_is_caught_by_a_checkpoint_from_the_other(
     store: Store, signer: Signer, tmp_path: Path
 ) -> None:

@@ -530,7 +530,6 @@ class Approvals:
                 raise ApprovalError(410, row[2], f"the approval was {row[2]}")
             if self.pauses is not None and (pause := self.pauses.active_in(conn, agent, row[5])):
                 raise ApprovalError(423, "paused", describe(pause))
-            self._vouched(conn, approval_id, agent, digest)
             released = conn.execute(
                 update(approvals)
                 .where(
@@ -545,6 +544,8 @@ class Approvals:
             if released != 1:
                 what = "already used" if row[3] is not None else f"{row[2]}, not approved"
                 raise ApprovalError(409, "not_releasable", f"the approval is {what}")
+            # Then the log must agree: a row changed behind its back rolls this release back.
+            self._vouched(conn, approval_id, agent, digest)
             self.log.append_in(
                 conn, [{"kind": "grant_consumed", "approval": approval_id, "agent": agent,
                         "digest": digest}]
