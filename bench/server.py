@@ -7,7 +7,7 @@ fast a waiting agent learns of a vote.
 - *500 req/s*: the same, open loop on a fixed schedule; latency counts from when a request was
   due.
 - *Kill switch under load*: 500 approval waits held open (``?wait=60``) while a person pauses
-  and resumes an agent 50 times: how long each pause takes to answer, beside the same with no
+  and resumes a session 50 times: how long each pause takes to answer, beside the same with no
   waits held (target ≤ 1 s p99).
 - *Wake*: an agent waits on ``GET /v1/approvals/{id}?wait=30``; a person casts the deciding
   vote. Measured from sending the vote to the waiter's answer, so it includes the vote's own
@@ -181,7 +181,7 @@ def _pauses(base: str, key: str, token: str, held: int) -> tuple[float, float]:
             paused = http.post(
                 "/v1/pause",
                 headers=person,
-                json={"scope": "agent", "target": f"other-{i}", "reason": "drill"},
+                json={"scope": "session", "target": f"drill-{i}", "reason": "drill"},
             )
             samples.append((time.perf_counter() - started) * 1000)
             http.request("DELETE", f"/v1/pause/{paused.json()['id']}", headers=person,
@@ -287,7 +287,7 @@ on `?wait=30` (target ≤ 50 ms p99 from commit to answer).
 {wakes}
 
 The kill switch under load: {HELD} approval waits held open by one agent while a person pauses
-(and resumes) another agent {PAUSES} times; beside it, the same pauses with no waits held.
+(and resumes) a session {PAUSES} times; beside it, the same pauses with no waits held.
 
 {kills}
 """

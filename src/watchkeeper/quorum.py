@@ -60,14 +60,21 @@ def outcome(
         ):
             return "denied"
     for requirement in required:
-        approving = {
-            email for email, vote in cast
-            if vote == "approve" and (p := people.get(email)) is not None
-            and eligible(p, requirement, groups)
-        }  # fmt: skip
-        if len(approving) < int(requirement.get("quorum") or 1):
+        if len(_approving(requirement, cast, people, groups)) < int(requirement.get("quorum") or 1):
             return "pending"
     return "approved"
+
+
+def _approving(
+    requirement: Requirement, cast: Sequence[tuple[str, str]], people: Mapping[str, User],
+    groups: Groups,
+) -> set[str]:  # fmt: skip
+    """The distinct people who approved and may answer for ``requirement``."""
+    return {
+        email for email, vote in cast
+        if vote == "approve" and (p := people.get(email)) is not None
+        and eligible(p, requirement, groups)
+    }  # fmt: skip
 
 
 def progress(
@@ -79,16 +86,11 @@ def progress(
     """For each requirement, how many of the approvals it needs are in: ``{"rule", "needs",
     "have"}`` (counting, as :func:`outcome` does, distinct eligible people who approved)."""
     cast = list(votes)
-    out = []
-    for requirement in required:
-        have = {
-            email for email, vote in cast
-            if vote == "approve" and (p := people.get(email)) is not None
-            and eligible(p, requirement, groups)
-        }  # fmt: skip
-        out.append({"rule": requirement.get("rule"), "needs": int(requirement.get("quorum") or 1),
-                    "have": len(have)})  # fmt: skip
-    return out
+    return [
+        {"rule": r.get("rule"), "needs": int(r.get("quorum") or 1),
+         "have": len(_approving(r, cast, people, groups))}
+        for r in required
+    ]  # fmt: skip
 
 
 def ladder(required: Sequence[Requirement]) -> list[tuple[int, int, str]]:

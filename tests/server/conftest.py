@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +24,8 @@ from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities
 
 ACTION = {"tool": "shell", "environment": "prod", "input": {"command": "rm -rf /srv/data"}}
+#: The installed command, as an operator runs it.
+EXE = str(Path(sys.executable).with_name("watchkeeper"))
 
 
 def _free_port() -> int:
@@ -41,6 +46,34 @@ class Served:
     def get(self, path: str, key: str | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.get(self.base + path, headers=headers, timeout=10)
+
+
+def serve_process(
+    url: str,
+    home: Path,
+    *options: str,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    capture: bool = False,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``watchkeeper serve`` on ``url`` in a process of its own, working in ``home`` (its key
+    there); the process and its base URL once it answers. ``capture``: keep its stderr."""
+    port = port or _free_port()
+    environ = {**os.environ, "WATCHKEEPER_AUDIT_KEY": str(home / "audit.key"), **(env or {})}
+    proc = subprocess.Popen(
+        [EXE, "serve", "--db", url, "--port", str(port), *options], env=environ, cwd=home,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE if capture else subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the server did not start")
 
 
 @contextlib.contextmanager

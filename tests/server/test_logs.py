@@ -4,7 +4,6 @@ or JSON, and never a secret."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -13,28 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server.conftest import ACTION, _free_port
-from tests.server.test_server_crash import EXE
+from tests.server.conftest import ACTION, EXE, serve_process
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities
 
 
 def serve(url: str, home: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "WATCHKEEPER_AUDIT_KEY": str(home / "audit.key")}
-    proc = subprocess.Popen([EXE, "serve", "--db", url, "--port", str(port), *options],
-                            env=env, cwd=home, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("the server did not start")
+    return serve_process(url, home, *options, capture=True)
 
 
 def stopped(proc: subprocess.Popen[bytes]) -> str:

@@ -5,11 +5,9 @@ the audit log verifies (SPEC §7 invariant 3)."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,30 +17,16 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.server.conftest import _free_port
+from tests.server.conftest import _free_port, serve_process
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities
 
-EXE = str(Path(sys.executable).with_name("watchkeeper"))
 ROUNDS = 8
 
 
 def start(url: str, home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "WATCHKEEPER_AUDIT_KEY": str(home / "audit.key")}
-    proc = subprocess.Popen(
-        [EXE, "serve", "--db", url, "--port", str(port)],
-        env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("the server did not start")
+    return serve_process(url, home, port=port)[0]
 
 
 def flows(base: str, key: str, people: list[str], stop: threading.Event,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server.conftest import ACTION, _free_port, serving
-from tests.server.test_server_crash import EXE
+from tests.server.conftest import ACTION, _free_port, serve_process, serving
 from watchkeeper.config import Settings
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities
@@ -113,22 +110,6 @@ def test_waits_beyond_the_cap_are_refused_with_retry_after(
         assert again.status_code == 200
 
 
-def serve(url: str, home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "WATCHKEEPER_AUDIT_KEY": str(home / "audit.key"),
-           "WATCHKEEPER_MAX_WAITS_PER_AGENT": str(HELD * 2)}  # fmt: skip
-    proc = subprocess.Popen([EXE, "serve", "--db", url, "--port", str(port)], env=env, cwd=home,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("the server did not start")
-
-
 @pytest.mark.slow
 def test_a_pause_answers_within_a_second_while_500_waits_are_held(
     store_url: str, tmp_path: Path
@@ -140,7 +121,8 @@ def test_a_pause_answers_within_a_second_while_500_waits_are_held(
     person = {"Authorization": f"Bearer {ids.issue_token('alice@example.com')}"}
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = serve(store_url, tmp_path, port)
+    proc, _ = serve_process(store_url, tmp_path, port=port,
+                            env={"WATCHKEEPER_MAX_WAITS_PER_AGENT": str(HELD * 2)})  # fmt: skip
     try:
         with httpx.Client(base_url=base, timeout=30) as http:
             approvals = [ask(http, key, n) for n in range(HELD)]
@@ -148,10 +130,10 @@ def test_a_pause_answers_within_a_second_while_500_waits_are_held(
                 held(http, HELD)  # every wait is open and parked
                 assert holder.answers == []
                 pauses, health = [], []
-                for n in range(20):  # pauses of an agent that is not waiting: the waits stay
+                for n in range(20):  # pauses of a session nobody waits in: the waits stay
                     started = time.perf_counter()
                     paused = http.post("/v1/pause", headers=person,
-                                       json={"scope": "agent", "target": "infra-bot" + str(n),
+                                       json={"scope": "session", "target": f"drill-{n}",
                                              "reason": "drill"})  # fmt: skip
                     pauses.append(time.perf_counter() - started)
                     assert paused.status_code == 200, paused.text
