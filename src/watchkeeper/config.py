@@ -158,8 +158,8 @@ class Settings:
     checkpoint_every: int = SETTING["checkpoint_every"].default
     checkpoint_seconds: float = SETTING["checkpoint_seconds"].default
     public_url: str = SETTING["public_url"].default
-    max_waits_per_agent: int = SETTING["max_waits_per_agent"].default
     token_expires: str = SETTING["token_expires"].default
+    max_waits_per_agent: int = SETTING["max_waits_per_agent"].default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -62,6 +62,14 @@ class TextFormatter(logging.Formatter):
         return " ".join(p for p in parts if p)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Whatever ``sys.stderr`` is when a line is written (it may be replaced after start)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _value(value: Any) -> str:
     """A value as text, quoted when it holds a space, a quote or ``=`` (so lines split)."""
     text = shown(str(value))
@@ -73,7 +81,7 @@ def configure(form: str = "text", level: str = "info") -> None:
     global _listener
     formatter: logging.Formatter = JsonFormatter() if form == "json" else TextFormatter()
     formatter.converter = time.gmtime
-    out = logging.StreamHandler(sys.stderr)
+    out = _Stderr()
     out.setFormatter(formatter)
     if _listener is not None:
         _listener.stop()
