@@ -176,7 +176,9 @@ def raw_characters(output: str) -> list[str]:
         if (
             category in ("Cc", "Cf", "Cs", "Zl", "Zp")
             or (category == "Zs" and char != " ")
-            or char in "\u115f\u1160\u3164"  # Hangul fillers: letters that print as nothing
+            # Hangul fillers, the grapheme joiner, Khmer inherent vowels, blank braille: print as
+            # nothing
+            or char in "\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u2800"
         ):
             found.append(f"U+{ord(char):04X} at {i}: {output[max(0, i - 30) : i + 10]!r}")
     return found

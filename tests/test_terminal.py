@@ -74,6 +74,11 @@ EXAMPLES = settings(
         ),
         pytest.param("tag\U000e0041\U000e007f", "tag\\U000e0041\\U000e007f", id="tags"),
         pytest.param("a\u00a0b\u3000c\u3164", "a\\xa0b\\u3000c\\u3164", id="blanks-not-spaces"),
+        pytest.param(
+            "a\u034fb\u2800c\uffa0d\u17b4",
+            "a\\u034fb\\u2800c\\uffa0d\\u17b4",
+            id="marks-and-letters-that-print-nothing",
+        ),
         pytest.param("\ud800x\udfff", "\\ud800x\\udfff", id="lone-surrogates"),
         pytest.param("\u0378", "\\u0378", id="unassigned"),
         pytest.param(

@@ -443,7 +443,6 @@ def serve(
         _fail(f"--log-format {log_format!r}: use one of {', '.join(logs.FORMATS)}")
     if log_level not in logs.LEVELS:
         _fail(f"--log-level {log_level!r}: use one of {', '.join(logs.LEVELS)}")
-    logs.configure(log_format, log_level)
     loaded, label = _orders(orders)
     try:
         settings = Settings.from_env()
@@ -455,6 +454,7 @@ def serve(
             sys.stderr.write(terminal.shown(f"WARNING: {finding}") + "\n")
     except UsageError as exc:
         _fail(str(exc))
+    logs.configure(log_format, log_level)  # now that it will serve: nothing before needs it
     logs.server.info(
         f"watchkeeper {__version__} serving on http://{host}:{port}",
         extra={"orders": label, "orders_digest": loaded.digest, "database": store.shown_url,

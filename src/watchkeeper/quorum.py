@@ -119,11 +119,13 @@ def replay(
 ) -> dict[str, Any]:
     """What the audit log's ``events`` about one approval (oldest first) say of it now:
     ``state`` (``missing`` without its request), ``agent``, ``digest``, ``consumed``. The
-    votes are judged again under ``people`` and ``groups``, not taken from any row."""
+    votes are judged again under ``groups``, each in the role it was cast in; ``people`` are
+    the accounts still active (a disabled person's vote does not count)."""
     seen: dict[str, Any] = {"state": "missing", "agent": None, "digest": None, "consumed": False}
     required: list[dict[str, Any]] = []
     level = 0
     cast: dict[str, str] = {}
+    voters: dict[str, User] = {}
     glass = False
     for event in events:
         kind = event.get("kind")
@@ -134,15 +136,17 @@ def replay(
             level = max(level, int(event.get("level") or 0))
         elif kind == "vote" and seen["state"] == "pending":
             email, vote = str(event.get("email")), str(event.get("vote"))
-            cast.setdefault(email, vote)  # a person votes once: the first counts
-            person = people.get(email)
-            glass = glass or (
-                event.get("break_glass") is True
-                and vote == "approve"
-                and person is not None
-                and person.role == "admin"
-            )
-            seen["state"] = outcome(escalated(required, level), cast.items(), people, groups,
+            if email in cast:
+                continue  # a person votes once: the first counts
+            cast[email] = vote
+            # The role the vote was cast in (sealed with it), if the account is still active:
+            # a role raised in the database since does not count.
+            if email in people:
+                role = str(event.get("role") or people[email].role)
+                voters[email] = User(email, role, ())
+            glass = glass or (event.get("break_glass") is True and vote == "approve"
+                              and email in voters and voters[email].role == "admin")  # fmt: skip
+            seen["state"] = outcome(escalated(required, level), cast.items(), voters, groups,
                                     glass)  # fmt: skip
         elif kind in ("approval_expired", "grant_expired"):
             seen["state"] = "expired"

@@ -56,6 +56,12 @@ def _variation_selector(char: str) -> bool:
     return "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef"
 
 
+#: Marks and letters that print as nothing or as a blank, outside the categories above: the
+#: combining grapheme joiner, Khmer inherent vowels, the blank braille pattern, the halfwidth
+#: Hangul filler.
+_BLANKS = frozenset("\u034f\u17b4\u17b5\u2800\uffa0")
+
+
 def _hides(value: str, i: int) -> bool:
     """Whether ``value[i]`` is not plainly visible, and must be shown as its escape."""
     char = value[i]
@@ -66,7 +72,7 @@ def _hides(value: str, i: int) -> bool:
         return before.isspace() or _variation_selector(before) or _hides(value, i - 1)
     if char == "\u200d":
         return not joins_emoji(value, i)
-    return unicodedata.category(char) in _CATEGORIES or invisible(char)
+    return unicodedata.category(char) in _CATEGORIES or invisible(char) or char in _BLANKS
 
 
 def _escape(char: str) -> str:

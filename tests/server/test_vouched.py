@@ -142,3 +142,63 @@ def test_verify_reports_rows_changed_behind_the_log(served: Served, change: str)
     make(served)
     found = cross_check(served.store)
     assert any(expected in line for line in found), found
+
+
+def test_vote_events_forged_beside_the_log_release_nothing(served: Served) -> None:
+    # An insider with the database, not the server's key, appends votes as the server would.
+    from watchkeeper.store.audit import AuditLog
+    from watchkeeper.store.schema import approvals, votes
+
+    people(served, "bob@example.com", "carol@example.com")
+    body = ask(served)
+    approval = str(body["approval_id"])
+    log = AuditLog(served.store)
+    with served.store.writing() as conn:
+        log.lock(conn)
+        for email, state in (("bob@example.com", "pending"), ("carol@example.com", "approved")):
+            log.append_in(conn, [{"kind": "vote", "approval": approval, "email": email,
+                                  "role": "approver", "vote": "approve", "comment": "lgtm",
+                                  "break_glass": False, "state": state}])  # fmt: skip
+            row = {"approval_id": approval, "email": email, "vote": "approve", "comment": "",
+                   "break_glass": False}  # fmt: skip
+            conn.execute(votes.insert().values(**row))
+        conn.execute(approvals.update().where(approvals.c.id == approval).values(state="approved"))
+    status, answer = consume(served, body)
+    assert (status, answer["error"]["code"]) == (409, "unvouched"), answer
+
+
+def test_a_role_raised_in_the_database_does_not_turn_a_vote_into_break_glass(
+    served: Served,
+) -> None:
+    body = ask(served)
+    approval = str(body["approval_id"])
+    # alice is an approver: her break-glass vote counts as one ordinary approval of two.
+    voted = vote(served, served.approver, approval, "approve", comment="urgent", break_glass=True)
+    assert voted.json()["state"] == "pending"
+    insider(served, "UPDATE users SET role = 'admin' WHERE email = 'alice@example.com'",
+            "UPDATE approvals SET state = 'approved' WHERE id = :a", a=approval)  # fmt: skip
+    status, answer = consume(served, body)
+    assert (status, answer["error"]["code"]) == (409, "unvouched"), answer
+
+
+def test_a_release_hidden_from_the_index_is_reported(served: Served) -> None:
+    from tests.store.test_audit import tamper
+
+    bob, carol = people(served, "bob@example.com", "carol@example.com")
+    body = ask(served)
+    approval = str(body["approval_id"])
+    vote(served, bob, approval, "approve")
+    vote(served, carol, approval, "approve")
+    assert consume(served, body)[0] == 200
+    # The index is append-only, like the log: only someone who turns that off gets further.
+    with pytest.raises(Exception, match="watchkeeper"), served.store.writing() as conn:
+        conn.execute(text("DELETE FROM audit_refs"))
+    released = "(SELECT max(idx) FROM audit_leaves WHERE kind = 'grant_consumed')"
+    tamper(served.store,
+           f"DELETE FROM audit_refs WHERE subject = 'approval:{approval}' AND idx = {released}",
+           f"UPDATE approvals SET consumed_at = NULL WHERE id = '{approval}'")  # fmt: skip
+    assert consume(served, body)[0] == 200  # what only the database knew could be undone…
+    found = cross_check(served.store)  # …and the log says so
+    assert f"approval {approval}: its grant was released twice (two grant_consumed events)" \
+        in found  # fmt: skip
+    assert any(line.startswith("audit_refs lacks event") for line in found), found

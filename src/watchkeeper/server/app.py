@@ -23,6 +23,7 @@ agent, so the agent named in a request body is ignored. Every error has one shap
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -30,6 +31,8 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -38,6 +41,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watchkeeper import __version__, strict_json
@@ -97,29 +101,50 @@ async def _object(request: Request, empty_ok: bool = False) -> dict[str, Any]:
     return strict_json.loads_object(raw, what="the body")  # InvalidJSON: answered 400
 
 
-class SizeLimit:
-    """Refuse bodies over ``limit`` bytes: by their Content-Length before reading, and while
-    reading when they are sent in chunks. Plain ASGI: it costs next to nothing per request."""
+class Guard:
+    """What every request must be before anything reads it, in plain ASGI (it costs next to
+    nothing per request):
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    - bodies are limited: ``limit`` bytes for actions (plans are large), ``small`` for every
+      other endpoint; by Content-Length before reading, and while reading a chunked body;
+    - a body must keep arriving: ``BODY_SECONDS`` of silence ends the request (408), so a
+      client dripping a byte at a time cannot hold a connection and its memory for ever;
+    - a URL holding a NUL character is refused (400): no database text can carry it.
+    """
+
+    BODY_SECONDS = 30.0
+
+    def __init__(self, app: ASGIApp, limit: int, small: int = 64 * 1024) -> None:
+        self.app, self.limit, self.small = app, limit, small
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = f"request bodies are limited to {self.limit} bytes"
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            refused = "the URL holds a NUL character (%00); no id or value has one"
+            await _error(400, "invalid_request", refused)(scope, receive, send)
+            return
+        limit = self.limit if scope["path"] == "/v1/actions" else self.small
+        too_large = f"request bodies to {scope['path']} are limited to {limit} bytes"
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 await _error(413, "too_large", too_large)(scope, receive, send)
                 return
-        received = 0
+        received, complete = 0, False
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # the body is in: what remains is waiting to hear of a disconnect
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.BODY_SECONDS)
+            except TimeoutError:
+                raise ApiError(408, "timeout", f"the body stopped arriving for "
+                               f"{self.BODY_SECONDS:g} s; send it whole") from None  # fmt: skip
             received += len(message.get("body", b""))
-            if received > self.limit:  # answered by the ApiError handler, in the error shape
+            complete = not message.get("more_body", False)
+            if received > limit:  # answered by the ApiError handler, in the error shape
                 raise ApiError(413, "too_large", too_large)
             return message
 
@@ -171,7 +196,8 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     outbox = Outbox(store)
     channels = tuple(orders.channels)
     pauses = Pauses(store, waiter, outbox, channels, agents=orders.agents)
-    approvals = Approvals(store, orders.groups, waiter, outbox, loud=channels, pauses=pauses)
+    approvals = Approvals(store, orders.groups, waiter, outbox, loud=channels, pauses=pauses,
+                          sealer=recorder.signer)  # fmt: skip
     notifier = Notifier.start(store, orders.channels, settings.public_url)
 
     # Escalations and expiries happen on time even when nobody looks at the approval.
@@ -220,7 +246,7 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
 
     #: The key that signs checkpoints, as auditors check them (public: logged at start).
     app.state.verifier = str(recorder.signer.verifier) if recorder.signer else None
-    app.add_middleware(SizeLimit, limit=limit)
+    app.add_middleware(Guard, limit=limit)
     app.add_middleware(AccessLog)  # outermost: every request gets its line, refused ones too
 
     @app.exception_handler(ApiError)
@@ -238,6 +264,12 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # The client left mid-body: nothing was decided, nobody hears the answer, and it is not
+        # the server's failure (no 500, no traceback in the log).
+        return _error(400, "client_disconnected", "the client left before sending its body")
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -273,11 +305,18 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
             raise ApiError(403, "forbidden", f"this needs the role {' or '.join(roles)}")
         return user
 
+    # The kill switch runs on threads of its own: however busy the shared pool is (long lists,
+    # large actions), a pause never queues behind them.
+    kill_switch = anyio.CapacityLimiter(4)
+
+    def database_answers() -> None:
+        with store.reading() as conn:
+            conn.execute(text("SELECT 1"))
+
     @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
-        try:
-            with store.reading() as conn:
-                conn.execute(text("SELECT 1"))
+    async def healthz() -> dict[str, Any]:
+        try:  # on the kill switch's threads: a busy server still says whether it lives
+            await anyio.to_thread.run_sync(database_answers, limiter=kill_switch)
         except Exception as exc:
             raise ApiError(503, "unavailable", f"the database does not answer: {exc}") from None
         return {"status": "ok", "version": __version__, "orders": orders.digest}
@@ -290,13 +329,20 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     async def submit(request: Request) -> Response:
         """Decide an action; it and its decision are in the audit log before the answer."""
         token = bearer(request)
-        body = await request.body()  # its size was checked as it arrived (SizeLimit)
+        # Who is asking is known before the body is read: a request without a key of an
+        # agent never gets to send (and make the server hold) up to the input limit.
         agent = identities.known_agent(token)
         if agent is None:  # a key not seen yet: read it, off the event loop
             agent = await run_in_threadpool(agent_of, request)
         who(request.scope, f"agent {agent}")
-        # Strict: a key sent twice would be decided on one copy and run with the other.
-        action = strict_json.loads_object(body, what="the body (an action)")
+        body = await request.body()  # its size was checked as it arrived (Guard)
+        # Strict: a key sent twice would be decided on one copy and run with the other. A
+        # large body is read in a thread: the event loop serves the kill switch meanwhile.
+        what = "the body (an action)"
+        if len(body) <= INLINE_BYTES:
+            action = strict_json.loads_object(body, what=what)
+        else:
+            action = await run_in_threadpool(lambda: strict_json.loads_object(body, what=what))
         action["agent"] = agent  # the key says who is asking, whatever the body says
         session = action.get("session") if isinstance(action.get("session"), str) else None
         started = time.perf_counter()
@@ -409,32 +455,26 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     @app.post("/v1/approvals/{approval_id}/votes")
     async def vote(approval_id: str, request: Request) -> dict[str, Any]:
         """A person's vote: {"vote": "approve"|"deny", "comment": "…", "break_glass": false}."""
+        person = await run_in_threadpool(person_of, request)  # who, before reading the body
         body = await _object(request)
-
         glass = body.get("break_glass", False)
         if not isinstance(glass, bool):
             raise ApiError(
                 422, "invalid_request", f"break_glass must be true or false, not {glass!r}"
             )
-
-        def voted() -> dict[str, Any]:
-            return approvals.vote(
-                approval_id,
-                person_of(request),
-                str(body.get("vote")),
-                str(body.get("comment") or ""),
-                glass,
-            )
-
-        return await run_in_threadpool(voted)
+        choice, comment = str(body.get("vote")), str(body.get("comment") or "")
+        return await run_in_threadpool(
+            lambda: approvals.vote(approval_id, person, choice, comment, glass)
+        )
 
     @app.post("/v1/approvals/{approval_id}/consume")
     async def consume(approval_id: str, request: Request) -> dict[str, Any]:
         """The requesting agent takes its grant, once: {"digest": "sha256:…"}."""
+        agent = await run_in_threadpool(agent_of, request)
         body = await _object(request)
 
         def consumed() -> dict[str, Any]:
-            grant = approvals.consume(approval_id, agent_of(request), str(body.get("digest")))
+            grant = approvals.consume(approval_id, agent, str(body.get("digest")))
             return {
                 "approval_id": grant.approval_id,
                 "digest": grant.digest,
@@ -448,23 +488,25 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     async def outcome(action_id: int, request: Request) -> dict[str, Any]:
         """The agent that ran an action reports what happened:
         {"status": "succeeded"|"failed"|"reverted"|"unknown", "detail": "…"}."""
+        agent = await run_in_threadpool(agent_of, request)
         body = await _object(request)
         status, detail = str(body.get("status")), str(body.get("detail") or "")
         if not 0 <= action_id < 2**63:
             raise ApiError(404, "not_found", f"no action {action_id}")
-        return await run_in_threadpool(
-            lambda: outcomes.report(action_id, agent_of(request), status, detail)
-        )
+        return await run_in_threadpool(lambda: outcomes.report(action_id, agent, status, detail))
 
     @app.post("/v1/pause")
     async def pause(request: Request) -> dict[str, Any]:
         """The kill switch: {"scope": "all"|"agent"|"session", "target": "…", "reason": "…"}.
         Pending approvals in scope are cancelled and unused grants revoked."""
+        person = await anyio.to_thread.run_sync(
+            lambda: person_of(request, "approver", "admin"), limiter=kill_switch
+        )
         body = await _object(request)
         scope, target = str(body.get("scope") or ""), str(body.get("target") or "")
         reason = str(body.get("reason") or "")
-        return await run_in_threadpool(
-            lambda: pauses.pause(scope, target, reason, person_of(request, "approver", "admin"))
+        return await anyio.to_thread.run_sync(
+            lambda: pauses.pause(scope, target, reason, person), limiter=kill_switch
         )
 
     @app.get("/v1/pause")
@@ -476,10 +518,13 @@ def create_app(orders: StandingOrders, store: Store, settings: Settings | None =
     @app.delete("/v1/pause/{pause_id}")
     async def resume(pause_id: str, request: Request) -> dict[str, Any]:
         """Lift a pause: a person, with {"reason": "…"} (or ``?reason=``)."""
+        person = await anyio.to_thread.run_sync(
+            lambda: person_of(request, "approver", "admin"), limiter=kill_switch
+        )
         body = await _object(request, empty_ok=True)
         reason = str(body.get("reason") or request.query_params.get("reason") or "")
-        return await run_in_threadpool(
-            lambda: pauses.resume(pause_id, reason, person_of(request, "approver", "admin"))
+        return await anyio.to_thread.run_sync(
+            lambda: pauses.resume(pause_id, reason, person), limiter=kill_switch
         )
 
     @app.get("/v1/audit")

@@ -26,9 +26,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import ApprovalRequirement
 from watchkeeper.quorum import eligible, ladder, outcome, progress, replay
 from watchkeeper.store.audit import AuditLog
+from watchkeeper.store.checkpoint import Signer
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
 from watchkeeper.store.outbox import Outbox
@@ -38,6 +40,8 @@ from watchkeeper.store.schema import approvals, votes
 from watchkeeper.store.waiting import Waiter
 
 VOTES = ("approve", "deny")
+#: Events that can make a release possible: counted only when sealed (see ``sealer``).
+SEALED = frozenset({"approval_requested", "vote", "approval_escalated"})
 #: How long an approved, unused grant stays usable.
 GRANT_SECONDS = 900
 
@@ -72,6 +76,7 @@ class Approvals:
         outbox: Outbox | None = None,
         loud: Sequence[str] = (),
         pauses: Pauses | None = None,
+        sealer: Signer | None = None,
     ) -> None:
         self.store = store
         self.groups = {g: {m.lower() for m in members} for g, members in groups.items()}
@@ -82,6 +87,9 @@ class Approvals:
         self.loud = tuple(loud)
         #: Checked again when a grant is released: a pause holds whatever was approved.
         self.pauses = pauses
+        #: Seals the events a release is judged by (the request, votes, escalations) with the
+        #: key outside the database; only sealed ones count then. Without it, nothing is.
+        self.sealer = sealer
 
     def _notify(
         self,
@@ -191,8 +199,8 @@ class Approvals:
         )
         self.log.append_in(
             conn,
-            [{"kind": "approval_requested", "approval": approval_id, "agent": agent,
-              "digest": digest, "action_index": action_index, "required": required}],
+            [self._seal({"kind": "approval_requested", "approval": approval_id, "agent": agent,
+                         "digest": digest, "action_index": action_index, "required": required})],
         )  # fmt: skip
         self._notify(conn, required, "approval_requested",
                      {"approval": approval_id, "agent": agent, "digest": digest,
@@ -314,7 +322,7 @@ class Approvals:
         groups = sorted({group for _after, _r, group in due})
         event = {"kind": "approval_escalated", "approval": approval_id, "to": groups,
                  "level": level + len(due), "extended": "expires_at" in values}  # fmt: skip
-        self.log.append_in(conn, [event])
+        self.log.append_in(conn, [self._seal(event)])
         self._announce(conn, approval_id)
         self._notify(conn, required, "approval_escalated",
                      {"approval": approval_id, "agent": agent, "to": groups,
@@ -457,8 +465,9 @@ class Approvals:
                 )
             self.log.append_in(
                 conn,
-                [{"kind": "vote", "approval": approval_id, "email": user.email, "vote": vote,
-                  "comment": comment, "break_glass": break_glass, "state": state}],
+                [self._seal({"kind": "vote", "approval": approval_id, "email": user.email,
+                             "role": user.role, "vote": vote, "comment": comment,
+                             "break_glass": break_glass, "state": state})],
             )  # fmt: skip
             self._announce(conn, approval_id)
             if state != "pending":
@@ -490,6 +499,19 @@ class Approvals:
         ).all()
         return {r[0]: User(r[0], r[1], tuple(json.loads(r[2]))) for r in rows}
 
+    def _seal(self, event: dict[str, Any]) -> dict[str, Any]:
+        if self.sealer is None:
+            return event
+        return {**event, "seal": self.sealer.seal(canonical_json(event))}
+
+    def _trusted(self, event: dict[str, Any]) -> bool:
+        """An event a release may count: those that widen it (the request, votes, escalations)
+        only with this server's seal; those that restrict it always."""
+        if self.sealer is None or event.get("kind") not in SEALED:
+            return True
+        body = {k: v for k, v in event.items() if k not in ("seal", "time")}
+        return self.sealer.verifier.sealed(canonical_json(body), event.get("seal"))
+
     def _vouched(self, conn: Connection, approval_id: str, agent: str, digest: str) -> None:
         """Refuse the release unless the audit log's own events about the approval (its
         request, the votes, escalations, expiries, pauses, an earlier release) say it is
@@ -499,6 +521,7 @@ class Approvals:
             events = [e for _, e in self.log.about(conn, f"approval:{approval_id}")]
         except ValueError as exc:
             raise _unvouched(approval_id, str(exc)) from None
+        events = [e for e in events if self._trusted(e)]
         voters = [str(e.get("email")) for e in events if e.get("kind") == "vote"]
         seen = replay(events, self._people(conn, voters), self.groups)
         if seen["state"] == "missing":

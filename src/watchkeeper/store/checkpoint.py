@@ -34,6 +34,8 @@ from watchkeeper.errors import UsageError
 DEFAULT_KEY = ".watchkeeper/audit.key"
 DEFAULT_ORIGIN = "watchkeeper/audit"
 _ED25519 = b"\x01"
+#: What a seal signs before the event: a seal can never pass for a checkpoint's signature.
+_SEAL = b"watchkeeper event seal\n"
 _DASH = "\u2014 "  # an em dash and a space start each signature line
 
 
@@ -148,6 +150,18 @@ class Verifier:
                 return checkpoint
         raise CheckpointError(f"the note carries no signature by {self.name!r}")
 
+    def sealed(self, data: bytes, seal: object) -> bool:
+        """Whether ``seal`` is this key's seal on ``data`` (see :meth:`Signer.seal`)."""
+        if not isinstance(seal, str):
+            return False
+        try:
+            Ed25519PublicKey.from_public_bytes(self.public).verify(
+                base64.b64decode(seal, validate=True), _SEAL + data
+            )
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
     def check(self, note: str, size: int, root: bytes) -> str | None:
         """Why ``note`` is not a valid checkpoint of ``size`` and ``root``, or ``None``."""
         try:
@@ -213,6 +227,11 @@ class Signer:
         if not isinstance(loaded, Ed25519PrivateKey):
             raise CheckpointError(f"the audit key {path} is not an Ed25519 key")
         return cls(name, loaded, path)
+
+    def seal(self, data: bytes) -> str:
+        """A seal on ``data`` (an event's canonical JSON): what someone with the database but
+        not this key cannot make, so events it seals cannot be forged beside the log."""
+        return base64.b64encode(self._private.sign(_SEAL + data)).decode()
 
     def sign(self, origin: str, size: int, root: bytes) -> str:
         """A signed checkpoint note."""

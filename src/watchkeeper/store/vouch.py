@@ -19,11 +19,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from watchkeeper.store.audit import subjects
 from watchkeeper.store.database import Store
 from watchkeeper.store.schema import (
     agents,
     approvals,
     audit_leaves,
+    audit_refs,
     pauses,
     user_tokens,
     users,
@@ -32,7 +34,8 @@ from watchkeeper.store.schema import (
 
 #: Events that change state rows (actions and decisions, the bulk of the log, do not).
 KINDS = (
-    "approval_requested", "vote", "approval_expired", "grant_expired", "grant_consumed",
+    "approval_requested", "approval_joined", "approval_escalated", "vote", "approval_expired",
+    "grant_expired", "grant_consumed",
     "pause", "resume", "agent_added", "agent_revoked", "user_added", "user_disabled",
     "user_enabled", "token_issued", "token_revoked",
 )  # fmt: skip
@@ -51,6 +54,10 @@ class Expected:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # by hash, when logged
     unhashed_tokens: Counter[str] = field(default_factory=Counter)  # by email, older events
+    #: Which events are about which approval (audit_refs, as the events themselves say).
+    refs: set[tuple[str, int]] = field(default_factory=set)
+    #: What the events alone show is wrong (a grant released twice).
+    problems: list[str] = field(default_factory=list)
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event["kind"]
@@ -66,6 +73,9 @@ class Expected:
         elif kind in ("approval_expired", "grant_expired"):
             self._approval(event)["state"] = "expired"
         elif kind == "grant_consumed":
+            if self._approval(event).get("consumed"):
+                self.problems.append(f"approval {event['approval']}: its grant was released "
+                                     "twice (two grant_consumed events)")  # fmt: skip
             self._approval(event)["consumed"] = True
         elif kind == "pause":
             self.pauses[event["pause"]] = {
@@ -109,9 +119,11 @@ def expected(conn: Connection) -> Expected:
     )
     for idx, text in rows:
         try:
-            state.apply(json.loads(text))
+            event = json.loads(text)
+            state.apply(event)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"audit event {idx} cannot be read as its kind: {exc}") from None
+        state.refs.update((subject, int(idx)) for subject in subjects(event))
     return state
 
 
@@ -130,6 +142,8 @@ def cross_check(store: Store) -> list[str]:
 
 
 def _compare(conn: Connection, want: Expected) -> Iterator[str]:
+    yield from want.problems
+    yield from _refs(conn, want)
     yield from _approvals(conn, want)
     yield from _pauses(conn, want)
     yield from _identities(conn, want)
@@ -175,6 +189,17 @@ def _same_time(row: float | None, logged: float | None) -> bool:
     if row is None or logged is None:
         return row is logged
     return abs(float(row) - float(logged)) < 0.001
+
+
+def _refs(conn: Connection, want: Expected) -> Iterator[str]:
+    """The index of which events concern which approval, against the events themselves: an
+    entry removed would hide a release, an expiry or a pause from the next release's check."""
+    stored = {(str(r[0]), int(r[1])) for r in conn.execute(select(audit_refs.c.subject,
+                                                                 audit_refs.c.idx))}  # fmt: skip
+    for subject, idx in sorted(want.refs - stored):
+        yield f"audit_refs lacks event {idx} about {subject}: it was removed"
+    for subject, idx in sorted(stored - want.refs):
+        yield f"audit_refs says event {idx} is about {subject}, and it is not"
 
 
 def _released(released: bool) -> str:

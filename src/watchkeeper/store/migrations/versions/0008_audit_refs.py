@@ -43,6 +43,24 @@ def upgrade() -> None:
     ]
     if refs:
         conn.execute(sa.text("INSERT INTO audit_refs (subject, idx) VALUES (:subject, :idx)"), refs)
+    # Append-only like the log it indexes: removing the entry of a release or a pause would
+    # make an approval look releasable again.
+    if conn.dialect.name == "postgresql":
+        op.execute(
+            sa.text(
+                "CREATE TRIGGER audit_refs_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON "
+                "audit_refs FOR EACH STATEMENT EXECUTE FUNCTION watchkeeper_append_only()"
+            )
+        )
+    elif conn.dialect.name == "sqlite":
+        for event in ("UPDATE", "DELETE"):
+            op.execute(
+                sa.text(
+                    f"CREATE TRIGGER audit_refs_no_{event.lower()} BEFORE {event} ON audit_refs "
+                    f"BEGIN SELECT RAISE(ABORT, 'watchkeeper: {event} on audit_refs is refused: "
+                    "the audit log is append-only'); END"
+                )
+            )
 
 
 def downgrade() -> None:
