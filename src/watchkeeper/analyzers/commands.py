@@ -14,6 +14,7 @@ import re
 import shlex
 from collections.abc import Callable
 
+from watchkeeper.analyzers.effects import Flag
 from watchkeeper.analyzers.host import POWER_COMMANDS, host_tool, power, systemctl
 from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, kubectx, terraform
 from watchkeeper.analyzers.invocation import (
@@ -65,6 +66,7 @@ from watchkeeper.analyzers.system import (
     windows_delete,
 )
 from watchkeeper.analyzers.vocabulary import (
+    Change,
     asks_for_help,
     dry_run,
     reads_secret,
@@ -322,7 +324,7 @@ def _ssh(run: Invocation, analyze: Analyze) -> list[Effect]:
         return [effect("execute", "host", host, flags=["dynamic"], span=run.span,
                        why="an interactive session")]  # fmt: skip
     if None in command:
-        payload = ["obfuscated"] if run.payload in PAYLOADS else []
+        payload: list[Flag] = ["obfuscated"] if run.payload in PAYLOADS else []
         return [effect("execute", "host", host, flags=["dynamic", *payload], span=run.span,
                        why="a remote command built at run time")]  # fmt: skip
     # ssh joins its arguments with spaces and the remote shell parses them again.
@@ -556,7 +558,7 @@ def generic_cli(run: Invocation) -> list[Effect]:
     known = run.known()
     trusted = "/" not in run.name and "POSIXLY_CORRECT" not in run.variables
     if trusted and (asks_for_help(known) or (run.base in _DRY_RUNS and dry_run(known))):
-        verb: str | None = "read"
+        verb: Change | None = "read"
     else:
         verb = verb_of(words_of(known, 5), known)
     if "/" in run.name and verb != "delete":  # ./wipe-prod.sh list: a script's words prove nothing
@@ -665,7 +667,7 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "snap": packages,
     "gem": packages,
     "cargo": packages,
-    "dropdb": simple("delete", "database", "no"),
+    "dropdb": simple("delete", "db_table", "no", scope="all", object="database"),
     "dropuser": simple("delete", "secret", "no"),
     "redis-cli": redis,
     "mongo": mongo,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from watchkeeper.analyzers.effects import Scope, TargetKind, Verb
 from watchkeeper.analyzers.invocation import Invocation, effect, path_flags
 from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, reads_secret, verb_of, words_of
 from watchkeeper.models import Effect
@@ -208,7 +209,7 @@ def _git_effects(
 ) -> list[Effect]:
     """Effects of one git subcommand, its flags already read."""
 
-    def lost(verb: str, kind: str, scope: str = "many") -> list[Effect]:
+    def lost(verb: Verb, kind: TargetKind, scope: Scope = "many") -> list[Effect]:
         return [effect(verb, kind, target, scope=scope, reversible="no", span=run.span)]
 
     if sub == "push":
@@ -389,7 +390,7 @@ def terraform(run: Invocation) -> list[Effect]:
     workspace = run.variables.get("TF_WORKSPACE")
     if sub == "workspace" and words_all[1:2] in (["select"], ["new"]) and len(words_all) > 2:
         workspace = words_all[2]  # what the rest of the line acts on
-    extra = {"workspace": workspace} if workspace else {}
+    extra: dict[str, Any] = {"workspace": workspace} if workspace else {}
     if (
         sub in ("destroy", "destroy-all")
         or (sub == "apply" and destroying)
@@ -492,7 +493,7 @@ def kubectl(run: Invocation) -> list[Effect]:
     if words[:2] in (["config", "use-context"], ["config", "set-context"]) and len(words) > 2:
         context = words[2]  # what the rest of the line acts on
     context = context or run.variables.get("KUBECONTEXT")
-    extra = {"context": context} if context else {}
+    extra: dict[str, Any] = {"context": context} if context else {}
     sub = words[0] if words else ""
     wide = any(a in ("--all", "-A", "--all-namespaces") for a in known)
     if dry_run(known) or asks_for_help(known):  # `kubectl delete … --dry-run=server`: nothing
@@ -538,8 +539,10 @@ def kubectl(run: Invocation) -> list[Effect]:
     if reads:
         raw = sub == "config" and "--raw" in known  # the credentials, unredacted
         secret = raw or (sub in ("get", "describe") and any(_SECRETS.search(w) for w in known))
-        kind, flags = ("secret", ["credential_access"]) if secret else ("k8s_resource", [])
-        return [effect("read", kind, None, reversible="yes", flags=flags, span=run.span, **extra)]
+        if secret:
+            return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                           span=run.span, **extra)]  # fmt: skip
+        return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
     if sub == "auth":  # auth reconcile creates or updates RBAC roles and bindings
         return [effect("grant", "k8s_resource", None, flags=["privileged"], span=run.span,
                        **extra)]  # fmt: skip

@@ -8,12 +8,12 @@ which files are credentials, start-up files or watchkeeper's own.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from watchkeeper.analyzers.effects import Flag, Verb, builder, with_flags
 from watchkeeper.models import Effect, Span
 
 Analyze = Callable[..., list[Effect]]
@@ -97,7 +97,7 @@ class Invocation:
     depth: int = 0
     field: str = "command"
     variables: dict[str, str | None] = dataclasses.field(default_factory=dict)
-    flags: frozenset[str] = frozenset()
+    flags: frozenset[Flag] = frozenset()
     stdin_text: str | None = None  # a heredoc or here-string: what the command reads, known
     #: Files written earlier in the same line (normalized path → text, None if unknown).
     files: Mapping[str, str | None] = dataclasses.field(default_factory=dict)
@@ -160,7 +160,7 @@ def runs_program(variable: str) -> bool:
     return bool(_RUNS_PROGRAM.match(variable)) and variable not in _INERT
 
 
-effect = functools.partial(Effect.of, "shell")
+effect = builder("shell")
 """Build an effect this analyzer found: ``effect(verb, kind, id, scope=…, flags=…)``."""
 
 
@@ -179,9 +179,9 @@ def computed(run: Invocation, why: str, source: str | None = None) -> Effect:
     return dynamic(why, run.span)
 
 
-def flagged(e: Effect, *flags: str) -> Effect:
+def flagged(e: Effect, *flags: Flag) -> Effect:
     """``e`` with more flags."""
-    return e.with_flags(*flags)
+    return with_flags(e, *flags)
 
 
 def is_shell(name: str) -> bool:
@@ -273,10 +273,10 @@ def is_scratch(path: str | None) -> bool:
     return False
 
 
-def path_flags(path: str) -> list[str]:
+def path_flags(path: str) -> list[Flag]:
     # `/etc//shadow` and `/etc/./shadow` are `/etc/shadow`: match the path as written and folded.
     forms = (path, posixpath.normpath(path))
-    out = []
+    out: list[Flag] = []
     if any(GUARD_PATHS.search(p) for p in forms):
         out.append("guard_tamper")
     if any(SECRET_PATHS.search(p) for p in forms):
@@ -292,7 +292,7 @@ def redirect(path: str | None, append: bool, span: Span) -> list[Effect]:
         return [dynamic("output goes to a file named at run time", span)]
     if path in ("/dev/null", "/dev/stdout", "/dev/stderr") or path.startswith("/dev/fd/"):
         return []
-    verb = "update" if append else "overwrite"
+    verb: Verb = "update" if append else "overwrite"
     found = effect(
         verb,
         "file",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from watchkeeper.analyzers.effects import Verb
 from watchkeeper.analyzers.invocation import (
     Invocation,
     dynamic,
@@ -167,7 +168,7 @@ def _output(known: list[str], short: str, long: str) -> str | None:
     return None
 
 
-def _writes(path: str, run: Invocation, verb: str = "overwrite") -> list[Effect]:
+def _writes(path: str, run: Invocation, verb: Verb = "overwrite") -> list[Effect]:
     return [effect(verb, "file", path, reversible="no" if verb == "overwrite" else "unknown",
                    flags=path_flags(path), span=run.span)]  # fmt: skip
 

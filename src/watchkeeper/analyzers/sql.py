@@ -9,7 +9,6 @@ none. Every statement of the batch is analyzed; what cannot be parsed is ``unkno
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.simplify import simplify
 
 from watchkeeper.analyzers import confusables
+from watchkeeper.analyzers.effects import Flag, Reversible, Verb, builder
 from watchkeeper.models import Action, Effect, Span
 
 # sqlglot logs a warning for each statement it keeps as an opaque command; those statements
@@ -74,7 +74,7 @@ _ATTACH_INDEX = re.compile(
 )
 
 
-_effect = functools.partial(Effect.of, "sql")
+_effect = builder("sql")
 """Build an effect this analyzer found: ``_effect(verb, kind, id, scope=…, flags=…)``."""
 
 
@@ -103,7 +103,7 @@ def _always_true(where: exp.Expression | None) -> bool:
     return isinstance(simplified, exp.EQ) and simplified.left == simplified.right
 
 
-def _rows(verb: str, node: exp.Expression, span: Span) -> Effect:
+def _rows(verb: Verb, node: exp.Expression, span: Span) -> Effect:
     table = _name(node.this)
     if _always_true(node.args.get("where")) and not isinstance(node, exp.Merge):
         return _effect(
@@ -177,7 +177,7 @@ def _command(node: exp.Command, dialect: str, span: Span) -> list[Effect]:
 
 
 def _server_setting(span: Span) -> Effect:
-    return _effect("update", "database", None, reversible="unknown", flags=["privileged"],
+    return _effect("update", "host", None, reversible="unknown", flags=["privileged"],
                    span=span, why="changes the server or an account, not the session")  # fmt: skip
 
 
@@ -249,21 +249,23 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
         kind = str(node.args.get("kind") or "TABLE").upper()
         # An index is rebuilt from its table; a view or routine only from a definition kept
         # elsewhere; a sequence's current value and a table's rows are simply gone.
-        reversible, recovery = {
+        undo: dict[str, tuple[Reversible, str]] = {
             "INDEX": ("yes", "create the index again"),
             "VIEW": ("unknown", "recreate it from its definition, if one is kept"),
             "MATERIALIZED VIEW": ("unknown", "recreate it from its definition, if one is kept"),
             "FUNCTION": ("unknown", "recreate it from its definition, if one is kept"),
             "PROCEDURE": ("unknown", "recreate it from its definition, if one is kept"),
             "TRIGGER": ("unknown", "recreate it from its definition, if one is kept"),
-        }.get(kind, ("no", "restore from a backup"))
-        target = "db_table" if kind in ("TABLE", "VIEW", "INDEX") else "database"
+        }
+        reversible, recovery = undo.get(kind, ("no", "restore from a backup"))
+        # Every object a database holds is a `db_table` to the rules; `object` says which (a
+        # database and a schema are all their tables at once).
         # sqlglot 30 lists what is dropped in `tables` (`DROP TABLE a, b`); earlier, in `this`.
         names = [_name(t) for t in node.args.get("tables") or ()] or [_name(node.this)]
         return [
             _effect(
                 "delete",
-                target,
+                "db_table",
                 name,
                 scope="all" if kind in ("DATABASE", "SCHEMA") else "one",
                 reversible=reversible,
@@ -334,7 +336,7 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
     where = span or Span(_FIELD, 0, len(text))
     if len(text) > MAX_SQL:
         return [_effect("unknown", "db_table", None, flags=["dynamic"], span=where, why="too long")]
-    flags: list[str] = []
+    flags: list[Flag] = []
     hidden = confusables.find(text)
     if hidden:  # what runs is not what reads
         flags.append("obfuscated")

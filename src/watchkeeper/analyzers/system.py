@@ -9,8 +9,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from watchkeeper.analyzers import sql
+from watchkeeper.analyzers.effects import Flag, Reversible, Scope, TargetKind, Verb
 from watchkeeper.analyzers.invocation import (
     SQL_CLIENTS,
     Invocation,
@@ -199,9 +201,14 @@ def bq_query(run: Invocation) -> list[Effect]:
 
 
 def simple(
-    verb: str, kind: str, reversible: str = "unknown", flags: Sequence[str] = ()
+    verb: Verb,
+    kind: TargetKind,
+    reversible: Reversible = "unknown",
+    flags: Sequence[Flag] = (),
+    scope: Scope = "one",
+    **attributes: Any,
 ) -> Callable[[Invocation], list[Effect]]:
-    """One effect per path argument (or one without a target)."""
+    """One effect per path argument (or one without a target), with ``attributes``."""
 
     def build(run: Invocation) -> list[Effect]:
         paths: list[str | None] = [*paths_of(run)] or [None]
@@ -210,9 +217,11 @@ def simple(
                 verb,
                 kind,
                 p,
+                scope=scope,
                 reversible=reversible,
                 flags=[*flags, *path_flags(p or "")],
                 span=run.span,
+                **attributes,
             )
             for p in paths
         ]
@@ -277,7 +286,7 @@ def curl(run: Invocation) -> list[Effect]:
             "send" if sends else "read",
             "message",
             url,
-            flags=["egress"] + (["credential_access"] if secret else []),
+            flags=("egress", "credential_access") if secret else ("egress",),
             span=run.span,
         ),
         *_saved(run, url),
