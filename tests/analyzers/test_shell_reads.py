@@ -241,7 +241,8 @@ def test_host_tools_read_only_when_their_words_show(
     ],
 )
 def test_sessions_and_runners_are_not_reads(command: str, expected: tuple[str, str]) -> None:
-    assert found(command) == {expected}
+    # `< file` is also a read of that file; what runs it is not.
+    assert found(command) - {("read", "file")} == {expected}
 
 
 @pytest.mark.parametrize(

@@ -31,12 +31,14 @@ from watchkeeper.analyzers.invocation import (
     flagged,
     is_scratch,
     is_shell,
+    names_credential,
     paths_of,
     producer,
     redirect,
     runs_program,
 )
 from watchkeeper.analyzers.packages import packages
+from watchkeeper.analyzers.paths import names_credential_file
 from watchkeeper.analyzers.readers import (
     CONFIG_CHECKS,
     PAGERS,
@@ -219,6 +221,8 @@ _FIND_VALUED = frozenset(
     """.split()
 )
 _FIND_RUNS = ("-exec", "-execdir", "-ok", "-okdir")
+_FIND_NAMES = frozenset("-name -iname -path -ipath -wholename -iwholename -lname -ilname".split())
+_NOT = ("!", "\\!", "-not")
 
 
 def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
@@ -234,7 +238,13 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
         lead.append(a)
         i += 1
     start = lead[0] if lead and lead[0] is not None else ("." if not lead else None)
-    out = [effect("read", "directory", start, reversible="yes", span=run.span)]
+    # `find ~ -name id_rsa -exec cat {} +`: a name test that names credentials, wherever.
+    named = any(
+        a in _FIND_NAMES and b is not None and names_credential_file(b) and before not in _NOT
+        for before, a, b in zip([None, *args], args, args[1:], strict=False)
+    )
+    out = [effect("read", "directory", start, reversible="yes", span=run.span,
+                  flags=["credential_access"] if named else [])]  # fmt: skip
     while i < len(args):
         a = args[i]
         if a in _FIND_RUNS:  # runs a command on each file, up to `;` or `+`
@@ -244,8 +254,12 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
             inner = run.rest(i + 1)
             if inner is not None:
                 inner = Invocation(inner.name, inner.args[: end - i - 2], run.span, None,
-                                   run.depth, run.field, payload=run.payload)  # fmt: skip
-                out.extend(effects_of(inner, analyze))
+                                   run.depth, run.field, payload=run.payload,
+                                   cwd=run.cwd)  # fmt: skip
+                found = effects_of(inner, analyze)
+                if named:
+                    found = [flagged(e, "credential_access") for e in found]
+                out.extend(found)
             i = end + 1
             continue
         if a is None:  # a computed test could be -delete
@@ -346,6 +360,10 @@ def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
     ]
     if run.flags:
         out = [flagged(e, *run.flags) for e in out]
+    # tar czf - ~/.ssh, python3 up.py ~/.aws/credentials, dd if=…: unless a table already said
+    # which of the effects reads it (`cat /tmp/x /etc/shadow`), they all may.
+    if not any("credential_access" in e.flags for e in out) and names_credential(run):
+        out = [flagged(e, "credential_access") for e in out]
     return out
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from watchkeeper.analyzers import shell, sql, terraform
-from watchkeeper.analyzers.invocation import path_flags
+from watchkeeper.analyzers.paths import path_flags
 from watchkeeper.canonical import canonical_json
 from watchkeeper.errors import AnalyzerError, UsageError
 from watchkeeper.models import Action, Effect, Span, Target

@@ -11,7 +11,8 @@ import re
 from typing import Any
 
 from watchkeeper.analyzers.effects import Scope, TargetKind, Verb
-from watchkeeper.analyzers.invocation import Invocation, effect, path_flags
+from watchkeeper.analyzers.invocation import Invocation, effect
+from watchkeeper.analyzers.paths import path_flags
 from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, reads_secret, verb_of, words_of
 from watchkeeper.models import Effect
 

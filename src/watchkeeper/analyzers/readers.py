@@ -22,9 +22,10 @@ from watchkeeper.analyzers.invocation import (
     Invocation,
     dynamic,
     effect,
-    path_flags,
     paths_of,
 )
+from watchkeeper.analyzers.operands import FILE_READERS, operands
+from watchkeeper.analyzers.paths import is_credential, path_flags
 from watchkeeper.models import Effect
 
 #: Commands that only read or print, whatever their arguments. No pager, editor, interpreter
@@ -59,8 +60,16 @@ def _read(run: Invocation, target: str | None) -> list[Effect]:
 
 
 def reader(run: Invocation) -> list[Effect]:
-    """A command of :data:`READERS`: a read of the first path it names."""
-    return _read(run, next(iter(paths_of(run)), None))
+    """A command of :data:`READERS`: a read of each file it names (of its first word when its
+    words are not files: ``ps aux``, ``uname -a``)."""
+    if run.base not in FILE_READERS:
+        return _read(run, next(iter(paths_of(run)), None))
+    files: list[str | None] = [*operands(run)] or [None]  # none: it reads its input
+    return [
+        effect("read", "file", f, reversible="yes", span=run.span,
+               flags=["credential_access"] if f is not None and is_credential(f) else [])
+        for f in files
+    ]  # fmt: skip
 
 
 #: Initial commands a pager may be given that only move or search: ``+42``, ``+G``, ``+/err``.
@@ -195,7 +204,7 @@ def programmed(run: Invocation) -> list[Effect]:
         # Every word, as `-e` may give several scripts (a file named `w` is held, rarely).
         if any(_SED_COMMAND.search(w) or _SED_FLAGS.search(w) for w in words):
             return [dynamic("the sed script writes files or runs commands (w, e)", run.span)]
-        return _read(run, next(iter(words[1:]), None))
+        return reader(run)
     if base in ("awk", "gawk", "mawk", "nawk"):
         if None in run.args or any(a.split("=", 1)[0] in _AWK_UNSEEN for a in flags):
             return [dynamic(f"{base} runs a program watchkeeper cannot see", run.span)]
@@ -204,7 +213,7 @@ def programmed(run: Invocation) -> list[Effect]:
             return [dynamic(f"the {base} program runs commands or loads code", run.span)]
         if _AWK_WRITES.search(program) or "-i" in known:
             return [dynamic(f"the {base} program writes files", run.span)]
-        return _read(run, next(iter(words[1:]), None))
+        return reader(run)
     if base == "yq" and any(a in ("-i", "--inplace") or a.startswith("--inplace") for a in known):
         return [effect("update", "file", p, flags=path_flags(p or ""), span=run.span)
                 for p in files]  # fmt: skip

@@ -19,9 +19,9 @@ from watchkeeper.analyzers.invocation import (
     computed,
     dynamic,
     effect,
-    path_flags,
     paths_of,
 )
+from watchkeeper.analyzers.paths import path_flags
 from watchkeeper.models import Effect
 
 
@@ -277,7 +277,6 @@ def curl(run: Invocation) -> list[Effect]:
     for a in run.args:  # options and commands read from a file or a string
         if a is not None and a.split("=", 1)[0] in _CURL_CONFIG.get(run.base, ()):
             return [dynamic(f"{run.base} {a} reads options watchkeeper cannot see", run.span)]
-    secret = any(f == "credential_access" for a in known for f in path_flags(a.lstrip("@")))
     url = urls[0] if urls else None
     if sends and not several and _queries(url, known):  # one query, nothing chained after it
         sends = False
@@ -286,7 +285,7 @@ def curl(run: Invocation) -> list[Effect]:
             "send" if sends else "read",
             "message",
             url,
-            flags=("egress", "credential_access") if secret else ("egress",),
+            flags=["egress"],  # a file it sends is a credential by its name (names_credential)
             span=run.span,
         ),
         *_saved(run, url),
