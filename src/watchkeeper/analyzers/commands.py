@@ -37,6 +37,7 @@ from watchkeeper.analyzers.invocation import (
     redirect,
     runs_program,
 )
+from watchkeeper.analyzers.network import CLIENTS, openssl
 from watchkeeper.analyzers.packages import packages
 from watchkeeper.analyzers.paths import names_credential_file
 from watchkeeper.analyzers.readers import (
@@ -337,15 +338,17 @@ def _ssh(run: Invocation, analyze: Analyze) -> list[Effect]:
     if host is None or not command:
         return [effect("execute", "host", host, flags=["dynamic"], span=run.span,
                        why="an interactive session")]  # fmt: skip
-    if None in command:
+    if None in command:  # text computed here goes there: `ssh host "echo $(cat KEY)"`
         payload: list[Flag] = ["obfuscated"] if run.payload in PAYLOADS else []
-        return [effect("execute", "host", host, flags=["dynamic", *payload], span=run.span,
-                       why="a remote command built at run time")]  # fmt: skip
+        return [effect("execute", "host", host, flags=["dynamic", "egress", *payload],
+                       span=run.span, why="a remote command built at run time")]  # fmt: skip
     # ssh joins its arguments with spaces and the remote shell parses them again.
     remote = analyze(" ".join(str(a) for a in command), run.field, depth=run.depth + 1)
+    # What ssh reads on its input goes to the remote command: `cat KEY | ssh host 'cat > x'`.
+    sends: list[Flag] = ["egress"] if run.stdin is not None else []
     # Scratch space is judged on the machine watchkeeper guards, not on a host it cannot see.
     return [
-        effect("read", "host", host, reversible="yes", span=run.span),
+        effect("read", "host", host, reversible="yes", flags=sends, span=run.span),
         *(e.with_attributes(host=host, scratch=False) for e in remote),
     ]
 
@@ -662,8 +665,8 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "podman": docker,
     "curl": curl,
     "wget": curl,
-    "nc": simple("send", "message", flags=["egress", "dynamic"]),
-    "ncat": simple("send", "message", flags=["egress", "dynamic"]),
+    **CLIENTS,
+    "openssl": lambda run: openssl(run, generic_cli),
     "systemctl": systemctl,
     "service": systemctl,
     **dict.fromkeys(POWER_COMMANDS, power),

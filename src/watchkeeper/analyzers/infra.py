@@ -664,6 +664,9 @@ def cloud(run: Invocation) -> list[Effect]:
                 **extra,
             )
         ]
+    if _uploads(words):  # aws s3 cp ./x s3://b/: local files leave the machine
+        return [effect("update", "cloud_resource", words[-1], flags=["egress"], span=run.span,
+                       why="uploads local files", **extra)]  # fmt: skip
     # `aws s3api head-object`, `az storage account keys list`: the verb may sit five words in.
     verb = verb_of(words_of(known, 5), [])
     if verb in ("create", "update") and _CLOUD_GRANTS.search(" ".join(words[:4])):
@@ -675,6 +678,30 @@ def cloud(run: Invocation) -> list[Effect]:
     if verb in ("read", "create"):
         return [effect(verb, "cloud_resource", None, reversible="yes", span=run.span, **extra)]
     return [effect("update", "cloud_resource", None, span=run.span, **extra)]
+
+
+_COPIES = {
+    ("s3", "cp"), ("s3", "mv"), ("s3", "sync"), ("cp",), ("mv",), ("rsync",),
+    ("storage", "cp"), ("storage", "mv"), ("storage", "rsync"),
+}  # fmt: skip
+_AZ_UPLOADS = frozenset({"upload", "upload-batch", "sync"})
+_REMOTE = ("s3://", "gs://", "az://", "http://", "https://")
+
+
+def _uploads(words: list[str]) -> bool:
+    """A copy whose destination is in the cloud and one of whose sources is on this machine
+    (``aws s3 cp``, ``gsutil cp``, ``gcloud storage cp``), or an Azure blob upload."""
+    if words[:2] == ["storage", "blob"] and len(words) > 2:
+        return words[2] in _AZ_UPLOADS
+    head = next((c for c in _COPIES if tuple(words[: len(c)]) == c), None)
+    if head is None:
+        return False
+    operands = words[len(head) :]
+    return (
+        len(operands) >= 2
+        and operands[-1].startswith(_REMOTE)
+        and any(not o.startswith(_REMOTE) for o in operands[:-1])
+    )
 
 
 _DOCKER_OBJECTS = frozenset(

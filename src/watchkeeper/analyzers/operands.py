@@ -85,6 +85,7 @@ _VALUED: dict[str, dict[str, int]] = {
         ("od", "hexdump", "xxd", "strings", "fold", "nl", "pr"),
         _valued("-n -N -j -s -t -w -c -l -A -e -f -b --width --bytes"),
     ),
+    "uniq": _valued("-f -s -w --skip-fields --skip-chars --check-chars"),
     "diff": _valued("-x -X -I -F -L --exclude --exclude-from --ignore-matching-lines --label"),
     "du": _valued("-d -B -t --max-depth --block-size --threshold --exclude --time-style"),
     "ls": _valued("-I -w -T --ignore --hide --width --tabsize --format --sort --time-style"),

@@ -33,14 +33,13 @@ from watchkeeper.models import Effect
 #: or running flag belongs in PROGRAMMED, with the code that finds it.
 READERS = frozenset(
     """
-    ls cat head tail grep egrep fgrep ag echo printf pwd whoami id wc diff cmp stat file du df
+    ls cat head tail grep egrep fgrep echo printf pwd whoami id wc diff cmp stat file du df
     ps top htop free uptime uname which type whereis realpath readlink basename dirname jq cut
-    tr true false test sleep help printenv locale nproc lsblk lscpu lsof netstat ping dig
-    nslookup host traceroute md5sum sha256sum sha1sum base64 od hexdump strings column seq yes
-    rev nl tac cal who w zcat fold paste pstree comm bc join hash expr fmt pr expand unexpand
-    look numfmt factor tsort lsusb lspci lsmod groups pgrep pidof apropos whatis zgrep zegrep
-    bzcat xzcat lsattr getfacl findmnt blkid vmstat iostat mpstat last users tty getconf arch
-    ssh-keyscan
+    tr true false test sleep help printenv locale nproc lsblk lscpu lsof netstat md5sum sha256sum
+    sha1sum base64 od hexdump strings column seq yes rev nl tac cal who w zcat fold paste pstree
+    comm bc join hash expr fmt pr expand unexpand look numfmt factor tsort lsusb lspci lsmod
+    groups pgrep pidof apropos whatis zgrep zegrep bzcat xzcat lsattr getfacl findmnt blkid
+    vmstat iostat mpstat last users tty getconf arch
     """.split()
 )
 #: Pagers: they read, unless their arguments give them commands (see :func:`pager`).
@@ -49,7 +48,7 @@ PAGERS = frozenset("less more zless zmore man info".split())
 PROGRAMMED = frozenset(
     """
     sed awk gawk mawk nawk yq sort shuf iconv uniq pg_dump pg_dumpall mysqldump mongodump dmesg
-    xxd rg tree history lastlog
+    xxd rg ag tree history lastlog
     """.split()
 )
 
@@ -221,6 +220,8 @@ def programmed(run: Invocation) -> list[Effect]:
         return [dynamic("sort --compress-program runs a program", run.span)]
     if base == "rg" and any(a == "--pre" or a.startswith("--pre=") for a in known):
         return [dynamic("rg --pre runs a program on every file", run.span)]
+    if base == "ag" and any(a == "--pager" or a.startswith("--pager=") for a in known):
+        return [dynamic("ag --pager runs a program on what it prints", run.span)]
     out_file = _output(known, "-o", "--output")
     if base in ("sort", "shuf", "iconv", "tree") and out_file is not None:
         return _writes(out_file, run)
@@ -243,8 +244,9 @@ def programmed(run: Invocation) -> list[Effect]:
     ):  # fmt: skip
         return [effect("update", "host", None, flags=["privileged"], span=run.span,
                        why="changes what the kernel logs to the console")]  # fmt: skip
-    if base in ("xxd", "uniq") and len(words) >= 2:  # xxd [-r] IN OUT, uniq IN OUT write OUT
-        return _writes(words[1], run)
+    given = operands(run)
+    if base in ("xxd", "uniq") and len(given) >= 2:  # xxd [-r] IN OUT, uniq IN OUT write OUT
+        return _writes(given[1], run)
     if base == "history" and any(a in ("-w", "-a") for a in known):
         path = next(iter(words), "~/.bash_history")  # without a file, $HISTFILE
         return _writes(path, run, "overwrite" if "-w" in known else "update")

@@ -91,9 +91,14 @@ def rsync(run: Invocation) -> list[Effect]:
     if any(a.startswith(("--delete", "--remove-source-files")) for a in known):
         out.append(effect("delete", "file", destination, scope="many", reversible="no",
                           recovery="restore from a backup", span=run.span))  # fmt: skip
+    # host:path, user@host:path, rsync://host/: the files leave the machine.
+    remote: list[Flag] = ["egress"] if destination and _REMOTE_PATH.match(destination) else []
     out.append(effect("overwrite", "file", destination, span=run.span,
-                      flags=path_flags(destination or "")))  # fmt: skip
+                      flags=[*path_flags(destination or ""), *remote]))  # fmt: skip
     return out
+
+
+_REMOTE_PATH = re.compile(r"^([\w.@-]+:(?!//)|rsync://)")
 
 
 def httpie(run: Invocation) -> list[Effect]:
