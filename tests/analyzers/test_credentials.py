@@ -262,7 +262,7 @@ def test_tampering_with_watchkeeper_after_cd_is_denied() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="/~.*?[]!^-:abcdeHOMEsh${}\\_ ", max_size=30))
+@given(st.text(alphabet="/~.*?[]!^-:&|abcdeHOMEsh${}\\_ ", max_size=30))
 def test_any_word_is_judged_without_failing(word: str) -> None:
     # Globs and paths of any shape: a warning or an error here would fail every decision.
     path_flags(word)

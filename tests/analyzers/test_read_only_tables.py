@@ -94,7 +94,7 @@ REVIEWED = {
         dirname du echo egrep expand expr factor false fgrep file findmnt fmt fold free
         getconf getfacl grep groups hash head help hexdump htop id iostat join jq last
         locale look ls lsattr lsblk lscpu lsmod lsof lspci lsusb md5sum mpstat netstat nl
-        nproc numfmt od paste pgrep pidof pr printenv printf ps pstree pwd
+        nproc numfmt od paste pgrep pidof pr printf ps pstree pwd
         readlink realpath rev seq sha1sum sha256sum sleep stat strings tac tail
         test top tr true tsort tty type uname unexpand uptime users vmstat w wc
         whatis whereis which who whoami xzcat yes zcat zegrep zgrep
@@ -111,7 +111,7 @@ REVIEWED = {
         ulimit umask unset wait
     """,
     "wrappers alone": """
-        builtin command env exec nice nohup setsid stdbuf time timeout unbuffer watch
+        builtin command exec nice nohup setsid stdbuf time timeout unbuffer watch
     """,
     "VERSION_FLAGS": """
         apachectl-V apachectl-v consul-v consul-version haproxy-v haproxy-vv httpd-V httpd-v
@@ -166,7 +166,7 @@ REVIEWED = {
     "SYSTEMCTL_READS": """
         cat get-default help is-active is-enabled is-failed is-system-running list-automounts
         list-dependencies list-jobs list-machines list-paths list-sockets list-timers
-        list-unit-files list-units show show-environment status
+        list-unit-files list-units show status
     """,
     "SERVICE_READS": """
         status

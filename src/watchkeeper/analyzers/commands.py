@@ -51,6 +51,7 @@ from watchkeeper.analyzers.readers import (
     programmed,
     reader,
 )
+from watchkeeper.analyzers.secrets import prints_secrets, secret_read
 from watchkeeper.analyzers.system import (
     bq_query,
     curl,
@@ -394,6 +395,9 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         for a in run.args
     ):
         return _env_split(run, analyze)
+    printed = prints_secrets(run)  # env, printenv, declare -p, docker inspect, vault read…
+    if printed is not None:
+        return [secret_read(run, printed)]
     if base in NO_EFFECT:
         return [effect("read", "process", None, reversible="yes", span=run.span)]
     if base in PROGRAMMED:

@@ -414,10 +414,20 @@ def terraform(run: Invocation) -> list[Effect]:
         # Downloads providers and modules into .terraform; state stays where it is.
         return [effect("create", "directory", ".terraform", reversible="yes", span=run.span,
                        recovery="delete .terraform", **extra)]  # fmt: skip
-    if sub == "output" or (sub == "state" and words_all[1:2] in (["pull"], ["show"])):
-        # State and outputs hold passwords and keys in clear text.
+    # State and outputs hold passwords and keys. Terraform prints those it knows are sensitive
+    # as `(sensitive value)` / `<sensitive>` unless -json or -raw is given, or one output is
+    # named: `terraform show` and the list `terraform output` print no secret it knows of.
+    clear = bool(flags & {"-json", "-raw"})
+    if (
+        (sub == "output" and (clear or len(words_all) > 1))
+        or (sub == "show" and clear)
+        or (sub == "state" and words_all[1:2] in (["pull"], ["show"]))
+    ):
         return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
                        span=run.span, **extra)]  # fmt: skip
+    if sub == "output":
+        return [effect("read", "terraform_resource", None, reversible="yes", span=run.span,
+                       why="lists outputs, sensitive ones redacted", **extra)]  # fmt: skip
     if sub in ("fmt", "hclfmt") and not flags & {"-check", "-write=false", "--check"}:
         # Rewrites the configuration's layout in place; what it means is unchanged.
         return [effect("update", "file", None, scope="many", reversible="yes", span=run.span,
@@ -578,6 +588,11 @@ _HELM_BUILTIN = HELM_READS | frozenset(
 
 
 def _helm(run: Invocation, sub: str, words: list[str], extra: dict[str, Any]) -> list[Effect]:
+    if sub == "get" and words[1:2] in (["values"], ["all"], ["manifest"]):
+        # A release's values hold its passwords; its manifest, its Secret objects.
+        return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                       span=run.span, why=f"helm get {words[1]} prints the release's secrets",
+                       **extra)]  # fmt: skip
     if sub in HELM_READS or " ".join(words[:2]) in _HELM_LISTS or sub in ("", "help"):
         return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
     if sub in ("uninstall", "delete", "rollback"):

@@ -138,8 +138,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
                 out.append("[^/]")
                 end = pattern.find("]]", i) + 1 if "]]" in pattern[i:] else end
             else:
-                escaped = "".join("\\" + ch if ch in "\\]^" else ch for ch in body)
-                out.append("[" + ("^" if negated else "") + escaped + "]")
+                out.append("[" + ("^" if negated else "") + _members(body) + "]")
             i = end + 1
             continue
         else:
@@ -149,6 +148,21 @@ def _glob(pattern: str) -> re.Pattern[str]:
         return re.compile("".join(out) + "$", re.IGNORECASE)
     except re.error:  # a glob this cannot read may name anything
         return re.compile(".*")
+
+
+def _members(body: str) -> str:
+    """A glob's bracket expression as a regular expression's: ranges kept (``a-z``), every
+    other character escaped."""
+    out = []
+    i = 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-" and body[i] <= body[i + 2]:
+            out.append(f"{re.escape(body[i])}-{re.escape(body[i + 2])}")
+            i += 3
+        else:
+            out.append(re.escape(body[i]))
+            i += 1
+    return "".join(out)
 
 
 def _ancestors(examples: tuple[str, ...]) -> tuple[str, ...]:
@@ -179,8 +193,16 @@ def _can_name(pattern: str, examples: tuple[str, ...]) -> bool:
     regex = _glob(pattern)
     if pattern.startswith(("/", "~", "*")) or "/" not in pattern:
         return any(regex.match(e) for e in examples)
-    anywhere = re.compile("(^|.*/)(" + regex.pattern + ")", re.IGNORECASE)  # .aws/* from home
+    anywhere = _anywhere(regex.pattern)  # .aws/* from the home directory
     return any(anywhere.match(e) for e in examples)
+
+
+@functools.lru_cache(maxsize=1024)
+def _anywhere(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile("(^|.*/)(" + pattern + ")", re.IGNORECASE)
+    except re.error:  # as in _glob: what cannot be read may name anything
+        return re.compile(".*")
 
 
 def _holds_credentials(path: str) -> bool:

@@ -35,7 +35,7 @@ READERS = frozenset(
     """
     ls cat head tail grep egrep fgrep echo printf pwd whoami id wc diff cmp stat file du df
     ps top htop free uptime uname which type whereis realpath readlink basename dirname jq cut
-    tr true false test sleep help printenv locale nproc lsblk lscpu lsof netstat md5sum sha256sum
+    tr true false test sleep help locale nproc lsblk lscpu lsof netstat md5sum sha256sum
     sha1sum base64 od hexdump strings column seq yes rev nl tac cal who w zcat fold paste pstree
     comm bc join hash expr fmt pr expand unexpand look numfmt factor tsort lsusb lspci lsmod
     groups pgrep pidof apropos whatis zgrep zegrep bzcat xzcat lsattr getfacl findmnt blkid

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
-from watchkeeper.analyzers import commands, confusables
+from watchkeeper.analyzers import commands, confusables, secrets
 from watchkeeper.analyzers.invocation import MAY_DECODE, PAYLOADS
 from watchkeeper.analyzers.paths import SOMEWHERE, is_credential, path_flags
 from watchkeeper.models import Action, Effect, Span, Target
@@ -275,6 +275,8 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
     if kind == "command":
         _command(ctx, node, stdin)
         return
+    if kind == "declaration_command":  # `declare -p`, `export` alone: they print variables
+        _declaration(ctx, node)
     if kind in _SUBSHELLS:  # a `cd` inside leaves the rest of the line where it was
         where = ctx.scope.cwd, ctx.scope.lost
         for child in node.named_children:
@@ -286,6 +288,24 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
 
 
 _SUBSHELLS = frozenset({"subshell", "command_substitution", "process_substitution"})
+
+
+def _declaration(ctx: Context, node: Node) -> None:
+    """``declare``, ``typeset``, ``export``, ``readonly``, ``local``: the grammar's own node.
+    Given no name to set, or ``-p``, they print variables and their values."""
+    keyword = node.children[0].type if node.children else ""
+    args: list[str | None] = []
+    for child in node.named_children:
+        if child.type == "word":
+            args.append(static_value(ctx, child))
+        elif child.type == "variable_name" or child.type == "variable_assignment":
+            args.append(_source(ctx, child))
+        else:
+            args.append(None)
+    run = commands.Invocation(name=keyword, args=args, span=ctx.span(node))
+    printed = secrets.prints_secrets(run)
+    if printed is not None:
+        ctx.effects.append(secrets.secret_read(run, printed))
 
 
 def _taint(ctx: Context, name: str, payload: str | None) -> None:

@@ -175,15 +175,15 @@ def dry_run(args: list[str]) -> bool:
 
 
 _SECRET_NOUN = re.compile(r"(secret|password|credential|token|keyvault|vault|apikey|api-key)")
-_VALUE_VERB = re.compile(
+VALUE_VERB = re.compile(
     r"^(get|read|show|access|download|reveal|export|print|dump|cat|view)$|"
     r"get-secret-value|get-\w*credentials|get-password|access-secret|"
     # one word naming both: get-login-password, get-session-token, print-access-token
-    r"^(get|print|show|read|reveal|export|dump|generate)-[\w-]*(password|token|secret)s?$"
+    r"^(get|print|show|read|reveal|export|dump|generate)-[\w-]*(password|token|secret|credential)s?$"
 )
 
 
 def reads_secret(words: list[str]) -> bool:
     """Whether subcommand ``words`` read a secret's value (``vault kv get``, ``aws
     secretsmanager get-secret-value``), not its name (``list-secrets``, ``describe-secret``)."""
-    return any(_SECRET_NOUN.search(w) for w in words) and any(_VALUE_VERB.search(w) for w in words)
+    return any(_SECRET_NOUN.search(w) for w in words) and any(VALUE_VERB.search(w) for w in words)
