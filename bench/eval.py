@@ -78,6 +78,12 @@ STRICTER: list[Reason] = [
         "confusable or invisible characters: what runs is not what reads (SPEC §6)",
     ),
     (
+        "dialects",
+        lambda r, d: any(e.attributes.get("dialect") for e in d.effects),
+        "the agent's dialect is a claim: another dialect the server may be reads the statement "
+        "as more, or cannot read it at all, and the stricter reading counts",
+    ),
+    (
         "dynamic",
         lambda r, d: _flag(d, "dynamic"),
         "what runs is decided at run time (a variable, a substitution, a script, stdin): never "

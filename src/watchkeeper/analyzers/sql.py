@@ -291,7 +291,7 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
                             recovery="restore from a backup", span=span)]  # fmt: skip
         kind = str(node.args.get("kind") or "").upper()
         if kind in ("FUNCTION", "PROCEDURE") and _UNTRUSTED_LANGUAGE.search(
-            node.sql(dialect=dialect)
+            node.sql(dialect=_read(dialect))
         ):  # code that runs on the database host
             return [_effect("create", "db_table", _name(node.this), reversible="unknown",
                             flags=["privileged", "dynamic"], span=span,
@@ -302,7 +302,7 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
         return [_effect("create", "db_table", _name(node.this), reversible="yes", span=span)]
     if isinstance(node, exp.Copy):
         # COPY … PROGRAM runs a shell command on the server
-        if _PROGRAM.search(node.sql(dialect=dialect)):
+        if _PROGRAM.search(node.sql(dialect=_read(dialect))):
             return [_effect("execute", "process", None, flags=["privileged", "dynamic"], span=span)]
         if node.args.get("kind"):  # COPY … FROM loads rows
             return [_effect("create", "db_rows", _name(node.this), span=span)]
@@ -326,9 +326,14 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
     if isinstance(node, exp.Comment):  # COMMENT ON … IS '…': documentation, replaced at will
         return [_effect("update", "db_table", _name(node.this), reversible="yes", span=span)]
     # START TRANSACTION, which some dialects read as an alias
-    if _TRANSACTION.match(node.sql(dialect=dialect)):
+    if _TRANSACTION.match(node.sql(dialect=_read(dialect))):
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
     return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span)]
+
+
+def _read(dialect: str) -> str | None:
+    """sqlglot's name for a dialect: its own generic reading is ``None``."""
+    return None if dialect == "generic" else dialect
 
 
 def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect]:
@@ -360,7 +365,7 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
     if _OUTFILE.search(text):  # writes query results to a file on the server
         out.append(_effect("send", "file", None, flags=["egress"], span=where))
     try:
-        parsed = sqlglot.parse(text, read=dialect)
+        parsed = sqlglot.parse(text, read=_read(dialect))
     except (SqlglotError, RecursionError, ValueError) as exc:
         first = str(exc).splitlines()[0][:200]
         return [
@@ -379,16 +384,55 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
     return out or [_effect("read", "db_rows", None, reversible="yes", span=where, why="empty")]
 
 
+#: The dialects a statement of the ``sql`` tool may run as, whatever the agent claims: the
+#: default and the servers agents most often reach ("generic" is sqlglot's own reading).
+PLAUSIBLE = ("postgres", "mysql", "sqlite", "generic")
+
+
+def any_dialect(text: str, claimed: str, span: Span | None = None) -> list[Effect]:
+    """Effects of ``text`` read as ``claimed`` and as every :data:`PLAUSIBLE` dialect: the
+    union, so a reading that finds more (a DROP another dialect sees past a comment) counts.
+
+    An effect only another dialect finds carries that dialect (``dialect: postgres``); a
+    dialect that cannot read the statement adds an ``unknown`` effect saying so. The claim
+    is a claim: the server is whatever the tool is connected to.
+    """
+    found = statements(text, claimed, span)
+    seen = {_key(e) for e in found}
+    for dialect in PLAUSIBLE:
+        if dialect == claimed:
+            continue
+        for e in statements(text, dialect, span):
+            # Each dialect that cannot read the statement says so, in its own effect.
+            key = (*_key(e), dialect) if e.verb == "unknown" else _key(e)
+            if key in seen:
+                continue
+            seen.add(key)
+            why = e.attributes.get("why")
+            reading = f"as {dialect} reads it" + (f": {why}" if why else "")
+            if e.verb == "unknown" and why:
+                reading = f"does not parse as {dialect}, which the server may be: {why}"
+            found.append(e.with_attributes(dialect=dialect, why=reading))
+    return found
+
+
+def _key(e: Effect) -> tuple[object, ...]:
+    """What makes two readings' effects the same effect (not why it was found)."""
+    return (e.verb, e.target.kind, e.target.id, e.scope, e.reversible, e.flags, e.span)
+
+
 class SqlAnalyzer:
     """Analyzes ``{"statement": "…", "dialect": "postgres", "database": "…"}``."""
 
     name = "sql"
 
     def analyze(self, action: Action) -> Sequence[Effect]:
-        """Effects of every statement in the action's ``statement`` (or ``query``/``sql``)."""
+        """Effects of every statement in the action's ``statement`` (or ``query``/``sql``),
+        read as the claimed ``dialect`` (default ``postgres``) and every :data:`PLAUSIBLE` one."""
         texts = [action.input[k] for k in ("statement", "query", "sql") if k in action.input]
         if not texts or not all(isinstance(t, str) for t in texts):
             return [_effect("unknown", "db_table", None, flags=["dynamic"], why="no SQL statement")]
         dialect = str(action.input.get("dialect") or "postgres").lower()
+        claimed = DIALECTS.get(dialect, dialect)
         # Every field a client might send: a tool that runs `query` is not fooled by `statement`.
-        return [e for t in texts for e in statements(str(t), DIALECTS.get(dialect, dialect))]
+        return [e for t in texts for e in any_dialect(str(t), claimed)]
