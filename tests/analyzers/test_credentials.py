@@ -156,6 +156,8 @@ def test_a_relative_path_is_flagged_under_the_actions_directory(command: str, cw
         ),
         pytest.param("cd /etc && cat shadow", {"/etc/shadow": True}, id="cd"),
         pytest.param("grep x", {None: False}, id="stdin"),
+        pytest.param("yq e .users ~/.kube/config", {"~/.kube/config": True}, id="yq-eval"),
+        pytest.param("bc ~/.netrc", {"~/.netrc": True}, id="bc-reads-files"),
     ],
 )
 def test_each_file_a_reader_reads_is_its_own_target(
@@ -189,6 +191,8 @@ NOT_CREDENTIALS = [
     pytest.param("find . ! -path './.git*'", id="find-negated"),
     pytest.param("stat -c %n t*", id="short-glob-here"),
     pytest.param("terraform show terraform.tfstate", id="terraform-show-redacts"),
+    pytest.param("ssh -o IdentityFile=~/.ssh/deploy_key web-1 uptime", id="ssh-identity-option"),
+    pytest.param("echo ~/.aws/credentials", id="echo-prints-a-path"),
 ]
 
 
@@ -212,6 +216,10 @@ def test_what_names_no_credential_is_not_flagged(command: str) -> None:
         pytest.param("/etc/passwd", False, id="passwd"),
         pytest.param("~/.ssh/known_hosts", False, id="known-hosts"),
         pytest.param("~/.aws", False, id="directory-alone"),
+        pytest.param("/etc/[[:alpha:]]hadow", True, id="posix-class"),
+        pytest.param("/etc/sh[a-c]dow", True, id="bracket-range"),
+        pytest.param("/etc/sh[!x]dow", True, id="bracket-negated"),
+        pytest.param("/etc/sh[!a]dow", False, id="bracket-negated-excludes-it"),
     ],
 )
 def test_path_flags_match_credentials_as_the_filesystem_would(path: str, expected: bool) -> None:

@@ -19,7 +19,7 @@ FILE_READERS = frozenset(
     ls cat head tail grep egrep fgrep zgrep zegrep zfgrep ag rg wc diff cmp stat file du df
     realpath readlink jq yq cut md5sum sha256sum sha1sum sha512sum base64 od hexdump strings
     column rev nl tac zcat bzcat xzcat fold paste comm join fmt pr expand unexpand look tsort
-    lsattr getfacl awk gawk mawk nawk sed sort shuf uniq iconv xxd less more zless zmore
+    lsattr getfacl awk gawk mawk nawk sed sort shuf uniq iconv xxd less more zless zmore bc
     """.split()
 )
 #: Readers whose first word is a pattern, a program or a filter, with the options that give it

@@ -144,10 +144,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(c))
         i += 1
-    try:
-        return re.compile("".join(out) + "$", re.IGNORECASE)
-    except re.error:  # a glob this cannot read may name anything
-        return re.compile(".*")
+    return re.compile("".join(out) + "$", re.IGNORECASE)
 
 
 def _members(body: str) -> str:
@@ -199,10 +196,7 @@ def _can_name(pattern: str, examples: tuple[str, ...]) -> bool:
 
 @functools.lru_cache(maxsize=1024)
 def _anywhere(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile("(^|.*/)(" + pattern + ")", re.IGNORECASE)
-    except re.error:  # as in _glob: what cannot be read may name anything
-        return re.compile(".*")
+    return re.compile("(^|.*/)(" + pattern + ")", re.IGNORECASE)
 
 
 def _holds_credentials(path: str) -> bool:

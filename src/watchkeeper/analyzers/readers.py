@@ -54,8 +54,8 @@ PROGRAMMED = frozenset(
 
 
 def _read(run: Invocation, target: str | None) -> list[Effect]:
-    flags = sorted({f for p in paths_of(run) for f in path_flags(p) if f == "credential_access"})
-    return [effect("read", "file", target, reversible="yes", flags=flags, span=run.span)]
+    # Its words are not files: whether one names a credential is names_credential's to say.
+    return [effect("read", "file", target, reversible="yes", span=run.span)]
 
 
 def reader(run: Invocation) -> list[Effect]:
