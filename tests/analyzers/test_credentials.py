@@ -220,6 +220,7 @@ def test_what_names_no_credential_is_not_flagged(command: str) -> None:
         pytest.param("/etc/sh[a-c]dow", True, id="bracket-range"),
         pytest.param("/etc/sh[!x]dow", True, id="bracket-negated"),
         pytest.param("/etc/sh[!a]dow", False, id="bracket-negated-excludes-it"),
+        pytest.param("/etc/[!]shadow", False, id="an-empty-negated-set-is-a-bracket"),
     ],
 )
 def test_path_flags_match_credentials_as_the_filesystem_would(path: str, expected: bool) -> None:
@@ -269,7 +270,7 @@ def test_tampering_with_watchkeeper_after_cd_is_denied() -> None:
     assert decide("cd ~/.watchkeeper && rm -rf keys", "dev") == ("deny", ("no-guard-tamper",))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.text(alphabet="/~.*?[]!^-:&|abcdeHOMEsh${}\\_ ", max_size=30))
 def test_any_word_is_judged_without_failing(word: str) -> None:
     # Globs and paths of any shape: a warning or an error here would fail every decision.

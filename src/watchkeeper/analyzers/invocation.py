@@ -9,6 +9,7 @@ input); :func:`effect`, :func:`dynamic` and :func:`flagged` build effects;
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -113,7 +114,7 @@ class Invocation:
         """``decoded`` or ``downloaded`` when ``path`` was written with such text earlier."""
         return self.payload_files.get(posixpath.normpath(path))
 
-    @property
+    @functools.cached_property
     def base(self) -> str:
         return posixpath.basename(self.name.replace("\\", "/")).lower().removesuffix(".exe")
 
@@ -318,6 +319,7 @@ _IDENTITY: dict[str, frozenset[str]] = {
     "gcloud": frozenset({"--key-file", "--credential-file-override"}),
 }
 _SSH_IDENTITY = re.compile(r"\s*(identityfile|certificatefile|userknownhostsfile)\b", re.I)
+_PLAIN = re.compile(r"[\w-]*")
 #: Where a word splits into the paths it may hold: ``--file=F``, ``@F``, ``if=F``, ``host:F``.
 _TOKEN = re.compile(r"[^\s'\"()=@,;<>|&`]+")
 
@@ -369,7 +371,13 @@ def names_credential(run: Invocation) -> bool:
     )
     if tree and any(is_credential(w, run.cwd, tree=True) for w in whole):
         return True
-    return any(is_credential(token, run.cwd) for word in whole for token in _tokens(word))
+    return any(
+        is_credential(token, run.cwd)
+        for word in whole
+        for token in _tokens(word)
+        # A plain word (`-rf`, `status`) names a credential only under a known directory.
+        if run.cwd is not None or not _PLAIN.fullmatch(token)
+    )
 
 
 def _shows_redacted(run: Invocation) -> bool:

@@ -134,6 +134,10 @@ def _glob(pattern: str) -> re.Pattern[str]:
             body = pattern[i + 1 : end]
             negated = body[:1] in ("!", "^")
             body = body[1:] if negated else body
+            if not body:  # `[!]`: no set at all, a plain bracket
+                out.append(re.escape(c))
+                i += 1
+                continue
             if "[" in body:  # [[:alpha:]] and the like: any one character, to be safe
                 out.append("[^/]")
                 end = pattern.find("]]", i) + 1 if "]]" in pattern[i:] else end

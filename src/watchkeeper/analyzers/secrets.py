@@ -63,7 +63,7 @@ def prints_secrets(run: Invocation) -> str | None:
         return "prints a container's environment and configuration"
     if any(a.split("=", 1)[0] in _REVEALS for a in known):
         return "asked to show the secret"
-    words = words_of(known, 5)
+    words = words_of(known, 5) if "auth" in known or base in SECRET_STORES else []
     if any(pair in _TOKEN_PRINTS for pair in itertools.pairwise(words)):
         return "prints an access token"
     if base == "op":  # 1Password conceals a field in its item listing unless asked to
