@@ -78,6 +78,18 @@ STRICTER: list[Reason] = [
         "confusable or invisible characters: what runs is not what reads (SPEC §6)",
     ),
     (
+        "dialects",
+        lambda r, d: any(e.attributes.get("dialect") for e in d.effects),
+        "the agent's dialect is a claim: another dialect the server may be reads the statement "
+        "as more, or cannot read it at all, and the stricter reading counts",
+    ),
+    (
+        "installs",
+        lambda r, d: any("install scripts" in str(e.attributes.get("why")) for e in d.effects),
+        "installing a package runs its scripts, fetched from a registry: production asks; a "
+        "developer's machine installs freely",
+    ),
+    (
         "dynamic",
         lambda r, d: _flag(d, "dynamic"),
         "what runs is decided at run time (a variable, a substitution, a script, stdin): never "

@@ -90,20 +90,20 @@ TABLES = _tables()
 #: pager it opens), then add it here.
 REVIEWED = {
     "READERS": """
-        ag apropos arch base64 basename bc blkid bzcat cal cat cmp column comm cut df diff dig
+        apropos arch base64 basename bc blkid bzcat cal cat cmp column comm cut df diff
         dirname du echo egrep expand expr factor false fgrep file findmnt fmt fold free
-        getconf getfacl grep groups hash head help hexdump host htop id iostat join jq last
+        getconf getfacl grep groups hash head help hexdump htop id iostat join jq last
         locale look ls lsattr lsblk lscpu lsmod lsof lspci lsusb md5sum mpstat netstat nl
-        nproc nslookup numfmt od paste pgrep pidof ping pr printenv printf ps pstree pwd
-        readlink realpath rev seq sha1sum sha256sum sleep ssh-keyscan stat strings tac tail
-        test top tr traceroute true tsort tty type uname unexpand uptime users vmstat w wc
+        nproc numfmt od paste pgrep pidof pr printf ps pstree pwd
+        readlink realpath rev seq sha1sum sha256sum sleep stat strings tac tail
+        test top tr true tsort tty type uname unexpand uptime users vmstat w wc
         whatis whereis which who whoami xzcat yes zcat zegrep zgrep
     """,
     "PAGERS": """
         info less man more zless zmore
     """,
     "PROGRAMMED": """
-        awk dmesg gawk history iconv lastlog mawk mongodump mysqldump nawk pg_dump pg_dumpall
+        ag awk dmesg gawk history iconv lastlog mawk mongodump mysqldump nawk pg_dump pg_dumpall
         rg sed shuf sort tree uniq xxd yq
     """,
     "NO_EFFECT": """
@@ -111,7 +111,7 @@ REVIEWED = {
         ulimit umask unset wait
     """,
     "wrappers alone": """
-        builtin command env exec nice nohup setsid stdbuf time timeout unbuffer watch
+        builtin command exec nice nohup setsid stdbuf time timeout unbuffer watch
     """,
     "VERSION_FLAGS": """
         apachectl-V apachectl-v consul-v consul-version haproxy-v haproxy-vv httpd-V httpd-v
@@ -166,7 +166,7 @@ REVIEWED = {
     "SYSTEMCTL_READS": """
         cat get-default help is-active is-enabled is-failed is-system-running list-automounts
         list-dependencies list-jobs list-machines list-paths list-sockets list-timers
-        list-unit-files list-units show show-environment status
+        list-unit-files list-units show status
     """,
     "SERVICE_READS": """
         status

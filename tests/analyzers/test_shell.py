@@ -100,7 +100,7 @@ def test_recursive_delete_is_found_however_written(command: str) -> None:
         pytest.param("psql -h db -c 'DROP TABLE users'", ("delete", "db_table"), id="psql-c"),
         pytest.param("mysql -e 'TRUNCATE orders'", ("delete", "db_rows"), id="mysql-e"),
         pytest.param("sqlite3 app.db 'DELETE FROM users'", ("delete", "db_rows"), id="sqlite3"),
-        pytest.param("dropdb prod", ("delete", "database"), id="dropdb"),
+        pytest.param("dropdb prod", ("delete", "db_table"), id="dropdb"),
         pytest.param("redis-cli FLUSHALL", ("delete", "db_rows"), id="redis-flushall"),
         pytest.param("systemctl stop postgresql", ("delete", "process"), id="systemctl-stop"),
         pytest.param("rmdir /s /q C:\\data", ("delete", "directory"), id="windows-rmdir"),

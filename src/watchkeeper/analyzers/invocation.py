@@ -1,8 +1,9 @@
 """One command as the shell would run it, and the vocabulary every command table uses.
 
 :class:`Invocation` is a resolved command (its word, its static arguments, what feeds its
-input); :func:`effect`, :func:`dynamic` and :func:`flagged` build effects; the path patterns say
-which files are credentials, start-up files or watchkeeper's own.
+input); :func:`effect`, :func:`dynamic` and :func:`flagged` build effects;
+:func:`names_credential` says whether a command names a credential anywhere in its words
+(:mod:`~watchkeeper.analyzers.paths` says which paths are credentials).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from watchkeeper.analyzers.effects import Flag, Verb, builder, with_flags
+from watchkeeper.analyzers.paths import is_credential, path_flags
 from watchkeeper.models import Effect, Span
 
 Analyze = Callable[..., list[Effect]]
@@ -67,21 +70,6 @@ SQL_CLIENTS = {
     "sqlcmd": ("-Q", "-q"),
     "clickhouse-client": ("-q", "--query"),
 }
-SECRET_PATHS = re.compile(
-    r"(\.ssh/id_|\.ssh/.*key|\.aws/credentials|\.aws/config|\.netrc|\.pgpass|\.docker/config"
-    r"|\.tfstate(\.backup)?$|terraform\.tfvars"
-    r"|\.kube/config|/etc/shadow|(^|/)\.env(\.|$)|\.git-credentials|\.npmrc|\.pypirc|secrets?\.)"
-    r"|/etc/gshadow|/etc/master\.passwd|/etc/security/opasswd|/etc/ssl/private/"
-    r"|gcloud/(credentials\.db|access_tokens\.db|legacy_credentials|application_default_cred)"
-    r"|\.azure/(accessTokens\.json|msal_token_cache)"
-)
-GUARD_PATHS = re.compile(
-    r"(^|/)(\.watchkeeper(/|$)|watchkeeper[^/]*\.ya?ml$|\.claude/+(\./+)*settings[^/]*\.json$)",
-    re.IGNORECASE,
-)
-STARTUP_FILES = re.compile(
-    r"(\.bashrc|\.bash_profile|\.profile|\.zshrc|\.zprofile|authorized_keys|crontab|/etc/cron)"
-)
 
 
 @dataclass(frozen=True)
@@ -97,7 +85,7 @@ class Invocation:
     depth: int = 0
     field: str = "command"
     variables: dict[str, str | None] = dataclasses.field(default_factory=dict)
-    flags: frozenset[str] = frozenset()
+    flags: frozenset[Flag] = frozenset()
     stdin_text: str | None = None  # a heredoc or here-string: what the command reads, known
     #: Files written earlier in the same line (normalized path → text, None if unknown).
     files: Mapping[str, str | None] = dataclasses.field(default_factory=dict)
@@ -107,6 +95,13 @@ class Invocation:
     #: Files written earlier in the line with decoded or downloaded text (normalized path →
     #: which): ``curl -o x.sh …; bash x.sh`` runs the download.
     payload_files: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Where relative paths are: the directory ``cd`` moved to earlier in the line, or the
+    #: action's ``cwd`` (:data:`~watchkeeper.analyzers.paths.SOMEWHERE` after a ``cd`` to a
+    #: place nobody knows, None when nothing says).
+    cwd: str | None = None
+    #: The computed words, with what is computed as ``*``: ``"$D/.aws/credentials"`` is
+    #: ``*/.aws/credentials``, which names a credential whatever ``$D`` is.
+    shapes: tuple[str, ...] = ()
 
     def written(self, path: str | None) -> tuple[bool, str | None]:
         """Whether ``path`` was written earlier in the line, and its text if known."""
@@ -119,7 +114,7 @@ class Invocation:
         """``decoded`` or ``downloaded`` when ``path`` was written with such text earlier."""
         return self.payload_files.get(posixpath.normpath(path))
 
-    @property
+    @functools.cached_property
     def base(self) -> str:
         return posixpath.basename(self.name.replace("\\", "/")).lower().removesuffix(".exe")
 
@@ -160,7 +155,7 @@ def runs_program(variable: str) -> bool:
     return bool(_RUNS_PROGRAM.match(variable)) and variable not in _INERT
 
 
-effect = functools.partial(Effect.of, "shell")
+effect = builder("shell")
 """Build an effect this analyzer found: ``effect(verb, kind, id, scope=…, flags=…)``."""
 
 
@@ -179,9 +174,9 @@ def computed(run: Invocation, why: str, source: str | None = None) -> Effect:
     return dynamic(why, run.span)
 
 
-def flagged(e: Effect, *flags: str) -> Effect:
+def flagged(e: Effect, *flags: Flag) -> Effect:
     """``e`` with more flags."""
-    return e.with_flags(*flags)
+    return with_flags(e, *flags)
 
 
 def is_shell(name: str) -> bool:
@@ -273,17 +268,124 @@ def is_scratch(path: str | None) -> bool:
     return False
 
 
-def path_flags(path: str) -> list[str]:
-    # `/etc//shadow` and `/etc/./shadow` are `/etc/shadow`: match the path as written and folded.
-    forms = (path, posixpath.normpath(path))
+#: Programs whose words are text, names or places, never files they open: ``echo
+#: ~/.aws/credentials`` prints a path, ``cd ~/.ssh`` moves there, ``mkdir -p ~/.aws`` makes one.
+NAMES_ONLY = frozenset(
+    """
+    cd pushd popd export set unset local declare typeset readonly alias unalias echo printf test
+    [ [[ basename dirname which type whereis command hash mkdir
+    """.split()
+)
+#: Wrappers: the command they run is judged by its own words.
+_WRAPPERS = frozenset(
+    """
+    sudo doas env nice ionice timeout stdbuf watch nohup time command builtin exec chroot setsid
+    unbuffer caffeinate xargs busybox su runuser
+    """.split()
+)
+#: Programs that read a directory they are given whole, files and all: given ``~/.ssh`` or
+#: ``/etc``, they read the keys and passwords in it (``tar czf - ~/.ssh``, ``rsync -a ~ host:``).
+TREE_READERS = frozenset(
+    """
+    tar bsdtar gtar zip 7z 7za cpio pax gpgtar cp scp rsync rclone restic borg duplicity rg ag
+    aws gsutil az
+    """.split()
+)
+_RECURSES = frozenset({"-r", "-R", "--recursive", "--dereference-recursive"})
+#: Options whose value is the program's own key, certificate or configuration, which it uses to
+#: authenticate and neither prints nor sends: ``ssh -i KEY host``, ``curl --cert FILE``.
+_IDENTITY: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("ssh", "scp", "sftp", "autossh"), frozenset({"-i", "-F"})),
+    "rsync": frozenset({"-e", "--rsh"}),  # rsync -e 'ssh -i KEY'
+    "curl": frozenset(
+        "--cert -E --key --cacert --capath --netrc-file --proxy-cert --proxy-key "
+        "--proxy-cacert".split()
+    ),
+    "wget": frozenset("--certificate --private-key --ca-certificate --ca-directory".split()),
+    "openssl": frozenset("-key -cert -CAfile -CApath -pass".split()),
+    **dict.fromkeys(
+        ("kubectl", "oc", "helm"),
+        frozenset({"--kubeconfig", "--client-key", "--client-certificate"}),
+    ),
+    **dict.fromkeys(
+        ("docker", "podman"), frozenset({"--config", "--tlscert", "--tlskey", "--tlscacert"})
+    ),
+    "git": frozenset({"-c"}),  # -c core.sshCommand='ssh -i KEY'
+    **dict.fromkeys(("terraform", "tofu", "terragrunt"), frozenset({"-var-file"})),
+    **dict.fromkeys(
+        ("ansible", "ansible-playbook"),
+        frozenset({"--private-key", "--key-file", "--vault-password-file"}),
+    ),
+    "gcloud": frozenset({"--key-file", "--credential-file-override"}),
+}
+_SSH_IDENTITY = re.compile(r"\s*(identityfile|certificatefile|userknownhostsfile)\b", re.I)
+_PLAIN = re.compile(r"[\w-]*")
+#: Where a word splits into the paths it may hold: ``--file=F``, ``@F``, ``if=F``, ``host:F``.
+_TOKEN = re.compile(r"[^\s'\"()=@,;<>|&`]+")
+
+
+def _tokens(word: str) -> list[str]:
     out = []
-    if any(GUARD_PATHS.search(p) for p in forms):
-        out.append("guard_tamper")
-    if any(SECRET_PATHS.search(p) for p in forms):
-        out.append("credential_access")
-    if any(STARTUP_FILES.search(p) for p in forms):
-        out.append("privileged")
+    for token in _TOKEN.findall(word):
+        out.append(token)
+        if ":" in token.rstrip(":"):  # host:~/.ssh/id_rsa, OPEN:/etc/shadow
+            out.append(token.rsplit(":", 1)[1])
+        if token.startswith("-") and not token.startswith("--") and len(token) > 2:
+            out.append(token[2:])  # -f/etc/shadow
     return out
+
+
+def names_credential(run: Invocation) -> bool:
+    """Whether ``run`` names a credential anywhere in its words: an operand, an option's
+    value, a word computed in part (its shape), a directory it may read whole.
+
+    A program given a credential's path may read it, whatever it is (``tar``, ``gpg``,
+    ``python3 upload.py``): only programs that never open their words (:data:`NAMES_ONLY`)
+    and the options through which a program authenticates itself (``ssh -i``) do not count.
+    """
+    if run.base in NAMES_ONLY or run.base in _WRAPPERS or _shows_redacted(run):
+        return False
+    own = _IDENTITY.get(run.base, frozenset())
+    words: list[str] = []
+    skip = False
+    for i, a in enumerate(run.args):
+        if skip or a is None:
+            skip = False
+            continue
+        if a in own:  # the value is the next word
+            skip = True
+            continue
+        if a.split("=", 1)[0] in own or (a[:2] in own and not a.startswith("--")):
+            continue  # --cert=FILE, -iKEY
+        following = run.args[i + 1] if i + 1 < len(run.args) else None
+        if a == "-o" and own and _SSH_IDENTITY.match(following or ""):
+            skip = True  # ssh -o IdentityFile=KEY
+            continue
+        words.append(a)
+    whole = [*words, *run.shapes]
+    tree = run.base in TREE_READERS or (
+        run.base in ("grep", "egrep", "fgrep", "zgrep")
+        and any(
+            a in _RECURSES or (a[:1] == "-" and a[1:2] != "-" and "r" in a.lower()) for a in words
+        )
+    )
+    if tree and any(is_credential(w, run.cwd, tree=True) for w in whole):
+        return True
+    return any(
+        is_credential(token, run.cwd)
+        for word in whole
+        for token in _tokens(word)
+        # A plain word (`-rf`, `status`) names a credential only under a known directory.
+        if run.cwd is not None or not _PLAIN.fullmatch(token)
+    )
+
+
+def _shows_redacted(run: Invocation) -> bool:
+    """``terraform show [FILE]``: the state or plan it reads is printed with sensitive values
+    redacted, as ``terraform plan`` prints them (``-json`` prints them: a credential read)."""
+    if run.base not in ("terraform", "tofu") or "-json" in run.args:
+        return False
+    return next((a for a in run.known() if not a.startswith("-")), None) == "show"
 
 
 def redirect(path: str | None, append: bool, span: Span) -> list[Effect]:
@@ -292,7 +394,7 @@ def redirect(path: str | None, append: bool, span: Span) -> list[Effect]:
         return [dynamic("output goes to a file named at run time", span)]
     if path in ("/dev/null", "/dev/stdout", "/dev/stderr") or path.startswith("/dev/fd/"):
         return []
-    verb = "update" if append else "overwrite"
+    verb: Verb = "update" if append else "overwrite"
     found = effect(
         verb,
         "file",

@@ -1,12 +1,14 @@
 """Package managers: one record per manager says what each subcommand does.
 
 A subcommand reads only when its manager's record lists it among ``reads``. Installing changes
-the host (and can be undone); uninstalling removes what ran; running the project's scripts,
+the host (and can be undone) and runs the scripts the registry serves with the packages
+(``dynamic``: production asks); uninstalling removes what ran; running the project's scripts,
 tests or code runs what watchkeeper cannot see (``dynamic``); publishing sends the package to a
 registry, which in general cannot take a published version back; anything else (``npm version
 patch``, ``pip config set``, a plugin's subcommand) changes the host, and is never a read::
 
     npm publish            send cloud_resource, irreversible, egress
+    npm install            update host, reversible; execute process, dynamic
     cargo test             execute process, dynamic
     npm list               read host
 """
@@ -54,6 +56,12 @@ class Manager:
     valued: frozenset[str] = frozenset()
     #: Flags that only simulate (``apt-get -s``), beside ``--dry-run``.
     simulates: frozenset[str] = frozenset()
+    #: Installs that run what the registry serves: setup.py and build backends, npm
+    #: lifecycle scripts, maintainer scripts as root, install hooks, build.rs. Not refreshes of
+    #: the package lists (``apt-get update``) nor lockfile edits (``cargo update``).
+    runs_fetched: frozenset[str] = frozenset()
+    #: Flags that keep an install from running the packages' scripts.
+    no_scripts: frozenset[str] = frozenset()
 
 
 _NPM_INSTALLS = (
@@ -84,6 +92,8 @@ MANAGERS: dict[str, Manager] = {
             "token adduser add-user login logout profile"
         ),
         valued=_words("--prefix -C --workspace -w --registry --userconfig --cache"),
+        runs_fetched=_words(_NPM_INSTALLS),
+        no_scripts=_words("--ignore-scripts"),
     ),
     "yarn": Manager(
         reads=_words("list info why outdated licenses versions help bin audit")
@@ -98,6 +108,8 @@ MANAGERS: dict[str, Manager] = {
         unknown_runs=True,  # `yarn build` runs the package's "build" script
         bare="install",
         valued=_words("--cwd"),
+        runs_fetched=_words("install add upgrade up upgrade-interactive import link dedupe"),
+        no_scripts=_words("--ignore-scripts --mode=skip-build"),
     ),
     "pnpm": Manager(
         reads=_words("list ls ll la outdated why licenses root bin help view info v show "
@@ -110,6 +122,8 @@ MANAGERS: dict[str, Manager] = {
         publishes=_words("publish"),
         unknown_runs=True,  # `pnpm build` runs the package's "build" script
         valued=_words("-C --dir --filter -F --workspace-root -w"),
+        runs_fetched=_words("install i add update up upgrade link ln import dedupe"),
+        no_scripts=_words("--ignore-scripts"),
     ),
     "pip": Manager(
         reads=_words("list show freeze check help debug inspect search hash completion")
@@ -117,6 +131,7 @@ MANAGERS: dict[str, Manager] = {
            "cache list", "index versions"},
         installs=_words("install download wheel"),
         removes=_words("uninstall"),
+        runs_fetched=_words("install download wheel"),  # an sdist's build runs its setup.py
         valued=_words("--proxy --cert --client-cert --cache-dir --log --log-file --timeout "
                       "--retries --exists-action --trusted-host --python --keyring-provider"),
     ),
@@ -130,6 +145,9 @@ MANAGERS: dict[str, Manager] = {
             "check"  # check refreshes the package cache first
         ),
         removes=_words("remove purge autoremove autopurge"),
+        runs_fetched=_words(
+            "install reinstall upgrade full-upgrade dist-upgrade satisfy build-dep"
+        ),
         valued=_words("-o -c -t --option --config-file --target-release"),
         simulates=_words("-s --simulate --just-print --recon --no-act"),
     ),
@@ -146,6 +164,10 @@ MANAGERS: dict[str, Manager] = {
             "localinstall makecache distro-sync swap"
         ),
         removes=_words("remove erase autoremove groupremove"),
+        runs_fetched=_words(
+            "install update upgrade upgrade-minimal downgrade reinstall groupinstall "
+            "localinstall distro-sync swap"
+        ),
         valued=_words("-c --config -d -e --releasever --setopt --installroot -x --exclude"),
     ),
     "brew": Manager(
@@ -156,6 +178,7 @@ MANAGERS: dict[str, Manager] = {
         | {"services list", "services info", "bundle check", "bundle list"},
         installs=_words("install reinstall upgrade update tap link pin unpin bundle"),
         removes=_words("uninstall remove rm untap cleanup autoremove unlink"),
+        runs_fetched=_words("install reinstall upgrade bundle"),
         runs=_words("sh ruby irb test exec") | {"bundle exec"},
         unknown_runs=True,  # `brew foo` runs the external command brew-foo
     ),
@@ -163,6 +186,7 @@ MANAGERS: dict[str, Manager] = {
         reads=_words("info list search policy stats dot audit verify version"),
         installs=_words("add upgrade update fix fetch cache"),
         removes=_words("del"),
+        runs_fetched=_words("add upgrade fix"),
     ),
     "snap": Manager(
         reads=_words(
@@ -173,6 +197,7 @@ MANAGERS: dict[str, Manager] = {
                         "unalias set"),
         removes=_words("remove"),
         runs=_words("run"),
+        runs_fetched=_words("install refresh revert"),
     ),
     "gem": Manager(
         reads=_words(
@@ -181,6 +206,7 @@ MANAGERS: dict[str, Manager] = {
         ),
         installs=_words("install update i"),
         removes=_words("uninstall cleanup"),
+        runs_fetched=_words("install update i"),  # native extensions build as they install
         runs=_words("exec build server"),  # a gemspec is Ruby: building it runs it
         publishes=_words("push"),
         unpublishes=_words("yank"),
@@ -195,6 +221,7 @@ MANAGERS: dict[str, Manager] = {
         runs=_words("run r test t bench"),
         installs=_words("install add update fetch generate-lockfile vendor"),
         removes=_words("uninstall"),
+        runs_fetched=_words("install"),  # builds the crate: its build.rs and proc macros run
         publishes=_words("publish"),
         unpublishes=_words("yank"),
         registry=_words("owner login logout"),
@@ -252,7 +279,10 @@ def packages(run: Invocation) -> list[Effect]:
                        span=run.span, tool=run.base,
                        why="withdraws a published version")]  # fmt: skip
     if sub in manager.installs:
-        return [effect("update", "host", None, reversible="yes", span=run.span)]
+        installed = effect("update", "host", None, reversible="yes", span=run.span)
+        if sub in manager.runs_fetched and not any(a in manager.no_scripts for a in known):
+            return [installed, fetched_code(run, sub)]
+        return [installed]
     if sub in manager.builds:
         return [effect("create", "directory", None, reversible="yes", span=run.span,
                        recovery="delete what was built", tool=run.base)]  # fmt: skip
@@ -264,6 +294,14 @@ def packages(run: Invocation) -> list[Effect]:
                        why=f"{run.base} {sub} runs code watchkeeper cannot see")]  # fmt: skip
     # A subcommand the record does not know: it changes something, nothing says it only reads.
     return [effect("update", "host", None, reversible="unknown", span=run.span, tool=run.base)]
+
+
+def fetched_code(run: Invocation, sub: str) -> Effect:
+    """An install runs what the registry serves (and, run as root, as root): code nobody here
+    has read. Production asks; a developer's machine installs freely."""
+    return effect("execute", "process", None, flags=["dynamic"], span=run.span, tool=run.base,
+                  why=f"{run.base} {sub} runs the packages' install scripts, fetched from a "
+                  "registry")  # fmt: skip
 
 
 def publish(run: Invocation, package: str | None) -> Effect:
@@ -303,5 +341,8 @@ def _pacman(run: Invocation) -> list[Effect]:
     prints = op == "S" and any(c in _PACMAN_PRINTS for c in letters) and "y" not in letters
     if (reads or prints or (op == "S" and "p" in letters)) and not longs - {"--quiet"}:
         return [effect("read", "host", None, reversible="yes", span=run.span)]
-    return [effect("update", "host", None, reversible="unknown" if op != "S" else "yes",
-                   span=run.span, tool="pacman")]  # fmt: skip
+    changed = effect("update", "host", None, reversible="unknown" if op != "S" else "yes",
+                     span=run.span, tool="pacman")  # fmt: skip
+    if op in ("S", "U"):  # -S and -Syu install from the repositories, -U a package file
+        return [changed, fetched_code(run, f"-{op}")]
+    return [changed]

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import re
 
+from watchkeeper.analyzers.effects import Verb
 from watchkeeper.analyzers.invocation import (
     Invocation,
     dynamic,
     effect,
-    path_flags,
     paths_of,
 )
+from watchkeeper.analyzers.operands import FILE_READERS, operands
+from watchkeeper.analyzers.paths import is_credential, path_flags
 from watchkeeper.models import Effect
 
 #: Commands that only read or print, whatever their arguments. No pager, editor, interpreter
@@ -31,14 +33,13 @@ from watchkeeper.models import Effect
 #: or running flag belongs in PROGRAMMED, with the code that finds it.
 READERS = frozenset(
     """
-    ls cat head tail grep egrep fgrep ag echo printf pwd whoami id wc diff cmp stat file du df
+    ls cat head tail grep egrep fgrep echo printf pwd whoami id wc diff cmp stat file du df
     ps top htop free uptime uname which type whereis realpath readlink basename dirname jq cut
-    tr true false test sleep help printenv locale nproc lsblk lscpu lsof netstat ping dig
-    nslookup host traceroute md5sum sha256sum sha1sum base64 od hexdump strings column seq yes
-    rev nl tac cal who w zcat fold paste pstree comm bc join hash expr fmt pr expand unexpand
-    look numfmt factor tsort lsusb lspci lsmod groups pgrep pidof apropos whatis zgrep zegrep
-    bzcat xzcat lsattr getfacl findmnt blkid vmstat iostat mpstat last users tty getconf arch
-    ssh-keyscan
+    tr true false test sleep help locale nproc lsblk lscpu lsof netstat md5sum sha256sum
+    sha1sum base64 od hexdump strings column seq yes rev nl tac cal who w zcat fold paste pstree
+    comm bc join hash expr fmt pr expand unexpand look numfmt factor tsort lsusb lspci lsmod
+    groups pgrep pidof apropos whatis zgrep zegrep bzcat xzcat lsattr getfacl findmnt blkid
+    vmstat iostat mpstat last users tty getconf arch
     """.split()
 )
 #: Pagers: they read, unless their arguments give them commands (see :func:`pager`).
@@ -47,19 +48,27 @@ PAGERS = frozenset("less more zless zmore man info".split())
 PROGRAMMED = frozenset(
     """
     sed awk gawk mawk nawk yq sort shuf iconv uniq pg_dump pg_dumpall mysqldump mongodump dmesg
-    xxd rg tree history lastlog
+    xxd rg ag tree history lastlog
     """.split()
 )
 
 
 def _read(run: Invocation, target: str | None) -> list[Effect]:
-    flags = sorted({f for p in paths_of(run) for f in path_flags(p) if f == "credential_access"})
-    return [effect("read", "file", target, reversible="yes", flags=flags, span=run.span)]
+    # Its words are not files: whether one names a credential is names_credential's to say.
+    return [effect("read", "file", target, reversible="yes", span=run.span)]
 
 
 def reader(run: Invocation) -> list[Effect]:
-    """A command of :data:`READERS`: a read of the first path it names."""
-    return _read(run, next(iter(paths_of(run)), None))
+    """A command of :data:`READERS`: a read of each file it names (of its first word when its
+    words are not files: ``ps aux``, ``uname -a``)."""
+    if run.base not in FILE_READERS:
+        return _read(run, next(iter(paths_of(run)), None))
+    files: list[str | None] = [*operands(run)] or [None]  # none: it reads its input
+    return [
+        effect("read", "file", f, reversible="yes", span=run.span,
+               flags=["credential_access"] if f is not None and is_credential(f) else [])
+        for f in files
+    ]  # fmt: skip
 
 
 #: Initial commands a pager may be given that only move or search: ``+42``, ``+G``, ``+/err``.
@@ -167,7 +176,7 @@ def _output(known: list[str], short: str, long: str) -> str | None:
     return None
 
 
-def _writes(path: str, run: Invocation, verb: str = "overwrite") -> list[Effect]:
+def _writes(path: str, run: Invocation, verb: Verb = "overwrite") -> list[Effect]:
     return [effect(verb, "file", path, reversible="no" if verb == "overwrite" else "unknown",
                    flags=path_flags(path), span=run.span)]  # fmt: skip
 
@@ -194,7 +203,7 @@ def programmed(run: Invocation) -> list[Effect]:
         # Every word, as `-e` may give several scripts (a file named `w` is held, rarely).
         if any(_SED_COMMAND.search(w) or _SED_FLAGS.search(w) for w in words):
             return [dynamic("the sed script writes files or runs commands (w, e)", run.span)]
-        return _read(run, next(iter(words[1:]), None))
+        return reader(run)
     if base in ("awk", "gawk", "mawk", "nawk"):
         if None in run.args or any(a.split("=", 1)[0] in _AWK_UNSEEN for a in flags):
             return [dynamic(f"{base} runs a program watchkeeper cannot see", run.span)]
@@ -203,7 +212,7 @@ def programmed(run: Invocation) -> list[Effect]:
             return [dynamic(f"the {base} program runs commands or loads code", run.span)]
         if _AWK_WRITES.search(program) or "-i" in known:
             return [dynamic(f"the {base} program writes files", run.span)]
-        return _read(run, next(iter(words[1:]), None))
+        return reader(run)
     if base == "yq" and any(a in ("-i", "--inplace") or a.startswith("--inplace") for a in known):
         return [effect("update", "file", p, flags=path_flags(p or ""), span=run.span)
                 for p in files]  # fmt: skip
@@ -211,6 +220,8 @@ def programmed(run: Invocation) -> list[Effect]:
         return [dynamic("sort --compress-program runs a program", run.span)]
     if base == "rg" and any(a == "--pre" or a.startswith("--pre=") for a in known):
         return [dynamic("rg --pre runs a program on every file", run.span)]
+    if base == "ag" and any(a == "--pager" or a.startswith("--pager=") for a in known):
+        return [dynamic("ag --pager runs a program on what it prints", run.span)]
     out_file = _output(known, "-o", "--output")
     if base in ("sort", "shuf", "iconv", "tree") and out_file is not None:
         return _writes(out_file, run)
@@ -233,8 +244,9 @@ def programmed(run: Invocation) -> list[Effect]:
     ):  # fmt: skip
         return [effect("update", "host", None, flags=["privileged"], span=run.span,
                        why="changes what the kernel logs to the console")]  # fmt: skip
-    if base in ("xxd", "uniq") and len(words) >= 2:  # xxd [-r] IN OUT, uniq IN OUT write OUT
-        return _writes(words[1], run)
+    given = operands(run)
+    if base in ("xxd", "uniq") and len(given) >= 2:  # xxd [-r] IN OUT, uniq IN OUT write OUT
+        return _writes(given[1], run)
     if base == "history" and any(a in ("-w", "-a") for a in known):
         path = next(iter(words), "~/.bash_history")  # without a file, $HISTFILE
         return _writes(path, run, "overwrite" if "-w" in known else "update")

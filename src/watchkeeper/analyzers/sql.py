@@ -9,7 +9,6 @@ none. Every statement of the batch is analyzed; what cannot be parsed is ``unkno
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.simplify import simplify
 
 from watchkeeper.analyzers import confusables
+from watchkeeper.analyzers.effects import Flag, Reversible, Verb, builder
 from watchkeeper.models import Action, Effect, Span
 
 # sqlglot logs a warning for each statement it keeps as an opaque command; those statements
@@ -74,7 +74,7 @@ _ATTACH_INDEX = re.compile(
 )
 
 
-_effect = functools.partial(Effect.of, "sql")
+_effect = builder("sql")
 """Build an effect this analyzer found: ``_effect(verb, kind, id, scope=…, flags=…)``."""
 
 
@@ -103,7 +103,7 @@ def _always_true(where: exp.Expression | None) -> bool:
     return isinstance(simplified, exp.EQ) and simplified.left == simplified.right
 
 
-def _rows(verb: str, node: exp.Expression, span: Span) -> Effect:
+def _rows(verb: Verb, node: exp.Expression, span: Span) -> Effect:
     table = _name(node.this)
     if _always_true(node.args.get("where")) and not isinstance(node, exp.Merge):
         return _effect(
@@ -177,7 +177,7 @@ def _command(node: exp.Command, dialect: str, span: Span) -> list[Effect]:
 
 
 def _server_setting(span: Span) -> Effect:
-    return _effect("update", "database", None, reversible="unknown", flags=["privileged"],
+    return _effect("update", "host", None, reversible="unknown", flags=["privileged"],
                    span=span, why="changes the server or an account, not the session")  # fmt: skip
 
 
@@ -249,21 +249,23 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
         kind = str(node.args.get("kind") or "TABLE").upper()
         # An index is rebuilt from its table; a view or routine only from a definition kept
         # elsewhere; a sequence's current value and a table's rows are simply gone.
-        reversible, recovery = {
+        undo: dict[str, tuple[Reversible, str]] = {
             "INDEX": ("yes", "create the index again"),
             "VIEW": ("unknown", "recreate it from its definition, if one is kept"),
             "MATERIALIZED VIEW": ("unknown", "recreate it from its definition, if one is kept"),
             "FUNCTION": ("unknown", "recreate it from its definition, if one is kept"),
             "PROCEDURE": ("unknown", "recreate it from its definition, if one is kept"),
             "TRIGGER": ("unknown", "recreate it from its definition, if one is kept"),
-        }.get(kind, ("no", "restore from a backup"))
-        target = "db_table" if kind in ("TABLE", "VIEW", "INDEX") else "database"
+        }
+        reversible, recovery = undo.get(kind, ("no", "restore from a backup"))
+        # Every object a database holds is a `db_table` to the rules; `object` says which (a
+        # database and a schema are all their tables at once).
         # sqlglot 30 lists what is dropped in `tables` (`DROP TABLE a, b`); earlier, in `this`.
         names = [_name(t) for t in node.args.get("tables") or ()] or [_name(node.this)]
         return [
             _effect(
                 "delete",
-                target,
+                "db_table",
                 name,
                 scope="all" if kind in ("DATABASE", "SCHEMA") else "one",
                 reversible=reversible,
@@ -289,7 +291,7 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
                             recovery="restore from a backup", span=span)]  # fmt: skip
         kind = str(node.args.get("kind") or "").upper()
         if kind in ("FUNCTION", "PROCEDURE") and _UNTRUSTED_LANGUAGE.search(
-            node.sql(dialect=dialect)
+            node.sql(dialect=_read(dialect))
         ):  # code that runs on the database host
             return [_effect("create", "db_table", _name(node.this), reversible="unknown",
                             flags=["privileged", "dynamic"], span=span,
@@ -300,7 +302,7 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
         return [_effect("create", "db_table", _name(node.this), reversible="yes", span=span)]
     if isinstance(node, exp.Copy):
         # COPY … PROGRAM runs a shell command on the server
-        if _PROGRAM.search(node.sql(dialect=dialect)):
+        if _PROGRAM.search(node.sql(dialect=_read(dialect))):
             return [_effect("execute", "process", None, flags=["privileged", "dynamic"], span=span)]
         if node.args.get("kind"):  # COPY … FROM loads rows
             return [_effect("create", "db_rows", _name(node.this), span=span)]
@@ -324,9 +326,14 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
     if isinstance(node, exp.Comment):  # COMMENT ON … IS '…': documentation, replaced at will
         return [_effect("update", "db_table", _name(node.this), reversible="yes", span=span)]
     # START TRANSACTION, which some dialects read as an alias
-    if _TRANSACTION.match(node.sql(dialect=dialect)):
+    if _TRANSACTION.match(node.sql(dialect=_read(dialect))):
         return [_effect("read", "db_rows", None, reversible="yes", span=span)]
     return [_effect("unknown", "db_table", None, flags=["dynamic"], span=span)]
+
+
+def _read(dialect: str) -> str | None:
+    """sqlglot's name for a dialect: its own generic reading is ``None``."""
+    return None if dialect == "generic" else dialect
 
 
 def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect]:
@@ -334,7 +341,7 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
     where = span or Span(_FIELD, 0, len(text))
     if len(text) > MAX_SQL:
         return [_effect("unknown", "db_table", None, flags=["dynamic"], span=where, why="too long")]
-    flags: list[str] = []
+    flags: list[Flag] = []
     hidden = confusables.find(text)
     if hidden:  # what runs is not what reads
         flags.append("obfuscated")
@@ -358,7 +365,7 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
     if _OUTFILE.search(text):  # writes query results to a file on the server
         out.append(_effect("send", "file", None, flags=["egress"], span=where))
     try:
-        parsed = sqlglot.parse(text, read=dialect)
+        parsed = sqlglot.parse(text, read=_read(dialect))
     except (SqlglotError, RecursionError, ValueError) as exc:
         first = str(exc).splitlines()[0][:200]
         return [
@@ -377,16 +384,55 @@ def statements(text: str, dialect: str, span: Span | None = None) -> list[Effect
     return out or [_effect("read", "db_rows", None, reversible="yes", span=where, why="empty")]
 
 
+#: The dialects a statement of the ``sql`` tool may run as, whatever the agent claims: the
+#: default and the servers agents most often reach ("generic" is sqlglot's own reading).
+PLAUSIBLE = ("postgres", "mysql", "sqlite", "generic")
+
+
+def any_dialect(text: str, claimed: str, span: Span | None = None) -> list[Effect]:
+    """Effects of ``text`` read as ``claimed`` and as every :data:`PLAUSIBLE` dialect: the
+    union, so a reading that finds more (a DROP another dialect sees past a comment) counts.
+
+    An effect only another dialect finds carries that dialect (``dialect: postgres``); a
+    dialect that cannot read the statement adds an ``unknown`` effect saying so. The claim
+    is a claim: the server is whatever the tool is connected to.
+    """
+    found = statements(text, claimed, span)
+    seen = {_key(e) for e in found}
+    for dialect in PLAUSIBLE:
+        if dialect == claimed:
+            continue
+        for e in statements(text, dialect, span):
+            # Each dialect that cannot read the statement says so, in its own effect.
+            key = (*_key(e), dialect) if e.verb == "unknown" else _key(e)
+            if key in seen:
+                continue
+            seen.add(key)
+            why = e.attributes.get("why")
+            reading = f"as {dialect} reads it" + (f": {why}" if why else "")
+            if e.verb == "unknown" and why:
+                reading = f"does not parse as {dialect}, which the server may be: {why}"
+            found.append(e.with_attributes(dialect=dialect, why=reading))
+    return found
+
+
+def _key(e: Effect) -> tuple[object, ...]:
+    """What makes two readings' effects the same effect (not why it was found)."""
+    return (e.verb, e.target.kind, e.target.id, e.scope, e.reversible, e.flags, e.span)
+
+
 class SqlAnalyzer:
     """Analyzes ``{"statement": "…", "dialect": "postgres", "database": "…"}``."""
 
     name = "sql"
 
     def analyze(self, action: Action) -> Sequence[Effect]:
-        """Effects of every statement in the action's ``statement`` (or ``query``/``sql``)."""
+        """Effects of every statement in the action's ``statement`` (or ``query``/``sql``),
+        read as the claimed ``dialect`` (default ``postgres``) and every :data:`PLAUSIBLE` one."""
         texts = [action.input[k] for k in ("statement", "query", "sql") if k in action.input]
         if not texts or not all(isinstance(t, str) for t in texts):
             return [_effect("unknown", "db_table", None, flags=["dynamic"], why="no SQL statement")]
         dialect = str(action.input.get("dialect") or "postgres").lower()
+        claimed = DIALECTS.get(dialect, dialect)
         # Every field a client might send: a tool that runs `query` is not fooled by `statement`.
-        return [e for t in texts for e in statements(str(t), DIALECTS.get(dialect, dialect))]
+        return [e for t in texts for e in any_dialect(str(t), claimed)]

@@ -9,17 +9,19 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from watchkeeper.analyzers import sql
+from watchkeeper.analyzers.effects import Flag, Reversible, Scope, TargetKind, Verb
 from watchkeeper.analyzers.invocation import (
     SQL_CLIENTS,
     Invocation,
     computed,
     dynamic,
     effect,
-    path_flags,
     paths_of,
 )
+from watchkeeper.analyzers.paths import path_flags
 from watchkeeper.models import Effect
 
 
@@ -89,9 +91,14 @@ def rsync(run: Invocation) -> list[Effect]:
     if any(a.startswith(("--delete", "--remove-source-files")) for a in known):
         out.append(effect("delete", "file", destination, scope="many", reversible="no",
                           recovery="restore from a backup", span=run.span))  # fmt: skip
+    # host:path, user@host:path, rsync://host/: the files leave the machine.
+    remote: list[Flag] = ["egress"] if destination and _REMOTE_PATH.match(destination) else []
     out.append(effect("overwrite", "file", destination, span=run.span,
-                      flags=path_flags(destination or "")))  # fmt: skip
+                      flags=[*path_flags(destination or ""), *remote]))  # fmt: skip
     return out
+
+
+_REMOTE_PATH = re.compile(r"^([\w.@-]+:(?!//)|rsync://)")
 
 
 def httpie(run: Invocation) -> list[Effect]:
@@ -199,9 +206,14 @@ def bq_query(run: Invocation) -> list[Effect]:
 
 
 def simple(
-    verb: str, kind: str, reversible: str = "unknown", flags: Sequence[str] = ()
+    verb: Verb,
+    kind: TargetKind,
+    reversible: Reversible = "unknown",
+    flags: Sequence[Flag] = (),
+    scope: Scope = "one",
+    **attributes: Any,
 ) -> Callable[[Invocation], list[Effect]]:
-    """One effect per path argument (or one without a target)."""
+    """One effect per path argument (or one without a target), with ``attributes``."""
 
     def build(run: Invocation) -> list[Effect]:
         paths: list[str | None] = [*paths_of(run)] or [None]
@@ -210,9 +222,11 @@ def simple(
                 verb,
                 kind,
                 p,
+                scope=scope,
                 reversible=reversible,
                 flags=[*flags, *path_flags(p or "")],
                 span=run.span,
+                **attributes,
             )
             for p in paths
         ]
@@ -268,7 +282,6 @@ def curl(run: Invocation) -> list[Effect]:
     for a in run.args:  # options and commands read from a file or a string
         if a is not None and a.split("=", 1)[0] in _CURL_CONFIG.get(run.base, ()):
             return [dynamic(f"{run.base} {a} reads options watchkeeper cannot see", run.span)]
-    secret = any(f == "credential_access" for a in known for f in path_flags(a.lstrip("@")))
     url = urls[0] if urls else None
     if sends and not several and _queries(url, known):  # one query, nothing chained after it
         sends = False
@@ -277,7 +290,7 @@ def curl(run: Invocation) -> list[Effect]:
             "send" if sends else "read",
             "message",
             url,
-            flags=["egress"] + (["credential_access"] if secret else []),
+            flags=["egress"],  # a file it sends is a credential by its name (names_credential)
             span=run.span,
         ),
         *_saved(run, url),

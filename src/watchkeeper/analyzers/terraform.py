@@ -11,16 +11,16 @@ in-place updates together, and security-weakening updates called out. Drift, ``n
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from watchkeeper.analyzers.effects import Reversible, builder
 from watchkeeper.analyzers.terraform_catalog import ADMIN_PORTS, NO_FINAL_COPY, STATEFUL
 from watchkeeper.models import Action, Effect, Span
 
-_effect = functools.partial(Effect.of, "terraform")
+_effect = builder("terraform")
 MAX_CHANGES = 100_000
 
 
@@ -282,7 +282,7 @@ def plan_effects(plan: Any, field: str = "plan") -> list[Effect]:
             if group:
                 stateful_deletes.append(address)
             # A replaced database starts empty: its data comes back only by a manual restore.
-            reversible = "unknown" if not group else ("no" if not survivor else
+            reversible: Reversible = "unknown" if not group else ("no" if not survivor else
                          "unknown" if action == "replace" else "yes")  # fmt: skip
             out.append(
                 _effect(

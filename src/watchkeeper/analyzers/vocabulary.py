@@ -21,6 +21,7 @@ subcommands. The answer is ``None`` when no word is known: the caller says ``unk
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 _DELETE = frozenset(
     """
@@ -102,10 +103,12 @@ _NOUNS = frozenset(
     history audit metrics events usage quota health status search query export import exec
     """.split()
 )
-_SEVERITY = {"read": 0, "create": 1, "update": 2, "delete": 3}
+#: The verbs subcommand words name, by how much they change.
+Change = Literal["read", "create", "update", "delete"]
+_SEVERITY: dict[Change, int] = {"read": 0, "create": 1, "update": 2, "delete": 3}
 
 
-def _one(word: str) -> str | None:
+def _one(word: str) -> Change | None:
     if word in _DELETE or _DELETE_PREFIX.match(word):
         return "delete"
     if word in READ_WORDS or _READ_PREFIX.match(word) or _READ_SUFFIX.search(word):
@@ -117,7 +120,7 @@ def _one(word: str) -> str | None:
     return None
 
 
-def verb_of(words: list[str], flags: list[str]) -> str | None:
+def verb_of(words: list[str], flags: list[str]) -> Change | None:
     """The verb the subcommand ``words`` (and verb-like long ``flags``) name, or ``None``.
 
     ``read``, ``create``, ``update`` or ``delete``. A delete anywhere wins. Otherwise the action
@@ -130,11 +133,13 @@ def verb_of(words: list[str], flags: list[str]) -> str | None:
         return "delete"
     # Tools say `tool [noun…] verb`: a word that is also a noun (`gh run view`, `velero restore
     # describe`) gives way to a plain verb after it, and names the action only when none follows.
-    plain = [v for w, v in named if v is not None and w not in _NOUNS]
-    nouns = [v for w, v in named if v is not None and w in _NOUNS]
-    found = plain[:1] or ([max(nouns, key=_SEVERITY.__getitem__)] if nouns else [])
+    plain: list[Change] = [v for w, v in named if v is not None and w not in _NOUNS]
+    nouns: list[Change] = [v for w, v in named if v is not None and w in _NOUNS]
+    found: list[Change] = plain[:1] or ([max(nouns, key=_SEVERITY.__getitem__)] if nouns else [])
     found += [v for v in (_one(f) for f in flag_words(flags)) if v is not None]
-    return max(found, key=_SEVERITY.__getitem__) if found else None
+    if not found:
+        return None
+    return max(found, key=_SEVERITY.__getitem__)
 
 
 def asks_for_help(args: list[str]) -> bool:
@@ -170,15 +175,15 @@ def dry_run(args: list[str]) -> bool:
 
 
 _SECRET_NOUN = re.compile(r"(secret|password|credential|token|keyvault|vault|apikey|api-key)")
-_VALUE_VERB = re.compile(
+VALUE_VERB = re.compile(
     r"^(get|read|show|access|download|reveal|export|print|dump|cat|view)$|"
     r"get-secret-value|get-\w*credentials|get-password|access-secret|"
     # one word naming both: get-login-password, get-session-token, print-access-token
-    r"^(get|print|show|read|reveal|export|dump|generate)-[\w-]*(password|token|secret)s?$"
+    r"^(get|print|show|read|reveal|export|dump|generate)-[\w-]*(password|token|secret|credential)s?$"
 )
 
 
 def reads_secret(words: list[str]) -> bool:
     """Whether subcommand ``words`` read a secret's value (``vault kv get``, ``aws
     secretsmanager get-secret-value``), not its name (``list-secrets``, ``describe-secret``)."""
-    return any(_SECRET_NOUN.search(w) for w in words) and any(_VALUE_VERB.search(w) for w in words)
+    return any(_SECRET_NOUN.search(w) for w in words) and any(VALUE_VERB.search(w) for w in words)

@@ -14,6 +14,7 @@ from watchkeeper.analyzers.invocation import (
     effect,
     flagged,
 )
+from watchkeeper.analyzers.secrets import secret_read
 from watchkeeper.models import Effect
 
 #: Wrappers, and their options that take the next word as their value.
@@ -73,10 +74,10 @@ def _value_follows(bundle: str, valued: set[str]) -> bool:
     return False
 
 
-#: Wrappers that, given no command, print something or nothing at all: ``env`` prints the
-#: environment, ``nice`` the niceness, ``sudo`` its usage.
+#: Wrappers that, given no command, print something or nothing at all: ``nice`` the niceness,
+#: ``sudo`` its usage (``env`` the environment, which holds secrets: a credential read).
 ALONE_READS = frozenset(
-    "env nice time command builtin nohup timeout stdbuf watch setsid unbuffer exec".split()
+    "nice time command builtin nohup timeout stdbuf watch setsid unbuffer exec".split()
 )
 
 
@@ -93,9 +94,11 @@ def alone(run: Invocation) -> list[Effect]:
     if run.base == "chroot":  # runs an interactive shell in the new root
         return [effect("execute", "process", None, flags=["dynamic", "privileged"],
                        span=run.span, why="an interactive shell in another root")]  # fmt: skip
+    if run.base == "env" and not {"-i", "--ignore-environment"} & set(known):
+        return [secret_read(run, "prints the environment")]
     if run.base == "ionice" and any(a.startswith(("-c", "-n")) for a in known):
         return [effect("update", "process", None, span=run.span, why="changes I/O priority")]
-    if run.base in ALONE_READS or run.base in ("sudo", "doas", "ionice"):
+    if run.base in ALONE_READS or run.base in ("sudo", "doas", "ionice", "env"):
         return [effect("read", "process", None, reversible="yes", span=run.span)]
     return [effect("unknown", "process", run.base, span=run.span, why="a wrapper alone")]
 
