@@ -33,6 +33,9 @@ _EXECUTABLE_COMMENT = re.compile(r"/\*[!M+]")  # MySQL /*!, MariaDB /*M!, Oracle
 #: backslash before a quote ends a string in PostgreSQL but not in MySQL; a bare carriage
 #: return ends a `--` comment on some servers and not others.
 _AMBIGUOUS = re.compile(r"\\['\"]|\r(?!\n)")
+#: What dialects lex apart: `#` (a comment in MySQL), block comments (nested in PostgreSQL),
+#: `--` without a space, backslashes, dollar quotes, backticks, double quotes.
+_LEXED_APART = re.compile(r"#|/\*|--|\\|\$\w*\$|`|\"")
 _UNTRUSTED_LANGUAGE = re.compile(
     r"\bLANGUAGE\s+['\"]?(plpythonu|plpython3u|plpython2u|plperlu|pltclu|plsh|c|internal|"
     r"java|javascript|python|plv8)\b",
@@ -399,6 +402,11 @@ def any_dialect(text: str, claimed: str, span: Span | None = None) -> list[Effec
     """
     found = statements(text, claimed, span)
     seen = {_key(e) for e in found}
+    # Dialects read the same text the same way but for comments, quoting and escapes: without
+    # those, no dialect can see a statement the claimed one does not (another failing to parse
+    # is its grammar, a Postgres-only type), and one reading is enough.
+    if _LEXED_APART.search(text) is None and not any(e.verb == "unknown" for e in found):
+        return found  # every dialect sees these words as the claimed one does
     for dialect in PLAUSIBLE:
         if dialect == claimed:
             continue
