@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from bench.harness import table
 from watchkeeper.store.database import Store
@@ -193,21 +193,28 @@ def _pauses(base: str, key: str, token: str, held: int) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
+def _engine() -> Any:
+    # The server itself, not watchkeeper's store: its public schema may hold another version's
+    # tables, and the benchmark works in schemas of its own.
+    return create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
 def _pg_ready() -> str | None:
+    engine = _engine()
     try:
-        store = Store.open(PG)
-        with store.reading() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        store.close()
         return None
     except Exception as exc:
         return f"PostgreSQL at {PG} is not available: {type(exc).__name__}"
+    finally:
+        engine.dispose()
 
 
 def _fresh_pg_schema() -> str:
     """A schema of its own on the benchmark database, so runs do not see each other's rows."""
     schema = f"bench_{time.time_ns()}"
-    engine = Store.open(PG).engine
+    engine = _engine()
     with engine.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
