@@ -239,7 +239,7 @@ def _actions(t: list[str]) -> Iterator[dict[str, Any]]:
 
 
 @pytest.mark.slow
-@EXAMPLES
+@settings(EXAMPLES, max_examples=12)  # three actions through five commands each: 180 runs
 @given(t=st.lists(untrusted_or_surrogates, min_size=8, max_size=8))
 def test_no_decision_or_explanation_prints_a_raw_character(cwd: Path, t: list[str]) -> None:
     for action in _actions(t):
