@@ -108,7 +108,7 @@ of three rounds. Ratios compare numbers measured in this same run.
 ## Decision latency (`bench/decide.py`)
 
 A declared-tool action (`refund`, amount 150, in `prod`) against N equivalent rules plus one
-refund rule. watchkeeper is measured end to end through `Gateway.submit` (validation,
+refund rule. watchkeeper is measured end to end through `Gateway.decide` (validation,
 environment, digest, declared-tool analyzer, selector index, CEL); "varied" cycles through
 10,000 actions over random tools and amounts. The floor is hand-written Python closures
 behind a dict index. The Toolkit is `agent-governance-toolkit-core`'s
@@ -135,7 +135,7 @@ environments, which costs more; conditions that cannot depend on the environment
 
 ## Analyzing real commands (the peer corpus beside the repository)
 
-Each command or statement of the corpus decided through `Gateway.submit` with the built-in
+Each command or statement of the corpus decided through `Gateway.decide` with the built-in
 orders in `prod`: parse, effects, placement and decision (target: ≤ 300 µs p50).
 
 {corpus_table}

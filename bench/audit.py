@@ -1,6 +1,6 @@
 """The audit log: durable decisions, append throughput, verification, proofs at a million.
 
-- *Durable decision*: ``Gateway.submit`` with a recorder, on SQLite (WAL, synchronous=FULL)
+- *Durable decision*: ``Service.submit`` with a store, on SQLite (WAL, synchronous=FULL)
   and PostgreSQL: decide, then commit the action and decision events, one call at a time.
 - *Append throughput* on SQLite: batches of 1,000 events per transaction (target ≥ 10,000
   events/s), and 64 threads appending one event each through ``GroupCommit``, which shares
@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench.harness import table
-from watchkeeper.gateway import Gateway
+from watchkeeper.config import Settings
 from watchkeeper.orders.loader import builtin
+from watchkeeper.service import Service
 from watchkeeper.store.audit import AuditLog, GroupCommit
 from watchkeeper.store.database import Store
-from watchkeeper.store.recorder import Recorder
 
 PG = os.environ.get("WATCHKEEPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 MILLION = 1_000_000
@@ -44,15 +44,16 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def durable(url: str, key: Path, calls: int = 1000) -> tuple[float, float]:
-    recorder = Recorder.open(url, key=str(key), checkpoint_every=10**9, checkpoint_seconds=1e9)
-    gateway = Gateway(builtin(), recorder=recorder)
+    settings = Settings(audit_key=str(key), checkpoint_every=10**9, checkpoint_seconds=1e9)
+    service = Service.open(builtin(), Store.open(url), settings)
+    recorder = service.recorder
     try:
         for _ in range(50):
-            gateway.submit(ACTION)
+            service.submit(ACTION)
         samples = []
         for _ in range(calls):
             start = time.perf_counter()
-            decision = gateway.submit(ACTION)
+            decision = service.submit(ACTION).decision
             samples.append((time.perf_counter() - start) * 1e6)
             assert decision.decision == "allow", decision.reasons
         return _percentiles(samples)

@@ -4,7 +4,7 @@ Equivalent rules in all three: rule *i* matches tool ``tool_i`` and the conditio
 ``amount > 100`` and decides deny / ask / allow in turn; one more rule asks for approval when a
 ``refund`` is over 100. The measured action is ``refund`` with ``{"amount": 150, "order": "A-1"}``
 in ``prod``, a declared tool (``refund: {verb: transfer, target: money, amount: input.amount}``).
-watchkeeper is measured end to end through ``Gateway.submit`` with the action's JSON form:
+watchkeeper is measured end to end through ``Gateway.decide`` with the action's JSON form:
 validation, environment, digest, the declared-tool analyzer, the index and CEL.
 """
 
@@ -48,7 +48,7 @@ def orders_yaml(n: int) -> str:
 
 def watchkeeper_decider(n: int) -> Callable[[Any], object]:
     gateway = Gateway(load_text(orders_yaml(n), f"bench-{n}.yaml"))
-    decision = gateway.submit(ACTION)
+    decision = gateway.decide(ACTION)
     if decision.decision != "ask" or decision.rules != ("refund-approval",):
         raise RuntimeError(f"watchkeeper decided wrongly: {decision.to_json()}")
     return gateway.submit

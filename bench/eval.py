@@ -172,7 +172,7 @@ def main() -> None:
     unexplained = 0
     classes: dict[str, int] = defaultdict(int)
     for kind, row, action in _rows():
-        decision = gateway.submit({**action, "environment": "prod"})
+        decision = gateway.decide({**action, "environment": "prod"})
         want = row["expected"] != "allow"
         held = decision.decision != "allow"
         reason = _reason(row, decision, want) if want != held else None

@@ -91,7 +91,7 @@ def watchkeeper(texts: list[str]) -> Score:
     return _timed(
         "watchkeeper",
         lambda t: (
-            gateway.submit(
+            gateway.decide(
                 {"tool": "shell", "input": {"command": t}, "environment": "prod"}
             ).decision
             != "allow"

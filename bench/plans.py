@@ -3,7 +3,7 @@
 The plan mixes what real large plans hold: updates of stateless resources, stateful deletes
 (databases without a final snapshot, buckets with ``force_destroy``), replacements in both
 orders, security-group updates opening ports, and reads. It is decided end to end through
-``Gateway.submit`` with the built-in orders in ``prod``: JSON validation, the plan analyzer,
+``Gateway.decide`` with the built-in orders in ``prod``: JSON validation, the plan analyzer,
 placement, the summary for the handoff and the decision.
 """
 
@@ -65,9 +65,9 @@ def section() -> str:
     big = plan()
     gateway = Gateway(builtin())
     action = {"tool": "terraform", "environment": "prod", "input": {"plan": big}}
-    decision = gateway.submit(action)
+    decision = gateway.decide(action)
     analyze = _seconds(lambda: plan_effects(big))
-    decide = _seconds(lambda: gateway.submit(action))
+    decide = _seconds(lambda: gateway.decide(action))
     deletes = sum(1 for e in decision.effects if e.verb == "delete")
     verdict = "met" if decide <= 1.0 else "MISSED"
     return f"""## A {CHANGES:,}-change Terraform plan (`bench/plans.py`)
@@ -77,7 +77,7 @@ def section() -> str:
 | step | median of {ROUNDS} |
 |---|---|
 | analyze the plan (effects only) | {analyze * 1000:,.0f} ms |
-| decide the action (`Gateway.submit`) | {decide * 1000:,.0f} ms |
+| decide the action (`Gateway.decide`) | {decide * 1000:,.0f} ms |
 
 Decision: `{decision.decision}` by {", ".join(decision.rules) or "the default"}; {deletes:,}
 delete effects. Target ≤ 1 s: **{verdict}**.

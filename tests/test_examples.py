@@ -19,7 +19,7 @@ def gateway() -> Gateway:
 
 
 def submit(gateway: Gateway, agent: str, tool: str, env: str, **input: Any) -> Decision:
-    return gateway.submit({"agent": agent, "tool": tool, "environment": env, "input": input})
+    return gateway.decide({"agent": agent, "tool": tool, "environment": env, "input": input})
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_db_query_without_its_sql_is_denied(gateway: Gateway) -> None:
 
 def test_the_example_action_of_a_drop_through_db_query_is_held() -> None:
     action = json.loads((EXAMPLES / "actions" / "query-drops-table-prod.json").read_text())
-    got = Gateway(load(EXAMPLES / "infra")).submit(action)
+    got = Gateway(load(EXAMPLES / "infra")).decide(action)
     assert (got.decision, got.rules) == ("ask", ("prod-irreversible-needs-two-sre",))
     (drop,) = [e for e in got.effects if e.verb == "delete"]
     assert (drop.target.kind, drop.target.id, drop.reversible) == ("db_table", "customers", "no")

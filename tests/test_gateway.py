@@ -37,7 +37,7 @@ class HostileMapping(Mapping[str, Any]):
 
 
 def test_an_action_that_cannot_be_read_denies(gateway: Gateway) -> None:
-    decision = gateway.submit(HostileMapping())
+    decision = gateway.decide(HostileMapping())
     assert decision.decision == "deny"
     assert decision.reasons == ("invalid action: RuntimeError: cannot iterate me",)
 
@@ -57,7 +57,7 @@ def test_an_action_that_cannot_be_read_denies(gateway: Gateway) -> None:
 def test_an_action_object_is_validated_like_json(
     gateway: Gateway, action: Action, reason: str
 ) -> None:
-    decision = gateway.submit(action)
+    decision = gateway.decide(action)
     assert decision.decision == "deny"
     assert reason in decision.reasons[0]
     explanation = gateway.explain(action)
@@ -72,7 +72,7 @@ def test_a_broken_registry_is_an_internal_error_that_denies(
             raise RuntimeError("registry is broken")
 
     gateway = Gateway(orders_from(ORDERS), Broken())
-    decision = gateway.submit({"tool": "refund", "environment": "dev", "input": {"amount": 1}})
+    decision = gateway.decide({"tool": "refund", "environment": "dev", "input": {"amount": 1}})
     assert decision.decision == "deny"
     assert decision.reasons == ("internal error while deciding: RuntimeError: registry is broken",)
     assert decision.environment == "dev"
@@ -87,7 +87,7 @@ def test_a_declared_analyzer_that_crashes_denies(gateway: Gateway) -> None:
             raise ZeroDivisionError("boom")
 
     gateway._declared["refund"] = Exploding()  # type: ignore[assignment]
-    decision = gateway.submit({"tool": "refund", "environment": "dev", "input": {"amount": 1}})
+    decision = gateway.decide({"tool": "refund", "environment": "dev", "input": {"amount": 1}})
     assert decision.decision == "deny"
     assert decision.reasons == (
         "analyzer 'declared:refund' failed on tool 'refund': ZeroDivisionError: boom",
@@ -96,4 +96,4 @@ def test_a_declared_analyzer_that_crashes_denies(gateway: Gateway) -> None:
 
 def test_a_good_action_object_is_decided(gateway: Gateway) -> None:
     action = Action(tool="refund", input={"amount": 5}, environment="dev", intent=Intent("r"))
-    assert gateway.submit(action).decision == "allow"
+    assert gateway.decide(action).decision == "allow"

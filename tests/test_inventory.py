@@ -180,7 +180,7 @@ def test_claiming_dev_does_not_escape_a_production_path(
     orders_from: Callable[[str], StandingOrders],
 ) -> None:
     gateway = Gateway(orders_from(ORDERS))
-    decision = gateway.submit(
+    decision = gateway.decide(
         {"tool": "delete_file", "environment": "dev", "input": {"path": "/srv/prod/db"}}
     )
     assert decision.decision == "deny"
@@ -193,7 +193,7 @@ def test_an_action_placed_by_its_input_reports_that_environment(
     orders_from: Callable[[str], StandingOrders],
 ) -> None:
     gateway = Gateway(orders_from(ORDERS))
-    decision = gateway.submit({"tool": "delete_file", "input": {"path": "/home/me/tmp"}})
+    decision = gateway.decide({"tool": "delete_file", "input": {"path": "/home/me/tmp"}})
     assert (decision.decision, decision.environment) == ("allow", "dev")
     assert decision.effects[0].environment == "dev"
     assert "in dev (path '/home/me/tmp' matches '/home/**')" in decision.reasons
@@ -245,7 +245,7 @@ def test_what_a_command_names_places_it_despite_the_claim(
     orders_from: Callable[[str], StandingOrders], command: str, decision: str
 ) -> None:
     gateway = Gateway(orders_from(COMMAND_ORDERS))
-    d = gateway.submit({"tool": "shell", "environment": "dev", "input": {"command": command}})
+    d = gateway.decide({"tool": "shell", "environment": "dev", "input": {"command": command}})
     assert d.decision == decision, d.reasons
 
 
@@ -316,6 +316,6 @@ environments:
 )
 def test_shell_targets_place_the_action_whatever_the_agent_claims(payload: dict[str, str]) -> None:
     gateway = Gateway(load_text(SHELL_ORDERS))
-    decision = gateway.submit({"tool": "shell", "input": payload, "environment": "dev"})
+    decision = gateway.decide({"tool": "shell", "input": payload, "environment": "dev"})
     assert "prod" in decision.environments
     assert decision.decision == "ask"  # prod's default; the claim of dev only adds dev

@@ -71,7 +71,7 @@ def test_the_example_loads_with_everything_it_declares(orders: StandingOrders) -
     ids=["no-rule-matched-asks-in-prod", "staging-asks", "allows-in-dev"],
 )
 def test_environment_defaults(orders: StandingOrders, env: str, decision: str) -> None:
-    d = gateway(orders).submit({"tool": "lookup_order", "input": {}, "environment": env})
+    d = gateway(orders).decide({"tool": "lookup_order", "input": {}, "environment": env})
     assert d.decision == decision
     assert d.rules == ()
     assert d.environment == env
@@ -89,7 +89,7 @@ def test_irreversible_prod_change_needs_two_sre(
     orders: StandingOrders, verb: str, reversible: str
 ) -> None:
     effect = Effect(verb=verb, target=Target("cloud_resource", "db-main"), reversible=reversible)
-    d = gateway(orders, DELETE_DB, effect).submit(
+    d = gateway(orders, DELETE_DB, effect).decide(
         {"agent": "infra-bot", "tool": DELETE_DB, "input": {"plan": "x"}, "environment": "prod"}
     )
     assert d.decision == "ask"
@@ -118,7 +118,7 @@ def test_the_two_sre_rule_leaves_other_changes_to_the_defaults(
     orders: StandingOrders, verb: str, reversible: str, env: str, decision: str
 ) -> None:
     effect = Effect(verb=verb, target=Target("cloud_resource", "db-main"), reversible=reversible)
-    d = gateway(orders, DELETE_DB, effect).submit(
+    d = gateway(orders, DELETE_DB, effect).decide(
         {"agent": "infra-bot", "tool": DELETE_DB, "input": {}, "environment": env}
     )
     assert d.decision == decision
@@ -141,7 +141,7 @@ def test_obfuscated_shell_is_denied(
     orders: StandingOrders, flags: set[str], env: str, decision: str, rules: tuple[str, ...]
 ) -> None:
     effect = Effect(verb="execute", target=Target("process"), flags=frozenset(flags))
-    d = gateway(orders, "shell", effect).submit(
+    d = gateway(orders, "shell", effect).decide(
         {"agent": "infra-bot", "tool": "shell", "input": {"command": "x"}, "environment": env}
     )
     assert (d.decision, d.rules) == (decision, rules), d.reasons
@@ -158,14 +158,14 @@ def support(tool: str, env: str = "prod", kind: str = "refund", **input_: Any) -
 
 
 def test_refund_within_charter_falls_to_the_prod_default(orders: StandingOrders) -> None:
-    d = gateway(orders).submit(support("refund", amount=50))
+    d = gateway(orders).decide(support("refund", amount=50))
     assert d.decision == "ask"
     assert not any("charter" in r for r in d.reasons), d.reasons
     assert any("prod" in r for r in d.reasons)
     assert all("dana@example.com" not in a.users for a in d.approvals)
     assert d.effects[0].attributes == {"amount": 50}
     # In dev, where nothing asks, the same refund runs on its own.
-    assert gateway(orders).submit(support("refund", env="dev", amount=50)).decision == "allow"
+    assert gateway(orders).decide(support("refund", env="dev", amount=50)).decision == "allow"
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def test_refund_within_charter_falls_to_the_prod_default(orders: StandingOrders)
 def test_outside_the_charter_hands_the_case_to_dana(
     orders: StandingOrders, action: dict[str, Any], mention: str, env: str
 ) -> None:
-    d = gateway(orders).submit({**action, "environment": env})
+    d = gateway(orders).decide({**action, "environment": env})
     assert d.decision == "ask"
     assert any(a.users == ("dana@example.com",) for a in d.approvals), d.approvals
     assert mention in text(d)
@@ -193,13 +193,13 @@ def test_infra_bot_in_an_undeclared_environment_is_judged_strictest(
 ) -> None:
     effect = Effect(verb="delete", target=Target("cloud_resource", "vpc-1"), reversible="unknown")
     action = {"agent": "infra-bot", "tool": DELETE_DB, "input": {}, "environment": "prod-eu"}
-    assert gateway(orders, DELETE_DB, effect).submit({**action, "environment": "dev"}).allowed
-    d = gateway(orders, DELETE_DB, effect).submit(action)
+    assert gateway(orders, DELETE_DB, effect).decide({**action, "environment": "dev"}).allowed
+    d = gateway(orders, DELETE_DB, effect).decide(action)
     assert d.decision == "ask"
     assert d.environment is None
     assert d.rules == ("prod-irreversible-needs-two-sre",)
     assert any(a.group == "sre" and a.quorum == 2 for a in d.approvals)
     assert "prod-eu" in text(d)
 
-    plain = gateway(orders).submit({**action, "tool": "shell"})
+    plain = gateway(orders).decide({**action, "tool": "shell"})
     assert plain.decision == "ask"  # prod's default, not dev's allow

@@ -10,7 +10,7 @@ def test_docstring_example() -> None:
         "rules: [{name: no-drops, match: {verb: delete}, decision: deny}]",
         FixedAnalyzer(effect("delete", "db_table", "users"), tools=["sql"]),
     )
-    decision = gw.submit(action("sql", query="DROP TABLE users"))
+    decision = gw.decide(action("sql", query="DROP TABLE users"))
     assert (decision.decision, decision.rules) == ("deny", ("no-drops",))
     assert decision.effects[0].target.id == "users"
 

@@ -16,7 +16,6 @@ import typer
 from rich.console import Console
 
 from watchkeeper import __version__, strict_json, terminal
-from watchkeeper.analyzers import default_registry
 from watchkeeper.cli_shared import (
     BUILTIN_NOTE,
     LOCAL_ORDERS,
@@ -28,12 +27,12 @@ from watchkeeper.cli_shared import (
 from watchkeeper.config import ORDERS_ENV, Settings
 from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
 from watchkeeper.errors import InvalidJSON, Issue, OrdersError, UsageError, WatchkeeperError
-from watchkeeper.gateway import Gateway
 from watchkeeper.orders.cases import Case, find_test_files, parse_cases, run_cases
 from watchkeeper.orders.declarations import code_hints
 from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.loader import builtin, builtin_text, load
 from watchkeeper.orders.model import StandingOrders
+from watchkeeper.service import Service
 from watchkeeper.wording import plural
 
 EXIT_CODES: dict[str, int] = {"allow": 0, "ask": 10, "deny": 20}
@@ -77,18 +76,18 @@ def main_options(
     """watchkeeper keeps the watch for AI agents."""
 
 
-def _gateway(orders: StandingOrders, db: str | None = None) -> Gateway:
+def _service(orders: StandingOrders, db: str | None = None) -> Service:
+    """The service for ``orders``; with ``db``, every decision is in that database's audit
+    log before it is printed, under the pauses in force there."""
     try:
-        settings = Settings.from_env()
-        recorder = None
-        if db:  # every decision is in the audit log before it is printed
+        store = None
+        if db:
             from watchkeeper.store.database import Store
-            from watchkeeper.store.recorder import Recorder
 
-            recorder = Recorder.from_settings(Store.open(db), settings)
+            store = Store.open(db)
+        return Service.open(orders, store)
     except UsageError as exc:
         _fail(str(exc))
-    return Gateway(orders, default_registry(settings.limits()), recorder=recorder)
 
 
 def _read_action(source: str) -> tuple[Any, str | None]:
@@ -113,11 +112,12 @@ def _read_input(file: str) -> str:
         _fail(f"action file {file!r} is not UTF-8 text; pass a JSON file")
 
 
-def _decide(gateway: Gateway, text: str) -> Decision:
+def _decide(service: Service, text: str) -> Decision:
     data, problem = _read_action(text)
     if problem is not None:
-        return Decision.fail_closed(problem, orders_digest=gateway.orders.digest)
-    return gateway.submit(data)
+        return Decision.fail_closed(problem, orders_digest=service.orders.digest)
+    # A command that exits cannot take a grant: an ``ask`` opens no approval.
+    return service.submit(data, open_approval=False).decision
 
 
 def _print_json(value: Any) -> None:
@@ -150,35 +150,42 @@ def check(
     from watchkeeper.display import decision_panel
 
     loaded, label = _orders(orders)
-    gateway = _gateway(loaded, db)
-    worst: DecisionKind = "allow"
-    if jsonl:
-        # Lines end at "\n" only, in files as on stdin: JSON strings may hold U+2028 and \r.
-        lines = sys.stdin if file == "-" else _read_input(file).split("\n")
-        decided = 0
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            decision = _decide(gateway, line)
-            if decision.decision == "deny" and decision.reasons[0].startswith("invalid action"):
-                decision = Decision.fail_closed(
-                    f"line {number}: {decision.reasons[0]}", orders_digest=loaded.digest
-                )
-            # Which input line this answers, since blank lines are skipped.
-            _print_json({**decision.to_json(), "line": number})
-            decided += 1
-            if RESTRICTIVENESS[decision.decision] > RESTRICTIVENESS[worst]:
-                worst = decision.decision
-        if not decided:
-            # An empty batch is more likely a broken pipe upstream than nothing to decide.
-            _fail("no actions read: --jsonl expects one action JSON per line")
-    else:
-        decision = _decide(gateway, _read_input(file))
-        worst = decision.decision
-        if as_json:
-            _print_json(decision.to_json())
+    service = _service(loaded, db)
+    try:
+        worst: DecisionKind = "allow"
+        if jsonl:
+            # Lines end at "\n" only, in files as on stdin: JSON strings may hold U+2028 and \r.
+            lines = sys.stdin if file == "-" else _read_input(file).split("\n")
+            decided = 0
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                decision = _decide(service, line)
+                if decision.decision == "deny" and decision.reasons[0].startswith("invalid action"):
+                    decision = Decision.fail_closed(
+                        f"line {number}: {decision.reasons[0]}", orders_digest=loaded.digest
+                    )
+                # Which input line this answers, since blank lines are skipped.
+                _print_json({**decision.to_json(), "line": number})
+                decided += 1
+                if RESTRICTIVENESS[decision.decision] > RESTRICTIVENESS[worst]:
+                    worst = decision.decision
+            if not decided:
+                # An empty batch is more likely a broken pipe upstream than nothing to decide.
+                _fail("no actions read: --jsonl expects one action JSON per line")
         else:
-            out.print(decision_panel(decision, title=None if file == "-" else file, orders=label))
+            decision = _decide(service, _read_input(file))
+            worst = decision.decision
+            if as_json:
+                _print_json(decision.to_json())
+            else:
+                out.print(
+                    decision_panel(decision, title=None if file == "-" else file, orders=label)
+                )
+    finally:  # what was recorded is committed; the database is let go
+        service.close()
+        if service.store is not None:
+            service.store.close()
     raise typer.Exit(EXIT_CODES[worst] if exit_code else 0)
 
 
@@ -193,7 +200,7 @@ def explain(
 
     loaded, _ = _orders(orders)
     data, problem = _read_action(_read_input(file))
-    gateway = _gateway(loaded)
+    gateway = _service(loaded).gateway
     if problem is not None:
         explanation = Explanation(
             Decision.fail_closed(problem, orders_digest=loaded.digest), (), ()
@@ -283,8 +290,7 @@ def run_tests(
         loaded, cases, label = _cases_for(path or orders)
     except OrdersError as exc:
         _fail(str(exc))
-    gateway = _gateway(loaded)
-    report = run_cases(loaded, cases, gateway.submit)
+    report = run_cases(loaded, cases, _service(loaded).gateway.decide)
     passed = len(report.results) - len(report.failed)
     coverage = report.coverage_percent
     low = coverage + 1e-9 < min_coverage

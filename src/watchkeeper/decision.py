@@ -1,6 +1,6 @@
 """Decisions: ``allow`` / ``ask`` / ``deny``, why, and what an ``ask`` needs to be approved.
 
-decision = gateway.submit(action)
+decision = gateway.decide(action)
 decision.decision      # 'ask'
 decision.approvals     # (ApprovalRequirement(rule='prod-deletes', group='sre', quorum=2, …),)
 decision.to_json()     # the documented JSON form (docs/decisions.md)

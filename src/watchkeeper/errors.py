@@ -10,7 +10,14 @@ the SDK telling a guarded call that it may not run::
     │   └── InvalidJSON         a JSON document refused as ambiguous or unbounded (``.code``)
     ├── OrdersError             standing orders refused; ``.issues`` lists every error at once
     ├── AnalyzerError           an analyzer crashed, overran its budget or returned garbage
-    ├── Superseded              a decision overtaken while being recorded (a pause): decide again
+    ├── Superseded              a decision overtaken while being recorded: decide again
+    │   └── Paused              by a pause that came into force (``.pause``)
+    ├── Refused                 a request the service will not carry out (``.code``)
+    │   ├── ApprovalError       a vote, a consume or a view of an approval refused
+    │   ├── PauseError          a pause or resume refused
+    │   └── OutcomeError        an outcome report refused
+    ├── RemoteError             the server could not be reached or refused a request (SDK)
+    ├── DeliveryError           a notification could not be delivered
     └── ActionBlocked           raised by ``@wk.guard`` instead of running the function
         ├── ActionDenied        the decision was ``deny``
         └── ApprovalRequired    the decision was ``ask`` and no approval exists yet
@@ -21,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from watchkeeper.decision import Decision
@@ -34,6 +41,50 @@ class WatchkeeperError(Exception):
 class Superseded(WatchkeeperError):
     """A decision was overtaken while it was being recorded (a pause came into force in that
     moment). Nothing was recorded; decide the action again."""
+
+
+class Paused(Superseded):
+    """A pause came into force while an action was being recorded: decide it again, denied by
+    ``pause`` (the pause as the API shows it); the message is the reason it gives."""
+
+    def __init__(self, pause: dict[str, Any], reason: str) -> None:
+        super().__init__(reason)
+        self.pause = pause
+
+
+class Refused(WatchkeeperError):
+    """A request the service will not carry out: who asked may not, or what it names is not
+    there or not in a state to allow it. ``code`` names the refusal (``not_found``,
+    ``already_voted``, ``paused``…); each door says it its own way (the server maps codes to
+    HTTP statuses in one table). ``retry_after`` is a number of seconds after which the same
+    request may succeed (a cap that was reached), or ``None``.
+
+        raise ApprovalError("decided", "the approval is already denied")
+    """
+
+    def __init__(self, code: str, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.retry_after = code, message, retry_after
+
+
+class ApprovalError(Refused):
+    """A vote, a consume or a view of an approval that cannot be done."""
+
+
+class PauseError(Refused):
+    """A pause or resume that cannot be done."""
+
+
+class OutcomeError(Refused):
+    """An outcome report that cannot be recorded."""
+
+
+class RemoteError(WatchkeeperError):
+    """The server could not be reached or refused a request; the message says which."""
+
+
+class DeliveryError(WatchkeeperError):
+    """A notification could not be delivered; the message says why."""
 
 
 class UsageError(WatchkeeperError):

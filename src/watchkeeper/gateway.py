@@ -1,25 +1,24 @@
-"""The one orchestrator: action in, decision out. It owns no SQL, no HTTP and no YAML.
+"""Action in, decision out: analyzers and standing orders, and nothing else. Pure: no SQL, no
+HTTP, no YAML, no recording (the service records; see :mod:`watchkeeper.service`).
 
     gateway = Gateway(orders)
-    decision = gateway.submit({"tool": "refund", "input": {"amount": 150}, "agent": "support-bot"})
+    decision = gateway.decide({"tool": "refund", "input": {"amount": 150}, "agent": "support-bot"})
 
-``submit`` never raises: any error on the way (a malformed action, an analyzer crash, a condition
-error) is a ``deny`` whose reason is the error.
+``decide`` never raises: any error on the way (a malformed action, an analyzer crash, a
+condition error) is a ``deny`` whose reason is the error.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import Decision
 from watchkeeper.errors import (
     InvalidAction,
-    Superseded,
     WatchkeeperError,
     describe,
     message_of,
@@ -29,10 +28,6 @@ from watchkeeper.models import Action, Effect
 from watchkeeper.orders.evaluate import decide
 from watchkeeper.orders.explain import Explanation, explain
 from watchkeeper.orders.model import StandingOrders
-from watchkeeper.store.refusal import Refused
-
-if TYPE_CHECKING:  # the store is imported only where a database is used
-    from watchkeeper.store.recorder import Recorder
 
 #: Effect attributes that say where an action acts (read out of commands by analyzers).
 _PLACING = frozenset({"context", "workspace", "profile", "project", "subscription", "account"})
@@ -45,15 +40,11 @@ class Gateway:
         self,
         orders: StandingOrders,
         registry: Registry | None = None,
-        *,
-        recorder: Recorder | None = None,
     ) -> None:
         self.orders = orders
         self.registry = registry if registry is not None else default_registry()
         self.inventory = Inventory(orders)
         self._declared = {name: DeclaredToolAnalyzer(d) for name, d in orders.tools.items()}
-        #: Records every action and decision in the audit log before the decision is returned.
-        self.recorder = recorder
 
     def analyze(self, action: Action) -> list[Effect]:
         """Effects from every analyzer that knows the tool, or one ``unknown`` effect.
@@ -73,48 +64,13 @@ class Gateway:
             effects.append(unknown_effect(action, "no analyzer or declaration describes this tool"))
         return effects
 
-    def submit(self, action: Action | Mapping[str, Any]) -> Decision:
-        """Decide ``action`` (an :class:`Action` or its JSON form). Never raises.
-
-        With a recorder, the action and the decision are in the audit log before this returns;
-        if they cannot be recorded, the decision is ``deny`` with the reason.
-        """
-        return self.submit_recorded(action)[0]
-
-    def submit_recorded(
-        self,
-        action: Action | Mapping[str, Any],
-        on_ask: Any = None,
-        halt: str | None = None,
-        admit: Any = None,
-    ) -> tuple[Decision, int | None]:
-        """Decide and record ``action``; the decision and the audit index of the action event
-        (``None`` without a recorder, or when recording failed and the answer is ``deny``).
-
-        ``admit(conn)`` runs in the recording transaction, under the log's lock, before
-        anything is written; it may raise :class:`Superseded` to have nothing recorded and the
-        caller decide again (a pause came into force), or :class:`Refused` to refuse the
-        request outright (its key was revoked). ``on_ask(conn, indexes, decision)`` runs
-        in the same transaction when the decision is ``ask``: the approval is created with the
-        decision, or neither is.
+    def decide(self, action: Action | Mapping[str, Any], halt: str | None = None) -> Decision:
+        """The decision on ``action`` (an :class:`Action` or its JSON form); never raises.
 
         ``halt`` is a reason every action is refused for now (a pause): the action is still
-        analyzed and recorded, and the answer is ``deny``, that reason first."""
-        decision = self.decided(action, halt)
-        if self.recorder is None:
-            return decision, None
-        try:
-            within = on_ask if decision.decision == "ask" else None
-            recorded, indexes = self.recorder.record_indexed(action, decision, within, admit)
-            return recorded, indexes[0]
-        except (Superseded, Refused):  # decide again / refuse the request outright
-            raise
-        except Exception as exc:  # unrecorded means not decided: fail closed
-            return self._unrecorded(decision, exc), None
-
-    def decided(self, action: Action | Mapping[str, Any], halt: str | None = None) -> Decision:
-        """The decision on ``action``, not recorded; with ``halt``, ``deny`` for that reason
-        first. Never raises. Pure computation: an event loop may call it for small actions."""
+        analyzed, and the answer is ``deny``, that reason first, with what the decision would
+        have been without it. Pure computation: nothing is recorded (the service records), and
+        an event loop may call it for small actions."""
         decision = self._decide(action)
         if halt is not None:
             # The pause denies it, not a rule: rules that matched would read as the denial's
@@ -129,42 +85,6 @@ class Gateway:
                 approvals=(),
             )
         return decision
-
-    async def recorded(
-        self,
-        action: Action | Mapping[str, Any],
-        decision: Decision,
-        on_ask: Any = None,
-        admit: Any = None,
-        *,
-        offload: Callable[..., Awaitable[Any]],
-    ) -> tuple[Decision, int | None]:
-        """The second half of :meth:`submit_recorded`, for an event loop: record ``decision``
-        (from :meth:`decided`) through the recorder's group commit without parking a thread on
-        the commit. ``offload(fn, *args)`` runs blocking work elsewhere (a checkpoint that is
-        due). Same answers, same failures: :class:`Superseded` propagates, anything else is a
-        ``deny``."""
-        if self.recorder is None:
-            return decision, None
-        try:
-            if self.recorder.checkpoint_due():
-                decision = await offload(self.recorder.checked, decision)
-            within = on_ask if decision.decision == "ask" else None
-            future = self.recorder.submit(action, decision, within, admit)
-            indexes = await asyncio.wrap_future(future)
-            return decision, indexes[0]
-        except (Superseded, Refused):  # decide again / refuse the request outright
-            raise
-        except Exception as exc:  # unrecorded means not decided: fail closed
-            return self._unrecorded(decision, exc), None
-
-    def _unrecorded(self, decision: Decision, exc: Exception) -> Decision:
-        return Decision.fail_closed(
-            f"the decision could not be recorded in the audit log: {describe(exc)}",
-            orders_digest=self.orders.digest,
-            action_digest=decision.action_digest,
-            environment=decision.environment,
-        )
 
     def _decide(self, action: Action | Mapping[str, Any]) -> Decision:
         digest_of_orders = self.orders.digest
@@ -215,8 +135,9 @@ class Gateway:
             )
 
     def explain(self, action: Action | Mapping[str, Any]) -> Explanation:
-        """The decision and every rule's verdict on ``action``, for people; never raises."""
-        decision = self.submit(action)
+        """The decision and every rule's verdict on ``action``, for people; never raises, and
+        records nothing."""
+        decision = self.decide(action)
         try:
             parsed = action if isinstance(action, Action) else Action.from_json(action)
             effects = list(decision.effects) or self.analyze(parsed)

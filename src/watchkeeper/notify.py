@@ -35,16 +35,12 @@ from typing import Any
 
 import httpx
 
-from watchkeeper.errors import describe
+from watchkeeper.errors import DeliveryError, describe
 from watchkeeper.store.database import Store
 from watchkeeper.store.outbox import Notification, Outbox
 from watchkeeper.terminal import shown
 
 log = logging.getLogger("watchkeeper.notify")
-
-
-class DeliveryError(Exception):
-    """A notification could not be delivered; the message says why."""
 
 
 def secret(value: Any, field: str, channel: str) -> str:

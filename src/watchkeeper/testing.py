@@ -4,7 +4,7 @@ from watchkeeper.testing import FixedAnalyzer, action, effect, gateway_for
 
 gw = gateway_for("rules: [{name: no-drops, match: {verb: delete}, decision: deny}]",
                  FixedAnalyzer(effect("delete", "db_table", "users"), tools=["sql"]))
-assert gw.submit(action("sql", query="DROP TABLE users")).decision == "deny"
+assert gw.decide(action("sql", query="DROP TABLE users")).decision == "deny"
 """
 
 from __future__ import annotations

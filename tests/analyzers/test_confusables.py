@@ -46,7 +46,7 @@ def test_a_disguised_statement_is_obfuscated_and_denied() -> None:
     assert flagged[0].span is not None
     assert (flagged[0].span.start, flagged[0].span.end) == (13, 14)
     assert all("obfuscated" in e.flags for e in effects)
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "sql", "environment": "dev", "input": {"statement": "SELECT\u200b 1"}}
     )
     assert (d.decision, d.rules) == ("deny", ("no-obfuscated-execution",))

@@ -27,7 +27,7 @@ GATEWAY = Gateway(builtin())
 
 
 def decide(command: str, env: str, **extra: str) -> tuple[str, tuple[str, ...]]:
-    d = GATEWAY.submit(
+    d = GATEWAY.decide(
         {"tool": "shell", "environment": env, "input": {"command": command, **extra}}
     )
     return d.decision, d.rules
@@ -228,7 +228,7 @@ def test_path_flags_match_credentials_as_the_filesystem_would(path: str, expecte
 
 
 def test_a_file_tool_reading_credentials_in_another_case_asks_in_production() -> None:
-    d = GATEWAY.submit(
+    d = GATEWAY.decide(
         {
             "tool": "Read",
             "environment": "prod",

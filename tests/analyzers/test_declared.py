@@ -49,7 +49,7 @@ def gateway(orders_from: OrdersFrom) -> Gateway:
 
 
 def submit(gateway: Gateway, tool: str, env: str = "prod", **input: Any) -> Decision:
-    return gateway.submit({"tool": tool, "environment": env, "input": input})
+    return gateway.decide({"tool": tool, "environment": env, "input": input})
 
 
 def shapes(decision: Decision) -> list[tuple[str, str, str | None, str]]:

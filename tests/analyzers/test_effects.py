@@ -203,7 +203,7 @@ def test_an_effect_outside_the_vocabulary_fails_the_analysis(effect: Effect, mes
 def test_an_effect_outside_the_vocabulary_is_denied(effect: Effect, message: str) -> None:
     registry = Registry()
     registry.register(Saying(effect), tools=["tool"])
-    decision = Gateway(builtin(), registry).submit({"tool": "tool", "environment": "dev"})
+    decision = Gateway(builtin(), registry).decide({"tool": "tool", "environment": "dev"})
     assert decision.decision == "deny"
     assert any(message in r for r in decision.reasons), decision.reasons
 
@@ -214,7 +214,7 @@ def test_a_declared_tool_may_name_its_own_target_kind() -> None:
         "tools: {lookup_order: {verb: read, target: order}}\n",
         "orders.yaml",
     )
-    decision = Gateway(orders).submit({"tool": "lookup_order", "environment": "dev"})
+    decision = Gateway(orders).decide({"tool": "lookup_order", "environment": "dev"})
     assert decision.decision == "allow", decision.reasons
     assert [e.target.kind for e in decision.effects] == ["order"]
 
@@ -234,7 +234,7 @@ def test_a_rule_for_tables_holds_dropdb() -> None:
         "orders.yaml",
     )
     for line in ("dropdb shop", "psql -c 'DROP DATABASE shop'"):
-        decision = Gateway(orders).submit(
+        decision = Gateway(orders).decide(
             {"tool": "shell", "environment": "dev", "input": {"command": line}}
         )
         assert decision.decision == "deny", (line, decision.effects)

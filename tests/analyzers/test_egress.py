@@ -18,7 +18,7 @@ GATEWAY = Gateway(builtin())
 
 
 def decide(command: str, env: str) -> tuple[str, tuple[str, ...]]:
-    d = GATEWAY.submit({"tool": "shell", "environment": env, "input": {"command": command}})
+    d = GATEWAY.decide({"tool": "shell", "environment": env, "input": {"command": command}})
     return d.decision, d.rules
 
 

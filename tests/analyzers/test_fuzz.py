@@ -55,7 +55,7 @@ def nothing_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def decide(tool: str, payload: dict[str, Any]) -> str:
-    decision = GATEWAY.submit({"tool": tool, "environment": "prod", "input": payload})
+    decision = GATEWAY.decide({"tool": tool, "environment": "prod", "input": payload})
     assert decision.decision in ("allow", "ask", "deny")
     assert all(e.problems() == [] for e in decision.effects)
     return decision.decision
@@ -167,7 +167,7 @@ def nested(depth: int) -> Any:
     ],
 )
 def test_huge_and_deep_input_is_bounded(tool: str, payload: dict[str, Any]) -> None:
-    decision = GATEWAY.submit({"tool": tool, "environment": "prod", "input": payload})
+    decision = GATEWAY.decide({"tool": tool, "environment": "prod", "input": payload})
     assert decision.decision != "allow"
     flagged = any("dynamic" in e.flags for e in decision.effects)
     assert flagged or decision.decision == "deny", decision.reasons

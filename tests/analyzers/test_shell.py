@@ -163,7 +163,7 @@ def test_reads_are_reads() -> None:
     ],
 )
 def test_through_the_gateway(command: str, env: str, decision: str) -> None:
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "Bash", "environment": env, "input": {"command": command}}
     )
     assert d.decision == decision, d.reasons
@@ -178,7 +178,7 @@ def test_depth_and_size_are_bounded() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_any_text_gets_effects_and_nothing_escapes(text: str) -> None:
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "Bash", "environment": "prod", "input": {"command": text}}
     )
     assert d.decision in ("allow", "ask", "deny")
@@ -347,7 +347,7 @@ def test_xargs_replace_string_makes_the_command_dynamic() -> None:
 
 
 def test_reversible_changes_are_free_in_production() -> None:
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "Bash", "environment": "prod", "input": {"command": "git checkout -b fix"}}
     )
     assert (d.decision, d.rules) == ("allow", ("reversible-changes-are-free",))
@@ -400,7 +400,7 @@ def test_tools_nobody_describes_are_judged_by_their_subcommand(command: str, ver
 
 def decide(command: str, env: str = "prod") -> str:
     action = {"tool": "shell", "input": {"command": command}, "environment": env}
-    return Gateway(builtin()).submit(action).decision
+    return Gateway(builtin()).decide(action).decision
 
 
 @pytest.mark.parametrize(

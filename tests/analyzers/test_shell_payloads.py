@@ -23,7 +23,7 @@ B64 = "cm0gLXJmIC9zcnY="  # rm -rf /srv
 
 def decide(command: str, env: str) -> str:
     action = {"tool": "shell", "environment": env, "input": {"command": command}}
-    return GATEWAY.submit(action).decision
+    return GATEWAY.decide(action).decision
 
 
 EXECUTED = [

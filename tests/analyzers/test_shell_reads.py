@@ -19,7 +19,7 @@ GATEWAY = Gateway(builtin())
 
 def decide(command: str, env: str) -> str:
     action = {"tool": "shell", "environment": env, "input": {"command": command}}
-    return GATEWAY.submit(action).decision
+    return GATEWAY.decide(action).decision
 
 
 def found(command: str) -> set[tuple[str, str]]:

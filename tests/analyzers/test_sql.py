@@ -198,7 +198,7 @@ def test_too_long_sql_is_dynamic() -> None:
     ],
 )
 def test_sql_through_the_gateway_in_production(sql: str, decision: str) -> None:
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "sql", "environment": "prod", "input": {"statement": sql, "dialect": "mysql"}}
     )
     assert d.decision == decision, d.reasons
@@ -207,7 +207,7 @@ def test_sql_through_the_gateway_in_production(sql: str, decision: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300), st.sampled_from(["postgres", "mysql", "tsql", "sqlite", "nope"]))
 def test_any_text_gets_effects_and_nothing_escapes(text: str, dialect: str) -> None:
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "sql", "environment": "prod", "input": {"statement": text, "dialect": dialect}}
     )
     assert d.decision in ("allow", "ask", "deny")
@@ -320,7 +320,7 @@ def test_a_statement_with_a_bare_keyword_where_a_table_goes_does_not_crash() -> 
     ],
 )
 def test_review_findings_are_held_in_production(statement: str, dialect: str) -> None:
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {
             "tool": "sql",
             "environment": "prod",

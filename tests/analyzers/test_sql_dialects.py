@@ -22,7 +22,7 @@ GATEWAY = Gateway(builtin())
 
 
 def decide(statement: str, env: str, **extra: Any) -> tuple[str, tuple[str, ...]]:
-    d = GATEWAY.submit(
+    d = GATEWAY.decide(
         {"tool": "sql", "environment": env, "input": {"statement": statement, **extra}}
     )
     return d.decision, d.rules
@@ -143,7 +143,7 @@ def test_a_declared_tools_dialect_is_the_integrators_and_is_trusted() -> None:
         " decision: allow}\n"
     )
     gateway = Gateway(load_text(orders_yaml, "orders.yaml"))
-    d = gateway.submit(
+    d = gateway.decide(
         {"tool": "db_query", "environment": "prod", "input": {"sql": "SELECT `a` FROM t"}}
     )
     assert d.decision == "allow", d.reasons

@@ -128,7 +128,7 @@ def test_a_data_source_that_claims_to_change_is_held() -> None:
 def test_creates_and_updates_that_grant_expose_or_weaken_are_held(
     kind: str, actions: list[str], body: dict[str, Any]
 ) -> None:
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "terraform", "environment": "prod",
          "input": {"plan": plan(change(f"{kind}.x", kind, actions, **body))}}
     )  # fmt: skip
@@ -140,7 +140,7 @@ def test_replacing_a_database_with_a_final_snapshot_still_asks() -> None:
     replaced = change(
         "aws_db_instance.main", "aws_db_instance", ["delete", "create"], before=before
     )
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "terraform", "environment": "prod", "input": {"plan": plan(replaced)}}
     )
     assert d.decision == "ask"
@@ -154,7 +154,7 @@ def test_recovery_attributes_written_as_strings_count() -> None:
 
 
 def test_a_plan_and_a_command_are_both_read() -> None:
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "terraform", "environment": "prod",
          "input": {"plan": plan(), "command": "terraform destroy -auto-approve"}}
     )  # fmt: skip
@@ -194,7 +194,7 @@ def test_ten_thousand_changes_are_all_counted() -> None:
     ],
 )
 def test_through_the_gateway_in_production(payload: dict[str, Any], decision: str) -> None:
-    d = Gateway(builtin()).submit({"tool": "terraform", "environment": "prod", "input": payload})
+    d = Gateway(builtin()).decide({"tool": "terraform", "environment": "prod", "input": payload})
     assert d.decision == decision, d.reasons
 
 
@@ -229,7 +229,7 @@ def test_the_corpus_plans_count_every_delete_and_replace() -> None:
 def test_a_change_that_cannot_be_read_is_held_not_skipped(bad: Any) -> None:
     effects = plan_effects(plan(bad))
     assert any("dynamic" in e.flags for e in effects)
-    d = Gateway(builtin()).submit(
+    d = Gateway(builtin()).decide(
         {"tool": "terraform", "environment": "prod", "input": {"plan": plan(bad)}}
     )
     assert d.decision != "allow"

@@ -31,14 +31,14 @@ def gateway() -> Gateway:
 
 
 def decide(gateway: Gateway, tool: str, env: str, **input: Any) -> tuple[str, tuple[str, ...]]:
-    d = gateway.submit({"agent": "a", "tool": tool, "environment": env, "input": input})
+    d = gateway.decide({"agent": "a", "tool": tool, "environment": env, "input": input})
     return d.decision, d.rules
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_shipped_case(case: Any) -> None:
     orders = builtin()
-    report = run_cases(orders, [case], Gateway(orders).submit)
+    report = run_cases(orders, [case], Gateway(orders).decide)
     assert report.results[0].passed, report.results[0].failures
 
 
@@ -116,7 +116,7 @@ def test_dynamic_effects_ask_in_production_only(gateway: Gateway) -> None:
 
 
 def test_irreversible_production_delete_needs_two_distinct_approvers(gateway: Gateway) -> None:
-    d = gateway.submit({"tool": "delete_file", "environment": "prod", "input": {"path": "/a"}})
+    d = gateway.decide({"tool": "delete_file", "environment": "prod", "input": {"path": "/a"}})
     assert d.decision == "ask"
     (req,) = d.approvals
     assert (req.rule, req.quorum, req.timeout_seconds, req.on_timeout) == (
@@ -157,6 +157,6 @@ def test_ordinary_files_are_not_mistaken_for_watchkeeper_files(gateway: Gateway,
 
 
 def test_every_builtin_rule_is_exercised_by_its_shipped_tests(gateway: Gateway) -> None:
-    shipped = run_cases(builtin(), CASES, Gateway(builtin()).submit)
+    shipped = run_cases(builtin(), CASES, Gateway(builtin()).decide)
     assert shipped.failed == []
     assert {rule for rule, n in shipped.coverage.items() if n == 0} == set()

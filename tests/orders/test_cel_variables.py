@@ -48,7 +48,7 @@ def gateway(orders_from: Callable[[str], StandingOrders]) -> Gateway:
 def decide(gateway: Gateway, **fields: Any) -> tuple[str, tuple[str, ...]]:
     action = {"agent": "bot", "tool": "refund", "environment": "prod", **fields}
     action.setdefault("input", {"amount": 1, "order": "A-1"})
-    d = gateway.submit(action)
+    d = gateway.decide(action)
     return d.decision, d.rules
 
 
@@ -87,7 +87,7 @@ def test_declared_attributes_and_target_id_on_effects(gateway: Gateway) -> None:
 
 
 def test_an_action_without_an_agent_sees_an_empty_agent(gateway: Gateway) -> None:
-    d = gateway.submit({"tool": "note", "environment": "prod", "input": {"amount": 1}})
+    d = gateway.decide({"tool": "note", "environment": "prod", "input": {"amount": 1}})
     assert (d.decision, d.rules) == ("ask", ("by-agent-name",))
 
 
@@ -105,8 +105,8 @@ def test_strings_and_bindings_extensions_are_available(
             "    decision: deny\n"
         )
     )
-    hit = gateway.submit({"tool": "mail", "environment": "prod", "input": {"to": "A@EXAMPLE.COM"}})
-    miss = gateway.submit({"tool": "mail", "environment": "prod", "input": {"to": "a@other.org"}})
+    hit = gateway.decide({"tool": "mail", "environment": "prod", "input": {"to": "A@EXAMPLE.COM"}})
+    miss = gateway.decide({"tool": "mail", "environment": "prod", "input": {"to": "a@other.org"}})
     assert (hit.decision, miss.decision) == ("deny", "allow")
 
 
@@ -121,7 +121,7 @@ def test_an_environment_dependent_condition_is_judged_in_each_environment(
             "  - {name: anywhere, when: 'input.x == 1', decision: ask}\n"
         )
     )
-    d = gateway.submit({"tool": "t", "input": {"x": 1}})  # no environment: judged in both
+    d = gateway.decide({"tool": "t", "input": {"x": 1}})  # no environment: judged in both
     assert (d.decision, set(d.rules)) == ("deny", {"prod-only", "anywhere"})
 
 
@@ -143,7 +143,7 @@ def test_runtime_errors_are_explained(
     orders_from: Callable[[str], StandingOrders], when: str, message: str
 ) -> None:
     gateway = Gateway(orders_from(f"rules: [{{name: r, when: {when!r}, decision: allow}}]\n"))
-    d = gateway.submit({"tool": "t", "input": {"cents": 50099.0}})
+    d = gateway.decide({"tool": "t", "input": {"cents": 50099.0}})
     assert d.decision == "deny"
     assert message in d.reasons[0]
     assert (
@@ -182,7 +182,7 @@ def test_an_indexed_environment_lookup_still_sees_each_environment(
             "    decision: deny\n"
         )
     )
-    assert gateway.submit({"tool": "t", "input": {}}).decision == "deny"
+    assert gateway.decide({"tool": "t", "input": {}}).decision == "deny"
 
 
 @pytest.mark.parametrize(
@@ -208,7 +208,7 @@ def test_a_whole_effect_view_sees_each_environment(
         {"tool": "wipe", "environment": "dev", "input": {"p": "/srv/prod/db"}},
         {"tool": "wipe", "input": {}},
     ):
-        decision = gateway.submit(action)
+        decision = gateway.decide(action)
         assert decision.decision == "deny", decision.reasons
         explained = {r.rule for r in gateway.explain(action).rules if r.status == "matched"}
         assert explained == {"r"}

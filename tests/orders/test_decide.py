@@ -163,7 +163,7 @@ def test_every_matching_rule_counts_and_the_most_restrictive_wins(
     rules: set[str],
     approvals: list[str] | None,
 ) -> None:
-    d = combining.submit({"tool": "pay", "input": input_, "environment": env})
+    d = combining.decide({"tool": "pay", "input": input_, "environment": env})
     assert d.decision == decision, d.reasons
     assert set(d.rules) == rules
     for rule in rules:
@@ -173,7 +173,7 @@ def test_every_matching_rule_counts_and_the_most_restrictive_wins(
 
 
 def test_each_asking_rule_adds_its_approval_requirement(combining: Gateway) -> None:
-    d = combining.submit(
+    d = combining.decide(
         {"tool": "pay", "input": {"amount": 50, "flagged": True}, "environment": "prod"}
     )
     assert d.decision == "ask"
@@ -193,7 +193,7 @@ def test_each_asking_rule_adds_its_approval_requirement(combining: Gateway) -> N
 def test_no_rule_matched_takes_the_environment_default(
     combining: Gateway, env: str, decision: str
 ) -> None:
-    d = combining.submit({"tool": "lookup", "environment": env})
+    d = combining.decide({"tool": "lookup", "environment": env})
     assert d.decision == decision
     assert d.rules == ()
     assert d.environment == env
@@ -211,7 +211,7 @@ def test_unknown_environment_takes_the_strictest_default(combining: Gateway, cla
     action: dict[str, Any] = {"tool": "lookup"}
     if claim is not None:
         action["environment"] = claim
-    d = combining.submit(action)
+    d = combining.decide(action)
     assert d.decision == "ask"
     assert d.environment is None
     assert len(d.approvals) == 1  # one default requirement, not one per environment
@@ -233,9 +233,9 @@ UNKNOWN_ENV_CASES = [
 def test_unknown_environment_is_never_laxer_than_any_declared_one(
     combining: Gateway, action: dict[str, Any], claim: str | None
 ) -> None:
-    unknown = combining.submit({**action, "environment": claim})
+    unknown = combining.decide({**action, "environment": claim})
     for env in ("prod", "staging", "dev"):
-        known = combining.submit({**action, "environment": env})
+        known = combining.decide({**action, "environment": env})
         assert RESTRICTIVENESS[unknown.decision] >= RESTRICTIVENESS[known.decision], (
             f"unknown environment decided {unknown.decision} but {env} decides {known.decision}",
             unknown.reasons,
@@ -243,8 +243,8 @@ def test_unknown_environment_is_never_laxer_than_any_declared_one(
 
 
 def test_a_prod_only_rule_applies_to_an_unknown_environment(combining: Gateway) -> None:
-    assert combining.submit({"tool": "drop", "environment": "dev"}).decision == "allow"
-    d = combining.submit({"tool": "drop", "environment": "nowhere"})
+    assert combining.decide({"tool": "drop", "environment": "dev"}).decision == "allow"
+    d = combining.decide({"tool": "drop", "environment": "nowhere"})
     assert d.decision == "deny"
     assert d.rules == ("deny-drop-in-prod",)
 
@@ -325,7 +325,7 @@ def support(tool: str = "refund", env: str = "dev", kind: str | None = "refund",
 def test_outside_the_charter_asks_its_owner(
     charters: Gateway, action: dict[str, Any], mention: str
 ) -> None:
-    d = charters.submit(action)
+    d = charters.decide(action)
     assert d.decision == "ask", d.reasons
     assert any(a.users == ("dana@example.com",) for a in d.approvals), d.approvals
     assert mention in reasons_text(d)
@@ -338,7 +338,7 @@ def test_outside_the_charter_asks_its_owner(
 def test_a_limit_that_cannot_be_checked_is_never_within_the_charter(
     charters: Gateway, amount: Any
 ) -> None:
-    d = charters.submit(support(amount=amount))
+    d = charters.decide(support(amount=amount))
     assert d.decision == "ask", d.reasons
     assert "limit refund.amount cannot be checked: the action has no numeric amount" in (
         reasons_text(d)
@@ -358,14 +358,14 @@ def test_a_limit_that_cannot_be_checked_is_never_within_the_charter(
 def test_inside_the_charter_falls_to_rules_and_defaults(
     charters: Gateway, action: dict[str, Any]
 ) -> None:
-    d = charters.submit(action)
+    d = charters.decide(action)
     assert d.decision == "allow", d.reasons
     assert d.approvals == ()
     assert not any("charter" in r for r in d.reasons), d.reasons
 
 
 def test_charter_and_rule_requirements_are_both_required(charters: Gateway) -> None:
-    d = charters.submit(support(env="prod", amount=150))
+    d = charters.decide(support(env="prod", amount=150))
     assert d.decision == "ask"
     assert any(a.users == ("dana@example.com",) for a in d.approvals)
     assert any(a.rule == "prod-refunds-need-sre" and a.group == "sre" for a in d.approvals)
@@ -373,9 +373,9 @@ def test_charter_and_rule_requirements_are_both_required(charters: Gateway) -> N
 
 
 def test_outside_charter_deny_is_honoured(charters: Gateway) -> None:
-    inside = charters.submit({"agent": "careful-bot", "tool": "lookup_order", "environment": "dev"})
+    inside = charters.decide({"agent": "careful-bot", "tool": "lookup_order", "environment": "dev"})
     assert inside.decision == "allow"
-    d = charters.submit({"agent": "careful-bot", "tool": "wipe", "environment": "dev"})
+    d = charters.decide({"agent": "careful-bot", "tool": "wipe", "environment": "dev"})
     assert d.decision == "deny"
     assert "careful-bot" in reasons_text(d)
     assert "wipe" in reasons_text(d)
@@ -395,7 +395,7 @@ def test_without_a_charter_the_rules_alone_decide(
     action: dict[str, Any] = {"tool": "wipe", "environment": env, "intent": {"kind": "anything"}}
     if agent is not None:
         action["agent"] = agent
-    d = charters.submit(action)
+    d = charters.decide(action)
     assert d.decision == decision
     assert not any("charter" in r for r in d.reasons), d.reasons
     assert all(not a.rule.startswith("charter:") for a in d.approvals)
@@ -406,13 +406,13 @@ def test_without_a_charter_the_rules_alone_decide(
 def test_an_undeclared_agent_name_is_never_judged_more_leniently_than_ask(
     charters: Gateway, agent: str, env: str
 ) -> None:
-    d = charters.submit({"agent": agent, "tool": "wipe", "environment": env})
+    d = charters.decide({"agent": agent, "tool": "wipe", "environment": env})
     assert d.decision in ("ask", "deny")
     assert any(f"agent {agent!r} is not declared" in r for r in d.reasons), d.reasons
 
 
 def test_declared_tool_effects_reach_the_decision(charters: Gateway) -> None:
-    d = charters.submit(support(amount=42))
+    d = charters.decide(support(amount=42))
     assert len(d.effects) == 1
     (e,) = d.effects
     assert (e.verb, e.target.kind, e.environment) == ("transfer", "money", "dev")
@@ -494,7 +494,7 @@ def dev(tool: str, **fields: Any) -> dict[str, Any]:
 def test_selectors_pick_the_candidate_rules(
     selectors: StandingOrders, action: dict[str, Any], rule: str | None
 ) -> None:
-    d = Gateway(selectors).submit(action)
+    d = Gateway(selectors).decide(action)
     if rule is None:
         assert d.decision == "allow", d.reasons
         assert d.rules == ()
@@ -505,10 +505,10 @@ def test_selectors_pick_the_candidate_rules(
 
 def test_verb_and_target_must_hold_for_the_same_effect(selectors: StandingOrders) -> None:
     split = FixedEffects(effect("delete", "file"), effect("read", "db_table"))
-    d = gateway_with(selectors, "tf", split).submit(dev("tf"))
+    d = gateway_with(selectors, "tf", split).decide(dev("tf"))
     assert d.decision == "allow", d.reasons
     both = FixedEffects(effect("read", "file"), effect("delete", "db_table"))
-    d = gateway_with(selectors, "tf", both).submit(dev("tf"))
+    d = gateway_with(selectors, "tf", both).decide(dev("tf"))
     assert d.decision == "deny"
     assert d.rules == ("by-verb-and-target",)
 
@@ -547,7 +547,7 @@ def cel_errors(orders_from: OrdersFrom) -> Gateway:
 def test_a_condition_error_denies_naming_the_rule_and_others_still_work(
     cel_errors: Gateway, action: dict[str, Any], failing: str, working: str | None
 ) -> None:
-    d = cel_errors.submit(action)
+    d = cel_errors.decide(action)
     assert d.decision == "deny"
     assert failing in d.rules
     assert any(failing in r and "error" in r.lower() for r in d.reasons), d.reasons
@@ -569,7 +569,7 @@ def test_a_condition_error_denies_naming_the_rule_and_others_still_work(
 def test_conditions_without_errors_decide_normally(
     cel_errors: Gateway, action: dict[str, Any], decision: str, rules: tuple[str, ...]
 ) -> None:
-    d = cel_errors.submit(action)
+    d = cel_errors.decide(action)
     assert (d.decision, d.rules) == (decision, rules), d.reasons
 
 
@@ -597,7 +597,7 @@ def test_a_condition_ending_in_a_cel_comment_combines_with_others(
     orders_from: OrdersFrom, amount: int, decision: str, rules: tuple[str, ...]
 ) -> None:
     # Each condition compiles alone; combined into one program they must mean the same.
-    d = Gateway(orders_from(COMMENTED)).submit(dev("pay", input={"a": amount}))
+    d = Gateway(orders_from(COMMENTED)).decide(dev("pay", input={"a": amount}))
     assert (d.decision, d.rules) == (decision, rules), d.reasons
 
 
@@ -677,7 +677,7 @@ def test_combined_conditions_decide_like_each_condition_alone(
     pool_gateway: Gateway, bits: list[bool], input_: dict[str, Any], env: str
 ) -> None:
     tool = "t-" + "".join("1" if b else "0" for b in bits)
-    d = pool_gateway.submit({"tool": tool, "input": input_, "environment": env})
+    d = pool_gateway.decide({"tool": tool, "input": input_, "environment": env})
     matched, errors = naive(bits, input_, env)
     assert set(d.rules) == matched | set(errors)
     verdicts = [POOL[int(r[1:])][1] for r in matched] + ["deny"] * len(errors)
@@ -773,7 +773,7 @@ def test_any_error_on_the_decision_path_denies_with_the_error_as_reason(
     mention: str,
 ) -> None:
     orders = orders_from(FAIL_ORDERS)
-    d = build(orders).submit(action)  # in dev, where the default would allow
+    d = build(orders).decide(action)  # in dev, where the default would allow
     assert isinstance(d, Decision)
     assert d.decision == "deny"
     assert mention in reasons_text(d), d.reasons
@@ -783,8 +783,8 @@ def test_any_error_on_the_decision_path_denies_with_the_error_as_reason(
 
 def test_the_same_gateway_decides_normally_after_a_failure(orders_from: OrdersFrom) -> None:
     gateway = Gateway(orders_from(FAIL_ORDERS))
-    assert gateway.submit(dev("refund", input={})).decision == "deny"
-    assert gateway.submit(dev("refund", input={"amount": 3})).decision == "allow"
+    assert gateway.decide(dev("refund", input={})).decision == "deny"
+    assert gateway.decide(dev("refund", input={"amount": 3})).decision == "allow"
 
 
 def test_a_failed_decision_still_names_the_action_and_its_environment(
@@ -792,7 +792,7 @@ def test_a_failed_decision_still_names_the_action_and_its_environment(
 ) -> None:
     orders = orders_from(FAIL_ORDERS)
     action = {"tool": "t", "environment": "prod", "input": {"x": 1}}
-    d = gateway_with(orders, "t", Crashing()).submit(action)
+    d = gateway_with(orders, "t", Crashing()).decide(action)
     assert d.decision == "deny"
     assert d.action_digest == Action.from_json(action).digest("prod")
     assert d.environment == "prod"
@@ -838,7 +838,7 @@ def charters_gateway(tmp_path_factory: pytest.TempPathFactory) -> Gateway:
 @settings(max_examples=300, deadline=None)
 @given(action=ACTIONS)
 def test_submit_never_raises(charters_gateway: Gateway, action: Any) -> None:
-    d = charters_gateway.submit(action)
+    d = charters_gateway.decide(action)
     assert isinstance(d, Decision)
     assert d.decision in DECISIONS
     assert d.reasons
@@ -857,7 +857,7 @@ def test_a_decision_carries_everything_needed_to_act_and_explain(combining: Gate
         "environment": "prod",
         "session": "s-1",
     }
-    d = combining.submit(action)
+    d = combining.decide(action)
     assert d.decision == "ask"
     assert set(d.rules) == {"allow-small", "ask-sre-medium"}
     assert d.reasons
@@ -900,9 +900,9 @@ def test_digest_ignores_key_order(combining: Gateway) -> None:
         "tool": "shell",
         "agent": "infra-bot",
     }
-    first = combining.submit(BASE).action_digest
+    first = combining.decide(BASE).action_digest
     assert first is not None
-    assert first == combining.submit(reordered).action_digest
+    assert first == combining.decide(reordered).action_digest
 
 
 @pytest.mark.parametrize(
@@ -932,7 +932,7 @@ def test_digest_changes_with_agent_tool_input_or_resolved_environment(
     combining: Gateway, change: dict[str, Any]
 ) -> None:
     assert (
-        combining.submit(BASE).action_digest != combining.submit({**BASE, **change}).action_digest
+        combining.decide(BASE).action_digest != combining.decide({**BASE, **change}).action_digest
     )
 
 
@@ -949,16 +949,16 @@ def test_digest_ignores_session_intent_and_context(
     combining: Gateway, change: dict[str, Any]
 ) -> None:
     assert (
-        combining.submit(BASE).action_digest == combining.submit({**BASE, **change}).action_digest
+        combining.decide(BASE).action_digest == combining.decide({**BASE, **change}).action_digest
     )
 
 
 def test_digest_covers_the_resolved_environment_not_the_claim(combining: Gateway) -> None:
     # Two undeclared claims both resolve to "unknown": the same action, judged the same way.
-    typo = combining.submit({**BASE, "environment": "prdo"}).action_digest
-    assert typo == combining.submit({**BASE, "environment": "qa"}).action_digest
+    typo = combining.decide({**BASE, "environment": "prdo"}).action_digest
+    assert typo == combining.decide({**BASE, "environment": "qa"}).action_digest
     assert (
         typo
-        == combining.submit({k: v for k, v in BASE.items() if k != "environment"}).action_digest
+        == combining.decide({k: v for k, v in BASE.items() if k != "environment"}).action_digest
     )
-    assert typo != combining.submit(BASE).action_digest
+    assert typo != combining.decide(BASE).action_digest

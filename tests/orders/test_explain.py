@@ -129,7 +129,7 @@ def property_gateway(tmp_path_factory: pytest.TempPathFactory) -> Gateway:
 @settings(max_examples=300, deadline=None)
 @given(action=ACTIONS)
 def test_explain_agrees_with_decide(property_gateway: Gateway, action: dict[str, object]) -> None:
-    decision = property_gateway.submit(action)
+    decision = property_gateway.decide(action)
     explanation = property_gateway.explain(action)
     assert explanation.decision == decision
     matched = {r.rule for r in explanation.rules if r.status in MATCHING}

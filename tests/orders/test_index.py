@@ -65,12 +65,12 @@ def trap(orders_from: Callable[[str], StandingOrders]) -> Gateway:
 
 
 def test_a_non_candidate_rule_never_runs_its_condition(trap: Gateway) -> None:
-    decision = trap.submit({"tool": "read", "environment": "prod", "input": {"path": "/a"}})
+    decision = trap.decide({"tool": "read", "environment": "prod", "input": {"path": "/a"}})
     assert (decision.decision, decision.rules) == ("allow", ("read-note",))
 
 
 def test_the_candidate_rule_does_run_its_condition(trap: Gateway) -> None:
-    decision = trap.submit({"tool": "wipe", "environment": "prod", "input": {}})
+    decision = trap.decide({"tool": "wipe", "environment": "prod", "input": {}})
     assert decision.decision == "deny"
     assert "wipe-guard" in decision.reasons[0]
     assert "failed closed" in decision.reasons[0]
@@ -82,7 +82,7 @@ def test_many_rules_index_only_candidates(orders_from: Callable[[str], StandingO
         for i in range(300)
     )
     gateway = Gateway(orders_from("environments: {dev: {default: allow}}\nrules:\n" + rules))
-    ok = gateway.submit({"tool": "t-none", "environment": "dev", "input": {}})
+    ok = gateway.decide({"tool": "t-none", "environment": "dev", "input": {}})
     assert (ok.decision, ok.rules) == ("allow", ())
-    hit = gateway.submit({"tool": "t150", "environment": "dev", "input": {}})
+    hit = gateway.decide({"tool": "t150", "environment": "dev", "input": {}})
     assert (hit.decision, hit.rules) == ("deny", ("r150",))

@@ -51,7 +51,7 @@ def test_a_non_json_attribute_value_denies(orders_from: OrdersFrom) -> None:
             "tools:\n  t: {verb: read, target: x, raw: \"b'abc'\"}\n"
         )
     )
-    decision = gateway.submit({"tool": "t", "environment": "dev", "input": {}})
+    decision = gateway.decide({"tool": "t", "environment": "dev", "input": {}})
     assert decision.decision == "deny"
     assert "attribute raw" in decision.reasons[0]
     assert "not a JSON value" in decision.reasons[0]
@@ -86,7 +86,7 @@ def test_limits_apply_to_dotted_and_wildcard_tools(
     orders_from: OrdersFrom, tool: str, amount: object, decision: str
 ) -> None:
     gateway = Gateway(orders_from(LIMITS))
-    d = gateway.submit(
+    d = gateway.decide(
         {"agent": "bot", "tool": tool, "environment": "prod", "input": {"amount": amount}}
     )
     assert d.decision == decision, d.reasons

@@ -112,7 +112,7 @@ def test_numbers_too_long_to_read_and_ids_too_large_are_client_errors(served: Se
 def test_large_bodies_are_decided_in_a_thread_with_the_same_answer(served: Served) -> None:
     import json
 
-    from watchkeeper.server.app import INLINE_BYTES
+    from watchkeeper.server.routes.actions import INLINE_BYTES
 
     inline = served.post("/v1/actions", served.agent_key, json=ACTION).json()
     padded = json.dumps(ACTION) + " " * INLINE_BYTES  # same action, too big to decide inline

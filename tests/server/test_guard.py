@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.server.conftest import Served
-from watchkeeper.server.app import Guard
+from watchkeeper.server.guard import Guard
 
 
 def raw(served: Served, request: bytes, wait: float = 5.0) -> bytes:

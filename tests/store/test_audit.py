@@ -453,20 +453,21 @@ def test_verify_reads_one_snapshot_while_others_append(store: Store) -> None:
 
 
 def test_a_recorder_that_cannot_checkpoint_records_a_deny(store_url: str, tmp_path: Path) -> None:
-    from watchkeeper.gateway import Gateway
+    from watchkeeper.config import Settings
     from watchkeeper.orders.loader import builtin
-    from watchkeeper.store.recorder import Recorder
+    from watchkeeper.service import Service
 
-    recorder = Recorder.open(store_url, key=str(tmp_path / "k"), checkpoint_every=1)
+    settings = Settings(audit_key=str(tmp_path / "k"), checkpoint_every=1)
+    service = Service.open(builtin(), Store.open(store_url), settings)
+    recorder = service.recorder
     try:
-        gateway = Gateway(builtin(), recorder=recorder)
         action = {"tool": "shell", "environment": "prod", "input": {"command": "ls"}}
-        assert gateway.submit(action).decision == "allow"
-        assert gateway.submit(action).decision == "allow"  # signs the first checkpoint
+        assert service.submit(action).decision.decision == "allow"
+        assert service.submit(action).decision.decision == "allow"  # signs the first checkpoint
         tamper(recorder.store, "DELETE FROM audit_leaves",
                "DELETE FROM audit_nodes", "UPDATE audit_head SET size = 0")  # fmt: skip
         recorder.log.append(events(4))
-        decision = gateway.submit(action)
+        decision = service.submit(action).decision
         assert decision.decision == "deny"
         assert "cannot be checkpointed" in decision.reasons[0]
         last = json.loads(list(recorder.log.leaves())[-1].event)
@@ -544,29 +545,28 @@ def test_a_checkpoint_that_failed_refuses_everyone_until_it_is_signed(
 ) -> None:
     import threading
 
-    from watchkeeper.gateway import Gateway
+    from watchkeeper.config import Settings
     from watchkeeper.orders.loader import builtin
-    from watchkeeper.store.recorder import Recorder
+    from watchkeeper.service import Service
 
     store = Store.open(store_url)
-    recorder = Recorder(
-        store, Signer.load(tmp_path / "k", ORIGIN), checkpoint_every=1, group_commit=True
-    )
-    gateway = Gateway(builtin(), recorder=recorder)
+    settings = Settings(audit_key=str(tmp_path / "k"), audit_origin=ORIGIN, checkpoint_every=1)
+    service = Service.open(builtin(), store, settings, group_commit=True)
+    recorder = service.recorder
     action = {"tool": "shell", "environment": "prod", "input": {"command": "ls"}}
     try:
-        assert gateway.submit(action).decision == "allow"
-        assert gateway.submit(action).decision == "allow"  # signs the first checkpoint
+        assert service.submit(action).decision.decision == "allow"
+        assert service.submit(action).decision.decision == "allow"  # signs the first checkpoint
         tamper(store, "DELETE FROM audit_leaves", "DELETE FROM audit_nodes",
                "UPDATE audit_head SET size = 0")  # fmt: skip
         recorder.log.append(events(4))
-        assert gateway.submit(action).decision == "deny"  # found out, and remembered
+        assert service.submit(action).decision.decision == "deny"  # found out, and remembered
         answers: list[str] = []
         start = threading.Barrier(8)
 
         def submit() -> None:
             start.wait()
-            answers.append(gateway.submit(action).decision)
+            answers.append(service.submit(action).decision.decision)
 
         threads = [threading.Thread(target=submit) for _ in range(8)]
         for t in threads:

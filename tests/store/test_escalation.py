@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import text
 
 from watchkeeper.decision import ApprovalRequirement, Escalation
-from watchkeeper.store.approvals import ApprovalError, Approvals
+from watchkeeper.errors import ApprovalError
+from watchkeeper.store.approvals import Approvals
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities, User

@@ -116,7 +116,9 @@ def test_the_commands(tmp_path: Path) -> None:
 
 def test_timeout_never_approves(store: Store) -> None:
     from watchkeeper.decision import ApprovalRequirement
-    from watchkeeper.store.approvals import ApprovalError, Approvals
+    from watchkeeper.errors import ApprovalError
+    from watchkeeper.server.errors import STATUS
+    from watchkeeper.store.approvals import Approvals
 
     ids = Identities(store)
     ids.add_user("alice@example.com", groups=["sre"], password="x" * 16)
@@ -132,10 +134,10 @@ def test_timeout_never_approves(store: Store) -> None:
         )
     with pytest.raises(ApprovalError, match="expired") as voted:
         approvals.vote(late, alice, "approve")
-    assert voted.value.status == 409
+    assert STATUS[voted.value.code] == 409
     with pytest.raises(ApprovalError) as consumed:
         approvals.consume(late, "infra-bot", "sha256:d")
-    assert consumed.value.status == 410
+    assert STATUS[consumed.value.code] == 410
     view = approvals.get(late)
     assert view is not None
     assert view["state"] == "expired"

@@ -13,24 +13,25 @@ import pytest
 
 from watchkeeper import merkle
 from watchkeeper.adapters.sdk import Watchkeeper
-from watchkeeper.gateway import Gateway
+from watchkeeper.config import Settings
 from watchkeeper.orders.loader import builtin
+from watchkeeper.service import Service
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.checkpoint import Signer, Verifier
 from watchkeeper.store.database import Store
-from watchkeeper.store.recorder import Recorder
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = {"tool": "shell", "environment": "prod", "input": {"command": "rm -rf /srv/data"}}
 
 
-def test_the_gateway_records_action_and_decision_before_returning(
+def test_the_service_records_action_and_decision_before_returning(
     store_url: str, tmp_path: Path
 ) -> None:
-    recorder = Recorder.open(store_url, key=str(tmp_path / "k"), checkpoint_every=2)
+    settings = Settings(audit_key=str(tmp_path / "k"), checkpoint_every=2)
+    service = Service.open(builtin(), Store.open(store_url), settings)
+    recorder = service.recorder
     try:
-        gateway = Gateway(builtin(), recorder=recorder)
-        decision = gateway.submit(ACTION)
+        decision = service.submit(ACTION).decision
         log = AuditLog(recorder.store)
         [action, recorded] = [json.loads(leaf.event) for leaf in log.leaves()]
         assert action["kind"] == "action"
@@ -39,7 +40,7 @@ def test_the_gateway_records_action_and_decision_before_returning(
         assert recorded["decision"]["action_digest"] == decision.action_digest
         # Two events: a checkpoint is due, and is signed before the next decision is recorded.
         assert log.latest_checkpoint() is None
-        gateway.submit(ACTION)
+        service.submit(ACTION)
         assert (log.latest_checkpoint() or (0, ""))[0] == 2
         assert log.verify(recorder.signer.verifier if recorder.signer else None).ok
     finally:
@@ -47,26 +48,28 @@ def test_the_gateway_records_action_and_decision_before_returning(
 
 
 def test_a_decision_that_cannot_be_recorded_is_a_deny(tmp_path: Path) -> None:
-    recorder = Recorder.open(f"sqlite:///{tmp_path / 'db'}", key=str(tmp_path / "k"))
-    recorder.store.engine.dispose()
+    store = Store.open(f"sqlite:///{tmp_path / 'db'}")
+    service = Service.open(builtin(), store, Settings(audit_key=str(tmp_path / "k")))
+    store.engine.dispose()
     (tmp_path / "db").unlink()
     (tmp_path / "db").mkdir()  # the database file is now a directory: every write fails
-    recorder.store.engine.dispose()
+    store.engine.dispose()
     read_only = {**ACTION, "input": {"command": "ls"}}
-    decision = Gateway(builtin(), recorder=recorder).submit(read_only)
+    decision = service.submit(read_only).decision
     assert decision.decision == "deny"
     assert "could not be recorded in the audit log" in decision.reasons[0]
 
 
 def test_invalid_actions_are_recorded_too(store_url: str, tmp_path: Path) -> None:
-    recorder = Recorder.open(store_url, key=str(tmp_path / "k"))
+    store = Store.open(store_url)
     try:
-        decision = Gateway(builtin(), recorder=recorder).submit({"tool": 5})
+        service = Service.open(builtin(), store, Settings(audit_key=str(tmp_path / "k")))
+        decision = service.submit({"tool": 5}).decision
         assert decision.decision == "deny"
-        kinds = [leaf.kind for leaf in AuditLog(recorder.store).leaves()]
+        kinds = [leaf.kind for leaf in AuditLog(store).leaves()]
         assert kinds == ["action", "decision"]
     finally:
-        recorder.close()
+        store.close()
 
 
 def test_the_sdk_records_with_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

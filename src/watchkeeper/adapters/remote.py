@@ -26,17 +26,20 @@ import httpx
 
 from watchkeeper import strict_json
 from watchkeeper.decision import Decision
-from watchkeeper.errors import ActionDenied, ApprovalPending, InvalidJSON, UsageError, describe
+from watchkeeper.errors import (
+    ActionDenied,
+    ApprovalPending,
+    InvalidJSON,
+    RemoteError,
+    UsageError,
+    describe,
+)
 from watchkeeper.models import Action
 
 log = logging.getLogger("watchkeeper.remote")
 
 #: The longest one request waits on the server (the server caps it at 60 s too).
 _POLL = 60.0
-
-
-class RemoteError(Exception):
-    """The server could not be reached or refused a request; the message says which."""
 
 
 class Remote:

@@ -30,7 +30,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar, cast, overload
+from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from watchkeeper.adapters import remote
 from watchkeeper.analyzers import Registry
@@ -41,6 +41,7 @@ from watchkeeper.models import Action, Intent
 from watchkeeper.orders.explain import Explanation
 from watchkeeper.orders.loader import builtin, load
 from watchkeeper.orders.model import StandingOrders
+from watchkeeper.service import Service
 from watchkeeper.wording import suggest
 
 P = ParamSpec("P")
@@ -77,6 +78,76 @@ class _Refusal(str):
     """Why an action cannot be submitted through this instance; it is denied with this reason."""
 
 
+class Backend(Protocol):
+    """Where a :class:`Watchkeeper` decides: in this process, or on a server. Picked once, when
+    the instance is made (as an HTTP client picks a transport)."""
+
+    def check(self, action: Action | Mapping[str, Any]) -> Decision:
+        """The decision on an action already bound to the instance's agent; never raises."""
+        ...
+
+    def enforce(self, action: Action, wait: float) -> remote.Ticket | None:
+        """Return when ``action`` may run (with what to report its outcome on); raise
+        :class:`ActionBlocked` when it may not."""
+        ...
+
+    def report(self, ticket: remote.Ticket | None, error: BaseException | None) -> None:
+        """Say how the guarded call that ``ticket`` let run ended."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LocalBackend:
+    """Decides in this process through the service: with a database, recorded and under the
+    pauses in force, as the server decides."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def check(self, action: Action | Mapping[str, Any]) -> Decision:
+        # Nothing in this process can take a grant: an ``ask`` opens no approval here.
+        return self.service.submit(action, open_approval=False).decision
+
+    def enforce(self, action: Action, wait: float) -> remote.Ticket | None:
+        decision = self.check(action)
+        if decision.decision == "deny":
+            raise ActionDenied(decision)
+        if decision.decision == "ask":
+            raise ApprovalRequired(decision)
+        return None
+
+    def report(self, ticket: remote.Ticket | None, error: BaseException | None) -> None:
+        return None  # outcomes are reported to a server; none is here
+
+    def close(self) -> None:
+        self.service.close()
+        if self.service.store is not None:
+            self.service.store.close()
+
+
+class RemoteBackend:
+    """Decides on a server (``watchkeeper serve``), waiting for approvals and reporting
+    outcomes over its HTTP API."""
+
+    def __init__(self, client: remote.Remote) -> None:
+        self.client = client
+
+    def check(self, action: Action | Mapping[str, Any]) -> Decision:
+        return remote.submit(self.client, action)[0]
+
+    def enforce(self, action: Action, wait: float) -> remote.Ticket | None:
+        return remote.enforce(self.client, action, wait)
+
+    def report(self, ticket: remote.Ticket | None, error: BaseException | None) -> None:
+        if ticket is not None:
+            status, detail = ("succeeded", "") if error is None else ("failed", describe(error))
+            remote.report(self.client, ticket, status, detail)
+
+    def close(self) -> None:
+        self.client.close()
+
+
 class Watchkeeper:
     """Standing orders and analyzers, deciding in this process.
 
@@ -99,21 +170,19 @@ class Watchkeeper:
                 f"{suggest(agent, sorted(orders.agents))}; declared: "
                 f"{', '.join(sorted(orders.agents))}"
             )
-        recorder = None
+        store = None
         if db is not None:  # every action and decision is in the audit log before it is used
-            from watchkeeper.config import Settings
             from watchkeeper.store.database import Store
-            from watchkeeper.store.recorder import Recorder
 
-            recorder = Recorder.from_settings(Store.open(db), Settings.from_env())
-            recorder.start_signing()  # an idle agent's last events are signed too
-        self.gateway = Gateway(orders, registry, recorder=recorder)
-        self._setup(agent, session)
+            store = Store.open(db)
+        service = Service.open(orders, store, registry=registry)
+        service.start(approvals=False)  # an idle agent's last events are signed too
+        self._setup(LocalBackend(service), agent, session)
 
-    def _setup(self, agent: str | None, session: str | None) -> None:
+    def _setup(self, backend: Backend, agent: str | None, session: str | None) -> None:
+        self.backend = backend
         self.agent = agent
         self.session = session
-        self._remote: remote.Remote | None = None
         self.wait = 0.0
         self._call: contextvars.ContextVar[_CallContext | None] = contextvars.ContextVar(
             f"watchkeeper-call-{id(self)}", default=None
@@ -137,17 +206,13 @@ class Watchkeeper:
         each request; a server that does not answer means ``deny``.
         """
         wk = cls.__new__(cls)
-        wk._setup(None, session)
-        wk._remote = remote.Remote(url, api_key, timeout)
+        wk._setup(RemoteBackend(remote.Remote(url, api_key, timeout)), None, session)
         wk.wait = wait
         return wk
 
     def close(self) -> None:
         """Release the server connection or the database; the instance is done."""
-        if self._remote is not None:
-            self._remote.close()
-        elif self.gateway.recorder is not None:
-            self.gateway.recorder.close()
+        self.backend.close()
 
     def __enter__(self) -> Watchkeeper:
         return self
@@ -155,12 +220,13 @@ class Watchkeeper:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _local(self, what: str) -> None:
-        if self._remote is not None:
+    def _local(self, what: str) -> Service:
+        if isinstance(self.backend, RemoteBackend):
             raise UsageError(
                 f"{what} needs the standing orders in this process; this Watchkeeper decides on "
-                f"the server at {self._remote.url} (use `watchkeeper explain` there)"
+                f"the server at {self.backend.client.url} (use `watchkeeper explain` there)"
             )
+        return cast(LocalBackend, self.backend).service
 
     @contextlib.contextmanager
     def context(
@@ -207,8 +273,12 @@ class Watchkeeper:
 
     @property
     def orders(self) -> StandingOrders:
-        self._local("orders")
-        return self.gateway.orders
+        return self._local("orders").orders
+
+    @property
+    def gateway(self) -> Gateway:
+        """The gateway deciding in this process (not for an instance made by :meth:`connect`)."""
+        return self._local("gateway").gateway
 
     def _complete(
         self, action: Action | Mapping[str, Any]
@@ -247,21 +317,18 @@ class Watchkeeper:
     def check(self, action: Action | Mapping[str, Any]) -> Decision:
         """Decide ``action`` (an :class:`Action` or its JSON form). Never raises."""
         completed = self._complete(action)
-        if self._remote is not None:
-            if isinstance(completed, _Refusal):
-                return Decision.fail_closed(completed)
-            return remote.submit(self._remote, completed)[0]
         if isinstance(completed, _Refusal):
-            return Decision.fail_closed(completed, orders_digest=self.orders.digest)
-        return self.gateway.submit(completed)
+            digest = None if isinstance(self.backend, RemoteBackend) else self.orders.digest
+            return Decision.fail_closed(completed, orders_digest=digest)
+        return self.backend.check(completed)
 
     def explain(self, action: Action | Mapping[str, Any]) -> Explanation:
         """Every rule's verdict on ``action`` and why, with this instance's agent bound in."""
-        self._local("explain")
+        service = self._local("explain")
         completed = self._complete(action)
         if isinstance(completed, _Refusal):
             return Explanation(Decision.fail_closed(completed), (), ())
-        return self.gateway.explain(completed)
+        return service.gateway.explain(completed)  # records nothing: it decides nothing
 
     def _action_for(
         self,
@@ -306,19 +373,10 @@ class Watchkeeper:
 
     def _enforce(self, action: Action) -> remote.Ticket | None:
         """Return when ``action`` may run; raise when it may not."""
-        if self._remote is not None:
-            return remote.enforce(self._remote, action, self.wait)
-        decision = self.check(action)
-        if decision.decision == "deny":
-            raise ActionDenied(decision)
-        if decision.decision == "ask":
-            raise ApprovalRequired(decision)
-        return None
+        return self.backend.enforce(action, self.wait)
 
     def _report(self, ticket: remote.Ticket | None, error: BaseException | None) -> None:
-        if ticket is not None and self._remote is not None:
-            status, detail = ("succeeded", "") if error is None else ("failed", describe(error))
-            remote.report(self._remote, ticket, status, detail)
+        self.backend.report(ticket, error)
 
     @overload
     def guard(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
@@ -359,7 +417,7 @@ class Watchkeeper:
                 @functools.wraps(func)
                 async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                     action = self._action_for(func, name, environment, intent, args, kwargs)
-                    if self._remote is None:
+                    if isinstance(self.backend, LocalBackend):
                         self._enforce(action)
                         return await afunc(*args, **kwargs)
                     # Waiting for people must not stall the event loop.

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import ApprovalRequirement
+from watchkeeper.errors import ApprovalError
 from watchkeeper.quorum import eligible, ladder, outcome, progress, replay
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.checkpoint import Signer
@@ -35,7 +36,6 @@ from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
 from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.pauses import Pauses, describe
-from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import approvals, votes
 from watchkeeper.store.waiting import Waiter
 
@@ -49,10 +49,6 @@ GRANT_SECONDS = 900
 def _as_written(requirements: str) -> list[dict[str, Any]]:
     """Stored requirements without what escalation added to them."""
     return [{k: v for k, v in r.items() if k != "escalated_to"} for r in json.loads(requirements)]
-
-
-class ApprovalError(Refused):
-    """A vote or a consume that cannot be taken."""
 
 
 @dataclass(frozen=True)
@@ -414,9 +410,9 @@ class Approvals:
     ) -> dict[str, Any]:
         """Record ``user``'s vote and what it decides; the approval afterwards."""
         if vote not in VOTES:
-            raise ApprovalError(422, "invalid_vote", f"vote {vote!r} is not approve or deny")
+            raise ApprovalError("invalid_vote", f"vote {vote!r} is not approve or deny")
         if break_glass and not comment.strip():
-            raise ApprovalError(422, "reason_required", "break-glass needs a reason in comment")
+            raise ApprovalError("reason_required", "break-glass needs a reason in comment")
         self._expire_now(approval_id)
         glass = break_glass and user.role == "admin" and vote == "approve"
         with self.store.writing() as conn:
@@ -427,18 +423,17 @@ class Approvals:
                 query = query.with_for_update()
             row = conn.execute(query).mappings().first()
             if row is None:
-                raise ApprovalError(404, "not_found", f"no approval {approval_id}")
+                raise ApprovalError("not_found", f"no approval {approval_id}")
             if row["state"] != "pending":
-                raise ApprovalError(409, "decided", f"the approval is already {row['state']}")
+                raise ApprovalError("decided", f"the approval is already {row['state']}")
             now = self.store.now(conn)
             if row["expires_at"] is not None and row["expires_at"] <= now:
-                raise ApprovalError(409, "expired", "the approval's time is up")
+                raise ApprovalError("expired", "the approval's time is up")
             required = json.loads(row["requirements"])
             eligible = any(self._eligible(user, r) for r in required)
             if not eligible and not (break_glass and user.role == "admin"):
                 mine = [g for g, people in self.groups.items() if user.email in people]
-                raise ApprovalError(
-                    403, "not_eligible",
+                raise ApprovalError("not_eligible",
                     f"no requirement of this approval names you (it needs {_needs(required)}; "
                     f"the standing orders put you in {', '.join(sorted(mine)) or 'no group'}, "
                     f"as {user.role})",
@@ -449,7 +444,7 @@ class Approvals:
                 )
             ).first()
             if done is not None:
-                raise ApprovalError(409, "already_voted", "you have voted on this approval")
+                raise ApprovalError("already_voted", "you have voted on this approval")
             conn.execute(
                 insert(votes).values(approval_id=approval_id, email=user.email, vote=vote,
                                      comment=comment, break_glass=break_glass)
@@ -544,15 +539,15 @@ class Approvals:
                 .where(approvals.c.id == approval_id)
             ).first()  # fmt: skip
             if row is None or row[0] != agent:
-                raise ApprovalError(404, "not_found", f"no approval {approval_id} of yours")
+                raise ApprovalError("not_found", f"no approval {approval_id} of yours")
             if row[1] != digest:
-                raise ApprovalError(409, "digest_mismatch",
+                raise ApprovalError("digest_mismatch",
                                     "this is not the action that was approved: any change to "
                                     "it is a new action")  # fmt: skip
             if row[2] in ("expired", "cancelled"):
-                raise ApprovalError(410, row[2], f"the approval was {row[2]}")
+                raise ApprovalError(row[2], f"the approval was {row[2]}")
             if self.pauses is not None and (pause := self.pauses.active_in(conn, agent, row[5])):
-                raise ApprovalError(423, "paused", describe(pause))
+                raise ApprovalError("paused", describe(pause))
             released = conn.execute(
                 update(approvals)
                 .where(
@@ -566,7 +561,7 @@ class Approvals:
             ).rowcount
             if released != 1:
                 what = "already used" if row[3] is not None else f"{row[2]}, not approved"
-                raise ApprovalError(409, "not_releasable", f"the approval is {what}")
+                raise ApprovalError("not_releasable", f"the approval is {what}")
             # Then the log must agree: a row changed behind its back rolls this release back.
             self._vouched(conn, approval_id, agent, digest)
             self.log.append_in(
@@ -587,7 +582,7 @@ def _needs(required: Sequence[Mapping[str, Any]]) -> str:
 
 def _unvouched(approval_id: str, why: str) -> ApprovalError:
     return ApprovalError(
-        409, "unvouched",
+        "unvouched",
         f"the audit log does not show approval {approval_id} approved ({why}); nothing is "
         "released. Its row says otherwise: run `watchkeeper audit verify` and look for "
         "changes made to the database outside watchkeeper",

@@ -137,14 +137,14 @@ def subjects(event: Mapping[str, Any]) -> list[str]:
     return out
 
 
-#: Work done in an append's transaction: ``within(conn, indexes)`` (the state change the events
+#: Work done in an append's transaction: ``work(conn, indexes)`` (the state change the events
 #: record). It may raise to undo its item.
-Within = Callable[[Connection, list[int]], None]
+Work = Callable[[Connection, list[int]], None]
 #: A check under the log's lock before an append writes anything: ``admit(conn)`` raises to
 #: refuse it.
 Admit = Callable[[Connection], None]
 #: One append among several sharing a transaction: its events, its work, its check.
-Item = tuple[Sequence[Mapping[str, Any]], Within | None, Admit | None]
+Item = tuple[Sequence[Mapping[str, Any]], Work | None, Admit | None]
 
 
 class AuditLog:
@@ -162,7 +162,7 @@ class AuditLog:
     def append(
         self,
         events: Sequence[Mapping[str, Any]],
-        within: Within | None = None,
+        within: Work | None = None,
         admit: Admit | None = None,
     ) -> list[int]:
         """Append ``events`` in one transaction; their indexes, once it has committed.
@@ -224,7 +224,7 @@ class AuditLog:
                 except Exception as exc:  # this item only; its savepoint is rolled back
                     results[n] = exc
                     continue
-                # Within may have appended more (an approval): the head then says a larger
+                # Work may have appended more (an approval): the head then says a larger
                 # size than this edge, and the next item reads the edge from the database.
                 edge = after if after is not None else edge
                 results[n] = indexes
@@ -719,7 +719,7 @@ class GroupCommit:
     def append(
         self,
         events: Sequence[Mapping[str, Any]],
-        within: Within | None = None,
+        within: Work | None = None,
         admit: Admit | None = None,
     ) -> list[int]:
         """Append ``events``; their indexes, once the group they joined has committed.
@@ -732,7 +732,7 @@ class GroupCommit:
     def submit(
         self,
         events: Sequence[Mapping[str, Any]],
-        within: Within | None = None,
+        within: Work | None = None,
         admit: Admit | None = None,
     ) -> Future[list[int]]:
         """As :meth:`append`, without waiting: the future holds the indexes once committed.

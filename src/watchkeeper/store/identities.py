@@ -28,10 +28,9 @@ from argon2.exceptions import Argon2Error
 from sqlalchemy import ColumnElement, Connection, Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from watchkeeper.errors import UsageError
+from watchkeeper.errors import Refused, UsageError
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
-from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import agents, user_tokens, users
 
 ROLES = ("admin", "approver", "auditor")
@@ -163,7 +162,8 @@ class Identities:
         return self._names.get(_digest(key))
 
     def check_key_in(self, conn: Connection, key: str) -> None:
-        """Refuse (401) unless ``key`` is an agent's unrevoked key, in the caller's transaction.
+        """Refuse (``unauthorized``) unless ``key`` is an agent's unrevoked key, in the caller's
+        transaction.
 
         Each key is read once per transaction: the decisions of one group commit share it."""
         digest = _digest(key)
@@ -176,7 +176,7 @@ class Identities:
             valid = memo[1][digest] = conn.execute(_active_key(digest)).first() is not None
         if not valid:
             self._names.pop(digest, None)
-            raise Refused(401, "unauthorized", "this key belongs to no agent (or was revoked)")
+            raise Refused("unauthorized", "this key belongs to no agent (or was revoked)")
 
     def add_user(
         self, email: str, *, role: str = "approver", groups: list[str], password: str | None = None

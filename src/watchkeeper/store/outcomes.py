@@ -18,18 +18,14 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from watchkeeper.errors import OutcomeError
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
-from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import approvals, audit_leaves, outcomes
 
 STATUSES = ("succeeded", "failed", "reverted", "unknown")
 #: Longest detail kept; the rest is cut, and the cut is said.
 MAX_DETAIL = 8000
-
-
-class OutcomeError(Refused):
-    """An outcome that cannot be recorded."""
 
 
 class Outcomes:
@@ -45,7 +41,7 @@ class Outcomes:
         """Record ``agent``'s outcome for its action ``action_index``; the outcome as recorded."""
         if status not in STATUSES:
             raise OutcomeError(
-                422, "invalid_status", f"status {status!r} is not one of {', '.join(STATUSES)}"
+                "invalid_status", f"status {status!r} is not one of {', '.join(STATUSES)}"
             )
         if len(detail) > MAX_DETAIL:
             detail = detail[:MAX_DETAIL] + f"… ({len(detail) - MAX_DETAIL} characters cut)"
@@ -67,7 +63,7 @@ class Outcomes:
                 or decided[0] != "decision"
                 or (action[1].get("action") or {}).get("agent") != agent
             ):
-                raise OutcomeError(404, "not_found", f"no action {action_index} of yours")
+                raise OutcomeError("not_found", f"no action {action_index} of yours")
             decision = (decided[1].get("decision") or {}).get("decision")
             released = decision == "allow"
             if decision == "ask":

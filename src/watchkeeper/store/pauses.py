@@ -20,29 +20,16 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from watchkeeper.errors import Superseded
+from watchkeeper.errors import PauseError
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
 from watchkeeper.store.outbox import Outbox
-from watchkeeper.store.refusal import Refused
 from watchkeeper.store.schema import agents, approvals, pauses
 from watchkeeper.store.waiting import Waiter
 from watchkeeper.wording import suggest
 
 SCOPES = ("all", "agent", "session")
-
-
-class PauseError(Refused):
-    """A pause or resume that cannot be done."""
-
-
-class Paused(Superseded):
-    """A pause came into force while an action was being recorded: decide it again."""
-
-    def __init__(self, pause: dict[str, Any]) -> None:
-        super().__init__(describe(pause))
-        self.pause = pause
 
 
 def describe(pause: dict[str, Any]) -> str:
@@ -142,8 +129,7 @@ class Pauses:
         registered = [str(r[0]) for r in conn.execute(select(agents.c.name))]
         known = sorted({*registered, *self.agents})
         if name not in known:
-            raise PauseError(
-                404, "unknown_agent",
+            raise PauseError("unknown_agent",
                 f"there is no agent {name!r}{suggest(name, known)} (agents: "
                 f"{', '.join(known[:20]) or 'none'}); nothing was paused",
             )  # fmt: skip
@@ -151,14 +137,12 @@ class Pauses:
     def pause(self, scope: str, target: str, reason: str, by: User) -> dict[str, Any]:
         """Put a pause in force; cancel the pending approvals and unused grants it covers."""
         if scope not in SCOPES:
-            raise PauseError(
-                422, "invalid_scope", f"scope {scope!r} is not one of {', '.join(SCOPES)}"
-            )
+            raise PauseError("invalid_scope", f"scope {scope!r} is not one of {', '.join(SCOPES)}")
         target = "" if scope == "all" else target.strip()
         if scope != "all" and not target:
-            raise PauseError(422, "target_required", f"a {scope} pause needs the {scope} as target")
+            raise PauseError("target_required", f"a {scope} pause needs the {scope} as target")
         if not reason.strip():
-            raise PauseError(422, "reason_required", "say why in reason: whoever resumes reads it")
+            raise PauseError("reason_required", "say why in reason: whoever resumes reads it")
         pause_id = uuid.uuid4().hex
         with self.store.writing() as conn:
             if scope == "agent":
@@ -202,7 +186,7 @@ class Pauses:
     def resume(self, pause_id: str, reason: str, by: User) -> dict[str, Any]:
         """Lift one pause (a person, with a reason). Others in force still hold."""
         if not reason.strip():
-            raise PauseError(422, "reason_required", "resuming needs a reason")
+            raise PauseError("reason_required", "resuming needs a reason")
         with self.store.writing() as conn:
             lifted = conn.execute(
                 update(pauses)
@@ -211,9 +195,9 @@ class Pauses:
             ).rowcount
             row = conn.execute(select(pauses).where(pauses.c.id == pause_id)).first()
             if row is None:
-                raise PauseError(404, "not_found", f"no pause {pause_id}")
+                raise PauseError("not_found", f"no pause {pause_id}")
             if not lifted:
-                raise PauseError(409, "resumed", f"pause {pause_id} was already resumed")
+                raise PauseError("resumed", f"pause {pause_id} was already resumed")
             self.log.append_in(
                 conn,
                 [{"kind": "resume", "pause": pause_id, "reason": reason, "by": by.email}],

@@ -1,14 +1,13 @@
 """Recording decisions: the action and its decision become audit events before anyone sees it.
 
     recorder = Recorder.open("sqlite:///.watchkeeper/watchkeeper.db")
-    gateway = Gateway(orders, recorder=recorder)
-    gateway.submit(action)    # committed to the audit log (WAL, fsync) before it returns
+    recorder.record(action, decision)   # committed to the audit log (WAL, fsync) before it returns
 
 Every ``checkpoint_every`` events, or when ``checkpoint_seconds`` have passed since the last one,
 the recorder signs a checkpoint as decisions arrive. A long-running process also starts
 :meth:`Recorder.start_signing`: it signs the tail within ``checkpoint_seconds`` of the first
 event no checkpoint covers, whoever wrote it (a vote, a pause, another replica), even when
-nothing else arrives. A decision that cannot be recorded is not returned: the gateway answers
+nothing else arrives. A decision that cannot be recorded is not returned: the service answers
 ``deny`` with the failure as the reason.
 """
 
@@ -16,18 +15,26 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import Decision
-from watchkeeper.store.audit import AuditLog, GroupCommit
+from watchkeeper.store.audit import Admit, AuditLog, GroupCommit, Work
 from watchkeeper.store.checkpoint import DEFAULT_KEY, DEFAULT_ORIGIN, Signer
 from watchkeeper.store.database import Store
 from watchkeeper.workers import Every
+
+__all__ = ["Admit", "Recorder", "Within", "action_record"]
+
+
+class Within(Protocol):
+    """Runs in the transaction that records an ``ask``, after its events are appended
+    (``indexes``: theirs): the approval is opened with the decision, or neither is."""
+
+    def __call__(self, conn: Connection, indexes: list[int], decision: Decision) -> None: ...
 
 
 def action_record(action: Any) -> Any:
@@ -118,8 +125,8 @@ class Recorder:
         self,
         action: Any,
         decision: Decision,
-        within: Callable[[Connection, list[int], Decision], None] | None = None,
-        admit: Callable[[Connection], None] | None = None,
+        within: Within | None = None,
+        admit: Admit | None = None,
     ) -> tuple[Decision, list[int]]:
         """Append the action and its decision in one transaction; the decision as recorded.
 
@@ -168,8 +175,8 @@ class Recorder:
         self,
         action: Any,
         decision: Decision,
-        within: Callable[[Connection, list[int], Decision], None] | None = None,
-        admit: Callable[[Connection], None] | None = None,
+        within: Within | None = None,
+        admit: Admit | None = None,
     ) -> Future[list[int]]:
         """Hand the action and its (already :meth:`checked`) decision to the group commit;
         the future holds their indexes once durable. Needs ``group_commit=True``."""
@@ -194,9 +201,7 @@ class Recorder:
         ]
 
     @staticmethod
-    def _within(
-        within: Callable[[Connection, list[int], Decision], None] | None, decision: Decision
-    ) -> Callable[[Connection, list[int]], None] | None:
+    def _within(within: Within | None, decision: Decision) -> Work | None:
         return None if within is None else (lambda conn, idx: within(conn, idx, decision))
 
     def start_signing(self, interval: float = 1.0) -> None:

@@ -47,15 +47,20 @@ class Waiter:
     @classmethod
     def start(cls, store: Store) -> Waiter:
         """A waiter; on PostgreSQL its listener thread is running when this returns."""
-        waiter = cls(store)
-        if store.dialect == "postgresql":
+        return cls(store).listen()
+
+    def listen(self) -> Waiter:
+        """Hear of changes made on other replicas (PostgreSQL: LISTEN in a thread, running
+        when this returns; SQLite: nothing to do, one process serves it). Once; until
+        :meth:`close`."""
+        if self.store.dialect == "postgresql" and self._thread is None:
             ready = threading.Event()
-            waiter._thread = threading.Thread(
-                target=waiter._listen, args=(ready,), name="approval-listener", daemon=True
+            self._thread = threading.Thread(
+                target=self._listen, args=(ready,), name="approval-listener", daemon=True
             )
-            waiter._thread.start()
+            self._thread.start()
             ready.wait(10)
-        return waiter
+        return self
 
     def _listen(self, ready: threading.Event) -> None:
         import psycopg

@@ -1,0 +1,79 @@
+"""Actions: agents submit them and report how they went.
+
+POST /v1/actions                 the decision, recorded first (for `ask`, with the approval
+                                 it opened)
+POST /v1/actions/{id}/outcome    the agent reports what happened when it ran
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from watchkeeper import strict_json
+from watchkeeper.errors import Refused
+from watchkeeper.server import logs
+from watchkeeper.server.auth import Agent, SubmittingAgent, bearer, service_of
+from watchkeeper.server.bodies import read_object
+
+#: Actions up to this size are decided on the event loop; larger ones in a worker thread.
+INLINE_BYTES = 16 * 1024
+
+router = APIRouter()
+
+
+@router.post("/v1/actions")
+async def submit(request: Request, agent: SubmittingAgent) -> Response:
+    """Decide an action; it and its decision are in the audit log before the answer."""
+    service = service_of(request)
+    body = await request.body()  # its size was checked as it arrived (Guard)
+    # Strict: a key sent twice would be decided on one copy and run with the other. A large
+    # body is read in a thread: the event loop serves the kill switch meanwhile.
+    what = "the body (an action)"
+    inline = len(body) <= INLINE_BYTES
+    if inline:
+        action = strict_json.loads_object(body, what=what)
+    else:
+        action = await run_in_threadpool(lambda: strict_json.loads_object(body, what=what))
+    session = action.get("session") if isinstance(action.get("session"), str) else None
+    started = time.perf_counter()
+    # Small actions are decided on the event loop (a fraction of a millisecond, and no thread
+    # hand-offs); large ones, such as big plans, in a thread. Either way the recording is
+    # awaited, not waited for by a parked thread.
+    done = await service.submit_async(
+        action,
+        agent=agent,  # the key says who is asking, whatever the body says
+        credential=bearer(request),
+        session=session,
+        inline=inline,
+        offload=run_in_threadpool,
+    )
+    metrics = request.app.state.metrics
+    metrics.latency.observe(time.perf_counter() - started)
+    metrics.decisions.labels(done.decision.decision).inc()
+    if logs.decisions.isEnabledFor(logging.INFO):
+        tool = action.get("tool")
+        fields = {"action_id": done.action_id, "tool": tool if isinstance(tool, str) else "?",
+                  "decision": done.decision.decision, "rules": ",".join(done.decision.rules) or "-",
+                  "approval_id": done.approval_id or "-", "who": f"agent {agent}"}  # fmt: skip
+        logs.decisions.info("decision", extra=fields)
+    # The answer is plain JSON already: encoded once, not walked again by the framework.
+    return Response(json.dumps(done.to_json()), media_type="application/json")
+
+
+@router.post("/v1/actions/{action_id}/outcome")
+async def outcome(action_id: int, request: Request, agent: Agent) -> dict[str, Any]:
+    """The agent that ran an action reports what happened:
+    {"status": "succeeded"|"failed"|"reverted"|"unknown", "detail": "…"}."""
+    body = await read_object(request)
+    status, detail = str(body.get("status")), str(body.get("detail") or "")
+    if not 0 <= action_id < 2**63:
+        raise Refused("not_found", f"no action {action_id}")
+    service = service_of(request)
+    return await run_in_threadpool(service.outcome, action_id, agent, status, detail)

@@ -1,0 +1,483 @@
+"""The one path every door takes: decide, admit, record, open the approval, answer.
+
+    service = Service.open(orders, Store.open("sqlite:///wk.db"))
+    done = service.submit({"tool": "shell", "input": {"command": "ls"}}, agent="infra-bot")
+    done.decision, done.action_id, done.approval_id
+
+The HTTP server, the CLI (``check --db``), the embedded SDK and every door to come call the
+service and nothing else below it, so they answer alike by construction: the same decision,
+recorded the same way, under the same pauses. Without a store (``Service.open(orders)``) the
+service only decides: nothing is recorded and nothing can be paused.
+
+What ``submit`` does, in order:
+
+1. the gateway decides (pure: analyzers and standing orders);
+2. in the recording transaction, under the audit log's lock, :data:`Admit` runs: the agent's key
+   must still be valid and no pause may be in force over the agent or the session;
+3. the action and its decision are appended; for ``ask``, :data:`Within` opens the approval in
+   that same transaction (the approval exists exactly when the decision does);
+4. a pause found in step 2 sends the action round once more, to be recorded as denied by it.
+
+Anything that fails on that path is a ``deny`` naming the failure; a key revoked since it was
+last seen is :class:`~watchkeeper.errors.Refused` (nothing was decided for it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+from watchkeeper.config import Settings
+from watchkeeper.decision import Decision
+from watchkeeper.errors import ApprovalError, Paused, Refused, Superseded, describe
+from watchkeeper.gateway import Gateway
+from watchkeeper.models import Action
+from watchkeeper.orders.model import StandingOrders
+
+if TYPE_CHECKING:  # the store is imported only where a database is used
+    from sqlalchemy import Connection
+
+    from watchkeeper.analyzers import Registry
+    from watchkeeper.notify import Notifier
+    from watchkeeper.store.approvals import Grant
+    from watchkeeper.store.database import Store
+    from watchkeeper.store.identities import User
+    from watchkeeper.store.recorder import Admit, Within
+    from watchkeeper.workers import Every
+
+#: Runs blocking work (a database call) elsewhere and awaits it: ``run_in_threadpool``.
+Offload: TypeAlias = Callable[..., Awaitable[Any]]
+#: Who looks at an approval: an agent (its name) or a person.
+Viewer: TypeAlias = "str | User"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Submitted:
+    """What :meth:`Service.decide` answers: the decision as recorded, the audit index of the
+    action (``None`` when nothing was recorded) and the approval an ``ask`` opened or joined."""
+
+    decision: Decision
+    action_id: int | None = None
+    approval_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer as the HTTP API gives it."""
+        answer = {
+            **self.decision.to_json(),
+            "action_id": self.action_id,
+            "digest": self.decision.action_digest,
+        }
+        if self.approval_id is not None:
+            answer["approval_id"] = self.approval_id
+        return answer
+
+
+class _Attempt(Protocol):
+    def __call__(self, halt_by: dict[str, Any] | None) -> Submitted: ...
+
+
+class Waits:
+    """Open approval waits per caller, in this process; beyond ``cap`` a wait is refused
+    (``too_many_waits``, with a time to retry after).
+
+    Waits are held on an event loop, never in a thread, so they cannot starve decisions,
+    votes or pauses; the cap keeps one caller from holding connections without bound."""
+
+    RETRY_AFTER = 5
+
+    def __init__(self, cap: int, on_change: Callable[[int], None] | None = None) -> None:
+        self.cap = cap
+        self.open: dict[str, int] = {}
+        #: Told +1 and -1 as waits open and close (a gauge).
+        self.on_change = on_change
+
+    @contextlib.contextmanager
+    def slot(self, who: str) -> Iterator[None]:
+        # Only the event loop's thread calls this: no lock is needed around the counts.
+        if self.open.get(who, 0) >= self.cap:
+            raise Refused(
+                "too_many_waits",
+                f"{who} already holds {self.cap} open waits on this server "
+                f"(max_waits_per_agent); wait on fewer approvals at once, or retry in "
+                f"{self.RETRY_AFTER} s",
+                retry_after=self.RETRY_AFTER,
+            )
+        self.open[who] = self.open.get(who, 0) + 1
+        if self.on_change is not None:
+            self.on_change(1)
+        try:
+            yield
+        finally:
+            if self.on_change is not None:
+                self.on_change(-1)
+            self.open[who] -= 1
+            if not self.open[who]:
+                del self.open[who]
+
+
+class Service:
+    """Standing orders, analyzers and (optionally) a store, behind one set of operations.
+
+    Build it with :meth:`open`. Long-running doors (the server) call :meth:`start` for the
+    background work (signing the log's tail, escalations and expiries on time, notifications,
+    wake-ups from other replicas) and :meth:`close` at the end; short-lived ones (a CLI
+    command, a script) only :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        orders: StandingOrders,
+        settings: Settings,
+        store: Store | None = None,
+        *,
+        registry: Registry | None = None,
+        group_commit: bool = False,
+    ) -> None:
+        from watchkeeper.analyzers import default_registry
+
+        self.orders = orders
+        self.settings = settings
+        self.store = store
+        self.gateway = Gateway(orders, registry or default_registry(settings.limits()))
+        self.waits = Waits(settings.max_waits_per_agent)
+        self._started = False
+        self._scheduler: Every | None = None
+        self._notifier: Notifier | None = None
+        if store is None:
+            return
+        from watchkeeper.store.approvals import Approvals
+        from watchkeeper.store.audit import AuditLog
+        from watchkeeper.store.identities import Identities
+        from watchkeeper.store.outbox import Outbox
+        from watchkeeper.store.outcomes import Outcomes
+        from watchkeeper.store.pauses import Pauses
+        from watchkeeper.store.recorder import Recorder
+        from watchkeeper.store.waiting import Waiter
+
+        self.recorder = Recorder.from_settings(store, settings, group_commit=group_commit)
+        self.identities = Identities(store)
+        self.waiter = Waiter(store)
+        outbox = Outbox(store)
+        channels = tuple(orders.channels)
+        self.pauses = Pauses(store, self.waiter, outbox, channels, agents=orders.agents)
+        self.approvals = Approvals(store, orders.groups, self.waiter, outbox, loud=channels,
+                                   pauses=self.pauses, sealer=self.recorder.signer)  # fmt: skip
+        self.outcomes = Outcomes(store)
+        self.log = AuditLog(store)
+
+    @classmethod
+    def open(
+        cls,
+        orders: StandingOrders,
+        store: Store | None = None,
+        settings: Settings | None = None,
+        *,
+        registry: Registry | None = None,
+        group_commit: bool = False,
+    ) -> Service:
+        """The service for ``orders``, recording in ``store`` (none: decide only), as
+        ``settings`` say (default: from the environment). ``group_commit`` shares one
+        transaction among decisions recorded at once (many callers: a server)."""
+        return cls(
+            orders,
+            settings or Settings.from_env(),
+            store,
+            registry=registry,
+            group_commit=group_commit,
+        )
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    def start(self, *, approvals: bool = True) -> None:
+        """Start the background work of a long-running door, once: the log's tail is signed
+        within ``checkpoint_seconds`` even when nothing else arrives; with ``approvals`` (a
+        door that serves them), escalations and expiries happen on time, notifications are
+        sent and changes on other replicas wake this one's waiters."""
+        if self.store is None or self._started:
+            return
+        from watchkeeper.notify import Notifier
+        from watchkeeper.workers import Every
+
+        self._started = True
+        self.recorder.start_signing()
+        if not approvals:
+            return
+        self.waiter.listen()
+        self._notifier = notifier = Notifier.start(
+            self.store, self.orders.channels, self.settings.public_url
+        )
+
+        def advance() -> None:  # escalations and expiries on time, even when nobody looks
+            if self.approvals.tick():
+                notifier.wake()
+
+        self._scheduler = Every(1.0, advance, name="approvals")
+
+    def close(self) -> None:
+        """Stop the background work and let what is being recorded commit. The store is the
+        caller's: it stays open."""
+        if self.store is None:
+            return
+        self.recorder.stop_signing()
+        if self.recorder.group is not None:
+            self.recorder.group.close()
+        self.waiter.close()
+        for worker in (self._scheduler, self._notifier):
+            if worker is not None:
+                worker.close()
+        self._scheduler = self._notifier = None
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        action: Action | Mapping[str, Any],
+        *,
+        agent: str | None = None,
+        credential: str | None = None,
+        session: str | None = None,
+        open_approval: bool = True,
+    ) -> Submitted:
+        """Decide ``action`` and record it with its decision; never raises but
+        :class:`~watchkeeper.errors.Refused` for a ``credential`` revoked since it was seen.
+
+        ``agent`` (the key's agent) replaces whatever agent the action names; without it, the
+        action's own counts. ``session`` likewise. ``credential``, an agent's API key, is
+        checked again in the recording transaction. An ``ask`` opens an approval for the agent
+        (or joins the one open for the same action); ``open_approval=False`` answers ``ask``
+        without one, for a door that could never take the grant."""
+        action, agent, session = _bound(action, agent, session)
+
+        def attempt(halt_by: dict[str, Any] | None) -> Submitted:
+            decision = self.gateway.decide(action, _halt(halt_by))
+            if self.store is None:
+                return Submitted(decision)
+            opened: list[str] = []
+            admit = self._admit(credential, agent, session, halt_by)
+            # An approval is for an agent to take: none is opened for an action without one.
+            within = self._within(agent, session, opened) if open_approval and agent else None
+            try:
+                recorded, indexes = self.recorder.record_indexed(
+                    action, decision, within if decision.decision == "ask" else None, admit
+                )
+            except (Superseded, Refused):
+                raise
+            except Exception as exc:  # unrecorded means not decided: fail closed
+                return Submitted(self._unrecorded(decision, exc))
+            return Submitted(recorded, indexes[0], opened[0] if opened else None)
+
+        return _once_more_if_paused(attempt)
+
+    async def submit_async(
+        self,
+        action: Action | Mapping[str, Any],
+        *,
+        offload: Offload,
+        agent: str | None = None,
+        credential: str | None = None,
+        session: str | None = None,
+        inline: bool = True,
+    ) -> Submitted:
+        """:meth:`submit` for an event loop: the recording is awaited through the group
+        commit, not waited for by a parked thread. ``inline`` decides on the loop (small
+        actions: a fraction of a millisecond); otherwise the decision is made in ``offload``
+        too. Needs ``group_commit=True``. Same answers, same failures."""
+        import asyncio
+
+        action, agent, session = _bound(action, agent, session)
+
+        async def attempt(halt_by: dict[str, Any] | None) -> Submitted:
+            halt = _halt(halt_by)
+            if inline:
+                decision = self.gateway.decide(action, halt)
+            else:
+                decision = await offload(self.gateway.decide, action, halt)
+            if self.store is None:
+                return Submitted(decision)
+            opened: list[str] = []
+            admit = self._admit(credential, agent, session, halt_by)
+            within = self._within(agent, session, opened) if agent else None
+            try:
+                if self.recorder.checkpoint_due():
+                    decision = await offload(self.recorder.checked, decision)
+                future = self.recorder.submit(
+                    action, decision, within if decision.decision == "ask" else None, admit
+                )
+                indexes = await asyncio.wrap_future(future)
+            except (Superseded, Refused):
+                raise
+            except Exception as exc:  # unrecorded means not decided: fail closed
+                return Submitted(self._unrecorded(decision, exc))
+            return Submitted(decision, indexes[0], opened[0] if opened else None)
+
+        try:
+            return await attempt(None)
+        except Paused as exc:  # a pause came into force as it was recorded: denied by it
+            return await attempt(exc.pause)
+
+    def _admit(
+        self,
+        credential: str | None,
+        agent: str | None,
+        session: str | None,
+        halt_by: dict[str, Any] | None,
+    ) -> Admit:
+        """What must hold in the recording transaction, under the log's lock, before anything
+        is written. The pauses in force are read once for all the decisions committed
+        together; one found raises :class:`Paused` (that round goes again, denied by it)."""
+
+        def admit(conn: Connection) -> None:
+            if credential is not None:
+                self.identities.check_key_in(conn, credential)  # revoked since it was seen
+            if halt_by is None and (now_paused := self.pauses.active_in(conn, agent, session)):
+                raise Paused(now_paused, _paused_by(now_paused))
+
+        return admit
+
+    def _within(self, agent: str, session: str | None, opened: list[str]) -> Within:
+        """Opens the approval of an ``ask`` in the transaction that records it."""
+
+        def within(conn: Connection, indexes: list[int], decision: Decision) -> None:
+            if decision.action_digest:
+                opened.append(self.approvals.create_in(
+                    conn, indexes[0], agent, decision.action_digest, decision.approvals,
+                    session=session, summary=decision.summary()))  # fmt: skip
+
+        return within
+
+    def _unrecorded(self, decision: Decision, exc: Exception) -> Decision:
+        return Decision.fail_closed(
+            f"the decision could not be recorded in the audit log: {describe(exc)}",
+            orders_digest=self.orders.digest,
+            action_digest=decision.action_digest,
+            environment=decision.environment,
+        )
+
+    # -- approvals --------------------------------------------------------------------------
+
+    async def approval(
+        self, approval_id: str, viewer: Viewer, *, wait: float = 0.0, offload: Offload
+    ) -> dict[str, Any]:
+        """The approval as ``viewer`` may see it: an agent sees only its own, people see all.
+        With ``wait`` (seconds, at most :data:`MAX_WAIT`), the answer waits for it to leave
+        ``pending``; each viewer holds at most ``max_waits_per_agent`` waits at once."""
+        agent = viewer if isinstance(viewer, str) else None
+        view = await offload(self.approvals.get, approval_id)
+        if view is not None and (agent is None or view["agent"] == agent) and wait > 0:
+            who = f"agent {agent!r}" if agent is not None else viewer.email  # type: ignore[union-attr]
+            with self.waits.slot(who):  # a wait holds no thread, but it is bounded per caller
+                view = await self.approvals.waited(approval_id, min(wait, MAX_WAIT), offload)
+        if agent is not None and (view is None or view["agent"] != agent):
+            raise ApprovalError("not_found", f"no approval {approval_id} of yours")
+        if view is None:
+            raise ApprovalError("not_found", f"no approval {approval_id}")
+        return dict(view)
+
+    def recent_approvals(
+        self, state: str = "pending", limit: int = 100, prefix: str = ""
+    ) -> list[dict[str, Any]]:
+        """Approvals for people, newest first: ``pending`` (the default), ``approved``,
+        ``denied``, ``expired``, ``cancelled`` or ``all``; those whose id starts with
+        ``prefix``."""
+        if state not in APPROVAL_STATES:
+            raise ApprovalError(
+                "invalid_request", f"state {state!r} is not one of {', '.join(APPROVAL_STATES)}"
+            )
+        return self.approvals.recent(None if state == "all" else state, limit, prefix)
+
+    def vote(
+        self,
+        approval_id: str,
+        person: User,
+        vote: str,
+        comment: str = "",
+        break_glass: bool = False,
+    ) -> dict[str, Any]:
+        """A person's vote, once each: ``approve`` or ``deny``."""
+        return self.approvals.vote(approval_id, person, vote, comment, break_glass)
+
+    def consume(self, approval_id: str, agent: str, digest: str) -> Grant:
+        """The requesting agent takes its grant, once, for exactly the approved action."""
+        return self.approvals.consume(approval_id, agent, digest)
+
+    def outcome(self, action_id: int, agent: str, status: str, detail: str = "") -> dict[str, Any]:
+        """The agent that ran an action reports what happened."""
+        return self.outcomes.report(action_id, agent, status, detail)
+
+    # -- the kill switch --------------------------------------------------------------------
+
+    def pause(self, scope: str, target: str, reason: str, person: User) -> dict[str, Any]:
+        """Pause everything, an agent or a session; pending approvals in scope are cancelled
+        and unused grants revoked."""
+        return self.pauses.pause(scope, target, reason, person)
+
+    def resume(self, pause_id: str, reason: str, person: User) -> dict[str, Any]:
+        """Lift a pause, with a reason."""
+        return self.pauses.resume(pause_id, reason, person)
+
+    def pauses_in_force(self, include_resumed: bool = False) -> list[dict[str, Any]]:
+        """Pauses in force (and, with ``include_resumed``, the history), newest first."""
+        return self.pauses.recent(include_resumed)
+
+    # -- the log and health -----------------------------------------------------------------
+
+    def audit_events(self, after: int = -1, limit: int = 100) -> dict[str, Any]:
+        """Up to ``limit`` (1 to 1000) events after index ``after``, and the log's size."""
+        limit = max(1, min(limit, 1000))
+        size = self.log.size()
+        start = max(after + 1, 0)
+        events = [leaf.to_json() for leaf in self.log.leaves(start, min(size, start + limit))]
+        return {"size": size, "events": events}
+
+    def database_answers(self) -> None:
+        """Raise unless the database answers a query now."""
+        from sqlalchemy import text
+
+        if self.store is not None:
+            with self.store.reading() as conn:
+                conn.execute(text("SELECT 1"))
+
+
+#: The longest an approval view may wait to leave ``pending``.
+MAX_WAIT = 60.0
+APPROVAL_STATES = ("pending", "approved", "denied", "expired", "cancelled", "all")
+
+
+def _bound(
+    action: Action | Mapping[str, Any], agent: str | None, session: str | None
+) -> tuple[Action | Mapping[str, Any], str | None, str | None]:
+    """The action with ``agent`` in it (who asks is said by the door, not the body), and the
+    agent and session it acts as."""
+    if isinstance(action, Action):
+        if agent is not None:
+            action = dataclasses.replace(action, agent=agent)
+        return action, action.agent, session if session is not None else action.session
+    if isinstance(action, Mapping):
+        if agent is not None:
+            action = {**action, "agent": agent}
+        named = action.get("agent")
+        own = action.get("session")
+        if session is None and isinstance(own, str):
+            session = own
+        return action, named if isinstance(named, str) else None, session
+    return action, agent, session  # not an action: the gateway denies it, naming the problem
+
+
+def _halt(pause: dict[str, Any] | None) -> str | None:
+    return None if pause is None else _paused_by(pause)
+
+
+def _paused_by(pause: dict[str, Any]) -> str:
+    """The reason a pause gives every action it covers."""
+    from watchkeeper.store.pauses import describe as described
+
+    return described(pause)
+
+
+def _once_more_if_paused(attempt: _Attempt) -> Submitted:
+    try:
+        return attempt(None)
+    except Paused as exc:  # a pause came into force as it was recorded: denied by it
+        return attempt(exc.pause)
