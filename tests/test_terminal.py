@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import raw_characters, untrusted, untrusted_or_surrogates
 from watchkeeper.cli import app
-from watchkeeper.cli_approvals import _show, _table
+from watchkeeper.cli.approvals import _show, _table
 from watchkeeper.decision import ApprovalRequirement, Decision, Escalation
 from watchkeeper.display import decision_panel, explanation_table, report_lines
 from watchkeeper.models import Effect, Target

@@ -7,10 +7,10 @@ decision = wk.check({"tool": "terraform", "input": {"command": "destroy"}, "envi
 decision.decision   # 'allow' | 'ask' | 'deny'
 """
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from watchkeeper.adapters.sdk import Watchkeeper
-from watchkeeper.analyzers import Analyzer, Registry
 from watchkeeper.decision import ApprovalRequirement, Decision
 from watchkeeper.errors import (
     ActionBlocked,
@@ -24,9 +24,33 @@ from watchkeeper.errors import (
     UsageError,
     WatchkeeperError,
 )
-from watchkeeper.gateway import Gateway
 from watchkeeper.models import Action, Effect, Intent, Target
-from watchkeeper.orders import StandingOrders
+
+if TYPE_CHECKING:
+    from watchkeeper.adapters.sdk import Watchkeeper
+    from watchkeeper.analyzers import Analyzer, Registry
+    from watchkeeper.gateway import Gateway
+    from watchkeeper.orders import StandingOrders
+
+#: Imported when first used: the analyzers, the orders' loader and CEL take a good part of a
+#: second to import, which a command such as ``watchkeeper approvals list`` never needs.
+_LAZY = {
+    "Watchkeeper": "watchkeeper.adapters.sdk",
+    "Analyzer": "watchkeeper.analyzers",
+    "Registry": "watchkeeper.analyzers",
+    "Gateway": "watchkeeper.gateway",
+    "StandingOrders": "watchkeeper.orders",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'watchkeeper' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 try:
     __version__ = version("watchkeeper")

@@ -16,9 +16,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from watchkeeper.analyzers import Limits
 from watchkeeper.errors import UsageError
 from watchkeeper.wording import seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on analysis (see :mod:`watchkeeper.analyzers.registry`), set by the settings
+    ``max_input_bytes``, ``max_effects`` and ``analyzer_budget_ms``."""
+
+    # A `terraform show -json` of 10,000 changes is tens of megabytes; a shell command is not.
+    max_input_bytes: int = 32 * 1024 * 1024
+    max_effects: int = 10_000  # CEL stops after 10,000 iterations in one evaluation anyway
+    budget_seconds: float = 0.25
 
 
 @dataclass(frozen=True, slots=True)

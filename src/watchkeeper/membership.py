@@ -16,6 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from watchkeeper.errors import UsageError
 
+#: What a person may be: admins do everything, approvers vote and pause, auditors read the log.
+ROLES = ("admin", "approver", "auditor")
+
 Groups = Mapping[str, Sequence[str]]
 
 

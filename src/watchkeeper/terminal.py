@@ -42,7 +42,7 @@ from typing import Any
 
 from rich.text import Text
 
-from watchkeeper.analyzers.confusables import invisible, joins_emoji
+from watchkeeper.confusables import invisible, joins_emoji
 
 _CATEGORIES = frozenset({"Cc", "Cs", "Cn", "Zl", "Zp"})
 #: What may need escaping: in text, anything but printable ASCII; in JSON from ``json.dumps``,

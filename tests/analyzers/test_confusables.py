@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from watchkeeper.analyzers.confusables import find
 from watchkeeper.analyzers.sql import statements
+from watchkeeper.confusables import find
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.loader import builtin
 

@@ -79,7 +79,7 @@ def test_make_run_serves_with_the_example_orders() -> None:
 
 
 def test_the_first_admin_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from watchkeeper.cli import _first_admin
+    from watchkeeper.cli.serve import _first_admin
     from watchkeeper.store.database import Store
     from watchkeeper.store.identities import Identities
 

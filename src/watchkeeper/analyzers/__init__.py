@@ -1,10 +1,11 @@
 """Analyzers: what an action really does. See :mod:`watchkeeper.analyzers.registry`."""
 
 from watchkeeper.analyzers.declared import DeclaredToolAnalyzer
-from watchkeeper.analyzers.registry import Analyzer, Limits, Registry, unknown_effect
+from watchkeeper.analyzers.registry import Analyzer, Registry, unknown_effect
 from watchkeeper.analyzers.shell import ShellAnalyzer
 from watchkeeper.analyzers.sql import SqlAnalyzer
 from watchkeeper.analyzers.terraform import TerraformPlanAnalyzer
+from watchkeeper.config import Limits
 
 
 def default_registry(limits: Limits | None = None) -> Registry:

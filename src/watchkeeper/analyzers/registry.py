@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from watchkeeper.analyzers.effects import outside
+from watchkeeper.config import Limits
 from watchkeeper.errors import AnalyzerError, UsageError, describe
 from watchkeeper.models import Action, Effect, Target
 
@@ -38,16 +38,6 @@ class Analyzer(Protocol):
     name: str
 
     def analyze(self, action: Action) -> Sequence[Effect]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on analysis; see the module docstring."""
-
-    # A `terraform show -json` of 10,000 changes is tens of megabytes; a shell command is not.
-    max_input_bytes: int = 32 * 1024 * 1024
-    max_effects: int = 10_000  # CEL stops after 10,000 iterations in one evaluation anyway
-    budget_seconds: float = 0.25
 
 
 def unknown_effect(action: Action, why: str) -> Effect:

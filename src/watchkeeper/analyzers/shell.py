@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
-from watchkeeper.analyzers import commands, confusables, secrets
+from watchkeeper import confusables
+from watchkeeper.analyzers import commands, secrets
 from watchkeeper.analyzers.invocation import MAY_DECODE, PAYLOADS
 from watchkeeper.analyzers.paths import SOMEWHERE, is_credential, path_flags
 from watchkeeper.models import Action, Effect, Span, Target

@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.simplify import simplify
 
-from watchkeeper.analyzers import confusables
+from watchkeeper import confusables
 from watchkeeper.analyzers.effects import Flag, Reversible, Verb, builder
 from watchkeeper.models import Action, Effect, Span
 

@@ -29,11 +29,11 @@ from sqlalchemy import ColumnElement, Connection, Select, func, insert, or_, sel
 from sqlalchemy.exc import IntegrityError
 
 from watchkeeper.errors import Refused, UsageError
+from watchkeeper.membership import ROLES
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.schema import agents, user_tokens, users
 
-ROLES = ("admin", "approver", "auditor")
 _AGENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")

@@ -1,84 +1,48 @@
-"""The ``watchkeeper`` command.
-
-Exit status: 0 when a decision was made (or, with ``--exit-code``: 0 allow, 10 ask, 20 deny),
-1 for a failed check (``lint``, ``test``), 2 for usage errors and refused standing orders.
+"""Deciding and checking on the command line: ``check``, ``explain``, ``init``, ``test`` and
+``lint``. Each decides through the service, as the server does.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from watchkeeper import __version__, strict_json, terminal
-from watchkeeper.cli_shared import (
+from watchkeeper import strict_json, terminal
+from watchkeeper.cli.shared import (
     BUILTIN_NOTE,
     LOCAL_ORDERS,
+    JsonOption,
     OrdersOption,
+    db_option,
     fail,
     load_orders,
+    out,
+    print_json,
     shown_lines,
 )
-from watchkeeper.config import ORDERS_ENV, Settings
+from watchkeeper.config import ORDERS_ENV
 from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
-from watchkeeper.errors import InvalidJSON, Issue, OrdersError, UsageError, WatchkeeperError
-from watchkeeper.orders.cases import Case, find_test_files, parse_cases, run_cases
-from watchkeeper.orders.declarations import code_hints
-from watchkeeper.orders.explain import Explanation
-from watchkeeper.orders.loader import builtin, builtin_text, load
-from watchkeeper.orders.model import StandingOrders
-from watchkeeper.service import Service
+from watchkeeper.errors import InvalidJSON, Issue, OrdersError, UsageError
 from watchkeeper.wording import plural
 
+if TYPE_CHECKING:  # imported by the commands that use them, when they run
+    from watchkeeper.orders.cases import Case
+    from watchkeeper.orders.model import StandingOrders
+    from watchkeeper.service import Service
+
+
 EXIT_CODES: dict[str, int] = {"allow": 0, "ask": 10, "deny": 20}
-
-app = typer.Typer(
-    name="watchkeeper",
-    help="Operational control for AI agents: decide, explain and test actions "
-    "against standing orders.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out = Console(highlight=False, markup=False)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a panel.")]
-
-
-def _db_option(help_text: str) -> Any:
-    """The ``--db`` option every command that uses the database takes."""
-    return typer.Option("--db", envvar="WATCHKEEPER_DB", help=help_text)
-
-
-_fail = fail
-_lines = shown_lines
-_orders = load_orders
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"watchkeeper {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-) -> None:
-    """watchkeeper keeps the watch for AI agents."""
 
 
 def _service(orders: StandingOrders, db: str | None = None) -> Service:
     """The service for ``orders``; with ``db``, every decision is in that database's audit
     log before it is printed, under the pauses in force there."""
+    from watchkeeper.service import Service
+
     try:
         store = None
         if db:
@@ -87,7 +51,7 @@ def _service(orders: StandingOrders, db: str | None = None) -> Service:
             store = Store.open(db)
         return Service.open(orders, store)
     except UsageError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _read_action(source: str) -> tuple[Any, str | None]:
@@ -107,9 +71,9 @@ def _read_input(file: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        _fail(f"cannot read action file {file!r}: {exc.strerror}; pass a JSON file or - for stdin")
+        fail(f"cannot read action file {file!r}: {exc.strerror}; pass a JSON file or - for stdin")
     except UnicodeDecodeError:
-        _fail(f"action file {file!r} is not UTF-8 text; pass a JSON file")
+        fail(f"action file {file!r} is not UTF-8 text; pass a JSON file")
 
 
 def _decide(service: Service, text: str) -> Decision:
@@ -120,12 +84,6 @@ def _decide(service: Service, text: str) -> Decision:
     return service.submit(data, open_approval=False).decision
 
 
-def _print_json(value: Any) -> None:
-    sys.stdout.write(terminal.json_text(value) + "\n")
-    sys.stdout.flush()
-
-
-@app.command()
 def check(
     file: Annotated[str, typer.Argument(help="Action JSON file, or - for stdin.")] = "-",
     orders: OrdersOption = None,
@@ -140,7 +98,7 @@ def check(
     ] = False,
     db: Annotated[
         str | None,
-        _db_option(
+        db_option(
             "Record each action and decision in this database's audit log before "
             "printing it (sqlite:///PATH or postgresql://…)."
         ),
@@ -149,7 +107,7 @@ def check(
     """Decide an action and print the decision."""
     from watchkeeper.display import decision_panel
 
-    loaded, label = _orders(orders)
+    loaded, label = load_orders(orders)
     service = _service(loaded, db)
     try:
         worst: DecisionKind = "allow"
@@ -166,18 +124,18 @@ def check(
                         f"line {number}: {decision.reasons[0]}", orders_digest=loaded.digest
                     )
                 # Which input line this answers, since blank lines are skipped.
-                _print_json({**decision.to_json(), "line": number})
+                print_json({**decision.to_json(), "line": number})
                 decided += 1
                 if RESTRICTIVENESS[decision.decision] > RESTRICTIVENESS[worst]:
                     worst = decision.decision
             if not decided:
                 # An empty batch is more likely a broken pipe upstream than nothing to decide.
-                _fail("no actions read: --jsonl expects one action JSON per line")
+                fail("no actions read: --jsonl expects one action JSON per line")
         else:
             decision = _decide(service, _read_input(file))
             worst = decision.decision
             if as_json:
-                _print_json(decision.to_json())
+                print_json(decision.to_json())
             else:
                 out.print(
                     decision_panel(decision, title=None if file == "-" else file, orders=label)
@@ -189,7 +147,6 @@ def check(
     raise typer.Exit(EXIT_CODES[worst] if exit_code else 0)
 
 
-@app.command()
 def explain(
     file: Annotated[str, typer.Argument(help="Action JSON file, or - for stdin.")] = "-",
     orders: OrdersOption = None,
@@ -197,8 +154,9 @@ def explain(
 ) -> None:
     """Show every rule's verdict on an action, and why."""
     from watchkeeper.display import explanation_table
+    from watchkeeper.orders.explain import Explanation
 
-    loaded, _ = _orders(orders)
+    loaded, _ = load_orders(orders)
     data, problem = _read_action(_read_input(file))
     gateway = _service(loaded).gateway
     if problem is not None:
@@ -208,12 +166,11 @@ def explain(
     else:
         explanation = gateway.explain(data)
     if as_json:
-        _print_json(explanation.to_json())
+        print_json(explanation.to_json())
     else:
         out.print(explanation_table(explanation))
 
 
-@app.command()
 def init(
     path: Annotated[
         Path, typer.Argument(help="Where to write the standing orders.")
@@ -221,12 +178,14 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write the built-in default standing orders and their tests, to edit as your own."""
+    from watchkeeper.orders.loader import builtin_text
+
     if path.is_dir() or str(path).endswith(("/", os.sep)):
         path = path / LOCAL_ORDERS
     test_path = path.with_name(path.stem + "_test" + (path.suffix or ".yaml"))
     for target in (path, test_path):
         if target.exists() and not force:
-            _fail(f"{target} already exists; edit it, or pass --force to overwrite it")
+            fail(f"{target} already exists; edit it, or pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(builtin_text(), encoding="utf-8")
     test_path.write_text(builtin_text("default_test.yaml"), encoding="utf-8")
@@ -236,6 +195,9 @@ def init(
 
 def _cases_for(path: Path | None) -> tuple[StandingOrders, list[Case], str]:
     """Orders and test cases: from ``path``, ./watchkeeper.yaml, or the built-in defaults."""
+    from watchkeeper.orders.cases import find_test_files, parse_cases
+    from watchkeeper.orders.loader import builtin, builtin_text, load
+
     if path is None and not LOCAL_ORDERS.exists():
         sys.stderr.write(BUILTIN_NOTE)
         text = builtin_text("default_test.yaml")
@@ -250,7 +212,7 @@ def _cases_for(path: Path | None) -> tuple[StandingOrders, list[Case], str]:
     cases: list[Case] = []
     files = find_test_files(target)
     if not files:
-        _fail(f"no *_test.yaml files found for {target}; write one beside the orders")
+        fail(f"no *_test.yaml files found for {target}; write one beside the orders")
     issues = []
     for f in files:
         try:
@@ -262,7 +224,6 @@ def _cases_for(path: Path | None) -> tuple[StandingOrders, list[Case], str]:
     return loaded, cases, str(target)
 
 
-@app.command("test")
 def run_tests(
     path: Annotated[
         Path | None, typer.Argument(help="Orders file or directory with *_test.yaml.")
@@ -275,7 +236,7 @@ def run_tests(
     as_json: JsonOption = False,
     db: Annotated[
         str | None,
-        _db_option(
+        db_option(
             "Record the run (orders digest, results, coverage) in this database's audit "
             "log: when the orders were last tested is then on record."
         ),
@@ -283,13 +244,14 @@ def run_tests(
 ) -> None:
     """Run the policy tests beside the standing orders and report rule coverage."""
     from watchkeeper.display import report_lines
+    from watchkeeper.orders.cases import run_cases
 
     if path is not None and orders is not None and path != orders:
-        _fail(f"give the orders once: as PATH ({path}) or as --orders ({orders}), not both")
+        fail(f"give the orders once: as PATH ({path}) or as --orders ({orders}), not both")
     try:
         loaded, cases, label = _cases_for(path or orders)
     except OrdersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     report = run_cases(loaded, cases, _service(loaded).gateway.decide)
     passed = len(report.results) - len(report.failed)
     coverage = report.coverage_percent
@@ -297,7 +259,7 @@ def run_tests(
     if db:
         _record_test_run(db, loaded, label, passed, len(report.failed), coverage)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "orders": label,
                 "passed": passed,
@@ -347,14 +309,13 @@ def _record_test_run(
         finally:
             store.close()
     except Exception as exc:
-        _fail(f"the test run could not be recorded in the audit log: {exc}")
+        fail(f"the test run could not be recorded in the audit log: {exc}")
 
 
 def _issue_json(issue: Issue) -> dict[str, object]:
     return {"file": issue.file, "line": issue.line, "col": issue.col, "message": issue.message}
 
 
-@app.command()
 def lint(
     path: Annotated[
         Path | None, typer.Argument(help="Orders file or directory (default ./watchkeeper.yaml).")
@@ -362,10 +323,14 @@ def lint(
     as_json: JsonOption = False,
     db: Annotated[
         str | None,
-        _db_option("Also check the people in this database against the orders' groups."),
+        db_option("Also check the people in this database against the orders' groups."),
     ] = None,
 ) -> None:
     """Check standing orders and their tests: every error as file:line:col, then warnings."""
+    from watchkeeper.orders.cases import find_test_files, parse_cases
+    from watchkeeper.orders.declarations import code_hints
+    from watchkeeper.orders.loader import load
+
     target = path or Path(os.environ.get(ORDERS_ENV) or LOCAL_ORDERS)
     issues: list[Issue] = []
     loaded = None
@@ -388,9 +353,11 @@ def lint(
             key=lambda w: (w.file, w.line, w.col),
         )
     if loaded is not None and db is not None:
-        warnings += [Issue(db, 0, 0, w) for w in _membership_findings(db, loaded)]
+        from watchkeeper.cli.serve import membership_findings
+
+        warnings += [Issue(db, 0, 0, w) for w in membership_findings(db, loaded)]
     if as_json:
-        _print_json(
+        print_json(
             {
                 "ok": not issues,
                 "errors": [_issue_json(i) for i in OrdersError(issues).issues],
@@ -399,10 +366,10 @@ def lint(
         )
         raise typer.Exit(1 if issues else 0)
     if issues:
-        _fail(str(OrdersError(issues)), code=1)
+        fail(str(OrdersError(issues)), code=1)
     for w in warnings:
         where = f"{w.file}:{w.line}:{w.col}" if w.line else w.file
-        sys.stderr.write(_lines(f"{where}: warning: {w.message}") + "\n")
+        sys.stderr.write(shown_lines(f"{where}: warning: {w.message}") + "\n")
     if loaded is not None:
         noted = f", {plural(len(warnings), 'warning')}" if warnings else ""
         counts = ", ".join([plural(len(loaded.rules), "rule"),
@@ -410,139 +377,3 @@ def lint(
                             plural(len(loaded.agents), "agent"),
                             plural(len(loaded.tools), "declared tool")])  # fmt: skip
         out.print(terminal.text(f"{target}: ok: {counts}{noted}"), soft_wrap=True)
-
-
-@app.command()
-def serve(
-    orders: OrdersOption = None,
-    db: Annotated[
-        str | None, _db_option("Database URL (default: sqlite:///.watchkeeper/watchkeeper.db).")
-    ] = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8470,
-    admin: Annotated[
-        str | None,
-        typer.Option(
-            "--admin",
-            help="Create this admin if they do not exist yet, and print their one-time "
-            "password and a personal token (once).",
-        ),
-    ] = None,
-    log_format: Annotated[
-        str, typer.Option("--log-format", help="Log lines as text or json (one object a line).")
-    ] = "text",
-    log_level: Annotated[
-        str, typer.Option("--log-level", help="debug, info (a line per request), warning, error.")
-    ] = "info",
-) -> None:
-    """Serve the HTTP API: decisions recorded before they are answered (see /openapi.json).
-
-    Logs to stderr: a banner, then one line per request and one per decision (never a secret).
-    """
-    import uvicorn
-
-    from watchkeeper.server import logs
-    from watchkeeper.server.app import create_app
-    from watchkeeper.store.database import Store
-
-    if log_format not in logs.FORMATS:
-        _fail(f"--log-format {log_format!r}: use one of {', '.join(logs.FORMATS)}")
-    if log_level not in logs.LEVELS:
-        _fail(f"--log-level {log_level!r}: use one of {', '.join(logs.LEVELS)}")
-    loaded, label = _orders(orders)
-    try:
-        settings = Settings.from_env()
-        store = Store.open(db)
-        application = create_app(loaded, store, settings)
-        if admin:
-            _first_admin(store, admin, f"http://{host}:{port}")
-        for finding in _memberships(store, loaded):  # loudly: they grant nothing
-            sys.stderr.write(terminal.shown(f"WARNING: {finding}") + "\n")
-    except UsageError as exc:
-        _fail(str(exc))
-    logs.configure(log_format, log_level)  # now that it will serve: nothing before needs it
-    logs.server.info(
-        f"watchkeeper {__version__} serving on http://{host}:{port}",
-        extra={"orders": label, "orders_digest": loaded.digest, "database": store.shown_url,
-               "checkpoint_key": str(application.state.verifier)},
-    )  # fmt: skip
-    # What was built at start (orders, analyzers, schema) lives as long as the process: out of
-    # the collector's sight. Young collections run less often: a request allocates thousands
-    # of short-lived objects, and tracing them often cost a tenth of the server's time.
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 100)
-    try:
-        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        store.close()
-
-
-def _memberships(store: Any, orders: StandingOrders) -> list[str]:
-    """What the accounts in ``store`` say of groups that the orders do not."""
-    from watchkeeper.membership import findings
-    from watchkeeper.store.identities import Identities
-
-    people = Identities(store).users()
-    return findings({p["email"]: p["stored_groups"] for p in people}, orders.groups)
-
-
-def _membership_findings(db: str, orders: StandingOrders) -> list[str]:
-    from watchkeeper.store.database import Store
-
-    try:
-        store = Store.open(db)
-    except UsageError as exc:
-        _fail(str(exc))
-    try:
-        return _memberships(store, orders)
-    finally:
-        store.close()
-
-
-def _first_admin(store: Any, email: str, url: str) -> None:
-    """Create ``email`` as an admin unless they exist; print what they need to sign in, once."""
-    from watchkeeper.store.identities import Identities, IdentityError
-
-    ids = Identities(store)
-    try:
-        password = ids.add_user(email, role="admin", groups=[], password=None)
-    except IdentityError as exc:
-        if "already exists" not in str(exc):
-            raise
-        note = f"admin {email} exists; `watchkeeper users token {email}` for a token"
-        sys.stderr.write(terminal.shown(note) + "\n")
-        return
-    token = ids.issue_token(email, Settings.from_env().token_seconds())
-    sys.stderr.write(
-        f"admin {terminal.shown(email)} created. Shown once, keep them secret:\n"
-        f"  one-time password: {password}\n"
-        f"  personal token:    {token}\n"
-        f"  try: WATCHKEEPER_SERVER={terminal.shown(url)} WATCHKEEPER_TOKEN={token} "
-        "watchkeeper approvals list\n"
-    )
-
-
-def _register() -> None:
-    from watchkeeper.cli_approvals import approvals_app, pause_app, resume
-    from watchkeeper.cli_audit import audit_app, db_app
-    from watchkeeper.cli_identities import agents_app, users_app
-
-    app.add_typer(db_app, name="db")
-    app.add_typer(audit_app, name="audit")
-    app.add_typer(agents_app, name="agents")
-    app.add_typer(users_app, name="users")
-    app.add_typer(approvals_app, name="approvals")
-    app.add_typer(pause_app, name="pause")
-    app.command("resume")(resume)
-
-
-_register()
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except WatchkeeperError as exc:
-        sys.stderr.write(_lines(str(exc)) + "\n")
-        sys.exit(2)

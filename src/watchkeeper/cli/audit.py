@@ -10,19 +10,19 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from watchkeeper.config import SETTING, Settings
 from watchkeeper.errors import UsageError
-from watchkeeper.store.audit import AuditLog
-from watchkeeper.store.checkpoint import CheckpointError, Signer, Verifier
-from watchkeeper.store.database import Store
-from watchkeeper.store.vouch import cross_check
 from watchkeeper.terminal import json_text, shown
 from watchkeeper.wording import plural
+
+if TYPE_CHECKING:  # the store is imported by the commands that use it, when they run
+    from watchkeeper.store.checkpoint import Signer, Verifier
+    from watchkeeper.store.database import Store
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
 audit_app = typer.Typer(
@@ -65,6 +65,8 @@ def _settings() -> Settings:
 
 
 def _store(url: str | None) -> Store:
+    from watchkeeper.store.database import Store
+
     try:
         return Store.open(url)
     except UsageError as exc:
@@ -72,6 +74,8 @@ def _store(url: str | None) -> Store:
 
 
 def _signer(settings: Settings) -> Signer:
+    from watchkeeper.store.checkpoint import CheckpointError, Signer
+
     try:
         return Signer.load(settings.audit_key, settings.audit_origin)
     except CheckpointError as exc:
@@ -79,6 +83,8 @@ def _signer(settings: Settings) -> Signer:
 
 
 def _verifier(key: str | None, settings: Settings) -> Verifier | None:
+    from watchkeeper.store.checkpoint import CheckpointError, Verifier
+
     if key is not None:
         try:
             return Verifier.parse(key)
@@ -134,6 +140,9 @@ def audit_verify(
     newest signed checkpoint are reported as unprotected: nothing vouches for them yet. Exits 1
     if the log does not verify (or, with --require-signed, if any event is unprotected).
     """
+    from watchkeeper.store.audit import AuditLog
+    from watchkeeper.store.vouch import cross_check
+
     settings = _settings()
     verifier = _verifier(key, settings)
     notes = []
@@ -213,6 +222,8 @@ def audit_tail(
     as_json: JsonOption = False,
 ) -> None:
     """The newest events; with -f, new ones as they are recorded."""
+    from watchkeeper.store.audit import AuditLog
+
     store = _store(db)
     log = AuditLog(store)
     try:
@@ -238,6 +249,8 @@ def audit_show(
     as_json: JsonOption = False,
 ) -> None:
     """One event: its canonical JSON and leaf hash."""
+    from watchkeeper.store.audit import AuditLog
+
     store = _store(db)
     try:
         log = AuditLog(store)
@@ -262,6 +275,8 @@ def audit_export(
     start: Annotated[int, typer.Option("--from", help="First event index.")] = 0,
 ) -> None:
     """Every event as JSON lines, in order (a progress bar on a terminal)."""
+    from watchkeeper.store.audit import AuditLog
+
     store = _store(db)
     log = AuditLog(store)
     target = output.open("w", encoding="utf-8") if output is not None else sys.stdout
@@ -288,6 +303,8 @@ def audit_export(
 @audit_app.command("checkpoint")
 def audit_checkpoint(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Sign a checkpoint of the log as it is now, store it, and print the note."""
+    from watchkeeper.store.audit import AuditLog
+
     settings = _settings()
     signer = _signer(settings)
     store = _store(db)
@@ -323,6 +340,8 @@ def prove_inclusion(
     as_json: JsonOption = False,
 ) -> None:
     """That event INDEX is in the tree of SIZE events."""
+    from watchkeeper.store.audit import AuditLog
+
     store = _store(db)
     log = AuditLog(store)
     try:
@@ -357,6 +376,8 @@ def prove_consistency(
     as_json: JsonOption = False,
 ) -> None:
     """That the tree of OLD events is a prefix of the tree of NEW events."""
+    from watchkeeper.store.audit import AuditLog
+
     store = _store(db)
     log = AuditLog(store)
     try:

@@ -1,21 +1,42 @@
-"""What the command groups share: failing with a message, and finding the standing orders.
+"""What the command groups share: failing with a message, printing, the options every group
+takes, and finding the standing orders.
 
-orders, label = load_orders(path)   # --orders PATH, else ./watchkeeper.yaml, else built-in
+    orders, label = load_orders(path)   # --orders PATH, else ./watchkeeper.yaml, else built-in
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
 
 from watchkeeper import terminal
 from watchkeeper.config import ORDERS_ENV
 from watchkeeper.errors import OrdersError
-from watchkeeper.orders.loader import builtin, load
-from watchkeeper.orders.model import StandingOrders
+
+if TYPE_CHECKING:  # imported by the commands that use them, when they run
+    from watchkeeper.orders.model import StandingOrders
+
+
+#: Where panels and tables go: markup off, so text from agents and people prints as text.
+out = Console(highlight=False, markup=False)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a panel.")]
+
+
+def db_option(help_text: str) -> Any:
+    """The ``--db`` option every command that uses the database takes."""
+    return typer.Option("--db", envvar="WATCHKEEPER_DB", help=help_text)
+
+
+def print_json(value: Any) -> None:
+    """``value`` as one line of JSON on stdout, nothing in it raw (see :mod:`terminal`)."""
+    sys.stdout.write(terminal.json_text(value) + "\n")
+    sys.stdout.flush()
+
 
 LOCAL_ORDERS = Path("watchkeeper.yaml")
 BUILTIN_NOTE = (
@@ -49,6 +70,8 @@ def shown_lines(message: str) -> str:
 def load_orders(path: Path | None) -> tuple[StandingOrders, str]:
     """The standing orders at ``path``, else ``./watchkeeper.yaml``, else the built-in ones
     (said on stderr, never silently); exits 2 naming every error of refused orders."""
+    from watchkeeper.orders.loader import builtin, load
+
     try:
         if path is not None:
             return load(path), str(path)

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from watchkeeper.cli_audit import DbOption
-from watchkeeper.cli_shared import OrdersOption, load_orders
+from watchkeeper.cli.audit import DbOption
+from watchkeeper.cli.shared import OrdersOption, load_orders
 from watchkeeper.config import Settings
 from watchkeeper.errors import UsageError
-from watchkeeper.membership import check_new, effective, findings
-from watchkeeper.store.database import Store
-from watchkeeper.store.identities import ROLES, Identities
+from watchkeeper.membership import ROLES, check_new, effective, findings
 from watchkeeper.terminal import json_text, shown
 from watchkeeper.wording import plural, seconds
+
+if TYPE_CHECKING:  # the store is imported when a command runs
+    from watchkeeper.store.identities import Identities
 
 agents_app = typer.Typer(help="Agents: each gets one API key.", no_args_is_help=True)
 users_app = typer.Typer(help="People who approve, audit or administer.", no_args_is_help=True)
@@ -32,6 +33,9 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _identities(db: str | None) -> Identities:
+    from watchkeeper.store.database import Store
+    from watchkeeper.store.identities import Identities
+
     try:
         return Identities(Store.open(db))
     except UsageError as exc:
