@@ -54,6 +54,8 @@ def test_every_cli_command_is_in_the_readme() -> None:
         "docs/settings.md",
         "docs/analyzers.md",
         "docs/server.md",
+        "docs/audit.md",
+        "docs/architecture.md",
     ],
 )
 def test_relative_links_resolve(page: str) -> None:
@@ -62,6 +64,15 @@ def test_relative_links_resolve(page: str) -> None:
     links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text)
     broken = [link for link in links if not (path.parent / link).exists()]
     assert not broken, f"{page} links to missing files: {broken}"
+
+
+def test_the_architecture_page_names_modules_that_exist() -> None:
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"\b((?:[a-z_]+/)*[a-z_]+\.py|[a-z_]+/)(?=[\s`|])", page))
+    package = ROOT / "src" / "watchkeeper"
+    missing = sorted(n for n in named if not (package / n).exists())
+    assert len(named) > 20  # the picture and the table, not a page that lost them
+    assert not missing, f"docs/architecture.md names modules that do not exist: {missing}"
 
 
 def test_readme_first_screen_gives_exactly_the_two_commands() -> None:
