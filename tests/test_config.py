@@ -70,3 +70,20 @@ def test_the_cli_refuses_a_bad_setting(monkeypatch: pytest.MonkeyPatch, tmp_path
     result = CliRunner().invoke(app, ["check", "-"], input='{"tool": "x"}')
     assert result.exit_code == 2, result.output
     assert "WATCHKEEPER_MAX_EFFECTS='many' cannot be used" in result.output
+
+
+def test_the_peoples_commands_read_their_server_and_token_as_declared_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from watchkeeper.cli.approvals import approvals_app
+
+    settings = Settings.from_env(
+        {"WATCHKEEPER_SERVER": "http://wk.example:8470", "WATCHKEEPER_TOKEN": "wkt_x"}
+    )
+    assert (settings.server, settings.token) == ("http://wk.example:8470", "wkt_x")
+    # The commands take the same variables: no name is written twice.
+    monkeypatch.setenv("WATCHKEEPER_SERVER", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("WATCHKEEPER_TOKEN", "wkt_not_a_token")
+    answer = CliRunner().invoke(approvals_app, ["list"])
+    assert answer.exit_code != 0
+    assert "127.0.0.1:9" in answer.output  # it went where the setting said, with a token

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from watchkeeper.errors import UsageError
@@ -71,105 +71,88 @@ def _expiry(text: str) -> str:
     return text.strip()
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "orders",
-        None,
-        "Standing orders file or directory for `check`, `explain` and `test`. "
-        "Unset: `./watchkeeper.yaml` when it exists, else the built-in defaults.",
-    ),
-    Setting(
-        "analyzer_budget_ms",
-        Limits().budget_seconds * 1000,
-        "Longest an analyzer may take on one action, in milliseconds; slower is a `deny`.",
-        _positive_float,
-    ),
-    Setting(
-        "max_input_bytes",
-        Limits().max_input_bytes,
-        "Largest action input analyzers accept, in bytes of canonical JSON; larger is a `deny`.",
-        _positive_int,
-    ),
-    Setting(
-        "max_effects",
-        Limits().max_effects,
-        "Most effects one analyzer may report for one action; more is a `deny`.",
-        _positive_int,
-    ),
-)
-SETTINGS += (
-    Setting(
-        "db",
-        None,
-        "Database URL for the audit log and state: `sqlite:///PATH` or "
-        "`postgresql://USER@HOST:PORT/DB`. Unset: `check` records nothing; `audit`, `db` and the "
-        "server use `sqlite:///.watchkeeper/watchkeeper.db`.",
-    ),
-    Setting(
-        "audit_key",
-        ".watchkeeper/audit.key",
-        "File holding the Ed25519 key that signs audit checkpoints (created, mode 0600, on "
-        "first use). Keep it off the database's machine to make rewriting history detectable.",
-    ),
-    Setting(
-        "audit_origin",
-        "watchkeeper/audit",
-        "The log's name in checkpoints and the key's name: make it unique, e.g. "
-        "`watchkeeper.example.com/prod-audit`.",
-    ),
-    Setting(
-        "checkpoint_every",
-        1000,
-        "Sign a checkpoint after this many new audit events.",
-        _positive_int,
-    ),
-    Setting(
-        "checkpoint_seconds",
-        60.0,
-        "Sign a checkpoint when this many seconds have passed since the last one (checked as "
-        "events arrive).",
-        _positive_float,
-    ),
-    Setting(
-        "public_url",
-        "http://127.0.0.1:8470",
-        "The server's address as people reach it: notifications link to approvals under it.",
-    ),
-    Setting(
-        "token_expires",
-        "90d",
-        "How long a personal token works unless `users token --expires` says otherwise: a "
-        "duration (`90d`, `12h`) or `never`.",
-        _expiry,
-    ),
-    Setting(
-        "max_waits_per_agent",
-        32,
-        "Most approval waits (`GET /v1/approvals/{id}?wait=`) one agent or person may hold open "
-        "at once on one server; more answer 429 with `Retry-After`.",
-        _positive_int,
-    ),
-)
-SETTING = {s.name: s for s in SETTINGS}
-ORDERS_ENV = SETTING["orders"].env
+def _declared(default: Any, help: str, parse: Callable[[str], Any] = str) -> Any:
+    """A field of :class:`Settings` declaring one setting: its default, its help (in
+    ``docs/settings.md``) and how its environment variable is read."""
+    return field(default=default, metadata={"help": help, "parse": parse})
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Values of every setting; ``from_env`` reads them."""
+    """Values of every setting, each declared once, here; ``from_env`` reads them from
+    ``WATCHKEEPER_<NAME>``, and :data:`SETTINGS` (the reference) is made from these fields."""
 
-    orders: str | None = SETTING["orders"].default
-    analyzer_budget_ms: float = SETTING["analyzer_budget_ms"].default
-    max_input_bytes: int = SETTING["max_input_bytes"].default
-    max_effects: int = SETTING["max_effects"].default
-    db: str | None = SETTING["db"].default
-    audit_key: str = SETTING["audit_key"].default
-    audit_origin: str = SETTING["audit_origin"].default
-    checkpoint_every: int = SETTING["checkpoint_every"].default
-    checkpoint_seconds: float = SETTING["checkpoint_seconds"].default
-    public_url: str = SETTING["public_url"].default
-    token_expires: str = SETTING["token_expires"].default
-    max_waits_per_agent: int = SETTING["max_waits_per_agent"].default
+    orders: str | None = _declared(
+        None,
+        "Standing orders file or directory for `check`, `explain` and `test`. "
+        "Unset: `./watchkeeper.yaml` when it exists, else the built-in defaults.",
+    )
+    analyzer_budget_ms: float = _declared(
+        Limits().budget_seconds * 1000,
+        "Longest an analyzer may take on one action, in milliseconds; slower is a `deny`.",
+        _positive_float,
+    )
+    max_input_bytes: int = _declared(
+        Limits().max_input_bytes,
+        "Largest action input analyzers accept, in bytes of canonical JSON; larger is a `deny`.",
+        _positive_int,
+    )
+    max_effects: int = _declared(
+        Limits().max_effects,
+        "Most effects one analyzer may report for one action; more is a `deny`.",
+        _positive_int,
+    )
+    db: str | None = _declared(
+        None,
+        "Database URL for the audit log and state: `sqlite:///PATH` or "
+        "`postgresql://USER@HOST:PORT/DB`. Unset: `check` records nothing; `audit`, `db` and the "
+        "server use `sqlite:///.watchkeeper/watchkeeper.db`.",
+    )
+    audit_key: str = _declared(
+        ".watchkeeper/audit.key",
+        "File holding the Ed25519 key that signs audit checkpoints (created, mode 0600, on "
+        "first use). Keep it off the database's machine to make rewriting history detectable.",
+    )
+    audit_origin: str = _declared(
+        "watchkeeper/audit",
+        "The log's name in checkpoints and the key's name: make it unique, e.g. "
+        "`watchkeeper.example.com/prod-audit`.",
+    )
+    checkpoint_every: int = _declared(
+        1000, "Sign a checkpoint after this many new audit events.", _positive_int
+    )
+    checkpoint_seconds: float = _declared(
+        60.0,
+        "Sign a checkpoint when this many seconds have passed since the last one (checked as "
+        "events arrive).",
+        _positive_float,
+    )
+    public_url: str = _declared(
+        "http://127.0.0.1:8470",
+        "The server's address as people reach it: notifications link to approvals under it.",
+    )
+    token_expires: str = _declared(
+        "90d",
+        "How long a personal token works unless `users token --expires` says otherwise: a "
+        "duration (`90d`, `12h`) or `never`.",
+        _expiry,
+    )
+    max_waits_per_agent: int = _declared(
+        32,
+        "Most approval waits (`GET /v1/approvals/{id}?wait=`) one agent or person may hold open "
+        "at once on one server; more answer 429 with `Retry-After`.",
+        _positive_int,
+    )
+    server: str = _declared(
+        "http://127.0.0.1:8470",
+        "The server the people's commands talk to (`approvals`, `pause`, `resume`); "
+        "`--server` overrides it.",
+    )
+    token: str | None = _declared(
+        None,
+        "A person's token for those commands (`watchkeeper users token EMAIL` prints one); "
+        "`--token` overrides it. A secret: keep it out of shell history and logs.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -200,6 +183,14 @@ class Settings:
             max_effects=self.max_effects,
             budget_seconds=self.analyzer_budget_ms / 1000,
         )
+
+
+#: Every setting, in the order declared: the reference ``docs/settings.md`` is made from these.
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"], f.metadata["parse"]) for f in fields(Settings)
+)
+SETTING = {s.name: s for s in SETTINGS}
+ORDERS_ENV = SETTING["orders"].env
 
 
 def reference_markdown() -> str:

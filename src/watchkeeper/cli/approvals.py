@@ -28,6 +28,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from watchkeeper import strict_json
+from watchkeeper.config import SETTING
 from watchkeeper.errors import InvalidJSON
 from watchkeeper.terminal import shown, text
 from watchkeeper.wording import plural
@@ -36,19 +37,19 @@ approvals_app = typer.Typer(help="Review and answer approvals.", no_args_is_help
 
 ServerOption = Annotated[
     str,
-    typer.Option("--server", envvar="WATCHKEEPER_SERVER", help="The server's address."),
+    typer.Option("--server", envvar=SETTING["server"].env, help="The server's address."),
 ]
 TokenOption = Annotated[
     str | None,
     typer.Option(
         "--token",
-        envvar="WATCHKEEPER_TOKEN",
+        envvar=SETTING["token"].env,
         help="Your personal token (`watchkeeper users token EMAIL`).",
         show_default=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the server's JSON answer.")]
-DEFAULT_SERVER = "http://127.0.0.1:8470"
+DEFAULT_SERVER: str = SETTING["server"].default
 #: Kept out of --help: there only to point those who reach for it at --comment.
 MessageOption = Annotated[str | None, typer.Option("--message", hidden=True)]
 

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from watchkeeper import terminal
-from watchkeeper.config import ORDERS_ENV
+from watchkeeper.config import ORDERS_ENV, SETTING
 from watchkeeper.errors import OrdersError
 
 if TYPE_CHECKING:  # imported by the commands that use them, when they run
@@ -29,7 +29,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 def db_option(help_text: str) -> Any:
     """The ``--db`` option every command that uses the database takes."""
-    return typer.Option("--db", envvar="WATCHKEEPER_DB", help=help_text)
+    return typer.Option("--db", envvar=SETTING["db"].env, help=help_text)
 
 
 def print_json(value: Any) -> None:

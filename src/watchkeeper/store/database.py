@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from watchkeeper.config import SETTING
 from watchkeeper.errors import UsageError
 
 DEFAULT_URL = "sqlite:///.watchkeeper/watchkeeper.db"
@@ -146,7 +147,7 @@ class Store:
 
         An empty database is migrated first; one behind the code raises :class:`StoreError`.
         """
-        url = url or os.environ.get("WATCHKEEPER_DB") or DEFAULT_URL
+        url = url or os.environ.get(SETTING["db"].env) or DEFAULT_URL
         store = cls(create(url), url)
         try:
             state = store.schema_state()
