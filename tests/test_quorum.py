@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from watchkeeper.quorum import escalated, outcome, replay
+from watchkeeper.quorum import due, escalated, outcome, replay
 from watchkeeper.store.identities import User
 
 GROUPS = {"sre": {"alice@x.io", "bob@x.io"}, "dba": {"dana@x.io"}, "leads": {"lee@x.io"}}
@@ -127,3 +127,30 @@ def test_replaying_the_log_judges_the_votes_again(
 ) -> None:
     seen = replay(events, PEOPLE, GROUPS)
     assert (seen["state"], seen["consumed"]) == (state, consumed)
+
+
+@pytest.mark.parametrize(
+    ("state", "required", "opened", "level", "deadline", "now", "expected"),
+    [
+        ("pending", [SRE_2], 0.0, 0, 3600.0, 100.0, False),  # nothing yet
+        ("pending", [SRE_2], 0.0, 0, 3600.0, 3600.0, True),  # the deadline, to the second
+        ("approved", [SRE_2], 0.0, 0, 900.0, 901.0, True),  # an unused grant runs out
+        ("approved", [SRE_2], 0.0, 0, 900.0, 10.0, False),
+        ("pending", [LADDER], 0.0, 0, 3600.0, 599.0, False),  # the step is at 600 s
+        ("pending", [LADDER], 0.0, 0, 3600.0, 600.0, True),
+        ("pending", [LADDER], 0.0, 1, 3600.0, 700.0, False),  # that step was taken
+        ("approved", [LADDER], 0.0, 0, 9999.0, 700.0, False),  # only pending ones escalate
+        ("pending", [LADDER], None, 0, None, 700.0, False),  # no opening time: no steps
+        ("denied", [SRE_2], 0.0, 0, None, 10**9, False),
+    ],
+)
+def test_what_is_due(
+    state: str,
+    required: list[dict[str, Any]],
+    opened: float | None,
+    level: int,
+    deadline: float | None,
+    now: float,
+    expected: bool,
+) -> None:
+    assert due(state, required, opened, level, deadline, now) is expected

@@ -155,3 +155,26 @@ def replay(
         elif kind == "grant_consumed":
             seen["consumed"] = True
     return seen
+
+
+def steps_due(
+    steps: list[tuple[int, int, str]], opened: float | None, level: int, now: float
+) -> list[tuple[int, int, str]]:
+    """The escalation steps (of :func:`ladder`) not taken yet, from ``level`` on, whose time
+    has come at ``now`` for an approval opened at ``opened`` (seconds, the database's clock)."""
+    return [step for step in steps[level:] if opened is not None and opened + step[0] <= now]
+
+
+def due(
+    state: str,
+    required: Sequence[Requirement],
+    opened: float | None,
+    level: int,
+    deadline: float | None,
+    now: float,
+) -> bool:
+    """Whether an approval has something to happen at ``now``: its deadline passed (pending,
+    or an unused grant), or, while pending, an escalation step's time came."""
+    if deadline is not None and deadline <= now:
+        return True
+    return state == "pending" and bool(steps_due(ladder(required), opened, level, now))

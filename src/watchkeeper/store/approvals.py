@@ -29,7 +29,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import ApprovalRequirement
 from watchkeeper.errors import ApprovalError
-from watchkeeper.quorum import eligible, ladder, outcome, progress, replay
+from watchkeeper.quorum import due, eligible, ladder, outcome, progress, replay, steps_due
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.checkpoint import Signer
 from watchkeeper.store.database import Store
@@ -247,7 +247,7 @@ class Approvals:
             ).all()  # fmt: skip
         changed = []
         for approval_id, state, required, opened, level, deadline in rows:
-            if not _due(state, required, opened, int(level), deadline, now):
+            if not due(state, json.loads(required), opened, int(level), deadline, now):
                 continue  # _advance decides again, on the clock of its own transaction
             with self.store.writing() as conn:
                 if self._advance(conn, approval_id):
@@ -289,7 +289,7 @@ class Approvals:
         )
         now = self.store.now(conn)
         steps = ladder(required)
-        due = _steps_due(steps, opened, level, now)
+        due = steps_due(steps, opened, level, now)
         timed_out = deadline is not None and deadline <= now
         escalate_on_timeout = any(r.get("on_timeout") == "escalate" for r in required)
         if timed_out and escalate_on_timeout and not extended:
@@ -302,7 +302,7 @@ class Approvals:
             return False
         else:
             values = {}
-        self.log.lock(conn)  # the log's lock before the row's, as everywhere
+        self.log.lock(conn)
         for _after, r, group in due:
             escalated = required[r].setdefault("escalated_to", [])
             if group not in escalated:
@@ -350,7 +350,7 @@ class Approvals:
     ) -> bool:
         """``state`` → ``expired`` if the deadline has passed on the database's clock (a
         compare-and-set: whoever comes second changes nothing), with its audit event."""
-        self.log.lock(conn)  # the log's lock before the row's, as everywhere
+        self.log.lock(conn)
         expired = conn.execute(
             update(approvals)
             .where(
@@ -416,12 +416,10 @@ class Approvals:
         self._expire_now(approval_id)
         glass = break_glass and user.role == "admin" and vote == "approve"
         with self.store.writing() as conn:
-            # One lock order everywhere: the log's, then the row's (a pause takes them so too).
-            self.log.lock(conn)
-            query = select(approvals).where(approvals.c.id == approval_id)
-            if self.store.dialect == "postgresql":
-                query = query.with_for_update()
-            row = conn.execute(query).mappings().first()
+            rows = self.log.rows_for_change(
+                conn, select(approvals).where(approvals.c.id == approval_id)
+            )
+            row = rows[0]._mapping if rows else None
             if row is None:
                 raise ApprovalError("not_found", f"no approval {approval_id}")
             if row["state"] != "pending":
@@ -492,7 +490,7 @@ class Approvals:
                 users.c.email.in_(emails), users.c.disabled_at.is_(None)
             )
         ).all()
-        return {r[0]: User(r[0], r[1], tuple(json.loads(r[2]))) for r in rows}
+        return {r[0]: User.from_row(r) for r in rows}
 
     def _seal(self, event: dict[str, Any]) -> dict[str, Any]:
         if self.sealer is None:
@@ -532,12 +530,13 @@ class Approvals:
         """Release the grant: once, to the agent that asked, for exactly the approved action."""
         self._expire_now(approval_id)
         with self.store.writing() as conn:
-            self.log.lock(conn)  # the log's lock first, as everywhere; pauses are settled
-            row = conn.execute(
+            # Under the log's lock, pauses are settled: one in force is seen here.
+            rows = self.log.rows_for_change(conn,
                 select(approvals.c.agent, approvals.c.digest, approvals.c.state,
                        approvals.c.consumed_at, approvals.c.action_index, approvals.c.session)
                 .where(approvals.c.id == approval_id)
-            ).first()  # fmt: skip
+            )  # fmt: skip
+            row = rows[0] if rows else None
             if row is None or row[0] != agent:
                 raise ApprovalError("not_found", f"no approval {approval_id} of yours")
             if row[1] != digest:
@@ -587,25 +586,3 @@ def _unvouched(approval_id: str, why: str) -> ApprovalError:
         "released. Its row says otherwise: run `watchkeeper audit verify` and look for "
         "changes made to the database outside watchkeeper",
     )  # fmt: skip
-
-
-def _due(
-    state: str,
-    required: str,
-    opened: float | None,
-    level: int,
-    deadline: float | None,
-    now: float,
-) -> bool:
-    """Whether :meth:`Approvals._advance` has anything to do at ``now``: a deadline passed
-    (pending or an unused grant), or an escalation step whose time has come."""
-    if deadline is not None and deadline <= now:
-        return True
-    return state == "pending" and bool(_steps_due(ladder(json.loads(required)), opened, level, now))
-
-
-def _steps_due(
-    steps: list[tuple[int, int, str]], opened: float | None, level: int, now: float
-) -> list[tuple[int, int, str]]:
-    """The escalation steps not taken yet (from ``level`` on) whose time has come at ``now``."""
-    return [step for step in steps[level:] if opened is not None and opened + step[0] <= now]

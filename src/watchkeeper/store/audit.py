@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from hashlib import sha256 as _sha256
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, tuple_
+from sqlalchemy import Connection, Select, func, insert, select, tuple_
 
 from watchkeeper import merkle
 from watchkeeper.canonical import canonical_json
@@ -291,8 +291,20 @@ class AuditLog:
     def lock(self, conn: Connection) -> int:
         """Take the log's write lock in ``conn``'s transaction, now; the size. Every transaction
         that appends is ordered after this one from here on, so a state change made next (a
-        pause) is seen by any append that waited for it."""
+        pause) is seen by any append that waited for it.
+
+        The one lock order: the log's lock first, then any row's. A transaction that changes a
+        row it will record takes this before touching the row (:meth:`rows_for_change` does
+        both), so two transactions never hold one lock each while waiting for the other's."""
         return self._lock_head(conn)
+
+    def rows_for_change(self, conn: Connection, query: Select[Any]) -> list[Any]:
+        """The log's lock, then ``query``'s rows, locked until the transaction ends (PostgreSQL
+        ``FOR UPDATE``; SQLite's write transaction holds the whole database already)."""
+        self._lock_head(conn)
+        if self.store.dialect == "postgresql":
+            query = query.with_for_update()
+        return list(conn.execute(query).all())
 
     def _lock_head(self, conn: Connection) -> int:
         query = select(audit_head.c.size).where(audit_head.c.id == 1)

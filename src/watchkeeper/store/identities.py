@@ -73,6 +73,12 @@ class User:
     role: str
     groups: tuple[str, ...]
 
+    @classmethod
+    def from_row(cls, row: Any) -> User:
+        """The person of a ``users`` row read as ``(email, role, groups)``: the one place a
+        row becomes a :class:`User`."""
+        return cls(str(row[0]), str(row[1]), tuple(json.loads(row[2])))
+
 
 class Identities:
     """Agents, users and tokens of one store."""
@@ -258,7 +264,7 @@ class Identities:
             _hasher.verify(row[3], password)
         except Argon2Error:
             return None
-        return User(row[0], row[1], tuple(json.loads(row[2])))
+        return User.from_row(row)
 
     def issue_token(self, email: str, expires_in: float | None = None) -> str:
         """A personal token for ``email`` (shown once), working for ``expires_in`` seconds on
@@ -349,4 +355,4 @@ class Identities:
                     _unexpired(self.store),
                 )
             ).first()
-        return None if row is None else User(row[0], row[1], tuple(json.loads(row[2])))
+        return None if row is None else User.from_row(row)
