@@ -12,24 +12,14 @@ from tests.conftest import SHARED, need_shared
 from watchkeeper.analyzers import Registry
 from watchkeeper.decision import Decision
 from watchkeeper.gateway import Gateway
-from watchkeeper.models import Action, Effect, Target
+from watchkeeper.models import Effect, Target
 from watchkeeper.orders.loader import load
 from watchkeeper.orders.model import StandingOrders
+from watchkeeper.testing import FixedAnalyzer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "infra" / "watchkeeper.yaml"
 SPEC = SHARED / "SPEC.md"
-
-
-class FixedEffects:
-    """A test analyzer standing in for a real one: the same effects for every action."""
-
-    def __init__(self, name: str, *effects: Effect) -> None:
-        self.name = name
-        self.effects = list(effects)
-
-    def analyze(self, action: Action) -> list[Effect]:
-        return list(self.effects)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +30,7 @@ def orders() -> StandingOrders:
 def gateway(orders: StandingOrders, tool: str | None = None, *effects: Effect) -> Gateway:
     registry = Registry()
     if tool is not None:
-        registry.register(FixedEffects(f"test-{tool}", *effects), tools=[tool])
+        registry.register(FixedAnalyzer(*effects, name=f"test-{tool}"), tools=[tool])
     return Gateway(orders, registry)
 
 

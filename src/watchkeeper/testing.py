@@ -55,13 +55,13 @@ def effect(
 
 
 class FixedAnalyzer:
-    """An analyzer that reports the same effects for every call of its tools."""
+    """An analyzer that reports the same effects for every call of its tools (``tools``: for
+    :func:`gateway_for`; register it yourself for others)."""
 
-    name = "fixed"
-
-    def __init__(self, *effects: Effect, tools: Sequence[str]) -> None:
+    def __init__(self, *effects: Effect, tools: Sequence[str] = (), name: str = "fixed") -> None:
         self.effects = list(effects)
         self.tools = list(tools)
+        self.name = name
 
     def analyze(self, action: Action) -> Sequence[Effect]:
         """The same effects, whatever the action."""

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from watchkeeper.analyzers import Limits, Registry, unknown_effect
 from watchkeeper.errors import AnalyzerError, UsageError
 from watchkeeper.models import Action, Effect, Target
-
-
-class Fixed:
-    name = "fixed"
-
-    def __init__(self, effects: Sequence[Effect]) -> None:
-        self.effects = effects
-
-    def analyze(self, action: Action) -> Sequence[Effect]:
-        return list(self.effects)
-
+from watchkeeper.testing import FixedAnalyzer
 
 READ = Effect("read", Target("file", "/a"))
 
 
 def test_registered_analyzer_is_found_by_tool() -> None:
     registry = Registry()
-    analyzer = Fixed([READ])
+    analyzer = FixedAnalyzer(READ)
     registry.register(analyzer, tools=["cat", "less"])
     assert registry.analyzers_for("cat") == [analyzer]
     assert registry.analyzers_for("less") == [analyzer]
@@ -41,13 +29,13 @@ def test_register_refuses_what_is_not_an_analyzer() -> None:
 
 def test_register_needs_a_tool() -> None:
     with pytest.raises(UsageError, match="needs at least one tool name"):
-        Registry().register(Fixed([]), tools=[])
+        Registry().register(FixedAnalyzer(), tools=[])
 
 
 def test_too_many_effects_fail() -> None:
     registry = Registry(Limits(max_effects=2))
     with pytest.raises(AnalyzerError, match="returned 3 effects, over the limit of 2"):
-        registry.run(Fixed([READ] * 3), Action("cat"))
+        registry.run(FixedAnalyzer(*[READ] * 3), Action("cat"))
 
 
 def test_oversized_input_fails() -> None:

@@ -22,19 +22,9 @@ from watchkeeper.models import Action, Effect, Target
 from watchkeeper.orders.cel import compile_expression, evaluate
 from watchkeeper.orders.loader import load
 from watchkeeper.orders.model import StandingOrders
+from watchkeeper.testing import FixedAnalyzer
 
 OrdersFrom = Callable[[str], StandingOrders]
-
-
-class FixedEffects:
-    """A test analyzer that reports the same effects for every action."""
-
-    def __init__(self, *effects: Effect, name: str = "fixed") -> None:
-        self.name = name
-        self.effects = list(effects)
-
-    def analyze(self, action: Action) -> list[Effect]:
-        return list(self.effects)
 
 
 class Crashing:
@@ -504,10 +494,10 @@ def test_selectors_pick_the_candidate_rules(
 
 
 def test_verb_and_target_must_hold_for_the_same_effect(selectors: StandingOrders) -> None:
-    split = FixedEffects(effect("delete", "file"), effect("read", "db_table"))
+    split = FixedAnalyzer(effect("delete", "file"), effect("read", "db_table"))
     d = gateway_with(selectors, "tf", split).decide(dev("tf"))
     assert d.decision == "allow", d.reasons
-    both = FixedEffects(effect("read", "file"), effect("delete", "db_table"))
+    both = FixedAnalyzer(effect("read", "file"), effect("delete", "db_table"))
     d = gateway_with(selectors, "tf", both).decide(dev("tf"))
     assert d.decision == "deny"
     assert d.rules == ("by-verb-and-target",)
@@ -729,7 +719,7 @@ FAILURES: list[tuple[str, Callable[[StandingOrders], Gateway], Any, str]] = [
         lambda o: gateway_with(
             o,
             "t",
-            FixedEffects(effect("read", "file"), effect("read", "file")),
+            FixedAnalyzer(effect("read", "file"), effect("read", "file")),
             Limits(max_effects=1),
         ),
         dev("t"),

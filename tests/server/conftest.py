@@ -1,4 +1,9 @@
-"""A real uvicorn server on loopback, on each store, with an agent and two people."""
+"""The server on each store, with an agent and two people: in-process by default (the ASGI
+application called directly, lifespan and all, through Starlette's test client: what the
+network adds does not matter to most tests), or a real uvicorn server on loopback for a test
+marked ``socket`` (long-polls, several connections at once, other processes talking to it).
+In-process requests go through ``httpx.ASGITransport``, driven from these synchronous tests by
+an event loop in a thread of its own."""
 
 from __future__ import annotations
 
@@ -11,10 +16,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from fastapi import FastAPI
 
 from watchkeeper.config import Settings
 from watchkeeper.orders.loader import builtin
@@ -35,17 +43,33 @@ def _free_port() -> int:
 
 
 class Served:
-    def __init__(self, base: str, agent_key: str, auditor: str, approver: str, store: Store):
+    def __init__(
+        self,
+        base: str,
+        agent_key: str,
+        auditor: str,
+        approver: str,
+        store: Store,
+        client: httpx.Client | None = None,
+    ):
         self.base, self.agent_key, self.auditor, self.approver = base, agent_key, auditor, approver
         self.store = store
+        #: Requests go through this client (in-process), or over the socket at ``base``.
+        self.client = client
 
-    def post(self, path: str, key: str, **kwargs: object) -> httpx.Response:
-        return httpx.post(self.base + path, headers={"Authorization": f"Bearer {key}"},
-                          timeout=10, **kwargs)  # type: ignore[arg-type]  # fmt: skip
+    def request(
+        self, method: str, path: str, key: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        if self.client is not None:
+            return self.client.request(method, path, headers=headers, **kwargs)
+        return httpx.request(method, self.base + path, headers=headers, timeout=10, **kwargs)
+
+    def post(self, path: str, key: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, key, **kwargs)
 
     def get(self, path: str, key: str | None = None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.get(self.base + path, headers=headers, timeout=10)
+        return self.request("GET", path, key)
 
 
 def serve_process(
@@ -96,8 +120,47 @@ def serving(
         thread.join(10)
 
 
+class InProcess(httpx.BaseTransport):
+    """``httpx.ASGITransport`` for a synchronous client: each request runs on ``portal``'s
+    event loop, where the application's lifespan runs too."""
+
+    def __init__(self, app: FastAPI, portal: BlockingPortal) -> None:
+        # As a server does: an exception the application raised is its 500, not the caller's.
+        self.asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        self.portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+
+        async def send() -> tuple[int, httpx.Headers, bytes]:
+            copy = httpx.Request(request.method, request.url, headers=request.headers,
+                                 content=body)  # fmt: skip
+            answer = await self.asgi.handle_async_request(copy)
+            return answer.status_code, answer.headers, await answer.aread()
+
+        status, headers, content = self.portal.call(send)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+
+@contextlib.contextmanager
+def in_process(
+    store: Store, settings: Settings, orders: StandingOrders | None = None
+) -> Iterator[httpx.Client]:
+    """A client of the application for ``store``, called in this process, its lifespan
+    running."""
+    app = create_app(orders or builtin(), store, settings)
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(app.router.lifespan_context(app)),
+        httpx.Client(
+            transport=InProcess(app, portal), base_url="http://watchkeeper.test"
+        ) as client,
+    ):
+        yield client
+
+
 @pytest.fixture
-def served(store_url: str, tmp_path: Path) -> Iterator[Served]:
+def served(request: pytest.FixtureRequest, store_url: str, tmp_path: Path) -> Iterator[Served]:
     store = Store.open(store_url)
     ids = Identities(store)
     agent_key = ids.add_agent("infra-bot")
@@ -107,7 +170,11 @@ def served(store_url: str, tmp_path: Path) -> Iterator[Served]:
     approver = ids.issue_token("alice@example.com")
     settings = Settings(audit_key=str(tmp_path / "audit.key"), max_input_bytes=4096)
     try:
-        with serving(store, settings) as base:
-            yield Served(base, agent_key, auditor, approver, store)
+        if request.node.get_closest_marker("socket"):
+            with serving(store, settings) as base:
+                yield Served(base, agent_key, auditor, approver, store)
+        else:
+            with in_process(store, settings) as client:
+                yield Served(str(client.base_url), agent_key, auditor, approver, store, client)
     finally:
         store.close()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from tests.server.conftest import Served, serving
@@ -19,6 +20,9 @@ from watchkeeper.config import Settings
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities
 from watchkeeper.store.vouch import cross_check
+
+#: These talk to the server as other processes do: over a socket.
+pytestmark = pytest.mark.socket
 
 
 def sees(base: str, token: str) -> int:

@@ -23,6 +23,7 @@ def test_an_agent_gets_a_recorded_decision(served: Served) -> None:
     assert '"agent":"infra-bot"' in event.event.decode()  # the key decides, not the body
 
 
+@pytest.mark.socket  # the headers and the body as a client sends them
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
@@ -48,6 +49,7 @@ def test_bad_bodies_get_the_error_shape(served: Served) -> None:
         assert answer.json()["error"]["code"]
 
 
+@pytest.mark.socket  # the headers and the body as a client sends them
 def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(served: Served) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: the size is known only by reading
         for _ in range(40):

@@ -15,6 +15,9 @@ from tests.server.conftest import Served
 from tests.server.test_approvals import ask, people
 from watchkeeper.cli import app
 
+#: These talk to the server as other processes and many connections do: over a socket.
+pytestmark = pytest.mark.socket
+
 runner = CliRunner()
 
 

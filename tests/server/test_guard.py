@@ -12,6 +12,9 @@ import pytest
 from tests.server.conftest import Served
 from watchkeeper.server.guard import Guard
 
+#: These talk to the server as other processes and many connections do: over a socket.
+pytestmark = pytest.mark.socket
+
 
 def raw(served: Served, request: bytes, wait: float = 5.0) -> bytes:
     """Send ``request`` as it is (part of a body, perhaps) and read what comes back."""

@@ -21,13 +21,7 @@ def pause(served: Served, token: str, **body: Any) -> httpx.Response:
 
 
 def resume(served: Served, token: str, pause_id: str, reason: str) -> httpx.Response:
-    return httpx.request(
-        "DELETE",
-        f"{served.base}/v1/pause/{pause_id}",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"reason": reason},
-        timeout=10,
-    )
+    return served.request("DELETE", f"/v1/pause/{pause_id}", token, json={"reason": reason})
 
 
 def decide(served: Served, key: str, action: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,9 @@ from tests.server.conftest import Served
 from tests.server.test_approvals import people, vote
 from watchkeeper import ActionDenied, ApprovalPending, UsageError, Watchkeeper
 
+#: These talk to the server as other processes and many connections do: over a socket.
+pytestmark = pytest.mark.socket
+
 DELETE = "rm -rf /srv/data"
 
 

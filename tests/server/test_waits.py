@@ -18,6 +18,9 @@ from watchkeeper.config import Settings
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities
 
+#: These talk to the server as other processes and many connections do: over a socket.
+pytestmark = pytest.mark.socket
+
 HELD = 500
 
 
