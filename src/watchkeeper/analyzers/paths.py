@@ -33,7 +33,23 @@ SECRET_PATHS = re.compile(
     r"|gcloud/(credentials\.db|access_tokens\.db|legacy_credentials|application_default_cred)"
     r"|\.azure/(accessTokens\.json|msal_token_cache)"
     r"|^/proc/[^/]+(/task/[^/]+)?/environ$|\.vault-token|\.config/gh/hosts\.yml"
-    r"|\.terraform\.d/credentials\.tfrc\.json|\.gnupg/private-keys|\.password-store/",
+    r"|\.terraform\.d/credentials\.tfrc\.json|\.gnupg/private-keys|\.password-store/"
+    # Service-account tokens and mounted secrets; host keys; cluster admin configurations.
+    r"|^/(var/)?run/secrets/|^/etc/ssh/ssh_host_[^/]*_key$|^/etc/kubernetes/[^/]*\.conf$"
+    r"|^/etc/kubernetes/pki/.*\.key$|^/var/lib/kubelet/kubeconfig"
+    # Registry, build-tool and client credentials.
+    r"|\.cargo/credentials(\.toml)?$|\.gem/credentials$|\.m2/settings(-security)?\.xml$"
+    r"|\.gradle/gradle\.properties$|(composer|containers)/auth\.json$|(^|/)\.boto$"
+    r"|(^|/)\.s3cfg$|rclone/rclone\.conf$|(^|/)\.my\.cnf$|(^|/)\.mylogin\.cnf$"
+    r"|^/etc/mysql/debian\.cnf$|(^|/)\.terraformrc$|\.aws/(sso|cli)/cache/"
+    r"|\.config/hub$|doctl/config\.yaml$|\.kube/[^/]+\.ya?ml$|\.local/share/keyrings/"
+    r"|(^|/)\.?vault[_-]?pass(word)?(\.txt)?$|(^|/)wp-config\.php$"
+    # Private keys by their name: not the public half (`id_rsa.pub`), not certificates.
+    r"|(^|/)id_(rsa|dsa|ecdsa|ed25519)(_sk)?$|\.(key|p12|pfx|jks|keystore)$"
+    r"|(^|/)[^/]*priv[^/]*\.pem$"
+    # What was typed: passwords given on command lines and to database shells.
+    r"|(^|/)\.(bash|zsh|sh|psql|mysql|sqlite|python|node_repl|rediscli|mongosh|dbshell)_history$"
+    r"|fish/fish_history$",
     re.IGNORECASE,
 )
 GUARD_PATHS = re.compile(
@@ -59,6 +75,16 @@ CREDENTIAL_FILES = (
     "~/.password-store/site.gpg", "/etc/shadow", "/etc/gshadow", "/etc/master.passwd",
     "/etc/security/opasswd", "/etc/ssl/private/site.key", "/proc/1/environ",
     "/proc/self/environ", ".env", "terraform.tfstate", "terraform.tfvars",
+    "/var/run/secrets/kubernetes.io/serviceaccount/token", "/run/secrets/db_password",
+    "/etc/ssh/ssh_host_ed25519_key", "/etc/kubernetes/admin.conf",
+    "/etc/kubernetes/pki/ca.key", "/var/lib/kubelet/kubeconfig", "~/.cargo/credentials.toml",
+    "~/.gem/credentials", "~/.m2/settings.xml", "~/.gradle/gradle.properties",
+    "~/.config/composer/auth.json", "~/.config/containers/auth.json", "~/.boto", "~/.s3cfg",
+    "~/.config/rclone/rclone.conf", "~/.my.cnf", "~/.mylogin.cnf", "/etc/mysql/debian.cnf",
+    "~/.terraformrc", "~/.aws/sso/cache/token.json", "~/.config/hub",
+    "~/.config/doctl/config.yaml", "id_ed25519", "server.key", "keystore.p12",
+    "privkey.pem", "~/.kube/prod.yaml", "~/.local/share/keyrings/login.keyring",
+    "~/.vault_pass", "wp-config.php", "~/.bash_history", "~/.psql_history", "~/.local/share/fish/fish_history",
 )  # fmt: skip
 #: The same, for globs: watchkeeper's own files and the start-up files.
 _EXAMPLES: dict[Flag, tuple[str, ...]] = {

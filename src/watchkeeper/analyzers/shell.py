@@ -249,6 +249,8 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
         body = node.child_by_field_name("body") or (
             node.named_children[0] if node.named_children else None
         )
+        if body is not None and body.type in _REDIRECTS:
+            body = None  # `> /etc/passwd` alone: no command, and the file is still truncated
         feds: list[Fed] = []
         extra: list[Node] = []
         # The grammar hangs `cd /etc && cat < shadow`'s redirection on the whole list: it is
@@ -288,6 +290,7 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
 
 
 _SUBSHELLS = frozenset({"subshell", "command_substitution", "process_substitution"})
+_REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 
 
 def _declaration(ctx: Context, node: Node) -> None:
