@@ -84,7 +84,8 @@ CREDENTIAL_FILES = (
     "~/.terraformrc", "~/.aws/sso/cache/token.json", "~/.config/hub",
     "~/.config/doctl/config.yaml", "id_ed25519", "server.key", "keystore.p12",
     "privkey.pem", "~/.kube/prod.yaml", "~/.local/share/keyrings/login.keyring",
-    "~/.vault_pass", "wp-config.php", "~/.bash_history", "~/.psql_history", "~/.local/share/fish/fish_history",
+    "~/.vault_pass", "wp-config.php", "~/.bash_history", "~/.psql_history",
+    "~/.local/share/fish/fish_history",
 )  # fmt: skip
 #: The same, for globs: watchkeeper's own files and the start-up files.
 _EXAMPLES: dict[Flag, tuple[str, ...]] = {
