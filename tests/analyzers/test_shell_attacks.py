@@ -161,3 +161,59 @@ def test_a_secret_variable_a_program_authenticates_with_is_not_a_read_of_it(
 def test_keyrings_that_print_a_secret_are_credential_reads(command: str) -> None:
     assert "credential_access" in flags(command)
     assert decide(command) == "ask"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "strace -f ./deploy.sh status",
+        "strace -o /tmp/t rm -rf /srv",
+        "ltrace ./x list",
+        "valgrind ./x list",
+        "perf stat ./x show",
+        "gdb --batch -ex run --args ./x list",
+        "npx -y some-package show",
+        "bunx some-package list",
+        "uvx some-package list",
+        "pipx run some-package list",
+        "uv run ./x list",
+        "poetry run ./x list",
+        "pipenv run ./x list",
+        "conda run ./x list",
+        "bundle exec ./x list",
+        "direnv exec . ./x list",
+        "mise exec -- ./x list",
+        "go run github.com/example/x@latest get",
+        "dotnet run list",
+        "nix run github:example/x -- list",
+        "java -jar tool.jar list",
+        "make list",
+        "make",
+        "just list",
+        "rake list",
+        "tox -e list",
+        "firejail ./x list",
+        "unshare -r ./x list",
+        "nsenter -t 1 -m ./x list",
+        "systemd-run ./x list",
+        "pkexec ./x list",
+        "flock /tmp/l ./x list",
+        "taskset 1 ./x list",
+        "sshpass -p x ./x list",
+        "tmux",
+        "tmux new -d 'rm -rf /srv'",
+        "tmux new-window 'rm -rf /srv'",
+        "tmux -S /tmp/s send-keys 'rm -rf /srv' Enter",
+        "screen -dm ./x list",
+    ],
+)
+def test_a_program_run_by_a_runner_is_not_judged_by_its_words(command: str) -> None:
+    assert not any(e.verb == "read" for e in analyze(command))
+    assert decide(command) == "ask"
+
+
+@pytest.mark.parametrize(
+    "command", ["tmux ls", "tmux list-sessions", "just --list", "npx --version", "poetry show"]
+)
+def test_a_runner_that_runs_nothing_still_reads(command: str) -> None:
+    assert decide(command) == "allow"

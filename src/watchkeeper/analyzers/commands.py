@@ -77,7 +77,7 @@ from watchkeeper.analyzers.vocabulary import (
     verb_of,
     words_of,
 )
-from watchkeeper.analyzers.wrappers import ALONE_READS, alone, su, wrapped_start
+from watchkeeper.analyzers.wrappers import ALONE_READS, RUNNERS, alone, runner, su, wrapped_start
 from watchkeeper.models import Effect, Span
 
 _XARGS_VALUED = frozenset({"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--max-args"})
@@ -531,6 +531,10 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return reader(run)
     if base == "find":
         return _find(run, analyze)
+    if base in RUNNERS:  # strace ./x list, npx evil list: the words are another program's
+        ran = runner(run)
+        if ran is not None:
+            return ran
     return generic_cli(run)
 
 
@@ -706,7 +710,7 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
 #: (:func:`generic_cli`), and with no word known it is ``unknown``.
 KNOWN_COMMANDS = frozenset(
     {*_TABLE, *READERS, *PAGERS, *PROGRAMMED, *NO_EFFECT, *SHELLS, *INTERPRETERS, *SQL_CLIENTS,
-     *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS}
+     *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS, *RUNNERS}
     | set(
         "sudo doas ionice chroot caffeinate su runuser xargs busybox parallel eval source . ssh "
         "find trap alias hash command type which env ip bq".split()
