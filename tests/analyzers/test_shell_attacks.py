@@ -217,3 +217,50 @@ def test_a_program_run_by_a_runner_is_not_judged_by_its_words(command: str) -> N
 )
 def test_a_runner_that_runs_nothing_still_reads(command: str) -> None:
     assert decide(command) == "allow"
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("psql -o /etc/passwd -c 'select 1'", ("overwrite", "file")),
+        ("psql --output=/etc/passwd -c 'select 1'", ("overwrite", "file")),
+        ("psql -L /srv/prod/app.log -c 'select 1'", ("overwrite", "file")),
+        ("psql --log-file=/etc/passwd -c 'select 1'", ("overwrite", "file")),
+        ("mysql --tee=/etc/passwd -e 'select 1'", ("overwrite", "file")),
+        ("mysql -e 'select 1' --pager='rm -rf /srv'", ("unknown", "process")),
+        ("sqlite3 x.db 'select 1' -cmd '.output /etc/passwd'", ("unknown", "process")),
+        ("sqlite3 -cmd '.shell rm -rf /srv' x.db 'select 1'", ("unknown", "process")),
+    ],
+)
+def test_sql_client_options_that_write_or_run_count_beside_the_sql(
+    command: str, expected: tuple[str, str]
+) -> None:
+    assert expected in verbs(command)
+    assert decide(command) == "ask"
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["psql -o /dev/null -c 'select 1'", "psql -X -c 'select 1' --set=x=1 -v ON_ERROR_STOP=1",
+     "mysql -e 'select 1' -h db -u me", "sqlite3 x.db 'select 1'"],
+)  # fmt: skip
+def test_sql_client_reads_stay_free(command: str) -> None:
+    assert decide(command) == "allow"
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["ln -s /bin/rm ls; ./ls -rf /srv", "mv payload ./ls; ./ls", "cp /bin/rm ./ls; ./ls -rf /srv"],
+)
+def test_a_program_put_at_a_name_earlier_in_the_line_is_unknown_when_run(command: str) -> None:
+    assert ("unknown", "process") in verbs(command)
+    assert decide(command) == "ask"
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["ln -s /bin/rm /usr/local/bin/ls", "ln -s /tmp/x ~/.local/bin/git",
+     "ln -sf /tmp/x /usr/bin/ls", "ln -s /tmp/x /sbin/reboot"],
+)  # fmt: skip
+def test_a_link_on_the_search_path_is_not_a_free_change(command: str) -> None:
+    assert decide(command) == "ask"

@@ -770,6 +770,9 @@ def _invoke(
     for e in found:  # curl -o x.sh, wget URL: the file holds the download
         if e.attributes.get("downloaded") and e.target.kind == "file":
             _record(ctx, e.target.id, None, append=False, payload="downloaded")
+        elif name in _PLACERS and e.verb in ("create", "overwrite") and e.target.kind == "file":
+            # ln -s /bin/rm ls; ./ls -rf /srv: what runs is whatever was put there
+            _record(ctx, e.target.id, None, append=False, payload=None)
     if name in ("cd", "pushd", "popd"):  # later relative paths are under the new directory
         _moved(ctx, name, args)
     else:
@@ -784,6 +787,8 @@ _SECRET_VARIABLE = re.compile(
     re.IGNORECASE,
 )
 _NOT_SECRET_VARIABLE = re.compile(r"_(FILE|PATH|DIR|URL|ENDPOINT|NAME|ID|TYPE)S?$", re.IGNORECASE)
+#: Programs that put a file at a name: run by that name later in the line, it is unknown.
+_PLACERS = frozenset({"ln", "cp", "mv", "install", "rsync", "scp"})
 #: Programs that print their words for the agent to read.
 _PRINTERS = frozenset({"echo", "printf", "print", "cat"})
 #: Options through which a program authenticates itself with a secret (not counted): the

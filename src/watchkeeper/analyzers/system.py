@@ -7,6 +7,7 @@ effects. ``find -exec`` runs another command, so it takes the dispatcher too.
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,8 +21,9 @@ from watchkeeper.analyzers.invocation import (
     dynamic,
     effect,
     paths_of,
+    redirect,
 )
-from watchkeeper.analyzers.paths import path_flags
+from watchkeeper.analyzers.paths import home, path_flags
 from watchkeeper.models import Effect
 
 
@@ -160,9 +162,36 @@ _SQL_FILES = frozenset({"-f", "--file", "-i", "--input-file", "-init", "--init-c
                         "--queries-file", "-source"})  # fmt: skip
 
 
+#: Client options that write their value's file (`psql -o FILE`, `mysql --tee=FILE`).
+_SQL_WRITES = frozenset({"-o", "--output", "-L", "--log-file", "--tee"})
+#: Client options that run a program or more commands beside the SQL given.
+_SQL_RUNS = frozenset({"--pager", "-cmd", "-init", "--init-command", "-source"})
+
+
 def sql_client(run: Invocation) -> list[Effect]:
     """psql -c, mysql -e, sqlite3 DB SQL: the SQL analyzer reads the statements. Without SQL on
-    the command line a client runs what it reads (a file, its input, a session)."""
+    the command line a client runs what it reads (a file, its input, a session). Options that
+    write a file or run more (``psql -o FILE``, ``mysql --pager``, ``sqlite3 -cmd``) count too.
+    """
+    return [*_statements(run), *_client_options(run)]
+
+
+def _client_options(run: Invocation) -> list[Effect]:
+    out: list[Effect] = []
+    args = run.args
+    for i, a in enumerate(args):
+        if a is None:
+            continue
+        option, eq, value = a.partition("=") if a.startswith("--") else (a, "", "")
+        target: str | None = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+        if option in _SQL_WRITES:
+            out.extend(redirect(target, False, run.span) if target != "" else [])
+        elif option in _SQL_RUNS or (a.startswith("--pager") and run.base != "psql"):
+            out.append(dynamic(f"{run.base} {option} runs more than the SQL given", run.span))
+    return out
+
+
+def _statements(run: Invocation) -> list[Effect]:
     args = run.args
     flags = SQL_CLIENTS[run.base]
     text: str | None = ""
@@ -503,6 +532,10 @@ def kill(run: Invocation) -> list[Effect]:
     return [effect("delete", "process", None, reversible="unknown", span=run.span)]
 
 
+#: Directories on the usual search path: a name put there shadows a program.
+_ON_PATH = re.compile(r"^(/usr(/local)?|~(/\.local)?|/opt/[^/]+)?/s?bin(/|$)")
+
+
 def link(run: Invocation) -> list[Effect]:
     """``ln``: a new name, reversible; with ``-f`` it replaces whatever held that name."""
     known = run.known()
@@ -512,6 +545,10 @@ def link(run: Invocation) -> list[Effect]:
     )
     words = paths_of(run)
     target = words[-1] if words else None
+    if target is not None and _ON_PATH.match(home(posixpath.normpath(target))):
+        # ln -s /bin/rm /usr/local/bin/ls: every later `ls` runs it
+        return [effect("create", "file", target, reversible="yes", flags=["privileged"],
+                       span=run.span, why="a program on the search path")]  # fmt: skip
     if force:
         return [effect("overwrite", "file", target, reversible="no",
                        flags=path_flags(target or ""), span=run.span)]  # fmt: skip
