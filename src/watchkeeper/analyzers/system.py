@@ -21,7 +21,6 @@ from watchkeeper.analyzers.invocation import (
     dynamic,
     effect,
     paths_of,
-    redirect,
 )
 from watchkeeper.analyzers.paths import home, path_flags
 from watchkeeper.models import Effect
@@ -184,8 +183,11 @@ def _client_options(run: Invocation) -> list[Effect]:
             continue
         option, eq, value = a.partition("=") if a.startswith("--") else (a, "", "")
         target: str | None = value if eq else (args[i + 1] if i + 1 < len(args) else "")
-        if option in _SQL_WRITES:
-            out.extend(redirect(target, False, run.span) if target != "" else [])
+        if option in _SQL_WRITES and target is None:
+            out.append(dynamic(f"{run.base} {option} writes a file named at run time", run.span))
+        elif option in _SQL_WRITES and target and target != "/dev/null":
+            out.append(effect("overwrite", "file", target, reversible="no",
+                              flags=path_flags(target), span=run.span))  # fmt: skip
         elif option in _SQL_RUNS or (a.startswith("--pager") and run.base != "psql"):
             out.append(dynamic(f"{run.base} {option} runs more than the SQL given", run.span))
     return out
