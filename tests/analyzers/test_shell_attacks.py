@@ -264,3 +264,20 @@ def test_a_program_put_at_a_name_earlier_in_the_line_is_unknown_when_run(command
 )  # fmt: skip
 def test_a_link_on_the_search_path_is_not_a_free_change(command: str) -> None:
     assert decide(command) == "ask"
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["gh gist create notes.md", "gh gist create --public x.txt", "gh release create v1 ./dist/app",
+     "gh release upload v1 ./build.zip", "glab release create v1"],
+)  # fmt: skip
+def test_publishing_local_files_is_a_send_out(command: str) -> None:
+    assert ("send", "cloud_resource") in verbs(command)
+    assert "egress" in flags(command)
+    assert decide(command) == "ask"
+    assert decide(f"{command} ~/.aws/credentials", "dev") == "deny"
+
+
+@pytest.mark.parametrize("command", ["gh release list", "gh release view v1", "gh gist list"])
+def test_listing_releases_and_gists_stays_free(command: str) -> None:
+    assert decide(command) == "allow"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import itertools
 import re
 import shlex
 from collections.abc import Callable
@@ -575,6 +576,11 @@ _GRANTS = re.compile(
 #: Tools nobody else describes whose --dry-run is documented to change nothing.
 _DRY_RUNS = frozenset("rclone restic borg velero helmfile ansible-playbook kustomize".split())
 _RECOVERY = {"create": "delete what was created"}
+#: Subcommands (word pairs) that publish local files: a gist, a release's assets.
+_PUBLISHES = frozenset(
+    {("gist", "create"), ("gist", "edit"), ("release", "create"), ("release", "upload"),
+     ("snippet", "create"), ("paste", "create")}
+)  # fmt: skip
 
 
 def generic_cli(run: Invocation) -> list[Effect]:
@@ -602,6 +608,11 @@ def generic_cli(run: Invocation) -> list[Effect]:
         # aws iam add-user-to-group, create-access-key, attach-role-policy: access, not a thing
         return [effect("grant", "cloud_resource", None, flags=["privileged"], span=run.span,
                        tool=run.base)]  # fmt: skip
+    words = words_of(known, 5)
+    if verb in ("create", "update") and any(p in _PUBLISHES for p in itertools.pairwise(words)):
+        # gh gist create notes.md, gh release upload v1 ./dist/*: local files go out to others
+        return [effect("send", "cloud_resource", None, reversible="no", flags=["egress"],
+                       span=run.span, tool=run.base, why="publishes files")]  # fmt: skip
     if verb == "read" and reads_secret(words_of(known, 5)):
         return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
                        span=run.span, tool=run.base)]  # fmt: skip
