@@ -308,7 +308,8 @@ _IDENTITY: dict[str, frozenset[str]] = {
         frozenset({"--kubeconfig", "--client-key", "--client-certificate"}),
     ),
     **dict.fromkeys(
-        ("docker", "podman"), frozenset({"--config", "--tlscert", "--tlskey", "--tlscacert"})
+        ("docker", "podman", "buildah", "skopeo"),
+        frozenset({"--config", "--tlscert", "--tlskey", "--tlscacert", "--authfile"}),
     ),
     "git": frozenset({"-c"}),  # -c core.sshCommand='ssh -i KEY'
     **dict.fromkeys(("terraform", "tofu", "terragrunt"), frozenset({"-var-file"})),

@@ -81,7 +81,7 @@ CREDENTIAL_FILES = (
     "~/.gem/credentials", "~/.m2/settings.xml", "~/.gradle/gradle.properties",
     "~/.config/composer/auth.json", "~/.config/containers/auth.json", "~/.boto", "~/.s3cfg",
     "~/.config/rclone/rclone.conf", "~/.my.cnf", "~/.mylogin.cnf", "/etc/mysql/debian.cnf",
-    "~/.terraformrc", "~/.aws/sso/cache/token.json", "~/.config/hub",
+    "~/.terraformrc", "~/.config/hub",
     "~/.config/doctl/config.yaml", "id_ed25519", "server.key", "keystore.p12",
     "privkey.pem", "~/.kube/prod.yaml", "~/.local/share/keyrings/login.keyring",
     "~/.vault_pass", "wp-config.php", "~/.bash_history", "~/.psql_history",

@@ -71,11 +71,12 @@ def prints_secrets(run: Invocation) -> str | None:
         asked = any(a.split("=", 1)[0] in ("--otp", "--fields", "--format") for a in known)
         return "prints what 1Password stores" if printed or asked else None
     if base in SECRET_STORES and (
-        any(VALUE_VERB.search(w) or w in ("lookup", "pipe") for w in words)
+        any(VALUE_VERB.search(w) for w in words)
+        or (base == "keyctl" and operands[:1] == ["pipe"])
         or (base in ("pass", "gopass") and operands and operands[0] not in _PASS_COMMANDS)
     ):
         return f"prints what {base} stores"
-    if base == "secret-tool" and operands[:1] == ["search"]:  # prints each match's secret
+    if base == "secret-tool" and operands[:1] in (["search"], ["lookup"]):  # prints the secret
         return "prints what secret-tool stores"
     if base == "sops" and any(a in ("-d", "--decrypt") for a in known):
         return "prints the decrypted file"
