@@ -780,13 +780,6 @@ def _invoke(
     ctx.effects.extend(found)
 
 
-#: Variables named for a secret: `$GITHUB_TOKEN`, `$AWS_SECRET_ACCESS_KEY`, `$DB_PASSWORD`,
-#: `$PGPASSWORD` (not a file or a place that holds one: `$TOKEN_FILE`, `$SECRETS_DIR`).
-_SECRET_VARIABLE = re.compile(
-    r"TOKEN|SECRET|PASSW|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|_PWD$|^PWD_|_PAT$",
-    re.IGNORECASE,
-)
-_NOT_SECRET_VARIABLE = re.compile(r"_(FILE|PATH|DIR|URL|ENDPOINT|NAME|ID|TYPE)S?$", re.IGNORECASE)
 #: Programs that put a file at a name: run by that name later in the line, it is unknown.
 _PLACERS = frozenset({"ln", "cp", "mv", "install", "rsync", "scp"})
 #: Programs that print their words for the agent to read.
@@ -827,7 +820,7 @@ def _secrets_given(ctx: Context, name: str, words: Sequence[Node]) -> list[str]:
         if not authenticates:
             out.extend(
                 v for v in _expanded(ctx, word)
-                if _SECRET_VARIABLE.search(v) and not _NOT_SECRET_VARIABLE.search(v)
+                if secrets.secret_variable(v)
             )  # fmt: skip
     return out
 
