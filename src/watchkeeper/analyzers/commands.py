@@ -40,7 +40,7 @@ from watchkeeper.analyzers.invocation import (
 )
 from watchkeeper.analyzers.network import CLIENTS, openssl
 from watchkeeper.analyzers.packages import packages
-from watchkeeper.analyzers.paths import names_credential_file
+from watchkeeper.analyzers.paths import is_credential, is_device, names_credential_file
 from watchkeeper.analyzers.readers import (
     CONFIG_CHECKS,
     PAGERS,
@@ -369,7 +369,17 @@ def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
     # which of the effects reads it (`cat /tmp/x /etc/shadow`), they all may.
     if not any("credential_access" in e.flags for e in out) and names_credential(run):
         out = [flagged(e, "credential_access") for e in out]
+    if run.base in _DEVICE_METADATA and all(
+        is_device(w) or not is_credential(w, run.cwd) for w in [*run.known(), *run.shapes]
+    ):  # ls -l /dev/sda, lsblk /dev/sda: a disk's size and name, not what it holds
+        out = [dataclasses.replace(e, flags=e.flags - {"credential_access"}) for e in out]
     return out
+
+
+#: Programs that show a disk's name, size or layout without reading what it holds.
+_DEVICE_METADATA = frozenset(
+    "ls stat df du lsblk blkid findmnt realpath readlink file lsattr udevadm smartctl".split()
+)
 
 
 def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:

@@ -49,7 +49,10 @@ SECRET_PATHS = re.compile(
     r"|(^|/)[^/]*priv[^/]*\.pem$"
     # What was typed: passwords given on command lines and to database shells.
     r"|(^|/)\.(bash|zsh|sh|psql|mysql|sqlite|python|node_repl|rediscli|mongosh|dbshell)_history$"
-    r"|fish/fish_history$",
+    r"|fish/fish_history$"
+    # Raw disks and memory: every file, credentials included, is in them.
+    r"|^/dev/(mem|kmem|port)$|^/proc/kcore$|^/dev/mapper/|^/dev/disk/"
+    r"|^/dev/(sd[a-z]+|hd[a-z]+|vd[a-z]+|xvd[a-z]+|nvme\d+n\d+|mmcblk\d+|dm-|md\d)[p\d\-]*$",
     re.IGNORECASE,
 )
 GUARD_PATHS = re.compile(
@@ -85,7 +88,8 @@ CREDENTIAL_FILES = (
     "~/.config/doctl/config.yaml", "id_ed25519", "server.key", "keystore.p12",
     "privkey.pem", "~/.kube/prod.yaml", "~/.local/share/keyrings/login.keyring",
     "~/.vault_pass", "wp-config.php", "~/.bash_history", "~/.psql_history",
-    "~/.local/share/fish/fish_history",
+    "~/.local/share/fish/fish_history", "/dev/sda", "/dev/nvme0n1p1", "/dev/mem", "/proc/kcore",
+    "/dev/mapper/root", "/dev/disk/by-uuid/1234",
 )  # fmt: skip
 #: The same, for globs: watchkeeper's own files and the start-up files.
 _EXAMPLES: dict[Flag, tuple[str, ...]] = {
@@ -263,6 +267,18 @@ def path_flags(path: str, cwd: str | None = None, *, tree: bool = False) -> list
         return []
     forms = _forms(path, cwd)
     return [flag for flag in _PATTERNS if _carries(flag, forms, tree)]
+
+
+#: Raw disks and memory (credentials by what they hold, not by their name).
+DEVICES = re.compile(
+    r"^/dev/(mem|kmem|port)$|^/proc/kcore$|^/dev/mapper/|^/dev/disk/"
+    r"|^/dev/(sd[a-z]+|hd[a-z]+|vd[a-z]+|xvd[a-z]+|nvme\d+n\d+|mmcblk\d+|dm-|md\d)[p\d\-]*$"
+)
+
+
+def is_device(path: str) -> bool:
+    """Whether ``path`` is a raw disk or memory (written, or as a glob that can name one)."""
+    return bool(path) and bool(DEVICES.search(posixpath.normpath(path).replace("*", "a")))
 
 
 @functools.lru_cache(maxsize=8192)
