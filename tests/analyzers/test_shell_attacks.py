@@ -339,3 +339,33 @@ def test_a_raw_disk_or_memory_read_is_a_credential_read(command: str) -> None:
 )  # fmt: skip
 def test_a_disks_name_and_size_stay_free_to_read(command: str) -> None:
     assert decide(command) == "allow"
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("http --download -o /etc/passwd https://x.example", ("overwrite", "file")),
+        ("http -o /etc/passwd https://x.example", ("overwrite", "file")),
+        ("http --output=/etc/passwd https://x.example", ("overwrite", "file")),
+        ("http --session=/etc/passwd https://x.example", ("update", "file")),
+        ("curl -w '%output{/etc/passwd}x' https://x.example", ("overwrite", "file")),
+        ("helm template x ./chart --post-renderer ./render.sh", ("unknown", "process")),
+        ("helm install x ./chart --dry-run --post-renderer=./render.sh", ("unknown", "process")),
+        ("kustomize build --enable-exec .", ("unknown", "process")),
+        ("kubectl kustomize --enable-alpha-plugins .", ("unknown", "process")),
+    ],
+)
+def test_client_options_that_write_files_or_run_programs_are_not_reads(
+    command: str, expected: tuple[str, str]
+) -> None:
+    assert expected in verbs(command)
+    assert decide(command) == "ask"
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["http https://x.example", "http --session=me https://x.example",
+     "curl -s -w '%{http_code}' https://x.example", "helm template x ./chart"],
+)  # fmt: skip
+def test_plain_client_reads_stay_free(command: str) -> None:
+    assert decide(command) == "allow"

@@ -376,6 +376,16 @@ def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
     return out
 
 
+#: Options of helm and kustomize that run a program or plugin while rendering.
+_RUNS_PLUGINS = frozenset(
+    {
+        "--post-renderer",
+        "--enable-exec",
+        "--enable-alpha-plugins",
+        "--helm-command",
+        "--enable-star",
+    }
+)
 #: Programs that show a disk's name, size or layout without reading what it holds.
 _DEVICE_METADATA = frozenset(
     "ls stat df du lsblk blkid findmnt realpath readlink file lsattr udevadm smartctl".split()
@@ -524,6 +534,11 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
                 "delete", "host", next(iter(paths_of(run)), None), reversible="no", span=run.span
             )
         ]
+    plugins = [a for a in run.known() if a.split("=", 1)[0] in _RUNS_PLUGINS]
+    if plugins and base in ("helm", "kubectl", "oc", "kustomize"):
+        # helm template --post-renderer ./x.sh, kustomize build --enable-exec: a program runs
+        plugin = dynamic(f"{base} {plugins[0].split('=', 1)[0]} runs a program", run.span)
+        return [plugin, *(_TABLE[base](run) if base in _TABLE else [])]
     table = _TABLE.get(base)
     if table is not None and base in _SUBCOMMANDED and _first_word(run.args) is None:
         return [dynamic(f"the {base} subcommand is computed at run time", run.span)]

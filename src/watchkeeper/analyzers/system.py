@@ -112,11 +112,22 @@ def httpie(run: Invocation) -> list[Effect]:
     items = rest[1:]
     files = [i for i in items if ("@" in i and "=@" in i) or i.startswith("@")]
     body = any("=" in i for i in items)
-    as_curl = ["-X", method or ("POST" if body else "GET"), *(["--data"] if body else [])]
+    as_curl: list[str | None] = ["-X", method or ("POST" if body else "GET")]
+    as_curl += ["--data"] if body else []
     as_curl += [f"@{f}" for f in files]
     if url is not None:
         as_curl.append(url if "://" in url or url.startswith(":") else f"http://{url}")
-    return curl(dataclasses.replace(run, args=[*as_curl]))
+    session: list[Effect] = []
+    for i, a in enumerate(run.args):  # -o FILE writes the body there; a session path is a file
+        value = run.args[i + 1] if i + 1 < len(run.args) else ""
+        if a is not None and a.startswith(("--output=", "--session=", "--session-read-only=")):
+            a, value = a.split("=", 1)
+        if a in ("-o", "--output"):
+            as_curl += ["-o", value]
+        elif a == "--session" and (value is None or "/" in value or value.endswith(".json")):
+            session.append(effect("update", "file", value, flags=path_flags(value or ""),
+                                  span=run.span))  # fmt: skip
+    return [*curl(dataclasses.replace(run, args=[*as_curl])), *session]
 
 
 def interpreter(run: Invocation, flag: str) -> list[Effect]:
@@ -343,9 +354,22 @@ _CURL_WRITES = {
 }  # fmt: skip
 
 
+#: curl's `-w '%output{FILE}…'` (since 8.3): what follows is written to FILE.
+_WRITE_OUT_FILE = re.compile(r"%output\{(>>)?([^}]*)\}")
+
+
 def _logged(run: Invocation) -> list[Effect]:
     out = []
     for i, a in enumerate(run.args):
+        template = None
+        if run.base == "curl" and a in ("-w", "--write-out"):
+            template = run.args[i + 1] if i + 1 < len(run.args) else ""
+        elif run.base == "curl" and a is not None and a.startswith(("-w", "--write-out=")):
+            template = a.split("=", 1)[1] if a.startswith("--") else a[2:]
+        for found in _WRITE_OUT_FILE.finditer(template or ""):
+            path = found.group(2)
+            out.append(effect("update" if found.group(1) else "overwrite", "file", path,
+                              reversible="no", flags=path_flags(path), span=run.span))  # fmt: skip
         name = a.split("=", 1)[0] if a is not None else None
         if name not in _CURL_WRITES.get(run.base, ()) or a is None:
             continue
