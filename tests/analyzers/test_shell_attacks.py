@@ -369,3 +369,40 @@ def test_client_options_that_write_files_or_run_programs_are_not_reads(
 )  # fmt: skip
 def test_plain_client_reads_stay_free(command: str) -> None:
     assert decide(command) == "allow"
+
+
+def decide_input(given: dict[str, object], env: str = "prod") -> str:
+    return GATEWAY.submit({"tool": "shell", "environment": env, "input": given}).decision
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"command": "ls", "script": "rm -rf /srv"},
+        {"command": "ls", "cmd": "rm -rf /srv"},
+        {"cmd": "ls", "script": "rm -rf /srv"},
+        {"command": "rm", "args": ["-rf", "/srv"]},
+        {"command": "rm", "argv": "/srv/db"},
+        {"command": "bash", "stdin": "rm -rf /srv"},
+        {"command": "git log", "env": {"GIT_PAGER": "rm -rf /srv"}},
+        {"command": "ls", "env": {"LD_PRELOAD": "/tmp/x.so"}},
+        {"command": "ls", "shell": "/tmp/x"},
+        {"command": "print(1)", "shell": "python3"},
+    ],
+)
+def test_fields_beside_the_command_that_change_what_runs_count(given: dict[str, object]) -> None:
+    assert decide_input(given) == "ask"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"command": "ls", "env": {"LANG": "C"}},
+        {"command": "cat", "stdin": "x"},
+        {"command": "ls", "shell": "/bin/bash"},
+        {"command": "ls", "description": "list", "timeout": 1000, "run_in_background": False},
+        {"command": ["ls", "-l"]},
+    ],
+)
+def test_plain_fields_beside_a_read_keep_it_free(given: dict[str, object]) -> None:
+    assert decide_input(given) == "allow"

@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import tree_sitter_bash
@@ -867,12 +867,66 @@ class ShellAnalyzer:
         """Effects of the action's command line."""
         # Where the agent says the command runs: it only adds flags to relative paths (a path
         # is also judged as written), so a false `cwd` hides nothing.
-        cwd = action.input.get("cwd")
+        given = action.input
+        cwd = given.get("cwd")
         start = cwd if isinstance(cwd, str) and cwd.startswith(("/", "~")) else None
+        # Every field a runner may take the command from counts (`{"command": "ls", "script":
+        # "rm -rf /srv"}`), with the arguments, input, environment and shell given beside it.
+        found: list[Effect] = [*_beside(given)]
+        extra = _arguments(given)
+        stdin = next((given[k] for k in _STDIN_KEYS if k in given), None)
+        seen = False
         for key in ("command", "cmd", "script"):
-            value = action.input.get(key)
-            if isinstance(value, str):
-                return analyze(value, key, cwd=start)
+            value = given.get(key)
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                return analyze(" ".join(shlex_quote(v) for v in value), key, cwd=start)
-        return [commands.dynamic("no command in the input", None)]
+                value = " ".join(shlex_quote(v) for v in value)
+            if not isinstance(value, str):
+                continue
+            seen = True
+            text = f"{value} {extra}" if extra else value
+            if isinstance(stdin, str) and stdin:  # what the command reads, as a here-string
+                fed = f"<<< {shlex_quote(stdin)}"
+                text = f"{text} {fed}" if not _COMPOUND.search(text) else f"{{ {text}\n}} {fed}"
+            found.extend(analyze(text, key, cwd=start))
+        if not seen:
+            return [commands.dynamic("no command in the input", None)]
+        return found
+
+
+#: Input fields through which a runner may feed the command its input.
+_STDIN_KEYS = ("stdin", "input")
+#: Text joining several commands: a here-string given beside it goes to the group.
+_COMPOUND = re.compile(r"[;&|\n`$()<>{}]")
+_SHELL_NAMES = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "busybox"})
+
+
+def _arguments(given: Mapping[str, object]) -> str:
+    """``{"command": "rm", "args": ["-rf", "/srv"]}``: the arguments a runner appends."""
+    for key in ("args", "argv", "arguments"):
+        value = given.get(key)
+        if isinstance(value, str):
+            return shlex_quote(value)
+        if isinstance(value, list):
+            return " ".join(shlex_quote(v) if isinstance(v, str) else "$X" for v in value)
+    return ""
+
+
+def _beside(given: Mapping[str, object]) -> list[Effect]:
+    """What an environment or a shell given beside the command can make it run."""
+    out: list[Effect] = []
+    for key in ("env", "environment", "envs", "env_vars"):
+        value = given.get(key)
+        if isinstance(value, Mapping):
+            runs = sorted(str(k) for k in value if commands.runs_program(str(k)))
+            if runs:
+                why = f"the input's {key} sets {', '.join(runs)}, which can make it run any program"
+                out.append(commands.dynamic(why, None))
+        elif value is not None and not isinstance(value, str):
+            out.append(commands.dynamic(f"the input's {key} is not a mapping of names", None))
+    shell = given.get("shell")
+    if shell is not None and not (
+        isinstance(shell, bool)
+        or (isinstance(shell, str) and posixpath.basename(shell) in _SHELL_NAMES)
+    ):
+        out.append(commands.dynamic(f"the command runs under {shell!r}, not a shell", None))
+    return out
