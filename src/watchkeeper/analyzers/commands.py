@@ -21,6 +21,7 @@ from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, kubectx, te
 from watchkeeper.analyzers.invocation import (
     DOWNLOADERS,
     INTERPRETERS,
+    NETWORK_FILES,
     PAYLOADS,
     SHELLS,
     SQL_CLIENTS,
@@ -33,6 +34,7 @@ from watchkeeper.analyzers.invocation import (
     is_scratch,
     is_shell,
     names_credential,
+    network_file,
     paths_of,
     producer,
     redirect,
@@ -123,12 +125,14 @@ NO_EFFECT = frozenset(
 
 __all__ = [
     "DOWNLOADERS",
+    "NETWORK_FILES",
     "Invocation",
     "dynamic",
     "effect",
     "effects_of",
     "flagged",
     "is_shell",
+    "network_file",
     "producer",
     "redirect",
     "runs_program",

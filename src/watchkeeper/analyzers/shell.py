@@ -508,6 +508,8 @@ def _file_effects(ctx: Context, node: Node) -> None:
         append = operator in (">>", "&>>")
         written = commands.redirect(path, append, ctx.span(node))
         ctx.effects.extend(_under(ctx, e) for e in written)
+    elif path is not None and path.startswith(commands.NETWORK_FILES):  # 3<> /dev/tcp/…
+        ctx.effects.append(commands.network_file(path, ctx.span(node), sends="<" not in operator))
     elif operator == "<" and target is not None and target.type != "process_substitution":
         ctx.effects.append(_input(ctx, path, _shape(ctx, target), ctx.span(node)))
 
@@ -540,6 +542,8 @@ def _redirect(
             return None
         if target.type == "process_substitution":  # < <(curl …)
             return Fed(None, _payload(ctx, target) or "dynamic")
+        if path is not None and path.startswith(commands.NETWORK_FILES):
+            return Fed(None, "downloaded")  # bash < /dev/tcp/HOST/PORT runs what arrives
         key = posixpath.normpath(path) if path is not None else None
         if key is not None and key in ctx.scope.payload_files:  # curl … > x; bash < x
             return Fed(None, ctx.scope.payload_files[key])

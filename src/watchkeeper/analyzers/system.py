@@ -23,6 +23,7 @@ from watchkeeper.analyzers.invocation import (
     paths_of,
 )
 from watchkeeper.analyzers.paths import home, path_flags
+from watchkeeper.analyzers.secrets import secret_variable
 from watchkeeper.models import Effect
 
 
@@ -162,7 +163,29 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
         out.append(effect("send", "message", None, flags=["egress"], span=run.span))
     if re.search(r"(b64decode|base64|decode\(|fromCharCode|\\x[0-9a-f]{2}|eval\()", code, re.I):
         out.append(effect("execute", "process", None, flags=["obfuscated"], span=run.span))
+    if _code_reads_secrets(code):  # os.environ["AWS_SECRET_ACCESS_KEY"], process.env
+        why = "reads the environment or a secret in it"
+        out.append(effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                          span=run.span, why=why))  # fmt: skip
     return out or [effect("execute", "process", None, span=run.span)]
+
+
+#: How one-liners read the environment: the whole of it, or one variable by name (group 1).
+_CODE_ENVIRONMENT = re.compile(
+    r"(?:os\.environ|process\.env|\bENV|\$ENV|getenv|System\.getenv|os\.Getenv|env::var)"
+    r"(?:\s*(?:\.get\(|\[|\{|\(|\.)\s*['\"]?(\w+))?"
+)
+
+
+def _code_reads_secrets(code: str) -> bool:
+    """The whole environment (``print(os.environ)``), or a variable named for a secret."""
+    for found in _CODE_ENVIRONMENT.finditer(code):
+        name = found.group(1)
+        if name is None or name in ("items", "keys", "values", "copy", "to_h", "each", "entries"):
+            return True
+        if secret_variable(name):
+            return True
+    return False
 
 
 #: SQL clients' options that only print (a list of databases, the version), and those that
