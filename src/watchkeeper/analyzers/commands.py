@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import itertools
 import re
 import shlex
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, kubectx, te
 from watchkeeper.analyzers.invocation import (
     DOWNLOADERS,
     INTERPRETERS,
+    NETWORK_FILES,
     PAYLOADS,
     SHELLS,
     SQL_CLIENTS,
@@ -32,6 +34,7 @@ from watchkeeper.analyzers.invocation import (
     is_scratch,
     is_shell,
     names_credential,
+    network_file,
     paths_of,
     producer,
     redirect,
@@ -39,7 +42,7 @@ from watchkeeper.analyzers.invocation import (
 )
 from watchkeeper.analyzers.network import CLIENTS, openssl
 from watchkeeper.analyzers.packages import packages
-from watchkeeper.analyzers.paths import names_credential_file
+from watchkeeper.analyzers.paths import is_credential, is_device, names_credential_file
 from watchkeeper.analyzers.readers import (
     CONFIG_CHECKS,
     PAGERS,
@@ -77,7 +80,7 @@ from watchkeeper.analyzers.vocabulary import (
     verb_of,
     words_of,
 )
-from watchkeeper.analyzers.wrappers import ALONE_READS, alone, su, wrapped_start
+from watchkeeper.analyzers.wrappers import ALONE_READS, RUNNERS, alone, runner, su, wrapped_start
 from watchkeeper.models import Effect, Span
 
 _XARGS_VALUED = frozenset({"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--max-args"})
@@ -122,12 +125,14 @@ NO_EFFECT = frozenset(
 
 __all__ = [
     "DOWNLOADERS",
+    "NETWORK_FILES",
     "Invocation",
     "dynamic",
     "effect",
     "effects_of",
     "flagged",
     "is_shell",
+    "network_file",
     "producer",
     "redirect",
     "runs_program",
@@ -368,7 +373,27 @@ def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
     # which of the effects reads it (`cat /tmp/x /etc/shadow`), they all may.
     if not any("credential_access" in e.flags for e in out) and names_credential(run):
         out = [flagged(e, "credential_access") for e in out]
+    if run.base in _DEVICE_METADATA and all(
+        is_device(w) or not is_credential(w, run.cwd) for w in [*run.known(), *run.shapes]
+    ):  # ls -l /dev/sda, lsblk /dev/sda: a disk's size and name, not what it holds
+        out = [dataclasses.replace(e, flags=e.flags - {"credential_access"}) for e in out]
     return out
+
+
+#: Options of helm and kustomize that run a program or plugin while rendering.
+_RUNS_PLUGINS = frozenset(
+    {
+        "--post-renderer",
+        "--enable-exec",
+        "--enable-alpha-plugins",
+        "--helm-command",
+        "--enable-star",
+    }
+)
+#: Programs that show a disk's name, size or layout without reading what it holds.
+_DEVICE_METADATA = frozenset(
+    "ls stat df du lsblk blkid findmnt realpath readlink file lsattr udevadm smartctl".split()
+)
 
 
 def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
@@ -513,6 +538,11 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
                 "delete", "host", next(iter(paths_of(run)), None), reversible="no", span=run.span
             )
         ]
+    plugins = [a for a in run.known() if a.split("=", 1)[0] in _RUNS_PLUGINS]
+    if plugins and base in ("helm", "kubectl", "oc", "kustomize"):
+        # helm template --post-renderer ./x.sh, kustomize build --enable-exec: a program runs
+        plugin = dynamic(f"{base} {plugins[0].split('=', 1)[0]} runs a program", run.span)
+        return [plugin, *(_TABLE[base](run) if base in _TABLE else [])]
     table = _TABLE.get(base)
     if table is not None and base in _SUBCOMMANDED and _first_word(run.args) is None:
         return [dynamic(f"the {base} subcommand is computed at run time", run.span)]
@@ -531,6 +561,10 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return reader(run)
     if base == "find":
         return _find(run, analyze)
+    if base in RUNNERS:  # strace ./x list, npx evil list: the words are another program's
+        ran = runner(run)
+        if ran is not None:
+            return ran
     return generic_cli(run)
 
 
@@ -571,6 +605,11 @@ _GRANTS = re.compile(
 #: Tools nobody else describes whose --dry-run is documented to change nothing.
 _DRY_RUNS = frozenset("rclone restic borg velero helmfile ansible-playbook kustomize".split())
 _RECOVERY = {"create": "delete what was created"}
+#: Subcommands (word pairs) that publish local files: a gist, a release's assets.
+_PUBLISHES = frozenset(
+    {("gist", "create"), ("gist", "edit"), ("release", "create"), ("release", "upload"),
+     ("snippet", "create"), ("paste", "create")}
+)  # fmt: skip
 
 
 def generic_cli(run: Invocation) -> list[Effect]:
@@ -598,6 +637,11 @@ def generic_cli(run: Invocation) -> list[Effect]:
         # aws iam add-user-to-group, create-access-key, attach-role-policy: access, not a thing
         return [effect("grant", "cloud_resource", None, flags=["privileged"], span=run.span,
                        tool=run.base)]  # fmt: skip
+    words = words_of(known, 5)
+    if verb in ("create", "update") and any(p in _PUBLISHES for p in itertools.pairwise(words)):
+        # gh gist create notes.md, gh release upload v1 ./dist/*: local files go out to others
+        return [effect("send", "cloud_resource", None, reversible="no", flags=["egress"],
+                       span=run.span, tool=run.base, why="publishes files")]  # fmt: skip
     if verb == "read" and reads_secret(words_of(known, 5)):
         return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
                        span=run.span, tool=run.base)]  # fmt: skip
@@ -706,7 +750,7 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
 #: (:func:`generic_cli`), and with no word known it is ``unknown``.
 KNOWN_COMMANDS = frozenset(
     {*_TABLE, *READERS, *PAGERS, *PROGRAMMED, *NO_EFFECT, *SHELLS, *INTERPRETERS, *SQL_CLIENTS,
-     *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS}
+     *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS, *RUNNERS}
     | set(
         "sudo doas ionice chroot caffeinate su runuser xargs busybox parallel eval source . ssh "
         "find trap alias hash command type which env ip bq".split()

@@ -149,6 +149,11 @@ def _git_words(rest: list[str]) -> list[str]:
     return out
 
 
+#: Git settings that hold a credential: `http.extraheader` (an Authorization header),
+#: `*.password`, `*.token`.
+_GIT_SECRET_SETTING = re.compile(r"extraheader|passw|token|secret", re.IGNORECASE)
+
+
 def git(run: Invocation) -> list[Effect]:
     """git: discarding work, rewriting history and force pushes are irreversible."""
     # Lower-cased and with look-alike dashes made plain: `git RESET ‐‐HARD` reads as reset --hard.
@@ -332,6 +337,15 @@ def _git_effects(
                        "--get-urlmatch") or "-l" in flags or len(words) < 2  # fmt: skip
         changes = _has(flags, "--unset", "--unset-all", "--remove-section", "--rename-section",
                        "--edit", "--add", "--replace-all") or "-e" in flags  # fmt: skip
+        asked = words[1:2] if words[:1] in (["get"], ["list"]) else words[:1]
+        if (
+            (reading or words[:1] == ["get"])
+            and not changes
+            and any(_GIT_SECRET_SETTING.search(w) for w in asked)
+        ):  # http.<url>.extraheader holds the CI token actions/checkout stored there
+            why = "prints a stored credential"
+            return [effect("read", "secret", asked[0], reversible="yes", span=run.span,
+                           flags=["credential_access"], why=why)]  # fmt: skip
         if words[:1] in (["get"], ["list"]) and not changes:
             return [effect("read", "git_ref", None, reversible="yes", span=run.span)]
         if reading and not changes and setting not in _GIT_CONFIG_CHANGES:

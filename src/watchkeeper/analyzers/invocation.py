@@ -308,7 +308,8 @@ _IDENTITY: dict[str, frozenset[str]] = {
         frozenset({"--kubeconfig", "--client-key", "--client-certificate"}),
     ),
     **dict.fromkeys(
-        ("docker", "podman"), frozenset({"--config", "--tlscert", "--tlskey", "--tlscacert"})
+        ("docker", "podman", "buildah", "skopeo"),
+        frozenset({"--config", "--tlscert", "--tlskey", "--tlscacert", "--authfile"}),
     ),
     "git": frozenset({"-c"}),  # -c core.sshCommand='ssh -i KEY'
     **dict.fromkeys(("terraform", "tofu", "terragrunt"), frozenset({"-var-file"})),
@@ -388,12 +389,25 @@ def _shows_redacted(run: Invocation) -> bool:
     return next((a for a in run.known() if not a.startswith("-")), None) == "show"
 
 
+#: Bash's network pseudo-files: a redirection to or from one is a connection.
+NETWORK_FILES = ("/dev/tcp/", "/dev/udp/")
+
+
+def network_file(path: str, span: Span | None, *, sends: bool = True) -> Effect:
+    """``> /dev/tcp/HOST/PORT`` sends to HOST; ``< /dev/tcp/…`` reads from it."""
+    host = path.split("/")[3] if path.count("/") >= 3 else None
+    return effect("send" if sends else "read", "message", host, flags=["egress", "dynamic"],
+                  span=span, why="bash connects to the network")  # fmt: skip
+
+
 def redirect(path: str | None, append: bool, span: Span) -> list[Effect]:
     """``> file`` truncates it; ``>> ~/.ssh/authorized_keys`` persists access."""
     if path is None:
         return [dynamic("output goes to a file named at run time", span)]
     if path in ("/dev/null", "/dev/stdout", "/dev/stderr") or path.startswith("/dev/fd/"):
         return []
+    if path.startswith(NETWORK_FILES):  # > /dev/tcp/HOST/PORT: bash connects and sends
+        return [network_file(path, span)]
     verb: Verb = "update" if append else "overwrite"
     found = effect(
         verb,

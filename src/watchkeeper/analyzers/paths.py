@@ -33,7 +33,26 @@ SECRET_PATHS = re.compile(
     r"|gcloud/(credentials\.db|access_tokens\.db|legacy_credentials|application_default_cred)"
     r"|\.azure/(accessTokens\.json|msal_token_cache)"
     r"|^/proc/[^/]+(/task/[^/]+)?/environ$|\.vault-token|\.config/gh/hosts\.yml"
-    r"|\.terraform\.d/credentials\.tfrc\.json|\.gnupg/private-keys|\.password-store/",
+    r"|\.terraform\.d/credentials\.tfrc\.json|\.gnupg/private-keys|\.password-store/"
+    # Service-account tokens and mounted secrets; host keys; cluster admin configurations.
+    r"|^/(var/)?run/secrets/|^/etc/ssh/ssh_host_[^/]*_key$|^/etc/kubernetes/[^/]*\.conf$"
+    r"|^/etc/kubernetes/pki/.*\.key$|^/var/lib/kubelet/kubeconfig"
+    # Registry, build-tool and client credentials.
+    r"|\.cargo/credentials(\.toml)?$|\.gem/credentials$|\.m2/settings(-security)?\.xml$"
+    r"|\.gradle/gradle\.properties$|(composer|containers)/auth\.json$|(^|/)\.boto$"
+    r"|(^|/)\.s3cfg$|rclone/rclone\.conf$|(^|/)\.my\.cnf$|(^|/)\.mylogin\.cnf$"
+    r"|^/etc/mysql/debian\.cnf$|(^|/)\.terraformrc$|\.aws/(sso|cli)/cache/"
+    r"|\.config/hub$|doctl/config\.yaml$|\.kube/[^/]+\.ya?ml$|\.local/share/keyrings/"
+    r"|(^|/)\.?vault[_-]?pass(word)?(\.txt)?$|(^|/)wp-config\.php$"
+    # Private keys by their name: not the public half (`id_rsa.pub`), not certificates.
+    r"|(^|/)id_(rsa|dsa|ecdsa|ed25519)(_sk)?$|\.(key|p12|pfx|jks|keystore)$"
+    r"|(^|/)[^/]*priv[^/]*\.pem$"
+    # What was typed: passwords given on command lines and to database shells.
+    r"|(^|/)\.(bash|zsh|sh|psql|mysql|sqlite|python|node_repl|rediscli|mongosh|dbshell)_history$"
+    r"|fish/fish_history$"
+    # Raw disks and memory: every file, credentials included, is in them.
+    r"|^/dev/(mem|kmem|port)$|^/proc/kcore$|^/dev/mapper/|^/dev/disk/"
+    r"|^/dev/(sd[a-z]+|hd[a-z]+|vd[a-z]+|xvd[a-z]+|nvme\d+n\d+|mmcblk\d+|dm-|md\d)[p\d\-]*$",
     re.IGNORECASE,
 )
 GUARD_PATHS = re.compile(
@@ -59,6 +78,18 @@ CREDENTIAL_FILES = (
     "~/.password-store/site.gpg", "/etc/shadow", "/etc/gshadow", "/etc/master.passwd",
     "/etc/security/opasswd", "/etc/ssl/private/site.key", "/proc/1/environ",
     "/proc/self/environ", ".env", "terraform.tfstate", "terraform.tfvars",
+    "/var/run/secrets/kubernetes.io/serviceaccount/token", "/run/secrets/db_password",
+    "/etc/ssh/ssh_host_ed25519_key", "/etc/kubernetes/admin.conf",
+    "/etc/kubernetes/pki/ca.key", "/var/lib/kubelet/kubeconfig", "~/.cargo/credentials.toml",
+    "~/.gem/credentials", "~/.m2/settings.xml", "~/.gradle/gradle.properties",
+    "~/.config/composer/auth.json", "~/.config/containers/auth.json", "~/.boto", "~/.s3cfg",
+    "~/.config/rclone/rclone.conf", "~/.my.cnf", "~/.mylogin.cnf", "/etc/mysql/debian.cnf",
+    "~/.terraformrc", "~/.config/hub",
+    "~/.config/doctl/config.yaml", "id_ed25519", "server.key", "keystore.p12",
+    "privkey.pem", "~/.kube/prod.yaml", "~/.local/share/keyrings/login.keyring",
+    "~/.vault_pass", "wp-config.php", "~/.bash_history", "~/.psql_history",
+    "~/.local/share/fish/fish_history", "/dev/sda", "/dev/nvme0n1p1", "/dev/mem", "/proc/kcore",
+    "/dev/mapper/root", "/dev/disk/by-uuid/1234",
 )  # fmt: skip
 #: The same, for globs: watchkeeper's own files and the start-up files.
 _EXAMPLES: dict[Flag, tuple[str, ...]] = {
@@ -236,6 +267,18 @@ def path_flags(path: str, cwd: str | None = None, *, tree: bool = False) -> list
         return []
     forms = _forms(path, cwd)
     return [flag for flag in _PATTERNS if _carries(flag, forms, tree)]
+
+
+#: Raw disks and memory (credentials by what they hold, not by their name).
+DEVICES = re.compile(
+    r"^/dev/(mem|kmem|port)$|^/proc/kcore$|^/dev/mapper/|^/dev/disk/"
+    r"|^/dev/(sd[a-z]+|hd[a-z]+|vd[a-z]+|xvd[a-z]+|nvme\d+n\d+|mmcblk\d+|dm-|md\d)[p\d\-]*$"
+)
+
+
+def is_device(path: str) -> bool:
+    """Whether ``path`` is a raw disk or memory (written, or as a glob that can name one)."""
+    return bool(path) and bool(DEVICES.search(posixpath.normpath(path).replace("*", "a")))
 
 
 @functools.lru_cache(maxsize=8192)

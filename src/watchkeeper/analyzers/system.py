@@ -7,6 +7,7 @@ effects. ``find -exec`` runs another command, so it takes the dispatcher too.
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,7 +22,8 @@ from watchkeeper.analyzers.invocation import (
     effect,
     paths_of,
 )
-from watchkeeper.analyzers.paths import path_flags
+from watchkeeper.analyzers.paths import home, path_flags
+from watchkeeper.analyzers.secrets import secret_variable
 from watchkeeper.models import Effect
 
 
@@ -111,11 +113,22 @@ def httpie(run: Invocation) -> list[Effect]:
     items = rest[1:]
     files = [i for i in items if ("@" in i and "=@" in i) or i.startswith("@")]
     body = any("=" in i for i in items)
-    as_curl = ["-X", method or ("POST" if body else "GET"), *(["--data"] if body else [])]
+    as_curl: list[str | None] = ["-X", method or ("POST" if body else "GET")]
+    as_curl += ["--data"] if body else []
     as_curl += [f"@{f}" for f in files]
     if url is not None:
         as_curl.append(url if "://" in url or url.startswith(":") else f"http://{url}")
-    return curl(dataclasses.replace(run, args=[*as_curl]))
+    session: list[Effect] = []
+    for i, a in enumerate(run.args):  # -o FILE writes the body there; a session path is a file
+        value = run.args[i + 1] if i + 1 < len(run.args) else ""
+        if a is not None and a.startswith(("--output=", "--session=", "--session-read-only=")):
+            a, value = a.split("=", 1)
+        if a in ("-o", "--output"):
+            as_curl += ["-o", value]
+        elif a == "--session" and (value is None or "/" in value or value.endswith(".json")):
+            session.append(effect("update", "file", value, flags=path_flags(value or ""),
+                                  span=run.span))  # fmt: skip
+    return [*curl(dataclasses.replace(run, args=[*as_curl])), *session]
 
 
 def interpreter(run: Invocation, flag: str) -> list[Effect]:
@@ -150,7 +163,29 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
         out.append(effect("send", "message", None, flags=["egress"], span=run.span))
     if re.search(r"(b64decode|base64|decode\(|fromCharCode|\\x[0-9a-f]{2}|eval\()", code, re.I):
         out.append(effect("execute", "process", None, flags=["obfuscated"], span=run.span))
+    if _code_reads_secrets(code):  # os.environ["AWS_SECRET_ACCESS_KEY"], process.env
+        why = "reads the environment or a secret in it"
+        out.append(effect("read", "secret", None, reversible="yes", flags=["credential_access"],
+                          span=run.span, why=why))  # fmt: skip
     return out or [effect("execute", "process", None, span=run.span)]
+
+
+#: How one-liners read the environment: the whole of it, or one variable by name (group 1).
+_CODE_ENVIRONMENT = re.compile(
+    r"(?:os\.environ|process\.env|\bENV|\$ENV|getenv|System\.getenv|os\.Getenv|env::var)"
+    r"(?:\s*(?:\.get\(|\[|\{|\(|\.)\s*['\"]?(\w+))?"
+)
+
+
+def _code_reads_secrets(code: str) -> bool:
+    """The whole environment (``print(os.environ)``), or a variable named for a secret."""
+    for found in _CODE_ENVIRONMENT.finditer(code):
+        name = found.group(1)
+        if name is None or name in ("items", "keys", "values", "copy", "to_h", "each", "entries"):
+            return True
+        if secret_variable(name):
+            return True
+    return False
 
 
 #: SQL clients' options that only print (a list of databases, the version), and those that
@@ -160,9 +195,39 @@ _SQL_FILES = frozenset({"-f", "--file", "-i", "--input-file", "-init", "--init-c
                         "--queries-file", "-source"})  # fmt: skip
 
 
+#: Client options that write their value's file (`psql -o FILE`, `mysql --tee=FILE`).
+_SQL_WRITES = frozenset({"-o", "--output", "-L", "--log-file", "--tee"})
+#: Client options that run a program or more commands beside the SQL given.
+_SQL_RUNS = frozenset({"--pager", "-cmd", "-init", "--init-command", "-source"})
+
+
 def sql_client(run: Invocation) -> list[Effect]:
     """psql -c, mysql -e, sqlite3 DB SQL: the SQL analyzer reads the statements. Without SQL on
-    the command line a client runs what it reads (a file, its input, a session)."""
+    the command line a client runs what it reads (a file, its input, a session). Options that
+    write a file or run more (``psql -o FILE``, ``mysql --pager``, ``sqlite3 -cmd``) count too.
+    """
+    return [*_statements(run), *_client_options(run)]
+
+
+def _client_options(run: Invocation) -> list[Effect]:
+    out: list[Effect] = []
+    args = run.args
+    for i, a in enumerate(args):
+        if a is None:
+            continue
+        option, eq, value = a.partition("=") if a.startswith("--") else (a, "", "")
+        target: str | None = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+        if option in _SQL_WRITES and target is None:
+            out.append(dynamic(f"{run.base} {option} writes a file named at run time", run.span))
+        elif option in _SQL_WRITES and target and target != "/dev/null":
+            out.append(effect("overwrite", "file", target, reversible="no",
+                              flags=path_flags(target), span=run.span))  # fmt: skip
+        elif option in _SQL_RUNS or (a.startswith("--pager") and run.base != "psql"):
+            out.append(dynamic(f"{run.base} {option} runs more than the SQL given", run.span))
+    return out
+
+
+def _statements(run: Invocation) -> list[Effect]:
     args = run.args
     flags = SQL_CLIENTS[run.base]
     text: str | None = ""
@@ -312,9 +377,22 @@ _CURL_WRITES = {
 }  # fmt: skip
 
 
+#: curl's `-w '%output{FILE}…'` (since 8.3): what follows is written to FILE.
+_WRITE_OUT_FILE = re.compile(r"%output\{(>>)?([^}]*)\}")
+
+
 def _logged(run: Invocation) -> list[Effect]:
     out = []
     for i, a in enumerate(run.args):
+        template = None
+        if run.base == "curl" and a in ("-w", "--write-out"):
+            template = run.args[i + 1] if i + 1 < len(run.args) else ""
+        elif run.base == "curl" and a is not None and a.startswith(("-w", "--write-out=")):
+            template = a.split("=", 1)[1] if a.startswith("--") else a[2:]
+        for found in _WRITE_OUT_FILE.finditer(template or ""):
+            path = found.group(2)
+            out.append(effect("update" if found.group(1) else "overwrite", "file", path,
+                              reversible="no", flags=path_flags(path), span=run.span))  # fmt: skip
         name = a.split("=", 1)[0] if a is not None else None
         if name not in _CURL_WRITES.get(run.base, ()) or a is None:
             continue
@@ -503,6 +581,10 @@ def kill(run: Invocation) -> list[Effect]:
     return [effect("delete", "process", None, reversible="unknown", span=run.span)]
 
 
+#: Directories on the usual search path: a name put there shadows a program.
+_ON_PATH = re.compile(r"^(/usr(/local)?|~(/\.local)?|/opt/[^/]+)?/s?bin(/|$)")
+
+
 def link(run: Invocation) -> list[Effect]:
     """``ln``: a new name, reversible; with ``-f`` it replaces whatever held that name."""
     known = run.known()
@@ -512,6 +594,10 @@ def link(run: Invocation) -> list[Effect]:
     )
     words = paths_of(run)
     target = words[-1] if words else None
+    if target is not None and _ON_PATH.match(home(posixpath.normpath(target))):
+        # ln -s /bin/rm /usr/local/bin/ls: every later `ls` runs it
+        return [effect("create", "file", target, reversible="yes", flags=["privileged"],
+                       span=run.span, why="a program on the search path")]  # fmt: skip
     if force:
         return [effect("overwrite", "file", target, reversible="no",
                        flags=path_flags(target or ""), span=run.span)]  # fmt: skip

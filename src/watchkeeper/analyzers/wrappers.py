@@ -133,3 +133,61 @@ def su(run: Invocation, analyze: Analyze) -> list[Effect]:
         return [flagged(e, "privileged") for e in found]
     return [effect("execute", "process", None, flags=["dynamic", "privileged"], span=run.span,
                    why="an interactive session as another user")]  # fmt: skip
+
+
+#: Programs that run the program named in their words (a tracer, a sandbox, a package runner,
+#: a build tool's recipe): the words after it are that program's, so a read word there
+#: (`strace ./wipe.sh status`, `npx evil list`) says nothing. Empty: whatever the words; else
+#: the subcommands that run one (`poetry run`, `go run`, `tmux new-window CMD`).
+RUNNERS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(
+        """
+        strace ltrace valgrind gdb lldb npx bunx uvx java xvfb-run torsocks proxychains
+        proxychains4 tsocks firejail bwrap unshare nsenter setpriv gosu su-exec chpst faketime
+        flock fakeroot eatmydata nocache cpulimit prlimit systemd-run pkexec sshpass entr
+        watchexec nodemon dbus-run-session dbus-launch catchsegv chronic taskset chrt numactl
+        cgexec trickle expect make gmake just task rake invoke tox nox
+        """.split(),
+        frozenset(),
+    ),
+    **dict.fromkeys(
+        "poetry pipenv pdm hatch conda mamba micromamba pipx volta".split(), frozenset({"run"})
+    ),
+    **dict.fromkeys("bundle pyenv rbenv nodenv direnv asdf fnm".split(), frozenset({"exec"})),
+    "uv": frozenset({"run", "tool"}),
+    "mise": frozenset({"exec", "x", "run", "r"}),
+    "rtx": frozenset({"exec", "x", "run", "r"}),
+    "nvm": frozenset({"exec", "run"}),
+    "go": frozenset({"run", "test", "generate", "tool"}),
+    "dotnet": frozenset({"run", "test", "exec", "tool", "watch"}),
+    "nix": frozenset({"run", "shell", "develop"}),
+    "nix-shell": frozenset(),
+    "perf": frozenset({"record", "stat", "trace", "script", "kvm"}),
+    "tmux": frozenset(
+        """
+        new new-session new-window neww split-window splitw respawn-pane respawnp
+        respawn-window respawnw run-shell run send-keys send if-shell if pipe-pane pipep
+        source-file source display-popup popup command-prompt
+        """.split()
+    ),
+    "screen": frozenset(),
+}
+_ALONE_RUN = frozenset("tmux screen nix-shell make gmake just task rake invoke tox nox".split())
+#: Listing flags of recipe runners: they print the recipes, running none.
+_LISTS = frozenset({"--list", "-l", "--summary", "--list-all", "-T", "--tasks", "-ls", "-list"})
+
+
+def runner(run: Invocation) -> list[Effect] | None:
+    """``strace ./x list``, ``npx evil list``, ``poetry run ./x``: a program runs, and what it
+    does is its own; None when the words run nothing (``tmux ls``, ``go vet``)."""
+    known = run.known()
+    if known[:1] and (known[0] in ("--help", "-h", "--version", "-V") or known[0] in _LISTS):
+        return None
+    subcommands = RUNNERS[run.base]
+    if not run.args:  # tmux alone opens a session, make alone runs the first recipe
+        if run.base not in _ALONE_RUN:
+            return None
+    elif subcommands and None not in run.args and not subcommands & set(known):
+        return None  # any word: options before the subcommand may take values (`tmux -S s new`)
+    return [effect("execute", "process", None, flags=["dynamic"], span=run.span,
+                   why=f"{run.base} runs a program its words name")]  # fmt: skip
