@@ -51,7 +51,7 @@ def watchkeeper_decider(n: int) -> Callable[[Any], object]:
     decision = gateway.decide(ACTION)
     if decision.decision != "ask" or decision.rules != ("refund-approval",):
         raise RuntimeError(f"watchkeeper decided wrongly: {decision.to_json()}")
-    return gateway.submit
+    return gateway.decide
 
 
 def evaluate_only_decider(n: int) -> Callable[[Any], object]:
@@ -175,7 +175,7 @@ def builtin_decider() -> Callable[[Any], object]:
     """The gateway over the built-in default orders."""
     from watchkeeper.orders.loader import builtin
 
-    return Gateway(builtin()).submit
+    return Gateway(builtin()).decide
 
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"

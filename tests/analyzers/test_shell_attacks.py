@@ -17,7 +17,7 @@ GATEWAY = Gateway(builtin())
 
 def decide(command: str, env: str = "prod") -> str:
     action = {"tool": "shell", "environment": env, "input": {"command": command}}
-    return GATEWAY.submit(action).decision
+    return GATEWAY.decide(action).decision
 
 
 def verbs(command: str) -> set[tuple[str, str]]:
@@ -372,7 +372,7 @@ def test_plain_client_reads_stay_free(command: str) -> None:
 
 
 def decide_input(given: dict[str, object], env: str = "prod") -> str:
-    return GATEWAY.submit({"tool": "shell", "environment": env, "input": given}).decision
+    return GATEWAY.decide({"tool": "shell", "environment": env, "input": given}).decision
 
 
 @pytest.mark.parametrize(
