@@ -202,14 +202,16 @@ def test_test_runs_cases_and_reports_coverage(run) -> None:
 
 
 def test_test_reports_a_failing_case_with_its_position(run, tmp_path: Path) -> None:
-    (tmp_path / "o.yaml").write_text("rules: [{name: a, match: {tool: t}, decision: deny}]\n")
-    (tmp_path / "o_test.yaml").write_text(
+    where = tmp_path / ("deep-" * 20)  # a path longer than the terminal is wide
+    where.mkdir()
+    (where / "o.yaml").write_text("rules: [{name: a, match: {tool: t}, decision: deny}]\n")
+    (where / "o_test.yaml").write_text(
         "cases:\n  - name: t is allowed\n    action: {tool: t}\n    expect: {decision: allow}\n"
     )
-    result = run("test", str(tmp_path / "o.yaml"))
+    result = run("test", str(where / "o.yaml"))
     assert result.exit_code == 1, result.output
     assert "FAIL t is allowed" in result.output
-    assert "o_test.yaml:2:5" in result.output
+    assert f"{where / 'o_test.yaml'}:2:5" in result.output  # whole, on one line
     assert "expected allow, got deny" in result.output
 
 

@@ -277,7 +277,8 @@ def run_tests(
             }
         )
     else:
-        out.print(report_lines(report))
+        # Lines are never broken: editors and CI read file:line:col from them.
+        out.print(report_lines(report), soft_wrap=True)
         out.print(
             f"rule coverage {coverage:.0f}%"
             + (f" (below the required {min_coverage:g}%)" if low else "")
