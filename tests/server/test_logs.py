@@ -49,6 +49,7 @@ def test_a_line_per_request_and_per_decision_and_never_a_secret(
         httpx.get(base + "/v1/approvals?state=all&reason=private", timeout=10,
                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         httpx.get(base + "/v1/approvals", headers={"Authorization": "Bearer nope"}, timeout=10)
+        httpx.get(base + "/v1/audit", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         time.sleep(0.5)  # lines are written by a thread of their own
     finally:
         err = stopped(proc)
@@ -67,6 +68,9 @@ def test_a_line_per_request_and_per_decision_and_never_a_secret(
     listed = next(x for x in requests if x["path"] == "/v1/approvals" and x["status"] == 200)
     assert listed["who"] == "alice@example.com"
     assert any(x["status"] == 401 and x["who"] == "-" for x in requests)
+    # A valid credential refused for its role is named: who probed the audit log is known.
+    refused = next(x for x in requests if x["path"] == "/v1/audit")
+    assert (refused["status"], refused["who"]) == (403, "alice@example.com")
     (decided,) = [x for x in lines if x["logger"] == "watchkeeper.decision"]
     assert decided["action_id"] == asked["action_id"]
     assert (decided["tool"], decided["decision"]) == ("shell", "ask")

@@ -70,6 +70,11 @@ def serve(service: Service) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        # The contract is /openapi.json; no pages that load scripts from elsewhere, and a path
+        # with a trailing slash is not found (in the error shape), not redirected.
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
         title="watchkeeper",
         version=__version__,
         description="Decisions for AI agents' actions, recorded in a tamper-evident log.",

@@ -45,12 +45,10 @@ def _agent(service: Service, token: str) -> str:
     return agent
 
 
-def _person(service: Service, token: str, roles: tuple[str, ...]) -> User:
+def _person(service: Service, token: str) -> User:
     user = service.identities.user_for(token)
     if user is None:
         raise Refused("unauthorized", "this token belongs to no person (or was revoked)")
-    if roles and user.role not in roles:
-        raise Refused("forbidden", f"this needs the role {' or '.join(roles)}")
     return user
 
 
@@ -80,8 +78,10 @@ def person_with(*roles: str, kill_switch: bool = False) -> Callable[[Request], A
     async def person(request: Request) -> User:
         limiter = request.app.state.kill_switch if kill_switch else None
         service, token = service_of(request), bearer(request)
-        user = await anyio.to_thread.run_sync(_person, service, token, roles, limiter=limiter)
-        who(request.scope, user.email)
+        user = await anyio.to_thread.run_sync(_person, service, token, limiter=limiter)
+        who(request.scope, user.email)  # named in the log even when the role is refused
+        if roles and user.role not in roles:
+            raise Refused("forbidden", f"this needs the role {' or '.join(roles)}")
         return user
 
     return person
@@ -93,7 +93,7 @@ async def viewer_of(request: Request) -> str | User:
 
     def caller() -> str | User:
         agent = service.identities.agent_for(token)
-        return agent if agent is not None else _person(service, token, ())
+        return agent if agent is not None else _person(service, token)
 
     found = await anyio.to_thread.run_sync(caller)
     who(request.scope, f"agent {found}" if isinstance(found, str) else found.email)

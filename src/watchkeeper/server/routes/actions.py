@@ -20,7 +20,7 @@ from watchkeeper import strict_json
 from watchkeeper.errors import Refused
 from watchkeeper.server import logs
 from watchkeeper.server.auth import Agent, SubmittingAgent, bearer, service_of
-from watchkeeper.server.bodies import read_object
+from watchkeeper.server.bodies import read_object, text
 
 #: Actions up to this size are decided on the event loop; larger ones in a worker thread.
 INLINE_BYTES = 16 * 1024
@@ -72,8 +72,8 @@ async def outcome(action_id: int, request: Request, agent: Agent) -> dict[str, A
     """The agent that ran an action reports what happened:
     {"status": "succeeded"|"failed"|"reverted"|"unknown", "detail": "…"}."""
     body = await read_object(request)
-    status, detail = str(body.get("status")), str(body.get("detail") or "")
-    if not 0 <= action_id < 2**63:
+    status, detail = text(body, "status"), text(body, "detail")
+    if not 0 <= action_id < 2**63 - 1:  # the store reads the next index too
         raise Refused("not_found", f"no action {action_id}")
     service = service_of(request)
     return await run_in_threadpool(service.outcome, action_id, agent, status, detail)

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.errors import Refused
 from watchkeeper.server.auth import Agent, Person, Viewer, service_of
-from watchkeeper.server.bodies import read_object
+from watchkeeper.server.bodies import read_object, text
 
 router = APIRouter()
 
@@ -51,7 +51,7 @@ async def vote(approval_id: str, request: Request, person: Person) -> dict[str, 
     glass = body.get("break_glass", False)
     if not isinstance(glass, bool):
         raise Refused("invalid_request", f"break_glass must be true or false, not {glass!r}")
-    choice, comment = str(body.get("vote")), str(body.get("comment") or "")
+    choice, comment = text(body, "vote"), text(body, "comment")
     service = service_of(request)
     return await run_in_threadpool(service.vote, approval_id, person, choice, comment, glass)
 
@@ -61,7 +61,7 @@ async def consume(approval_id: str, request: Request, agent: Agent) -> dict[str,
     """The requesting agent takes its grant, once: {"digest": "sha256:…"}."""
     body = await read_object(request)
     service = service_of(request)
-    grant = await run_in_threadpool(service.consume, approval_id, agent, str(body.get("digest")))
+    grant = await run_in_threadpool(service.consume, approval_id, agent, text(body, "digest"))
     return {
         "approval_id": grant.approval_id,
         "digest": grant.digest,

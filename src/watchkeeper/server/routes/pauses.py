@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.server.auth import Person, Switcher, service_of
-from watchkeeper.server.bodies import read_object
+from watchkeeper.server.bodies import read_object, text
 
 router = APIRouter()
 
@@ -27,8 +27,7 @@ async def pause(request: Request, person: Switcher) -> dict[str, Any]:
     """The kill switch: {"scope": "all"|"agent"|"session", "target": "…", "reason": "…"}.
     Pending approvals in scope are cancelled and unused grants revoked."""
     body = await read_object(request)
-    scope, target = str(body.get("scope") or ""), str(body.get("target") or "")
-    reason = str(body.get("reason") or "")
+    scope, target, reason = text(body, "scope"), text(body, "target"), text(body, "reason")
     service = service_of(request)
     return await anyio.to_thread.run_sync(
         service.pause, scope, target, reason, person, limiter=request.app.state.kill_switch
@@ -46,7 +45,7 @@ async def paused(request: Request, _person: Person, all: bool = False) -> dict[s
 async def resume(pause_id: str, request: Request, person: Switcher) -> dict[str, Any]:
     """Lift a pause: a person, with {"reason": "…"} (or ``?reason=``)."""
     body = await read_object(request, empty_ok=True)
-    reason = str(body.get("reason") or request.query_params.get("reason") or "")
+    reason = text(body, "reason") or request.query_params.get("reason") or ""
     service = service_of(request)
     return await anyio.to_thread.run_sync(
         service.resume, pause_id, reason, person, limiter=request.app.state.kill_switch
