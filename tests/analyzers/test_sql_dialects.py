@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from watchkeeper.analyzers.sql import PLAUSIBLE, SqlAnalyzer
+from watchkeeper.errors import OrdersError
 from watchkeeper.gateway import Gateway
 from watchkeeper.models import Action, Effect
 from watchkeeper.orders.loader import builtin, load_text
@@ -125,10 +126,52 @@ def test_every_plausible_dialect_is_tried() -> None:
     assert {"postgres", "mysql", "sqlite", "generic"} <= set(PLAUSIBLE)
 
 
-def test_an_unknown_claim_is_held() -> None:
-    found = effects("SELECT 1", dialect="nosuchdb")
-    assert any(e.verb == "unknown" and "nosuchdb" in e.attributes["why"] for e in found), found
-    assert decide("SELECT 1", "prod", dialect="nosuchdb")[0] == "ask"
+def test_an_unknown_claim_is_denied_naming_the_dialects_read() -> None:
+    # It was a silent `unknown` effect (ask); the agent could not tell what to send instead.
+    d = GATEWAY.decide(
+        {"tool": "sql", "environment": "dev", "input": {"statement": "SELECT 1", "dialect": "db2"}}
+    )
+    assert d.decision == "deny"
+    assert "input.dialect: dialect 'db2' is not one watchkeeper reads" in d.reasons[0]
+    assert "postgresql" in d.reasons[0]
+    assert "tsql" in d.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("postgresql", "postgres"), ("PG", "postgres"), (" PostgreSQL ", "postgres"),
+     ("mssql", "tsql"), ("sqlserver", "tsql"), ("mariadb", "mysql"), ("ansi", "generic"),
+     ("generic", "generic")],
+)  # fmt: skip
+def test_the_names_people_write_for_a_dialect_are_read_as_it(written: str, meant: str) -> None:
+    statement = "DELETE FROM users WHERE id = 42; SELECT 1 -- x"
+    as_written = GATEWAY.decide(
+        {
+            "tool": "sql",
+            "environment": "prod",
+            "input": {"statement": statement, "dialect": written},
+        }
+    )
+    as_meant = GATEWAY.decide(
+        {"tool": "sql", "environment": "prod", "input": {"statement": statement, "dialect": meant}}
+    )
+    assert as_written.effects == as_meant.effects
+    assert as_written.decision == as_meant.decision
+
+
+def test_orders_accept_those_names_and_refuse_others_naming_the_accepted_ones() -> None:
+    template = (
+        "tools:\n  db_query: {{verb: read, target: db_rows,"
+        " analyze: {{sql: input.sql, dialect: {dialect}}}}}\n"
+    )
+    accepted = load_text(template.format(dialect="postgresql"), "orders.yaml")
+    assert accepted.tools["db_query"]
+    with pytest.raises(OrdersError) as refused:
+        load_text(template.format(dialect="db2"), "orders.yaml")
+    message = str(refused.value)
+    assert "orders.yaml:2:" in message
+    assert "'db2' is not one of" in message
+    assert "sqlserver" in message
 
 
 def test_a_declared_tools_dialect_is_the_integrators_and_is_trusted() -> None:

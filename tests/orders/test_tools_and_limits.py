@@ -151,7 +151,7 @@ def test_every_mistake_in_code_fields_is_refused_at_once_with_its_position(
           d: {verb: read, target: x, analyze: {shell: []}}
           e: {verb: read, target: x, analyze: {sql: input.q, shell: input.q}}
           f: {verb: read, target: x, analyze: {dialect: mysql}}
-          g: {verb: read, target: x, analyze: {sql: input.q, dialect: postgresql}}
+          g: {verb: read, target: x, analyze: {sql: input.q, dialect: postgress}}
           h: {verb: read, target: x, analyze: input.sql}
         """,
     )
@@ -164,7 +164,7 @@ def test_every_mistake_in_code_fields_is_refused_at_once_with_its_position(
         "6:61: input.q is already named under 'sql': a field holds one language; name it once",
         "7:40: dialect applies to the sql fields, and none is named; "
         "add `sql: input.…` or remove the dialect",
-        "8:63: 'postgresql' is not one of " + issues[6].split(" is not one of ", 1)[1],
+        "8:63: 'postgress' is not one of " + issues[6].split(" is not one of ", 1)[1],
     ]
     assert issues[6].endswith("did you mean 'postgres'?")
     assert issues[7].startswith("9:39: expected a mapping with keys sql, dialect, shell")

@@ -18,15 +18,15 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.simplify import simplify
 
-from watchkeeper import confusables
+from watchkeeper import confusables, dialects
 from watchkeeper.analyzers.effects import Flag, Reversible, Verb, builder
+from watchkeeper.errors import AnalyzerError
 from watchkeeper.models import Action, Effect, Span
 
 # sqlglot logs a warning for each statement it keeps as an opaque command; those statements
 # become `dynamic` effects here, so the log line would only be noise on the operator's terminal.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
-DIALECTS = {"mssql": "tsql", "sqlserver": "tsql", "tidb": "mysql", "mariadb": "mysql"}
 MAX_SQL = 200_000
 _EXECUTABLE_COMMENT = re.compile(r"/\*[!M+]")  # MySQL /*!, MariaDB /*M!, Oracle hints /*+
 #: Text whose meaning depends on the server's quoting rules, not on what was claimed: a
@@ -440,7 +440,12 @@ class SqlAnalyzer:
         texts = [action.input[k] for k in ("statement", "query", "sql") if k in action.input]
         if not texts or not all(isinstance(t, str) for t in texts):
             return [_effect("unknown", "db_table", None, flags=["dynamic"], why="no SQL statement")]
-        dialect = str(action.input.get("dialect") or "postgres").lower()
-        claimed = DIALECTS.get(dialect, dialect)
+        given = action.input.get("dialect") or "postgres"
+        if not isinstance(given, str):
+            raise AnalyzerError(f"input.dialect must be a dialect's name, not {given!r}")
+        try:
+            claimed = dialects.named(given)
+        except dialects.UnknownDialect as exc:  # a decision, naming what would be read
+            raise AnalyzerError(f"input.dialect: {exc}") from None
         # Every field a client might send: a tool that runs `query` is not fooled by `statement`.
         return [e for t in texts for e in any_dialect(str(t), claimed)]

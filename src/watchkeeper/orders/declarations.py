@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
+from watchkeeper import dialects
 from watchkeeper.decision import DecisionKind
 from watchkeeper.errors import Issue
 from watchkeeper.orders.cel import variables_used
@@ -166,7 +167,9 @@ def _code(c: Compiler, i: int, base: Path, spec: Any) -> tuple[CodeField, ...] |
                 )
                 continue
             seen[path] = kind
-            out.append(CodeField(kind, text, path, dialect if kind == "sql" else None))
+            # Orders are checked against the accepted names: this maps one to sqlglot's.
+            named = dialects.named(dialect) if kind == "sql" and dialect else None
+            out.append(CodeField(kind, text, path, named))
     return tuple(out)
 
 

@@ -6,9 +6,8 @@ identical, so a key added here and not documented fails the build.
 
 from __future__ import annotations
 
-from sqlglot.dialects import Dialects
-
 from watchkeeper.decision import DECISIONS
+from watchkeeper.dialects import ACCEPTED
 from watchkeeper.models import FLAGS, REVERSIBILITY, SCOPES, VERBS
 from watchkeeper.orders.validate import (
     Bool,
@@ -99,8 +98,11 @@ INPUT_FIELD = Str(
     hint="; name a field of the action's input as input.name (or input.a.b)",
 )
 INPUT_FIELD.doc = "`input.…` path"
-SQL_DIALECT = Enum(*sorted(d.value for d in Dialects if d.value))
-SQL_DIALECT.doc = "SQL dialect (`postgres`, `mysql`, `tsql`, `sqlite`, … as sqlglot names them)"
+SQL_DIALECT = Enum(*ACCEPTED)
+SQL_DIALECT.doc = (
+    "SQL dialect (`postgres`, `mysql`, `tsql`, `sqlite`, … as sqlglot names them, or "
+    "`postgresql`, `pg`, `mssql`, `sqlserver`, `mariadb`, `ansi`)"
+)
 
 #: What a declared tool's input fields hold, each read by the analyzer of that language.
 ANALYZE = Record(
