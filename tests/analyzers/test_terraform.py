@@ -233,3 +233,45 @@ def test_a_change_that_cannot_be_read_is_held_not_skipped(bad: Any) -> None:
         {"tool": "terraform", "environment": "prod", "input": {"plan": plan(bad)}}
     )
     assert d.decision != "allow"
+
+
+def decided(payload: dict[str, Any]) -> str:
+    return (
+        Gateway(builtin())
+        .decide({"tool": "terraform", "environment": "prod", "input": {"plan": payload}})
+        .decision
+    )
+
+
+@pytest.mark.parametrize(
+    "kind", ["null_resource", "terraform_data", "random_id", "random_password", "time_sleep"]
+)
+def test_deleting_terraforms_own_bookkeeping_is_free(kind: str) -> None:
+    # It holds no data and stands for nothing outside Terraform: the next apply makes it again.
+    deleted = plan(change(f"{kind}.x", kind, ["delete"], before={"id": "1"}))
+    (effect,) = plan_effects(deleted)
+    assert (effect.verb, effect.reversible) == ("delete", "yes")
+    assert decided(deleted) == "allow"
+    replaced = plan(change(f"{kind}.x[0]", kind, ["delete", "create"], before={"id": "1"}))
+    assert decided(replaced) == "allow"
+
+
+def test_bookkeeping_with_a_provisioner_or_beside_a_real_delete_is_still_held() -> None:
+    provisioned = plan(change("null_resource.hook", "null_resource", ["delete"], before={}))
+    provisioned["configuration"] = {"root_module": {"resources": [
+        {"address": "null_resource.hook", "provisioners": [{"type": "local-exec"}]}]}}  # fmt: skip
+    assert plan_effects(provisioned)[0].reversible == "unknown"  # a destroy-time command may run
+    assert decided(provisioned) == "ask"
+    beside = plan(change("random_id.x", "random_id", ["delete"], before={}),
+                  change("aws_instance.web", "aws_instance", ["delete"], before={}))  # fmt: skip
+    assert decided(beside) == "ask"
+    lookalike = plan(change("aws_random_thing.x", "aws_random_thing", ["delete"], before={}))
+    assert decided(lookalike) == "ask"
+
+
+def test_reading_data_sources_and_creating_is_free() -> None:
+    reads_and_creates = plan(
+        {**change("data.aws_ami.a", "aws_ami", ["read"]), "mode": "data"},
+        change("aws_s3_bucket.b", "aws_s3_bucket", ["create"], after={"bucket": "b"}),
+    )
+    assert decided(reads_and_creates) == "allow"

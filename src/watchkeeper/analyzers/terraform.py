@@ -17,7 +17,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from watchkeeper.analyzers.effects import Reversible, builder
-from watchkeeper.analyzers.terraform_catalog import ADMIN_PORTS, NO_FINAL_COPY, STATEFUL
+from watchkeeper.analyzers.terraform_catalog import (
+    ADMIN_PORTS,
+    NO_FINAL_COPY,
+    STATEFUL,
+    ephemeral,
+)
 from watchkeeper.models import Action, Effect, Span
 
 _effect = builder("terraform")
@@ -284,6 +289,10 @@ def plan_effects(plan: Any, field: str = "plan") -> list[Effect]:
             # A replaced database starts empty: its data comes back only by a manual restore.
             reversible: Reversible = "unknown" if not group else ("no" if not survivor else
                          "unknown" if action == "replace" else "yes")  # fmt: skip
+            # Terraform's own bookkeeping (random values, waits, null resources) comes back with
+            # the next apply; unless its configuration runs a provisioner (a destroy-time one).
+            if ephemeral(kind) and address.split("[", 1)[0] not in provisioned:
+                reversible, survivor = "yes", "the next apply creates it again"
             out.append(
                 _effect(
                     "delete",

@@ -81,3 +81,13 @@ NO_FINAL_COPY = (
     ("backup_retention_period", 0),
 )
 ADMIN_PORTS = frozenset({22, 3389, 3306, 5432, 6379, 27017, 9200, 1433, 5984, 2375, 2379})
+
+#: Resource types that hold no data and stand for nothing outside Terraform: deleting one loses
+#: nothing the next apply does not make again (a new random value, a new wait).
+EPHEMERAL = frozenset({"null_resource", "terraform_data"})
+EPHEMERAL_PREFIXES = ("random_", "time_")
+
+
+def ephemeral(kind: str) -> bool:
+    """Whether a resource of type ``kind`` is nothing but Terraform's own bookkeeping."""
+    return kind in EPHEMERAL or kind.startswith(EPHEMERAL_PREFIXES)
