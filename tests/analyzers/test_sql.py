@@ -41,10 +41,16 @@ def shape(sql: str, dialect: str = "postgres") -> list[tuple[str, str, str, str]
             id="delete-where-tautology",
         ),
         pytest.param(
-            "DELETE FROM users WHERE id = 7",
+            "DELETE FROM users WHERE name = 'x'",
             "postgres",
             [("delete", "db_rows", "many", "no")],
             id="delete-narrowed",
+        ),
+        pytest.param(
+            "DELETE FROM users WHERE id = 7",
+            "postgres",
+            [("delete", "db_rows", "one", "no")],
+            id="delete-one-by-key",
         ),
         pytest.param(
             "UPDATE users SET admin = true",
@@ -328,3 +334,42 @@ def test_review_findings_are_held_in_production(statement: str, dialect: str) ->
         }
     )
     assert d.decision != "allow", [e.to_json() for e in d.effects]
+
+
+@pytest.mark.parametrize(
+    ("statement", "scope", "count", "column"),
+    [
+        ("DELETE FROM orders WHERE id = 42", "one", 1, "id"),
+        ("UPDATE users SET name = 'x' WHERE id = 1017", "one", 1, "id"),
+        ("DELETE FROM t WHERE id IN (1, 2, 3)", "many", 3, "id"),
+        ("DELETE FROM t WHERE (id = 7) AND created < now()", "one", 1, "id"),
+        ("DELETE FROM orders WHERE order_id = 7", "one", 1, "order_id"),
+        ("UPDATE t AS x SET a = 1 WHERE x.id = 1", "one", 1, "id"),
+        ("DELETE FROM t WHERE 42 = id", "one", 1, "id"),
+    ],
+)
+def test_a_change_pinned_to_literal_keys_says_how_many_rows(
+    statement: str, scope: str, count: int, column: str
+) -> None:
+    (effect,) = SqlAnalyzer().analyze(Action("sql", {"statement": statement}))
+    assert (effect.scope, effect.attributes["count"], effect.attributes["bounded_by"]) == (
+        scope, count, column)  # fmt: skip
+    assert effect.reversible == "no"  # bounded is not undoable: the rows are still gone
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM orders WHERE user_id = 7",  # another table's key: many rows
+        "DELETE FROM t WHERE name = 'x'",
+        "DELETE FROM t WHERE id IN (SELECT id FROM u)",
+        "DELETE FROM t WHERE id = 1 OR name = 'x'",
+        "DELETE FROM t WHERE id > 5",
+        "UPDATE t SET a = 1 FROM u WHERE u.id = 1",  # bounds u's rows, not t's
+        "DELETE FROM t WHERE id = other_id",
+    ],
+)
+def test_anything_else_is_not_called_bounded(statement: str) -> None:
+    found = SqlAnalyzer().analyze(Action("sql", {"statement": statement}))
+    assert all("bounded_by" not in e.attributes for e in found), found
+    assert all(e.scope != "one" for e in found if e.verb in ("delete", "overwrite")), found

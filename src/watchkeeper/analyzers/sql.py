@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -106,6 +107,41 @@ def _always_true(where: exp.Expression | None) -> bool:
     return isinstance(simplified, exp.EQ) and simplified.left == simplified.right
 
 
+#: Column names that are a table's own key by the names schemas give them: one value, at most
+#: one row. ``user_id`` in a table of orders is another table's key: it may match many rows.
+_KEY = frozenset({"id", "uuid", "pk"})
+
+
+def _keyed(condition: Any, table: exp.Expression) -> tuple[str, int] | None:
+    """``(column, rows at most)`` when ``condition`` pins the key of ``table`` (``id``, or
+    ``<table>_id``) to literal values (``id = 42``, ``id IN (1, 2, 3)``, either joined by AND
+    to anything); else ``None``."""
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if isinstance(condition, exp.And):
+        found = [k for k in (_keyed(condition.left, table), _keyed(condition.right, table)) if k]
+        return min(found, key=lambda k: k[1]) if found else None
+    column: Any = None
+    values: list[Any] = []
+    if isinstance(condition, exp.EQ):
+        column, values = condition.left, [condition.right]
+        if isinstance(column, exp.Literal):
+            column, values = condition.right, [condition.left]
+    elif isinstance(condition, exp.In) and not condition.args.get("query"):
+        column, values = condition.this, list(condition.expressions)
+    if not isinstance(column, exp.Column) or not values:
+        return None
+    if not all(isinstance(v, exp.Literal) for v in values):
+        return None
+    name, own = column.name.lower(), table.name.lower() if isinstance(table, exp.Table) else ""
+    keys = {*_KEY, f"{own}_id", f"{own.removesuffix('s')}_id"} if own else set(_KEY)
+    # Qualified by another table (a join's, `u.id`): it bounds that table's rows, not these.
+    mine = {own, str(table.alias).lower()} if isinstance(table, exp.Table) else set()
+    if name not in keys or (column.table and column.table.lower() not in mine):
+        return None
+    return column.name, len({v.sql() for v in values})
+
+
 def _rows(verb: Verb, node: exp.Expression, span: Span) -> Effect:
     table = _name(node.this)
     if _always_true(node.args.get("where")) and not isinstance(node, exp.Merge):
@@ -119,6 +155,14 @@ def _rows(verb: Verb, node: exp.Expression, span: Span) -> Effect:
             span=span,
             narrowed=False,
         )
+    where = node.args.get("where")
+    keyed = _keyed(where.this, node.this) if isinstance(where, exp.Where) else None
+    if keyed is not None and not isinstance(node, exp.Merge) and not node.args.get("joins"):
+        # Bounded: at most one row per literal key value, and the count is said.
+        column, count = keyed
+        return _effect(verb, "db_rows", table, scope="one" if count == 1 else "many",
+                       reversible="no", span=span, narrowed=True, bounded_by=column,
+                       count=count)  # fmt: skip
     return _effect(verb, "db_rows", table, scope="many", reversible="no", span=span, narrowed=True)
 
 
