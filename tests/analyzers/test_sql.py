@@ -373,3 +373,51 @@ def test_anything_else_is_not_called_bounded(statement: str) -> None:
     found = SqlAnalyzer().analyze(Action("sql", {"statement": statement}))
     assert all("bounded_by" not in e.attributes for e in found), found
     assert all(e.scope != "one" for e in found if e.verb in ("delete", "overwrite")), found
+
+
+@pytest.mark.parametrize(
+    ("statement", "dialect"),
+    [
+        ("SELECT pg_size_pretty(pg_total_relation_size('users'))", "postgres"),
+        ("SELECT pg_catalog.pg_get_viewdef('v'::regclass)", "postgres"),
+        ("SELECT current_setting('work_mem'), pg_backend_pid()", "postgres"),
+        ("PRAGMA table_info(users)", "sqlite"),
+        ("PRAGMA main.index_list(users)", "sqlite"),
+        ("PRAGMA user_version", "sqlite"),
+        ("PRAGMA integrity_check", "sqlite"),
+    ],
+)
+def test_functions_and_pragmas_that_only_report_are_reads(statement: str, dialect: str) -> None:
+    d = Gateway(builtin()).decide(
+        {
+            "tool": "sql",
+            "environment": "prod",
+            "input": {"statement": statement, "dialect": dialect},
+        }
+    )
+    assert d.decision == "allow", (d.reasons, d.effects)
+    assert {e.verb for e in d.effects} == {"read"}
+
+
+@pytest.mark.parametrize(
+    ("statement", "dialect"),
+    [
+        ("SELECT pg_terminate_backend(42)", "postgres"),
+        ("SELECT set_config('search_path', 'evil', false)", "postgres"),
+        ("SELECT evil.pg_size_pretty(1)", "postgres"),  # another schema's function of that name
+        ("SELECT pg_size_pretty(my_delete())", "postgres"),
+        ("PRAGMA journal_mode = DELETE", "sqlite"),
+        ("PRAGMA writable_schema = 1", "sqlite"),
+        ("PRAGMA optimize", "sqlite"),
+        ("PRAGMA user_version = 7", "sqlite"),
+    ],
+)
+def test_functions_and_pragmas_that_act_are_still_held(statement: str, dialect: str) -> None:
+    d = Gateway(builtin()).decide(
+        {
+            "tool": "sql",
+            "environment": "prod",
+            "input": {"statement": statement, "dialect": dialect},
+        }
+    )
+    assert d.decision != "allow", d.effects

@@ -64,6 +64,22 @@ _ACTING_FUNCTIONS = re.compile(
     r"load_file|query_to_xml|pg_catalog\.\w+|lo_export|copy_\w+|system\$\w+)$",
     re.I,
 )
+#: Functions sqlglot does not know that only compute or report (sizes, names, definitions,
+#: privileges, the server's version): calling one reads. Unqualified, or in ``pg_catalog``.
+_READING_FUNCTIONS = frozenset(
+    "pg_size_pretty pg_size_bytes pg_total_relation_size pg_relation_size pg_table_size "
+    "pg_indexes_size pg_database_size pg_tablespace_size pg_column_size pg_relation_filenode "
+    "pg_get_viewdef pg_get_functiondef pg_get_indexdef pg_get_constraintdef pg_get_triggerdef "
+    "pg_get_ruledef pg_get_expr pg_get_userbyid pg_get_serial_sequence pg_typeof format_type "
+    "obj_description col_description shobj_description pg_table_is_visible "
+    "pg_function_is_visible has_table_privilege has_schema_privilege has_database_privilege "
+    "has_column_privilege has_function_privilege pg_has_role pg_backend_pid "
+    "pg_postmaster_start_time pg_conf_load_time pg_is_in_recovery pg_current_wal_lsn "
+    "pg_last_wal_replay_lsn pg_wal_lsn_diff pg_encoding_to_char inet_server_addr "
+    "inet_server_port inet_client_addr current_setting pg_relation_is_updatable "
+    "sqlite_version last_insert_rowid changes total_changes database found_rows "
+    "connection_id row_count schema_name object_id db_name object_name".split()
+)
 _TRANSACTION = re.compile(
     r"\s*(START(\s+|\s+AS\s+)TRANSACTION|BEGIN|END|SAVEPOINT|RELEASE)\b", re.I
 )
@@ -242,6 +258,12 @@ def _nested(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
         # A function sqlglot does not know is the database's or the user's: it may do
         # anything (cron.schedule, dblink_exec, OPENQUERY, url(), a plpgsql routine).
         name = call.name if isinstance(call.name, str) else "?"
+        parent = call.parent
+        schema = parent.this.name.lower() if isinstance(parent, exp.Dot) else "pg_catalog"
+        if name.lower() in _READING_FUNCTIONS and schema == "pg_catalog":
+            # It computes or reports; the statement around it says what is read. Another
+            # schema's function of that name is whatever its author wrote.
+            continue
         known = _ACTING_FUNCTIONS.match(name)
         out.append(_effect("execute", "process", None,
                            flags=["privileged", "dynamic"] if known else ["dynamic"],
@@ -249,7 +271,41 @@ def _nested(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
     return out
 
 
+#: SQLite pragmas that only report, whatever they are given (``table_info(users)``).
+_REPORTING_PRAGMAS = frozenset(
+    "table_info table_xinfo table_list index_list index_info index_xinfo foreign_key_list "
+    "foreign_key_check database_list compile_options integrity_check quick_check page_count "
+    "freelist_count collation_list function_list module_list pragma_list data_version".split()
+)
+#: Pragmas that report their setting when given nothing, and change it when given a value.
+_SETTING_PRAGMAS = frozenset(
+    "journal_mode user_version schema_version application_id encoding page_size foreign_keys "
+    "synchronous cache_size busy_timeout auto_vacuum recursive_triggers temp_store "
+    "locking_mode max_page_count mmap_size secure_delete cell_size_check".split()
+)
+
+
+def _pragma(node: exp.Pragma, span: Span) -> list[Effect]:
+    """A read when the pragma only reports; otherwise a change of the database's settings
+    (``PRAGMA journal_mode = DELETE``, ``PRAGMA writable_schema = 1``, ``PRAGMA optimize``)."""
+    target, given = node.this, False
+    if isinstance(target, exp.EQ):  # `name = value`, or SQLite's reading of `name(value)`
+        target, given = target.this, True
+    if isinstance(target, exp.Dot):  # a schema first: main.table_info(users)
+        target = target.expression
+    if isinstance(target, exp.Anonymous):
+        given = given or bool(target.expressions)
+    name = str(target.name if isinstance(target, exp.Expression) else target).lower()
+    if name in _REPORTING_PRAGMAS or (name in _SETTING_PRAGMAS and not given):
+        return [_effect("read", "db_table", None, reversible="yes", span=span, pragma=name)]
+    why = f"PRAGMA {name} changes how the database works"
+    return [_effect("update", "db_table", None, reversible="unknown", flags=["privileged"],
+                    span=span, pragma=name, why=why)]  # fmt: skip
+
+
 def _statement(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
+    if isinstance(node, exp.Pragma):
+        return _pragma(node, span)
     nested = _nested(node, dialect, span)
     return [*_top(node, dialect, span), *nested]
 
