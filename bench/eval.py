@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.decide import CORPUS
+from watchkeeper.analyzers.terraform_catalog import ephemeral
 from watchkeeper.decision import Decision
 from watchkeeper.gateway import Gateway
 from watchkeeper.orders.loader import builtin
@@ -151,10 +152,28 @@ LOOSER: dict[str, str] = {
 }
 
 
+#: Where watchkeeper lets through on purpose what a peer holds: by class, as STRICTER.
+LOOSER_CLASSES: list[Reason] = [
+    (
+        "bookkeeping",
+        lambda r, d: (
+            bool(d.effects)
+            and all(
+                e.verb != "delete" or ephemeral(str(e.attributes.get("type"))) for e in d.effects
+            )
+            and _has(d, "delete")
+        ),
+        "deletes only Terraform's own bookkeeping (null_resource, terraform_data, random_*, "
+        "time_*): it holds no data and the next apply makes it again",
+    ),
+]
+
+
 def _reason(row: dict[str, Any], decision: Decision, want: bool) -> str | None:
     """A listed reason: the text itself for looser rows, the class name for stricter ones."""
     if want:
-        return LOOSER.get(row["text"])
+        by_class = (f"`{name}`" for name, test, _ in LOOSER_CLASSES if test(row, decision))
+        return LOOSER.get(row["text"]) or next(by_class, None)
     return next((f"`{name}`" for name, test, _ in STRICTER if test(row, decision)), None)
 
 
@@ -187,7 +206,7 @@ def main() -> None:
                 t[4 if want else 5] += 1
         if want != held:
             unexplained += reason is None
-            if reason is not None and not want:
+            if reason is not None and reason.startswith("`"):  # a class, not a row's text
                 classes[reason.strip("`")] += 1
             text = row["text"].replace("\n", "\\n").replace("|", "\\|")[:90]
             misses.append(
@@ -222,6 +241,10 @@ under each to judge them. Unexplained disagreements: {unexplained}.
 Why watchkeeper holds on purpose, by class (the `reason` column below):
 
 {chr(10).join(f"- `{name}` ({classes[name]} rows): {why}" for name, _, why in STRICTER)}
+
+Why watchkeeper lets through on purpose, by class (besides the rows listed by their text):
+
+{chr(10).join(f"- `{name}` ({classes[name]} rows): {why}" for name, _, why in LOOSER_CLASSES)}
 
 ## Disagreements ({len(misses)})
 
