@@ -91,6 +91,9 @@ def test_sinks_still_held(command: str, verb: str, target: str) -> None:
         ("cp -r src/ dst/", ["src/"], "read", "dst/"),
         ("cp -t /srv/dst a b", ["a", "b"], "read", "/srv/dst"),
         ("cp --target-directory=/srv/dst a", ["a"], "read", "/srv/dst"),
+        ("cp -rt /srv/dst a b", ["a", "b"], "read", "/srv/dst"),
+        ("cp -t/srv/dst a", ["a"], "read", "/srv/dst"),
+        ("cp --backup a.txt b.txt", ["a.txt"], "read", "b.txt"),
         ("install -m 644 a.conf /etc/x.conf", ["a.conf"], "read", "/etc/x.conf"),
         ("install -o root -g root -m 0755 tool /usr/local/lib/tool", ["tool"], "read",
          "/usr/local/lib/tool"),
@@ -142,7 +145,8 @@ def test_copies_still_held(command: str, flag: str) -> None:
 @pytest.mark.parametrize(
     "command",
     ["cp a.txt b.txt", "mv /etc/passwd /tmp/x", "rsync -a --delete src/ dst/",
-     "rsync -a --remove-source-files src/ dst/", "install -m 755 x /usr/local/bin/x"],
+     "rsync -a --remove-source-files src/ dst/", "install -m 755 x /usr/local/bin/x",
+     'cp -t "$D" a b', 'cp a "$D"'],
 )  # fmt: skip
 def test_copy_destinations_still_held(command: str) -> None:
     assert held(command)

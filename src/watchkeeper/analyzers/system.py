@@ -107,10 +107,10 @@ def rsync(run: Invocation) -> list[Effect]:
 
 _REMOTE_PATH = re.compile(r"^([\w.@-]+:(?!//)|rsync://)")
 
-#: Options of cp, mv and install that take the next word as their value.
+#: Options of cp, mv and install that take the next word as their value (``--backup``,
+#: ``--preserve``, ``--reflink`` take one only after ``=``).
 _COPY_VALUED = frozenset(
-    "-t --target-directory -S --suffix -m --mode -o --owner -g --group --backup --context "
-    "--sparse --reflink --preserve --no-preserve --strip-program".split()
+    "-t --target-directory -S --suffix -m --mode -o --owner -g --group --strip-program".split()
 )
 
 
@@ -119,7 +119,7 @@ def copy(run: Invocation) -> list[Effect]:
     away, and back again by the reverse move). ``-t DIR`` names the destination first;
     ``install -d`` makes directories. A source that holds credentials is read whole (``cp -r
     ~/.ssh /tmp/x``)."""
-    args, operands, target = run.args, [], None
+    args, operands, target, named = run.args, [], None, False  # named: -t given
     directories = run.base == "install" and any(
         a == "--directory" or (a is not None and re.fullmatch(r"-[a-zA-Z]*d[a-zA-Z]*", a))
         for a in args
@@ -128,13 +128,25 @@ def copy(run: Invocation) -> list[Effect]:
     while i < len(args):
         a = args[i]
         if a is not None and a in ("-t", "--target-directory"):
-            target = args[i + 1] if i + 1 < len(args) else None
+            target, named = (args[i + 1] if i + 1 < len(args) else None), True
             i += 2
             continue
         if a is not None and a.startswith("--target-directory="):
-            target = a.split("=", 1)[1]
+            target, named = a.split("=", 1)[1], True
+        elif a is not None and a.startswith("-") and not a.startswith("--") and len(a) > 2:
+            # a bundle: -rt DIR, -tDIR, -m644; a letter that takes a value ends it
+            valued = "tS" if run.base != "install" else "tSmog"
+            at = next((j for j, c in enumerate(a[1:], start=1) if c in valued), None)
+            value = None if at is None else (a[at + 1 :] or None)
+            if at is not None and value is None:
+                value = args[i + 1] if i + 1 < len(args) else None
+                i += 1
+            if at is not None and a[at] == "t":
+                target, named = value, True
+            i += 1
+            continue
         elif a is not None and a.startswith("-") and a != "-":
-            i += 2 if a in _COPY_VALUED and a not in ("-t",) else 1
+            i += 2 if a in _COPY_VALUED else 1
             continue
         else:
             operands.append(a)
@@ -142,9 +154,9 @@ def copy(run: Invocation) -> list[Effect]:
     if directories:  # install -d DIR…: each one created
         return [effect("create", "directory", p, reversible="yes", flags=path_flags(p or ""),
                        span=run.span) for p in operands or [None]]  # fmt: skip
-    if target is None and len(operands) >= 2:
+    if not named and len(operands) >= 2:
         target, operands = operands[-1], operands[:-1]
-    elif target is None:  # one operand: "missing destination file operand"
+    elif not named:  # one operand: "missing destination file operand"
         return [effect("read", "file", p, reversible="yes", flags=path_flags(p or "", tree=True),
                        span=run.span) for p in operands or [None]]  # fmt: skip
     moved = run.base == "mv"
