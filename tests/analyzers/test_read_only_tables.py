@@ -62,6 +62,22 @@ def _tables() -> dict[str, tuple[Iterable[str], Callable[[str], str]]]:
         "TF_READS": (infra.TF_READS, lambda w: f"terraform {w}"),
         "KUBECTL_READS": (infra.KUBECTL_READS, lambda w: f"kubectl {w} pods"),
         "KUBECTL_CONFIG_READS": (infra.KUBECTL_CONFIG_READS, lambda w: f"kubectl config {w}"),
+        "KUBECTL_READ_PAIRS": (
+            {e.replace(" ", "+") for e in infra.KUBECTL_READ_PAIRS},
+            lambda w: f"kubectl {w.replace('+', ' ')} deploy/web",
+        ),
+        "TF_READ_PAIRS": (
+            {e.replace(" ", "+") for e in infra.TF_READ_PAIRS},
+            lambda w: f"terraform {w.replace('+', ' ')}",
+        ),
+        "DOCKER_READ_PAIRS": (
+            {e.replace(" ", "+") for e in infra.DOCKER_READ_PAIRS},
+            lambda w: f"docker {w.replace('+', ' ')}",
+        ),
+        "LINTERS": (
+            {f"{k}+{v}" if v else k for k, vs in readers.LINTERS.items() for v in vs or [""]},
+            lambda w: f"{w.replace('+', ' ')} src",
+        ),
         "HELM_READS": (infra.HELM_READS, lambda w: f"helm {w}"),
         "SYSTEMCTL_READS": (host.SYSTEMCTL_READS, lambda w: f"systemctl {w} nginx"),
         "SERVICE_READS": (host.SERVICE_READS, lambda w: f"service nginx {w}"),
@@ -160,6 +176,21 @@ REVIEWED = {
     "KUBECTL_CONFIG_READS": """
         current-context get-clusters get-contexts get-users view
     """,
+    "KUBECTL_READ_PAIRS": """
+        plugin+list rollout+history rollout+status
+    """,
+    "TF_READ_PAIRS": """
+        metadata+functions providers+schema state+list workspace+list workspace+show
+    """,
+    "DOCKER_READ_PAIRS": """
+        builder+du buildx+du buildx+inspect buildx+ls compose+images compose+ls compose+ps
+        compose+top compose+version context+show system+df system+events system+info
+    """,
+    "LINTERS": """
+        actionlint golangci-lint+config golangci-lint+formatters golangci-lint+help
+        golangci-lint+linters golangci-lint+run golangci-lint+version hadolint ruff+analyze
+        ruff+check ruff+help ruff+linter ruff+rule ruff+version shellcheck staticcheck yamllint
+    """,
     "HELM_READS": """
         env get history inspect lint list ls search show status template verify version
     """,
@@ -241,6 +272,22 @@ REVIEWED = {
         help info locate-project metadata pkgid read-manifest report search tree
         verify-project version
     """,
+    "poetry": """
+        about check env+info env+list help list search self+show show source+show version
+    """,
+    "uv": """
+        cache+dir help pip+check pip+freeze pip+list pip+show pip+tree python+dir python+find
+        python+list self+version tool+dir tool+list tree version
+    """,
+    "pipenv": """
+        check graph requirements scripts
+    """,
+    "pdm": """
+        help info list outdated search show venv+list
+    """,
+    "pdm alone": """
+        config
+    """,
 }
 
 
@@ -311,9 +358,10 @@ def test_no_read_only_subcommand_runs_anything(table: str) -> None:
     assert actions & RUNNING_WORDS == SAME_SPELLING.get(table, set())
 
 
-#: Read-only words spelled like a running one: `ip route sh` is ip's `show`, and `pip debug`
-#: and `pip config debug` print pip's environment and configuration files.
-SAME_SPELLING = {"IP_READS": {"sh"}, "pip": {"debug"}}
+#: Read-only words spelled like a running one: `ip route sh` is ip's `show`, `pip debug`
+#: and `pip config debug` print pip's environment and configuration files, and `golangci-lint
+#: run` runs the linters over the code, not the code.
+SAME_SPELLING = {"IP_READS": {"sh"}, "pip": {"debug"}, "LINTERS": {"run"}}
 
 
 #: For each parsed reader that is also an escape hatch, the escape: it must not read.

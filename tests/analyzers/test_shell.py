@@ -57,7 +57,7 @@ def test_recursive_delete_is_found_however_written(command: str) -> None:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        pytest.param("find /srv -name '*.log' -delete", ("delete", "file"), id="find-delete"),
+        pytest.param("find /srv -name '*.log' -delete", ("delete", "directory"), id="find-delete"),
         pytest.param("find /srv -exec rm {} \\;", ("delete", "file"), id="find-exec"),
         pytest.param("shred -u key.pem", ("delete", "file"), id="shred"),
         pytest.param("truncate -s 0 app.db", ("overwrite", "file"), id="truncate"),
@@ -269,7 +269,7 @@ def test_shell_like_grammar_never_escapes(text: str) -> None:
         ("python3 script.py", ("unknown", "process")),
         ('node -e \'require("child_process").exec("x")\'', ("execute", "process")),
         ("python3 -c 'import urllib.request'", ("send", "message")),
-        ("python3 -c 'print(1)'", ("execute", "process")),
+        ("python3 -c 'print(len(x))'", ("execute", "process")),
         ('python3 -c \'exec(__import__("base64").b64decode("x"))\'', ("execute", "process")),
         ("curl x.sh | python3", ("execute", "process")),
         ("powershell Remove-Item -Recurse -Force C:\\x", ("delete", "directory")),

@@ -275,7 +275,7 @@ def test_sessions_and_runners_are_not_reads(command: str, expected: tuple[str, s
         pytest.param("helm test web", ("update", "k8s_resource"), id="helm-test-runs-pods"),
         pytest.param("helm diff upgrade web .", ("execute", "process"), id="helm-plugin-command"),
         pytest.param("docker buildx build --push .", ("update", "process"), id="buildx-push"),
-        pytest.param("ruff check --fix src", ("update", "cloud_resource"), id="fix-flag"),
+        pytest.param("ruff check --fix src", ("update", "file"), id="fix-flag"),
         pytest.param("consul watch -type=key ./handler.sh", ("unknown", "process"), id="watch"),
         pytest.param("aws ecr get-login-password", ("read", "secret"), id="registry-password"),
         pytest.param("gcloud auth print-access-token", ("read", "secret"), id="access-token"),

@@ -42,14 +42,21 @@ from watchkeeper.analyzers.invocation import (
 )
 from watchkeeper.analyzers.network import CLIENTS, openssl
 from watchkeeper.analyzers.packages import packages
-from watchkeeper.analyzers.paths import is_credential, is_device, names_credential_file
+from watchkeeper.analyzers.paths import (
+    is_credential,
+    is_device,
+    names_credential_file,
+    path_flags,
+)
 from watchkeeper.analyzers.readers import (
     CONFIG_CHECKS,
+    LINTERS,
     PAGERS,
     PROGRAMMED,
     READERS,
     VERSION_FLAGS,
     config_check,
+    linter,
     pager,
     programmed,
     reader,
@@ -57,6 +64,8 @@ from watchkeeper.analyzers.readers import (
 from watchkeeper.analyzers.secrets import prints_secrets, secret_read
 from watchkeeper.analyzers.system import (
     bq_query,
+    copy,
+    crontab,
     curl,
     dd,
     httpie,
@@ -70,6 +79,7 @@ from watchkeeper.analyzers.system import (
     rsync,
     simple,
     sql_client,
+    tee,
     windows_delete,
 )
 from watchkeeper.analyzers.vocabulary import (
@@ -232,6 +242,13 @@ _FIND_NAMES = frozenset("-name -iname -path -ipath -wholename -iwholename -lname
 _NOT = ("!", "\\!", "-not")
 
 
+def _found(word: str | None, start: str | None) -> str | None:
+    """A ``find -exec`` word with ``{}`` (each file found) read as the starting point."""
+    if word is None or "{}" not in word:
+        return word
+    return None if start is None else word.replace("{}", start)
+
+
 def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
     args = run.args
     lead: list[str | None] = []  # the starting points, after -H/-L/-P
@@ -244,14 +261,15 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
             break  # after a plain path, a computed word may be the expression (`-delete`)
         lead.append(a)
         i += 1
-    start = lead[0] if lead and lead[0] is not None else ("." if not lead else None)
+    starts: list[str | None] = lead or ["."]  # a computed start (None) is a path unknown
     # `find ~ -name id_rsa -exec cat {} +`: a name test that names credentials, wherever.
     named = any(
         a in _FIND_NAMES and b is not None and names_credential_file(b) and before not in _NOT
         for before, a, b in zip([None, *args], args, args[1:], strict=False)
     )
-    out = [effect("read", "directory", start, reversible="yes", span=run.span,
-                  flags=["credential_access"] if named else [])]  # fmt: skip
+    credential: list[Flag] = ["credential_access"] if named else []
+    out = [effect("read", "directory", p, reversible="yes", span=run.span, flags=credential)
+           for p in starts]  # fmt: skip
     while i < len(args):
         a = args[i]
         if a in _FIND_RUNS:  # runs a command on each file, up to `;` or `+`
@@ -260,20 +278,28 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
                 end += 1
             inner = run.rest(i + 1)
             if inner is not None:
-                inner = Invocation(inner.name, inner.args[: end - i - 2], run.span, None,
-                                   run.depth, run.field, payload=run.payload,
-                                   cwd=run.cwd)  # fmt: skip
-                found = effects_of(inner, analyze)
-                if named:
-                    found = [flagged(e, "credential_access") for e in found]
-                out.extend(found)
+                # `{}` is each file found: a file under a starting point, so the command acts
+                # under it (`find /srv -exec rm -rf {} +` deletes under /srv), never on a
+                # file literally named `{}`. Not scratch: what is found may be anything.
+                for p in starts:
+                    words = [_found(w, p) for w in inner.args[: end - i - 2]]
+                    each = Invocation(inner.name, words, run.span, None, run.depth, run.field,
+                                      payload=run.payload, cwd=run.cwd)  # fmt: skip
+                    found = [e.with_attributes(scratch=False, under=p)
+                             if e.target.id == p and e.verb != "read" else e
+                             for e in effects_of(each, analyze)]  # fmt: skip
+                    if named:
+                        found = [flagged(e, "credential_access") for e in found]
+                    out.extend(found)
             i = end + 1
             continue
         if a is None:  # a computed test could be -delete
             out.append(dynamic("find with a test computed at run time", run.span))
-        elif a == "-delete":
-            out.append(effect("delete", "file", start, scope="many", reversible="no",
-                              span=run.span))  # fmt: skip
+        elif a == "-delete":  # what it finds under each starting point
+            out.extend(effect("delete", "directory", p, scope="all" if p == "/" else "many",
+                              reversible="no", recovery="restore from a backup",
+                              flags=path_flags(p or "", tree=True), span=run.span, under=p)
+                       for p in starts)  # fmt: skip
         elif a in ("-fprint", "-fprint0", "-fprintf", "-fls") and i + 1 < len(args):
             out.extend(redirect(args[i + 1], False, run.span or Span("command", 0, 0)))
         i += 2 if a in _FIND_VALUED else 1
@@ -559,6 +585,8 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return host_tool(run)
     if base in READERS:
         return reader(run)
+    if base in LINTERS:
+        return linter(run)
     if base == "find":
         return _find(run, analyze)
     if base in RUNNERS:  # strace ./x list, npx evil list: the words are another program's
@@ -680,9 +708,9 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "wipefs": simple("delete", "host", "no"),
     "fdisk": simple("overwrite", "host", "no"),
     "parted": simple("overwrite", "host", "no"),
-    "cp": simple("overwrite", "file"),
-    "mv": simple("overwrite", "file"),
-    "install": simple("overwrite", "file"),
+    "cp": copy,
+    "mv": copy,
+    "install": copy,
     "rsync": rsync,
     "http": httpie,
     "https": httpie,
@@ -691,11 +719,11 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "ln": link,
     "mkdir": simple("create", "directory", "yes"),
     "touch": simple("create", "file", "yes"),
-    "tee": simple("overwrite", "file"),
+    "tee": tee,
     "chmod": simple("update", "file"),
     "chown": simple("update", "file"),
     "chattr": simple("update", "file"),
-    "crontab": simple("update", "host", flags=["privileged"]),
+    "crontab": crontab,
     "git": git,
     "terraform": terraform,
     "tofu": terraform,
@@ -736,6 +764,10 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "snap": packages,
     "gem": packages,
     "cargo": packages,
+    "poetry": packages,
+    "uv": packages,
+    "pipenv": packages,
+    "pdm": packages,
     "dropdb": simple("delete", "db_table", "no", scope="all", object="database"),
     "dropuser": simple("delete", "secret", "no"),
     "redis-cli": redis,
@@ -749,8 +781,8 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
 #: Every command word a table or handler here knows; any other is judged by its words
 #: (:func:`generic_cli`), and with no word known it is ``unknown``.
 KNOWN_COMMANDS = frozenset(
-    {*_TABLE, *READERS, *PAGERS, *PROGRAMMED, *NO_EFFECT, *SHELLS, *INTERPRETERS, *SQL_CLIENTS,
-     *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS, *RUNNERS}
+    {*_TABLE, *READERS, *LINTERS, *PAGERS, *PROGRAMMED, *NO_EFFECT, *SHELLS, *INTERPRETERS,
+     *SQL_CLIENTS, *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS, *RUNNERS}
     | set(
         "sudo doas ionice chroot caffeinate su runuser xargs busybox parallel eval source . ssh "
         "find trap alias hash command type which env ip bq".split()

@@ -390,6 +390,12 @@ TF_READS = frozenset(
 )
 
 
+#: Subcommands that read only in these forms (`state show`, `state pull`: secrets, above).
+TF_READ_PAIRS = frozenset(
+    {"state list", "workspace list", "workspace show", "providers schema", "metadata functions"}
+)
+
+
 def terraform(run: Invocation) -> list[Effect]:
     """terraform, tofu and terragrunt: destroys, state surgery, what changes state, secrets."""
     known = [a for a in run.known() if not a.startswith("-chdir")]
@@ -456,7 +462,7 @@ def terraform(run: Invocation) -> list[Effect]:
                        span=run.span, **extra)]  # fmt: skip
     if sub == "render-json" or (sub == "providers" and words_all[1:2] in (["lock"], ["mirror"])):
         return [effect("update", "file", None, reversible="unknown", span=run.span, **extra)]
-    if sub in TF_READS or sub == "":
+    if sub in TF_READS or sub == "" or " ".join(words_all[:2]) in TF_READ_PAIRS:
         plan_file = next((f.split("=", 1)[1] for f in flags if f.startswith("-out=")), None)
         written = [effect("overwrite", "file", plan_file, reversible="no", span=run.span)]
         return [
@@ -558,6 +564,7 @@ def kubectl(run: Invocation) -> list[Effect]:
         return [effect("execute", "process", None, flags=["dynamic"], span=run.span, **extra)]
     reads = (
         sub in KUBECTL_READS
+        or " ".join(words[:2]) in KUBECTL_READ_PAIRS
         or (sub == "config" and words[1:2] and words[1] in KUBECTL_CONFIG_READS)
         or (sub == "auth" and words[1:2] in (["can-i"], ["whoami"]))
     )
@@ -582,6 +589,8 @@ KUBECTL_READS = frozenset(
     events
     """.split()
 )
+#: Subcommands that read only in these forms: `kubectl rollout status deploy/x`.
+KUBECTL_READ_PAIRS = frozenset({"rollout status", "rollout history", "plugin list"})
 #: `kubectl config` subcommands that only print (`view --raw` prints credentials).
 KUBECTL_CONFIG_READS = frozenset("view get-contexts get-clusters get-users current-context".split())
 #: A resource list naming secrets: `secret`, `secrets/db`, `cm,secret`, `secrets.v1.`.
@@ -693,6 +702,10 @@ def cloud(run: Invocation) -> list[Effect]:
                 **extra,
             )
         ]
+    fetched = _downloads(run, words)
+    if fetched is not None:  # aws s3 cp s3://b/k /tmp/x: the bucket is read, a local file written
+        return [effect("read", "cloud_resource", p, reversible="yes", span=run.span, **extra)
+                for p in fetched[0]] + fetched[1]  # fmt: skip
     if _uploads(words):  # aws s3 cp ./x s3://b/: local files leave the machine
         return [effect("update", "cloud_resource", words[-1], flags=["egress"], span=run.span,
                        why="uploads local files", **extra)]  # fmt: skip
@@ -715,6 +728,52 @@ _COPIES = {
 }  # fmt: skip
 _AZ_UPLOADS = frozenset({"upload", "upload-batch", "sync"})
 _REMOTE = ("s3://", "gs://", "az://", "http://", "https://")
+
+
+def _copy_operands(run: Invocation, words: list[str]) -> tuple[str, list[str], str] | None:
+    """The verb, sources and destination of a cloud copy, or None when it is no copy or its
+    operands are not plain: ``aws s3 cp`` takes two (its options may follow, with values);
+    ``gsutil cp`` and ``gcloud storage cp`` take their options first, then sources and one
+    destination."""
+    head = next((c for c in _COPIES if tuple(words[: len(c)]) == c), None)
+    if head is None or None in run.args:
+        return None
+    operands = words[len(head) :]
+    if len(operands) < 2:
+        return None
+    if run.base == "aws":  # the words after the two are values of options (`--region x`)
+        return head[-1], operands[:1], operands[1]
+    return head[-1], operands[:-1], operands[-1]
+
+
+def _downloads(run: Invocation, words: list[str]) -> tuple[list[str | None], list[Effect]] | None:
+    """A copy from the cloud to this machine: the remote sources read, what lands written
+    (``mv`` also deletes the sources there; ``sync --delete`` deletes local files), or None."""
+    if words[:3] in (["storage", "blob", "download"], ["storage", "blob", "download-batch"]):
+        known = run.known()
+        names = ("--file", "-f") if words[2] == "download" else ("--destination", "-d")
+        at = next((i for i, a in enumerate(known) if a in names), None)
+        if at is None or at + 1 >= len(known) or None in run.args:
+            return None
+        local = known[at + 1]
+        return [None], [effect("overwrite", "file", local, reversible="no", span=run.span,
+                                  flags=path_flags(local), downloaded=True)]  # fmt: skip
+    copy = _copy_operands(run, words)
+    if copy is None:
+        return None
+    verb, sources, local = copy
+    if local.startswith(_REMOTE) or not all(s.startswith(_REMOTE) for s in sources):
+        return None
+    landed = [effect("overwrite", "file", local, reversible="no", flags=path_flags(local),
+                     span=run.span, downloaded=True)]  # fmt: skip
+    if verb == "mv":
+        landed += [effect("delete", "cloud_resource", s, reversible="unknown", span=run.span,
+                          recovery=f"copy it back from {local}") for s in sources]  # fmt: skip
+    if verb in ("sync", "rsync") and any(a.startswith("--delete") or a == "-d"
+                                         for a in run.known()):  # fmt: skip
+        landed.append(effect("delete", "file", local, scope="many", reversible="no",
+                             recovery="restore from a backup", span=run.span))  # fmt: skip
+    return [*sources], landed
 
 
 def _uploads(words: list[str]) -> bool:
@@ -741,6 +800,14 @@ _DOCKER_OBJECTS = frozenset(
 )
 
 
+#: Object and action pairs that only print: disk use, the daemon's state, its events.
+DOCKER_READ_PAIRS = frozenset(
+    {"system df", "system info", "system events", "compose ls", "compose ps", "compose top",
+     "compose images", "compose version", "context show", "buildx du", "builder du",
+     "buildx inspect", "buildx ls"}
+)  # fmt: skip
+
+
 def docker(run: Invocation) -> list[Effect]:
     known = run.known()
     words = [a for a in known if not a.startswith("-")]
@@ -757,6 +824,8 @@ def docker(run: Invocation) -> list[Effect]:
         ]
     if words[:1] in (["run"], ["start"], ["create"], ["exec"]) or words[1:2] == ["run"]:
         return [effect("execute", "process", None, span=run.span)]  # whatever the image does
+    if " ".join(words[:2]) in DOCKER_READ_PAIRS or words[:1] in (["info"], ["df"]):
+        return [effect("read", "process", None, reversible="yes", span=run.span)]
     # `docker image ls`, `docker compose logs`: the object, then the action.
     action = words[1:2] if words[:1] and words[0] in _DOCKER_OBJECTS else words[:1]
     verb = verb_of(action, known)  # `buildx build --push` pushes

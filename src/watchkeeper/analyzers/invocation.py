@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from watchkeeper.analyzers.effects import Flag, Verb, builder, with_flags
-from watchkeeper.analyzers.paths import is_credential, path_flags
+from watchkeeper.analyzers.paths import discards, is_credential, path_flags
 from watchkeeper.models import Effect, Span
 
 Analyze = Callable[..., list[Effect]]
@@ -404,7 +404,7 @@ def redirect(path: str | None, append: bool, span: Span) -> list[Effect]:
     """``> file`` truncates it; ``>> ~/.ssh/authorized_keys`` persists access."""
     if path is None:
         return [dynamic("output goes to a file named at run time", span)]
-    if path in ("/dev/null", "/dev/stdout", "/dev/stderr") or path.startswith("/dev/fd/"):
+    if discards(path) or path.startswith("/dev/fd/"):  # 3> opened it: counted there
         return []
     if path.startswith(NETWORK_FILES):  # > /dev/tcp/HOST/PORT: bash connects and sends
         return [network_file(path, span)]

@@ -62,6 +62,11 @@ class Manager:
     runs_fetched: frozenset[str] = frozenset()
     #: Flags that keep an install from running the packages' scripts.
     no_scripts: frozenset[str] = frozenset()
+    #: The project directory installs go into (``node_modules``, ``.venv``) unless a flag of
+    #: ``globals`` says the machine's: a local change, undone by installing again from the
+    #: lockfile or deleting the directory.
+    project: str = ""
+    globals: frozenset[str] = frozenset()
 
 
 _NPM_INSTALLS = (
@@ -94,6 +99,8 @@ MANAGERS: dict[str, Manager] = {
         valued=_words("--prefix -C --workspace -w --registry --userconfig --cache"),
         runs_fetched=_words(_NPM_INSTALLS),
         no_scripts=_words("--ignore-scripts"),
+        project="node_modules",
+        globals=_words("-g --global --location=global"),
     ),
     "yarn": Manager(
         reads=_words("list info why outdated licenses versions help bin audit")
@@ -110,6 +117,7 @@ MANAGERS: dict[str, Manager] = {
         valued=_words("--cwd"),
         runs_fetched=_words("install add upgrade up upgrade-interactive import link dedupe"),
         no_scripts=_words("--ignore-scripts --mode=skip-build"),
+        project="node_modules",
     ),
     "pnpm": Manager(
         reads=_words("list ls ll la outdated why licenses root bin help view info v show "
@@ -124,6 +132,8 @@ MANAGERS: dict[str, Manager] = {
         valued=_words("-C --dir --filter -F --workspace-root -w"),
         runs_fetched=_words("install i add update up upgrade link ln import dedupe"),
         no_scripts=_words("--ignore-scripts"),
+        project="node_modules",
+        globals=_words("-g --global"),
     ),
     "pip": Manager(
         reads=_words("list show freeze check help debug inspect search hash completion")
@@ -228,6 +238,56 @@ MANAGERS: dict[str, Manager] = {
         unknown_runs=True,  # `cargo foo` runs the external command cargo-foo
         valued=_words("--manifest-path --config -Z --color"),
     ),
+    # Python project managers: installs go into the project's virtual environment, and an
+    # sdist's build backend (and the project's own) runs as it installs.
+    "poetry": Manager(
+        reads=_words("show check search about list help version")
+        | {"env info", "env list", "self show", "source show"},
+        installs=_words("install add update lock sync"),
+        removes=_words("remove"),
+        runs=_words("run shell") | {"self add", "self install", "self update"},
+        builds=_words("build"),
+        publishes=_words("publish"),
+        valued=_words("-C --directory -P --project"),
+        runs_fetched=_words("install add update sync"),
+        project=".venv",
+    ),
+    "uv": Manager(
+        reads=_words("tree help version")
+        | {"pip list", "pip show", "pip freeze", "pip check", "pip tree", "python list",
+           "python find", "python dir", "tool list", "tool dir", "cache dir", "self version"},
+        installs=_words("sync add lock venv") | {"pip install", "pip sync", "pip compile"},
+        removes=_words("remove") | {"pip uninstall"},
+        runs=_words("run tool"),
+        builds=_words("build"),
+        publishes=_words("publish"),
+        valued=_words("--directory --project --python -p --cache-dir --config-file"),
+        runs_fetched=_words("sync add") | {"pip install", "pip sync"},
+        project=".venv",
+        globals=_words("--system"),
+    ),
+    "pipenv": Manager(
+        reads=_words("graph check requirements scripts"),
+        installs=_words("install sync update lock upgrade"),
+        removes=_words("uninstall clean"),
+        runs=_words("run shell"),
+        runs_fetched=_words("install sync update upgrade"),
+        project=".venv",
+        globals=_words("--system"),
+    ),
+    "pdm": Manager(
+        reads=_words("list show info search outdated help") | {"venv list"},
+        alone=_words("config"),
+        installs=_words("install sync add update lock"),
+        removes=_words("remove"),
+        runs=_words("run"),
+        builds=_words("build"),
+        publishes=_words("publish"),
+        valued=_words("-p --project"),
+        runs_fetched=_words("install sync add update"),
+        project=".venv",
+        globals=_words("--global -g"),
+    ),
 }
 # fmt: on
 MANAGERS["pip3"] = MANAGERS["pip"]
@@ -269,6 +329,21 @@ def packages(run: Invocation) -> list[Effect]:
     if pair in manager.publishes or sub in manager.publishes:
         named = words[2:3] if pair in manager.publishes else words[1:2]
         return [publish(run, named[0] if named else None)]
+    local = bool(manager.project) and not any(
+        a in manager.globals or a.split("=", 1)[0] in manager.globals for a in known
+    )
+    installs = sub in manager.installs or pair in manager.installs
+    fetches = (sub in manager.runs_fetched or pair in manager.runs_fetched) and not any(
+        a in manager.no_scripts for a in known
+    )
+    ran = pair if pair in manager.runs_fetched else sub
+    if local and installs and not removes:
+        # Into the project's own directory: deleting it and installing from the lockfile again
+        # gives it back. Fetched packages still run their build and install scripts.
+        changed = effect("update", "directory", manager.project, reversible="yes",
+                         recovery=f"delete {manager.project} and install again", span=run.span,
+                         tool=run.base)  # fmt: skip
+        return [changed, fetched_code(run, ran)] if fetches else [changed]
     if removes:
         # What ran on the package stops now; installing it again may bring another version
         # and, after a purge, none of its configuration.
@@ -278,11 +353,9 @@ def packages(run: Invocation) -> list[Effect]:
         return [effect("delete", "cloud_resource", None, reversible="unknown", flags=["egress"],
                        span=run.span, tool=run.base,
                        why="withdraws a published version")]  # fmt: skip
-    if sub in manager.installs:
+    if installs:
         installed = effect("update", "host", None, reversible="yes", span=run.span)
-        if sub in manager.runs_fetched and not any(a in manager.no_scripts for a in known):
-            return [installed, fetched_code(run, sub)]
-        return [installed]
+        return [installed, fetched_code(run, ran)] if fetches else [installed]
     if sub in manager.builds:
         return [effect("create", "directory", None, reversible="yes", span=run.span,
                        recovery="delete what was built", tool=run.base)]  # fmt: skip

@@ -276,6 +276,23 @@ DEVICES = re.compile(
 )
 
 
+#: Files whose writes change nothing: what is written is thrown away or printed.
+SINKS = frozenset(
+    """
+    /dev/null /dev/stdout /dev/stderr /dev/fd/1 /dev/fd/2 /proc/self/fd/1 /proc/self/fd/2
+    """.split()
+)
+
+
+def discards(path: str | None) -> bool:
+    """Whether writing into ``path`` (``> /dev/null``, ``curl -o /dev/null``) changes nothing.
+
+    Only for programs that write *through* the name: ``mv x /dev/null``, ``ln -sf x
+    /dev/null``, ``chmod``, ``rm`` replace or change the device itself.
+    """
+    return path in SINKS
+
+
 def is_device(path: str) -> bool:
     """Whether ``path`` is a raw disk or memory (written, or as a glob that can name one)."""
     return bool(path) and bool(DEVICES.search(posixpath.normpath(path).replace("*", "a")))

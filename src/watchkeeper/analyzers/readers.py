@@ -25,7 +25,7 @@ from watchkeeper.analyzers.invocation import (
     paths_of,
 )
 from watchkeeper.analyzers.operands import FILE_READERS, operands
-from watchkeeper.analyzers.paths import is_credential, path_flags
+from watchkeeper.analyzers.paths import discards, is_credential, path_flags
 from watchkeeper.models import Effect
 
 #: Commands that only read or print, whatever their arguments. No pager, editor, interpreter
@@ -177,6 +177,8 @@ def _output(known: list[str], short: str, long: str) -> str | None:
 
 
 def _writes(path: str, run: Invocation, verb: Verb = "overwrite") -> list[Effect]:
+    if discards(path):  # sort -o /dev/stdout
+        return [effect("read", "file", None, reversible="yes", span=run.span)]
     return [effect(verb, "file", path, reversible="no" if verb == "overwrite" else "unknown",
                    flags=path_flags(path), span=run.span)]  # fmt: skip
 
@@ -308,3 +310,35 @@ def config_check(run: Invocation) -> list[Effect]:
         if name in ("-g", "-C") or value is None or not value.startswith("/etc/"):
             return [dynamic(f"{run.base} checks a configuration watchkeeper cannot see", run.span)]
     return [effect("read", "file", None, reversible="yes", span=run.span)]
+
+
+#: Linters that read the project and run none of its code (their configuration is data, not a
+#: program: not eslint, pylint or mypy, whose configurations load plugins), by the subcommands
+#: that only check (empty: whatever the words). A fixing or formatting flag, or a formatting
+#: subcommand, rewrites the files.
+LINTERS: dict[str, frozenset[str]] = {
+    "golangci-lint": frozenset({"run", "linters", "config", "version", "help", "formatters"}),
+    "ruff": frozenset({"check", "rule", "linter", "version", "help", "analyze"}),
+    "shellcheck": frozenset(),
+    "hadolint": frozenset(),
+    "yamllint": frozenset(),
+    "actionlint": frozenset(),
+    "staticcheck": frozenset(),
+}
+_FIXES = frozenset({"--fix", "--write", "-w", "--fix-only", "--unsafe-fixes", "--add-noqa"})
+
+
+def linter(run: Invocation) -> list[Effect]:
+    """``golangci-lint run``, ``ruff check``, ``shellcheck x.sh``: a read of what they check;
+    ``--fix`` (and ``ruff format``, ``golangci-lint fmt``) update the files in place."""
+    known = run.known()
+    checks = LINTERS[run.base]
+    words = [a for a in known if not a.startswith("-")]
+    fixes = any(a.split("=", 1)[0] in _FIXES and a != "--fix=false" for a in known)
+    if fixes or (checks and words[:1] and words[0] not in checks):
+        return [effect("update", "file", None, scope="many", reversible="unknown",
+                       recovery="the version control history", span=run.span,
+                       tool=run.base)]  # fmt: skip
+    paths = (words[1:] if checks else words) or ["."]
+    return [effect("read", "directory", p, reversible="yes", flags=path_flags(p), span=run.span)
+            for p in paths]  # fmt: skip

@@ -22,7 +22,7 @@ from watchkeeper.analyzers.invocation import (
     effect,
     paths_of,
 )
-from watchkeeper.analyzers.paths import home, path_flags
+from watchkeeper.analyzers.paths import discards, home, path_flags
 from watchkeeper.analyzers.secrets import secret_variable
 from watchkeeper.models import Effect
 
@@ -90,9 +90,14 @@ def rsync(run: Invocation) -> list[Effect]:
         return [effect("read", "file", paths[0], reversible="yes", span=run.span)]
     destination = paths[-1]
     out = [effect("read", "file", p, reversible="yes", span=run.span) for p in paths[:-1]]
-    if any(a.startswith(("--delete", "--remove-source-files")) for a in known):
+    if any(a.startswith("--delete") for a in known):  # what the source lacks, at the destination
         out.append(effect("delete", "file", destination, scope="many", reversible="no",
                           recovery="restore from a backup", span=run.span))  # fmt: skip
+    if "--remove-source-files" in known:  # the sources, once sent
+        out.extend(effect("delete", "file", p, scope="many", reversible="unknown",
+                          recovery=f"copy them back from {destination}",
+                          flags=path_flags(p or ""), span=run.span)
+                   for p in paths[:-1])  # fmt: skip
     # host:path, user@host:path, rsync://host/: the files leave the machine.
     remote: list[Flag] = ["egress"] if destination and _REMOTE_PATH.match(destination) else []
     out.append(effect("overwrite", "file", destination, span=run.span,
@@ -101,6 +106,104 @@ def rsync(run: Invocation) -> list[Effect]:
 
 
 _REMOTE_PATH = re.compile(r"^([\w.@-]+:(?!//)|rsync://)")
+
+#: Options of cp, mv and install that take the next word as their value (``--backup``,
+#: ``--preserve``, ``--reflink`` take one only after ``=``).
+_COPY_VALUED = frozenset(
+    "-t --target-directory -S --suffix -m --mode -o --owner -g --group --strip-program".split()
+)
+
+
+def copy(run: Invocation) -> list[Effect]:
+    """cp, mv and install: the destination is written; the sources are read (``mv``: moved
+    away, and back again by the reverse move). ``-t DIR`` names the destination first;
+    ``install -d`` makes directories. A source that holds credentials is read whole (``cp -r
+    ~/.ssh /tmp/x``)."""
+    args, operands, target, named = run.args, [], None, False  # named: -t given
+    directories = run.base == "install" and any(
+        a == "--directory" or (a is not None and re.fullmatch(r"-[a-zA-Z]*d[a-zA-Z]*", a))
+        for a in args
+    )
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a is not None and a in ("-t", "--target-directory"):
+            target, named = (args[i + 1] if i + 1 < len(args) else None), True
+            i += 2
+            continue
+        if a is not None and a.startswith("--target-directory="):
+            target, named = a.split("=", 1)[1], True
+        elif a is not None and a.startswith("-") and not a.startswith("--") and len(a) > 2:
+            # a bundle: -rt DIR, -tDIR, -m644; a letter that takes a value ends it
+            valued = "tS" if run.base != "install" else "tSmog"
+            at = next((j for j, c in enumerate(a[1:], start=1) if c in valued), None)
+            value = None if at is None else (a[at + 1 :] or None)
+            if at is not None and value is None:
+                value = args[i + 1] if i + 1 < len(args) else None
+                i += 1
+            if at is not None and a[at] == "t":
+                target, named = value, True
+            i += 1
+            continue
+        elif a is not None and a.startswith("-") and a != "-":
+            i += 2 if a in _COPY_VALUED else 1
+            continue
+        else:
+            operands.append(a)
+        i += 1
+    if directories:  # install -d DIR…: each one created
+        return [effect("create", "directory", p, reversible="yes", flags=path_flags(p or ""),
+                       span=run.span) for p in operands or [None]]  # fmt: skip
+    if not named and len(operands) >= 2:
+        target, operands = operands[-1], operands[:-1]
+    elif not named:  # one operand: "missing destination file operand"
+        return [effect("read", "file", p, reversible="yes", flags=path_flags(p or "", tree=True),
+                       span=run.span) for p in operands or [None]]  # fmt: skip
+    moved = run.base == "mv"
+    out = [
+        effect(
+            "delete" if moved else "read",
+            "file",
+            p,
+            reversible="yes",
+            recovery=f"move it back from {target}" if moved else None,
+            flags=path_flags(p or "", tree=True),
+            span=run.span,
+        )
+        for p in operands or [None]
+    ]
+    if run.base == "cp" and discards(target):  # cp x /dev/null writes through the device
+        return out
+    out.append(effect("overwrite", "file", target, flags=path_flags(target or ""),
+                      span=run.span))  # fmt: skip
+    return out
+
+
+def crontab(run: Invocation) -> list[Effect]:
+    """``crontab -l`` (``-u USER -l``) prints a table; ``-e``, ``-r``, ``-i``, a file or ``-``
+    installs or removes one: a privileged update of the host, whatever else is given."""
+    args = list(run.args)
+    if "-u" in args:  # the user whose table it is
+        at = args.index("-u")
+        del args[at : at + 2]
+    if args == ["-l"]:
+        return [effect("read", "host", None, reversible="yes", span=run.span,
+                       why="lists the crontab")]  # fmt: skip
+    paths: list[str | None] = [*paths_of(run)] or [None]
+    return [effect("update", "host", p, flags=["privileged", *path_flags(p or "")],
+                   span=run.span) for p in paths]  # fmt: skip
+
+
+def tee(run: Invocation) -> list[Effect]:
+    """tee writes its input into each file (``-a``: appends); ``/dev/null`` changes nothing."""
+    append = any(a == "--append" or re.fullmatch(r"-[a-zA-Z]*a[a-zA-Z]*", a) for a in run.known())
+    paths = [p for p in paths_of(run) if not discards(p)]
+    if None in run.args:
+        paths.append(None)  # type: ignore[arg-type]
+    if not paths:
+        return [effect("read", "file", None, reversible="yes", span=run.span)]
+    return [effect("update" if append else "overwrite", "file", p, flags=path_flags(p or ""),
+                   span=run.span) for p in paths]  # fmt: skip
 
 
 def httpie(run: Invocation) -> list[Effect]:
@@ -154,6 +257,9 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
                            why=f"{run.stdin} text piped into {run.base}")]  # fmt: skip
         if code is None:
             return [dynamic(f"{run.base} runs what it reads from its input", run.span)]
+    if _prints_only(run, flag, code):  # python3 -c 'print(1)', node -e 'console.log("ok")'
+        return [effect("read", "process", None, reversible="yes", span=run.span,
+                       why="a one-liner that prints literals")]  # fmt: skip
     out = []
     if re.search(r"(rmtree|os\.remove|unlink|rmSync|rm_rf|File\.delete|rmdir|truncate)", code):
         out.append(effect("delete", "file", None, scope="many", reversible="no", span=run.span))
@@ -168,6 +274,32 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
         out.append(effect("read", "secret", None, reversible="yes", flags=["credential_access"],
                           span=run.span, why=why))  # fmt: skip
     return out or [effect("execute", "process", None, span=run.span)]
+
+
+#: A string or number written out: no escapes, interpolation, quotes or backticks inside.
+_LITERAL = r"""(?:-?\d+(?:\.\d+)?|'[^'"\\`$\n]*'|"[^'"\\`$\n]*")"""
+#: The call that prints, per language: Python's print, JavaScript's console.log. Perl's and
+#: Ruby's strings interpolate code ("@{[…]}", "#{…}"): none of theirs is plain.
+_PRINTS = {
+    **dict.fromkeys(("python", "python3", "python2"), "print"),
+    **dict.fromkeys(("node", "nodejs", "bun"), "console.log"),
+}
+#: Options that change nothing a one-liner does (not -i: it then runs its input as code).
+_QUIET_OPTIONS = frozenset({"-I", "-E", "-s", "-S", "-B", "-u", "-q"})
+#: Variables that load code at start-up, before the one-liner.
+_STARTUP = re.compile(r"^(PYTHON|NODE_|LD_|BUN_)")
+
+
+def _prints_only(run: Invocation, flag: str, code: str) -> bool:
+    """Whether the code given to ``-c``/``-e`` is nothing but prints of literals."""
+    call = _PRINTS.get(run.base)
+    if call is None or flag not in run.args or any(_STARTUP.match(k) for k in run.variables):
+        return False
+    at = run.args.index(flag)
+    if run.args[at + 2 :] or any(a not in _QUIET_OPTIONS for a in run.args[:at]):
+        return False
+    printed = rf"\s*{re.escape(call)}\(\s*(?:{_LITERAL}(?:\s*,\s*{_LITERAL})*)?\s*\)\s*"
+    return re.fullmatch(rf"(?:{printed}[;\n])*{printed};?\s*", code) is not None
 
 
 #: How one-liners read the environment: the whole of it, or one variable by name (group 1).
@@ -219,7 +351,7 @@ def _client_options(run: Invocation) -> list[Effect]:
         target: str | None = value if eq else (args[i + 1] if i + 1 < len(args) else "")
         if option in _SQL_WRITES and target is None:
             out.append(dynamic(f"{run.base} {option} writes a file named at run time", run.span))
-        elif option in _SQL_WRITES and target and target != "/dev/null":
+        elif option in _SQL_WRITES and target and not discards(target):
             out.append(effect("overwrite", "file", target, reversible="no",
                               flags=path_flags(target), span=run.span))  # fmt: skip
         elif option in _SQL_RUNS or (a.startswith("--pager") and run.base != "psql"):
@@ -301,7 +433,7 @@ def simple(
 
 def dd(run: Invocation) -> list[Effect]:
     out = next((a[3:] for a in run.known() if a.startswith("of=")), None)
-    if out is None:
+    if out is None or discards(out):  # dd if=/dev/sda of=/dev/null reads the disk
         return [effect("read", "file", None, reversible="yes", span=run.span)]
     return [
         effect(
@@ -391,6 +523,8 @@ def _logged(run: Invocation) -> list[Effect]:
             template = a.split("=", 1)[1] if a.startswith("--") else a[2:]
         for found in _WRITE_OUT_FILE.finditer(template or ""):
             path = found.group(2)
+            if discards(path):
+                continue
             out.append(effect("update" if found.group(1) else "overwrite", "file", path,
                               reversible="no", flags=path_flags(path), span=run.span))  # fmt: skip
         name = a.split("=", 1)[0] if a is not None else None
@@ -401,7 +535,7 @@ def _logged(run: Invocation) -> list[Effect]:
         )
         if path is None:
             out.append(dynamic(f"{run.base} {name} writes a file named at run time", run.span))
-        elif path not in ("", "-", "%"):
+        elif path not in ("", "-", "%") and not discards(path):
             out.append(effect("overwrite", "file", path, reversible="no", flags=path_flags(path),
                               span=run.span))  # fmt: skip
     return out
@@ -436,7 +570,7 @@ def _saved(run: Invocation, url: str | None) -> list[Effect]:
                 if c in _VALUED_SHORT:  # -Hcontent-type: the rest is that flag's value
                     break
         if value is not None:
-            if value == "-":
+            if value == "-" or discards(value):  # -o /dev/null: the body is thrown away
                 return []
             return [effect("overwrite", "file", value, reversible="no", flags=path_flags(value),
                            span=run.span, downloaded=True)]  # fmt: skip
