@@ -325,6 +325,7 @@ def test_no_identities_command_prints_a_raw_character(
     output = invoke("agents", "list", env=env)
     assert raw_characters(output) == [], output
     email = "".join(c for c in name if c != "@" and not c.isspace()) + f"{uuid.uuid4().hex}@x.io"
-    output = invoke("users", "add", email, "--password-stdin", input="p" * 16 + "\n", env=env)
+    # `--` ends the options: an address may begin with a dash (`-4f…@x.io`).
+    output = invoke("users", "add", "--password-stdin", "--", email, input="p" * 16 + "\n", env=env)
     assert "added" in output, output
     assert raw_characters(output) == [], output
