@@ -21,7 +21,6 @@ import sys
 from typing import Annotated, Any, NoReturn
 from urllib.parse import quote
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Column, Table
@@ -71,6 +70,8 @@ def _segment(value: str) -> str:
 
 def call(server: str, token: str | None, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
     """One API request as a person; exits with the server's reason when refused."""
+    import httpx  # here, not at start-up: only these commands talk HTTP
+
     if not token:
         _fail("no token: pass --token or set WATCHKEEPER_TOKEN (`watchkeeper users token EMAIL`)")
     try:
