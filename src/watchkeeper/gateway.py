@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
+from watchkeeper.analyzers.locations import located
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import Decision
 from watchkeeper.errors import (
@@ -23,14 +24,16 @@ from watchkeeper.errors import (
     describe,
     message_of,
 )
-from watchkeeper.inventory import Inventory
+from watchkeeper.inventory import PLACING, Inventory
 from watchkeeper.models import Action, Effect
 from watchkeeper.orders.evaluate import decide
 from watchkeeper.orders.explain import Explanation, explain
 from watchkeeper.orders.model import StandingOrders
 
-#: Effect attributes that say where an action acts (read out of commands by analyzers).
-_PLACING = frozenset({"context", "workspace", "profile", "project", "subscription", "account"})
+#: Kinds of target the inventory reads an environment from (or a current context for).
+_PLACED_KINDS = frozenset(
+    {"host", "file", "directory", "terraform_resource", "k8s_resource", "cloud_resource"}
+)
 
 
 class Gateway:
@@ -62,7 +65,8 @@ class Gateway:
             effects.extend(self.registry.run(declared, action))
         if not effects:
             effects.append(unknown_effect(action, "no analyzer or declaration describes this tool"))
-        return effects
+        cwd = action.input.get("cwd")
+        return [located(e, cwd if isinstance(cwd, str) else None) for e in effects]
 
     def decide(self, action: Action | Mapping[str, Any], halt: str | None = None) -> Decision:
         """The decision on ``action`` (an :class:`Action` or its JSON form); never raises.
@@ -108,8 +112,9 @@ class Gateway:
             effects = self.analyze(action)
             if any(
                 e.environment
-                or e.target.kind in ("host", "file", "directory")
-                or _PLACING & e.attributes.keys()
+                or e.target.kind in _PLACED_KINDS
+                or PLACING & e.attributes.keys()
+                or "host" in e.attributes
                 for e in effects
             ):  # analyzers read where their targets are: resolved paths, hosts, contexts
                 placement = self.inventory.place(action, effects, evidence)

@@ -46,6 +46,14 @@ MAX_STRINGS = 200_000  # a large plan holds tens of thousands
 _CONTEXT_KEYS = frozenset(
     {"context", "kube_context", "kubecontext", "kubeconfig_context", "k8s_context"}
 )
+#: Remote kinds whose target is wherever the tool's current configuration points.
+_REMOTE_KINDS = {
+    "terraform_resource": "Terraform workspace",
+    "k8s_resource": "Kubernetes context",
+    "cloud_resource": "cloud account",
+}
+#: Effect attributes that say where an action acts (read out of commands by analyzers).
+PLACING = frozenset({"context", "workspace", "profile", "project", "subscription", "account"})
 _WORKSPACE_KEYS = frozenset({"workspace", "terraform_workspace", "tf_workspace"})
 #: Fields whose value is a host even when written as a bare name (``db-prod-3``).
 _HOST_KEYS = frozenset(
@@ -207,6 +215,8 @@ class Inventory:
 
     def __init__(self, orders: StandingOrders) -> None:
         self.orders = orders
+        #: Where what nothing places is judged (``unplaced: true``); None: every environment.
+        self.fallback = orders.fallback
         self._paths: list[tuple[str, str, re.Pattern[str]]] = []
         self._hosts: list[tuple[str, str, re.Pattern[str]]] = []
         self._ids: dict[str, tuple[str, str]] = {}
@@ -288,6 +298,16 @@ class Inventory:
                 self._field(ev, key, value, table, str)
         if effect.target.kind == "host" and effect.target.id:
             self._field(ev, "host", effect.target.id, self._hosts, _bare_host)
+        server = attrs.get("host")  # psql -h db-3: the database is on that host
+        if isinstance(server, str) and effect.target.kind in ("db_table", "db_rows"):
+            self._field(ev, "host", server, self._hosts, _bare_host)
+        if (
+            self.fallback is not None
+            and effect.verb != "read"
+            and effect.target.kind in _REMOTE_KINDS
+            and not PLACING & attrs.keys()
+        ):  # terraform apply, kubectl delete: the current workspace or context, whichever it is
+            ev.unplaced.append(f"the current {_REMOTE_KINDS[effect.target.kind]}")
         if effect.target.kind in ("file", "directory") and effect.target.id:
             self._path(ev, effect.target.id, cwd)
         for key in ("profile", "project", "subscription", "account"):
@@ -376,10 +396,21 @@ class Inventory:
             if env not in declared:
                 return everywhere(f"analyzer {effect.analyzer!r} reports environment {env!r}")
             ev.add(env, f"analyzer {effect.analyzer!r}")
-        if claim is None and ev.unplaced:
-            shown = ", ".join(repr(t) for t in list(dict.fromkeys(ev.unplaced))[:3])
-            return everywhere(f"no environment claims {shown}")
+        fallback = self.fallback
+        if ev.unplaced:
+            shown = ", ".join(
+                t if t.startswith("the current ") else repr(t)
+                for t in list(dict.fromkeys(ev.unplaced))[:3]
+            )
+            if fallback is not None and (claim is None or claim not in self.orders.strictest):
+                # A claim of dev does not place what nothing recognises; a claim of the
+                # strictest environment needs no evidence, nothing is laxer.
+                ev.add(fallback, f"no environment claims {shown}")
+            elif claim is None:
+                return everywhere(f"no environment claims {shown}")
         chosen = [n for n in names if n == claim or n in ev.found]
+        if not chosen and fallback is not None:
+            return Placement((fallback,), fallback, "nothing places the action")
         if not chosen:
             return everywhere("no environment is known")
         shown_by = [f"{n} ({ev.found[n]})" for n in chosen if n in ev.found and n != claim]

@@ -267,7 +267,8 @@ def test_writes_are_judged_where_the_line_moved_to(command: str, flag: str) -> N
 
 
 def test_tampering_with_watchkeeper_after_cd_is_denied() -> None:
-    assert decide("cd ~/.watchkeeper && rm -rf keys", "dev") == ("deny", ("no-guard-tamper",))
+    decision, rules = decide("cd ~/.watchkeeper && rm -rf keys", "dev")
+    assert (decision, rules[0]) == ("deny", "no-guard-tamper")
 
 
 @settings(max_examples=1000, deadline=None)

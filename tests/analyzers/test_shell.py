@@ -417,16 +417,33 @@ def decide(command: str, env: str = "prod") -> str:
         ("rm -rf /tmp", "ask"),
         ("rm -rf /tmp/../etc", "ask"),
         ("rm -rf $TMPDIR/build", "ask"),
-        # Writers follow a link planted in scratch space: only deletes count.
-        ("echo x > /tmp/x", "ask"),
+        # Writing a file in scratch space is routine; planting the link that would aim such a
+        # write elsewhere is what is held (test_scratch_links_aim_writes_at_their_source).
+        ("echo x > /tmp/x", "allow"),
+        ("truncate -s 0 /tmp/x", "allow"),
         ("shred /tmp/x", "ask"),
-        ("truncate -s 0 /tmp/x", "ask"),
         ("rm -rf /tmp/build /srv/data", "ask"),
         ("git worktree remove --force /tmp/wt", "ask"),
     ],
 )
 def test_scratch_space_is_a_plain_name_under_tmp(command: str, decision: str) -> None:
     assert decide(command) == decision
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["ln -s /etc/passwd /tmp/x", "ln /etc/shadow /tmp/x", "ln -sf ~/.bashrc out.txt",
+     "ln -s /srv/prod/db /tmp/db"],
+)  # fmt: skip
+def test_scratch_links_aim_writes_at_their_source(command: str) -> None:
+    # The first step of `ln -s /etc/passwd /tmp/x; echo … > /tmp/x` is held in production.
+    assert decide(command) == "ask"
+    assert any(e.verb == "update" and e.target.id == command.split()[-2] for e in analyze(command))
+
+
+@pytest.mark.parametrize("command", ["ln -s src/app.py /tmp/app.py", "ln -s /tmp/out.log latest"])
+def test_links_among_the_agents_own_files_are_free(command: str) -> None:
+    assert decide(command) == "allow"
 
 
 @pytest.mark.parametrize(
@@ -617,7 +634,8 @@ def test_computed_words_by_position(command: str, decision: str) -> None:
         ("http :8080/api/users name=x", "ask"),
         ("busybox rm -rf /srv/data", "ask"),
         ("busybox ls", "allow"),
-        ("parallel rm -rf {} ::: build dist", "ask"),
+        ("parallel rm -rf {} ::: build dist", "allow"),  # regenerable: a build makes them again
+        ("parallel rm -rf {} ::: build src", "ask"),
         ("parallel -j 4 grep -l x {} ::: a b", "allow"),
         ("nginx -t", "allow"),
         ("nginx -s stop", "ask"),

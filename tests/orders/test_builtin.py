@@ -143,17 +143,16 @@ def test_irreversible_production_delete_needs_two_distinct_approvers(gateway: Ga
     ],
 )
 def test_file_tools_may_not_touch_watchkeeper_itself(gateway: Gateway, path: str) -> None:
-    assert decide(gateway, "Write", "dev", file_path=path) == (
-        "deny",
-        ("no-guard-tamper-by-file-tools",),
-    )
+    decision, rules = decide(gateway, "Write", "dev", file_path=path)
+    assert decision == "deny"
+    assert rules[0] == "no-guard-tamper-by-file-tools"
 
 
 @pytest.mark.parametrize(
     "path", ["/repo/src/watchkeeper_client.py", "/repo/docs/watchkeeper.md", "/repo/notes.yaml"]
 )
 def test_ordinary_files_are_not_mistaken_for_watchkeeper_files(gateway: Gateway, path: str) -> None:
-    assert decide(gateway, "Write", "dev", file_path=path) == ("allow", ())
+    assert decide(gateway, "Write", "dev", file_path=path, cwd="/repo") == ("allow", ())
 
 
 def test_every_builtin_rule_is_exercised_by_its_shipped_tests(gateway: Gateway) -> None:

@@ -15,6 +15,7 @@ import re
 import shlex
 from collections.abc import Callable
 
+from watchkeeper.analyzers.concerns import command_concern
 from watchkeeper.analyzers.effects import Flag
 from watchkeeper.analyzers.host import POWER_COMMANDS, host_tool, power, systemctl
 from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, kubectx, terraform
@@ -43,6 +44,7 @@ from watchkeeper.analyzers.invocation import (
 from watchkeeper.analyzers.network import CLIENTS, openssl
 from watchkeeper.analyzers.packages import packages
 from watchkeeper.analyzers.paths import (
+    SOMEWHERE,
     is_credential,
     is_device,
     names_credential_file,
@@ -61,6 +63,8 @@ from watchkeeper.analyzers.readers import (
     programmed,
     reader,
 )
+from watchkeeper.analyzers.routine import TOOLS as ROUTINE_TOOLS
+from watchkeeper.analyzers.routine import routine_inside, routine_work
 from watchkeeper.analyzers.secrets import prints_secrets, secret_read
 from watchkeeper.analyzers.system import (
     bq_query,
@@ -393,6 +397,21 @@ def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
         else e
         for e in _effects(run, analyze)
     ]
+    if run.cwd == SOMEWHERE:  # cd "$X" && rm -rf y: y is wherever $X was
+        out = [
+            e.with_attributes(location="unknown")
+            if e.target.kind in ("file", "directory")
+            and not (e.target.id or "").startswith(("/", "~"))
+            else e
+            for e in out
+        ]
+    concern = command_concern(run.base, run.known()) if "/" not in run.name else None
+    if concern is not None:  # iptables -F, systemctl stop auditd: held by name, not as unknown
+        out = [e for e in out if e.verb != "unknown"]
+        out = [e if e.verb == "read" else e.with_attributes(concern=concern) for e in out]
+        if all(e.verb == "read" for e in out):
+            out.append(effect("update", "host", run.base, flags=["privileged"], span=run.span,
+                              concern=concern))  # fmt: skip
     if run.flags:
         out = [flagged(e, *run.flags) for e in out]
     # tar czf - ~/.ssh, python3 up.py ~/.aws/credentials, dd if=…: unless a table already said
@@ -564,6 +583,10 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
                 "delete", "host", next(iter(paths_of(run)), None), reversible="no", span=run.span
             )
         ]
+    # pytest, make test, uv run mypy (npm and cargo by their package manager's record)
+    routine = routine_inside(run) or (None if base in _TABLE else routine_work(run))
+    if routine is not None:
+        return routine
     plugins = [a for a in run.known() if a.split("=", 1)[0] in _RUNS_PLUGINS]
     if plugins and base in ("helm", "kubectl", "oc", "kustomize"):
         # helm template --post-renderer ./x.sh, kustomize build --enable-exec: a program runs
@@ -782,7 +805,8 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
 #: (:func:`generic_cli`), and with no word known it is ``unknown``.
 KNOWN_COMMANDS = frozenset(
     {*_TABLE, *READERS, *LINTERS, *PAGERS, *PROGRAMMED, *NO_EFFECT, *SHELLS, *INTERPRETERS,
-     *SQL_CLIENTS, *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS, *RUNNERS}
+     *SQL_CLIENTS, *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS, *RUNNERS,
+     *ROUTINE_TOOLS}
     | set(
         "sudo doas ionice chroot caffeinate su runuser xargs busybox parallel eval source . ssh "
         "find trap alias hash command type which env ip bq".split()

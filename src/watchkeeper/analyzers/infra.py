@@ -216,7 +216,10 @@ def _git_effects(
     """Effects of one git subcommand, its flags already read."""
 
     def lost(verb: Verb, kind: TargetKind, scope: Scope = "many") -> list[Effect]:
-        return [effect(verb, kind, target, scope=scope, reversible="no", span=run.span)]
+        # reset --hard, clean -f, checkout -- ., stash clear: work nothing else holds is gone
+        what = "stashed work" if kind == "git_ref" else "uncommitted work"
+        return [effect(verb, kind, target, scope=scope, reversible="no", span=run.span,
+                       discards=what)]  # fmt: skip
 
     if sub == "push":
         forced = flags & {"-f", "-d"} or any(_forcing(f) for f in flags)

@@ -35,6 +35,8 @@ _PROGRAM_FIRST: dict[str, frozenset[str]] = {
     "yq": frozenset({"--expression"}),
     **dict.fromkeys("awk gawk mawk nawk".split(), frozenset({"-f", "--file", "-E", "--exec"})),
     "sed": frozenset({"-e", "--expression", "-f", "--file"}),
+    # Changers whose first word is a mode or an owner, unless a reference file gives it.
+    **dict.fromkeys(("chmod", "chown", "chgrp"), frozenset({"--reference"})),
 }
 
 
@@ -89,6 +91,7 @@ _VALUED: dict[str, dict[str, int]] = {
     "diff": _valued("-x -X -I -F -L --exclude --exclude-from --ignore-matching-lines --label"),
     "du": _valued("-d -B -t --max-depth --block-size --threshold --exclude --time-style"),
     "ls": _valued("-I -w -T --ignore --hide --width --tabsize --format --sort --time-style"),
+    "truncate": _valued("-s -r --size --reference"),
 }
 
 

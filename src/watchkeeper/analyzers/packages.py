@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from watchkeeper.analyzers.invocation import Invocation, effect
+from watchkeeper.analyzers.routine import routine_of
 from watchkeeper.analyzers.vocabulary import dry_run
 from watchkeeper.models import Effect
 
@@ -363,6 +364,10 @@ def packages(run: Invocation) -> list[Effect]:
         return [effect("update", "cloud_resource", None, reversible="unknown", flags=["egress"],
                        span=run.span, tool=run.base)]  # fmt: skip
     if pair in manager.runs or sub in manager.runs or manager.unknown_runs:
+        routine = routine_of(run.base, run.args)  # npm test, cargo test: the project's own
+        if routine is not None:
+            return [effect("execute", "process", run.base, reversible="unknown", routine=routine,
+                           span=run.span)]  # fmt: skip
         return [effect("execute", "process", sub, flags=["dynamic"], span=run.span,
                        why=f"{run.base} {sub} runs code watchkeeper cannot see")]  # fmt: skip
     # A subcommand the record does not know: it changes something, nothing says it only reads.

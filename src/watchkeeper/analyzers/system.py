@@ -22,6 +22,8 @@ from watchkeeper.analyzers.invocation import (
     effect,
     paths_of,
 )
+from watchkeeper.analyzers.locations import AGENTS_OWN, locate, regenerable
+from watchkeeper.analyzers.operands import operands as operand_words
 from watchkeeper.analyzers.paths import discards, home, path_flags
 from watchkeeper.analyzers.secrets import secret_variable
 from watchkeeper.models import Effect
@@ -38,14 +40,16 @@ def rm(run: Invocation) -> list[Effect]:
     out = []
     for path in paths:
         wide = path in ("/", "/*", "~", "~/", ".", "*", "..") if path else False
+        # node_modules, build, .venv: a rebuild or an install makes them again.
+        again = None not in run.args and regenerable(path)
         out.append(
             effect(
                 "delete",
                 "directory" if recursive else "file",
                 path,
                 scope="all" if wide else ("many" if recursive else "one"),
-                reversible="no",
-                recovery="restore from a backup",
+                reversible="yes" if again else "no",
+                recovery="build or install it again" if again else "restore from a backup",
                 flags=path_flags(path or "") + (["dynamic"] if None in run.args else []),
                 span=run.span,
             )
@@ -338,7 +342,35 @@ def sql_client(run: Invocation) -> list[Effect]:
     the command line a client runs what it reads (a file, its input, a session). Options that
     write a file or run more (``psql -o FILE``, ``mysql --pager``, ``sqlite3 -cmd``) count too.
     """
-    return [*_statements(run), *_client_options(run)]
+    found = [*_statements(run), *_client_options(run)]
+    host = _server(run)
+    return [e.with_attributes(host=host) for e in found] if host else found
+
+
+_LOCAL_SERVERS = frozenset({"localhost", "127.0.0.1", "::1", ""})
+_URL_HOST = re.compile(r"^[a-z+]+://(?:[^@/]*@)?(\[[^\]]*\]|[^:/?]*)")
+
+
+def _server(run: Invocation) -> str | None:
+    """The server a SQL client connects to (``-h``, ``--host``, ``host=``, a URL), when it is
+    not this machine: a socket or ``localhost`` is the machine the command runs on."""
+    args = run.args
+    for i, a in enumerate(args):
+        if a is None:
+            continue
+        value: str | None = None
+        if a in ("-h", "--host", "-H", "-S", "--server") and i + 1 < len(args):
+            value = args[i + 1] or "?"
+        elif a.startswith(("--host=", "host=")):
+            value = a.split("=", 1)[1]
+        elif a.startswith("-h") and len(a) > 2 and run.base != "sqlite3":
+            value = a[2:]
+        elif "://" in a:
+            match = _URL_HOST.match(a)
+            value = match.group(1) if match else "?"
+        if value is not None and run.base != "sqlite3":
+            return None if value in _LOCAL_SERVERS or value.startswith("/") else value
+    return None
 
 
 def _client_options(run: Invocation) -> list[Effect]:
@@ -413,7 +445,8 @@ def simple(
     """One effect per path argument (or one without a target), with ``attributes``."""
 
     def build(run: Invocation) -> list[Effect]:
-        paths: list[str | None] = [*paths_of(run)] or [None]
+        # chmod 755 x, truncate -s 0 x: the mode, owner or size is not a path
+        paths: list[str | None] = [*operand_words(run)] or [None]
         return [
             effect(
                 verb,
@@ -732,8 +765,15 @@ def link(run: Invocation) -> list[Effect]:
         # ln -s /bin/rm /usr/local/bin/ls: every later `ls` runs it
         return [effect("create", "file", target, reversible="yes", flags=["privileged"],
                        span=run.span, why="a program on the search path")]  # fmt: skip
+    aimed = []
+    for source in words[:-1] if len(words) > 1 else []:
+        if locate(target) in AGENTS_OWN and locate(source) not in AGENTS_OWN:
+            # ln -s /etc/passwd /tmp/x: a later `echo … > /tmp/x` writes /etc/passwd
+            aimed.append(effect("update", "file", source, reversible="unknown",
+                                flags=path_flags(source), span=run.span,
+                                why=f"{target} would lead later writes to it"))  # fmt: skip
     if force:
         return [effect("overwrite", "file", target, reversible="no",
-                       flags=path_flags(target or ""), span=run.span)]  # fmt: skip
+                       flags=path_flags(target or ""), span=run.span), *aimed]  # fmt: skip
     return [effect("create", "file", target, reversible="yes", flags=path_flags(target or ""),
-                   span=run.span)]  # fmt: skip
+                   span=run.span), *aimed]  # fmt: skip

@@ -38,16 +38,25 @@ CHANNEL_NEEDS = {"webhook": ("url",), "slack": ("url",), "email": ("to", "from",
 def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> StandingOrders | None:
     """Build standing orders; return ``None`` if any issue was recorded in the documents."""
     c = Compiler(docs)
+    declared = [(i, name, value) for i, name, value in named_section(docs, "environments")]
     environments = {
         name: Environment(
             name=name,
             default=cast(DecisionKind, value.get("default", "ask")),
             match={k: tuple(v) for k, v in (value.get("match") or {}).items()},
             description=value.get("description"),
+            unplaced=value.get("unplaced") is True,
         )
-        for _, name, value in named_section(docs, "environments")
+        for _, name, value in declared
         if value is not None
     }
+    fallbacks = [(i, name) for i, name, value in declared if value and value.get("unplaced")]
+    for i, name in fallbacks[1:]:
+        docs[i].v.error(
+            ("environments", name, "unplaced"),
+            f"environment {name!r} says unplaced: true, and so does {fallbacks[0][1]!r}; "
+            "only one environment can take what nothing places",
+        )
     groups = {name: tuple(value or ()) for _, name, value in named_section(docs, "groups")}
     channels: dict[str, dict[str, Any]] = {}
     for i, name, value in named_section(docs, "channels"):
@@ -188,6 +197,7 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
         strictest=tuple(
             n for n, e in environments.items() if RESTRICTIVENESS[e.default] == strictest_level
         ),
+        fallback=fallbacks[0][1] if fallbacks else None,
     )
 
 

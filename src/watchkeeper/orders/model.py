@@ -25,6 +25,9 @@ class Environment:
     default: DecisionKind
     match: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     description: str | None = None
+    #: Actions nothing places are judged here (and where they are placed or claimed), not in
+    #: every declared environment.
+    unplaced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,8 @@ class StandingOrders:
     conditions: ConditionSet
     #: Environment names whose default is the most restrictive; used for unknown environments.
     strictest: tuple[str, ...] = ()
+    #: The environment that says ``unplaced: true``, if any.
+    fallback: str | None = None
     #: Things that load but are probably mistakes; ``watchkeeper lint`` shows them.
     warnings: tuple[Issue, ...] = ()
     #: Notification channels by name: ``{"type": "webhook", "url": …}`` as written (secrets

@@ -61,6 +61,12 @@ ENVIRONMENT = Record(
         "default": Field(
             Enum(*DECISIONS), "Decision when no rule matches an action here.", default="ask"
         ),
+        "unplaced": Field(
+            Bool(),
+            "Judge here what nothing places (no claim, a target no environment recognises, a "
+            "tool's current context), instead of in every environment. At most one.",
+            default=False,
+        ),
     }
 )
 
