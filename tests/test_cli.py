@@ -191,6 +191,22 @@ def test_init_writes_defaults_that_pass_their_tests(run, tmp_path: Path) -> None
     assert run("init", "--force").exit_code == 0
 
 
+@pytest.mark.parametrize("profile", ["workstation", "infra", "support"])
+def test_init_writes_each_profile_with_tests_that_pass(run, tmp_path: Path, profile: str) -> None:
+    result = run("init", "--profile", profile)
+    assert result.exit_code == 0, result.output
+    tested = run("test", "--min-coverage", "100")
+    assert tested.exit_code == 0, tested.output
+    assert " 0 failed" in tested.output
+
+
+def test_init_refuses_an_unknown_profile_naming_the_profiles(run, tmp_path: Path) -> None:
+    result = run("init", "--profile", "laptop")
+    assert result.exit_code == 2
+    assert "'laptop' is not a profile; use one of: workstation, infra, support" in result.output
+    assert not (tmp_path / "watchkeeper.yaml").exists()
+
+
 def test_test_runs_cases_and_reports_coverage(run) -> None:
     result = run("test", ORDERS)
     assert result.exit_code == 0, result.output

@@ -176,9 +176,21 @@ def init(
         Path, typer.Argument(help="Where to write the standing orders.")
     ] = LOCAL_ORDERS,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="workstation (a coding agent on a laptop; the built-in defaults), infra "
+            "(agents on shared infrastructure) or support (agents acting on customers' accounts).",
+        ),
+    ] = "workstation",
 ) -> None:
-    """Write the built-in default standing orders and their tests, to edit as your own."""
-    from watchkeeper.orders.loader import builtin_text
+    """Write a profile's standing orders and their tests, to edit as your own."""
+    from watchkeeper.orders.loader import PROFILES, builtin_text
+
+    if profile not in PROFILES:
+        fail(f"--profile {profile!r} is not a profile; use one of: {', '.join(PROFILES)}")
+    source = PROFILES[profile]
 
     if path.is_dir() or str(path).endswith(("/", os.sep)):
         path = path / LOCAL_ORDERS
@@ -187,8 +199,8 @@ def init(
         if target.exists() and not force:
             fail(f"{target} already exists; edit it, or pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(builtin_text(), encoding="utf-8")
-    test_path.write_text(builtin_text("default_test.yaml"), encoding="utf-8")
+    path.write_text(builtin_text(source), encoding="utf-8")
+    test_path.write_text(builtin_text(source.replace(".yaml", "_test.yaml")), encoding="utf-8")
     out.print(terminal.text(f"wrote {path} and {test_path}"), soft_wrap=True)
     out.print(terminal.text(f"next: edit them, then run `watchkeeper test {path}`"), soft_wrap=True)
 

@@ -105,6 +105,11 @@ def load_text(text: str, name: str = "<orders>") -> StandingOrders:
     return parse([(name, text)])
 
 
+#: The profiles ``watchkeeper init --profile`` writes, by the file each one is: the workstation
+#: profile is the built-in default.
+PROFILES = {"workstation": BUILTIN_NAME, "infra": "infra.yaml", "support": "support.yaml"}
+
+
 def builtin_text(name: str = BUILTIN_NAME) -> str:
     """The text of a built-in file (``default.yaml`` or ``default_test.yaml``)."""
     return resources.files("watchkeeper.orders").joinpath("builtin", name).read_text("utf-8")
