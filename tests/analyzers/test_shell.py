@@ -477,6 +477,11 @@ def test_help_and_version_print_and_exit(command: str, decision: str) -> None:
         ("git push --forc origin main", "ask"),  # git takes unambiguous prefixes
         ("git push --force=true origin main", "ask"),
         ("git push --force-with-lease-if-includes origin main", "ask"),
+        # The lease: the tip it replaces is the one this clone fetched, kept in its reflog.
+        ("git push --force-with-lease origin main", "allow"),
+        ("git push --force-with-lease=main:abc123 origin main", "allow"),
+        ("git push --force --force-with-lease origin main", "ask"),  # --force drops the lease
+        ("git push --force-with-lease origin +main", "ask"),
         ("git push --prune origin", "ask"),  # deletes remote branches
         ("git push origin +main", "ask"),
         ("git push origin :main", "ask"),

@@ -260,7 +260,7 @@ def test_sessions_and_runners_are_not_reads(command: str, expected: tuple[str, s
         pytest.param("git instaweb", ("update", "git_ref"), id="git-instaweb"),
         pytest.param("git format-patch -3", ("create", "file"), id="git-format-patch"),
         pytest.param("git fetch origin main:main", ("update", "git_ref"), id="git-fetch-refspec"),
-        pytest.param("terraform fmt -recursive", ("update", "file"), id="terraform-fmt"),
+        pytest.param("terraform fmt -recursive", ("update", "directory"), id="terraform-fmt"),
         pytest.param("terraform get", ("create", "directory"), id="terraform-get"),
         pytest.param("terraform login", ("update", "secret"), id="terraform-login"),
         pytest.param("terraform console", ("read", "secret"), id="terraform-console-secrets"),

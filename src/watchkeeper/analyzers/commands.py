@@ -41,8 +41,9 @@ from watchkeeper.analyzers.invocation import (
     redirect,
     runs_program,
 )
+from watchkeeper.analyzers.locations import locate
 from watchkeeper.analyzers.network import CLIENTS, openssl
-from watchkeeper.analyzers.packages import packages
+from watchkeeper.analyzers.packages import packages, publish
 from watchkeeper.analyzers.paths import (
     SOMEWHERE,
     is_credential,
@@ -64,7 +65,7 @@ from watchkeeper.analyzers.readers import (
     reader,
 )
 from watchkeeper.analyzers.routine import TOOLS as ROUTINE_TOOLS
-from watchkeeper.analyzers.routine import routine_inside, routine_work
+from watchkeeper.analyzers.routine import publishes, routine_inside, routine_work
 from watchkeeper.analyzers.secrets import prints_secrets, secret_read
 from watchkeeper.analyzers.system import (
     bq_query,
@@ -81,6 +82,7 @@ from watchkeeper.analyzers.system import (
     redis,
     rm,
     rsync,
+    scp,
     simple,
     sql_client,
     tee,
@@ -181,7 +183,10 @@ def _script(run: Invocation, path: str, analyze: Analyze) -> list[Effect]:
         return analyze(text, run.field, depth=run.depth + 1)
     why = "written at run time" if written else "watchkeeper cannot see"
     # curl -o x.sh URL; bash x.sh: the script is the download
-    return [computed(run, f"{run.base} runs a script {why} ({path})", run.payload_of(path))]
+    unseen = computed(run, f"{run.base} runs a script {why} ({path})", run.payload_of(path))
+    if not written and "obfuscated" not in unseen.flags and locate(path) == "workspace":
+        return [unseen.with_attributes(runs="project")]  # ./scripts/check.sh, bash build.sh
+    return [unseen]
 
 
 _BUNDLE_C = re.compile(r"-[a-zA-Z]*c[a-zA-Z]*")
@@ -253,6 +258,43 @@ def _found(word: str | None, start: str | None) -> str | None:
     return None if start is None else word.replace("{}", start)
 
 
+#: Tests that pick some of what is under a starting point, not all of it.
+_FIND_TESTS = _FIND_NAMES | frozenset(
+    "-type -mtime -mmin -atime -amin -ctime -cmin -newer -size -empty -user -group -perm "
+    "-regex -iregex -links -inum -samefile -maxdepth -mindepth".split()
+)
+
+
+def _within(start: str | None, args: list[str | None]) -> dict[str, str]:
+    """Where what ``find`` finds is: under the working tree's root, a test makes it some of
+    the tree (``find . -name '*.pyc' -delete``), not the whole of it (``find . -delete``)."""
+    where = locate(start)
+    if where == "workspace_root" and any(a in _FIND_TESTS for a in args):
+        return {"location": "workspace"}
+    return {"location": where}
+
+
+_QUOTED = re.compile(r"'([^'\\\n]{2,})'" + r'|"([^"\\\n]{2,})"')
+
+
+def _embedded(run: Invocation, flag: str, analyze: Analyze) -> list[Effect]:
+    """Shell commands written into code given inline (``python3 -c "os.system('rm -rf
+    /srv')"``, ``node -e "rm -rf /"``): the code and each of its string literals, read as a
+    command line. What they change counts, whether the code runs it or only holds it: code
+    that merely quotes ``rm -rf /`` is rare, and a person can tell."""
+    at = run.args.index(flag) + 1 if flag in run.args else None
+    code = (run.args[at] if at is not None and at < len(run.args) else None) or run.stdin_text
+    if not code or run.depth > 3:
+        return []
+    texts = [code, *(a or b for a, b in _QUOTED.findall(code))]
+    out = []
+    for text in dict.fromkeys(texts):
+        for e in analyze(text, run.field, depth=run.depth + 1):
+            if e.verb not in ("read", "unknown") and "dynamic" not in e.flags:
+                out.append(e.with_attributes(why="a command in code given inline"))
+    return out
+
+
 def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
     args = run.args
     lead: list[str | None] = []  # the starting points, after -H/-L/-P
@@ -289,7 +331,7 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
                     words = [_found(w, p) for w in inner.args[: end - i - 2]]
                     each = Invocation(inner.name, words, run.span, None, run.depth, run.field,
                                       payload=run.payload, cwd=run.cwd)  # fmt: skip
-                    found = [e.with_attributes(scratch=False, under=p)
+                    found = [e.with_attributes(scratch=False, under=p, **_within(p, args))
                              if e.target.id == p and e.verb != "read" else e
                              for e in effects_of(each, analyze)]  # fmt: skip
                     if named:
@@ -302,7 +344,8 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
         elif a == "-delete":  # what it finds under each starting point
             out.extend(effect("delete", "directory", p, scope="all" if p == "/" else "many",
                               reversible="no", recovery="restore from a backup",
-                              flags=path_flags(p or "", tree=True), span=run.span, under=p)
+                              flags=path_flags(p or "", tree=True), span=run.span, under=p,
+                              **_within(p, args))
                        for p in starts)  # fmt: skip
         elif a in ("-fprint", "-fprint0", "-fprintf", "-fls") and i + 1 < len(args):
             out.extend(redirect(args[i + 1], False, run.span or Span("command", 0, 0)))
@@ -355,6 +398,8 @@ _SSH_LOCAL = re.compile(
 def _ssh(run: Invocation, analyze: Analyze) -> list[Effect]:
     """``ssh host CMD``: what CMD does, on that host; ``ssh host`` alone is a session."""
     args = run.args
+    if args and all(a in ("-V", "--version", "-h", "--help") for a in args):
+        return [effect("read", "process", "ssh", reversible="yes", span=run.span)]
     for j, a in enumerate(args):  # options that run a command on this machine
         value: str | None = ""
         if a == "-o":
@@ -572,7 +617,10 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
             return effects_of(dataclasses.replace(inner, flags=inner.flags | {"privileged"}),
                               analyze)  # fmt: skip
     if base in INTERPRETERS:
-        return interpreter(run, INTERPRETERS[base])
+        found = interpreter(run, INTERPRETERS[base])
+        if all(e.verb == "read" for e in found):  # prints literals, nothing more
+            return found
+        return [*found, *_embedded(run, INTERPRETERS[base], analyze)]
     if base in SQL_CLIENTS:
         return sql_client(run)
     if base == "bq" and _first_word(run.args) == "query":  # `bq query SQL`: the SQL runs
@@ -583,6 +631,8 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
                 "delete", "host", next(iter(paths_of(run)), None), reversible="no", span=run.span
             )
         ]
+    if publishes(run):  # ./gradlew publish, mvn deploy, twine upload
+        return [publish(run, None)]
     # pytest, make test, uv run mypy (npm and cargo by their package manager's record)
     routine = routine_inside(run) or (None if base in _TABLE else routine_work(run))
     if routine is not None:
@@ -738,7 +788,7 @@ _TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
     "http": httpie,
     "https": httpie,
     "xh": httpie,
-    "scp": simple("send", "file", flags=["egress"]),
+    "scp": scp,
     "ln": link,
     "mkdir": simple("create", "directory", "yes"),
     "touch": simple("create", "file", "yes"),

@@ -158,9 +158,19 @@ def _kubectl(words: list[str]) -> Concern | None:
     return None
 
 
-def _local_backups(words: list[str]) -> Concern | None:
+_BACKUP_LOSSES = frozenset(
+    "forget delete prune disable compact rdelete repo-delete recreate".split()
+)
+
+
+def _local_backups(words: list[str]) -> Concern | None:  # restic forget, borg compact
     plain = [w for w in words if not w.startswith("-")]
-    return "backups_off" if plain[:1] in (["forget"], ["delete"], ["prune"], ["disable"]) else None
+    return "backups_off" if plain[:1] and plain[0] in _BACKUP_LOSSES else None
+
+
+def _nginx(words: list[str]) -> Concern | None:  # nginx -s stop, apachectl stop
+    stops = ("stop", "quit", "graceful-stop")
+    return "shutdown" if any(w in stops for w in words) else None
 
 
 def _zfs(words: list[str]) -> Concern | None:
@@ -189,6 +199,7 @@ COMMANDS: Mapping[str, Callable[[list[str]], Concern | None]] = {
     **dict.fromkeys("aws gcloud az doctl".split(), _cloud),
     **dict.fromkeys("kubectl oc".split(), _kubectl),
     **dict.fromkeys("restic borg tmutil".split(), _local_backups),
+    **dict.fromkeys("nginx apachectl apache2ctl httpd".split(), _nginx),
     "zfs": _zfs,
 }
 

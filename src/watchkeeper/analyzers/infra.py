@@ -223,6 +223,26 @@ def _git_effects(
 
     if sub == "push":
         forced = flags & {"-f", "-d"} or any(_forcing(f) for f in flags)
+        leased = forced and all(
+            f in ("--force-with-lease", "--force-if-includes")
+            or f.startswith("--force-with-lease=")
+            for f in flags
+            if f in ("-f", "-d") or _forcing(f)
+        )
+        if leased and not any(w.startswith(("+", ":")) for w in words):
+            # The lease: git replaces the remote tip only if it is the one this clone last
+            # fetched, so the commits it drops are in this clone's objects and reflog.
+            return [
+                effect(
+                    "overwrite",
+                    "git_ref",
+                    target,
+                    reversible="yes",
+                    span=run.span,
+                    recovery="push the old tip back: it is in this clone's reflog of the "
+                    "remote branch",
+                )
+            ]
         if forced or any(w.startswith(("+", ":")) for w in words):
             return [
                 effect(
@@ -453,7 +473,10 @@ def terraform(run: Invocation) -> list[Effect]:
                        why="lists outputs, sensitive ones redacted", **extra)]  # fmt: skip
     if sub in ("fmt", "hclfmt") and not flags & {"-check", "-write=false", "--check"}:
         # Rewrites the configuration's layout in place; what it means is unchanged.
-        return [effect("update", "file", None, scope="many", reversible="yes", span=run.span,
+        chdir = next((a.split("=", 1)[1] for a in run.known() if a.startswith("-chdir=")), ".")
+        where = next(iter(words_all[1:]), chdir)
+        return [effect("update", "directory", where, scope="many", reversible="yes",
+                       span=run.span,
                        recovery="formatting only: the configuration means the same")]  # fmt: skip
     if sub == "get":  # downloads modules into .terraform, as init does
         return [effect("create", "directory", ".terraform", reversible="yes", span=run.span,

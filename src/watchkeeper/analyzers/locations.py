@@ -57,6 +57,8 @@ REGENERABLE = frozenset(
     _build .build .pnpm-store bower_components
     """.split()
 )
+#: The recovery of a regenerable artifact's delete.
+REBUILD = "build or install it again"
 #: File names a build regenerates (``*.egg-info`` directories, compiled objects).
 _REGENERABLE_SUFFIXES = (".egg-info", ".pyc", ".pyo", ".o", ".class")
 
@@ -78,10 +80,11 @@ _COMPUTED = re.compile(r"[$`]|<\(")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
-def locate(path: str | None, cwd: str | None = None) -> Location:
+def locate(path: str | None, cwd: str | None = None, *, literal: bool = False) -> Location:
     """Where ``path`` is, read from its words; ``cwd`` makes an absolute path inside the
-    working directory part of the workspace."""
-    if not path or _COMPUTED.search(_HOME.sub("~", path, count=1)):
+    working directory part of the workspace. ``literal``: the analyzer read the word as
+    written (``'a$b'`` in single quotes), so ``$`` and backquotes are characters of it."""
+    if not path or (not literal and _COMPUTED.search(_HOME.sub("~", path, count=1))):
         return "unknown"
     if _WINDOWS_DRIVE.match(path) or path.startswith("\\\\"):
         return "elsewhere"
@@ -156,7 +159,10 @@ def located(effect: Effect, cwd: str | None = None) -> Effect:
     and its analyzer did not say where (one place for every analyzer and declaration)."""
     if effect.target.kind not in ("file", "directory") or "location" in effect.attributes:
         return effect
-    path, where = effect.target.id, locate(effect.target.id, cwd)
+    path = effect.target.id
+    where = locate(path, cwd, literal="dynamic" not in effect.flags)
+    if where == "workspace_root" and effect.target.kind == "file" and effect.verb != "delete":
+        where = "workspace"  # cp x ., scp host:x .: a file written into the working tree
     more: dict[str, object] = {"location": where}
     concern = None if effect.verb == "read" else path_concern(path and posixpath.normpath(path))
     if concern is not None and "concern" not in effect.attributes:  # echo … >> /etc/sudoers

@@ -368,18 +368,25 @@ def packages(run: Invocation) -> list[Effect]:
         if routine is not None:
             return [effect("execute", "process", run.base, reversible="unknown", routine=routine,
                            span=run.span)]  # fmt: skip
-        return [effect("execute", "process", sub, flags=["dynamic"], span=run.span,
-                       why=f"{run.base} {sub} runs code watchkeeper cannot see")]  # fmt: skip
+        runs = effect("execute", "process", sub, flags=["dynamic"], span=run.span,
+                      why=f"{run.base} {sub} runs code watchkeeper cannot see")  # fmt: skip
+        if sub in manager.runs and sub in _PROJECT_RUNS:  # npm start, cargo run: its own code
+            return [runs.with_attributes(runs="project")]
+        return [runs]
     # A subcommand the record does not know: it changes something, nothing says it only reads.
     return [effect("update", "host", None, reversible="unknown", span=run.span, tool=run.base)]
+
+
+#: Subcommands that run the project's own code (not a package fetched for the occasion).
+_PROJECT_RUNS = frozenset("run r start test t bench".split())
 
 
 def fetched_code(run: Invocation, sub: str) -> Effect:
     """An install runs what the registry serves (and, run as root, as root): code nobody here
     has read. Production asks; a developer's machine installs freely."""
     return effect("execute", "process", None, flags=["dynamic"], span=run.span, tool=run.base,
-                  why=f"{run.base} {sub} runs the packages' install scripts, fetched from a "
-                  "registry")  # fmt: skip
+                  runs="install", why=f"{run.base} {sub} runs the packages' install scripts, "
+                  "fetched from a registry")  # fmt: skip
 
 
 def publish(run: Invocation, package: str | None) -> Effect:

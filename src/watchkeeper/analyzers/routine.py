@@ -16,6 +16,7 @@ subcommand (``pytest``, ``make``), ``"*"`` any arguments at all::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal
 
@@ -184,3 +185,22 @@ def routine_inside(run: Invocation) -> list[Effect] | None:
         return None
     inner = run.rest(at)
     return routine_work(inner) if inner is not None else None
+
+
+#: Build tools' tasks that publish what they built (a registry keeps a published version).
+PUBLISHING = {
+    **dict.fromkeys(("gradle", "gradlew"), re.compile(r"^publish\w*$|^uploadArchives$")),
+    **dict.fromkeys(("mvn", "mvnw"), re.compile(r"^(deploy|release:perform|deploy:deploy\w*)$")),
+    "twine": re.compile(r"^upload$"),
+    "hatch": re.compile(r"^publish$"),
+    "flit": re.compile(r"^publish$"),
+}
+
+
+def publishes(run: Invocation) -> bool:
+    """``./gradlew publish``, ``mvn deploy``, ``twine upload dist/*``: the build leaves for a
+    registry (``./gradlew`` and ``./mvnw`` are the project's own wrappers of the tools)."""
+    tasks = PUBLISHING.get(run.base)
+    if tasks is None or ("/" in run.name and run.name not in ("./gradlew", "./mvnw")):
+        return False
+    return any(a is not None and tasks.match(a) for a in run.args)

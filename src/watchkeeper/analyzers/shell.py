@@ -27,6 +27,7 @@ from tree_sitter import Language, Node, Parser
 from watchkeeper import confusables
 from watchkeeper.analyzers import commands, secrets
 from watchkeeper.analyzers.invocation import MAY_DECODE, PAYLOADS
+from watchkeeper.analyzers.locations import REBUILD, regenerable
 from watchkeeper.analyzers.paths import SOMEWHERE, is_credential, path_flags
 from watchkeeper.models import Action, Effect, Span, Target
 
@@ -406,6 +407,9 @@ def _under(ctx: Context, effect: Effect) -> Effect:
     moved = _resolved(ctx, ident)
     if moved != ident:
         effect = dataclasses.replace(effect, target=Target(effect.target.kind, moved))
+    if effect.recovery == REBUILD and (ctx.scope.lost or not regenerable(moved)):
+        # cd .. && rm -rf build, cd "$X" && rm -rf build: whose build, out there, nobody knows
+        effect = dataclasses.replace(effect, reversible="no", recovery="restore from a backup")
     return commands.flagged(effect, *flags)
 
 

@@ -22,7 +22,7 @@ from watchkeeper.analyzers.invocation import (
     effect,
     paths_of,
 )
-from watchkeeper.analyzers.locations import AGENTS_OWN, locate, regenerable
+from watchkeeper.analyzers.locations import AGENTS_OWN, REBUILD, locate, regenerable
 from watchkeeper.analyzers.operands import operands as operand_words
 from watchkeeper.analyzers.paths import discards, home, path_flags
 from watchkeeper.analyzers.secrets import secret_variable
@@ -49,7 +49,7 @@ def rm(run: Invocation) -> list[Effect]:
                 path,
                 scope="all" if wide else ("many" if recursive else "one"),
                 reversible="yes" if again else "no",
-                recovery="build or install it again" if again else "restore from a backup",
+                recovery=REBUILD if again else "restore from a backup",
                 flags=path_flags(path or "") + (["dynamic"] if None in run.args else []),
                 span=run.span,
             )
@@ -110,6 +110,37 @@ def rsync(run: Invocation) -> list[Effect]:
 
 
 _REMOTE_PATH = re.compile(r"^([\w.@-]+:(?!//)|rsync://)")
+#: scp options that take the next word as their value.
+_SCP_VALUED = frozenset("-c -D -F -i -J -l -o -P -S -X".split())
+
+
+def scp(run: Invocation) -> list[Effect]:
+    """scp SOURCE… DESTINATION: a file sent to a host when the destination is remote; fetched
+    from one, a read there and a file written here; both local, a copy. ``-h`` and a missing
+    operand print the usage."""
+    args, words, i = run.args, [], 0
+    while i < len(args):
+        a = args[i]
+        if a is not None and a.startswith("-") and a != "-":
+            i += 2 if a in _SCP_VALUED else 1
+            continue
+        words.append(a)
+        i += 1
+    if len(words) < 2:
+        return [effect("read", "process", "scp", reversible="yes", span=run.span)]
+    *sources, destination = words
+    if destination is None or _REMOTE_PATH.match(destination):
+        return [effect("send", "file", p, flags=["egress", *path_flags(p or "")], span=run.span)
+                for p in sources]  # fmt: skip
+    fetched = [p for p in sources if p is None or _REMOTE_PATH.match(p)]
+    out = [effect("read", "message", p, reversible="yes", flags=["egress"], span=run.span)
+           for p in fetched]  # fmt: skip
+    out += [effect("read", "file", p, reversible="yes", flags=path_flags(p), span=run.span)
+            for p in sources if p is not None and p not in fetched]  # fmt: skip
+    out.append(effect("overwrite", "file", destination, span=run.span,
+                      flags=path_flags(destination)))  # fmt: skip
+    return out
+
 
 #: Options of cp, mv and install that take the next word as their value (``--backup``,
 #: ``--preserve``, ``--reflink`` take one only after ``=``).
@@ -252,7 +283,11 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
         # A script, a module (-m json.tool) or <(…): stdin is the script's data, not code.
         if None in run.args:
             return [computed(run, f"{run.base} runs a script named at run time")]
-        return [dynamic(f"{run.base} runs a script watchkeeper cannot see", run.span)]
+        unseen = dynamic(f"{run.base} runs a script watchkeeper cannot see", run.span)
+        script = next((a for a in run.args if a is not None and not a.startswith("-")), None)
+        if "-m" not in run.args and locate(script) == "workspace":
+            return [unseen.with_attributes(runs="project")]  # python manage.py, node app.js
+        return [unseen]
     else:
         code = run.stdin_text  # `python3 <<EOF … EOF`
         if code is None and run.stdin in ("decoded", "downloaded", "dynamic"):
@@ -343,8 +378,11 @@ def sql_client(run: Invocation) -> list[Effect]:
     write a file or run more (``psql -o FILE``, ``mysql --pager``, ``sqlite3 -cmd``) count too.
     """
     found = [*_statements(run), *_client_options(run)]
-    host = _server(run)
-    return [e.with_attributes(host=host) for e in found] if host else found
+    host = _server(run) or "localhost"  # a socket or localhost: the machine it runs on
+    return [e.with_attributes(host=host) if e.target.kind in _DB_KINDS else e for e in found]
+
+
+_DB_KINDS = frozenset({"db_table", "db_rows"})
 
 
 _LOCAL_SERVERS = frozenset({"localhost", "127.0.0.1", "::1", ""})

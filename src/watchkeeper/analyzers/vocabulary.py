@@ -28,6 +28,7 @@ _DELETE = frozenset(
     delete del destroy remove rm rmi rb purge drop terminate prune forget revoke reset wipe
     uninstall flush flushall flushdb kill clear truncate down disable deactivate erase unset
     deregister unregister detach evict expunge nuke obliterate cancel abort discard invalidate
+    deletefile rmdir rmdirs cleanup clean compact dedupe force_reset force-reset rdelete
     """.split()
 )
 #: Words that name reading. `watch` is not one: `consul watch … handler.sh` runs a handler on
@@ -58,6 +59,7 @@ _DELETE_PREFIX = re.compile(
     r"^(delete|remove|destroy|purge|drop|terminate|deregister|revoke|disable|detach|wipe|"
     r"flush|truncate|cancel)[-_]"
 )
+_DELETE_SUFFIX = re.compile(r"[-_](delete|remove|destroy|purge|drop|reset|wipe)$")
 _CREATE_PREFIX = re.compile(r"^(create|add|new|register|backup|snapshot)[-_]")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -92,7 +94,8 @@ _UPDATE = frozenset(
     alter update set edit patch modify rename move mv copy cp sync put upload import restore
     apply deploy publish push replace overwrite write run exec execute start stop restart
     scale rollout rollback enable configure setup install upgrade mount unlock activate
-    promote trigger invoke send pub publish dispatch fix autofix use switch select
+    promote trigger invoke send pub publish dispatch fix autofix use switch select archive
+    unarchive roll rotate recreate break-lock
     """.split()
 )
 #: Words that are verbs in one tool and nouns in another (`gh run view`, `gh workflow run`).
@@ -109,7 +112,7 @@ _SEVERITY: dict[Change, int] = {"read": 0, "create": 1, "update": 2, "delete": 3
 
 
 def _one(word: str) -> Change | None:
-    if word in _DELETE or _DELETE_PREFIX.match(word):
+    if word in _DELETE or _DELETE_PREFIX.match(word) or _DELETE_SUFFIX.search(word):
         return "delete"
     if word in READ_WORDS or _READ_PREFIX.match(word) or _READ_SUFFIX.search(word):
         return "read"

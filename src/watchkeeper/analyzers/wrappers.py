@@ -189,5 +189,18 @@ def runner(run: Invocation) -> list[Effect] | None:
             return None
     elif subcommands and None not in run.args and not subcommands & set(known):
         return None  # any word: options before the subcommand may take values (`tmux -S s new`)
-    return [effect("execute", "process", None, flags=["dynamic"], span=run.span,
-                   why=f"{run.base} runs a program its words name")]  # fmt: skip
+    ran = effect("execute", "process", None, flags=["dynamic"], span=run.span,
+                 why=f"{run.base} runs a program its words name")  # fmt: skip
+    if (
+        run.base in _RECIPES
+        and "/" not in run.name
+        and not any(a is None or a.split("=", 1)[0] in _ELSEWHERE or "=" in a for a in run.args)
+    ):  # make all, just dev, rake db:seed: the project's own recipes
+        return [ran.with_attributes(runs="project")]
+    return [ran]
+
+
+#: Runners of the recipes a project defines (its Makefile, justfile, Rakefile, tox.ini).
+_RECIPES = frozenset("make gmake just task rake invoke tox nox".split())
+#: Options that take the recipes from somewhere else than the project.
+_ELSEWHERE = frozenset("-C --directory -f --file --makefile --justfile -c --rakefile".split())
