@@ -260,8 +260,9 @@ def test_linters_and_listings_read(command: str) -> None:
         ("npm install", "execute"),
         ("npm install -g left-pad", "update"),
         ("uv pip install --system requests", "update"),
-        ("poetry run ./deploy.sh", "execute"),
-        ("uv run python wipe.py", "execute"),
+        # An environment manager's run is judged as what it runs: a script nobody has read.
+        ("poetry run ./deploy.sh", "unknown"),
+        ("uv run python wipe.py", "unknown"),
         ("poetry publish", "send"),
         ("npm uninstall left-pad", "delete"),
         ("golangci-lint run --fix", "update"),

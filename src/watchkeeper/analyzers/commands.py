@@ -65,7 +65,13 @@ from watchkeeper.analyzers.readers import (
     reader,
 )
 from watchkeeper.analyzers.routine import TOOLS as ROUTINE_TOOLS
-from watchkeeper.analyzers.routine import publishes, routine_inside, routine_work
+from watchkeeper.analyzers.routine import (
+    environment_runner,
+    publishes,
+    reaches_outside,
+    routine_inside,
+    routine_work,
+)
 from watchkeeper.analyzers.secrets import prints_secrets, secret_read
 from watchkeeper.analyzers.system import (
     bq_query,
@@ -442,6 +448,12 @@ def effects_of(run: Invocation, analyze: Analyze) -> list[Effect]:
         else e
         for e in _effects(run, analyze)
     ]
+    out = [
+        e.with_attributes(scratch=False)
+        if e.verb in ("create", "update", "overwrite") and run.written(e.target.id)[0]
+        else e
+        for e in out
+    ]  # cp -s ~/.bashrc /tmp/b; echo … >> /tmp/b: placed earlier in the line, so not scratch
     if run.cwd == SOMEWHERE:  # cd "$X" && rm -rf y: y is wherever $X was
         out = [
             e.with_attributes(location="unknown")
@@ -634,9 +646,16 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     if publishes(run):  # ./gradlew publish, mvn deploy, twine upload
         return [publish(run, None)]
     # pytest, make test, uv run mypy (npm and cargo by their package manager's record)
+    inner = environment_runner(run)  # uv run X, poetry run X, bundle exec X: judged as X
+    if inner is not None:
+        return effects_of(inner, analyze)
     routine = routine_inside(run) or (None if base in _TABLE else routine_work(run))
     if routine is not None:
         return routine
+    if base in ROUTINE_TOOLS and base not in _TABLE and reaches_outside(base, run.args):
+        # go build -o /etc/x, pytest --basetemp=~, tsc --outFile ~/.bashrc: not routine,
+        # and not to be read by the words of its subcommand either
+        return [dynamic(f"{base} with options that reach outside the working tree", run.span)]
     plugins = [a for a in run.known() if a.split("=", 1)[0] in _RUNS_PLUGINS]
     if plugins and base in ("helm", "kubectl", "oc", "kustomize"):
         # helm template --post-renderer ./x.sh, kustomize build --enable-exec: a program runs
@@ -729,11 +748,13 @@ def generic_cli(run: Invocation) -> list[Effect]:
     if "/" in run.name and verb != "delete":  # ./wipe-prod.sh list: a script's words prove nothing
         verb = None
     if verb is None:
-        return [
-            effect(
-                "unknown", "process", run.name, span=run.span, why=f"no knowledge of {run.base!r}"
-            )
-        ]
+        unknown = effect(
+            "unknown", "process", run.name, span=run.span, why=f"no knowledge of {run.base!r}"
+        )
+        own = "/" in run.name and locate(run.name) == "workspace"
+        if own and not run.written(run.name)[0] and run.payload_of(run.name) is None:
+            return [unknown.with_attributes(runs="project")]  # ./target/release/app, bin/dev
+        return [unknown]
     if verb in ("create", "update") and _GRANTS.search(" ".join(words_of(known, 5))):
         # aws iam add-user-to-group, create-access-key, attach-role-policy: access, not a thing
         return [effect("grant", "cloud_resource", None, flags=["privileged"], span=run.span,

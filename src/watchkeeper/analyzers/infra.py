@@ -221,6 +221,23 @@ def _git_effects(
         return [effect(verb, kind, target, scope=scope, reversible="no", span=run.span,
                        discards=what)]  # fmt: skip
 
+    forcing = "-f" in flags or _has(flags, "--force")
+    if sub == "rm" and forcing:  # git rm -f: the edits of those files are gone with them
+        return lost("delete", "file")
+    if sub == "checkout-index" and forcing:  # -f -a: every tracked file over its edits
+        return lost("overwrite", "file")
+    if sub == "update-ref" and "-d" in flags:  # the branch and its reflog, unlike branch -d
+        return [effect("delete", "git_ref", target, reversible="no", span=run.span)]
+    if sub in ("update-ref", "symbolic-ref"):
+        return [effect("overwrite", "git_ref", target, reversible="unknown", span=run.span)]
+    if sub == "clone" and any(
+        f.split("=", 1)[0] in ("-u", "--upload-pack", "--template", "-c", "--config") for f in flags
+    ):  # clone -u CMD runs CMD; a template's hooks and a -c setting run later
+        return [effect("execute", "process", None, flags=["dynamic"], span=run.span,
+                       why=f"git {sub} with an option that runs a command")]  # fmt: skip
+    if sub == "apply" and _has(flags, "--unsafe-paths"):  # writes outside the repository
+        return [effect("update", "file", None, scope="many", reversible="unknown",
+                       span=run.span)]  # fmt: skip
     if sub == "push":
         forced = flags & {"-f", "-d"} or any(_forcing(f) for f in flags)
         leased = forced and all(

@@ -26,6 +26,7 @@ import re
 from typing import Literal
 
 from watchkeeper.analyzers.concerns import path_concern
+from watchkeeper.analyzers.invocation import is_scratch
 from watchkeeper.models import Effect
 
 Location = Literal[
@@ -78,6 +79,8 @@ _CREDENTIALS = frozenset(
 _HOME = re.compile(r"^(?:~[^/]*|\$HOME|\$\{HOME\}|/home/[^/]+|/Users/[^/]+|/root)(?=/|$)")
 _COMPUTED = re.compile(r"[$`]|<\(")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+#: ``host:path``, ``user@host:path``, ``rsync://``, ``s3://``: a path on another machine.
+_REMOTE = re.compile(r"^(?:[\w.@-]+:(?!//)|[a-z][a-z0-9+.-]*://)")
 
 
 def locate(path: str | None, cwd: str | None = None, *, literal: bool = False) -> Location:
@@ -86,21 +89,22 @@ def locate(path: str | None, cwd: str | None = None, *, literal: bool = False) -
     written (``'a$b'`` in single quotes), so ``$`` and backquotes are characters of it."""
     if not path or (not literal and _COMPUTED.search(_HOME.sub("~", path, count=1))):
         return "unknown"
-    if _WINDOWS_DRIVE.match(path) or path.startswith("\\\\"):
+    if _WINDOWS_DRIVE.match(path) or path.startswith("\\\\") or _REMOTE.match(path):
         return "elsewhere"
-    if cwd and path.startswith("/") and cwd.startswith("/") and not _COMPUTED.search(cwd):
-        root, normal = posixpath.normpath(cwd), posixpath.normpath(path)
-        if root != "/" and (normal == root or normal.startswith(root + "/")):
-            path = posixpath.relpath(normal, root)
+    tree = work_tree(cwd)
+    if tree is not None and path.startswith("/"):
+        normal = posixpath.normpath(path)
+        if normal == tree or normal.startswith(tree + "/"):
+            path = posixpath.relpath(normal, tree)
     if not path.startswith(("/", "~", "$")):
+        if cwd and tree is None:  # cwd /etc, ~/.ssh, /: a relative path is there, not a tree
+            return locate(posixpath.join(cwd, path), literal=literal)
         return _relative(path)
     home = _HOME.match(path)
     if home is not None:
         rest = path[home.end() :].lstrip("/")
         if not rest or rest in (".", ".."):
             return "home"
-        if _regenerable_name(rest):
-            return "regenerable"
         top = rest.split("/", 1)[0]
         two = "/".join(rest.split("/", 2)[:2])
         if top in _CREDENTIALS or two in _CREDENTIALS:
@@ -115,7 +119,22 @@ def locate(path: str | None, cwd: str | None = None, *, literal: bool = False) -
             return "system"
     if normal == "/":
         return "system"
-    return "regenerable" if _regenerable_name(normal) else "elsewhere"
+    return "elsewhere"
+
+
+def work_tree(cwd: str | None) -> str | None:
+    """``cwd`` normalised, when it can be a project's working tree: an absolute directory in a
+    home or elsewhere, not the root, a home itself, dotfiles, credentials, the system or
+    scratch space (a ``cwd`` of ``/etc`` makes ``sudoers`` the system's, not the agent's)."""
+    if not cwd or not cwd.startswith("/") or _COMPUTED.search(cwd):
+        return None
+    root = posixpath.normpath(cwd)
+    home = _HOME.match(root)
+    if home is not None and not root[home.end() :].strip("/"):
+        return None  # the home directory itself holds the person's files
+    if locate(root) not in ("home", "elsewhere"):
+        return None
+    return root
 
 
 def _relative(path: str) -> Location:
@@ -148,6 +167,8 @@ def regenerable(path: str | None) -> bool:
     """
     if not path or path.endswith("/") or any(c in path for c in "*?[]{}$`"):
         return False
+    if path.startswith(("/", "~")):  # /srv/prod/target, ~/.gradle: whose, nobody knows
+        return False
     parts = path.split("/")
     if ".." in parts or parts[-1] in (".", ""):
         return False
@@ -164,7 +185,10 @@ def located(effect: Effect, cwd: str | None = None) -> Effect:
     if where == "workspace_root" and effect.target.kind == "file" and effect.verb != "delete":
         where = "workspace"  # cp x ., scp host:x .: a file written into the working tree
     more: dict[str, object] = {"location": where}
-    concern = None if effect.verb == "read" else path_concern(path and posixpath.normpath(path))
+    absolute = posixpath.join(cwd, path) if cwd and path and not path.startswith("/") else path
+    concern = (
+        None if effect.verb == "read" else path_concern(absolute and posixpath.normpath(absolute))
+    )
     if concern is not None and "concern" not in effect.attributes:  # echo … >> /etc/sudoers
         more["concern"] = concern
     if (
@@ -172,9 +196,9 @@ def located(effect: Effect, cwd: str | None = None) -> Effect:
         and effect.verb in ("create", "update", "overwrite")
         and effect.target.kind == "file"
         and path is not None
-        and ".." not in path.split("/")
-        and not any(c in path for c in "*?[")
+        and is_scratch(path)
         and "scratch" not in effect.attributes
-    ):  # echo x > /tmp/out.txt: scratch space holds nothing of record
+    ):  # echo x > /tmp/out.txt: scratch space holds nothing of record (one level down only:
+        # /tmp/e/passwd goes through /tmp/e, which may be a link)
         more["scratch"] = True
     return effect.with_attributes(**more)

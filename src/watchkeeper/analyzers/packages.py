@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from watchkeeper.analyzers.invocation import Invocation, effect
-from watchkeeper.analyzers.routine import routine_of
+from watchkeeper.analyzers.routine import reaches_outside, routine_of
 from watchkeeper.analyzers.vocabulary import dry_run
 from watchkeeper.models import Effect
 
@@ -344,7 +344,9 @@ def packages(run: Invocation) -> list[Effect]:
         changed = effect("update", "directory", manager.project, reversible="yes",
                          recovery=f"delete {manager.project} and install again", span=run.span,
                          tool=run.base)  # fmt: skip
-        return [changed, fetched_code(run, ran)] if fetches else [changed]
+        # The project's dependencies into the project: a workstation's routine.
+        fetched = fetched_code(run, ran).with_attributes(runs="install")
+        return [changed, fetched] if fetches else [changed]
     if removes:
         # What ran on the package stops now; installing it again may bring another version
         # and, after a purge, none of its configuration.
@@ -370,7 +372,8 @@ def packages(run: Invocation) -> list[Effect]:
                            span=run.span)]  # fmt: skip
         runs = effect("execute", "process", sub, flags=["dynamic"], span=run.span,
                       why=f"{run.base} {sub} runs code watchkeeper cannot see")  # fmt: skip
-        if sub in manager.runs and sub in _PROJECT_RUNS:  # npm start, cargo run: its own code
+        own = not run.variables and not reaches_outside(run.base, run.args)
+        if own and run.base in _SCRIPTED and sub in _PROJECT_RUNS:  # npm start, cargo run
             return [runs.with_attributes(runs="project")]
         return [runs]
     # A subcommand the record does not know: it changes something, nothing says it only reads.
@@ -379,14 +382,17 @@ def packages(run: Invocation) -> list[Effect]:
 
 #: Subcommands that run the project's own code (not a package fetched for the occasion).
 _PROJECT_RUNS = frozenset("run r start test t bench".split())
+#: Managers whose `run` runs the project's own scripts (package.json, Cargo.toml), not any
+#: command named after it (`uv run rm -rf ~` is rm: see the commands' runners).
+_SCRIPTED = frozenset("npm yarn pnpm cargo".split())
 
 
 def fetched_code(run: Invocation, sub: str) -> Effect:
     """An install runs what the registry serves (and, run as root, as root): code nobody here
     has read. Production asks; a developer's machine installs freely."""
     return effect("execute", "process", None, flags=["dynamic"], span=run.span, tool=run.base,
-                  runs="install", why=f"{run.base} {sub} runs the packages' install scripts, "
-                  "fetched from a registry")  # fmt: skip
+                  why=f"{run.base} {sub} runs the packages' install scripts, fetched from a "
+                  "registry")  # fmt: skip
 
 
 def publish(run: Invocation, package: str | None) -> Effect:

@@ -92,11 +92,55 @@ TOOLS: Mapping[str, Mapping[str, Routine]] = {
     "nox": {"": "tests"},
     "pre-commit": {"run": "lint"},
 }
-#: Options that point the tool at a different project or make it run a named program.
+#: Options that point the tool at another project or configuration, make it load or run a
+#: named program, or write or delete somewhere of their choosing: with any of them (however
+#: spelt: ``--x=v``, ``-Cv``), the work is not routine.
 _REDIRECTING = frozenset(
-    "--prefix -C --directory --manifest-path --rootdir --workspace-root --exec "
-    "--makefile -f --file".split()
+    """
+    --prefix -C --directory --dir --cwd -w --workspace --workspaces --manifest-path --rootdir
+    --root --rootDir --roots --workspace-root --exec -exec -toolexec --makefile -f --file -I
+    --include-dir -e --environment-overrides --eval -E -c --config --config-file --conf -p
+    --project --project-dir -b --build-file --settings-file --init-script -s --settings -D -P
+    --basetemp --confcutdir --junitxml --junit-xml --resultlog --result-log -o --override-ini
+    --outFile --outDir --out --output -output --output-file --out-dir --artifact-dir
+    --target-dir --modfile -modfile -overlay -pkgdir --rulesdir --resolve-plugins-relative-to
+    --plugin --load-plugins --init-hook --rcfile --require -r --bootstrap --configuration
+    --script-shell --shell --workdir -x --override --setup --global-setup --test-runner
+    --runner --reporter-options --require-module --justfile --rakefile --rakelibdir
+    """.split()
 )
+#: Short options that mean something harmless to these tools (pytest -x stops at the first
+#: failure, -s shows output, -ra reports; cargo -p names a package of the workspace).
+_HARMLESS = {
+    **dict.fromkeys(("pytest", "py.test"), frozenset("-x -s -r -q -v -k -m -n -l".split())),
+    "cargo": frozenset("-p -q -v -j".split()),
+    "go": frozenset("-v -run -count -race -short -cover -json -timeout -p".split()),
+}
+#: Words that reach outside the working tree: an absolute or home path, a variable, ``..``.
+_OUTSIDE = re.compile(r"^[/~$]|(^|/)\.\.(/|$)")
+
+
+def _inside(tool: str, word: str) -> bool:
+    """Whether ``word`` keeps the work in the working tree: no redirecting option however it is
+    spelt, and no value or operand that reaches outside it."""
+    harmless = _HARMLESS.get(tool, frozenset())
+    name, _, value = word.partition("=")
+    if (
+        word.startswith("-")
+        and not word.startswith("--")
+        and len(word) > 2
+        and name not in harmless
+    ):
+        name, value = word[:2], word[2:]  # -C~, -f/tmp/x.mk: the value joined to the option
+    if name in _REDIRECTING and name not in harmless:
+        return False
+    return not _OUTSIDE.search(value if word.startswith("-") else word)
+
+
+def reaches_outside(tool: str, words: list[str | None]) -> bool:
+    """Whether a routine tool's ``words`` take it outside the working tree (an option that
+    redirects it, a path or value outside): then it runs code or writes where nothing says."""
+    return not all(_inside(tool, w) for w in words if w is not None)
 
 
 def routine_of(tool: str, words: list[str | None]) -> Routine | None:
@@ -106,10 +150,8 @@ def routine_of(tool: str, words: list[str | None]) -> Routine | None:
     a computed script name (``npm run $X``) could be any script.
     """
     record = TOOLS.get(tool)
-    if record is None or any(
-        w is not None and w.split("=", 1)[0] in _REDIRECTING for w in words
-    ):  # npm --prefix ../other test, make -C /srv/prod
-        return None
+    if record is None or reaches_outside(tool, words):
+        return None  # npm --prefix ../other test, make -C~, pytest --basetemp=/home, /tmp/x
     if "*" in record:
         return None if None in words else record["*"]
     plain = [w for w in words if w is None or not w.startswith("-")]
@@ -139,6 +181,8 @@ def routine_work(run: Invocation) -> list[Effect] | None:
     runs the project's code: ``execute`` a ``process``, ``routine`` saying which work.
     """
     if "/" in run.name and run.name != "./gradlew":  # ./pytest is whatever that file is
+        return None
+    if run.variables:  # PYTEST_ADDOPTS=…, MAKEFILES=…, GOFLAGS=…: the tool is told more
         return None
     tool = "./gradlew" if run.name == "./gradlew" else run.base
     kind = routine_of(tool, run.args)
@@ -171,20 +215,24 @@ _AFTER_RUN = frozenset("uv poetry pipenv pdm hatch rye pixi bundle conda mamba".
 
 
 def routine_inside(run: Invocation) -> list[Effect] | None:
-    """``npx jest``, ``uv run pytest``, ``poetry run mypy src``: the routine work a runner
-    runs, when the program directly follows it (options in between could take the program's
-    place as their value); else ``None``."""
-    if "/" in run.name:
+    """``npx jest``, ``bunx vitest``: the routine work a package runner runs, when the program
+    directly follows it (an option in between could take the program's place); else
+    ``None``."""
+    if "/" in run.name or run.base not in _FIRST_WORD or not run.args:
         return None
-    at = None
-    if run.base in _FIRST_WORD:
-        at = 0
-    elif run.base in _AFTER_RUN and run.args[:1] in (["run"], ["exec"]):
-        at = 1
-    if at is None or at >= len(run.args):
-        return None
-    inner = run.rest(at)
+    inner = run.rest(0)
     return routine_work(inner) if inner is not None else None
+
+
+def environment_runner(run: Invocation) -> Invocation | None:
+    """``uv run pytest``, ``poetry run mypy src``, ``bundle exec rspec``: the command an
+    environment manager runs, to be judged as that command (``uv run rm -rf ~`` is ``rm``);
+    ``None`` when an option comes first (it could take the program's place as its value)."""
+    if "/" in run.name or run.base not in _AFTER_RUN or run.args[:1] not in (["run"], ["exec"]):
+        return None
+    if len(run.args) < 2 or run.args[1] is None or run.args[1].startswith("-"):
+        return None
+    return run.rest(1)
 
 
 #: Build tools' tasks that publish what they built (a registry keeps a published version).

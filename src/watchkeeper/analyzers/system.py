@@ -209,6 +209,12 @@ def copy(run: Invocation) -> list[Effect]:
     ]
     if run.base == "cp" and discards(target):  # cp x /dev/null writes through the device
         return out
+    if run.base == "cp" and any(
+        a in ("--symbolic-link", "--link")
+        or (a is not None and re.fullmatch(r"-[a-zA-Z]*[sl][a-zA-Z]*", a) is not None)
+        for a in args
+    ):  # cp -s ~/.bashrc /tmp/b: a link, as ln makes it; a later write goes to the source
+        out += _aimed_at(operands, target, run)
     out.append(effect("overwrite", "file", target, flags=path_flags(target or ""),
                       span=run.span))  # fmt: skip
     return out
@@ -284,8 +290,7 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
         if None in run.args:
             return [computed(run, f"{run.base} runs a script named at run time")]
         unseen = dynamic(f"{run.base} runs a script watchkeeper cannot see", run.span)
-        script = next((a for a in run.args if a is not None and not a.startswith("-")), None)
-        if "-m" not in run.args and locate(script) == "workspace":
+        if _project_script(run):
             return [unseen.with_attributes(runs="project")]  # python manage.py, node app.js
         return [unseen]
     else:
@@ -312,7 +317,31 @@ def interpreter(run: Invocation, flag: str) -> list[Effect]:
         why = "reads the environment or a secret in it"
         out.append(effect("read", "secret", None, reversible="yes", flags=["credential_access"],
                           span=run.span, why=why))  # fmt: skip
-    return out or [effect("execute", "process", None, span=run.span)]
+    # Code given inline is code nobody has read: what the patterns above miss is still unseen.
+    return out or [effect("execute", "process", None, flags=["dynamic"], span=run.span)]
+
+
+#: A source file, by its name: what an interpreter given it runs is the project's code.
+_SOURCE_FILE = re.compile(r"[\w./-]+\.(?:py|js|mjs|cjs|ts|rb|pl|php|sh|lua|R|r)")
+#: Options that change nothing about which code an interpreter runs.
+_PLAIN_RUN = frozenset({"-u", "-B", "-O", "-OO"})
+
+
+def _project_script(run: Invocation) -> bool:
+    """``python scripts/x.py``, ``node app.js``: a source file of the working tree, first,
+    with no option before it that could make it code (``-Ic``, ``--eval``), and not written
+    or downloaded earlier in the line."""
+    i = 0
+    while i < len(run.args) and run.args[i] in _PLAIN_RUN:
+        i += 1
+    script = run.args[i] if i < len(run.args) else None
+    return (
+        script is not None
+        and _SOURCE_FILE.fullmatch(script) is not None
+        and locate(script) == "workspace"
+        and not run.written(script)[0]
+        and run.payload_of(script) is None
+    )
 
 
 #: A string or number written out: no escapes, interpolation, quotes or backticks inside.
@@ -378,7 +407,9 @@ def sql_client(run: Invocation) -> list[Effect]:
     write a file or run more (``psql -o FILE``, ``mysql --pager``, ``sqlite3 -cmd``) count too.
     """
     found = [*_statements(run), *_client_options(run)]
-    host = _server(run) or "localhost"  # a socket or localhost: the machine it runs on
+    host = _server(run)  # none given: a socket, PGHOST, a service file: wherever it points
+    if host is None:
+        return found
     return [e.with_attributes(host=host) if e.target.kind in _DB_KINDS else e for e in found]
 
 
@@ -390,8 +421,11 @@ _URL_HOST = re.compile(r"^[a-z+]+://(?:[^@/]*@)?(\[[^\]]*\]|[^:/?]*)")
 
 
 def _server(run: Invocation) -> str | None:
-    """The server a SQL client connects to (``-h``, ``--host``, ``host=``, a URL), when it is
-    not this machine: a socket or ``localhost`` is the machine the command runs on."""
+    """The server a SQL client connects to, when the line names one: ``-h``, ``--host``,
+    ``host=``, a URL, or ``PGHOST``/``MYSQL_HOST`` set for it (``?`` when computed)."""
+    for name in ("PGHOST", "MYSQL_HOST"):
+        if name in run.variables:
+            return run.variables[name] or "?"
     args = run.args
     for i, a in enumerate(args):
         if a is None:
@@ -407,7 +441,7 @@ def _server(run: Invocation) -> str | None:
             match = _URL_HOST.match(a)
             value = match.group(1) if match else "?"
         if value is not None and run.base != "sqlite3":
-            return None if value in _LOCAL_SERVERS or value.startswith("/") else value
+            return "localhost" if value in _LOCAL_SERVERS else value
     return None
 
 
@@ -790,6 +824,20 @@ def kill(run: Invocation) -> list[Effect]:
 _ON_PATH = re.compile(r"^(/usr(/local)?|~(/\.local)?|/opt/[^/]+)?/s?bin(/|$)")
 
 
+def _aimed_at(sources: Sequence[str | None], link: str | None, run: Invocation) -> list[Effect]:
+    """A link in the agent's own space to a file outside it: ``ln -s /etc/passwd /tmp/x``
+    (or ``cp -s``) makes a later ``echo … > /tmp/x`` write ``/etc/passwd``, so the link is an
+    update of its source."""
+    if locate(link) not in AGENTS_OWN:
+        return []
+    return [
+        effect("update", "file", source, reversible="unknown", flags=path_flags(source or ""),
+               span=run.span, why=f"{link} would lead later writes to it")
+        for source in sources
+        if locate(source) not in AGENTS_OWN
+    ]  # fmt: skip
+
+
 def link(run: Invocation) -> list[Effect]:
     """``ln``: a new name, reversible; with ``-f`` it replaces whatever held that name."""
     known = run.known()
@@ -803,13 +851,7 @@ def link(run: Invocation) -> list[Effect]:
         # ln -s /bin/rm /usr/local/bin/ls: every later `ls` runs it
         return [effect("create", "file", target, reversible="yes", flags=["privileged"],
                        span=run.span, why="a program on the search path")]  # fmt: skip
-    aimed = []
-    for source in words[:-1] if len(words) > 1 else []:
-        if locate(target) in AGENTS_OWN and locate(source) not in AGENTS_OWN:
-            # ln -s /etc/passwd /tmp/x: a later `echo … > /tmp/x` writes /etc/passwd
-            aimed.append(effect("update", "file", source, reversible="unknown",
-                                flags=path_flags(source), span=run.span,
-                                why=f"{target} would lead later writes to it"))  # fmt: skip
+    aimed = _aimed_at(words[:-1] if len(words) > 1 else [], target, run)
     if force:
         return [effect("overwrite", "file", target, reversible="no",
                        flags=path_flags(target or ""), span=run.span), *aimed]  # fmt: skip

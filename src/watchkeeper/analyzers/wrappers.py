@@ -14,6 +14,7 @@ from watchkeeper.analyzers.invocation import (
     effect,
     flagged,
 )
+from watchkeeper.analyzers.routine import reaches_outside
 from watchkeeper.analyzers.secrets import secret_read
 from watchkeeper.models import Effect
 
@@ -194,7 +195,9 @@ def runner(run: Invocation) -> list[Effect] | None:
     if (
         run.base in _RECIPES
         and "/" not in run.name
-        and not any(a is None or a.split("=", 1)[0] in _ELSEWHERE or "=" in a for a in run.args)
+        and not run.variables  # MAKEFILES=…, MAKEFLAGS=…: recipes from elsewhere
+        and not reaches_outside(run.base, run.args)  # -C~, -f /tmp/x.mk, --justfile=…
+        and not any(a is None or "=" in a for a in run.args)  # make CC=./evil
     ):  # make all, just dev, rake db:seed: the project's own recipes
         return [ran.with_attributes(runs="project")]
     return [ran]
@@ -202,5 +205,3 @@ def runner(run: Invocation) -> list[Effect] | None:
 
 #: Runners of the recipes a project defines (its Makefile, justfile, Rakefile, tox.ini).
 _RECIPES = frozenset("make gmake just task rake invoke tox nox".split())
-#: Options that take the recipes from somewhere else than the project.
-_ELSEWHERE = frozenset("-C --directory -f --file --makefile --justfile -c --rakefile".split())
