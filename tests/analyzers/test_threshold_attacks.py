@@ -199,3 +199,25 @@ def test_git_options_that_run_commands_or_write_outside_are_held(
 )
 def test_git_plumbing_that_discards_work_is_held_on_a_workstation(command: str) -> None:
     assert decide(command) == "ask"
+
+
+# Cloud: what hands out access or opens a door is held by name, however reversible its verb;
+# a word read only by its suffix names a thing (`project-info`), not the act.
+@pytest.mark.parametrize(
+    ("command", "rule"),
+    [
+        ("gcloud iam service-accounts keys create k.json --iam-account=a@p", "access-grants-ask"),
+        ("gcloud compute instances add-metadata w --metadata ssh-keys=r:x", "access-grants-ask"),
+        ("aws iam create-policy-version --policy-arn x --set-as-default", "access-grants-ask"),
+        ("gcloud compute project-info add-metadata --metadata x=y", "access-grants-ask"),
+        ("aws ec2 modify-snapshot-attribute --snapshot-id s --user-ids 123", "access-grants-ask"),
+        ("gcloud compute firewall-rules create a --source-ranges 0.0.0.0/0", "protections-off-ask"),
+        ("aws lambda create-function-url-config --function-name f --auth-type NONE",
+         "protections-off-ask"),
+        ("az network nsg rule create -g g --nsg-name n -n r --access Allow", "protections-off-ask"),
+    ],
+)  # fmt: skip
+def test_cloud_access_and_doors_are_held_by_name(command: str, rule: str) -> None:
+    d = GATEWAY.decide({"tool": "shell", "input": {"command": command}, "environment": "prod"})
+    assert d.decision == "ask"
+    assert d.rules == (rule,)

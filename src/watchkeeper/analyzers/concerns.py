@@ -132,10 +132,17 @@ def _init(words: list[str]) -> Concern | None:
 _CLOUD: tuple[tuple[re.Pattern[str], Concern], ...] = (
     (re.compile(r"(^|[\s-])(attach|put|add|set|update-assume)-?.*(polic|role|binding|member)"
                 r"|create-(access-key|login-profile|service-account-key)|add-iam-policy-binding"
-                r"|set-iam-policy|role assignment create|grant"), "grants_access"),
+                r"|set-iam-policy|role assignment create|grant|keys create|create-key"
+                r"|create-policy-version|set-default-policy-version|add-metadata|ssh-keys"
+                r"|modify-\w*-attribute|add-permission|update-login-profile"
+                r"|create-(saml|open-id-connect)-provider|put-bucket-(policy|acl)"
+                r"|put-object-acl|share"), "grants_access"),
     (re.compile(r"stop-logging|delete-trail|delete-log-group|delete-flow-logs|sinks delete"
                 r"|diagnostic-settings delete|delete-log-stream"), "logging_off"),
-    (re.compile(r"delete-detector|disable-security-hub|disable-organization-admin"
+    (re.compile(r"firewall-rules (create|update)|authorize-security-group|nsg rule (create|update)"
+                r"|network-acl|create-function-url-config|delete-public-access-block"
+                r"|put-public-access-block|delete-detector|disable-security-hub"
+                r"|disable-organization-admin"
                 r"|stop-configuration-recorder|delete-configuration-recorder|disable-ebs-encryption"
                 r"|delete-web-acl|revoke-security-group|disassociate-members"), "protection_off"),
     (re.compile(r"delete-backup-vault|delete-recovery-point|delete-backup-plan|delete-db-snapshot"
@@ -145,7 +152,7 @@ _CLOUD: tuple[tuple[re.Pattern[str], Concern], ...] = (
 
 
 def _cloud(words: list[str]) -> Concern | None:
-    text = " ".join(w for w in words[:4] if not w.startswith("-"))
+    text = " ".join(w for w in words if not w.startswith("-"))[:200]
     return next((concern for rx, concern in _CLOUD if rx.search(text)), None)
 
 

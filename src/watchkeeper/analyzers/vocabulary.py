@@ -114,12 +114,14 @@ _SEVERITY: dict[Change, int] = {"read": 0, "create": 1, "update": 2, "delete": 3
 def _one(word: str) -> Change | None:
     if word in _DELETE or _DELETE_PREFIX.match(word) or _DELETE_SUFFIX.search(word):
         return "delete"
-    if word in READ_WORDS or _READ_PREFIX.match(word) or _READ_SUFFIX.search(word):
+    if word in READ_WORDS or _READ_PREFIX.match(word):
         return "read"
     if word in _CREATE or _CREATE_PREFIX.match(word):
-        return "create"
+        return "create"  # create-policy-version creates, whatever its last word
     if word in _UPDATE:
         return "update"
+    if _READ_SUFFIX.search(word):
+        return "read"
     return None
 
 
@@ -136,8 +138,13 @@ def verb_of(words: list[str], flags: list[str]) -> Change | None:
         return "delete"
     # Tools say `tool [noun…] verb`: a word that is also a noun (`gh run view`, `velero restore
     # describe`) gives way to a plain verb after it, and names the action only when none follows.
-    plain: list[Change] = [v for w, v in named if v is not None and w not in _NOUNS]
-    nouns: list[Change] = [v for w, v in named if v is not None and w in _NOUNS]
+    # A word read only by its suffix (`project-info`, `node-status`) names a thing, not the act.
+    nounish = {w for w, v in named if v == "read" and w not in READ_WORDS and _READ_SUFFIX.search(w)
+               and not _READ_PREFIX.match(w)}  # fmt: skip
+    plain: list[Change] = [
+        v for w, v in named if v is not None and w not in _NOUNS and w not in nounish
+    ]
+    nouns: list[Change] = [v for w, v in named if v is not None and (w in _NOUNS or w in nounish)]
     found: list[Change] = plain[:1] or ([max(nouns, key=_SEVERITY.__getitem__)] if nouns else [])
     found += [v for v in (_one(f) for f in flag_words(flags)) if v is not None]
     if not found:
