@@ -221,3 +221,39 @@ def test_cloud_access_and_doors_are_held_by_name(command: str, rule: str) -> Non
     d = GATEWAY.decide({"tool": "shell", "input": {"command": command}, "environment": "prod"})
     assert d.decision == "ask"
     assert d.rules == (rule,)
+
+
+def _plan(kind: str, before: Any, after: Any, actions: list[str]) -> dict[str, Any]:
+    change = {"actions": actions, "before": before, "after": after}
+    return {
+        "resource_changes": [
+            {"address": f"{kind}.x", "type": kind, "name": "x", "mode": "managed", "change": change}
+        ]
+    }
+
+
+# Terraform: role bindings and collaborators grant; turning logging off or a database public
+# takes a protection away; a local file outside the configuration and an SSM association act
+# on machines.
+@pytest.mark.parametrize(
+    "plan",
+    [
+        _plan("kubernetes_cluster_role_binding", None, {"role_ref": [{"name": "a"}]}, ["create"]),
+        _plan("github_repository_collaborator", None, {"username": "x"}, ["create"]),
+        _plan("aws_cloudtrail", {"enable_logging": True}, {"enable_logging": False}, ["update"]),
+        _plan("aws_guardduty_detector", {"enable": True}, {"enable": False}, ["update"]),
+        _plan("aws_db_instance", {"publicly_accessible": False}, {"publicly_accessible": True},
+              ["update"]),
+        _plan("local_file", None, {"filename": "/etc/cron.d/evil", "content": "x"}, ["create"]),
+        _plan("aws_ssm_association", None, {"name": "AWS-RunShellScript"}, ["create"]),
+    ],
+)  # fmt: skip
+def test_terraform_changes_that_grant_expose_or_run_are_held(plan: dict[str, Any]) -> None:
+    action = {"tool": "terraform", "input": {"plan": plan}, "environment": "prod"}
+    assert GATEWAY.decide(action).decision == "ask"
+
+
+def test_a_local_file_in_the_configurations_directory_is_free() -> None:
+    plan = _plan("local_file", None, {"filename": "out/x.txt", "content": "x"}, ["create"])
+    action = {"tool": "terraform", "input": {"plan": plan}, "environment": "prod"}
+    assert GATEWAY.decide(action).decision == "allow"

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from watchkeeper.analyzers.effects import Reversible, builder
+from watchkeeper.analyzers.paths import path_flags
 from watchkeeper.analyzers.terraform_catalog import (
     ADMIN_PORTS,
     NO_FINAL_COPY,
@@ -101,7 +102,8 @@ def _protected(before: Any) -> bool:
 _ACCESS = re.compile(
     r"(_iam_|^aws_iam|_role_assignment|_role_definition|_policy(_attachment)?$|_bucket_policy|"
     r"_acl$|_access_policy|_service_account_key|_access_key|_sql_user|_user_login_profile|"
-    r"_organizations_|_permission|_authorization|_identity_provider|_saml_provider)"
+    r"_organizations_|_permission|_authorization|_identity_provider|_saml_provider|"
+    r"role_binding|_collaborator|_team_membership|_team_repository|_member$|_membership$)"
 )
 #: Resource types that control exposure: firewalls, security groups, public access.
 _EXPOSURE = re.compile(
@@ -109,7 +111,12 @@ _EXPOSURE = re.compile(
     r"_cors_|_ingress|_egress|_route$|_lb_listener|_waf)"
 )
 #: Resource types that run code when applied: always, or when they carry provisioners.
-_RUNS = frozenset({"aws_lambda_invocation", "google_cloudfunctions_function_invocation"})
+_RUNS = frozenset(
+    {"aws_lambda_invocation", "google_cloudfunctions_function_invocation",
+     "aws_ssm_association"}
+)  # fmt: skip
+#: Resource types that write a file on the machine that applies the plan, at `filename`.
+_LOCAL_FILES = frozenset({"local_file", "local_sensitive_file"})
 _RUNS_IF_PROVISIONED = frozenset({"null_resource", "terraform_data"})
 #: Attribute changes that remove a protection (before → after).
 _PROTECTIONS = (
@@ -123,6 +130,11 @@ _PROTECTIONS = (
     ("termination_protection", True, False),
     ("point_in_time_recovery_enabled", True, False),
     ("versioning_enabled", True, False),
+    ("enable_logging", True, False),
+    ("enable", True, False),
+    ("publicly_accessible", False, True),
+    ("endpoint_public_access", False, True),
+    ("map_public_ip_on_launch", False, True),
 )
 
 
@@ -233,6 +245,11 @@ def _special(
     if _ACCESS.search(kind):
         return _effect("grant", "terraform_resource", address, flags=["privileged"], span=span,
                        type=kind, action=action)  # fmt: skip
+    filename = _attributes(body.get("after")).get("filename") if kind in _LOCAL_FILES else None
+    if isinstance(filename, str) and filename.startswith(("/", "~", "..")):
+        # local_file at /etc/cron.d/x: a file written outside the configuration's directory
+        return _effect("overwrite", "file", filename, reversible="unknown", span=span, type=kind,
+                       flags=path_flags(filename))  # fmt: skip
     weakening = _weakens(kind, body.get("after")) or (
         _weakened(kind, body.get("before"), body.get("after")) if action == "update" else None
     )
