@@ -257,3 +257,27 @@ def test_a_local_file_in_the_configurations_directory_is_free() -> None:
     plan = _plan("local_file", None, {"filename": "out/x.txt", "content": "x"}, ["create"])
     action = {"tool": "terraform", "input": {"plan": plan}, "environment": "prod"}
     assert GATEWAY.decide(action).decision == "allow"
+
+
+# SQL: INSERT OR REPLACE deletes the row it replaces; a row written into the server's own
+# accounts and rights is access granted.
+@pytest.mark.parametrize(
+    ("statement", "dialect", "rule"),
+    [
+        (
+            "INSERT OR REPLACE INTO users VALUES (1, 'evil')",
+            "sqlite",
+            "prod-irreversible-needs-two",
+        ),
+        ("INSERT INTO mysql.user (Host, User) VALUES ('%', 'x')", "mysql", "access-grants-ask"),
+        ("INSERT INTO pg_catalog.pg_authid VALUES (1)", "postgres", "access-grants-ask"),
+    ],
+)
+def test_sql_inserts_that_replace_or_grant_are_held(
+    statement: str, dialect: str, rule: str
+) -> None:
+    action = {"tool": "sql", "input": {"statement": statement, "dialect": dialect},
+              "environment": "prod"}  # fmt: skip
+    d = GATEWAY.decide(action)
+    assert d.decision == "ask"
+    assert rule in d.rules

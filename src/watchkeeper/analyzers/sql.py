@@ -158,6 +158,10 @@ def _keyed(condition: Any, table: exp.Expression) -> tuple[str, int] | None:
     return column.name, len({v.sql() for v in values})
 
 
+#: Schemas of the server's own accounts and rights: a row written there is access granted.
+_SYSTEM_SCHEMAS = frozenset({"mysql", "pg_catalog", "information_schema", "sys", "master"})
+
+
 def _rows(verb: Verb, node: exp.Expression, span: Span) -> Effect:
     table = _name(node.this)
     if _always_true(node.args.get("where")) and not isinstance(node, exp.Merge):
@@ -322,7 +326,13 @@ def _top(node: exp.Expression, dialect: str, span: Span) -> list[Effect]:
     if isinstance(node, exp.Insert):
         conflict = node.args.get("conflict")
         updates = conflict is not None and "NOTHING" not in str(conflict.args.get("action")).upper()
-        if node.args.get("overwrite") or updates:
+        # INSERT OR REPLACE: a row already there under the key is deleted for the new one
+        replaces = str(node.args.get("alternative") or "").upper() == "REPLACE"
+        table = _name(node.this)
+        if table and table.lower().split(".")[0] in _SYSTEM_SCHEMAS:
+            # INSERT INTO mysql.user (… Super_priv='Y'): a new account, with its rights
+            return [_effect("grant", "db_table", table, flags=["privileged"], span=span)]
+        if node.args.get("overwrite") or updates or replaces:
             # INSERT OVERWRITE replaces the table; ON CONFLICT DO UPDATE / ON DUPLICATE KEY
             # UPDATE rewrites the rows already there.
             return [_effect("overwrite", "db_rows", _name(node.this), scope="many",
