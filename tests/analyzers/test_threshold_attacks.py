@@ -281,3 +281,19 @@ def test_sql_inserts_that_replace_or_grant_are_held(
     d = GATEWAY.decide(action)
     assert d.decision == "ask"
     assert rule in d.rules
+
+
+# A container is the agent's, unless it is given the host: a mount outside the tree, or the
+# privileges of the host.
+@pytest.mark.parametrize(
+    "command",
+    ["docker run -v /:/host alpine rm -rf /host/etc", "docker run --mount source=/etc,target=/e x",
+     "docker run --privileged alpine", "podman run -v ~/.ssh:/k alpine cat /k/id_rsa"],
+)  # fmt: skip
+def test_containers_given_the_host_are_held_on_a_workstation(command: str) -> None:
+    assert decide(command) == "ask"
+
+
+def test_a_glob_of_hidden_names_takes_the_repository() -> None:
+    assert decide("rm -rf .*") == "ask"
+    assert decide("rm -rf .cache") == "allow"

@@ -851,6 +851,28 @@ DOCKER_READ_PAIRS = frozenset(
 )  # fmt: skip
 
 
+def _mounted(known: list[str]) -> list[str]:
+    """The host paths ``docker run`` mounts (``-v SRC:DST``, ``--volume=``, ``--mount
+    source=SRC``), when they are paths (a named volume is the engine's)."""
+    out = []
+    for i, a in enumerate(known):
+        value = None
+        if a in ("-v", "--volume", "--mount") and i + 1 < len(known):
+            value = known[i + 1]
+        elif a.startswith(("--volume=", "--mount=")) or (a.startswith("-v") and len(a) > 2):
+            value = a.split("=", 1)[1] if a.startswith("--") else a[2:]
+        if value is None:
+            continue
+        if a.startswith("--mount"):
+            fields = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
+            value = fields.get("source") or fields.get("src")
+        else:
+            value = value.split(":", 1)[0]
+        if value and value.startswith(("/", "~", ".", "$")):
+            out.append(value)
+    return out
+
+
 def docker(run: Invocation) -> list[Effect]:
     known = run.known()
     words = [a for a in known if not a.startswith("-")]
@@ -866,7 +888,14 @@ def docker(run: Invocation) -> list[Effect]:
             )
         ]
     if words[:1] in (["run"], ["start"], ["create"], ["exec"]) or words[1:2] == ["run"]:
-        return [effect("execute", "process", None, span=run.span)]  # whatever the image does
+        ran = effect("execute", "process", None, span=run.span)  # whatever the image does
+        if any(a == "--privileged" or a.startswith(("--cap-add", "--pid=host", "--net=host",
+               "--network=host", "--userns=host")) for a in known):  # fmt: skip
+            ran = ran.with_flags("privileged")  # the container can act as the host
+        # -v /:/host, --mount source=/etc: the container may change what it mounts
+        return [ran, *(effect("update", "directory", host, reversible="unknown",
+                              flags=path_flags(host), span=run.span, why="mounted into a container")
+                       for host in _mounted(known))]  # fmt: skip
     if " ".join(words[:2]) in DOCKER_READ_PAIRS or words[:1] in (["info"], ["df"]):
         return [effect("read", "process", None, reversible="yes", span=run.span)]
     # `docker image ls`, `docker compose logs`: the object, then the action.

@@ -21,6 +21,7 @@ what a name might reach through a symbolic link is judged by the strict readers 
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from typing import Literal
@@ -144,7 +145,10 @@ def _relative(path: str) -> Location:
     parts = normal.split("/")
     if normal == "." or all(p in ("", ".") or set(p) <= set("*?") for p in parts):
         return "workspace_root"  # `rm -rf .`, `rm -rf *`: the whole working tree at once
-    if ".git" in parts:
+    if ".git" in parts or any(
+        p.startswith(".") and any(c in p for c in "*?[") and fnmatch.fnmatchcase(".git", p)
+        for p in parts
+    ):  # rm -rf .*: a glob of hidden names takes the repository's own store
         return "vcs"
     if _regenerable_name(normal):
         return "regenerable"
