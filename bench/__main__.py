@@ -98,6 +98,13 @@ def main() -> None:
             "Toolkit / watchkeeper",
         ],
     )
+    from watchkeeper.orders.loader import builtin
+
+    shipped = builtin()
+    orders_shape = (
+        f"{len(shipped.rules)} rules, {len(shipped.environments)} environments with match "
+        f"patterns, {len(shipped.tools)} declared tools"
+    )
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = f"""# Benchmark results
 
@@ -127,9 +134,9 @@ Targets:
 
 ## The built-in default orders (`bench/decide.py`)
 
-Real actions against the orders `watchkeeper init` writes (8 rules, 3 environments with match
-patterns, 14 declared tools). An action whose environment is unknown is judged in all three
-environments, which costs more; conditions that cannot depend on the environment run once.
+Real actions against the orders `watchkeeper init` writes ({orders_shape}). An action that
+nothing places is judged on the workstation; one judged in several environments costs more;
+conditions that cannot depend on the environment run once.
 
 {builtin_table}
 

@@ -155,9 +155,19 @@ BUILTIN_ACTIONS: list[tuple[str, dict[str, Any]]] = [
          "input": {"file_path": "/srv/app/main.py"}},
     ),
     (
-        "Edit a file, no environment (judged in all three)",
+        "Edit a file, no environment (judged on the workstation)",
         {"agent": "coder", "tool": "Edit",
-         "input": {"file_path": "/home/me/src/app.py", "old_string": "a", "new_string": "b"}},
+         "input": {"file_path": "/home/me/src/app.py", "old_string": "a", "new_string": "b",
+                   "cwd": "/home/me/src"}},
+    ),
+    (
+        "A shell command, no environment: pytest (routine)",
+        {"agent": "coder", "tool": "Bash", "input": {"command": "pytest -x -q tests/"}},
+    ),
+    (
+        "A shell command, claimed dev, on /etc (judged in dev and on the workstation)",
+        {"agent": "coder", "tool": "Bash", "environment": "dev",
+         "input": {"command": "rm -r -f /etc/nginx"}},
     ),
     (
         "Write the hook settings, claimed dev (denied)",
