@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from watchkeeper import strict_json
 from watchkeeper.errors import Refused
 from watchkeeper.server import logs
-from watchkeeper.server.auth import Agent, SubmittingAgent, bearer, service_of
+from watchkeeper.server.auth import Agent, bearer, service_of, submitting_agent
 from watchkeeper.server.bodies import read_object, text
 
 #: Actions up to this size are decided on the event loop; larger ones in a worker thread.
@@ -29,8 +29,9 @@ router = APIRouter()
 
 
 @router.post("/v1/actions")
-async def submit(request: Request, agent: SubmittingAgent) -> Response:
+async def submit(request: Request) -> Response:
     """Decide an action; it and its decision are in the audit log before the answer."""
+    agent = await submitting_agent(request)  # who asks, before the body is read
     service = service_of(request)
     body = await request.body()  # its size was checked as it arrived (Guard)
     # Strict: a key sent twice would be decided on one copy and run with the other. A large
