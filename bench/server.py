@@ -58,10 +58,14 @@ def _server(url: str, workdir: Path, **settings: str) -> Iterator[str]:
     exe = Path(sys.executable).with_name("watchkeeper")
     env = {**os.environ, "WATCHKEEPER_AUDIT_KEY": str(workdir / "audit.key"),
            **{f"WATCHKEEPER_{k.upper()}": v for k, v in settings.items()}}  # fmt: skip
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--db", url, "--port", str(port)],
-        env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    # The server logs a line per request and per decision: into a file, never a pipe nobody
+    # reads (its log thread would block on a full pipe and the records pile up in memory).
+    log = workdir / "server.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [str(exe), "serve", "--db", url, "--port", str(port)],
+            env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=sink,
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -70,7 +74,8 @@ def _server(url: str, workdir: Path, **settings: str) -> Iterator[str]:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             if proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+                raise RuntimeError(f"the server exited: {tail}")
             time.sleep(0.1)
         yield base
     finally:
