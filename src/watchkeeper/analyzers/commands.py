@@ -283,6 +283,9 @@ def _within(start: str | None, args: list[str | None]) -> dict[str, str]:
 _QUOTED = re.compile(r"'([^'\\\n]{2,})'" + r'|"([^"\\\n]{2,})"')
 
 
+_MAX_LITERALS = 64
+
+
 def _embedded(run: Invocation, flag: str, analyze: Analyze) -> list[Effect]:
     """Shell commands written into code given inline (``python3 -c "os.system('rm -rf
     /srv')"``, ``node -e "rm -rf /"``): the code and each of its string literals, read as a
@@ -292,7 +295,8 @@ def _embedded(run: Invocation, flag: str, analyze: Analyze) -> list[Effect]:
     code = (run.args[at] if at is not None and at < len(run.args) else None) or run.stdin_text
     if not code or run.depth > 3:
         return []
-    texts = [code, *(a or b for a, b in _QUOTED.findall(code))]
+    # The code and its first literals: a long heredoc costs its first few dozen, not all.
+    texts = [code, *(a or b for a, b in _QUOTED.findall(code)[:_MAX_LITERALS])]
     out = []
     for text in dict.fromkeys(texts):
         for e in analyze(text, run.field, depth=run.depth + 1):

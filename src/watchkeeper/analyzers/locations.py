@@ -22,6 +22,7 @@ what a name might reach through a symbolic link is judged by the strict readers 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
 import re
 from typing import Literal
@@ -123,6 +124,7 @@ def locate(path: str | None, cwd: str | None = None, *, literal: bool = False) -
     return "elsewhere"
 
 
+@functools.lru_cache(maxsize=256)  # one action's effects share one cwd: judged once
 def work_tree(cwd: str | None) -> str | None:
     """``cwd`` normalised, when it can be a project's working tree: an absolute directory in a
     home or elsewhere, not the root, a home itself, dotfiles, credentials, the system or
