@@ -10,6 +10,7 @@ import pytest
 import typer.main
 
 from tests.conftest import ROOT
+from watchkeeper.analyzers.tools import reference_markdown as tools_reference
 from watchkeeper.cli import app
 from watchkeeper.config import reference_markdown as settings_reference
 from watchkeeper.orders.schema import reference_markdown
@@ -20,7 +21,11 @@ END = "<!-- reference:end -->"
 
 @pytest.mark.parametrize(
     ("name", "generate"),
-    [("standing-orders.md", reference_markdown), ("settings.md", settings_reference)],
+    [
+        ("standing-orders.md", reference_markdown),
+        ("settings.md", settings_reference),
+        ("tools.md", tools_reference),
+    ],
 )
 def test_generated_reference_is_current(name: str, generate: Callable[[], str]) -> None:
     page = ROOT / "docs" / name

@@ -25,6 +25,7 @@ from watchkeeper.analyzers import (
     sql,
     system,
     terraform,
+    tools,
     vocabulary,
     wrappers,
 )
@@ -72,7 +73,7 @@ def _table_words(*modules: ModuleType) -> set[str]:
     return out
 
 
-_TABLES = (commands, host, infra, packages, readers, system, vocabulary, wrappers)
+_TABLES = (commands, host, infra, packages, readers, system, tools, vocabulary, wrappers)
 _MANAGED = {
     w for m in packages.MANAGERS.values() for f in vars(m).values() if isinstance(f, frozenset)
     for w in f
@@ -82,7 +83,9 @@ WORDS = sorted(_table_words(*_TABLES) | _MANAGED)
 PROBES = ["", "x", "-f x", "--force x y", "-rf /srv", "list", "delete x", "get secret -o yaml",
           "install x", "exec -- rm -rf /srv", "-S", "-Syu", "-R x", "/etc/shadow"]  # fmt: skip
 #: Tools that name their action by a subcommand: tried with every word of every table.
-SUBCOMMANDED = sorted(commands._SUBCOMMANDED | {"dropdb", "dropuser", "redis-cli", "mongo"})
+SUBCOMMANDED = sorted(
+    {n for n, t in tools.TOOLS.items() if t.subcommands} | {"dropdb", "dropuser", "mongo"}
+)
 
 
 def _lines(names: Sequence[str], args: Sequence[str]) -> Iterator[str]:

@@ -25,6 +25,7 @@ from watchkeeper.analyzers import (
     packages,
     readers,
     system,
+    tools,
     vocabulary,
     wrappers,
 )
@@ -47,12 +48,12 @@ def _tables() -> dict[str, tuple[Iterable[str], Callable[[str], str]]]:
         )),
         "wrappers alone": (wrappers.ALONE_READS, lambda n: n),
         "VERSION_FLAGS": (
-            {f"{k}{v}" for k, vs in readers.VERSION_FLAGS.items() for v in vs},
+            {f"{k}{v}" for k, t in tools.TOOLS.items() for v in t.versions},
             lambda e: e.replace("-", " -", 1),
         ),
         "CONFIG_CHECKS": (
             {f"{k}{v if v.startswith('-') else '+' + v}"
-             for k, vs in readers.CONFIG_CHECKS.items() for v in vs},
+             for k, t in tools.TOOLS.items() for v in t.checks},
             lambda e: e.replace("-", " -", 1).replace("+", " ", 1),
         ),
         "READ_WORDS": (vocabulary.READ_WORDS, lambda w: f"frobctl {w} thing"),

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import itertools
 import re
 import shlex
-from collections.abc import Callable
 
 from watchkeeper.analyzers.concerns import command_concern
 from watchkeeper.analyzers.effects import Flag
-from watchkeeper.analyzers.host import POWER_COMMANDS, host_tool, power, systemctl
-from watchkeeper.analyzers.infra import cloud, docker, git, kubectl, kubectx, terraform
+from watchkeeper.analyzers.generic import generic_cli
 from watchkeeper.analyzers.invocation import (
     DOWNLOADERS,
     INTERPRETERS,
@@ -42,8 +39,7 @@ from watchkeeper.analyzers.invocation import (
     runs_program,
 )
 from watchkeeper.analyzers.locations import locate
-from watchkeeper.analyzers.network import CLIENTS, openssl
-from watchkeeper.analyzers.packages import packages, publish
+from watchkeeper.analyzers.packages import publish
 from watchkeeper.analyzers.paths import (
     SOMEWHERE,
     is_credential,
@@ -51,19 +47,7 @@ from watchkeeper.analyzers.paths import (
     names_credential_file,
     path_flags,
 )
-from watchkeeper.analyzers.readers import (
-    CONFIG_CHECKS,
-    LINTERS,
-    PAGERS,
-    PROGRAMMED,
-    READERS,
-    VERSION_FLAGS,
-    config_check,
-    linter,
-    pager,
-    programmed,
-    reader,
-)
+from watchkeeper.analyzers.readers import config_check
 from watchkeeper.analyzers.routine import TOOLS as ROUTINE_TOOLS
 from watchkeeper.analyzers.routine import (
     environment_runner,
@@ -75,32 +59,12 @@ from watchkeeper.analyzers.routine import (
 from watchkeeper.analyzers.secrets import prints_secrets, secret_read
 from watchkeeper.analyzers.system import (
     bq_query,
-    copy,
-    crontab,
-    curl,
-    dd,
-    httpie,
     interpreter,
-    kill,
-    link,
-    mongo,
-    powershell,
-    redis,
-    rm,
-    rsync,
-    scp,
-    simple,
     sql_client,
-    tee,
-    windows_delete,
 )
+from watchkeeper.analyzers.tools import TOOLS
 from watchkeeper.analyzers.vocabulary import (
-    Change,
     asks_for_help,
-    dry_run,
-    reads_secret,
-    verb_of,
-    words_of,
 )
 from watchkeeper.analyzers.wrappers import ALONE_READS, RUNNERS, alone, runner, su, wrapped_start
 from watchkeeper.models import Effect, Span
@@ -513,12 +477,12 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     if base in ("command", "type", "which", "hash") and any(a in ("-v", "-V") for a in run.known()):
         return [effect("read", "process", None, reversible="yes", span=run.span)]
     if base == "trap":  # trap 'CMD' EXIT: CMD runs later, in this shell
-        handler = [a for a in run.args if a not in ("-p", "-l", "--")][:1]
-        if not handler or handler[0] in ("", "-"):  # list, ignore or reset the signal
+        action = [a for a in run.args if a not in ("-p", "-l", "--")][:1]
+        if not action or action[0] in ("", "-"):  # list, ignore or reset the signal
             return [effect("read", "process", None, reversible="yes", span=run.span)]
-        if handler[0] is None:
+        if action[0] is None:
             return [computed(run, "trap runs text built at run time")]
-        return analyze(handler[0], run.field, depth=run.depth + 1)
+        return analyze(action[0], run.field, depth=run.depth + 1)
     if base == "hash" and "-p" in run.known():  # hash -p /bin/rm ls: `ls` now runs rm
         return [dynamic("hash -p renames a program for the rest of the line", run.span)]
     if base == "env" and any(
@@ -531,10 +495,6 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return [secret_read(run, printed)]
     if base in NO_EFFECT:
         return [effect("read", "process", None, reversible="yes", span=run.span)]
-    if base in PROGRAMMED:
-        return programmed(run)
-    if base in PAGERS:
-        return pager(run)
     if base in ("su", "runuser"):
         return su(run, analyze)
     start = wrapped_start(run)
@@ -589,9 +549,10 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
         return effects_of(inner, analyze)
     if base == "parallel":
         return _parallel(run, analyze)
-    if len(run.args) == 1 and run.args[0] in VERSION_FLAGS.get(base, ()):
+    tool = TOOLS.get(base)
+    if tool is not None and len(run.args) == 1 and run.args[0] in tool.versions:
         return [effect("read", "process", base, reversible="yes", span=run.span)]
-    if base in CONFIG_CHECKS and run.args[:1] and run.args[0] in CONFIG_CHECKS[base]:
+    if tool is not None and run.args[:1] and run.args[0] in tool.checks:
         return config_check(run)
     if base in SHELLS:
         return _shell(run, analyze)
@@ -653,10 +614,11 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     inner = environment_runner(run)  # uv run X, poetry run X, bundle exec X: judged as X
     if inner is not None:
         return effects_of(inner, analyze)
-    routine = routine_inside(run) or (None if base in _TABLE else routine_work(run))
+    handler = tool.handler if tool is not None else None
+    routine = routine_inside(run) or (None if handler is not None else routine_work(run))
     if routine is not None:
         return routine
-    if base in ROUTINE_TOOLS and base not in _TABLE and reaches_outside(base, run.args):
+    if base in ROUTINE_TOOLS and handler is None and reaches_outside(base, run.args):
         # go build -o /etc/x, pytest --basetemp=~, tsc --outFile ~/.bashrc: not routine,
         # and not to be read by the words of its subcommand either
         return [dynamic(f"{base} with options that reach outside the working tree", run.span)]
@@ -664,46 +626,31 @@ def _effects(run: Invocation, analyze: Analyze) -> list[Effect]:
     if plugins and base in ("helm", "kubectl", "oc", "kustomize"):
         # helm template --post-renderer ./x.sh, kustomize build --enable-exec: a program runs
         plugin = dynamic(f"{base} {plugins[0].split('=', 1)[0]} runs a program", run.span)
-        return [plugin, *(_TABLE[base](run) if base in _TABLE else [])]
-    table = _TABLE.get(base)
-    if table is not None and base in _SUBCOMMANDED and _first_word(run.args) is None:
-        return [dynamic(f"the {base} subcommand is computed at run time", run.span)]
-    if table is not None:
+        return [plugin, *(handler(run) if handler is not None else [])]
+    if tool is not None and handler is not None:
+        if tool.subcommands and _first_word(run.args) is None:
+            return [dynamic(f"the {base} subcommand is computed at run time", run.span)]
         if (
-            base not in _NO_HELP
+            tool.help
             and "/" not in run.name
             and "POSIXLY_CORRECT" not in run.variables
             and asks_for_help(run.known())
         ):
             return [effect("read", "process", base, reversible="yes", span=run.span)]
-        return table(run)
-    if base in _HOST_TOOLS:
-        return host_tool(run)
-    if base in READERS:
-        return reader(run)
-    if base in LINTERS:
-        return linter(run)
+        return handler(run)
     if base == "find":
         return _find(run, analyze)
     if base in RUNNERS:  # strace ./x list, npx evil list: the words are another program's
         ran = runner(run)
         if ran is not None:
             return ran
-    return generic_cli(run)
+    return generic_cli(run, dry_run_documented=tool is not None and tool.dry_run)
 
 
 #: Deleting a name in scratch space with these removes that name and nothing else: they do not
 #: follow a symbolic link given as the path (``shred``, ``truncate``, ``> file`` and ``find -L``
 #: do, so writes there are not scratch: an earlier ``ln -s /etc/passwd /tmp/x`` would aim them).
 _SCRATCH_DELETERS = frozenset({"rm", "unlink", "rmdir"})
-#: Tools whose first word names the action: `git $CMD --hard` could be anything.
-_SUBCOMMANDED = frozenset(
-    """
-    git terraform tofu terragrunt kubectl oc helm aws gcloud gsutil az doctl docker podman
-    systemctl service apt apt-get yum dnf brew pip pip3 npm yarn pnpm apk pacman snap gem cargo
-    redis-cli
-    """.split()
-)
 
 
 def _first_word(args: list[str | None]) -> str | None:
@@ -714,173 +661,11 @@ def _first_word(args: list[str | None]) -> str | None:
     return ""
 
 
-#: Readers of the machine's state that also change it, given the words.
-_HOST_TOOLS = frozenset("ip ifconfig hostname date ss".split())
-#: Tools that take ``--help`` as an operand, or act on earlier words before they read it.
-_NO_HELP = frozenset(
-    {"dd", "powershell", "pwsh", "rmdir", "rd", "del", "erase", "remove-item", "kill", "pkill",
-     "killall", "redis-cli", "curl", "wget", "nc", "ncat"}
-)  # fmt: skip
-#: Words that hand out access: a grant, whatever verb the tool uses.
-_GRANTS = re.compile(
-    r"(^|[\s_-])(iam|access-key|login-profile|add-user|add-member|add-role|attach|grant|"
-    r"role-binding|rolebinding|policy-binding|add-iam|permission|acl|sudoers|authorized)",
-)
-#: Tools nobody else describes whose --dry-run is documented to change nothing.
-_DRY_RUNS = frozenset("rclone restic borg velero helmfile ansible-playbook kustomize".split())
-_RECOVERY = {"create": "delete what was created"}
-#: Subcommands (word pairs) that publish local files: a gist, a release's assets.
-_PUBLISHES = frozenset(
-    {("gist", "create"), ("gist", "edit"), ("release", "create"), ("release", "upload"),
-     ("snippet", "create"), ("paste", "create")}
-)  # fmt: skip
-
-
-def generic_cli(run: Invocation) -> list[Effect]:
-    """A command-line tool nobody describes, judged by its subcommand words.
-
-    ``gh repo delete`` deletes, ``vault kv get`` reads, ``restic backup`` creates, whatever the
-    tool (see :mod:`~watchkeeper.analyzers.vocabulary`). A program whose words say nothing
-    known stays ``unknown``: nothing says what it does.
-    """
-    known = run.known()
-    trusted = "/" not in run.name and "POSIXLY_CORRECT" not in run.variables
-    if trusted and (asks_for_help(known) or (run.base in _DRY_RUNS and dry_run(known))):
-        verb: Change | None = "read"
-    else:
-        verb = verb_of(words_of(known, 5), known)
-    if "/" in run.name and verb != "delete":  # ./wipe-prod.sh list: a script's words prove nothing
-        verb = None
-    if verb is None:
-        unknown = effect(
-            "unknown", "process", run.name, span=run.span, why=f"no knowledge of {run.base!r}"
-        )
-        own = "/" in run.name and locate(run.name) == "workspace"
-        if own and not run.written(run.name)[0] and run.payload_of(run.name) is None:
-            return [unknown.with_attributes(runs="project")]  # ./target/release/app, bin/dev
-        return [unknown]
-    if verb in ("create", "update") and _GRANTS.search(" ".join(words_of(known, 5))):
-        # aws iam add-user-to-group, create-access-key, attach-role-policy: access, not a thing
-        return [effect("grant", "cloud_resource", None, flags=["privileged"], span=run.span,
-                       tool=run.base)]  # fmt: skip
-    words = words_of(known, 5)
-    if verb in ("create", "update") and any(p in _PUBLISHES for p in itertools.pairwise(words)):
-        # gh gist create notes.md, gh release upload v1 ./dist/*: local files go out to others
-        return [effect("send", "cloud_resource", None, reversible="no", flags=["egress"],
-                       span=run.span, tool=run.base, why="publishes files")]  # fmt: skip
-    if verb == "read" and reads_secret(words_of(known, 5)):
-        return [effect("read", "secret", None, reversible="yes", flags=["credential_access"],
-                       span=run.span, tool=run.base)]  # fmt: skip
-    undoable = verb == "read" or (
-        verb == "create"
-        and not any(a.startswith("/dev/") for a in known)  # zpool create tank /dev/sda
-        and not any(a in ("-f", "--force") or a.startswith("--force") for a in known)
-    )
-    return [
-        effect(
-            verb,
-            "cloud_resource",
-            None,
-            scope="many" if verb == "delete" else "one",
-            reversible="yes" if undoable else "unknown",
-            recovery=_RECOVERY.get(verb) if undoable else None,
-            span=run.span,
-            tool=run.base,
-        )
-    ]
-
-
-_TABLE: dict[str, Callable[[Invocation], list[Effect]]] = {
-    "rm": rm,
-    "unlink": rm,
-    "rmdir": windows_delete,
-    "rd": windows_delete,
-    "del": windows_delete,
-    "erase": windows_delete,
-    "shred": simple("delete", "file", "no"),
-    "wipe": simple("delete", "file", "no"),
-    "srm": simple("delete", "file", "no"),
-    "truncate": simple("overwrite", "file", "no"),
-    "dd": dd,
-    "mkfs": simple("delete", "host", "no"),
-    "wipefs": simple("delete", "host", "no"),
-    "fdisk": simple("overwrite", "host", "no"),
-    "parted": simple("overwrite", "host", "no"),
-    "cp": copy,
-    "mv": copy,
-    "install": copy,
-    "rsync": rsync,
-    "http": httpie,
-    "https": httpie,
-    "xh": httpie,
-    "scp": scp,
-    "ln": link,
-    "mkdir": simple("create", "directory", "yes"),
-    "touch": simple("create", "file", "yes"),
-    "tee": tee,
-    "chmod": simple("update", "file"),
-    "chown": simple("update", "file"),
-    "chattr": simple("update", "file"),
-    "crontab": crontab,
-    "git": git,
-    "terraform": terraform,
-    "tofu": terraform,
-    "terragrunt": terraform,
-    "kubectl": kubectl,
-    "oc": kubectl,
-    "helm": kubectl,
-    "kubectx": kubectx,
-    "aws": cloud,
-    "gcloud": cloud,
-    "gsutil": cloud,
-    "az": cloud,
-    "doctl": cloud,
-    "docker": docker,
-    "podman": docker,
-    "curl": curl,
-    "wget": curl,
-    **CLIENTS,
-    "openssl": lambda run: openssl(run, generic_cli),
-    "systemctl": systemctl,
-    "service": systemctl,
-    **dict.fromkeys(POWER_COMMANDS, power),
-    "kill": kill,
-    "pkill": kill,
-    "killall": kill,
-    "apt": packages,
-    "apt-get": packages,
-    "yum": packages,
-    "dnf": packages,
-    "brew": packages,
-    "pip": packages,
-    "pip3": packages,
-    "npm": packages,
-    "yarn": packages,
-    "pnpm": packages,
-    "apk": packages,
-    "pacman": packages,
-    "snap": packages,
-    "gem": packages,
-    "cargo": packages,
-    "poetry": packages,
-    "uv": packages,
-    "pipenv": packages,
-    "pdm": packages,
-    "dropdb": simple("delete", "db_table", "no", scope="all", object="database"),
-    "dropuser": simple("delete", "secret", "no"),
-    "redis-cli": redis,
-    "mongo": mongo,
-    "mongosh": mongo,
-    "powershell": powershell,
-    "pwsh": powershell,
-    "remove-item": windows_delete,
-}
-
-#: Every command word a table or handler here knows; any other is judged by its words
-#: (:func:`generic_cli`), and with no word known it is ``unknown``.
+#: Every command word a record or handler here knows; any other is judged by its words
+#: (:func:`~watchkeeper.analyzers.generic.generic_cli`), and with no word known it is
+#: ``unknown``.
 KNOWN_COMMANDS = frozenset(
-    {*_TABLE, *READERS, *LINTERS, *PAGERS, *PROGRAMMED, *NO_EFFECT, *SHELLS, *INTERPRETERS,
-     *SQL_CLIENTS, *_HOST_TOOLS, *ALONE_READS, *VERSION_FLAGS, *CONFIG_CHECKS, *RUNNERS,
+    {*TOOLS, *NO_EFFECT, *SHELLS, *INTERPRETERS, *SQL_CLIENTS, *ALONE_READS, *RUNNERS,
      *ROUTINE_TOOLS}
     | set(
         "sudo doas ionice chroot caffeinate su runuser xargs busybox parallel eval source . ssh "

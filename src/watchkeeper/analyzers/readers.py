@@ -9,8 +9,9 @@ Each table here says a command reads, and only that says so (a command in no tab
   :func:`pager` says read only when every argument is a file or a display option.
 - :data:`PROGRAMMED` readers take a program (``awk``, ``sed``) or flags that write or run
   (``sort -o``, ``rg --pre``): :func:`programmed` says read once neither does.
-- Servers and interpreters read in one form only: :data:`VERSION_FLAGS` (``nginx -v``) and
-  :data:`CONFIG_CHECKS` (``nginx -t``, see :func:`config_check`).
+- Servers and interpreters read in one form only: the version flags (``nginx -v``) and
+  configuration checks (``nginx -t``, see :func:`config_check`) of their records in
+  :mod:`~watchkeeper.analyzers.tools`.
 """
 
 from __future__ import annotations
@@ -258,37 +259,6 @@ def programmed(run: Invocation) -> list[Effect]:
     return reader(run)
 
 
-#: Programs that print their version and exit when given exactly this one flag. Only flags
-#: documented so: `python -v` is verbose and then runs what it reads, so only -V counts.
-VERSION_FLAGS: dict[str, tuple[str, ...]] = {
-    "nginx": ("-v", "-V"),
-    "haproxy": ("-v", "-vv"),
-    "wrangler": ("-v",),
-    "httpd": ("-v", "-V"),
-    "apachectl": ("-v", "-V"),
-    "ssh": ("-V",),
-    "sshd": ("-V",),
-    "node": ("-v",),
-    "python": ("-V", "-VV"),
-    "python3": ("-V", "-VV"),
-    "ruby": ("-v",),  # verbose, but alone it prints the version and exits
-    "perl": ("-v", "-V"),
-    "php": ("-v",),
-    "java": ("-version",),
-    "terraform": ("-v", "-version"),
-    "tofu": ("-v", "-version"),
-    "vault": ("-v", "-version"),
-    "consul": ("-v", "-version"),
-    "nomad": ("-v", "-version"),
-}
-#: Flags that only check a server's configuration and print what they find.
-CONFIG_CHECKS = {
-    "nginx": ("-t", "-T"),
-    "haproxy": ("-c",),
-    "apachectl": ("-t", "configtest", "-S"),
-    "sshd": ("-t", "-T"),
-    "caddy": ("validate", "fmt"),
-}
 #: Options that name the configuration to check, or add directives to it. A configuration can
 #: load modules and scripts while it is read (nginx load_module, haproxy lua-load, Apache
 #: LoadModule): one outside the system's own configuration, or given on the command line, is
