@@ -7,39 +7,52 @@ decision = wk.check({"tool": "terraform", "input": {"command": "destroy"}, "envi
 decision.decision   # 'allow' | 'ask' | 'deny'
 """
 
+from __future__ import annotations
+
 import importlib
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
 
-from watchkeeper.decision import ApprovalRequirement, Decision
-from watchkeeper.errors import (
-    ActionBlocked,
-    ActionDenied,
-    AnalyzerError,
-    ApprovalPending,
-    ApprovalRequired,
-    InvalidAction,
-    Issue,
-    OrdersError,
-    UsageError,
-    WatchkeeperError,
-)
-from watchkeeper.models import Action, Effect, Intent, Target
+from watchkeeper._version import __version__
 
+TYPE_CHECKING = False  # not typing's: importing typing alone costs a fast command a tenth
 if TYPE_CHECKING:
+    from typing import Any
+
     from watchkeeper.adapters.sdk import Watchkeeper
     from watchkeeper.analyzers import Analyzer, Registry
+    from watchkeeper.decision import ApprovalRequirement, Decision
+    from watchkeeper.errors import (
+        ActionBlocked,
+        ActionDenied,
+        AnalyzerError,
+        ApprovalPending,
+        ApprovalRequired,
+        InvalidAction,
+        Issue,
+        OrdersError,
+        UsageError,
+        WatchkeeperError,
+    )
     from watchkeeper.gateway import Gateway
+    from watchkeeper.models import Action, Effect, Intent, Target
     from watchkeeper.orders import StandingOrders
 
-#: Imported when first used: the analyzers, the orders' loader and CEL take a good part of a
-#: second to import, which a command such as ``watchkeeper approvals list`` never needs.
+#: Imported when first used, so that the commands that sit in front of every tool call
+#: (``watchkeeper --version``, ``watchkeeper hook``) start as fast as Python does: the models,
+#: the analyzers, the orders' loader and CEL take a good part of a second to import.
 _LAZY = {
     "Watchkeeper": "watchkeeper.adapters.sdk",
     "Analyzer": "watchkeeper.analyzers",
     "Registry": "watchkeeper.analyzers",
     "Gateway": "watchkeeper.gateway",
     "StandingOrders": "watchkeeper.orders",
+    "ApprovalRequirement": "watchkeeper.decision",
+    "Decision": "watchkeeper.decision",
+    **dict.fromkeys(
+        "ActionBlocked ActionDenied AnalyzerError ApprovalPending ApprovalRequired InvalidAction "
+        "Issue OrdersError UsageError WatchkeeperError".split(),
+        "watchkeeper.errors",
+    ),
+    **dict.fromkeys(("Action", "Effect", "Intent", "Target"), "watchkeeper.models"),
 }
 
 
@@ -51,11 +64,6 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
-
-try:
-    __version__ = version("watchkeeper")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
 
 __all__ = [
     "Action",

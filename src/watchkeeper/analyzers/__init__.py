@@ -1,5 +1,6 @@
 """Analyzers: what an action really does. See :mod:`watchkeeper.analyzers.registry`."""
 
+from watchkeeper.analyzers.agent_tools import AGENT_TOOLS, AgentToolsAnalyzer
 from watchkeeper.analyzers.declared import DeclaredToolAnalyzer
 from watchkeeper.analyzers.registry import Analyzer, Registry, unknown_effect
 from watchkeeper.analyzers.shell import ShellAnalyzer
@@ -17,6 +18,7 @@ def default_registry(limits: Limits | None = None) -> Registry:
     registry.register(SqlAnalyzer(), tools=SQL_TOOLS)
     registry.register(ShellAnalyzer(), tools=SHELL_TOOLS)
     registry.register(TerraformPlanAnalyzer(), tools=TERRAFORM_TOOLS)
+    registry.register(AgentToolsAnalyzer(), tools=AGENT_TOOLS)
     return registry
 
 

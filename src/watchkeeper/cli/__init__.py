@@ -1,77 +1,43 @@
-"""The ``watchkeeper`` command, a family of command groups, a module each:
+"""The ``watchkeeper`` command.
 
-    decide.py      check, explain, init, test, lint
-    serve.py       serve
-    audit.py       db upgrade, audit verify|tail|show|export|checkpoint|key|prove
-    identities.py  agents, users
-    approvals.py   approvals, pause, resume (a person's side of the server, over HTTP)
-    shared.py      failing with a message, printing, options, finding the standing orders
-
-Each command imports what it needs when it runs, so ``watchkeeper --help`` stays quick.
-
-Exit status: 0 when a decision was made (or, with ``--exit-code``: 0 allow, 10 ask, 20 deny),
-1 for a failed check (``lint``, ``test``), 2 for usage errors and refused standing orders.
+:func:`main` is the console script. The commands that sit in front of every tool call an agent
+makes start as fast as Python itself: ``--version`` and ``hook`` are answered here with the
+standard library (and, for a hook that decides in process, the analyzers), before Typer, Rich
+or anything else of the full command line (:mod:`watchkeeper.cli.app`) is imported. A test
+keeps the heavy modules out of these paths.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
-import typer
+from watchkeeper._version import __version__
 
-from watchkeeper import __version__
-from watchkeeper.cli import approvals, audit, decide, identities, serve
-from watchkeeper.cli.shared import out, shown_lines
-from watchkeeper.errors import WatchkeeperError
+TYPE_CHECKING = False  # not typing's: see watchkeeper/__init__.py
+if TYPE_CHECKING:
+    import typer
 
 __all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="watchkeeper",
-    help="Operational control for AI agents: decide, explain and test actions "
-    "against standing orders.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"watchkeeper {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-) -> None:
-    """watchkeeper keeps the watch for AI agents."""
-
-
-app.command()(decide.check)
-app.command()(decide.explain)
-app.command()(decide.init)
-app.command("test")(decide.run_tests)
-app.command()(decide.lint)
-app.command()(serve.serve)
-app.add_typer(audit.db_app, name="db")
-app.add_typer(audit.audit_app, name="audit")
-app.add_typer(identities.agents_app, name="agents")
-app.add_typer(identities.users_app, name="users")
-app.add_typer(approvals.approvals_app, name="approvals")
-app.add_typer(approvals.pause_app, name="pause")
-app.command("resume")(approvals.resume)
 
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except WatchkeeperError as exc:
-        sys.stderr.write(shown_lines(str(exc)) + "\n")
-        sys.exit(2)
+    args = sys.argv[1:]
+    if args == ["--version"]:
+        sys.stdout.write(f"watchkeeper {__version__}\n")
+        return
+    if args[:1] == ["hook"]:
+        from watchkeeper.hooks.command import main as hook
+
+        sys.exit(hook(args[1:]))
+    from watchkeeper.cli.app import run
+
+    run()
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # the Typer application, for tests and embedding
+        from watchkeeper.cli.app import app
+
+        return app
+    raise AttributeError(f"module 'watchkeeper.cli' has no attribute {name!r}")
