@@ -9,8 +9,6 @@ decision.decision   # 'allow' | 'ask' | 'deny'
 
 from __future__ import annotations
 
-import importlib
-
 from watchkeeper._version import __version__
 
 TYPE_CHECKING = False  # not typing's: importing typing alone costs a fast command a tenth
@@ -60,6 +58,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'watchkeeper' has no attribute {name!r}")
+    import importlib  # here: the package itself imports nothing it does not need
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
