@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from bench import audit, peers, plans, server
+from bench import audit, peers, plans, server, startup
 from bench.decide import (
     ACTION,
     BUILTIN_ACTIONS,
@@ -147,6 +147,8 @@ orders in `prod`: parse, effects, placement and decision (target: ≤ 300 µs p5
 
 {corpus_table}
 """
+    print("start-up of the hook and the command line…", flush=True)
+    body += "\n" + startup.section()
     print("peers and the large plan…", flush=True)
     body += "\n" + peers.section() + "\n" + plans.section()
     print("the audit log…", flush=True)

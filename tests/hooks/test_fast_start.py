@@ -38,4 +38,4 @@ def test_fast_paths_import_nothing_heavy(code: str) -> None:
 
 def test_the_heavy_list_is_real() -> None:
     # The check above can fail: the full command line does import them.
-    assert {"typer", "rich"} <= imported("import watchkeeper.cli.app")
+    assert {"typer", "rich"} <= imported("import watchkeeper.cli.application")

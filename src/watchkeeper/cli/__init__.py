@@ -3,7 +3,7 @@
 :func:`main` is the console script. The commands that sit in front of every tool call an agent
 makes start as fast as Python itself: ``--version`` and ``hook`` are answered here with the
 standard library (and, for a hook that decides in process, the analyzers), before Typer, Rich
-or anything else of the full command line (:mod:`watchkeeper.cli.app`) is imported. A test
+or anything else of the full command line (:mod:`watchkeeper.cli.application`) is imported. A test
 keeps the heavy modules out of these paths.
 """
 
@@ -30,14 +30,14 @@ def main() -> None:
         from watchkeeper.hooks.command import main as hook
 
         sys.exit(hook(args[1:]))
-    from watchkeeper.cli.app import run
+    from watchkeeper.cli.application import run
 
     run()
 
 
 def __getattr__(name: str) -> typer.Typer:
     if name == "app":  # the Typer application, for tests and embedding
-        from watchkeeper.cli.app import app
+        from watchkeeper.cli.application import app
 
         return app
     raise AttributeError(f"module 'watchkeeper.cli' has no attribute {name!r}")

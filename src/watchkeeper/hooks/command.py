@@ -85,6 +85,9 @@ def _options(argv: list[str]) -> dict[str, str]:
 def main(argv: list[str]) -> int:
     """Run the hook; the answer is on stdout and the exit status is 0, whatever happens."""
     answer = _Answer()
+    if argv in (["--help"], ["-h"], ["claude-code", "--help"], ["claude-code", "-h"]):
+        sys.stdout.write(f"{USAGE}\n\n{__doc__}")
+        return 0
     try:
         options = _options(argv)
         budget = float(options.get("budget", "25"))

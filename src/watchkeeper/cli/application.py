@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from watchkeeper import __version__
-from watchkeeper.cli import approvals, audit, decide, identities, serve
+from watchkeeper.cli import approvals, audit, decide, identities, install, serve
 from watchkeeper.cli.shared import out, shown_lines
 from watchkeeper.errors import WatchkeeperError
 
@@ -66,6 +66,15 @@ app.add_typer(identities.users_app, name="users")
 app.add_typer(approvals.approvals_app, name="approvals")
 app.add_typer(approvals.pause_app, name="pause")
 app.command("resume")(approvals.resume)
+app.add_typer(install.install_app, name="install")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def hook(ctx: typer.Context) -> None:
+    """Answer an agent's hook event read on stdin: `hook claude-code` (docs/claude-code.md)."""
+    from watchkeeper.hooks.command import main as run_hook
+
+    raise typer.Exit(run_hook(list(ctx.args)))
 
 
 def run() -> None:
