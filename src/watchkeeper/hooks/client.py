@@ -69,7 +69,10 @@ class Client:
             f"Accept: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
         try:
-            with socket.create_connection((self.host, self.port), timeout=self.timeout) as raw:
+            # An ASCII host as bytes: a str would be encoded by the idna codec, an import that
+            # costs the hook more than the request itself.
+            host: Any = self.host.encode() if self.host.isascii() else self.host
+            with socket.create_connection((host, self.port), timeout=self.timeout) as raw:
                 conn = raw
                 if self.tls:
                     import ssl

@@ -17,7 +17,6 @@ below the timeout in the hook's settings; ``install`` does).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -298,10 +297,19 @@ class Parked:
 
     def __init__(self, session: object, action: dict[str, Any]) -> None:
         base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-        key = hashlib.sha256(str(session).encode()).hexdigest()[:32]
-        self.path = os.path.join(base, "watchkeeper", "claude-code", f"{key}.json")
-        call = {k: v for k, v in action.items() if k != "intent"}
-        self.call = hashlib.sha256(json.dumps(call, sort_keys=True).encode()).hexdigest()
+        # The session's own id names its file when it is a plain name (Claude Code's are
+        # UUIDs); any other is spelled in hex. No hash: hashlib alone would add a tenth to the
+        # hook's start-up.
+        name = str(session)
+        if not (0 < len(name) <= 100 and name.replace("-", "").replace("_", "").isalnum()
+                and name.isascii()):  # fmt: skip
+            name = "x" + name.encode()[:60].hex()
+        self.path = os.path.join(base, "watchkeeper", "claude-code", f"{name}.json")
+        #: The call itself (not what the user last asked, which changes), as canonical JSON.
+        self.call = json.dumps(
+            {k: v for k, v in action.items() if k != "intent"}, sort_keys=True,
+            separators=(",", ":"),
+        )  # fmt: skip
 
     def _all(self) -> dict[str, Any]:
         try:
@@ -311,7 +319,12 @@ class Parked:
             return {}
         return found if isinstance(found, dict) else {}
 
+    #: The most calls remembered per session; the oldest go first.
+    KEEP = 200
+
     def _save(self, table: dict[str, Any]) -> None:
+        if len(table) > self.KEEP:
+            table = dict(list(table.items())[-self.KEEP :])
         os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         temporary = f"{self.path}.{os.getpid()}"
         with open(temporary, "w", encoding="utf-8") as f:
