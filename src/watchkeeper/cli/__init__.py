@@ -27,7 +27,7 @@ def main() -> None:
         sys.stdout.write(f"watchkeeper {__version__}\n")
         return
     if args[:1] == ["hook"]:
-        from watchkeeper.hooks.command import main as hook
+        from watchkeeper.doors.hook import main as hook
 
         sys.exit(hook(args[1:]))
     from watchkeeper.cli.application import run

@@ -72,7 +72,7 @@ app.add_typer(install.install_app, name="install")
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def hook(ctx: typer.Context) -> None:
     """Answer an agent's hook event read on stdin: `hook claude-code` (docs/claude-code.md)."""
-    from watchkeeper.hooks.command import main as run_hook
+    from watchkeeper.doors.hook import main as run_hook
 
     raise typer.Exit(run_hook(list(ctx.args)))
 

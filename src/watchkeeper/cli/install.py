@@ -39,7 +39,7 @@ def claude_code(
     uninstall: Annotated[bool, typer.Option(help="Take out what install put in.")] = False,
 ) -> None:
     """Merge watchkeeper's PreToolUse and PostToolUse hooks into Claude Code's settings."""
-    from watchkeeper.hooks.install import hook_commands, merged, removed
+    from watchkeeper.doors.install import hook_commands, merged, removed
 
     if user and project:
         fail("give --user or --project, not both")

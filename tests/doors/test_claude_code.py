@@ -16,7 +16,7 @@ import pytest
 
 from tests.server.conftest import serving
 from watchkeeper.config import Settings
-from watchkeeper.hooks.claude_code import action_of, latest_request
+from watchkeeper.doors.claude_code import action_of, latest_request
 from watchkeeper.orders.model import StandingOrders
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import Identities

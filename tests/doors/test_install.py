@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from watchkeeper.cli import app
-from watchkeeper.hooks.install import hook_commands, merged, removed
+from watchkeeper.doors.install import hook_commands, merged, removed
 
 GUARD = {"type": "command", "command": "other-guard"}
 OTHER = {"model": "opus", "permissions": {"allow": ["Bash(ls:*)"]},

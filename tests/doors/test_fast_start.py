@@ -26,7 +26,7 @@ def imported(code: str) -> set[str]:
     [
         "import watchkeeper",
         "import watchkeeper.cli",
-        "import watchkeeper.hooks.command, watchkeeper.hooks.client, watchkeeper.hooks.claude_code",
+        "import watchkeeper.doors.hook, watchkeeper.doors.client, watchkeeper.doors.claude_code",
         # the console script's own path for --version
         "import sys; sys.argv = ['watchkeeper', '--version']\nfrom watchkeeper.cli import main\n"
         "main()",

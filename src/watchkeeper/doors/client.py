@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import socket
 
-TYPE_CHECKING = False  # not typing's: see watchkeeper/hooks/__init__.py
+TYPE_CHECKING = False  # not typing's: see watchkeeper/doors/__init__.py
 if TYPE_CHECKING:
     from typing import Any
 

@@ -1,0 +1,253 @@
+"""What every door shares: decide an action in process or on a server, wait for an approval,
+park a held call and resume it, and say the outcome in one paragraph for the model.
+
+    verdict = gate.decide(action, door="claude-code", session="s-1", orders=None,
+                          server=None, wait=0, budget=25)
+    verdict.decision    # 'allow' | 'ask' | 'deny': 'ask' only when anyone may approve
+    verdict.message     # what was decided, why, and what to do instead
+
+A rule that needs named people or a quorum is never satisfied by whoever runs the door: in
+process it is a ``deny`` saying so; on a server the door opens the approval, waits up to
+``wait`` seconds, and otherwise parks the call (``deny``, "held for approval ID"); the same
+call later takes the grant once it is approved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+TYPE_CHECKING = False  # not typing's: the doors start as fast as Python does
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class Verdict:
+    """A door's answer: ``allow``, ``ask`` or ``deny``, the message, and the recorded action."""
+
+    __slots__ = ("action_id", "decision", "message")
+
+    def __init__(self, decision: str, message: str, action_id: int | None = None) -> None:
+        if decision not in ("allow", "ask", "deny"):
+            raise ValueError(f"a decision of {decision!r}")
+        self.decision = decision
+        self.message = message
+        self.action_id = action_id
+
+
+def env(*names: str) -> str | None:
+    """The first of these environment variables that is set and not empty."""
+    return next((os.environ[n] for n in names if os.environ.get(n)), None)
+
+
+def server_of(given: str | None) -> str | None:
+    """The server a door asks: given on its command line, else from the environment."""
+    return given or env("WATCHKEEPER_SERVER", "WATCHKEEPER_URL")
+
+
+def decide(
+    action: dict[str, Any], *, door: str, session: object, orders: str | None,
+    server: str | None, wait: float, budget: float,
+) -> Verdict:  # fmt: skip
+    """The verdict on ``action``: on ``server`` when one is given, else in this process."""
+    if server:
+        from watchkeeper.doors.client import Client
+
+        client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget)
+        return _served(
+            client, action, Parked(door, session, action), min(wait, max(0.0, budget - 2))
+        )
+    return _embedded(action, orders or os.environ.get("WATCHKEEPER_ORDERS"))
+
+
+def report(server: str, door: str, session: object, action: dict[str, Any], status: str,
+           budget: float) -> None:  # fmt: skip
+    """The outcome of a call that was let through, against the action recorded for it."""
+    from watchkeeper.doors.client import Client
+
+    done = Parked(door, session, action).last()
+    if done is not None:
+        client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget)
+        client.post(f"/v1/actions/{done}/outcome", {"status": status})
+
+
+def _embedded(action: dict[str, Any], orders: str | None) -> Verdict:
+    from watchkeeper.gateway import Gateway
+    from watchkeeper.orders.loader import builtin, load
+
+    decision = Gateway(load(orders) if orders else builtin()).decide(action).to_json()
+    return _verdict_of(decision, server=False)
+
+
+def _needs_people(decision: dict[str, Any]) -> list[str]:
+    """Who the decision's approvals name (a group, people or a quorum), if anyone."""
+    named = []
+    for need in decision.get("approvals") or ():
+        who = need.get("group") or ", ".join(need.get("users") or ())
+        quorum = need.get("quorum") or 1
+        if who or quorum > 1:
+            named.append(f"{quorum} of {who or 'the approvers'} (rule {need.get('rule')})")
+    return named
+
+
+def message(decision: dict[str, Any]) -> str:
+    """One plain paragraph for the model: what was decided, why, and what to do instead."""
+    kind = decision.get("decision")
+    rules = ", ".join(decision.get("rules") or ()) or "no rule"
+    reasons = " ".join(str(r) for r in (decision.get("reasons") or ())[:3])
+    said = " ".join(str(i) for i in decision.get("instructions") or ())
+    if kind == "allow":
+        return f"Allowed by watchkeeper ({rules})."
+    head = "Refused" if kind == "deny" else "Held for a person's approval"
+    text = f"{head} by watchkeeper ({rules}): {reasons}"
+    if said:
+        text += f" Instructions: {said}"
+    if kind == "deny":
+        text += " Do not try the same thing another way; tell the user what was refused and why."
+    return text
+
+
+def _verdict_of(decision: dict[str, Any], *, server: bool) -> Verdict:
+    kind = decision.get("decision")
+    action_id = decision.get("action_id") if isinstance(decision.get("action_id"), int) else None
+    if kind == "ask":
+        named = _needs_people(decision)
+        if not named:  # anyone may approve: whoever is at the terminal is asked
+            return Verdict("ask", message(decision), action_id)
+        if not server:
+            return Verdict(
+                "deny",
+                f"{message(decision)} It needs approval by {'; '.join(named)}, which the person "
+                "at this terminal cannot give: it can only run through a watchkeeper server.",
+            )
+    if not isinstance(kind, str) or kind not in ("allow", "deny", "ask"):
+        raise ValueError(f"a decision of {kind!r}")
+    return Verdict(kind, message(decision), action_id)
+
+
+def _served(client: Any, action: dict[str, Any], parked: Parked, wait: float) -> Verdict:
+    earlier = parked.get()
+    if earlier is not None:  # the same call, held before: resume it if it was approved
+        resumed = _resume(client, earlier, parked)
+        if resumed is not None:
+            return resumed
+    decision = client.post("/v1/actions", action)
+    if decision.get("decision") == "allow" and isinstance(decision.get("action_id"), int):
+        parked.ran(decision["action_id"])
+    if decision.get("decision") != "ask" or not decision.get("approval_id"):
+        return _verdict_of(decision, server=True)
+    if not _needs_people(decision):
+        return _verdict_of(decision, server=True)
+    held = {"approval_id": decision["approval_id"], "digest": decision.get("digest"),
+            "action_id": decision.get("action_id"), "message": message(decision)}  # fmt: skip
+    if wait > 0:
+        state = client.get(f"/v1/approvals/{held['approval_id']}?wait={wait:g}")
+        done = _settled(client, held, state, parked)
+        if done is not None:
+            return done
+    parked.put(held)
+    return Verdict(
+        "deny",
+        f"{held['message']} Held for approval {held['approval_id']}: run the same command "
+        "again once it is approved.",
+    )
+
+
+def _resume(client: Any, held: dict[str, Any], parked: Parked) -> Verdict | None:
+    state = client.get(f"/v1/approvals/{held['approval_id']}")
+    done = _settled(client, held, state, parked)
+    if done is not None or state.get("state") in ("expired", "cancelled"):
+        parked.drop()
+    if state.get("state") == "pending":
+        return Verdict(
+            "deny", f"Still held for approval {held['approval_id']}: nobody has decided yet. "
+            "Run the same command again once it is approved, or do something else meanwhile.",
+        )  # fmt: skip
+    return done
+
+
+def _settled(
+    client: Any, held: dict[str, Any], state: dict[str, Any], parked: Parked
+) -> Verdict | None:
+    """The verdict once the approval is decided: approved consumes the grant."""
+    if state.get("state") == "approved":
+        grant = client.post(
+            f"/v1/approvals/{held['approval_id']}/consume", {"digest": held["digest"]}
+        )
+        ran = grant.get("action_id") if isinstance(grant.get("action_id"), int) else None
+        if ran is not None:
+            parked.ran(ran)
+        return Verdict("allow", f"Approved (approval {held['approval_id']}).", ran)
+    if state.get("state") == "denied":
+        comments = "; ".join(
+            f"{v.get('voter', 'someone')}: {v.get('comment')}"
+            for v in state.get("votes") or () if isinstance(v, dict) and v.get("comment")
+        )  # fmt: skip
+        said = f" They said: {comments}." if comments else ""
+        return Verdict(
+            "deny", f"Denied by a person (approval {held['approval_id']}).{said} Do not retry "
+            "it another way; follow what they said or ask the user.",
+        )  # fmt: skip
+    return None
+
+
+class Parked:
+    """Calls held for approval, and calls let through, by door, session and call, kept between
+    runs in ``$XDG_STATE_HOME/watchkeeper/DOOR/`` (one file per session)."""
+
+    def __init__(self, door: str, session: object, action: dict[str, Any]) -> None:
+        base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+        # The session's own id names its file when it is a plain name (Claude Code's are
+        # UUIDs); any other is spelled in hex. No hash: hashlib alone would add a tenth to the
+        # hook's start-up.
+        name = str(session)
+        if not (0 < len(name) <= 100 and name.replace("-", "").replace("_", "").isalnum()
+                and name.isascii()):  # fmt: skip
+            name = "x" + name.encode()[:60].hex()
+        self.path = os.path.join(base, "watchkeeper", door, f"{name}.json")
+        #: The call itself (not what the user last asked, which changes), as canonical JSON.
+        self.call = json.dumps(
+            {k: v for k, v in action.items() if k != "intent"}, sort_keys=True,
+            separators=(",", ":"),
+        )  # fmt: skip
+
+    def _all(self) -> dict[str, Any]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                found = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    #: The most calls remembered per session; the oldest go first.
+    KEEP = 200
+
+    def _save(self, table: dict[str, Any]) -> None:
+        if len(table) > self.KEEP:
+            table = dict(list(table.items())[-self.KEEP :])
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        temporary = f"{self.path}.{os.getpid()}"
+        with open(temporary, "w", encoding="utf-8") as f:
+            json.dump(table, f)
+        os.replace(temporary, self.path)
+
+    def get(self) -> dict[str, Any] | None:
+        found = self._all().get(self.call)
+        return found if isinstance(found, dict) and "approval_id" in found else None
+
+    def put(self, held: dict[str, Any]) -> None:
+        self._save({**self._all(), self.call: held})
+
+    def drop(self) -> None:
+        table = self._all()
+        if table.pop(self.call, None) is not None:
+            self._save(table)
+
+    def ran(self, action_id: int) -> None:
+        """Remember the action id of a call that was let through, for its outcome."""
+        self._save({**self._all(), f"ran:{self.call}": action_id})
+
+    def last(self) -> int | None:
+        """The action id recorded for this call, for its outcome."""
+        found = self._all().get(f"ran:{self.call}")
+        return found if isinstance(found, int) else None
