@@ -7,19 +7,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.server.conftest import serving
-from watchkeeper.config import Settings
 from watchkeeper.doors.claude_code import action_of, latest_request
-from watchkeeper.orders.model import StandingOrders
-from watchkeeper.store.database import Store
-from watchkeeper.store.identities import Identities
 
 EXE = str(Path(sys.executable).with_name("watchkeeper"))
 
@@ -172,38 +166,6 @@ def test_tools_translate_to_what_they_do() -> None:
 
 
 # -- server mode -----------------------------------------------------------------------------
-
-ORDERS = """
-environments: {prod: {default: allow}}
-groups:
-  sre: [alice@example.com]
-rules:
-  - name: prod-deletes-need-sre
-    match: {environment: prod, verb: delete}
-    decision: ask
-    approvers: {group: sre, quorum: 1}
-    instructions: Snapshot first.
-"""
-
-
-@pytest.fixture
-def server(
-    store_url: str, tmp_path: Path, orders_from: Callable[[str], StandingOrders]
-) -> Iterator[tuple[str, dict[str, str], str]]:
-    store = Store.open(store_url)
-    ids = Identities(store)
-    key = ids.add_agent("coder")
-    ids.add_user("alice@example.com", role="approver", groups=["sre"], password="x" * 16)
-    alice = ids.issue_token("alice@example.com")
-    ids.add_user("audit@example.com", role="auditor", groups=[], password="x" * 16)
-    env = {"AUDITOR": ids.issue_token("audit@example.com"), "WATCHKEEPER_SERVER": "",
-           "WATCHKEEPER_TOKEN": key, "XDG_STATE_HOME": str(tmp_path / "state")}  # fmt: skip
-    try:
-        with serving(store, Settings(audit_key=str(tmp_path / "k")), orders_from(ORDERS)) as base:
-            env["WATCHKEEPER_SERVER"] = base
-            yield base, env, alice
-    finally:
-        store.close()
 
 
 @pytest.mark.socket

@@ -1,10 +1,11 @@
 """The ``watchkeeper`` command.
 
 :func:`main` is the console script. The commands that sit in front of every tool call an agent
-makes start as fast as Python itself: ``--version`` and ``hook`` are answered here with the
-standard library (and, for a hook that decides in process, the analyzers), before Typer, Rich
-or anything else of the full command line (:mod:`watchkeeper.cli.application`) is imported. A test
-keeps the heavy modules out of these paths.
+makes start as fast as Python itself: ``--version``, ``hook``, ``sh`` and ``exec`` are answered
+here with the standard library (and, for a door that decides in process, the analyzers),
+before Typer, Rich or anything else of the full command line
+(:mod:`watchkeeper.cli.application`) is imported. A test keeps the heavy modules out of these
+paths.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def main() -> None:
         from watchkeeper.doors.hook import main as hook
 
         sys.exit(hook(args[1:]))
+    if args[:1] in (["sh"], ["exec"]) and args[1:2] not in (["--help"], ["-h"]):
+        from watchkeeper.doors.shell import main as shell
+
+        sys.exit(shell(args[0], args[1:]))
     from watchkeeper.cli.application import run
 
     run()

@@ -77,6 +77,25 @@ def hook(ctx: typer.Context) -> None:
     raise typer.Exit(run_hook(list(ctx.args)))
 
 
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+@app.command("sh", context_settings=_PASS_THROUGH)
+def shell(ctx: typer.Context) -> None:
+    """`sh -c COMMAND` that asks first: run if allowed, else exit 126 (docs/shell.md)."""
+    from watchkeeper.doors.shell import main as run_shell
+
+    raise typer.Exit(run_shell("sh", list(ctx.args)))
+
+
+@app.command("exec", context_settings=_PASS_THROUGH)
+def execute(ctx: typer.Context) -> None:
+    """`exec -- PROGRAM ARGS…`: one program, no shell, asked about first (docs/shell.md)."""
+    from watchkeeper.doors.shell import main as run_shell
+
+    raise typer.Exit(run_shell("exec", list(ctx.args)))
+
+
 def run() -> None:
     """The whole command line (:func:`watchkeeper.cli.main` takes the fast paths first)."""
     try:
