@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from watchkeeper import __version__
-from watchkeeper.cli import approvals, audit, decide, identities, install, serve
+from watchkeeper.cli import approvals, audit, decide, identities, install, serve, terraform
 from watchkeeper.cli.shared import out, shown_lines
 from watchkeeper.errors import WatchkeeperError
 
@@ -67,6 +67,7 @@ app.add_typer(approvals.approvals_app, name="approvals")
 app.add_typer(approvals.pause_app, name="pause")
 app.command("resume")(approvals.resume)
 app.add_typer(install.install_app, name="install")
+app.add_typer(terraform.terraform_app, name="terraform")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

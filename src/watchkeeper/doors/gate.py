@@ -47,17 +47,20 @@ def server_of(given: str | None) -> str | None:
 
 def decide(
     action: dict[str, Any], *, door: str, session: object, orders: str | None,
-    server: str | None, wait: float, budget: float,
+    server: str | None, wait: float, budget: float, held: str = "deny",
 ) -> Verdict:  # fmt: skip
-    """The verdict on ``action``: on ``server`` when one is given, else in this process."""
+    """The verdict on ``action``: on ``server`` when one is given, else in this process.
+
+    ``held`` is the answer for an action that waits for named people: ``deny`` for doors
+    whose caller would otherwise go ahead (a hook, a shell), ``ask`` for those that report
+    it (``terraform check`` exits 10)."""
     if server:
         from watchkeeper.doors.client import Client
 
         client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget)
-        return _served(
-            client, action, Parked(door, session, action), min(wait, max(0.0, budget - 2))
-        )
-    return _embedded(action, orders or os.environ.get("WATCHKEEPER_ORDERS"))
+        parked = Parked(door, session, action)
+        return _served(client, action, parked, min(wait, max(0.0, budget - 2)), held)
+    return _embedded(action, orders or os.environ.get("WATCHKEEPER_ORDERS"), held)
 
 
 def report(server: str, door: str, session: object, action: dict[str, Any], status: str,
@@ -71,12 +74,12 @@ def report(server: str, door: str, session: object, action: dict[str, Any], stat
         client.post(f"/v1/actions/{done}/outcome", {"status": status})
 
 
-def _embedded(action: dict[str, Any], orders: str | None) -> Verdict:
+def _embedded(action: dict[str, Any], orders: str | None, held: str) -> Verdict:
     from watchkeeper.gateway import Gateway
     from watchkeeper.orders.loader import builtin, load
 
     decision = Gateway(load(orders) if orders else builtin()).decide(action).to_json()
-    return _verdict_of(decision, server=False)
+    return _verdict_of(decision, held)
 
 
 def _needs_people(decision: dict[str, Any]) -> list[str]:
@@ -107,37 +110,39 @@ def message(decision: dict[str, Any]) -> str:
     return text
 
 
-def _verdict_of(decision: dict[str, Any], *, server: bool) -> Verdict:
+def _verdict_of(decision: dict[str, Any], held: str) -> Verdict:
+    """The verdict on a decision no approval was opened for (in process, or not needed)."""
     kind = decision.get("decision")
     action_id = decision.get("action_id") if isinstance(decision.get("action_id"), int) else None
     if kind == "ask":
         named = _needs_people(decision)
         if not named:  # anyone may approve: whoever is at the terminal is asked
             return Verdict("ask", message(decision), action_id)
-        if not server:
-            return Verdict(
-                "deny",
-                f"{message(decision)} It needs approval by {'; '.join(named)}, which the person "
-                "at this terminal cannot give: it can only run through a watchkeeper server.",
-            )
+        return Verdict(  # named people, and no approval to wait for: never whoever is here
+            held,
+            f"{message(decision)} It needs approval by {'; '.join(named)}: only they can give "
+            "it, through a watchkeeper server (nobody running this command can).",
+        )
     if not isinstance(kind, str) or kind not in ("allow", "deny", "ask"):
         raise ValueError(f"a decision of {kind!r}")
     return Verdict(kind, message(decision), action_id)
 
 
-def _served(client: Any, action: dict[str, Any], parked: Parked, wait: float) -> Verdict:
+def _served(
+    client: Any, action: dict[str, Any], parked: Parked, wait: float, held_as: str
+) -> Verdict:
     earlier = parked.get()
     if earlier is not None:  # the same call, held before: resume it if it was approved
-        resumed = _resume(client, earlier, parked)
+        resumed = _resume(client, earlier, parked, held_as)
         if resumed is not None:
             return resumed
     decision = client.post("/v1/actions", action)
     if decision.get("decision") == "allow" and isinstance(decision.get("action_id"), int):
         parked.ran(decision["action_id"])
     if decision.get("decision") != "ask" or not decision.get("approval_id"):
-        return _verdict_of(decision, server=True)
+        return _verdict_of(decision, held_as)
     if not _needs_people(decision):
-        return _verdict_of(decision, server=True)
+        return _verdict_of(decision, held_as)
     held = {"approval_id": decision["approval_id"], "digest": decision.get("digest"),
             "action_id": decision.get("action_id"), "message": message(decision)}  # fmt: skip
     if wait > 0:
@@ -147,20 +152,20 @@ def _served(client: Any, action: dict[str, Any], parked: Parked, wait: float) ->
             return done
     parked.put(held)
     return Verdict(
-        "deny",
+        held_as,
         f"{held['message']} Held for approval {held['approval_id']}: run the same command "
         "again once it is approved.",
     )
 
 
-def _resume(client: Any, held: dict[str, Any], parked: Parked) -> Verdict | None:
+def _resume(client: Any, held: dict[str, Any], parked: Parked, held_as: str) -> Verdict | None:
     state = client.get(f"/v1/approvals/{held['approval_id']}")
     done = _settled(client, held, state, parked)
     if done is not None or state.get("state") in ("expired", "cancelled"):
         parked.drop()
     if state.get("state") == "pending":
         return Verdict(
-            "deny", f"Still held for approval {held['approval_id']}: nobody has decided yet. "
+            held_as, f"Still held for approval {held['approval_id']}: nobody has decided yet. "
             "Run the same command again once it is approved, or do something else meanwhile.",
         )  # fmt: skip
     return done
