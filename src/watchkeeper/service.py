@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -373,7 +374,24 @@ class Service:
             raise ApprovalError("not_found", f"no approval {approval_id} of yours")
         if view is None:
             raise ApprovalError("not_found", f"no approval {approval_id}")
+        if agent is None:  # people see what they are asked to approve; agents their own answer
+            return {**view, "handoff": await offload(self._handoff, int(view["action_index"]))}
         return dict(view)
+
+    def _handoff(self, index: int) -> dict[str, Any]:
+        """What the approval is about, as the log recorded it: the action as it arrived, and
+        the decision's reasons, rules, instructions and effects."""
+        found: dict[str, Any] = {}
+        for leaf in self.log.leaves(index, index + 2):
+            event = json.loads(leaf.event)
+            if leaf.kind == "action" and leaf.index == index:
+                found["action"] = event.get("action")
+            elif leaf.kind == "decision" and "action" in found:
+                decision = event.get("decision") or {}
+                found.update({k: decision.get(k) for k in
+                              ("decision", "rules", "reasons", "instructions", "effects",
+                               "environment")})  # fmt: skip
+        return found
 
     def recent_approvals(
         self, state: str = "pending", limit: int = 100, prefix: str = ""

@@ -147,8 +147,48 @@ def _show(view: dict[str, Any], console: Console) -> None:
         )
     if view.get("consumed"):
         lines.append(Text("  grant     used"))
+    lines += _handoff(view.get("handoff") or {})
     for line in lines:
         console.print(line)
+
+
+def _handoff(handoff: dict[str, Any]) -> list[Text]:
+    """What the agent wants, why it was held, and what it would really do."""
+    lines: list[Text] = []
+    found = handoff.get("action")
+    action: dict[str, Any] = found if isinstance(found, dict) else {}
+    given: dict[str, Any] = action["input"] if isinstance(action.get("input"), dict) else {}
+    intent: dict[str, Any] = action["intent"] if isinstance(action.get("intent"), dict) else {}
+    where = handoff.get("environment") or action.get("environment") or "-"
+    if action:
+        lines.append(text(f"  tool      {action.get('tool')}  environment {where}"))
+    goal = intent.get("goal")
+    if goal:
+        lines.append(text(f"  goal      {goal}"))
+    for key in ("command", "statement", "sql", "query"):
+        if isinstance(given.get(key), str):
+            lines.append(text(f"  {key:<9} {given[key]}"))
+    for reason in handoff.get("reasons") or ():
+        lines.append(text(f"  why       {reason}"))
+    for said in handoff.get("instructions") or ():
+        lines.append(text(f"  do first  {said}"))
+    for effect in handoff.get("effects") or ():
+        target = effect.get("target") or {}
+        attributes = effect.get("attributes") or {}
+        summary = attributes.get("summary")
+        if isinstance(summary, dict) and summary.get("counts"):
+            counts = ", ".join(f"{n} {a}" for a, n in sorted(summary["counts"].items()))
+            lines.append(text(f"  plan      {counts}"))
+        if effect.get("verb") in ("read",):
+            continue
+        recoverable = {"yes": "recoverable", "no": "NOT RECOVERABLE"}.get(
+            str(effect.get("reversible")), "recovery unknown"
+        )
+        held = f" (holds {attributes['stateful']})" if attributes.get("stateful") else ""
+        how = f": {effect['recovery']}" if effect.get("recovery") else ""
+        lines.append(text(f"  effect    {effect.get('verb')} {target.get('kind')} "
+                          f"{target.get('id') or ''}{held}  {recoverable}{how}"))  # fmt: skip
+    return lines
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:
