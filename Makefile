@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck unit bench eval mutate clean
+.PHONY: venv run demo test lint typecheck unit bench eval mutate clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,11 @@ run: venv
 	@echo; echo "── the server (Ctrl-C stops it)"
 	@$(BIN)/watchkeeper serve --orders examples/infra --host 127.0.0.1 --port 8470 \
 		--admin admin@example.com
+
+# The incident this project exists for, replayed: an agent's plan to destroy production is held,
+# an approver reads it and denies it with an instruction, and the agent stops (examples/incident).
+demo: venv
+	@$(BIN)/python examples/incident/demo.py
 
 lint: venv
 	$(BIN)/ruff check src tests bench

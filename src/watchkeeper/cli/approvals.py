@@ -186,8 +186,10 @@ def _handoff(handoff: dict[str, Any]) -> list[Text]:
         )
         held = f" (holds {attributes['stateful']})" if attributes.get("stateful") else ""
         how = f": {effect['recovery']}" if effect.get("recovery") else ""
+        what = target.get("id") or (f"({attributes['count']} of them)"
+                                     if attributes.get("count") else "")  # fmt: skip
         lines.append(text(f"  effect    {effect.get('verb')} {target.get('kind')} "
-                          f"{target.get('id') or ''}{held}  {recoverable}{how}"))  # fmt: skip
+                          f"{what}{held}  {recoverable}{how}"))  # fmt: skip
     return lines
 
 

@@ -185,7 +185,7 @@ def _settled(
         return Verdict("allow", f"Approved (approval {held['approval_id']}).", ran)
     if state.get("state") == "denied":
         comments = "; ".join(
-            f"{v.get('voter', 'someone')}: {v.get('comment')}"
+            f"{v.get('email') or 'an approver'}: {str(v.get('comment')).rstrip('. ')}"
             for v in state.get("votes") or () if isinstance(v, dict) and v.get("comment")
         )  # fmt: skip
         said = f" They said: {comments}." if comments else ""
