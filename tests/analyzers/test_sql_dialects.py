@@ -190,3 +190,11 @@ def test_a_declared_tools_dialect_is_the_integrators_and_is_trusted() -> None:
         {"tool": "db_query", "environment": "prod", "input": {"sql": "SELECT `a` FROM t"}}
     )
     assert d.decision == "allow", d.reasons
+
+
+def test_the_dialects_written_out_are_the_ones_sqlglot_reads() -> None:
+    from sqlglot.dialects import Dialects
+
+    from watchkeeper.dialects import KNOWN
+
+    assert set(KNOWN) == {d.value for d in Dialects if d.value} | {"generic"}

@@ -39,3 +39,14 @@ def test_fast_paths_import_nothing_heavy(code: str) -> None:
 def test_the_heavy_list_is_real() -> None:
     # The check above can fail: the full command line does import them.
     assert {"typer", "rich"} <= imported("import watchkeeper.cli.application")
+
+
+def test_deciding_a_shell_command_in_process_reads_no_sql_parser() -> None:
+    # The embedded hook, `sh` and `check` import sqlglot only once there is SQL to read.
+    decided = (
+        "from watchkeeper.gateway import Gateway\nfrom watchkeeper.orders.loader import builtin\n"
+        "Gateway(builtin()).decide({'tool': 'shell', 'input': {'command': 'ls -la'}})"
+    )
+    assert "sqlglot" not in imported(decided)
+    sql = decided.replace("'ls -la'", "\"psql -c 'select 1'\"")
+    assert "sqlglot" in imported(sql)

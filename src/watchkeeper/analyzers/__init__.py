@@ -1,12 +1,25 @@
 """Analyzers: what an action really does. See :mod:`watchkeeper.analyzers.registry`."""
 
+from collections.abc import Sequence
+
+from watchkeeper.analyzers import lazy
 from watchkeeper.analyzers.agent_tools import AGENT_TOOLS, AgentToolsAnalyzer
 from watchkeeper.analyzers.declared import DeclaredToolAnalyzer
 from watchkeeper.analyzers.registry import Analyzer, Registry, unknown_effect
 from watchkeeper.analyzers.shell import ShellAnalyzer
-from watchkeeper.analyzers.sql import SqlAnalyzer
 from watchkeeper.analyzers.terraform import TerraformPlanAnalyzer
 from watchkeeper.config import Limits
+from watchkeeper.models import Action, Effect
+
+
+class _Sql:
+    """The SQL analyzer, imported with sqlglot when the first statement arrives: a door that
+    decides shell commands in a process of its own never pays for a SQL parser."""
+
+    name = "sql"
+
+    def analyze(self, action: Action) -> Sequence[Effect]:
+        return lazy.sql_analyzer().analyze(action)
 
 
 def default_registry(limits: Limits | None = None) -> Registry:
@@ -15,7 +28,7 @@ def default_registry(limits: Limits | None = None) -> Registry:
     Declared tools need no registration: the gateway builds their analyzers from the orders.
     """
     registry = Registry(limits)
-    registry.register(SqlAnalyzer(), tools=SQL_TOOLS)
+    registry.register(_Sql(), tools=SQL_TOOLS)
     registry.register(ShellAnalyzer(), tools=SHELL_TOOLS)
     registry.register(TerraformPlanAnalyzer(), tools=TERRAFORM_TOOLS)
     registry.register(AgentToolsAnalyzer(), tools=AGENT_TOOLS)

@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from watchkeeper.analyzers import shell, sql, terraform
+from watchkeeper.analyzers import lazy, shell, terraform
 from watchkeeper.analyzers.paths import path_flags
 from watchkeeper.canonical import canonical_json
 from watchkeeper.errors import AnalyzerError, UsageError
@@ -48,7 +48,7 @@ def _code(field: CodeField, action: Action, tool: str) -> list[Effect]:
         value = value[part]
     if field.kind == "sql" and isinstance(value, str):
         dialect = field.dialect or "postgres"
-        return sql.statements(value, dialect, Span(field.field, 0, len(value)))
+        return lazy.statements(value, dialect, Span(field.field, 0, len(value)))
     if field.kind == "shell":
         if isinstance(value, str):
             return shell.analyze(value, field.field)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from watchkeeper.analyzers import sql
+from watchkeeper.analyzers import lazy
 from watchkeeper.analyzers.effects import Flag, Reversible, Scope, TargetKind, Verb
 from watchkeeper.analyzers.invocation import (
     SQL_CLIENTS,
@@ -484,7 +484,7 @@ def _statements(run: Invocation) -> list[Effect]:
             "sqlcmd": "tsql",
             "clickhouse-client": "clickhouse",
         }.get(run.base, "mysql")
-        return sql.statements(text, dialect, run.span)
+        return lazy.statements(text, dialect, run.span)
     known = run.known()
     if any(a.split("=", 1)[0] in _SQL_FILES for a in known):
         return [dynamic(f"{run.base} runs SQL from a file watchkeeper cannot see", run.span)]
@@ -503,7 +503,7 @@ def bq_query(run: Invocation) -> list[Effect]:
         return [dynamic("bq query runs SQL built at run time", run.span)]
     if not text:
         return [dynamic("bq query reads SQL from its input", run.span)]
-    return sql.statements(text, "bigquery", run.span)
+    return lazy.statements(text, "bigquery", run.span)
 
 
 def simple(
