@@ -198,7 +198,9 @@ def host_candidates(token: str) -> list[tuple[str, bool]]:
     port = _HOST_PORT.fullmatch(text)
     if port:
         return [(port.group(1).rstrip("."), True)]
-    remote = _REMOTE_PATH.fullmatch(text)  # scp/rsync: db.prod.internal:/data/
+    # scp/rsync: db.prod.internal:/data/. Only where a host name can end (253 characters):
+    # the pattern is quadratic in what precedes the colon.
+    remote = _REMOTE_PATH.fullmatch(text) if 0 < text.find(":") <= 253 else None
     if remote:
         return [(remote.group(1).rstrip("."), True)]
     if text.startswith("-") and len(text) > 2 and not text.startswith("--"):

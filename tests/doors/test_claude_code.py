@@ -224,3 +224,34 @@ def test_allowed_calls_and_their_outcomes_are_recorded(
     outcomes = [e for e in events if "outcome" in e["kind"]]
     assert len(outcomes) == 1, [e["kind"] for e in events]
     assert "failed" in json.dumps(outcomes[0])
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "/dev/tty", "fifo"])
+def test_a_transcript_that_is_not_a_file_is_not_read(tmp_path: Path, special: str) -> None:
+    path = special
+    if special == "fifo":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)
+    assert latest_request(path) is None
+    status, answer = hook(event("Bash", {"command": "pytest -q"}, transcript_path=path))
+    assert (status, decided(answer)[0]) == (0, "allow")
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"file_path": "~/.config/gcloud/" + "?*" * 13 + "Q"},  # a glob that backtracked
+        {"file_path": "/srv/" + "*a" * 12 + "Q"},
+    ],
+)
+def test_globs_that_once_took_minutes_are_decided_at_once(given: dict[str, str]) -> None:
+    status, answer = hook(event("Read", given), "--budget", "10")
+    _, reason = decided(answer)
+    assert status == 0
+    assert "budget" not in reason, reason
+
+
+def test_a_long_word_is_decided_at_once() -> None:
+    status, answer = hook(event("Bash", {"command": "cat a" + "." * 100_000}), "--budget", "10")
+    assert status == 0
+    assert "budget" not in decided(answer)[1]

@@ -117,6 +117,8 @@ _PATTERNS: dict[Flag, re.Pattern[str]] = {
     "credential_access": SECRET_PATHS,
     "privileged": STARTUP_FILES,
 }
+#: The longest path a system call takes (Linux's PATH_MAX): a longer word names no file.
+PATH_MAX = 4096
 #: The directory of a relative path after ``cd`` went somewhere nobody knows (``cd "$X"``):
 #: any directory at all.
 SOMEWHERE = "**"
@@ -151,16 +153,22 @@ def _glob(pattern: str) -> re.Pattern[str]:
     while i < len(pattern):
         c = pattern[i]
         start = i == 0 or pattern[i - 1] == "/"
-        if c == "*":
+        if c in "*?":
+            # A run of wildcards is one quantifier: `?*?*?*` as `[^/]{3,}`, not six in a row,
+            # which backtrack exponentially on a name they do not match.
             j = i
-            while j < len(pattern) and pattern[j] == "*":
+            while j < len(pattern) and pattern[j] in "*?":
                 j += 1
-            out.append(".*" if j - i > 1 else ("(?!\\.)" if start else "") + "[^/]*")
+            run = pattern[i:j]
+            fixed = run.count("?")
+            if "**" in run:
+                out.append(f".{{{fixed},}}")
+            else:
+                quantity = f"{{{fixed},}}" if "*" in run else f"{{{fixed}}}"
+                out.append(("(?!\\.)" if start else "") + "[^/]" + quantity)
             i = j
             continue
-        if c == "?":
-            out.append(("(?!\\.)" if start else "") + "[^/]")
-        elif c == "[" and "]" in pattern[i + 2 :]:
+        if c == "[" and "]" in pattern[i + 2 :]:
             end = pattern.index("]", i + 2)
             body = pattern[i + 1 : end]
             negated = body[:1] in ("!", "^")
@@ -176,8 +184,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
                 out.append("[" + ("^" if negated else "") + _members(body) + "]")
             i = end + 1
             continue
-        else:
-            out.append(re.escape(c))
+        out.append(re.escape(c))
         i += 1
     return re.compile("".join(out) + "$", re.IGNORECASE)
 
@@ -215,11 +222,19 @@ _NAMED: dict[Flag, tuple[str, ...]] = {
 }
 
 
+#: More separate runs of wildcards than this, and a glob is taken to name anything: matching
+#: such a pattern costs time that grows as a power of its length (``*a*a*a*a*a*a*a*Q``).
+MAX_WILDCARD_RUNS = 6
+_WILDCARD_RUN = re.compile(r"[*?]+")
+
+
 def _can_name(pattern: str, examples: tuple[str, ...]) -> bool:
     """Whether a glob (or a path under ``*``) can name one of ``examples``: anywhere below
     the directory it starts from, when it is relative and names a directory of its own."""
     if not _NAMES_SOMETHING.search(pattern):
         return False
+    if len(_WILDCARD_RUN.findall(pattern)) > MAX_WILDCARD_RUNS or len(pattern) > 4096:
+        return True  # too costly to match: it may name anything
     if "/" not in pattern and len(_GLOB.split(pattern, maxsplit=1)[0]) < 3:
         return False  # `t*`, `*.[!r]*`: a name here that says too little to be a credential's
     regex = _glob(pattern)
@@ -263,8 +278,8 @@ def path_flags(path: str, cwd: str | None = None, *, tree: bool = False) -> list
     the path may be read whole, as a directory (``tar``, ``cp -r``), so one holding
     credentials counts.
     """
-    if not path:
-        return []
+    if not path or len(path) > PATH_MAX:
+        return []  # no system opens it (ENAMETOOLONG); matching it would cost quadratic time
     forms = _forms(path, cwd)
     return [flag for flag in _PATTERNS if _carries(flag, forms, tree)]
 
@@ -301,7 +316,7 @@ def is_device(path: str) -> bool:
 @functools.lru_cache(maxsize=8192)
 def is_credential(path: str, cwd: str | None = None, *, tree: bool = False) -> bool:
     """Whether ``path`` names a credential (see :func:`path_flags`)."""
-    return bool(path) and _carries("credential_access", _forms(path, cwd), tree)
+    return 0 < len(path) <= PATH_MAX and _carries("credential_access", _forms(path, cwd), tree)
 
 
 #: Names that are a credential wherever the file is (not ``config``: every tool has one).

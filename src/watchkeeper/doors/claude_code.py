@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 TYPE_CHECKING = False  # not typing's: the hook starts as fast as Python does
 if TYPE_CHECKING:
@@ -98,6 +99,11 @@ def action_of(event: dict[str, Any], environment: str | None = None) -> dict[str
     return action
 
 
+def _no_blocking(path: str, flags: int) -> int:
+    # Opening a FIFO for reading waits for a writer; without blocking it does not.
+    return os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+
+
 def latest_request(path: object) -> str | None:
     """The user's latest request in a Claude Code transcript (JSON lines), or ``None``.
 
@@ -106,10 +112,13 @@ def latest_request(path: object) -> str | None:
     if not isinstance(path, str) or not path:
         return None
     try:
-        with open(path, "rb") as f:
+        # Only a regular file: /dev/zero never ends, a FIFO or a terminal never answers.
+        with open(path, "rb", opener=_no_blocking) as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
             size = f.seek(0, os.SEEK_END)
             f.seek(max(0, size - TRANSCRIPT_TAIL))
-            lines = f.read().decode("utf-8", "replace").splitlines()
+            lines = f.read(TRANSCRIPT_TAIL).decode("utf-8", "replace").splitlines()
     except OSError:
         return None
     for line in reversed(lines):

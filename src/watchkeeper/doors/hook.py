@@ -11,8 +11,9 @@ the server decides and records, through a client of the standard library only.
 
 It never fails open. Claude Code runs the tool when a command hook crashes, exits with an
 unexpected status or runs past its timeout, so every error here becomes a ``deny`` answer
-with exit status 0, and a timer answers ``deny`` once ``--budget`` seconds have passed (set it
-below the timeout in the hook's settings; ``install`` does).
+with exit status 0, and the answer is worked out in a child process that is killed once
+``--budget`` seconds have passed, the answer then being ``deny`` (set the budget below the
+timeout in the hook's settings; ``install`` does).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 
 from watchkeeper.doors import claude_code, gate
 from watchkeeper.doors.claude_code import EventError
@@ -43,6 +43,8 @@ class _Answer:
     """Exactly one answer is written, whoever comes first: the work or the budget's timer."""
 
     def __init__(self) -> None:
+        import threading
+
         self.lock = threading.Lock()
         self.given = False
 
@@ -84,7 +86,6 @@ def _options(argv: list[str]) -> dict[str, str]:
 
 def main(argv: list[str]) -> int:
     """Run the hook; the answer is on stdout and the exit status is 0, whatever happens."""
-    answer = _Answer()
     if argv in (["--help"], ["-h"], ["claude-code", "--help"], ["claude-code", "-h"]):
         sys.stdout.write(f"{USAGE}\n\n{__doc__}")
         return 0
@@ -92,8 +93,73 @@ def main(argv: list[str]) -> int:
         options = _options(argv)
         budget = float(options.get("budget", "25"))
     except EventError as exc:
-        answer.give(claude_code.deny(str(exc)))
+        _write(claude_code.deny(str(exc)))
         return 0
+    if hasattr(os, "fork"):
+        _write(_forked(options, budget))
+        return 0
+    return _threaded(options, budget, _Answer())
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _forked(options: dict[str, str], budget: float) -> str:
+    """The answer, worked out in a child process that is killed once the budget is spent.
+
+    A thread cannot stop work that holds the interpreter (a regular expression matching for
+    minutes, a read that never ends): a process can be killed whatever it is doing."""
+    import select
+    import signal
+    import time
+
+    deadline = time.monotonic() + budget
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child: measured by the tests from outside
+        os.close(read_end)
+        try:
+            text = _respond(options, sys.stdin.buffer.read(MAX_EVENT + 1), budget)
+        except BaseException as exc:
+            text = claude_code.deny(f"{type(exc).__name__}: {exc}")
+        data = memoryview(text.encode())
+        while data:
+            data = data[os.write(write_end, data) :]
+        os._exit(0)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    finished = False
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([read_end], [], [], left)[0]:
+                break
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                finished = True
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        if not finished:
+            os.kill(child, signal.SIGKILL)
+        _, status = os.waitpid(child, 0)
+    if not finished:
+        return claude_code.deny(f"no decision within the hook's budget of {budget:g} s")
+    text = b"".join(chunks).decode("utf-8", "replace")
+    try:
+        complete = status == 0 and isinstance(json.loads(text), dict)
+    except ValueError:
+        complete = False
+    if not complete:  # the child died on the way (killed, out of memory): never half an answer
+        return claude_code.deny(f"the decision did not complete (status {status})")
+    return text
+
+
+def _threaded(options: dict[str, str], budget: float, answer: _Answer) -> int:
+    """Where there is no fork: a timer answers ``deny`` once the budget is spent."""
+    import threading
 
     def out_of_time() -> None:
         if answer.give(claude_code.deny(f"no decision within the hook's budget of {budget:g} s")):
