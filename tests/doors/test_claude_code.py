@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -122,17 +124,20 @@ def test_a_broken_orders_file_is_a_deny_naming_its_errors(tmp_path: Path) -> Non
     assert f"{broken}:3" in reason
 
 
-def test_a_hook_stuck_past_its_budget_answers_deny_before_claude_codes_timeout(
-    tmp_path: Path,
-) -> None:
-    # A transcript that never ends (a FIFO nobody writes): reading it would block forever.
-    fifo = tmp_path / "transcript.jsonl"
-    os.mkfifo(fifo)
-    stuck = event("Bash", {"command": "ls"}, transcript_path=str(fifo))
-    status, answer = hook(stuck, "--budget", "1", timeout=10)
+def test_a_hook_stuck_past_its_budget_answers_deny_before_claude_codes_timeout() -> None:
+    # A server that takes the connection and never answers: the work is stuck in a read.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        server = {"WATCHKEEPER_SERVER": url, "WATCHKEEPER_TOKEN": "k"}
+        status, answer = hook(event("Bash", {"command": "ls"}), "--budget", "1", env=server)
+        took = time.monotonic() - started
     decision, reason = decided(answer)
     assert (status, decision) == (0, "deny")
     assert "budget of 1 s" in reason
+    assert took < 5, took
 
 
 def test_the_latest_request_in_the_transcript_becomes_the_goal(tmp_path: Path) -> None:
@@ -157,9 +162,15 @@ def test_the_latest_request_in_the_transcript_becomes_the_goal(tmp_path: Path) -
 def test_tools_translate_to_what_they_do() -> None:
     mcp = action_of(event("mcp__git__git_reset", {"repo_path": "/r", "mode": "hard"}))
     assert (mcp["tool"], mcp["input"]["server"]) == ("git_reset", "git")
-    write = action_of(event("Write", {"file_path": "/x/a.py", "content": "y" * 10_000}))
-    assert write["input"]["path"] == "/x/a.py"
-    assert write["input"]["tool_input"]["content"] == "10000 characters"  # not the whole file
+    small = action_of(event("Write", {"file_path": "/x/a.py", "content": "y" * 10_000}))
+    assert small["input"]["path"] == "/x/a.py"
+    assert small["input"]["tool_input"]["content"] == "y" * 10_000  # approvers read it whole
+    big = action_of(event("Write", {"file_path": "/x/a.py", "content": "y" * 100_000}))
+    other = action_of(event("Write", {"file_path": "/x/a.py", "content": "y" * 99_999 + "z"}))
+    held = big["input"]["tool_input"]["content"]
+    assert (held["characters"], len(held["start"])) == (100_000, 16 * 1024)
+    # Content of the same length is another call: an approval of one never releases the other.
+    assert held["sha256"] != other["input"]["tool_input"]["content"]["sha256"]
     assert action_of(event("NotebookEdit", {"notebook_path": "/x/n.ipynb"}))["input"]["path"] == (
         "/x/n.ipynb"
     )

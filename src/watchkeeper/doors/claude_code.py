@@ -75,7 +75,7 @@ def action_of(event: dict[str, Any], environment: str | None = None) -> dict[str
             {"path": path, **where, "tool_input": given} if path else {**where, "tool_input": given}
         )
         if tool == "file_write" and isinstance(given.get("content"), str):
-            data["tool_input"] = {**given, "content": f"{len(given['content'])} characters"}
+            data["tool_input"] = {**given, "content": _content(given["content"])}
     elif name == "WebFetch":
         tool, data = "web_fetch", {"url": given.get("url"), "prompt": given.get("prompt")}
     elif name == "WebSearch":
@@ -102,6 +102,24 @@ def action_of(event: dict[str, Any], environment: str | None = None) -> dict[str
 def _no_blocking(path: str, flags: int) -> int:
     # Opening a FIFO for reading waits for a writer; without blocking it does not.
     return os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+
+
+#: Content a write carries whole into the action (and before approvers); above it, its start.
+CONTENT_SHOWN = 16 * 1024
+
+
+def _content(text: str) -> str | dict[str, Any]:
+    """What the action holds of a file's new content: all of it when it is small; else its
+    start, its size and its SHA-256, so that an approval covers these bytes and no others."""
+    if len(text) <= CONTENT_SHOWN:
+        return text
+    import hashlib
+
+    return {
+        "start": text[:CONTENT_SHOWN],
+        "characters": len(text),
+        "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+    }
 
 
 def latest_request(path: object) -> str | None:

@@ -57,7 +57,7 @@ def decide(
     if server:
         from watchkeeper.doors.client import Client
 
-        client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget)
+        client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget + 5)
         parked = Parked(door, session, action)
         return _served(client, action, parked, min(wait, max(0.0, budget - 2)), held)
     return _embedded(action, orders or os.environ.get("WATCHKEEPER_ORDERS"), held)
@@ -70,7 +70,7 @@ def report(server: str, door: str, session: object, action: dict[str, Any], stat
 
     done = Parked(door, session, action).last()
     if done is not None:
-        client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget)
+        client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget + 5)
         client.post(f"/v1/actions/{done}/outcome", {"status": status})
 
 
@@ -131,11 +131,17 @@ def _verdict_of(decision: dict[str, Any], held: str) -> Verdict:
 def _served(
     client: Any, action: dict[str, Any], parked: Parked, wait: float, held_as: str
 ) -> Verdict:
+    """Ask the server. What is parked here is only a note of what this caller was told: the
+    server decides every call afresh, joins the same call to its open approval, and checks
+    the grant against the call being made, so a note that was tampered with can at most
+    repeat a denial."""
     earlier = parked.get()
-    if earlier is not None:  # the same call, held before: resume it if it was approved
-        resumed = _resume(client, earlier, parked, held_as)
-        if resumed is not None:
-            return resumed
+    if earlier is not None:
+        state = client.get(f"/v1/approvals/{earlier['approval_id']}")
+        if state.get("state") == "denied":  # told before: the same call is told again
+            return _denied(earlier, state)
+        if state.get("state") in ("expired", "cancelled"):
+            parked.drop()
     decision = client.post("/v1/actions", action)
     if decision.get("decision") == "allow" and isinstance(decision.get("action_id"), int):
         parked.ran(decision["action_id"])
@@ -144,13 +150,27 @@ def _served(
     if not _needs_people(decision):
         return _verdict_of(decision, held_as)
     held = {"approval_id": decision["approval_id"], "digest": decision.get("digest"),
-            "action_id": decision.get("action_id"), "message": message(decision)}  # fmt: skip
-    if wait > 0:
-        state = client.get(f"/v1/approvals/{held['approval_id']}?wait={wait:g}")
-        done = _settled(client, held, state, parked)
-        if done is not None:
-            return done
+            "message": message(decision)}  # fmt: skip
+    query = f"?wait={wait:g}" if wait > 0 else ""
+    state = client.get(f"/v1/approvals/{held['approval_id']}{query}")
+    if state.get("state") == "approved":  # the grant, for the call being made now
+        grant = client.post(
+            f"/v1/approvals/{held['approval_id']}/consume", {"digest": held["digest"]}
+        )
+        parked.drop()
+        ran = grant.get("action_id") if isinstance(grant.get("action_id"), int) else None
+        if ran is not None:
+            parked.ran(ran)
+        return Verdict("allow", f"Approved (approval {held['approval_id']}).", ran)
     parked.put(held)
+    if state.get("state") == "denied":
+        return _denied(held, state)
+    again = earlier is not None and earlier.get("approval_id") == held["approval_id"]
+    if again:
+        return Verdict(
+            held_as, f"Still held for approval {held['approval_id']}: nobody has decided yet. "
+            "Run the same command again once it is approved, or do something else meanwhile.",
+        )  # fmt: skip
     return Verdict(
         held_as,
         f"{held['message']} Held for approval {held['approval_id']}: run the same command "
@@ -158,42 +178,16 @@ def _served(
     )
 
 
-def _resume(client: Any, held: dict[str, Any], parked: Parked, held_as: str) -> Verdict | None:
-    state = client.get(f"/v1/approvals/{held['approval_id']}")
-    done = _settled(client, held, state, parked)
-    if done is not None or state.get("state") in ("expired", "cancelled"):
-        parked.drop()
-    if state.get("state") == "pending":
-        return Verdict(
-            held_as, f"Still held for approval {held['approval_id']}: nobody has decided yet. "
-            "Run the same command again once it is approved, or do something else meanwhile.",
-        )  # fmt: skip
-    return done
-
-
-def _settled(
-    client: Any, held: dict[str, Any], state: dict[str, Any], parked: Parked
-) -> Verdict | None:
-    """The verdict once the approval is decided: approved consumes the grant."""
-    if state.get("state") == "approved":
-        grant = client.post(
-            f"/v1/approvals/{held['approval_id']}/consume", {"digest": held["digest"]}
-        )
-        ran = grant.get("action_id") if isinstance(grant.get("action_id"), int) else None
-        if ran is not None:
-            parked.ran(ran)
-        return Verdict("allow", f"Approved (approval {held['approval_id']}).", ran)
-    if state.get("state") == "denied":
-        comments = "; ".join(
-            f"{v.get('email') or 'an approver'}: {str(v.get('comment')).rstrip('. ')}"
-            for v in state.get("votes") or () if isinstance(v, dict) and v.get("comment")
-        )  # fmt: skip
-        said = f" They said: {comments}." if comments else ""
-        return Verdict(
-            "deny", f"Denied by a person (approval {held['approval_id']}).{said} Do not retry "
-            "it another way; follow what they said or ask the user.",
-        )  # fmt: skip
-    return None
+def _denied(held: dict[str, Any], state: dict[str, Any]) -> Verdict:
+    comments = "; ".join(
+        f"{v.get('email') or 'an approver'}: {str(v.get('comment')).rstrip('. ')}"
+        for v in state.get("votes") or () if isinstance(v, dict) and v.get("comment")
+    )  # fmt: skip
+    said = f" They said: {comments}." if comments else ""
+    return Verdict(
+        "deny", f"Denied by a person (approval {held['approval_id']}).{said} Do not retry "
+        "it another way; follow what they said or ask the user.",
+    )  # fmt: skip
 
 
 class Parked:
@@ -227,30 +221,39 @@ class Parked:
     #: The most calls remembered per session; the oldest go first.
     KEEP = 200
 
-    def _save(self, table: dict[str, Any]) -> None:
-        if len(table) > self.KEEP:
-            table = dict(list(table.items())[-self.KEEP :])
+    def _change(self, change: Any) -> None:
+        """Read, change and write the table under a lock: two runs at once lose nothing."""
         os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        temporary = f"{self.path}.{os.getpid()}"
-        with open(temporary, "w", encoding="utf-8") as f:
-            json.dump(table, f)
-        os.replace(temporary, self.path)
+        with open(f"{self.path}.lock", "a") as lock:
+            try:
+                import fcntl
+
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            except ImportError:  # pragma: no cover - no flock where there is no fcntl
+                pass
+            table = self._all()
+            change(table)
+            if len(table) > self.KEEP:
+                table = dict(list(table.items())[-self.KEEP :])
+            temporary = f"{self.path}.{os.getpid()}"
+            with open(temporary, "w", encoding="utf-8") as f:
+                json.dump(table, f)
+            os.replace(temporary, self.path)
 
     def get(self) -> dict[str, Any] | None:
         found = self._all().get(self.call)
         return found if isinstance(found, dict) and "approval_id" in found else None
 
     def put(self, held: dict[str, Any]) -> None:
-        self._save({**self._all(), self.call: held})
+        self._change(lambda table: table.update({self.call: held}))
 
     def drop(self) -> None:
-        table = self._all()
-        if table.pop(self.call, None) is not None:
-            self._save(table)
+        if self.call in self._all():
+            self._change(lambda table: table.pop(self.call, None))
 
     def ran(self, action_id: int) -> None:
         """Remember the action id of a call that was let through, for its outcome."""
-        self._save({**self._all(), f"ran:{self.call}": action_id})
+        self._change(lambda table: table.update({f"ran:{self.call}": action_id}))
 
     def last(self) -> int | None:
         """The action id recorded for this call, for its outcome."""
