@@ -266,3 +266,59 @@ def test_a_long_word_is_decided_at_once() -> None:
     status, answer = hook(event("Bash", {"command": "cat a" + "." * 100_000}), "--budget", "10")
     assert status == 0
     assert "budget" not in decided(answer)[1]
+
+
+@pytest.mark.socket
+def test_a_tampered_note_never_releases_another_call(
+    server: tuple[str, dict[str, str], str], tmp_path: Path
+) -> None:
+    base, env, alice = server
+    benign = event("Bash", {"command": "rm -rf /srv/cache"})
+    reason = decided(hook(benign, "--environment", "prod", env=env)[1])[1]
+    approval = reason.split("Held for approval ")[1].split(":")[0]
+    httpx.post(f"{base}/v1/approvals/{approval}/votes", json={"vote": "approve"}, timeout=10,
+               headers={"Authorization": f"Bearer {alice}"})  # fmt: skip
+    # The agent rewrites the note: the dangerous call now points at the approved one.
+    (note,) = (Path(env["XDG_STATE_HOME"]) / "watchkeeper" / "claude-code").glob("*.json")
+    table = json.loads(note.read_text(encoding="utf-8"))
+    held = next(v for k, v in table.items() if not k.startswith("ran:"))
+    dangerous = event("Bash", {"command": "rm -rf /srv/data"})
+    key = json.dumps({k: v for k, v in action_of(dangerous, "prod").items() if k != "intent"},
+                     sort_keys=True, separators=(",", ":"))  # fmt: skip
+    note.write_text(json.dumps({**table, key: held}), encoding="utf-8")
+    decision, reason = decided(hook(dangerous, "--environment", "prod", env=env)[1])
+    assert decision == "deny"
+    assert approval not in reason  # its own approval, not the benign call's
+    # The benign call still has its grant, once.
+    assert decided(hook(benign, "--environment", "prod", env=env)[1])[0] == "allow"
+
+
+def test_a_symbolic_link_does_not_hide_what_a_file_tool_changes(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".claude").mkdir(parents=True)
+    (repo / ".claude" / "settings.json").write_text("{}", encoding="utf-8")
+    (repo / "c").symlink_to(".claude")
+    (repo / "s.json").symlink_to(".claude/settings.json")
+    for path in ("c/settings.json", str(repo / "s.json")):
+        sent = event("Write", {"file_path": path, "content": "{}"}, cwd=str(repo))
+        decision, reason = decided(hook(sent)[1])
+        assert decision == "deny", (path, reason)
+        assert "no-guard-tamper" in reason
+
+
+@pytest.mark.parametrize(
+    "command", ["rm -rf .claude", "mv .claude /tmp/old", "ln -s .claude c",
+                "ln -s .claude/settings.json s.json"],
+)  # fmt: skip
+def test_the_hooks_settings_cannot_be_removed_or_linked_to(command: str) -> None:
+    decision, reason = decided(hook(event("Bash", {"command": command}))[1])
+    assert decision == "deny", reason
+
+
+def test_grep_by_file_name_is_judged_by_the_files_it_reads() -> None:
+    sent = event("Grep", {"pattern": "", "path": "/srv/prod", "glob": ".env",
+                          "output_mode": "content"})  # fmt: skip
+    plain = event("Grep", {"pattern": "TODO", "path": "/home/dev/shop/src", "glob": "*.py"})
+    with_env = decided(hook(sent, "--environment", "prod")[1])
+    assert with_env[0] != "allow", with_env[1]
+    assert decided(hook(plain)[1])[0] == "allow"

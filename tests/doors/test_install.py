@@ -88,3 +88,55 @@ def test_merging_is_idempotent_and_removal_exact() -> None:
     assert removed({"hooks": {}}) == {}
     with pytest.raises(ValueError, match="not a list"):
         merged({"hooks": {"PreToolUse": {}}}, commands, 30)
+
+
+def test_only_what_install_put_in_is_taken_out(project: Path) -> None:
+    mine = {"type": "command", "command": "my-linter hook claude-code-lint"}
+    settings = {"hooks": {"PreToolUse": [{"matcher": "*", "hooks": [mine]}]}}
+    project.write_text(json.dumps(settings), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["install", "claude-code"]).exit_code == 0
+    installed = json.loads(project.read_text(encoding="utf-8"))
+    # Someone adds their own command beside watchkeeper's in the same entry.
+    installed["hooks"]["PreToolUse"][1]["hooks"].append({"type": "command", "command": "audit"})
+    project.write_text(json.dumps(installed), encoding="utf-8")
+    assert runner.invoke(app, ["install", "claude-code", "--uninstall"]).exit_code == 0
+    left = json.loads(project.read_text(encoding="utf-8"))["hooks"]["PreToolUse"]
+    audit = {"type": "command", "command": "audit"}
+    assert left == [{"matcher": "*", "hooks": [mine]}, {"matcher": "*", "hooks": [audit]}]
+
+
+def test_a_linked_private_settings_file_stays_linked_and_private(
+    project: Path, tmp_path: Path
+) -> None:
+    real = tmp_path / "dotfiles" / "settings.json"
+    real.parent.mkdir()
+    real.write_text(json.dumps(OTHER), encoding="utf-8")
+    real.chmod(0o600)
+    project.unlink()
+    project.symlink_to(real)
+    assert CliRunner().invoke(app, ["install", "claude-code"]).exit_code == 0
+    assert project.is_symlink()
+    assert "hook claude-code" in real.read_text(encoding="utf-8")
+    assert real.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("text", ['{"x": 1e999}', '{"a": 1, "a": 2}', "[]"])
+def test_settings_claude_code_could_not_read_back_are_left_alone(project: Path, text: str) -> None:
+    project.write_text(text, encoding="utf-8")
+    done = CliRunner().invoke(app, ["install", "claude-code"])
+    assert done.exit_code == 2
+    assert project.read_text(encoding="utf-8") == text
+
+
+def test_orders_the_agent_could_edit_are_refused(project: Path, tmp_path: Path) -> None:
+    loose = tmp_path / "policy.yaml"
+    loose.write_text("rules: []\n", encoding="utf-8")
+    done = CliRunner().invoke(app, ["install", "claude-code", "--orders", str(loose)])
+    assert done.exit_code == 2
+    assert "watchkeeper.yaml" in done.output
+    guarded = tmp_path / "watchkeeper.yaml"
+    guarded.write_text("rules: []\n", encoding="utf-8")
+    assert (
+        CliRunner().invoke(app, ["install", "claude-code", "--orders", str(guarded)]).exit_code == 0
+    )

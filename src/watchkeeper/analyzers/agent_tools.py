@@ -38,6 +38,12 @@ def _path(action: Action, key: str = "path") -> str | None:
     return value if isinstance(value, str) and value and "\x00" not in value else None
 
 
+def _also(action: Action) -> list[str]:
+    """Where the call really lands, when a door resolved a symbolic link on the way."""
+    resolved = _path(action, "resolved")
+    return [resolved] if resolved else []
+
+
 def _unnamed(action: Action) -> list[Effect]:
     return [effect("unknown", "file", None, why=f"{action.tool} without a path")]
 
@@ -59,12 +65,17 @@ class AgentToolsAnalyzer:
         path = _path(action) if tool != "file_search" else (_path(action) or base or ".")
         if path is None:
             return _unnamed(action)
-        flags = path_flags(path, base)
+        # The path as given and, when a door resolved a symbolic link on the way, where it lands.
+        flags = sorted({f for p in [path, *_also(action)] for f in path_flags(p, base)})
         if tool == "file_read":
             readable = [f for f in flags if f == "credential_access"]
             return [effect("read", "file", path, reversible="yes", flags=readable)]
         if tool == "file_search":  # Grep, Glob: names and lines under a directory
-            found = path_flags(path, base, tree=True)
+            names = action.input.get("names")
+            wanted = [path, *_also(action)]
+            if isinstance(names, str) and names:  # --include=.env: those files, below it
+                wanted += [f"{p.rstrip('/')}/**/{names}" for p in list(wanted)]
+            found = {f for p in wanted for f in path_flags(p, base, tree=True)}
             readable = [f for f in found if f == "credential_access"]
             return [effect("read", "directory", path, reversible="yes", flags=readable)]
         # A write replaces what was there (nothing keeps the old text); an edit changes it.

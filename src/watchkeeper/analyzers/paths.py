@@ -56,7 +56,8 @@ SECRET_PATHS = re.compile(
     re.IGNORECASE,
 )
 GUARD_PATHS = re.compile(
-    r"(^|/)(\.watchkeeper(/|$)|watchkeeper[^/]*\.ya?ml$|\.claude/+(\./+)*settings[^/]*\.json$)",
+    r"(^|/)(\.watchkeeper(/|$)|watchkeeper[^/]*\.ya?ml$|\.claude/+(\./+)*settings[^/]*\.json$"
+    r"|\.claude/*$)",  # the directory itself: removing or moving it removes the hooks
     re.IGNORECASE,
 )
 STARTUP_FILES = re.compile(

@@ -852,6 +852,11 @@ def link(run: Invocation) -> list[Effect]:
         return [effect("create", "file", target, reversible="yes", flags=["privileged"],
                        span=run.span, why="a program on the search path")]  # fmt: skip
     aimed = _aimed_at(words[:-1] if len(words) > 1 else [], target, run)
+    sources = words[:-1] if len(words) > 1 else words
+    guarded = [w for w in sources if "guard_tamper" in path_flags(w)]
+    if guarded:  # ln -s .claude c: a second name to write watchkeeper's files through
+        return [effect("update", "file", guarded[0], reversible="unknown", flags=["guard_tamper"],
+                       span=run.span, why="a link to watchkeeper's own files")]  # fmt: skip
     if force:
         return [effect("overwrite", "file", target, reversible="no",
                        flags=path_flags(target or ""), span=run.span), *aimed]  # fmt: skip

@@ -45,13 +45,20 @@ def claude_code(
         fail("give --user or --project, not both")
     if not 0 <= wait <= 600:
         fail(f"--wait {wait:g}: give seconds from 0 to 600")
-    path = (Path.home() if user else Path.cwd()) / ".claude" / "settings.json"
+    from watchkeeper import strict_json
+    from watchkeeper.analyzers.paths import path_flags
+
+    # A link is followed: the file it names is the one Claude Code reads.
+    path = ((Path.home() if user else Path.cwd()) / ".claude" / "settings.json").resolve()
+    if orders is not None and "guard_tamper" not in path_flags(str(orders.resolve())):
+        fail(f"--orders {orders}: the agent could change orders kept there. Name the file "
+             "watchkeeper.yaml (or watchkeeper-*.yaml), or keep it in ~/.watchkeeper/, where "
+             "every change by an agent is refused")  # fmt: skip
     try:
-        current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError) as exc:
+        raw = path.read_bytes() if path.exists() else b"{}"
+        current = strict_json.loads_object(raw, what=str(path))
+    except (OSError, ValueError, strict_json.InvalidJSON) as exc:  # NaN, twice a key, no object
         fail(f"{path}: cannot read it as JSON ({exc}); it was left as it is")
-    if not isinstance(current, dict):
-        fail(f"{path}: the settings are not a JSON object; they were left as they are")
     if uninstall:
         wanted = removed(current)
     else:
@@ -70,10 +77,11 @@ def claude_code(
         out.print(f"{path}: already as wanted; nothing changed")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(wanted, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     if path.exists():
         shutil.copy2(path, path.with_name(path.name + ".bak"))
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
+        shutil.copymode(path, temporary)  # a 0600 file (it may hold tokens) stays 0600
     os.replace(temporary, path)
     done = "removed from" if uninstall else "installed in"
     out.print(f"watchkeeper's hook {done} {path}" + (" (the old file: settings.json.bak)"

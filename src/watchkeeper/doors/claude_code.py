@@ -74,6 +74,13 @@ def action_of(event: dict[str, Any], environment: str | None = None) -> dict[str
         data = (
             {"path": path, **where, "tool_input": given} if path else {**where, "tool_input": given}
         )
+        real = _resolved(path, cwd)
+        if real is not None:  # a symbolic link on the way: where the call really lands
+            data["resolved"] = real
+        if name in ("Grep", "Glob") and isinstance(
+            given.get("glob" if name == "Grep" else "pattern"), str
+        ):
+            data["names"] = given["glob" if name == "Grep" else "pattern"]  # which files, by name
         if tool == "file_write" and isinstance(given.get("content"), str):
             data["tool_input"] = {**given, "content": _content(given["content"])}
     elif name == "WebFetch":
@@ -102,6 +109,19 @@ def action_of(event: dict[str, Any], environment: str | None = None) -> dict[str
 def _no_blocking(path: str, flags: int) -> int:
     # Opening a FIFO for reading waits for a writer; without blocking it does not.
     return os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+
+
+def _resolved(path: object, cwd: str | None) -> str | None:
+    """Where ``path`` really is, when a symbolic link on the way makes it another path."""
+    if not isinstance(path, str) or not path or "\x00" in path:
+        return None
+    full = os.path.expanduser(path)
+    if not os.path.isabs(full):
+        if cwd is None:
+            return None
+        full = os.path.join(cwd, full)
+    real = os.path.realpath(full)
+    return real if real != os.path.normpath(full) else None
 
 
 #: Content a write carries whole into the action (and before approvers); above it, its start.

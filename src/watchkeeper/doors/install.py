@@ -16,8 +16,10 @@ import json
 import shlex
 from typing import Any
 
-#: Every command watchkeeper installs carries this, so that it can be found again.
+#: The hook's subcommand, and the comment that ends every command line watchkeeper installs:
+#: what install and --uninstall touch, and nothing else.
 MARK = "hook claude-code"
+OURS = "# installed by watchkeeper"
 EVENTS = ("PreToolUse", "PostToolUse")
 #: The answer when the hook cannot even start (watchkeeper missing where Claude Code runs).
 CANNOT_START = json.dumps(
@@ -38,32 +40,37 @@ def hook_commands(executable: str, options: list[str], budget: float) -> dict[st
     when the hook could not run at all (after it, there is nothing left to refuse)."""
     line = " ".join(shlex.quote(a) for a in [executable, *MARK.split(), *options])
     line += f" --budget {budget:g}"
-    return {"PreToolUse": f"{line} || echo {shlex.quote(CANNOT_START)}", "PostToolUse": line}
+    return {"PreToolUse": f"{line} || echo {shlex.quote(CANNOT_START)} {OURS}",
+            "PostToolUse": f"{line} {OURS}"}  # fmt: skip
 
 
-def _ours(entry: object) -> bool:
-    if not isinstance(entry, dict):
-        return False
-    hooks = entry.get("hooks")
-    return isinstance(hooks, list) and any(
-        isinstance(h, dict) and MARK in str(h.get("command", "")) for h in hooks
-    )
+def _ours(hook: object) -> bool:
+    return isinstance(hook, dict) and str(hook.get("command", "")).endswith(OURS)
 
 
 def removed(settings: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` without watchkeeper's hooks (empty lists and objects it leaves go too)."""
+    """``settings`` without watchkeeper's hooks: only the commands it installed go (an entry
+    left with no hook goes too, and an event left with no entry); everything else stays."""
     out = copy.deepcopy(settings)
     hooks = out.get("hooks")
     if not isinstance(hooks, dict):
         return out
     for event in EVENTS:
         entries = hooks.get(event)
-        if isinstance(entries, list):
-            kept = [e for e in entries if not _ours(e)]
-            if kept:
-                hooks[event] = kept
-            else:
-                del hooks[event]
+        if not isinstance(entries, list):
+            continue
+        kept = []
+        for entry in entries:
+            inner = entry.get("hooks") if isinstance(entry, dict) else None
+            if isinstance(inner, list) and any(_ours(h) for h in inner):
+                entry = {**entry, "hooks": [h for h in inner if not _ours(h)]}
+                if not entry["hooks"]:
+                    continue
+            kept.append(entry)
+        if kept:
+            hooks[event] = kept
+        else:
+            del hooks[event]
     if not hooks:
         del out["hooks"]
     return out
