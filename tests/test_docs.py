@@ -61,6 +61,10 @@ def test_every_cli_command_is_in_the_readme() -> None:
         "docs/server.md",
         "docs/audit.md",
         "docs/architecture.md",
+        "docs/tools.md",
+        "docs/claude-code.md",
+        "docs/shell.md",
+        "docs/ci.md",
     ],
 )
 def test_relative_links_resolve(page: str) -> None:
