@@ -24,6 +24,10 @@ rules:
     decision: ask
     approvers: {group: sre, quorum: 1}
     instructions: Snapshot first.
+  - name: no-obfuscated-execution
+    when: "effects.exists(e, 'obfuscated' in e.flags)"
+    decision: deny
+    reason: What runs is not what reads.
 """
 
 

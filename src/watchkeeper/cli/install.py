@@ -47,6 +47,7 @@ def claude_code(
         fail(f"--wait {wait:g}: give seconds from 0 to 600")
     from watchkeeper import strict_json
     from watchkeeper.analyzers.paths import path_flags
+    from watchkeeper.errors import InvalidJSON
 
     # A link is followed: the file it names is the one Claude Code reads.
     path = ((Path.home() if user else Path.cwd()) / ".claude" / "settings.json").resolve()
@@ -57,7 +58,7 @@ def claude_code(
     try:
         raw = path.read_bytes() if path.exists() else b"{}"
         current = strict_json.loads_object(raw, what=str(path))
-    except (OSError, ValueError, strict_json.InvalidJSON) as exc:  # NaN, twice a key, no object
+    except (OSError, ValueError, InvalidJSON) as exc:  # NaN, twice a key, no object
         fail(f"{path}: cannot read it as JSON ({exc}); it was left as it is")
     if uninstall:
         wanted = removed(current)
