@@ -1,4 +1,4 @@
-"""One answer back: the Claude Code hook, ``watchkeeper sh`` and the HTTP API give the same
+"""One answer back: the Claude Code hook, ``watchkeeper sh``/``exec`` and the HTTP API give the same
 decision for the same action, and the two doors the same sentence for the model, through a
 real server on each store: allowed, refused, held then approved, held then denied, held past
 the wait, paused, the server unreachable, and input no door can read."""
@@ -43,6 +43,15 @@ def via_sh(env: dict[str, str], command: str, **more: str) -> tuple[str, str]:
     return "allow", ""
 
 
+def via_exec(env: dict[str, str], *argv: str, **more: str) -> tuple[str, str]:
+    done = subprocess.run([EXE, "exec", "--", *argv], text=True, capture_output=True,
+                          env=_env(env, WATCHKEEPER_SESSION="conformance", **more), timeout=60,
+                          check=False, cwd="/tmp")  # fmt: skip
+    if done.returncode == 126:
+        return "deny", done.stderr.removeprefix("watchkeeper: not run: ").strip()
+    return "allow", ""
+
+
 def via_api(base: str, env: dict[str, str], command: str) -> str:
     action = {"tool": "shell", "input": {"command": command, "cwd": "/tmp"},
               "environment": "prod", "session": "conformance"}  # fmt: skip
@@ -73,6 +82,7 @@ def test_allowed_and_refused_alike_at_every_door(server: Server) -> None:
         assert (hook[0], sh[0], api) == (wanted, wanted, wanted), (hook, sh)
         if wanted == "deny":
             assert hook[1] == sh[1]  # one sentence for the model, whichever door
+    assert via_exec(env, "ls", "/srv", **PROD)[0] == "allow"
 
 
 @pytest.mark.socket
@@ -86,7 +96,9 @@ def test_held_then_denied_then_approved_alike(server: Server) -> None:
     assert sh[0] == "deny"
     assert "Held for approval" in sh[1]
     approval = vote(base, alice, "deny", "snapshot prod-db first")
-    for answer in (via_hook(env, command, **PROD), via_sh(env, command, **PROD)):
+    answers = (via_hook(env, command, **PROD), via_sh(env, command, **PROD),
+               via_exec(env, *command.split(), **PROD))  # fmt: skip
+    for answer in answers:
         assert answer[0] == "deny"
         assert "alice@example.com: snapshot prod-db first" in answer[1]
         assert approval in answer[1]
