@@ -1,7 +1,7 @@
-"""One answer back: the Claude Code hook, ``watchkeeper sh``/``exec`` and the HTTP API give the same
-decision for the same action, and the two doors the same sentence for the model, through a
-real server on each store: allowed, refused, held then approved, held then denied, held past
-the wait, paused, the server unreachable, and input no door can read."""
+"""One answer back: the Claude Code hook, ``watchkeeper sh`` and ``exec``, the SDK and the HTTP
+API give the same decision for the same action, and the doors the same sentence for the model,
+through a real server on each store: allowed, refused, held then approved, held then denied,
+held past the wait, paused, the server unreachable, and input no door can read."""
 
 from __future__ import annotations
 
@@ -61,6 +61,17 @@ def via_api(base: str, env: dict[str, str], command: str) -> str:
     return decided
 
 
+def via_sdk(base: str, env: dict[str, str], command: str) -> str:
+    """The Python SDK's answer for the same action, against the same server."""
+    from watchkeeper import Watchkeeper
+
+    with Watchkeeper.connect(base, env["WATCHKEEPER_TOKEN"], session="conformance") as wk:
+        action = {"tool": "shell", "environment": "prod",
+                  "input": {"command": command, "cwd": "/tmp"}}  # fmt: skip
+        decided: str = wk.check(action).decision
+    return decided
+
+
 def vote(base: str, token: str, vote: str, comment: str = "") -> str:
     people = {"Authorization": f"Bearer {token}"}
     pending = httpx.get(f"{base}/v1/approvals", headers=people, timeout=10).json()["approvals"]
@@ -80,6 +91,7 @@ def test_allowed_and_refused_alike_at_every_door(server: Server) -> None:
         hook, sh, api = via_hook(env, command, **PROD), via_sh(env, command, **PROD), via_api(
             base, env, command)  # fmt: skip
         assert (hook[0], sh[0], api) == (wanted, wanted, wanted), (hook, sh)
+        assert via_sdk(base, env, command) == wanted
         if wanted == "deny":
             assert hook[1] == sh[1]  # one sentence for the model, whichever door
     assert via_exec(env, "ls", "/srv", **PROD)[0] == "allow"
@@ -117,6 +129,7 @@ def test_paused_unreachable_and_unreadable_are_refused_at_every_door(server: Ser
     assert paused.status_code == 200, paused.text
     hook, sh = via_hook(env, "ls /srv", **PROD), via_sh(env, "ls /srv", **PROD)
     assert (hook[0], sh[0], via_api(base, env, "ls /srv")) == ("deny", "deny", "deny")
+    assert via_sdk(base, env, "ls /srv") == "deny"
     assert "drill" in hook[1]
     assert "drill" in sh[1]
     gone = {**env, "WATCHKEEPER_SERVER": "http://127.0.0.1:9"}
