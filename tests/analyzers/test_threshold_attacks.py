@@ -297,3 +297,45 @@ def test_containers_given_the_host_are_held_on_a_workstation(command: str) -> No
 def test_a_glob_of_hidden_names_takes_the_repository() -> None:
     assert decide("rm -rf .*") == "ask"
     assert decide("rm -rf .cache") == "allow"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        'pkill -9 -f "watchkeeper hook"', "killall -9 python3", "pkill -STOP -f watchkeeper",
+        'while :; do pkill -9 -f "installed by watchkeeper"; done', "git rm .claude/settings.json",
+        "git rm -r .claude", "git mv .claude x", "find . -name settings.json -delete",
+        'find . -path "*/.claude/*" -delete', 'find . -name "*.json" -exec rm {} +',
+        "cd .claude && ln -s . ../d",
+    ],
+)  # fmt: skip
+def test_what_would_stop_or_remove_the_hook_is_tampering(command: str) -> None:
+    from watchkeeper.gateway import Gateway
+    from watchkeeper.orders.loader import builtin
+
+    decided = Gateway(builtin()).decide({"tool": "shell", "input": {"command": command}})
+    assert decided.decision == "deny", (command, decided.reasons)
+    assert "no-guard-tamper" in decided.rules
+
+
+@pytest.mark.parametrize(
+    "command", ['ln -s "$(echo .claude)" d', 'ln -s "$(echo ~)" h', "kill $(pgrep -f x)"]
+)
+def test_links_and_kills_chosen_at_run_time_are_not_free(command: str) -> None:
+    from watchkeeper.gateway import Gateway
+    from watchkeeper.orders.loader import builtin
+
+    decided = Gateway(builtin()).decide({"tool": "shell", "input": {"command": command}})
+    assert decided.decision != "allow", command
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["pkill node", "kill -9 1234", 'find . -path "*/build/*" -delete', "git rm src/old.py"],
+)
+def test_ordinary_kills_and_cleanups_stay_free(command: str) -> None:
+    from watchkeeper.gateway import Gateway
+    from watchkeeper.orders.loader import builtin
+
+    decided = Gateway(builtin()).decide({"tool": "shell", "input": {"command": command}})
+    assert decided.decision == "allow", (command, decided.reasons)

@@ -76,7 +76,15 @@ def test_every_failure_means_the_command_does_not_start(
 
 
 def test_a_command_killed_by_a_signal_is_seen_killed_by_it(home: Path) -> None:
-    assert run("sh", "-c", "kill -TERM $$", home=home).returncode == -signal.SIGTERM
+    base = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
+    proc = subprocess.Popen([EXE, "sh", "-c", "echo $$ > pid; exec sleep 30"], cwd=home,
+                            env={**base, "HOME": str(home)})  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not (home / "pid").exists() or not (home / "pid").read_text().strip():
+        assert time.monotonic() < deadline, "the command did not start"
+        time.sleep(0.05)
+    os.kill(int((home / "pid").read_text()), signal.SIGTERM)  # the command, not watchkeeper
+    assert proc.wait(timeout=30) == -signal.SIGTERM
 
 
 def test_signals_reach_the_command(home: Path) -> None:
@@ -121,3 +129,33 @@ def test_on_a_server_a_held_command_waits_and_runs_once_approved(
     auditor = {"Authorization": f"Bearer {env['AUDITOR']}"}
     events = httpx.get(f"{base}/v1/audit", headers=auditor, timeout=10).json()["events"]
     assert any("outcome" in e["kind"] and "failed" in str(e) for e in events)
+
+
+@pytest.mark.parametrize("option", ["-kc", "-k", "-ac", "+o"])
+def test_options_that_change_what_runs_are_refused(home: Path, option: str) -> None:
+    args = ("sh", option, "-c", "touch started") if option in ("-k", "+o") else (
+        "sh", option, "touch started")  # fmt: skip
+    done = run(*args, home=home, WATCHKEEPER_SHELL="/bin/bash")
+    assert done.returncode == 126
+    assert not (home / "started").exists()
+
+
+@pytest.mark.socket
+def test_an_approval_covers_the_arguments_after_the_command(
+    server: tuple[str, dict[str, str], str], home: Path
+) -> None:
+    base, env, alice = server
+    for name in ("harmless", "important"):
+        (home / name).mkdir()
+    wanted = {**{k: v for k, v in env.items() if k != "AUDITOR"},
+              "WATCHKEEPER_ENVIRONMENT": "prod", "WATCHKEEPER_WAIT": "0"}  # fmt: skip
+    first = run("sh", "-c", 'rm -rf "$0"', str(home / "harmless"), home=home, **wanted)
+    assert first.returncode == 126
+    people = {"Authorization": f"Bearer {alice}"}
+    pending = httpx.get(f"{base}/v1/approvals", headers=people, timeout=10).json()["approvals"]
+    for approval in pending:
+        httpx.post(f"{base}/v1/approvals/{approval['id']}/votes", json={"vote": "approve"},
+                   headers=people, timeout=10)  # fmt: skip
+    other = run("sh", "-c", 'rm -rf "$0"', str(home / "important"), home=home, **wanted)
+    assert other.returncode == 126  # its own call: the harmless one's approval is not its
+    assert (home / "important").exists()

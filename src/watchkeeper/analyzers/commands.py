@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import posixpath
 import re
 import shlex
 
@@ -288,6 +289,13 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
         for before, a, b in zip([None, *args], args, args[1:], strict=False)
     )
     credential: list[Flag] = ["credential_access"] if named else []
+    # `find . -name settings.json -delete`: a name test that can find watchkeeper's own files.
+    guarded = any(
+        a in _FIND_NAMES and b is not None and before not in _NOT
+        and _finds_guarded(a, b)
+        for before, a, b in zip([None, *args], args, args[1:], strict=False)
+    )  # fmt: skip
+    tamper: list[Flag] = ["guard_tamper"] if guarded else []
     out = [effect("read", "directory", p, reversible="yes", span=run.span, flags=credential)
            for p in starts]  # fmt: skip
     while i < len(args):
@@ -310,6 +318,9 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
                              for e in effects_of(each, analyze)]  # fmt: skip
                     if named:
                         found = [flagged(e, "credential_access") for e in found]
+                    if guarded:
+                        found = [flagged(e, "guard_tamper") if e.verb != "read" else e
+                                 for e in found]  # fmt: skip
                     out.extend(found)
             i = end + 1
             continue
@@ -318,13 +329,28 @@ def _find(run: Invocation, analyze: Analyze) -> list[Effect]:
         elif a == "-delete":  # what it finds under each starting point
             out.extend(effect("delete", "directory", p, scope="all" if p == "/" else "many",
                               reversible="no", recovery="restore from a backup",
-                              flags=path_flags(p or "", tree=True), span=run.span, under=p,
-                              **_within(p, args))
+                              flags=[*path_flags(p or "", tree=True), *tamper],
+                              span=run.span, under=p, **_within(p, args))
                        for p in starts)  # fmt: skip
         elif a in ("-fprint", "-fprint0", "-fprintf", "-fls") and i + 1 < len(args):
             out.extend(redirect(args[i + 1], False, run.span or Span("command", 0, 0)))
         i += 2 if a in _FIND_VALUED else 1
     return out
+
+
+#: watchkeeper's own files and the hook's settings, as `find` sees them below a start.
+_GUARD_FOUND = (
+    "./.claude", "./.claude/settings.json", "./.claude/settings.local.json",
+    "./watchkeeper.yaml", "./watchkeeper.yml", "./.watchkeeper/signing.key",
+)  # fmt: skip
+
+
+def _finds_guarded(test: str, pattern: str) -> bool:
+    """Whether a ``-name`` or ``-path`` test can match one of watchkeeper's own files."""
+    pattern = pattern.lower()
+    if test in ("-path", "-ipath", "-wholename", "-iwholename"):
+        return any(fnmatch.fnmatchcase(p, pattern) for p in _GUARD_FOUND)
+    return any(fnmatch.fnmatchcase(posixpath.basename(p), pattern) for p in _GUARD_FOUND)
 
 
 def _parallel(run: Invocation, analyze: Analyze) -> list[Effect]:

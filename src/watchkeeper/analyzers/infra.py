@@ -155,6 +155,23 @@ _GIT_SECRET_SETTING = re.compile(r"extraheader|passw|token|secret", re.IGNORECAS
 
 
 def git(run: Invocation) -> list[Effect]:
+    """git, as :func:`_git` reads it; and any subcommand that is not a read, given one of
+    watchkeeper's own files (``git rm .claude/settings.json``, ``git mv .claude x``), tampers."""
+    found = _git(run)
+    known = run.known()
+    sub = next((a for a in known if not a.startswith("-")), "")
+    if sub not in GIT_READS:
+        guarded = [
+            a for a in known[1:] if not a.startswith("-") and "guard_tamper" in path_flags(a)
+        ]
+        if guarded:
+            found.append(effect("update", "file", guarded[0], reversible="unknown",
+                                flags=["guard_tamper"], span=run.span,
+                                why=f"git {sub} on watchkeeper's own files"))  # fmt: skip
+    return found
+
+
+def _git(run: Invocation) -> list[Effect]:
     """git: discarding work, rewriting history and force pushes are irreversible."""
     # Lower-cased and with look-alike dashes made plain: `git RESET ‐‐HARD` reads as reset --hard.
     plain = [a.translate(_DASHES) for a in run.known()]

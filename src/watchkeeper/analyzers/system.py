@@ -816,7 +816,26 @@ def windows_delete(run: Invocation) -> list[Effect]:
     ]
 
 
+#: Names and patterns that take watchkeeper's own processes with them: the hook in front of
+#: every tool call is a Python program run by a shell, and Claude Code runs the tool when its
+#: hook dies without answering.
+_GUARD_PROCESSES = re.compile(
+    r"watchkeeper|installed.by|hook.claude|^(python[0-9.]*|sh|bash|dash|zsh)$", re.IGNORECASE
+)
+
+
 def kill(run: Invocation) -> list[Effect]:
+    """``kill``, ``pkill``, ``killall``: a process ends. By a name or pattern that can match
+    watchkeeper's own processes (``pkill -f watchkeeper``, ``killall python3``), or with the
+    processes chosen at run time by such a pattern, it is tampering with the guard."""
+    words = [a for a in run.args if a is None or not a.startswith("-")]
+    if run.base == "kill" and None in words:  # kill $(pgrep -f …): which, is seen only then
+        return [dynamic("kill of processes chosen at run time", run.span)]
+    if run.base in ("pkill", "killall") and any(
+        w is None or _GUARD_PROCESSES.search(w) for w in words
+    ):
+        return [effect("delete", "process", None, reversible="unknown", flags=["guard_tamper"],
+                       span=run.span, why="it can stop watchkeeper's own processes")]  # fmt: skip
     return [effect("delete", "process", None, reversible="unknown", span=run.span)]
 
 
@@ -847,13 +866,17 @@ def link(run: Invocation) -> list[Effect]:
     )
     words = paths_of(run)
     target = words[-1] if words else None
+    if any(a is None for a in run.args):  # ln -s "$(echo .claude)" d: a link to where?
+        return [dynamic("a link whose source or name is computed at run time", run.span)]
     if target is not None and _ON_PATH.match(home(posixpath.normpath(target))):
         # ln -s /bin/rm /usr/local/bin/ls: every later `ls` runs it
         return [effect("create", "file", target, reversible="yes", flags=["privileged"],
                        span=run.span, why="a program on the search path")]  # fmt: skip
     aimed = _aimed_at(words[:-1] if len(words) > 1 else [], target, run)
     sources = words[:-1] if len(words) > 1 else words
-    guarded = [w for w in sources if "guard_tamper" in path_flags(w)]
+    # After `cd .claude`, `ln -s . ../d` links the directory too: the source where it is.
+    where = [(w, posixpath.join(run.cwd, w) if run.cwd else w) for w in sources]
+    guarded = [w for w, full in where if "guard_tamper" in path_flags(w) + path_flags(full)]
     if guarded:  # ln -s .claude c: a second name to write watchkeeper's files through
         return [effect("update", "file", guarded[0], reversible="unknown", flags=["guard_tamper"],
                        span=run.span, why="a link to watchkeeper's own files")]  # fmt: skip

@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 
 #: The exit status of a command that was not run: refused, held, or not understood.
 NOT_RUN = 126
-#: Single-letter shell options an agent's runner may give beside ``-c`` (``bash -lc``).
-_SHELL_LETTERS = frozenset("abefhklmnprtuvxBCEHPT")
+#: Single-letter shell options an agent's runner may give beside ``-c`` (``bash -lc``): only
+#: those that change nothing of what runs. Not ``-k`` (bash then takes NAME=value words from
+#: anywhere on the line into the environment: `git status GIT_CONFIG_COUNT=1 …` runs a hook).
+_SHELL_LETTERS = frozenset("elux v".replace(" ", ""))
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
@@ -59,6 +61,9 @@ def _shell_call(argv: list[str]) -> tuple[list[str], str, list[str]]:
         if arg.startswith(("-", "+")) and set(arg[1:]) <= _SHELL_LETTERS:
             options.append(arg)
             continue
+        if arg.startswith(("-", "+")):
+            raise Refusal(f"shell option {arg!r}: watchkeeper sh takes only -c and -e, -l, -u, "
+                          "-v, -x beside it")  # fmt: skip
         break
     raise Refusal("watchkeeper sh runs commands given with -c only (not scripts or sessions)")
 
@@ -70,7 +75,11 @@ def main(door: str, argv: list[str]) -> int:
             options, command, rest = _shell_call(argv)
             shell = os.environ.get("WATCHKEEPER_SHELL") or "/bin/sh"
             run = [shell, *options, "-c", command, *rest]
-            text = command
+            import shlex
+
+            # `$0` and the arguments after the command are part of what runs: the decision
+            # (and so an approval's digest) covers them, never the text alone.
+            text = shlex.join(["sh", "-c", command, *rest]) if rest else command
         else:
             args = argv[1:] if argv[:1] == ["--"] else argv
             if not args:
