@@ -322,3 +322,41 @@ def test_grep_by_file_name_is_judged_by_the_files_it_reads() -> None:
     with_env = decided(hook(sent, "--environment", "prod")[1])
     assert with_env[0] != "allow", with_env[1]
     assert decided(hook(plain)[1])[0] == "allow"
+
+
+def test_embedded_with_a_database_records_each_call(tmp_path: Path) -> None:
+    from watchkeeper.store.audit import AuditLog
+    from watchkeeper.store.database import Store
+
+    url = f"sqlite:///{tmp_path}/wk.db"
+    subprocess.run([EXE, "db", "upgrade", "--db", url], check=True, capture_output=True)
+    status, answer = hook(event("Bash", {"command": "pytest -q"}), "--db", url)
+    assert (status, decided(answer)[0]) == (0, "allow")
+    store = Store.open(url)
+    try:
+        kinds = [leaf.kind for leaf in AuditLog(store).leaves(0)]
+    finally:
+        store.close()
+    assert kinds[-2:] == ["action", "decision"]
+    unreachable = "postgresql://nobody@127.0.0.1:1/none"  # a database that cannot be reached
+    broken = hook(event("Bash", {"command": "ls"}), "--db", unreachable)
+    assert decided(broken[1])[0] == "deny"
+
+
+def test_embedded_with_a_database_honours_a_pause_there(store_url: str) -> None:
+    from watchkeeper.store.database import Store
+    from watchkeeper.store.identities import Identities
+    from watchkeeper.store.pauses import Pauses
+
+    store = Store.open(store_url)
+    try:
+        ids = Identities(store)
+        ids.add_user("alice@example.com", role="approver", groups=[], password="x" * 16)
+        alice = ids.user_for(ids.issue_token("alice@example.com"))
+        assert alice is not None
+        Pauses(store).pause("all", "", "the database is being restored", alice)
+    finally:
+        store.close()
+    decision, reason = decided(hook(event("Bash", {"command": "ls"}), "--db", store_url)[1])
+    assert decision == "deny"
+    assert "everything is paused" in reason

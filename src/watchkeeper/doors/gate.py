@@ -47,7 +47,7 @@ def server_of(given: str | None) -> str | None:
 
 def decide(
     action: dict[str, Any], *, door: str, session: object, orders: str | None,
-    server: str | None, wait: float, budget: float, held: str = "deny",
+    server: str | None, wait: float, budget: float, held: str = "deny", db: str | None = None,
 ) -> Verdict:  # fmt: skip
     """The verdict on ``action``: on ``server`` when one is given, else in this process.
 
@@ -60,7 +60,8 @@ def decide(
         client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget + 5)
         parked = Parked(door, session, action)
         return _served(client, action, parked, min(wait, max(0.0, budget - 2)), held)
-    return _embedded(action, orders or os.environ.get("WATCHKEEPER_ORDERS"), held)
+    recorded = db or os.environ.get("WATCHKEEPER_DB")
+    return _embedded(action, orders or os.environ.get("WATCHKEEPER_ORDERS"), held, recorded)
 
 
 def report(server: str, door: str, session: object, action: dict[str, Any], status: str,
@@ -74,11 +75,28 @@ def report(server: str, door: str, session: object, action: dict[str, Any], stat
         client.post(f"/v1/actions/{done}/outcome", {"status": status})
 
 
-def _embedded(action: dict[str, Any], orders: str | None, held: str) -> Verdict:
-    from watchkeeper.gateway import Gateway
+def _embedded(action: dict[str, Any], orders: str | None, held: str, db: str | None) -> Verdict:
+    """In this process; with ``db``, recorded in that database's audit log first and decided
+    under the pauses in force there, as ``check --db`` does."""
     from watchkeeper.orders.loader import builtin, load
 
-    decision = Gateway(load(orders) if orders else builtin()).decide(action).to_json()
+    loaded = load(orders) if orders else builtin()
+    if not db:
+        from watchkeeper.gateway import Gateway
+
+        return _verdict_of(Gateway(loaded).decide(action).to_json(), held)
+    from watchkeeper.service import Service
+    from watchkeeper.store.database import Store
+
+    store = Store.open(db)
+    try:
+        service = Service.open(loaded, store)
+        try:  # nothing in a door's process can take a grant: an ask opens no approval
+            decision = service.submit(action, open_approval=False).decision.to_json()
+        finally:
+            service.close()
+    finally:
+        store.close()
     return _verdict_of(decision, held)
 
 

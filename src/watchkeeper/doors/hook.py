@@ -32,11 +32,11 @@ if TYPE_CHECKING:
 #: The most of stdin read: a larger event is refused, not read without end.
 MAX_EVENT = 8 * 1024 * 1024
 USAGE = (
-    "usage: watchkeeper hook claude-code [--orders PATH] [--environment ENV] "
+    "usage: watchkeeper hook claude-code [--orders PATH] [--db URL] [--environment ENV] "
     "[--server URL] [--wait SECONDS] [--budget SECONDS]"
 )
 DOOR = "claude-code"
-_OPTIONS = {"--orders", "--environment", "--server", "--wait", "--budget"}
+_OPTIONS = {"--db", "--orders", "--environment", "--server", "--wait", "--budget"}
 
 
 class _Answer:
@@ -199,8 +199,10 @@ def _respond(options: dict[str, str], raw: bytes, budget: float) -> str:
     if kind != "PreToolUse":
         raise EventError(f"hook_event_name {kind!r}: this hook reads PreToolUse and PostToolUse")
     wait = float(options.get("wait", "0"))
-    verdict = gate.decide(action, door=DOOR, session=session, orders=options.get("orders"),
-                          server=server, wait=wait, budget=budget)  # fmt: skip
+    verdict = gate.decide(
+        action, door=DOOR, session=session, orders=options.get("orders"), server=server,
+        wait=wait, budget=budget, db=options.get("db"),
+    )  # fmt: skip
     return json.dumps(claude_code.answer(verdict.decision, verdict.message))
 
 
