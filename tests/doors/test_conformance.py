@@ -138,3 +138,28 @@ def test_paused_unreachable_and_unreadable_are_refused_at_every_door(server: Ser
     broken = {**env, "WATCHKEEPER_ORDERS": "/nonexistent.yaml", "WATCHKEEPER_SERVER": ""}
     assert via_hook(broken, "ls")[0] == "deny"
     assert via_sh(broken, "ls")[0] == "deny"
+
+
+@pytest.mark.socket
+def test_terraform_check_waits_for_the_same_approvals(server: Server, tmp_path: Path) -> None:
+    base, env, alice = server
+    gone = {"actions": ["delete"], "before": {"skip_final_snapshot": True}, "after": None}
+    plan = {"format_version": "1.2", "resource_changes": [
+        {"address": "aws_db_instance.prod", "mode": "managed", "type": "aws_db_instance",
+         "change": gone}]}  # fmt: skip
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+
+    def check() -> tuple[int, dict[str, str]]:
+        done = subprocess.run([EXE, "terraform", "check", str(path), "--environment", "prod",
+                               "--json"], text=True, capture_output=True, env=_env(env),
+                              timeout=120, check=False)  # fmt: skip
+        return done.returncode, json.loads(done.stdout.splitlines()[-1])
+
+    status, answer = check()
+    assert status == 10, answer  # held for the sre group
+    assert "Held for approval" in answer["message"]
+    vote(base, alice, "approve")
+    status, answer = check()
+    assert (status, answer["decision"]) == (0, "allow"), answer  # the grant, taken once
+    assert check()[0] == 10  # used: held again
