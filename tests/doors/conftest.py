@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.server.conftest import serving
@@ -49,3 +51,18 @@ def server(
             yield base, env, alice
     finally:
         store.close()
+
+
+def held_for(reason: str) -> str:
+    """The approval a door's answer says the call is held for."""
+    return reason.split("Held for approval ")[1].split(":")[0]
+
+
+def cast(base: str, token: str, approval: str, vote: str, comment: str = "") -> dict[str, Any]:
+    """A person's vote on ``approval``, over HTTP; the approval as it stands after it."""
+    answer = httpx.post(f"{base}/v1/approvals/{approval}/votes", timeout=10,
+                        json={"vote": vote, "comment": comment},
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    answer.raise_for_status()
+    view: dict[str, Any] = answer.json()
+    return view

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.doors.conftest import cast, held_for
 from watchkeeper.doors.claude_code import action_of, latest_request
 
 EXE = str(Path(sys.executable).with_name("watchkeeper"))
@@ -190,14 +191,12 @@ def test_held_parked_approved_then_the_same_call_runs_once(
     assert (status, decision) == (0, "deny")
     assert "Held for approval" in reason
     assert "Snapshot first." in reason
-    approval = reason.split("Held for approval ")[1].split(":")[0]
+    approval = held_for(reason)
     # Asked again before anyone decided: still held, and no second approval is opened.
     assert "Still held" in decided(hook(delete, "--environment", "prod", env=env)[1])[1]
     pending = httpx.get(f"{base}/v1/approvals", headers={"Authorization": f"Bearer {alice}"})
     assert [a["id"] for a in pending.json()["approvals"]] == [approval]
-    voted = httpx.post(f"{base}/v1/approvals/{approval}/votes", json={"vote": "approve"},
-                       headers={"Authorization": f"Bearer {alice}"}, timeout=10)  # fmt: skip
-    assert voted.json()["state"] == "approved"
+    assert cast(base, alice, approval, "approve")["state"] == "approved"
     assert decided(hook(delete, "--environment", "prod", env=env)[1])[0] == "allow"
     # The grant is used once: the same call later is a new request.
     assert decided(hook(delete, "--environment", "prod", env=env)[1])[0] == "deny"
@@ -210,10 +209,7 @@ def test_a_denial_reaches_the_model_with_the_approvers_comment(
     base, env, alice = server
     delete = event("Bash", {"command": "rm -rf /srv/data"})
     reason = decided(hook(delete, "--environment", "prod", env=env)[1])[1]
-    approval = reason.split("Held for approval ")[1].split(":")[0]
-    httpx.post(f"{base}/v1/approvals/{approval}/votes", timeout=10,
-               json={"vote": "deny", "comment": "take a snapshot of prod-db first"},
-               headers={"Authorization": f"Bearer {alice}"})  # fmt: skip
+    cast(base, alice, held_for(reason), "deny", "take a snapshot of prod-db first")
     decision, reason = decided(hook(delete, "--environment", "prod", env=env)[1])
     assert decision == "deny"
     assert "take a snapshot of prod-db first" in reason
@@ -275,9 +271,8 @@ def test_a_tampered_note_never_releases_another_call(
     base, env, alice = server
     benign = event("Bash", {"command": "rm -rf /srv/cache"})
     reason = decided(hook(benign, "--environment", "prod", env=env)[1])[1]
-    approval = reason.split("Held for approval ")[1].split(":")[0]
-    httpx.post(f"{base}/v1/approvals/{approval}/votes", json={"vote": "approve"}, timeout=10,
-               headers={"Authorization": f"Bearer {alice}"})  # fmt: skip
+    approval = held_for(reason)
+    cast(base, alice, approval, "approve")
     # The agent rewrites the note: the dangerous call now points at the approved one.
     (note,) = (Path(env["XDG_STATE_HOME"]) / "watchkeeper" / "claude-code").glob("*.json")
     table = json.loads(note.read_text(encoding="utf-8"))

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.doors.conftest import cast
+
 EXE = str(Path(sys.executable).with_name("watchkeeper"))
 Server = tuple[str, dict[str, str], str]
 
@@ -34,22 +36,22 @@ def via_hook(env: dict[str, str], command: str, **more: str) -> tuple[str, str]:
     return out["permissionDecision"], out["permissionDecisionReason"]
 
 
-def via_sh(env: dict[str, str], command: str, **more: str) -> tuple[str, str]:
-    done = subprocess.run([EXE, "sh", "-c", command], text=True, capture_output=True,
-                          env=_env(env, WATCHKEEPER_SESSION="conformance", **more), timeout=60,
-                          check=False, cwd="/tmp")  # fmt: skip
+def _run(env: dict[str, str], argv: list[str], more: dict[str, str]) -> tuple[str, str]:
+    """A shell door's answer: ``deny`` and the reason when it did not run the command."""
+    done = subprocess.run([EXE, *argv], text=True, capture_output=True, timeout=60,
+                          env=_env(env, WATCHKEEPER_SESSION="conformance", **more), check=False,
+                          cwd="/tmp")  # fmt: skip
     if done.returncode == 126:
         return "deny", done.stderr.removeprefix("watchkeeper: not run: ").strip()
     return "allow", ""
+
+
+def via_sh(env: dict[str, str], command: str, **more: str) -> tuple[str, str]:
+    return _run(env, ["sh", "-c", command], more)
 
 
 def via_exec(env: dict[str, str], *argv: str, **more: str) -> tuple[str, str]:
-    done = subprocess.run([EXE, "exec", "--", *argv], text=True, capture_output=True,
-                          env=_env(env, WATCHKEEPER_SESSION="conformance", **more), timeout=60,
-                          check=False, cwd="/tmp")  # fmt: skip
-    if done.returncode == 126:
-        return "deny", done.stderr.removeprefix("watchkeeper: not run: ").strip()
-    return "allow", ""
+    return _run(env, ["exec", "--", *argv], more)
 
 
 def via_api(base: str, env: dict[str, str], command: str) -> str:
@@ -76,8 +78,7 @@ def vote(base: str, token: str, vote: str, comment: str = "") -> str:
     people = {"Authorization": f"Bearer {token}"}
     pending = httpx.get(f"{base}/v1/approvals", headers=people, timeout=10).json()["approvals"]
     (approval,) = [a["id"] for a in pending]
-    httpx.post(f"{base}/v1/approvals/{approval}/votes", json={"vote": vote, "comment": comment},
-               headers=people, timeout=10).raise_for_status()  # fmt: skip
+    cast(base, token, approval, vote, comment)
     return str(approval)
 
 

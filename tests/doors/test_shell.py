@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.doors.conftest import cast
+
 EXE = str(Path(sys.executable).with_name("watchkeeper"))
 
 
@@ -121,8 +123,7 @@ def test_on_a_server_a_held_command_waits_and_runs_once_approved(
         time.sleep(0.1)
     assert approval is not None
     assert target.exists()  # held: not started while it waits
-    httpx.post(f"{base}/v1/approvals/{approval}/votes", json={"vote": "approve"},
-               headers=people, timeout=10)  # fmt: skip
+    cast(base, alice, approval, "approve")
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 5, err
     assert not target.exists()
@@ -154,8 +155,7 @@ def test_an_approval_covers_the_arguments_after_the_command(
     people = {"Authorization": f"Bearer {alice}"}
     pending = httpx.get(f"{base}/v1/approvals", headers=people, timeout=10).json()["approvals"]
     for approval in pending:
-        httpx.post(f"{base}/v1/approvals/{approval['id']}/votes", json={"vote": "approve"},
-                   headers=people, timeout=10)  # fmt: skip
+        cast(base, alice, approval["id"], "approve")
     other = run("sh", "-c", 'rm -rf "$0"', str(home / "important"), home=home, **wanted)
     assert other.returncode == 126  # its own call: the harmless one's approval is not its
     assert (home / "important").exists()

@@ -14,6 +14,7 @@ call later takes the grant once it is approved.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -243,12 +244,11 @@ class Parked:
         """Read, change and write the table under a lock: two runs at once lose nothing."""
         os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         with open(f"{self.path}.lock", "a") as lock:
-            try:
+            # No flock where there is no fcntl (Windows): the write below is still atomic.
+            with contextlib.suppress(ImportError):
                 import fcntl
 
                 fcntl.flock(lock, fcntl.LOCK_EX)
-            except ImportError:  # pragma: no cover - no flock where there is no fcntl
-                pass
             table = self._all()
             change(table)
             if len(table) > self.KEEP:

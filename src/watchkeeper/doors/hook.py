@@ -25,10 +25,6 @@ import sys
 from watchkeeper.doors import claude_code, gate
 from watchkeeper.doors.claude_code import EventError
 
-TYPE_CHECKING = False  # not typing's: the hook starts as fast as Python does
-if TYPE_CHECKING:
-    pass
-
 #: The most of stdin read: a larger event is refused, not read without end.
 MAX_EVENT = 8 * 1024 * 1024
 USAGE = (

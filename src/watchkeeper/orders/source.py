@@ -239,25 +239,32 @@ class _Converter:
         return Node("map", list(pairs.values()), mark, node.tag)
 
 
+def _read_quickly(text: str, file: str) -> tuple[list[Node], list[Issue]] | None:
+    """Every document and the problems in them, read by libyaml; ``None`` when YAML itself
+    refuses the text, which :func:`read_documents` then reads again for its message."""
+    fast = _FastLoader(text)
+    found: list[Node] = []
+    seen: list[Issue] = []
+    try:
+        while fast.check_node():
+            raw = fast.get_node()
+            if raw is not None:
+                found.append(_Converter(file, fast, seen, text).convert(raw))
+    except (yaml.YAMLError, _TooBig, RecursionError):
+        return None
+    finally:
+        fast.dispose()
+    return found, seen
+
+
 def read_documents(text: str, file: str, issues: list[Issue]) -> Iterator[Node]:
     """Yield every YAML document in ``text`` as a :class:`Node`; problems go to ``issues``."""
-    if _FastLoader is not _Loader:
-        fast = _FastLoader(text)
-        try:
-            found: list[Node] = []
-            seen: list[Issue] = []
-            while fast.check_node():
-                raw = fast.get_node()
-                if raw is not None:
-                    found.append(_Converter(file, fast, seen, text).convert(raw))
-        except (yaml.YAMLError, _TooBig, RecursionError):
-            pass  # read again below, for the message
-        else:
-            issues.extend(seen)
-            yield from found
-            return
-        finally:
-            fast.dispose()
+    quick = _read_quickly(text, file) if _FastLoader is not _Loader else None
+    if quick is not None:
+        found, seen = quick
+        issues.extend(seen)
+        yield from found
+        return
     loader = _Loader(text)
     try:
         while loader.check_node():
