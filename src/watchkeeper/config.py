@@ -89,7 +89,8 @@ class Settings:
     )
     analyzer_budget_ms: float = _declared(
         Limits().budget_seconds * 1000,
-        "Longest an analyzer may take on one action, in milliseconds; slower is a `deny`.",
+        "CPU time an analyzer may spend on one action, in milliseconds (four times that on "
+        "the clock); more is a `deny`.",
         _positive_float,
     )
     max_input_bytes: int = _declared(

@@ -49,7 +49,7 @@ class Slow:
     name = "slow"
 
     def analyze(self, action: Action) -> list[Effect]:
-        time.sleep(0.05)
+        time.sleep(0.1)  # past 4 × a 10 ms budget on the clock
         return [Effect(verb="read", target=Target("file"))]
 
 

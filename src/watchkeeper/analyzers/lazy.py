@@ -2,7 +2,7 @@
 
 sqlglot takes a tenth of a second or more to import; a door that decides shell commands in a
 process of its own (the Claude Code hook, ``watchkeeper sh``) should not pay it for ``ls``. The
-import is not analysis: :data:`spent` counts it, and the registry leaves it out of the
+import is not analysis: it is counted as a pause (:mod:`.clock`), left out of the
 analyzer's time budget, so the first SQL statement of a process is not refused for being
 slow::
 
@@ -17,26 +17,26 @@ import time
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from watchkeeper.analyzers import clock
+
 if TYPE_CHECKING:
     from watchkeeper.analyzers.sql import SqlAnalyzer
     from watchkeeper.models import Effect, Span
 
-#: Seconds spent importing on first use, over the life of the process.
-spent = 0.0
 _lock = threading.Lock()
 _module: ModuleType | None = None
 
 
 def sql() -> ModuleType:
     """:mod:`watchkeeper.analyzers.sql`, imported on first use."""
-    global spent, _module
+    global _module
     if _module is None:
         with _lock:
             if _module is None:
                 started = time.perf_counter()
                 from watchkeeper.analyzers import sql as module
 
-                spent += time.perf_counter() - started
+                clock.exclude(time.perf_counter() - started)
                 _module = module
     return _module
 

@@ -8,24 +8,24 @@ would::
     registry.register(MyShellAnalyzer(), tools=["shell", "bash"])
 
 Bounds: the action's input may not exceed ``max_input_bytes`` (checked before any analyzer runs),
-an analyzer may return at most ``max_effects`` effects, and one that takes longer than
-``budget_seconds`` is treated as failed. Python cannot pre-empt a running function, so the time
-budget is checked when the analyzer returns; analyzers must bound their own work (parsers take
+an analyzer may return at most ``max_effects`` effects, and one whose own work takes longer than
+``budget_seconds`` of CPU time, or that runs past four times that on the clock, is treated as
+failed (see :mod:`~watchkeeper.analyzers.clock`). Python cannot pre-empt a running function, so the
+time budget is checked when the analyzer returns; analyzers must bound their own work (parsers take
 timeouts, loops take limits). Every effect must be spelled in the vocabulary of SPEC §6 (see
-:mod:`~watchkeeper.analyzers.effects`): a target kind outside it is allowed only when the
-analyzer lists it in a ``target_kinds`` attribute, as a declared tool's analyzer does for the
-kind its declaration names. Any failure raises :class:`AnalyzerError`, which the gateway turns
-into ``deny``; an analyzer that cannot read an input raises it too, with a message that says
-why, and that message is kept as written.
+:mod:`~watchkeeper.analyzers.effects`): a target kind outside it is allowed only when the analyzer
+lists it in a ``target_kinds`` attribute, as a declared tool's analyzer does for the kind its
+declaration names. Any failure raises :class:`AnalyzerError`, which the gateway turns into
+``deny``; an analyzer that cannot read an input raises it too, with a message that says why, and
+that message is kept as written.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from watchkeeper.analyzers import lazy
+from watchkeeper.analyzers import clock
 from watchkeeper.analyzers.effects import outside
 from watchkeeper.config import Limits
 from watchkeeper.errors import AnalyzerError, UsageError, describe
@@ -79,8 +79,7 @@ class Registry:
 
     def run(self, analyzer: Analyzer, action: Action) -> list[Effect]:
         """Run one analyzer within its bounds; raise :class:`AnalyzerError` on any failure."""
-        started = time.perf_counter()
-        imported = lazy.spent
+        watch = clock.Stopwatch()
         try:
             effects = analyzer.analyze(action)
         except AnalyzerError:  # the analyzer's own account of why it cannot analyze the action
@@ -89,12 +88,19 @@ class Registry:
             raise AnalyzerError(
                 f"analyzer {analyzer.name!r} failed on tool {action.tool!r}: {describe(exc)}"
             ) from exc
-        # Importing the SQL parser on first use is not analysis (see lazy.py).
-        elapsed = time.perf_counter() - started - (lazy.spent - imported)
-        if elapsed > self.limits.budget_seconds:
+        # The analyzer's own work: CPU time, less imports and collections (see clock.py).
+        cpu, wall = watch.elapsed()
+        budget = self.limits.budget_seconds
+        if cpu > budget:
             raise AnalyzerError(
-                f"analyzer {analyzer.name!r} took {elapsed * 1000:.0f} ms, over its "
-                f"{self.limits.budget_seconds * 1000:.0f} ms budget"
+                f"analyzer {analyzer.name!r} took {cpu * 1000:.0f} ms, over its "
+                f"{budget * 1000:.0f} ms budget"
+            )
+        if wall > budget * clock.WALL_FACTOR:
+            raise AnalyzerError(
+                f"analyzer {analyzer.name!r} took {wall * 1000:.0f} ms on the clock, over "
+                f"{clock.WALL_FACTOR:g} times its {budget * 1000:.0f} ms budget: it waited "
+                "on something"
             )
         if not isinstance(effects, list | tuple) or not all(isinstance(e, Effect) for e in effects):
             raise AnalyzerError(
