@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import textwrap
 import unicodedata
 import uuid
@@ -23,6 +24,21 @@ from watchkeeper.store.database import Store
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI", "").lower() == "true":
     settings.load_profile("ci")
+
+# Doors that decide in process would leave a warm decider behind them (watchkeeper.doors.warm);
+# the tests that are about it turn it on. Any decider a test starts listens in this process's
+# own directory, never the user's, and is stopped when the tests end.
+os.environ["WATCHKEEPER_WARM"] = "0"
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="watchkeeper-tests-")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from watchkeeper.doors.decider import stop
+
+    place = Path(os.environ["XDG_RUNTIME_DIR"]) / "watchkeeper"
+    if place.is_dir():
+        stop(str(place))
+
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

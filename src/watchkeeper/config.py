@@ -65,6 +65,12 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _switch(text: str) -> str:
+    if text not in ("0", "1"):
+        raise ValueError("it is neither 0 (off) nor 1 (on)")
+    return text
+
+
 def _expiry(text: str) -> str:
     if text.strip() != "never" and not (seconds(text) or 0) > 0:
         raise ValueError("it is not a duration (90d, 12h, 30m) or `never`")
@@ -153,6 +159,17 @@ class Settings:
         None,
         "A person's token for those commands (`watchkeeper users token EMAIL` prints one); "
         "`--token` overrides it. A secret: keep it out of shell history and logs.",
+    )
+    warm: str = _declared(
+        "1",
+        "`1`: the doors run once per tool call (the Claude Code hook, `sh`, `exec`, "
+        "`check --json`) hand their work to a decider the first call starts, which keeps the "
+        "orders compiled ([how](claude-code.md#start-up)); `0`: every call works in its own "
+        "process.",
+        _switch,
+    )
+    warm_idle_seconds: float = _declared(
+        900.0, "A warm decider leaves after this many seconds without a request.", _positive_float
     )
 
     @classmethod

@@ -58,7 +58,11 @@ def test_the_documented_job_stops_before_apply(kind: str, tmp_path: Path) -> Non
     (tools / "pip").chmod(0o755)
     work = tmp_path / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WATCHKEEPER_") or k == "WATCHKEEPER_WARM"
+    }
     env["PATH"] = f"{tools}:{Path(sys.executable).parent}:{env['PATH']}"
     env["GITHUB_STEP_SUMMARY"] = str(tmp_path / "step-summary.md")
     failed: tuple[str, int] | None = None

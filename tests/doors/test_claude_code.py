@@ -32,7 +32,11 @@ def hook(
 ) -> tuple[int, dict[str, Any]]:
     """The hook's exit status and its answer, run as Claude Code runs a command hook."""
     data = sent if isinstance(sent, bytes) else json.dumps(sent).encode()
-    base = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WATCHKEEPER_") or k == "WATCHKEEPER_WARM"
+    }
     done = subprocess.run([EXE, "hook", "claude-code", *args], input=data, capture_output=True,
                           timeout=timeout, env={**base, **(env or {})}, check=False)  # fmt: skip
     return done.returncode, json.loads(done.stdout)

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,9 +21,46 @@ EXE = str(Path(sys.executable).with_name("watchkeeper"))
 Server = tuple[str, dict[str, str], str]
 
 
+#: How the doors run: in their own process, or through a warm decider (set per test).
+MODE: dict[str, str] = {}
+
+
 def _env(env: dict[str, str], **more: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
-    return {**base, **{k: v for k, v in env.items() if k != "AUDITOR"}, **more}
+    return {**base, **{k: v for k, v in env.items() if k != "AUDITOR"}, **MODE, **more}
+
+
+@pytest.fixture(autouse=True, params=["in process", "warm"])
+def mode(request: pytest.FixtureRequest, server: Server, tmp_path: Path) -> Iterator[str]:
+    """Every door twice: deciding in its own process, and through a warm decider that the
+    test starts first, so every call of the test goes through it."""
+    from tests.doors.test_warm import Doors
+
+    MODE.clear()
+    MODE["WATCHKEEPER_WARM"] = "0"
+    if request.param == "in process":
+        yield request.param
+        return
+    doors = Doors(tmp_path)
+    MODE.update(WATCHKEEPER_WARM="1", XDG_RUNTIME_DIR=str(doors.runtime))
+    after = {
+        "session_id": "warm-up",
+        "transcript_path": "",
+        "cwd": "/tmp",
+        "hook_event_name": "PostToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": "true"},
+        "tool_use_id": "toolu_0",
+        "tool_response": {},
+    }
+    subprocess.run([EXE, "hook", "claude-code"], input=json.dumps(after), text=True,
+                   env=_env(server[1]), timeout=60, check=True, capture_output=True)  # fmt: skip
+    doors.ready()
+    try:
+        yield request.param
+    finally:
+        doors.remove()
+        MODE.clear()
 
 
 def via_hook(env: dict[str, str], command: str, **more: str) -> tuple[str, str]:

@@ -27,7 +27,11 @@ EVENT = {"session_id": "s", "transcript_path": "", "cwd": "/home/dev/shop",
 
 def run_as_claude_code(command: str, event: dict[str, Any]) -> dict[str, Any]:
     """A command hook as Claude Code runs it: a shell, the event on stdin, a timeout."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WATCHKEEPER_") or k == "WATCHKEEPER_WARM"
+    }
     done = subprocess.run(["sh", "-c", command], input=json.dumps(event).encode(), env=env,
                           capture_output=True, timeout=30, check=True)  # fmt: skip
     answer: dict[str, Any] = json.loads(done.stdout)

@@ -21,7 +21,11 @@ EXE = str(Path(sys.executable).with_name("watchkeeper"))
 def run(
     *args: str, home: Path, cwd: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WATCHKEEPER_") or k == "WATCHKEEPER_WARM"
+    }
     return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60, check=False,
                           cwd=cwd or home, env={**base, "HOME": str(home), **env})  # fmt: skip
 
@@ -78,7 +82,11 @@ def test_every_failure_means_the_command_does_not_start(
 
 
 def test_a_command_killed_by_a_signal_is_seen_killed_by_it(home: Path) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WATCHKEEPER_") or k == "WATCHKEEPER_WARM"
+    }
     proc = subprocess.Popen([EXE, "sh", "-c", "echo $$ > pid; exec sleep 30"], cwd=home,
                             env={**base, "HOME": str(home)})  # fmt: skip
     deadline = time.monotonic() + 30
@@ -90,7 +98,11 @@ def test_a_command_killed_by_a_signal_is_seen_killed_by_it(home: Path) -> None:
 
 
 def test_signals_reach_the_command(home: Path) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WATCHKEEPER_") or k == "WATCHKEEPER_WARM"
+    }
     proc = subprocess.Popen([EXE, "sh", "-c", "trap 'echo got-int; exit 7' INT; touch ready; "
                              "while :; do sleep 0.1; done"], cwd=home, text=True,
                             stdout=subprocess.PIPE, env={**base, "HOME": str(home)})  # fmt: skip

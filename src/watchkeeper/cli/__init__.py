@@ -1,11 +1,11 @@
 """The ``watchkeeper`` command.
 
 :func:`main` is the console script. The commands that sit in front of every tool call an agent
-makes start as fast as Python itself: ``--version``, ``hook``, ``sh`` and ``exec`` are answered
-here with the standard library (and, for a door that decides in process, the analyzers),
-before Typer, Rich or anything else of the full command line
-(:mod:`watchkeeper.cli.application`) is imported. A test keeps the heavy modules out of these
-paths.
+makes start as fast as Python itself: ``--version``, ``hook``, ``sh``, ``exec`` and ``check
+--json`` (:mod:`watchkeeper.doors.quick`) are answered here with the standard library (and, for a
+door that decides in process with no warm decider to ask, the analyzers), before Typer, Rich or
+anything else of the full command line (:mod:`watchkeeper.cli.application`) is imported. A test
+keeps the heavy modules out of these paths.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def main() -> None:
         from watchkeeper.doors.shell import main as shell
 
         sys.exit(shell(args[0], args[1:]))
+    if args[:1] == ["check"]:
+        from watchkeeper.doors.quick import check
+
+        code = check(args[1:])
+        if code is not None:
+            sys.exit(code)
     from watchkeeper.cli.application import run
 
     run()

@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from watchkeeper import strict_json, terminal
+from watchkeeper import terminal
 from watchkeeper.cli.shared import (
-    BUILTIN_NOTE,
     LOCAL_ORDERS,
     JsonOption,
     OrdersOption,
@@ -26,7 +25,9 @@ from watchkeeper.cli.shared import (
 )
 from watchkeeper.config import ORDERS_ENV
 from watchkeeper.decision import RESTRICTIVENESS, Decision, DecisionKind
-from watchkeeper.errors import InvalidJSON, Issue, OrdersError, UsageError
+from watchkeeper.doors.decider import decide_text, read_action
+from watchkeeper.doors.quick import BUILTIN_NOTE
+from watchkeeper.errors import Issue, OrdersError, UsageError
 from watchkeeper.wording import plural
 
 if TYPE_CHECKING:  # imported by the commands that use them, when they run
@@ -54,14 +55,6 @@ def _service(orders: StandingOrders, db: str | None = None) -> Service:
         fail(str(exc))
 
 
-def _read_action(source: str) -> tuple[Any, str | None]:
-    """Parse one action document; return (data, None) or (None, problem)."""
-    try:
-        return strict_json.loads(source, what="the action"), None
-    except InvalidJSON as exc:
-        return None, f"invalid action: {exc}"
-
-
 def _read_input(file: str) -> str:
     if file == "-":
         if sys.stdin.isatty():
@@ -74,14 +67,6 @@ def _read_input(file: str) -> str:
         fail(f"cannot read action file {file!r}: {exc.strerror}; pass a JSON file or - for stdin")
     except UnicodeDecodeError:
         fail(f"action file {file!r} is not UTF-8 text; pass a JSON file")
-
-
-def _decide(service: Service, text: str) -> Decision:
-    data, problem = _read_action(text)
-    if problem is not None:
-        return Decision.fail_closed(problem, orders_digest=service.orders.digest)
-    # A command that exits cannot take a grant: an ``ask`` opens no approval.
-    return service.submit(data, open_approval=False).decision
 
 
 def check(
@@ -118,7 +103,7 @@ def check(
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
-                decision = _decide(service, line)
+                decision = decide_text(service, line)
                 if decision.decision == "deny" and decision.reasons[0].startswith("invalid action"):
                     decision = Decision.fail_closed(
                         f"line {number}: {decision.reasons[0]}", orders_digest=loaded.digest
@@ -132,7 +117,7 @@ def check(
                 # An empty batch is more likely a broken pipe upstream than nothing to decide.
                 fail("no actions read: --jsonl expects one action JSON per line")
         else:
-            decision = _decide(service, _read_input(file))
+            decision = decide_text(service, _read_input(file))
             worst = decision.decision
             if as_json:
                 print_json(decision.to_json())
@@ -157,7 +142,7 @@ def explain(
     from watchkeeper.orders.explain import Explanation
 
     loaded, _ = load_orders(orders)
-    data, problem = _read_action(_read_input(file))
+    data, problem = read_action(_read_input(file))
     gateway = _service(loaded).gateway
     if problem is not None:
         explanation = Explanation(

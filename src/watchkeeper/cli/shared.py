@@ -15,6 +15,8 @@ from rich.console import Console
 
 from watchkeeper import terminal
 from watchkeeper.config import ORDERS_ENV, SETTING
+from watchkeeper.doors import quick
+from watchkeeper.doors.quick import BUILTIN_NOTE
 from watchkeeper.errors import OrdersError
 
 if TYPE_CHECKING:  # imported by the commands that use them, when they run
@@ -38,11 +40,7 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
-LOCAL_ORDERS = Path("watchkeeper.yaml")
-BUILTIN_NOTE = (
-    "note: no --orders, no WATCHKEEPER_ORDERS and no ./watchkeeper.yaml: using the built-in "
-    "defaults (`watchkeeper init` writes them here to edit)\n"
-)
+LOCAL_ORDERS = Path(quick.LOCAL_ORDERS)
 OrdersOption = Annotated[
     Path | None,
     typer.Option(

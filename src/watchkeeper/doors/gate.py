@@ -20,6 +20,7 @@ import os
 
 TYPE_CHECKING = False  # not typing's: the doors start as fast as Python does
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -49,8 +50,10 @@ def server_of(given: str | None) -> str | None:
 def decide(
     action: dict[str, Any], *, door: str, session: object, orders: str | None,
     server: str | None, wait: float, budget: float, held: str = "deny", db: str | None = None,
+    decider: Callable[[str], dict[str, Any]] | None = None,
 ) -> Verdict:  # fmt: skip
-    """The verdict on ``action``: on ``server`` when one is given, else in this process.
+    """The verdict on ``action``: on ``server`` when one is given, else in this process (by
+    ``decider`` when given: a warm decider's own service).
 
     ``held`` is the answer for an action that waits for named people: ``deny`` for doors
     whose caller would otherwise go ahead (a hook, a shell), ``ask`` for those that report
@@ -61,8 +64,11 @@ def decide(
         client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget + 5)
         parked = Parked(door, session, action)
         return _served(client, action, parked, min(wait, max(0.0, budget - 2)), held)
+    if decider is not None:
+        return _verdict_of(decider(json.dumps(action)), held)
     recorded = db or os.environ.get("WATCHKEEPER_DB")
-    return _embedded(action, orders or os.environ.get("WATCHKEEPER_ORDERS"), held, recorded)
+    orders = orders or os.environ.get("WATCHKEEPER_ORDERS")
+    return _embedded(action, orders, held, recorded, budget)
 
 
 def report(server: str, door: str, session: object, action: dict[str, Any], status: str,
@@ -76,29 +82,41 @@ def report(server: str, door: str, session: object, action: dict[str, Any], stat
         client.post(f"/v1/actions/{done}/outcome", {"status": status})
 
 
-def _embedded(action: dict[str, Any], orders: str | None, held: str, db: str | None) -> Verdict:
-    """In this process; with ``db``, recorded in that database's audit log first and decided
-    under the pauses in force there, as ``check --db`` does."""
+def _embedded(
+    action: dict[str, Any], orders: str | None, held: str, db: str | None, budget: float
+) -> Verdict:
+    """In this process, or warm in a decider kept for the next calls (:mod:`.warm`); with
+    ``db``, recorded in that database's audit log first and decided under the pauses in force
+    there, as ``check --db`` does."""
+    from watchkeeper.doors import warm
+
+    text = json.dumps(action)
+    reply = warm.call("decide", (), text.encode(), orders=orders, db=db, timeout=budget)
+    decision = json.loads(reply[1]) if reply else in_process(text, orders, db)
+    return _verdict_of(decision, held)
+
+
+def in_process(text: str, orders: str | None, db: str | None) -> dict[str, Any]:
+    """The decision on the action ``text`` (JSON) made in this process, from the orders."""
+    from watchkeeper.doors.decider import decide_text
     from watchkeeper.orders.loader import builtin, load
+    from watchkeeper.service import Service
 
     loaded = load(orders) if orders else builtin()
-    if not db:
-        from watchkeeper.gateway import Gateway
+    store = None
+    if db:
+        from watchkeeper.store.database import Store
 
-        return _verdict_of(Gateway(loaded).decide(action).to_json(), held)
-    from watchkeeper.service import Service
-    from watchkeeper.store.database import Store
-
-    store = Store.open(db)
+        store = Store.open(db)
     try:
         service = Service.open(loaded, store)
-        try:  # nothing in a door's process can take a grant: an ask opens no approval
-            decision = service.submit(action, open_approval=False).decision.to_json()
+        try:
+            return decide_text(service, text).to_json()
         finally:
             service.close()
     finally:
-        store.close()
-    return _verdict_of(decision, held)
+        if store is not None:
+            store.close()
 
 
 def _needs_people(decision: dict[str, Any]) -> list[str]:

@@ -18,12 +18,13 @@ timeout in the hook's settings; ``install`` does).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-from watchkeeper.doors import claude_code, gate
-from watchkeeper.doors.claude_code import EventError
+TYPE_CHECKING = False  # not typing's: the hook starts as fast as Python does
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 #: The most of stdin read: a larger event is refused, not read without end.
 MAX_EVENT = 8 * 1024 * 1024
@@ -56,17 +57,17 @@ class _Answer:
 
 def _options(argv: list[str]) -> dict[str, str]:
     if argv[:1] != ["claude-code"]:
-        raise EventError(f"unknown hook {argv[:1]!r}: the hooks are: claude-code. {USAGE}")
+        raise ValueError(f"unknown hook {argv[:1]!r}: the hooks are: claude-code. {USAGE}")
     found: dict[str, str] = {}
     rest = argv[1:]
     while rest:
         key = rest.pop(0)
         name, eq, value = key.partition("=")
         if name not in _OPTIONS:
-            raise EventError(f"unknown option {key!r}. {USAGE}")
+            raise ValueError(f"unknown option {key!r}. {USAGE}")
         if not eq:
             if not rest:
-                raise EventError(f"{name} needs a value. {USAGE}")
+                raise ValueError(f"{name} needs a value. {USAGE}")
             value = rest.pop(0)
         found[name[2:]] = value
     for key in ("wait", "budget"):
@@ -76,7 +77,7 @@ def _options(argv: list[str]) -> dict[str, str]:
             except ValueError:
                 seconds = -1.0
             if not 0 <= seconds <= 3600:
-                raise EventError(f"--{key} {found[key]!r}: give seconds, from 0 to 3600")
+                raise ValueError(f"--{key} {found[key]!r}: give seconds, from 0 to 3600")
     return found
 
 
@@ -88,13 +89,57 @@ def main(argv: list[str]) -> int:
     try:
         options = _options(argv)
         budget = float(options.get("budget", "25"))
-    except EventError as exc:
-        _write(claude_code.deny(str(exc)))
+    except ValueError as exc:
+        _write(_deny(str(exc)))
         return 0
+    raw = None
+    from watchkeeper.doors import warm
+
+    if warm.enabled():  # a warm decider runs this hook's own code, already loaded
+        try:
+            raw = sys.stdin.buffer.read(MAX_EVENT + 1)
+            environment = options.get("environment") or os.environ.get("WATCHKEEPER_ENVIRONMENT")
+            if environment:
+                options["environment"] = environment
+            reply = warm.call(
+                "hook", tuple(options.items()), raw, timeout=budget,
+                orders=options.get("orders") or os.environ.get("WATCHKEEPER_ORDERS"),
+                db=options.get("db") or os.environ.get("WATCHKEEPER_DB"),
+            )  # fmt: skip
+        except TimeoutError:
+            _write(_deny(f"no decision within the hook's budget of {budget:g} s"))
+            return 0
+        except Exception:
+            reply = None
+        if reply is not None:
+            _write(reply[1].decode())
+            return 0
     if hasattr(os, "fork"):
-        _write(_forked(options, budget))
+        _write(_forked(options, budget, raw))
         return 0
-    return _threaded(options, budget, _Answer())
+    return _threaded(options, budget, _Answer(), raw)
+
+
+def _cold(options: dict[str, str], raw: bytes | None) -> str:
+    """The answer worked out in this process; a warm decider already tried (``raw`` read) is
+    not asked again."""
+    decider = None
+    if raw is not None:
+        from watchkeeper.doors import gate
+
+        orders = options.get("orders") or os.environ.get("WATCHKEEPER_ORDERS")
+        db = options.get("db") or os.environ.get("WATCHKEEPER_DB")
+
+        def decider(text: str) -> dict[str, Any]:
+            return gate.in_process(text, orders, db)
+
+    return respond(options, _event(raw), decider)
+
+
+def _deny(reason: str) -> str:
+    from watchkeeper.doors import claude_code
+
+    return claude_code.deny(reason)
 
 
 def _write(text: str) -> None:
@@ -102,11 +147,12 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def _forked(options: dict[str, str], budget: float) -> str:
+def _forked(options: dict[str, str], budget: float, raw: bytes | None) -> str:
     """The answer, worked out in a child process that is killed once the budget is spent.
 
     A thread cannot stop work that holds the interpreter (a regular expression matching for
     minutes, a read that never ends): a process can be killed whatever it is doing."""
+    import json
     import select
     import signal
     import time
@@ -117,9 +163,9 @@ def _forked(options: dict[str, str], budget: float) -> str:
     if child == 0:  # pragma: no cover - the child: measured by the tests from outside
         os.close(read_end)
         try:
-            text = _respond(options, sys.stdin.buffer.read(MAX_EVENT + 1), budget)
+            text = _cold(options, raw)
         except BaseException as exc:
-            text = claude_code.deny(f"{type(exc).__name__}: {exc}")
+            text = _deny(f"{type(exc).__name__}: {exc}")
         data = memoryview(text.encode())
         while data:
             data = data[os.write(write_end, data) :]
@@ -142,39 +188,57 @@ def _forked(options: dict[str, str], budget: float) -> str:
             os.kill(child, signal.SIGKILL)
         _, status = os.waitpid(child, 0)
     if not finished:
-        return claude_code.deny(f"no decision within the hook's budget of {budget:g} s")
+        return _deny(f"no decision within the hook's budget of {budget:g} s")
     text = b"".join(chunks).decode("utf-8", "replace")
     try:
         complete = status == 0 and isinstance(json.loads(text), dict)
     except ValueError:
         complete = False
     if not complete:  # the child died on the way (killed, out of memory): never half an answer
-        return claude_code.deny(f"the decision did not complete (status {status})")
+        return _deny(f"the decision did not complete (status {status})")
     return text
 
 
-def _threaded(options: dict[str, str], budget: float, answer: _Answer) -> int:
+def _threaded(options: dict[str, str], budget: float, answer: _Answer, raw: bytes | None) -> int:
     """Where there is no fork: a timer answers ``deny`` once the budget is spent."""
     import threading
 
     def out_of_time() -> None:
-        if answer.give(claude_code.deny(f"no decision within the hook's budget of {budget:g} s")):
+        if answer.give(_deny(f"no decision within the hook's budget of {budget:g} s")):
             os._exit(0)  # the work may be stuck in a call: leave without waiting for it
 
     timer = threading.Timer(budget, out_of_time)
     timer.daemon = True
     timer.start()
     try:
-        text = _respond(options, sys.stdin.buffer.read(MAX_EVENT + 1), budget)
+        text = _cold(options, raw)
     except Exception as exc:
-        text = claude_code.deny(f"{type(exc).__name__}: {exc}")
+        text = _deny(f"{type(exc).__name__}: {exc}")
     finally:
         timer.cancel()
     answer.give(text)
     return 0
 
 
-def _respond(options: dict[str, str], raw: bytes, budget: float) -> str:
+def _event(raw: bytes | None) -> bytes:
+    """The event: read already, or from stdin now."""
+    return sys.stdin.buffer.read(MAX_EVENT + 1) if raw is None else raw
+
+
+def respond(
+    options: dict[str, str],
+    raw: bytes,
+    decider: Callable[[str], dict[str, Any]] | None = None,
+) -> str:
+    """The answer to the event ``raw``, as the hook prints it; raise on anything wrong.
+
+    ``decider`` decides in process instead of loading the orders (a warm decider's own)."""
+    import json
+
+    from watchkeeper.doors import claude_code, gate
+    from watchkeeper.doors.claude_code import EventError
+
+    budget = float(options.get("budget", "25"))
     if len(raw) > MAX_EVENT:
         raise EventError(f"the hook event is larger than {MAX_EVENT} bytes")
     try:
@@ -197,7 +261,7 @@ def _respond(options: dict[str, str], raw: bytes, budget: float) -> str:
     wait = float(options.get("wait", "0"))
     verdict = gate.decide(
         action, door=DOOR, session=session, orders=options.get("orders"), server=server,
-        wait=wait, budget=budget, db=options.get("db"),
+        wait=wait, budget=budget, db=options.get("db"), decider=decider,
     )  # fmt: skip
     return json.dumps(claude_code.answer(verdict.decision, verdict.message))
 

@@ -1,0 +1,314 @@
+"""The warm decider behind :mod:`watchkeeper.doors.warm`: a door's own work, kept loaded.
+
+Started by the first call of a door that found none, with the socket path, the orders and the
+database of its key; it answers on that socket until ``WATCHKEEPER_WARM_IDLE_SECONDS`` pass without
+a request, its socket is taken away, its code changes or it gets SIGTERM. One request per
+connection, as netstrings: ``kind``, ``key``, ``args`` (a Python literal tuple of strings) and
+``payload``; the reply is ``status``, ``meta`` and ``text``:
+
+- ``decide``: the payload is an action as JSON; the reply is the decision's kind and the
+  decision as JSON, as the service would give it in the door's process;
+- ``shown``: the same, the decision written as ``check --json`` prints it;
+- ``hook``: the payload is a Claude Code hook event, the args the hook's options; the reply is
+  the hook's answer, worked out by the hook's own code (:func:`watchkeeper.doors.hook.respond`).
+
+Each connection is answered in a thread of its own, since a hook in server mode may wait for
+an approval; the decisions made here, in process, are made one at a time.
+:func:`decide_text` is also how ``check`` decides one action in process, so the two paths read
+an action the same way::
+
+    service = Service.open(orders)
+    decide_text(service, '{"tool": "shell", "input": {"command": "ls"}}').decision  # 'allow'
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from watchkeeper import strict_json
+from watchkeeper.decision import Decision
+from watchkeeper.doors import warm
+from watchkeeper.errors import InvalidJSON
+
+if TYPE_CHECKING:  # the decider's process imports them; check's in-process path does not
+    from collections.abc import Iterator
+
+    from watchkeeper.service import Service
+    from watchkeeper.store.database import Store
+
+#: Seconds one connection may take to send its request.
+READ_TIMEOUT = 10.0
+
+
+def read_action(text: str) -> tuple[Any, str | None]:
+    """Parse one action document: ``(data, None)``, or ``(None, problem)``."""
+    try:
+        return strict_json.loads(text, what="the action"), None
+    except InvalidJSON as exc:
+        return None, f"invalid action: {exc}"
+
+
+def decide_text(service: Service, text: str) -> Decision:
+    """The decision on one action given as JSON text; text that is not an action is denied."""
+    data, problem = read_action(text)
+    if problem is not None:
+        return Decision.fail_closed(problem, orders_digest=service.orders.digest)
+    # A door that answers at once cannot take a grant: an ``ask`` opens no approval.
+    return service.submit(data, open_approval=False).decision
+
+
+def _fingerprint(orders: str | None) -> tuple[tuple[str, int, int, int], ...]:
+    """What the orders' files look like now: path, modification time, size and inode each."""
+    from watchkeeper.orders.loader import BUILTIN_NAME, order_files
+
+    if orders:
+        paths = order_files(Path(orders))
+    else:
+        from importlib import resources
+
+        paths = [Path(str(resources.files("watchkeeper.orders").joinpath("builtin", BUILTIN_NAME)))]
+    found = []
+    for path in paths:
+        st = path.stat()
+        found.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(found)
+
+
+def _code() -> dict[str, int]:
+    """The modification time of each of watchkeeper's modules this process has loaded."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and (name == "watchkeeper" or name.startswith("watchkeeper.")):
+            with contextlib.suppress(OSError):
+                found[path] = os.stat(path).st_mtime_ns
+    return found
+
+
+class Warm:
+    """The service for one key, reopened whenever the orders' files change."""
+
+    def __init__(self, orders: str | None, db: str | None) -> None:
+        from watchkeeper.config import Settings
+
+        self.settings = Settings()
+        with contextlib.suppress(Exception):  # refused again, in words, on each request
+            self.settings = Settings.from_env()
+        self.orders = orders
+        self.db = db
+        self.store: Store | None = None
+        self.service: Service | None = None
+        self.seen: tuple[tuple[str, int, int, int], ...] = ()
+        self.code: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def decide(self, text: str) -> Decision:
+        """The decision on the action ``text``, under the orders as they are now."""
+        with self.lock:
+            return decide_text(self._current(), text)
+
+    def decision(self, text: str) -> dict[str, Any]:
+        """:meth:`decide`, as JSON data: what a door in process gets."""
+        return self.decide(text).to_json()
+
+    def prepare(self) -> None:
+        """Load the orders and run the analyzers once, before the first request; nothing is
+        recorded."""
+        with self.lock:
+            self._current().gateway.decide({"tool": "shell", "input": {"command": "true"}})
+
+    def _current(self) -> Service:
+        """The service for the orders as they are now; raise if they no longer load."""
+        from watchkeeper.config import Settings
+        from watchkeeper.orders.loader import builtin, load
+        from watchkeeper.service import Service
+        from watchkeeper.store.database import Store
+
+        Settings.from_env()  # settings that cannot be used are an error, as in a door's process
+        if self.db and self.store is None:  # opened when first needed: a database that was down
+            self.store = Store.open(self.db)  # is tried again on the next request
+        now = _fingerprint(self.orders)
+        if self.service is None or now != self.seen:
+            loaded = load(self.orders) if self.orders else builtin()
+            if self.service is not None:
+                self.service.close()
+            self.service, self.seen = Service.open(loaded, self.store, self.settings), now
+        return self.service
+
+    def outdated(self) -> bool:
+        """Whether watchkeeper's code changed under this process (reinstalled, edited)."""
+        for path, seen in list(self.code.items()):
+            try:
+                if os.stat(path).st_mtime_ns != seen:
+                    return True
+            except OSError:
+                return True
+        return False
+
+    def note_code(self) -> None:
+        """Remember the modules loaded since (the SQL parser's, on first use)."""
+        for path, seen in _code().items():
+            self.code.setdefault(path, seen)
+
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.close()
+        if self.store is not None:
+            self.store.close()
+
+
+def answer(warmed: Warm, wanted: bytes, raw: bytes) -> bytes:
+    """The reply to one request, framed."""
+    try:
+        kind, key, args, payload = warm.unframe(raw)
+        if key != wanted:
+            return warm.frame(b"error", b"", b"this decider serves other orders or settings")
+        options = ast.literal_eval(args.decode())
+        if kind == b"hook":
+            from watchkeeper.doors import hook
+
+            text = hook.respond(dict(options), payload, warmed.decision)
+            return warm.frame(b"ok", b"", text.encode())
+        decision = warmed.decide(payload.decode())
+        if kind == b"shown":
+            from watchkeeper import terminal
+
+            shown = terminal.json_text(decision.to_json())
+            return warm.frame(b"ok", decision.decision.encode(), shown.encode())
+        if kind == b"decide":
+            body = json.dumps(decision.to_json())
+            return warm.frame(b"ok", decision.decision.encode(), body.encode())
+        return warm.frame(b"error", b"", b"unknown request " + kind[:40])
+    except Exception as exc:  # the door works in process, where the error is met again
+        return warm.frame(b"error", b"", f"{type(exc).__name__}: {exc}".encode())
+
+
+@contextlib.contextmanager
+def _listening(path: str) -> Iterator[socket.socket | None]:
+    """The socket at ``path``, bound and listening; ``None`` if another decider holds it."""
+    lock = open(f"{path}.lock", "a+")  # noqa: SIM115 - held for the decider's whole life
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")  # for stop(): who holds the socket
+        lock.flush()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # left by a decider that was killed
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        mask = os.umask(0o177)
+        try:
+            server.bind(path)
+        finally:
+            os.umask(mask)
+        inode = os.stat(path).st_ino
+        try:
+            server.listen(64)
+            yield server
+        finally:
+            server.close()
+            with contextlib.suppress(OSError):
+                if os.stat(path).st_ino == inode:
+                    os.unlink(path)
+    finally:
+        lock.close()
+
+
+def serve(path: str, orders: str | None, db: str | None) -> None:
+    """Answer requests at ``path`` until idle, the socket is taken away, the code changes or
+    SIGTERM; then finish the requests in hand."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    for name in warm.PER_CALL:  # each call says its own
+        os.environ.pop(name, None)
+    wanted = warm.key(orders, db)
+    with _listening(path) as server:
+        if server is None:
+            return
+        warmed = Warm(orders, db)
+        working: set[threading.Thread] = set()
+        try:
+            with contextlib.suppress(Exception):
+                warmed.prepare()
+                from watchkeeper import terminal  # noqa: F401 - loaded now, not on a request
+                from watchkeeper.analyzers import lazy
+                from watchkeeper.doors import hook  # noqa: F401
+
+                lazy.sql()
+            warmed.note_code()
+            server.settimeout(warmed.settings.warm_idle_seconds)
+            inode = os.stat(path).st_ino
+            while not warmed.outdated() and _still(path, inode):
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    if any(t.is_alive() for t in working):
+                        continue
+                    return
+                thread = threading.Thread(target=_serve_one, args=(conn, warmed, wanted))
+                working = {t for t in working if t.is_alive()} | {thread}
+                thread.start()
+        finally:
+            server.close()  # no new requests; those in hand are answered
+            for thread in working:
+                thread.join()
+            warmed.close()
+
+
+def _still(path: str, inode: int) -> bool:
+    """Whether the socket at ``path`` is still this decider's."""
+    try:
+        return os.stat(path).st_ino == inode
+    except OSError:
+        return False
+
+
+def _serve_one(conn: socket.socket, warmed: Warm, wanted: bytes) -> None:
+    with conn:
+        conn.settimeout(READ_TIMEOUT)
+        try:
+            raw = warm.read_all(conn)
+        except OSError:
+            return
+        conn.settimeout(None)
+        if warmed.outdated():  # the door works with the new code; the decider leaves
+            reply = warm.frame(b"error", b"", b"watchkeeper changed since this decider started")
+        else:
+            reply = answer(warmed, wanted, raw)
+        warmed.note_code()
+        with contextlib.suppress(OSError):
+            conn.sendall(reply)
+
+
+def stop(place: str) -> int:
+    """Stop every decider whose socket is in the directory ``place``; how many were asked."""
+    stopped = 0
+    for name in os.listdir(place):
+        if not name.endswith(".sock.lock"):
+            continue
+        with open(os.path.join(place, name)) as lock:
+            try:  # a lock still held is a decider still running
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = int(lock.read().strip() or 0)
+                if pid > 0:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+                        stopped += 1
+    return stopped
+
+
+if __name__ == "__main__":  # pragma: no cover - run as a process by the tests
+    serve(sys.argv[1], sys.argv[2] or None, sys.argv[3] or None)

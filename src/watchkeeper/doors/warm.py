@@ -1,0 +1,208 @@
+"""The warm decider's client: the doors run once per tool call, without paying the start-up.
+
+A door run once per tool call (the Claude Code hook, ``sh``, ``exec``, ``check --json``) spent
+almost all its time importing the analyzers and compiling the orders, about a quarter of a
+second, before a decision that takes a millisecond; in server mode, importing JSON, HTTP and
+its own logic. So the first call starts a decider in the background
+(:mod:`watchkeeper.doors.decider`), which keeps the orders compiled and the door's code loaded,
+and the next calls hand it their input over a Unix socket private to the user and print its
+answer; the call that started it works in its own process meanwhile. The decider runs the
+door's own code, on the same orders, settings and audit log, so the answer is the one the door
+would have given, only sooner::
+
+    reply = warm.call("decide", (), b'{"tool": "shell", ...}', orders=None, db=None, timeout=25)
+    if reply is None:          # no decider answered: work in this process (and one starts)
+        ...
+    meta, text = reply         # for "decide": the decision's kind, and the decision as JSON
+
+Never stale, never wider: a decider is keyed by everything its answers depend on (the
+version, the interpreter, the orders' path, the database, the ``WATCHKEEPER_*`` settings and
+where the user's files are), it refuses a request whose key is not its own, it reloads the
+orders when one of their files changes and leaves when its own code changes. Anything that
+goes wrong on the way (no decider, a stale socket, an answer that is not one) is ``None``: the
+door then works in process, exactly as it would without a decider.
+
+This module imports nothing but the interpreter's built-in modules, so a door that finds a
+decider starts about as fast as Python does. The socket lives in
+``$XDG_RUNTIME_DIR/watchkeeper`` (else ``/tmp/watchkeeper-UID``), a directory that must belong
+to the user and be closed to everyone else, or no decider is used. A decider leaves after
+``WATCHKEEPER_WARM_IDLE_SECONDS`` (900) without a request. ``WATCHKEEPER_WARM=0`` turns all
+this off.
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+import stat  # loaded by os already
+import sys
+
+from watchkeeper._version import __version__
+
+TYPE_CHECKING = False  # not typing's: see the module's docstring
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+#: The largest request or answer read: a hook event is at most 8 MiB.
+MAX_MESSAGE = 16 * 1024 * 1024
+#: Settings that are not the decider's: each call passes them itself (the environment a call
+#: claims), or they are read by the door's own process only (``sh`` and ``exec``).
+PER_CALL = ("WATCHKEEPER_ENVIRONMENT", "WATCHKEEPER_WARM", "WATCHKEEPER_SESSION",
+            "WATCHKEEPER_WAIT", "WATCHKEEPER_SHELL")  # fmt: skip
+#: Variables besides ``WATCHKEEPER_*`` that an answer depends on: where the user's files are.
+_PLACES = ("HOME", "XDG_STATE_HOME")
+
+
+def enabled() -> bool:
+    """Whether doors use warm deciders (``WATCHKEEPER_WARM`` is not ``0``)."""
+    return os.environ.get("WATCHKEEPER_WARM", "1") != "0"
+
+
+def key(orders: str | None, db: str | None, environ: Mapping[str, str] | None = None) -> bytes:
+    """Everything a decider's answers depend on besides the call itself (``environ``: the
+    environment variables of the door, by default this process's)."""
+    settings = tuple(
+        sorted(
+            (name, value)
+            for name, value in (os.environ if environ is None else environ).items()
+            if (name.startswith("WATCHKEEPER_") and name not in PER_CALL) or name in _PLACES
+        )
+    )
+    where = os.path.abspath(orders) if orders else None
+    # A database URL may name a file relative to where the door runs.
+    cwd = os.getcwd() if db else None
+    return repr((__version__, sys.executable, where, db or None, cwd, settings)).encode()
+
+
+def directory() -> str | None:
+    """The user's private socket directory, made if missing; ``None`` if it is not private."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        base = os.path.join(runtime, "watchkeeper")
+    else:
+        base = os.path.join("/tmp", f"watchkeeper-{os.getuid()}")
+    try:
+        os.mkdir(base, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        found = os.lstat(base)
+    except OSError:
+        return None
+    private = (
+        stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid() and not found.st_mode & 0o077
+    )
+    return base if private else None
+
+
+def socket_path(wanted: bytes) -> str | None:
+    """Where the decider for the key ``wanted`` listens, named by a digest of it."""
+    import binascii
+
+    place = directory()
+    if place is None:
+        return None
+    name = f"{binascii.crc32(wanted):08x}{binascii.crc32(wanted[::-1]):08x}"
+    path = os.path.join(place, f"{name}.sock")
+    # A Unix socket's path holds at most 107 bytes: a longer one cannot be listened on.
+    return path if len(os.fsencode(path)) < 108 else None
+
+
+def frame(*fields: bytes) -> bytes:
+    """Fields as netstrings: ``5:hello,``."""
+    return b"".join(b"%d:%s," % (len(field), field) for field in fields)
+
+
+def unframe(data: bytes) -> list[bytes]:
+    """The fields of :func:`frame`; ``ValueError`` if ``data`` is not made of them."""
+    fields, at = [], 0
+    while at < len(data):
+        colon = data.index(b":", at, at + 12)
+        size = int(data[at:colon])
+        end = colon + 1 + size
+        if size < 0 or data[end : end + 1] != b",":
+            raise ValueError("not a netstring")
+        fields.append(data[colon + 1 : end])
+        at = end + 1
+    return fields
+
+
+def call(
+    kind: str,
+    args: tuple[object, ...],
+    payload: bytes,
+    *,
+    orders: str | None,
+    db: str | None,
+    timeout: float,
+) -> tuple[str, bytes] | None:
+    """Ask the decider for ``orders`` and ``db`` to do ``kind`` of work on ``payload``.
+
+    The reply is ``(meta, text)``; ``None`` when warm deciders are off, none is running (one
+    is started for the next call), or the reply is not one. ``TimeoutError`` when the decider
+    took longer than ``timeout`` seconds: by then the caller's time is spent."""
+    if not enabled():
+        return None
+    wanted = key(orders, db)
+    path = socket_path(wanted)
+    if path is None:
+        return None
+    request = frame(kind.encode(), wanted, repr(args).encode(), payload)
+    conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        conn.settimeout(timeout)
+        try:
+            conn.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            _start(path, orders, db)
+            return None
+        try:
+            conn.sendall(request)
+            conn.shutdown(_socket.SHUT_WR)
+            answer = read_all(conn)
+        except TimeoutError:
+            raise
+        except OSError:
+            return None
+    finally:
+        conn.close()
+    try:
+        status, meta, text = unframe(answer)
+    except ValueError:
+        return None
+    return (meta.decode(), text) if status == b"ok" else None
+
+
+def read_all(conn: _socket.socket) -> bytes:
+    """Everything the peer sends until it shuts its side, at most :data:`MAX_MESSAGE`."""
+    chunks, size = [], 0
+    while chunk := conn.recv(1 << 16):
+        size += len(chunk)
+        if size > MAX_MESSAGE:
+            raise OSError("message too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _start(path: str, orders: str | None, db: str | None) -> None:
+    """Start a decider for the next call: detached, in a session of its own (a hook killed
+    at its budget leaves it running), its output nowhere; never an error."""
+    where = os.path.abspath(orders) if orders else ""
+    argv = [sys.executable, "-m", "watchkeeper.doors.decider", path, where, db or ""]
+    null = os.devnull
+    try:
+        os.posix_spawn(
+            sys.executable,
+            argv,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, null, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, null, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, null, os.O_WRONLY, 0),
+            ],
+            setsid=True,
+        )
+    except (OSError, AttributeError):  # no posix_spawn here: no warm decider either
+        return
