@@ -26,6 +26,16 @@ rules:
     decision: ask
     approvers: {group: sre, quorum: 1}
     instructions: Snapshot first.
+  - name: prod-truncates-need-sre-soon
+    match: {environment: prod, tool: shell}
+    when: "action.input.command.startsWith('truncate ')"
+    decision: ask
+    approvers: {group: sre, quorum: 1}
+    timeout: 2s
+  - name: explodes-on-purpose
+    match: {tool: shell}
+    when: "action.input.command.startsWith('explode') && int('not a number') > 0"
+    decision: allow
   - name: no-obfuscated-execution
     when: "effects.exists(e, 'obfuscated' in e.flags)"
     decision: deny
@@ -55,7 +65,7 @@ def server(
 
 def held_for(reason: str) -> str:
     """The approval a door's answer says the call is held for."""
-    return reason.split("Held for approval ")[1].split(":")[0]
+    return reason.split("eld for approval ")[1].split(":")[0]  # Held, or Still held
 
 
 def cast(base: str, token: str, approval: str, vote: str, comment: str = "") -> dict[str, Any]:

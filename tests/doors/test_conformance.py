@@ -9,13 +9,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.doors.conftest import cast
+from tests.doors.conftest import cast, held_for
 
 EXE = str(Path(sys.executable).with_name("watchkeeper"))
 Server = tuple[str, dict[str, str], str]
@@ -202,3 +203,38 @@ def test_terraform_check_waits_for_the_same_approvals(server: Server, tmp_path: 
     status, answer = check()
     assert (status, answer["decision"]) == (0, "allow"), answer  # the grant, taken once
     assert check()[0] == 10  # used: held again
+
+
+@pytest.mark.socket
+def test_held_past_its_timeout_is_refused_alike(server: Server) -> None:
+    _, env, _ = server
+    command = "truncate -s 0 /srv/data/orders.db"
+    # sh and exec are one door to the notes (the same session): exec is the one asked anew.
+    doors = {"hook": lambda: via_hook(env, command, **PROD),
+             "sh": lambda: via_sh(env, command, **PROD)}  # fmt: skip
+    held = {name: door() for name, door in doors.items()}  # one approval: the same call
+    approval = held_for(held["hook"][1])
+    assert {held_for(reason) for _, reason in held.values()} == {approval}
+    time.sleep(3)  # its two seconds pass with nobody deciding
+    for name, door in doors.items():
+        decision, reason = door()
+        assert decision == "deny", name
+        assert reason == (
+            f"Not approved: approval {approval} expired: nobody decided in time. Tell the user "
+            "it is still waiting for a person; running the same command again asks them again."
+        ), name
+    for again in (via_hook(env, command, **PROD), via_exec(env, *command.split(), **PROD)):
+        assert again[0] == "deny"  # told once: the next run asks anew
+        assert held_for(again[1]) != approval
+
+
+@pytest.mark.socket
+def test_an_error_inside_the_decision_is_refused_alike(server: Server) -> None:
+    base, env, _ = server
+    command = "explode now"
+    hook, sh = via_hook(env, command, **PROD), via_sh(env, command, **PROD)
+    assert (hook[0], sh[0], via_api(base, env, command)) == ("deny", "deny", "deny")
+    assert via_sdk(base, env, command) == "deny"
+    assert via_exec(env, "explode", "now", **PROD) == hook
+    assert "explodes-on-purpose" in hook[1]
+    assert hook[1] == sh[1]

@@ -177,8 +177,9 @@ def _served(
         state = client.get(f"/v1/approvals/{earlier['approval_id']}")
         if state.get("state") == "denied":  # told before: the same call is told again
             return _denied(earlier, state)
-        if state.get("state") in ("expired", "cancelled"):
+        if state.get("state") in ("expired", "cancelled"):  # told once; the next run asks anew
             parked.drop()
+            return _lapsed(earlier, state)
     decision = client.post("/v1/actions", action)
     if decision.get("decision") == "allow" and isinstance(decision.get("action_id"), int):
         parked.ran(decision["action_id"])
@@ -199,6 +200,9 @@ def _served(
         if ran is not None:
             parked.ran(ran)
         return Verdict("allow", f"Approved (approval {held['approval_id']}).", ran)
+    if state.get("state") in ("expired", "cancelled"):  # while this call waited
+        parked.drop()
+        return _lapsed(held, state)
     parked.put(held)
     if state.get("state") == "denied":
         return _denied(held, state)
@@ -224,6 +228,15 @@ def _denied(held: dict[str, Any], state: dict[str, Any]) -> Verdict:
     return Verdict(
         "deny", f"Denied by a person (approval {held['approval_id']}).{said} Do not retry "
         "it another way; follow what they said or ask the user.",
+    )  # fmt: skip
+
+
+def _lapsed(held: dict[str, Any], state: dict[str, Any]) -> Verdict:
+    """An approval that ended with nobody approving: it expired, or it was withdrawn."""
+    how = "expired: nobody decided in time" if state.get("state") == "expired" else "was cancelled"
+    return Verdict(
+        "deny", f"Not approved: approval {held['approval_id']} {how}. Tell the user it is still "
+        "waiting for a person; running the same command again asks them again.",
     )  # fmt: skip
 
 
