@@ -65,6 +65,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _idle(text: str) -> float:
+    value = _positive_float(text)
+    if not 1 <= value <= 86400:
+        raise ValueError("it must be from 1 to 86400 seconds")
+    return value
+
+
 def _switch(text: str) -> str:
     if text not in ("0", "1"):
         raise ValueError("it is neither 0 (off) nor 1 (on)")
@@ -169,7 +176,9 @@ class Settings:
         _switch,
     )
     warm_idle_seconds: float = _declared(
-        900.0, "A warm decider leaves after this many seconds without a request.", _positive_float
+        900.0,
+        "A warm decider leaves after this many seconds without a request (1 to 86400).",
+        _idle,
     )
 
     @classmethod

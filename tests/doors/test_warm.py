@@ -4,6 +4,7 @@ impostor, a directory others can enter) leaves the door to work in process or to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -240,22 +241,35 @@ def test_an_impostor_that_answers_nonsense_is_not_believed(doors: Doors) -> None
     (path,) = doors.ready()
     doors.stop()
     replies = [b"", b"garbage", warm.frame(b"ok"), warm.frame(b"error", b"", b"x")]
+    served: list[bytes] = []
     with socket.socket(socket.AF_UNIX) as impostor:
         impostor.bind(str(path))
         impostor.listen(8)
+        impostor.settimeout(0.2)
+        done = threading.Event()
 
-        def answer() -> None:
-            for reply in replies:
-                conn, _ = impostor.accept()
+        def answer() -> None:  # every connection gets the next nonsense, for as long as asked
+            while not done.is_set():
+                try:
+                    conn, _ = impostor.accept()
+                except TimeoutError:
+                    continue
                 with conn:
+                    conn.settimeout(10)
                     conn.recv(1 << 20)
+                    reply = replies[len(served) % len(replies)]
+                    served.append(reply)
                     conn.sendall(reply)
 
         serving = threading.Thread(target=answer, daemon=True)
         serving.start()
-        for _ in replies:  # each reply is ignored: the hook decides in its own process
-            assert doors.hook(EVENTS[2]) == cold
-        serving.join(10)
+        try:
+            for _ in replies:  # each reply is ignored: the hook decides in its own process
+                assert doors.hook(EVENTS[2]) == cold
+        finally:
+            done.set()
+            serving.join(10)
+    assert len(served) == len(replies)  # asked once each time, never twice
 
 
 def test_a_directory_others_can_enter_is_not_used(doors: Doors) -> None:
@@ -374,3 +388,171 @@ def test_a_socket_path_too_long_to_listen_on_is_not_used(tmp_path: Path) -> None
         assert list((deep / "watchkeeper").iterdir()) == []
     finally:
         doors.remove()
+
+
+def test_a_package_planted_in_the_working_directory_is_not_the_decider(
+    doors: Doors, tmp_path: Path
+) -> None:
+    # The agent may write files where it works; the decider must not be imported from there.
+    project = tmp_path / "project"
+    planted = project / "watchkeeper" / "doors"
+    planted.mkdir(parents=True)
+    marker = tmp_path / "planted-code-ran"
+    (project / "watchkeeper" / "__init__.py").write_text(f"open({str(marker)!r}, 'w')\n")
+    (planted / "__init__.py").write_text("")
+    (planted / "decider.py").write_text(f"open({str(marker)!r}, 'w')\n")
+    for name in ("ast", "json", "socket", "threading"):
+        (project / f"{name}.py").write_text(f"open({str(marker)!r}, 'w')\n")
+    ssh = event("Bash", {"command": "rm -rf ~/.ssh"}, cwd=str(project))
+    cold = doors.hook(ssh, warm=False, cwd=project)
+    doors.hook(ssh, cwd=project)
+    doors.ready()
+    assert [doors.hook(ssh, cwd=project) for _ in range(3)] == [cold] * 3
+    assert not marker.exists()
+
+
+def test_check_reads_the_database_from_the_environment_as_the_full_command_does(
+    doors: Doors, tmp_path: Path
+) -> None:
+    url = _paused_database(tmp_path / "paused.db")
+    ls = json.dumps({"tool": "shell", "input": {"command": "ls"}}).encode()
+    argv = ["check", "--json", "--exit-code", "-"]
+    cold = doors.run(argv, ls, warm=False, cwd=tmp_path, WATCHKEEPER_DB=url)
+    assert cold.returncode == 20, cold.stdout
+    doors.run(argv, ls, cwd=tmp_path, WATCHKEEPER_DB=url)
+    doors.ready()
+    warm_run = doors.run(argv, ls, cwd=tmp_path, WATCHKEEPER_DB=url)
+    assert (warm_run.returncode, b"paused" in warm_run.stdout) == (20, True)
+
+
+def _paused_database(path: Path) -> str:
+    from watchkeeper.store.database import Store
+    from watchkeeper.store.identities import Identities
+    from watchkeeper.store.pauses import Pauses
+
+    url = f"sqlite:///{path}"
+    subprocess.run([EXE, "db", "upgrade", "--db", url], check=True, capture_output=True)
+    store = Store.open(url)
+    try:
+        ids = Identities(store)
+        ids.add_user("alice@example.com", role="approver", groups=[], password="x" * 16)
+        alice = ids.user_for(ids.issue_token("alice@example.com"))
+        assert alice is not None
+        Pauses(store).pause("all", "", "the database is being restored", alice)
+    finally:
+        store.close()
+    return url
+
+
+def test_a_database_file_replaced_under_the_decider_is_the_one_read(
+    doors: Doors, tmp_path: Path
+) -> None:
+    path = tmp_path / "wk.db"
+    url = f"sqlite:///{path}"
+    subprocess.run([EXE, "db", "upgrade", "--db", url], check=True, capture_output=True)
+    doors.hook(EVENTS[0], "--db", url)
+    doors.ready()
+    assert '"allow"' in doors.hook(EVENTS[0], "--db", url)
+    for stale in tmp_path.glob("wk.db*"):
+        stale.unlink()
+    _paused_database(path)
+    answer = doors.hook(EVENTS[0], "--db", url)
+    assert '"deny"' in answer
+    assert "paused" in answer
+
+
+def test_orders_edited_in_place_with_their_time_put_back_are_seen(
+    doors: Doors, tmp_path: Path
+) -> None:
+    orders = tmp_path / "orders.yaml"
+    orders.write_text("rules:\n  - {name: a, match: {}, decision: deny, reason: xx}\n")
+    ls = event("Bash", {"command": "ls"})
+    assert '"deny"' in doors.hook(ls, "--orders", str(orders))
+    doors.ready()
+    before = orders.stat()
+    with orders.open("r+") as f:  # same inode, same size, then the old modification time
+        f.write("rules:\n  - {name: a, match: {}, decision: allow, reason: x}\n")
+    os.utime(orders, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert orders.stat().st_size == before.st_size
+    assert '"allow"' in doors.hook(ls, "--orders", str(orders))
+
+
+def test_a_hook_whose_event_never_ends_denies_within_its_budget(doors: Doors) -> None:
+    doors.hook(EVENTS[0])
+    doors.ready()
+    environ = {**doors.env, "WATCHKEEPER_WARM": "1"}
+    started = time.monotonic()
+    with subprocess.Popen([EXE, "hook", "claude-code", "--budget", "2"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, env=environ) as hook:  # fmt: skip
+        assert hook.stdin is not None
+        hook.stdin.write(b'{"session_id": "s", ')  # and nothing more, never closed
+        hook.stdin.flush()
+        assert hook.stdout is not None
+        out = hook.stdout.read()  # the answer, and the end of output: the hook has left
+        status = hook.wait(timeout=30)
+    took = time.monotonic() - started
+    answer = json.loads(out)["hookSpecificOutput"]
+    assert (status, answer["permissionDecision"]) == (0, "deny")
+    assert "budget of 2 s" in answer["permissionDecisionReason"]
+    assert took < 15
+
+
+def test_a_hung_decider_is_stopped_and_the_door_decides_in_process(doors: Doors) -> None:
+    doors.run(["sh", "-c", "true"], b"")
+    doors.ready()
+    (pid,) = doors.pids()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        ran = doors.run(["sh", "-c", "exit 7"], b"")
+        took = time.monotonic() - started
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    assert ran.returncode == 7  # decided in process after the decider's five seconds
+    assert took < 30
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)  # stopped: the next call starts another
+
+
+def test_a_relative_transcript_is_read_from_where_the_hook_runs(
+    doors: Doors, tmp_path: Path
+) -> None:
+    orders = tmp_path / "orders.yaml"
+    orders.write_text(
+        "rules:\n"
+        "  - {name: no-deploys, match: {}, decision: deny, reason: no,\n"
+        "     when: \"action.intent.goal.contains('deploy')\"}\n"
+        "  - {name: rest, match: {}, decision: allow}\n"
+    )
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    (here / "t.jsonl").write_text(
+        json.dumps({"type": "user", "message": {"role": "user", "content": "please deploy"}}) + "\n"
+    )
+    ls = event("Bash", {"command": "ls"}, transcript_path="t.jsonl")
+    cold = doors.hook(ls, "--orders", str(orders), warm=False, cwd=here)
+    assert '"deny"' in cold
+    doors.hook(ls, "--orders", str(orders), cwd=elsewhere)  # the decider starts elsewhere
+    doors.ready()
+    assert doors.hook(ls, "--orders", str(orders), cwd=here) == cold
+
+
+def test_a_setting_the_decider_cannot_use_is_refused_in_words_without_a_process_storm(
+    doors: Doors,
+) -> None:
+    answers = [doors.hook(EVENTS[0], WATCHKEEPER_WARM_IDLE_SECONDS="1e308") for _ in range(5)]
+    for answer in answers:
+        assert '"deny"' in answer
+        assert "WATCHKEEPER_WARM_IDLE_SECONDS" in answer
+    assert len(list(doors.place.glob("*.started"))) == 1
+
+
+def test_check_on_input_that_is_not_utf8_exits_as_a_refusal(doors: Doors, tmp_path: Path) -> None:
+    bad = b'{"tool": "shell", "input": {"command": "ls \xff"}}'
+    for warm_on in (False, True, True):
+        done = doors.run(["check", "--json", "--exit-code", "-"], bad, warm=warm_on, cwd=tmp_path)
+        assert done.returncode == 20, done.stderr

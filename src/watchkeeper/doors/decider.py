@@ -67,8 +67,18 @@ def decide_text(service: Service, text: str) -> Decision:
     return service.submit(data, open_approval=False).decision
 
 
-def _fingerprint(orders: str | None) -> tuple[tuple[str, int, int, int], ...]:
-    """What the orders' files look like now: path, modification time, size and inode each."""
+Fingerprint = tuple[tuple[str, int, int, int, int, int], ...]
+
+
+def _identity(path: Path | str) -> tuple[str, int, int, int, int, int]:
+    """A file as it is now: path, device, inode, size, modification and change times (the
+    change time cannot be set back, as the modification time can)."""
+    st = os.stat(path)
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _fingerprint(orders: str | None) -> Fingerprint:
+    """What the orders' files look like now (see :func:`_identity`)."""
     from watchkeeper.orders.loader import BUILTIN_NAME, order_files
 
     if orders:
@@ -77,11 +87,15 @@ def _fingerprint(orders: str | None) -> tuple[tuple[str, int, int, int], ...]:
         from importlib import resources
 
         paths = [Path(str(resources.files("watchkeeper.orders").joinpath("builtin", BUILTIN_NAME)))]
-    found = []
-    for path in paths:
-        st = path.stat()
-        found.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
-    return tuple(found)
+    return tuple(_identity(path) for path in paths)
+
+
+def _sqlite_file(db: str | None) -> str | None:
+    """The file of a SQLite database URL, to notice it replaced; ``None`` for any other."""
+    if not db or not db.startswith("sqlite:///"):
+        return None
+    path = db.removeprefix("sqlite:///").split("?", 1)[0]
+    return path if path and path != ":memory:" else None
 
 
 def _code() -> dict[str, int]:
@@ -108,14 +122,19 @@ class Warm:
         self.db = db
         self.store: Store | None = None
         self.service: Service | None = None
-        self.seen: tuple[tuple[str, int, int, int], ...] = ()
+        self.seen: Fingerprint = ()
+        self.database: tuple[str, int, int, int, int, int] | None = None
         self.code: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def decide(self, text: str) -> Decision:
         """The decision on the action ``text``, under the orders as they are now."""
         with self.lock:
-            return decide_text(self._current(), text)
+            try:
+                return decide_text(self._current(), text)
+            except Exception:  # opened afresh for the next request: nothing half-broken kept
+                self.close()
+                raise
 
     def decision(self, text: str) -> dict[str, Any]:
         """:meth:`decide`, as JSON data: what a door in process gets."""
@@ -135,7 +154,11 @@ class Warm:
         from watchkeeper.store.database import Store
 
         Settings.from_env()  # settings that cannot be used are an error, as in a door's process
+        file = _sqlite_file(self.db)
+        if file is not None and self.store is not None and _identity(file) != self.database:
+            self.close()  # the database file was replaced: its pauses are the new file's
         if self.db and self.store is None:  # opened when first needed: a database that was down
+            self.database = _identity(file) if file is not None else None
             self.store = Store.open(self.db)  # is tried again on the next request
         now = _fingerprint(self.orders)
         if self.service is None or now != self.seen:
@@ -161,10 +184,14 @@ class Warm:
             self.code.setdefault(path, seen)
 
     def close(self) -> None:
-        if self.service is not None:
-            self.service.close()
-        if self.store is not None:
-            self.store.close()
+        service, store = self.service, self.store
+        self.service, self.store, self.seen = None, None, ()
+        if service is not None:
+            with contextlib.suppress(Exception):
+                service.close()
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.close()
 
 
 def answer(warmed: Warm, wanted: bytes, raw: bytes) -> bytes:
@@ -231,6 +258,11 @@ def serve(path: str, orders: str | None, db: str | None) -> None:
     """Answer requests at ``path`` until idle, the socket is taken away, the code changes or
     SIGTERM; then finish the requests in hand."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with contextlib.suppress(Exception):  # a decider that cannot start leaves quietly
+        _serve(path, orders, db)
+
+
+def _serve(path: str, orders: str | None, db: str | None) -> None:
     for name in warm.PER_CALL:  # each call says its own
         os.environ.pop(name, None)
     wanted = warm.key(orders, db)

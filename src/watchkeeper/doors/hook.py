@@ -18,6 +18,7 @@ timeout in the hook's settings; ``install`` does).
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal's built-in half: no enum to import
 import os
 import sys
 
@@ -96,28 +97,64 @@ def main(argv: list[str]) -> int:
     from watchkeeper.doors import warm
 
     if warm.enabled():  # a warm decider runs this hook's own code, already loaded
-        try:
-            raw = sys.stdin.buffer.read(MAX_EVENT + 1)
-            environment = options.get("environment") or os.environ.get("WATCHKEEPER_ENVIRONMENT")
-            if environment:
-                options["environment"] = environment
-            reply = warm.call(
-                "hook", tuple(options.items()), raw, timeout=budget,
-                orders=options.get("orders") or os.environ.get("WATCHKEEPER_ORDERS"),
-                db=options.get("db") or os.environ.get("WATCHKEEPER_DB"),
-            )  # fmt: skip
-        except TimeoutError:
-            _write(_deny(f"no decision within the hook's budget of {budget:g} s"))
-            return 0
-        except Exception:
-            reply = None
+        import time
+
+        started = time.monotonic()
+        with _Within(budget):  # reading the event and the decider's answer, together
+            try:
+                raw = sys.stdin.buffer.read(MAX_EVENT + 1)
+                reply = warm.call(
+                    "hook", _shared(options), raw, timeout=budget,
+                    orders=options.get("orders") or os.environ.get("WATCHKEEPER_ORDERS"),
+                    db=options.get("db") or os.environ.get("WATCHKEEPER_DB"),
+                )  # fmt: skip
+            except TimeoutError:
+                spent = f"no decision within the hook's budget of {budget:g} s"
+                reply = ("", _deny(spent).encode())
+            except Exception:  # the hook then works in its own process
+                reply = None
         if reply is not None:
             _write(reply[1].decode())
             return 0
+        budget = max(0.0, budget - (time.monotonic() - started))
     if hasattr(os, "fork"):
         _write(_forked(options, budget, raw))
         return 0
     return _threaded(options, budget, _Answer(), raw)
+
+
+def _shared(options: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The options as the decider needs them: with what this process knows and it does not
+    (the environment the call claims, where a relative transcript path starts)."""
+    given = dict(options)
+    environment = options.get("environment") or os.environ.get("WATCHKEEPER_ENVIRONMENT")
+    if environment:
+        given["environment"] = environment
+    given["cwd"] = os.getcwd()
+    return tuple(given.items())
+
+
+class _Within:
+    """``deny`` and exit once ``budget`` seconds pass inside the block, whatever the block is
+    blocked on (stdin that never ends, a decider that never answers)."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+
+    def __enter__(self) -> None:
+        if hasattr(_signal, "setitimer"):
+            budget = self.budget
+
+            def out_of_time(signum: int, frame: object) -> None:
+                _write(_deny(f"no decision within the hook's budget of {budget:g} s"))
+                os._exit(0)
+
+            _signal.signal(_signal.SIGALRM, out_of_time)
+            _signal.setitimer(_signal.ITIMER_REAL, max(budget, 0.001))
+
+    def __exit__(self, *exc: object) -> None:
+        if hasattr(_signal, "setitimer"):
+            _signal.setitimer(_signal.ITIMER_REAL, 0)
 
 
 def _cold(options: dict[str, str], raw: bytes | None) -> str:
@@ -247,6 +284,9 @@ def respond(
         raise EventError(f"the hook event is not JSON: {exc}") from None
     if not isinstance(event, dict):
         raise EventError("the hook event is not a JSON object")
+    transcript, cwd = event.get("transcript_path"), options.get("cwd")
+    if isinstance(transcript, str) and transcript and cwd:  # as the door's process would open it
+        event["transcript_path"] = os.path.join(cwd, transcript)
     kind = event.get("hook_event_name", "PreToolUse")
     environment = options.get("environment") or os.environ.get("WATCHKEEPER_ENVIRONMENT")
     action = claude_code.action_of(event, environment)

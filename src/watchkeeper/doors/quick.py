@@ -62,11 +62,12 @@ def check(args: list[str]) -> int | None:
     builtin = orders is None and not os.path.exists(LOCAL_ORDERS)
     if orders is None and not builtin:
         orders = LOCAL_ORDERS
+    db = options.get("--db") or os.environ.get("WATCHKEEPER_DB") or None
     try:
         reply = warm.call(
-            "shown", (), text.encode(), orders=orders, db=options.get("--db"), timeout=60
+            "shown", (), text.encode(), orders=orders, db=db, timeout=warm.DECIDE_SECONDS
         )
-    except TimeoutError:
+    except (TimeoutError, UnicodeEncodeError):  # stopped, or not UTF-8: the full command
         reply = None
     if reply is None:
         if not files or files[0] == "-":  # what was read is the full command's to read again

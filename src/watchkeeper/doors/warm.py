@@ -36,13 +36,18 @@ import _socket
 import os
 import stat  # loaded by os already
 import sys
+import time
 
+from watchkeeper._version import __file__ as _version_file
 from watchkeeper._version import __version__
 
 TYPE_CHECKING = False  # not typing's: see the module's docstring
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+#: The longest a decision (not a hook's wait for an approval) may take a decider: it takes
+#: milliseconds, and one that takes longer is stopped.
+DECIDE_SECONDS = 5.0
 #: The largest request or answer read: a hook event is at most 8 MiB.
 MAX_MESSAGE = 16 * 1024 * 1024
 #: Settings that are not the decider's: each call passes them itself (the environment a call
@@ -71,7 +76,8 @@ def key(orders: str | None, db: str | None, environ: Mapping[str, str] | None = 
     where = os.path.abspath(orders) if orders else None
     # A database URL may name a file relative to where the door runs.
     cwd = os.getcwd() if db else None
-    return repr((__version__, sys.executable, where, db or None, cwd, settings)).encode()
+    package = os.path.dirname(os.path.abspath(_version_file))
+    return repr((__version__, package, sys.executable, where, db or None, cwd, settings)).encode()
 
 
 def directory() -> str | None:
@@ -142,7 +148,8 @@ def call(
 
     The reply is ``(meta, text)``; ``None`` when warm deciders are off, none is running (one
     is started for the next call), or the reply is not one. ``TimeoutError`` when the decider
-    took longer than ``timeout`` seconds: by then the caller's time is spent."""
+    took longer than ``timeout`` seconds in all: it is stopped, so the next call starts
+    another, and the caller's time is spent."""
     if not enabled():
         return None
     wanted = key(orders, db)
@@ -150,19 +157,23 @@ def call(
     if path is None:
         return None
     request = frame(kind.encode(), wanted, repr(args).encode(), payload)
+    deadline = time.monotonic() + timeout
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        conn.settimeout(timeout)
         try:
+            conn.settimeout(timeout)
             conn.connect(path)
         except (FileNotFoundError, ConnectionRefusedError):
             _start(path, orders, db)
             return None
+        except OSError:  # a full backlog, a socket that is not one: work in process
+            return None
         try:
             conn.sendall(request)
             conn.shutdown(_socket.SHUT_WR)
-            answer = read_all(conn)
+            answer = read_all(conn, deadline)
         except TimeoutError:
+            _stop_hung(path)
             raise
         except OSError:
             return None
@@ -175,34 +186,87 @@ def call(
     return (meta.decode(), text) if status == b"ok" else None
 
 
-def read_all(conn: _socket.socket) -> bytes:
-    """Everything the peer sends until it shuts its side, at most :data:`MAX_MESSAGE`."""
-    chunks, size = [], 0
-    while chunk := conn.recv(1 << 16):
+def read_all(conn: _socket.socket, deadline: float | None = None) -> bytes:
+    """Everything the peer sends until it shuts its side, at most :data:`MAX_MESSAGE`, by
+    ``deadline`` (:func:`time.monotonic`) if given, else ``TimeoutError``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer in time")
+            conn.settimeout(left)
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            return b"".join(chunks)
         size += len(chunk)
         if size > MAX_MESSAGE:
             raise OSError("message too large")
         chunks.append(chunk)
-    return b"".join(chunks)
+
+
+def holder(path: str) -> int | None:
+    """The process id of the decider listening at ``path``, if one holds its lock."""
+    import fcntl
+
+    try:
+        with open(f"{path}.lock") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:  # held: the pid written in it is the holder's
+                text = lock.read().strip()
+                return int(text) if text.isdigit() else None
+    except OSError:
+        return None
+    return None
+
+
+def _stop_hung(path: str) -> None:
+    """Kill a decider that did not answer in time: the next call starts another."""
+    pid = holder(path)
+    if pid is not None and pid != os.getpid():
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            return
+
+
+#: Seconds between attempts to start a decider for one key: one that dies at start (a
+#: setting it cannot use) is not started again on every call.
+RESTART_AFTER = 10.0
 
 
 def _start(path: str, orders: str | None, db: str | None) -> None:
-    """Start a decider for the next call: detached, in a session of its own (a hook killed
-    at its budget leaves it running), its output nowhere; never an error."""
-    where = os.path.abspath(orders) if orders else ""
-    argv = [sys.executable, "-m", "watchkeeper.doors.decider", path, where, db or ""]
-    null = os.devnull
+    """Start a decider for the next call, detached (a double fork: no door waits for it, and
+    a hook killed at its budget leaves it running), its output nowhere; never an error."""
+    marker = f"{path}.started"
     try:
-        os.posix_spawn(
-            sys.executable,
-            argv,
-            os.environ,
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, null, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, null, os.O_WRONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 2, null, os.O_WRONLY, 0),
-            ],
-            setsid=True,
-        )
-    except (OSError, AttributeError):  # no posix_spawn here: no warm decider either
+        if time.time() - os.stat(marker).st_mtime < RESTART_AFTER:
+            return
+    except OSError:
+        pass
+    where = os.path.abspath(orders) if orders else ""
+    # -P: not the working directory first on the module path. It is the agent's to write,
+    # and a ./watchkeeper/ there would be imported in place of the decider.
+    argv = [sys.executable, "-P", "-m", "watchkeeper.doors.decider", path, where, db or ""]
+    try:
+        with open(marker, "w"):
+            pass
+        child = os.fork()
+    except OSError:
+        return
+    if child == 0:  # pragma: no cover - measured from outside by the tests
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
+                os.execv(sys.executable, argv)
+        finally:
+            os._exit(0)
+    try:
+        os.waitpid(child, 0)
+    except OSError:
         return

@@ -125,16 +125,47 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
 
 
+#: The most effect targets of one decision indexed (``target:``): enough to find the same
+#: table or resource again, bounded for a plan that deletes thousands.
+TARGETS_INDEXED = 20
+
+
 def subjects(event: Mapping[str, Any]) -> list[str]:
     """What an event is about, as :data:`~watchkeeper.store.schema.audit_refs` indexes it:
-    ``approval:<id>`` for the approval it names, and for each one a pause cancelled."""
+    ``approval:<id>`` for the approval it names, and for each one a pause cancelled; for an
+    action, ``agent:<name>``, ``session:<agent>/<session>`` and ``tool:<name>``; for a
+    decision, ``rule:<name>`` for each rule and ``target:<kind>:<id>`` for each effect's
+    target (the first :data:`TARGETS_INDEXED`). The handoff packet finds a session's earlier
+    actions and past decisions on the same rule, tool or target through them."""
     out = []
     approval = event.get("approval")
     if isinstance(approval, str):
         out.append(f"approval:{approval}")
-    if event.get("kind") == "pause":
+    kind = event.get("kind")
+    if kind == "pause":
         out.extend(f"approval:{a}" for a in event.get("cancelled") or () if isinstance(a, str))
-    return out
+    elif kind == "action" and isinstance(action := event.get("action"), Mapping):
+        agent, session, tool = action.get("agent"), action.get("session"), action.get("tool")
+        if _named(agent):
+            out.append(f"agent:{agent}")
+            if _named(session):
+                out.append(f"session:{agent}/{session}")
+        if _named(tool):
+            out.append(f"tool:{tool}")
+    elif kind == "decision" and isinstance(decision := event.get("decision"), Mapping):
+        out.extend(f"rule:{rule}" for rule in decision.get("rules") or () if _named(rule))
+        targets = []
+        for effect in decision.get("effects") or ():
+            target = effect.get("target") if isinstance(effect, Mapping) else None
+            if isinstance(target, Mapping) and _named(target.get("id")):
+                targets.append(f"target:{target.get('kind')}:{target['id']}")
+        out.extend(dict.fromkeys(targets[:TARGETS_INDEXED]))
+    # The index's column holds 240 characters; a longer subject is not indexed at all.
+    return list(dict.fromkeys(s for s in out if len(s) <= 240))
+
+
+def _named(value: Any) -> bool:
+    return isinstance(value, str) and len(value) > 0
 
 
 #: Work done in an append's transaction: ``work(conn, indexes)`` (the state change the events
@@ -325,15 +356,30 @@ class AuditLog:
             .where(audit_refs.c.subject == subject)
             .order_by(audit_leaves.c.idx)
         ).all()  # fmt: skip
-        out = []
-        for idx, text, digest in rows:
-            if merkle.leaf_hash(text.encode()) != bytes(digest):
-                raise ValueError(f"audit event {idx} does not match its leaf hash")
-            event = json.loads(text)
-            if subject not in subjects(event):
-                raise ValueError(f"audit event {idx} is not about {subject}")
-            out.append((int(idx), event))
-        return out
+        return [self._checked(subject, int(idx), text, bytes(digest)) for idx, text, digest in rows]
+
+    def latest_about(
+        self, conn: Connection, subject: str, before: int, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The ``limit`` latest events about ``subject`` before index ``before``, newest first,
+        each checked against its leaf hash as :meth:`about` does."""
+        rows = conn.execute(
+            select(audit_leaves.c.idx, audit_leaves.c.event, audit_leaves.c.leaf_hash)
+            .select_from(audit_refs.join(audit_leaves, audit_leaves.c.idx == audit_refs.c.idx))
+            .where(audit_refs.c.subject == subject, audit_refs.c.idx < before)
+            .order_by(audit_refs.c.idx.desc())
+            .limit(limit)
+        ).all()  # fmt: skip
+        return [self._checked(subject, int(idx), text, bytes(digest)) for idx, text, digest in rows]
+
+    @staticmethod
+    def _checked(subject: str, idx: int, text: str, digest: bytes) -> tuple[int, dict[str, Any]]:
+        if merkle.leaf_hash(text.encode()) != digest:
+            raise ValueError(f"audit event {idx} does not match its leaf hash")
+        event = json.loads(text)
+        if subject not in subjects(event):
+            raise ValueError(f"audit event {idx} is not about {subject}")
+        return idx, event
 
     def checkpoint(self, signer: Any, origin: str) -> str:
         """Sign and store a checkpoint of the log as it is; return the note.

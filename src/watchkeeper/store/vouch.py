@@ -193,9 +193,13 @@ def _same_time(row: float | None, logged: float | None) -> bool:
 
 def _refs(conn: Connection, want: Expected) -> Iterator[str]:
     """The index of which events concern which approval, against the events themselves: an
-    entry removed would hide a release, an expiry or a pause from the next release's check."""
-    stored = {(str(r[0]), int(r[1])) for r in conn.execute(select(audit_refs.c.subject,
-                                                                 audit_refs.c.idx))}  # fmt: skip
+    entry removed would hide a release, an expiry or a pause from the next release's check.
+    (The index's other subjects, an agent's or a rule's history for the handoff packet, change
+    no state; each event found through them is checked against its hash when it is read.)"""
+    query = select(audit_refs.c.subject, audit_refs.c.idx).where(
+        audit_refs.c.subject.startswith("approval:")
+    )
+    stored = {(str(r[0]), int(r[1])) for r in conn.execute(query)}
     for subject, idx in sorted(want.refs - stored):
         yield f"audit_refs lacks event {idx} about {subject}: it was removed"
     for subject, idx in sorted(stored - want.refs):
