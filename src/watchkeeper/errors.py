@@ -141,13 +141,23 @@ class AnalyzerError(WatchkeeperError):
 
 
 class ActionBlocked(WatchkeeperError):
-    """A guarded call did not run; ``decision`` holds the decision, reasons and instructions."""
+    """A guarded call did not run; ``decision`` holds the decision, reasons and instructions,
+    ``message`` one sentence to hand the model (see :mod:`watchkeeper.answer`), and for an
+    approval that ended without approving, ``answer`` what the server said about it (the
+    approval's id, the approvers' comments, instructions and constraints)."""
 
-    def __init__(self, decision: Decision) -> None:
+    def __init__(
+        self, decision: Decision, message: str | None = None, answer: dict[str, Any] | None = None
+    ) -> None:
+        from watchkeeper.answer import sentence
+
         self.decision = decision
         self.reasons = list(decision.reasons)
         self.instructions = list(decision.instructions)
-        super().__init__(decision.summary())
+        self.answer = answer or {}
+        self.approval_id: str | None = self.answer.get("approval_id")
+        self.message = message or sentence(decision.to_json())
+        super().__init__(self.message)
 
 
 class ActionDenied(ActionBlocked):

@@ -47,6 +47,10 @@ class Intent:
     plan: str | list[str] | None = None
     step: str | int | None = None
     rationale: str | None = None
+    #: What the agent is unsure of, in its own words: shown to the approver.
+    doubts: str | None = None
+    #: What the agent relied on and where its inputs came from (a ticket, a log line, a URL).
+    evidence: str | list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The intent's JSON form, without absent fields."""
@@ -60,12 +64,14 @@ def _intent_items(intent: Intent) -> list[tuple[str, Any]]:
         ("plan", intent.plan),
         ("step", intent.step),
         ("rationale", intent.rationale),
+        ("doubts", intent.doubts),
+        ("evidence", intent.evidence),
     ]
 
 
 MAX_TOOL_NAME = 256
 _ACTION_KEYS = ("agent", "session", "tool", "input", "environment", "intent", "context")
-_INTENT_KEYS = ("kind", "goal", "plan", "step", "rationale")
+_INTENT_KEYS = ("kind", "goal", "plan", "step", "rationale", "doubts", "evidence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,20 +208,15 @@ def _intent_from_json(data: Any) -> Intent | None:
     if not isinstance(data, Mapping):
         raise InvalidAction(
             "intent",
-            f"expected an object with kind, goal, plan, step, rationale; got {_json_type(data)}",
+            "expected an object with kind, goal, plan, step, rationale, doubts, evidence; "
+            f"got {_json_type(data)}",
         )
     for key in data:
         if key not in _INTENT_KEYS:
             raise InvalidAction(
                 f"intent.{key}", f"unknown field {key!r}{_suggest(str(key), _INTENT_KEYS)}"
             )
-    plan = data.get("plan")
-    if plan is not None and not (
-        isinstance(plan, str) or (isinstance(plan, list) and all(isinstance(p, str) for p in plan))
-    ):
-        raise InvalidAction(
-            "intent.plan", f"expected a string or a list of strings, got {_json_type(plan)}"
-        )
+    plan, evidence = _texts(data, "plan"), _texts(data, "evidence")
     step = data.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, str | int)):
         raise InvalidAction(
@@ -224,10 +225,25 @@ def _intent_from_json(data: Any) -> Intent | None:
     return Intent(
         kind=_opt_str(data, "kind", "intent."),
         goal=_opt_str(data, "goal", "intent."),
-        plan=cast("str | list[str] | None", plan),
+        plan=plan,
         step=step,
         rationale=_opt_str(data, "rationale", "intent."),
+        doubts=_opt_str(data, "doubts", "intent."),
+        evidence=evidence,
     )
+
+
+def _texts(data: Mapping[str, Any], key: str) -> str | list[str] | None:
+    """``intent.<key>``: a string, a list of strings, or absent."""
+    value = data.get(key)
+    if value is not None and not (
+        isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+    ):
+        raise InvalidAction(
+            f"intent.{key}", f"expected a string or a list of strings, got {_json_type(value)}"
+        )
+    return cast("str | list[str] | None", value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
+from watchkeeper.answer import back, sentence
 from watchkeeper.config import Settings
 from watchkeeper.decision import Decision
 from watchkeeper.errors import ApprovalError, Paused, Refused, Superseded, describe
@@ -70,8 +71,11 @@ class Submitted:
             "action_id": self.action_id,
             "digest": self.decision.action_digest,
         }
+        message = sentence(answer)
         if self.approval_id is not None:
             answer["approval_id"] = self.approval_id
+            message += f" Approval {self.approval_id} is open for a person to decide."
+        answer["message"] = message
         return answer
 
 
@@ -375,23 +379,24 @@ class Service:
         if view is None:
             raise ApprovalError("not_found", f"no approval {approval_id}")
         if agent is None:  # people see what they are asked to approve; agents their own answer
-            return {**view, "handoff": await offload(self._handoff, int(view["action_index"]))}
-        return dict(view)
+            return {**view, "handoff": await offload(self._handoff, view)}
+        return {**view, "answer": await offload(self._answer, view)}
 
-    def _handoff(self, index: int) -> dict[str, Any]:
-        """What the approval is about, as the log recorded it: the action as it arrived, and
-        the decision's reasons, rules, instructions and effects."""
-        found: dict[str, Any] = {}
-        for leaf in self.log.leaves(index, index + 2):
-            event = json.loads(leaf.event)
-            if leaf.kind == "action" and leaf.index == index:
-                found["action"] = event.get("action")
-            elif leaf.kind == "decision" and "action" in found:
-                decision = event.get("decision") or {}
-                found.update({k: decision.get(k) for k in
-                              ("decision", "rules", "reasons", "instructions", "effects",
-                               "environment")})  # fmt: skip
-        return found
+    def _answer(self, view: Mapping[str, Any]) -> dict[str, Any]:
+        """The agent's answer on its approval (see :mod:`watchkeeper.answer`)."""
+        instructions: list[str] = []
+        for leaf in self.log.leaves(int(view["action_index"]) + 1, int(view["action_index"]) + 2):
+            if leaf.kind == "decision":
+                found = json.loads(leaf.event).get("decision") or {}
+                instructions = [str(i) for i in found.get("instructions") or ()]
+        return back(view, instructions)
+
+    def _handoff(self, view: Mapping[str, Any]) -> dict[str, Any]:
+        """The handoff packet for the approval ``view`` (see :mod:`watchkeeper.handoff`)."""
+        from watchkeeper.handoff import Handoff
+
+        assert self.store is not None  # approvals exist only where there is a store
+        return Handoff(self.store, self.orders).packet(view)
 
     def recent_approvals(
         self, state: str = "pending", limit: int = 100, prefix: str = ""

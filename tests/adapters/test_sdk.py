@@ -113,7 +113,10 @@ def test_guard_raises_action_denied_with_instructions(tmp_path: Path) -> None:
     with pytest.raises(ActionDenied) as info:
         refund(5000)
     assert info.value.instructions == ["Offer store credit instead."]
-    assert str(info.value).startswith("deny: ")
+    # One sentence for the model, the same the doors give (watchkeeper.answer).
+    assert str(info.value) == info.value.message
+    assert info.value.message.startswith("Refused by watchkeeper (no-big-refunds): ")
+    assert "Instructions: Offer store credit instead." in info.value.message
 
 
 def test_guard_on_async_functions(wk: Watchkeeper) -> None:

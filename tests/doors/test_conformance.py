@@ -150,10 +150,11 @@ def test_held_then_denied_then_approved_alike(server: Server) -> None:
     approval = vote(base, alice, "deny", "snapshot prod-db first")
     answers = (via_hook(env, command, **PROD), via_sh(env, command, **PROD),
                via_exec(env, *command.split(), **PROD))  # fmt: skip
-    for answer in answers:
-        assert answer[0] == "deny"
-        assert "alice@example.com: snapshot prod-db first" in answer[1]
-        assert approval in answer[1]
+    for answer in answers:  # the server's answer back, word for word, at every door
+        assert answer == ("deny", (
+            f"Denied by alice@example.com (approval {approval}): snapshot prod-db first. Do not "
+            "try it another way; do what they said, or ask the user. Instructions: Snapshot "
+            "first."))  # fmt: skip
     other = "rm -rf /srv/cache"
     assert via_sh(env, other, **PROD)[0] == "deny"
     vote(base, alice, "approve")
@@ -221,7 +222,7 @@ def test_held_past_its_timeout_is_refused_alike(server: Server) -> None:
         assert decision == "deny", name
         assert reason == (
             f"Not approved: approval {approval} expired: nobody decided in time. Tell the user "
-            "it is still waiting for a person; running the same command again asks them again."
+            "it is still waiting for a person; running the same action again asks them again."
         ), name
     for again in (via_hook(env, command, **PROD), via_exec(env, *command.split(), **PROD)):
         assert again[0] == "deny"  # told once: the next run asks anew

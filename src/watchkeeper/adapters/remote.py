@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from watchkeeper import strict_json
+from watchkeeper.answer import back
 from watchkeeper.decision import Decision
 from watchkeeper.errors import (
     ActionDenied,
@@ -145,7 +146,11 @@ def enforce(remote: Remote, action: Action | Mapping[str, Any], wait: float) -> 
         if state == "pending":
             raise ApprovalPending(decision, str(approval_id))
         if state != "approved":
-            raise ActionDenied(_refused(_verdict(str(approval_id), view), decision))
+            given = view.get("answer")
+            told: dict[str, Any] = given if isinstance(given, dict) else back(view)
+            raise ActionDenied(
+                _refused(_verdict(str(approval_id), view), decision), told.get("message"), told
+            )
         grant = remote.consume(str(approval_id), decision.action_digest)
     except RemoteError as exc:
         raise ActionDenied(_refused(str(exc), decision)) from exc

@@ -18,6 +18,8 @@ import contextlib
 import json
 import os
 
+from watchkeeper import answer
+
 TYPE_CHECKING = False  # not typing's: the doors start as fast as Python does
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -135,20 +137,8 @@ def _needs_people(decision: dict[str, Any]) -> list[str]:
 
 
 def message(decision: dict[str, Any]) -> str:
-    """One plain paragraph for the model: what was decided, why, and what to do instead."""
-    kind = decision.get("decision")
-    rules = ", ".join(decision.get("rules") or ()) or "no rule"
-    reasons = " ".join(str(r) for r in (decision.get("reasons") or ())[:3])
-    said = " ".join(str(i) for i in decision.get("instructions") or ())
-    if kind == "allow":
-        return f"Allowed by watchkeeper ({rules})."
-    head = "Refused" if kind == "deny" else "Held for a person's approval"
-    text = f"{head} by watchkeeper ({rules}): {reasons}"
-    if said:
-        text += f" Instructions: {said}"
-    if kind == "deny":
-        text += " Do not try the same thing another way; tell the user what was refused and why."
-    return text
+    """One plain paragraph for the model (see :func:`watchkeeper.answer.sentence`)."""
+    return answer.sentence(decision)
 
 
 def _verdict_of(decision: dict[str, Any], held: str) -> Verdict:
@@ -180,10 +170,10 @@ def _served(
     if earlier is not None:
         state = client.get(f"/v1/approvals/{earlier['approval_id']}")
         if state.get("state") == "denied":  # told before: the same call is told again
-            return _denied(earlier, state)
+            return _ended(state)
         if state.get("state") in ("expired", "cancelled"):  # told once; the next run asks anew
             parked.drop()
-            return _lapsed(earlier, state)
+            return _ended(state)
     decision = client.post("/v1/actions", action)
     if decision.get("decision") == "allow" and isinstance(decision.get("action_id"), int):
         parked.ran(decision["action_id"])
@@ -206,10 +196,10 @@ def _served(
         return Verdict("allow", f"Approved (approval {held['approval_id']}).", ran)
     if state.get("state") in ("expired", "cancelled"):  # while this call waited
         parked.drop()
-        return _lapsed(held, state)
+        return _ended(state)
     parked.put(held)
     if state.get("state") == "denied":
-        return _denied(held, state)
+        return _ended(state)
     again = earlier is not None and earlier.get("approval_id") == held["approval_id"]
     if again:
         return Verdict(
@@ -223,25 +213,14 @@ def _served(
     )
 
 
-def _denied(held: dict[str, Any], state: dict[str, Any]) -> Verdict:
-    comments = "; ".join(
-        f"{v.get('email') or 'an approver'}: {str(v.get('comment')).rstrip('. ')}"
-        for v in state.get("votes") or () if isinstance(v, dict) and v.get("comment")
-    )  # fmt: skip
-    said = f" They said: {comments}." if comments else ""
+def _ended(state: dict[str, Any]) -> Verdict:
+    """An approval that ended without approving: what the server tells the agent, in its words
+    (or, from a server that says nothing, the same sentence made here)."""
+    told = state.get("answer")
+    said = told.get("message") if isinstance(told, dict) else None
     return Verdict(
-        "deny", f"Denied by a person (approval {held['approval_id']}).{said} Do not retry "
-        "it another way; follow what they said or ask the user.",
-    )  # fmt: skip
-
-
-def _lapsed(held: dict[str, Any], state: dict[str, Any]) -> Verdict:
-    """An approval that ended with nobody approving: it expired, or it was withdrawn."""
-    how = "expired: nobody decided in time" if state.get("state") == "expired" else "was cancelled"
-    return Verdict(
-        "deny", f"Not approved: approval {held['approval_id']} {how}. Tell the user it is still "
-        "waiting for a person; running the same command again asks them again.",
-    )  # fmt: skip
+        "deny", said if isinstance(said, str) and said else answer.back(state)["message"]
+    )
 
 
 class Parked:

@@ -27,7 +27,8 @@ from watchkeeper.orders.index import bits
 from watchkeeper.orders.model import Agent, Rule, Selector, StandingOrders
 
 _ANY = Selector()
-_INTENT_DEFAULTS = {"kind": "", "goal": "", "plan": "", "step": "", "rationale": ""}
+_INTENT_DEFAULTS = {"kind": "", "goal": "", "plan": "", "step": "", "rationale": "",
+                    "doubts": "", "evidence": ""}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
