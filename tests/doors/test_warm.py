@@ -233,6 +233,10 @@ def test_a_decider_that_hangs_is_a_deny_within_the_budget(doors: Doors) -> None:
     assert out["permissionDecision"] == "deny"
     assert "budget of 2 s" in out["permissionDecisionReason"]
     assert took < 20
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)  # stopped: the next call starts another, not the same wait again
 
 
 def test_an_impostor_that_answers_nonsense_is_not_believed(doors: Doors) -> None:
@@ -243,6 +247,7 @@ def test_an_impostor_that_answers_nonsense_is_not_believed(doors: Doors) -> None
     replies = [b"", b"garbage", warm.frame(b"ok"), warm.frame(b"error", b"", b"x")]
     served: list[bytes] = []
     with socket.socket(socket.AF_UNIX) as impostor:
+        path.unlink(missing_ok=True)  # an impostor takes the place, whatever is there
         impostor.bind(str(path))
         impostor.listen(8)
         impostor.settimeout(0.2)
@@ -357,16 +362,24 @@ def test_with_a_database_each_warm_call_is_recorded(doors: Doors, tmp_path: Path
     assert kinds.count("decision") == 4
 
 
-def test_a_decider_knows_when_its_code_changed(tmp_path: Path) -> None:
-    module = tmp_path / "module.py"
+def test_a_decider_knows_when_code_it_loaded_changed(tmp_path: Path) -> None:
+    # Any module: watchkeeper's own, or a library's upgraded under it (a parser).
+    module = tmp_path / "some_library.py"
     module.write_text("x = 1\n")
-    warmed = Warm(None, None)
-    warmed.code = {str(module): module.stat().st_mtime_ns}
-    assert not warmed.outdated()
-    os.utime(module, ns=(0, module.stat().st_mtime_ns + 1_000_000))
-    assert warmed.outdated()
-    module.unlink()
-    assert warmed.outdated()
+    sys.path.insert(0, str(tmp_path))
+    try:
+        __import__("some_library")
+        warmed = Warm(None, None)
+        warmed.note_code()
+        assert str(module) in warmed.code
+        assert not warmed.outdated()
+        os.utime(module, ns=(0, module.stat().st_mtime_ns + 1_000_000))
+        warmed.looked = 0.0  # it looks once a second
+        assert warmed.outdated()
+        assert warmed.outdated()  # for good
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("some_library", None)
 
 
 def test_netstrings_round_trip_and_refuse_what_is_not_one() -> None:
@@ -556,3 +569,35 @@ def test_check_on_input_that_is_not_utf8_exits_as_a_refusal(doors: Doors, tmp_pa
     for warm_on in (False, True, True):
         done = doors.run(["check", "--json", "--exit-code", "-"], bad, warm=warm_on, cwd=tmp_path)
         assert done.returncode == 20, done.stderr
+
+
+def test_a_database_file_replaced_by_a_copy_is_read_and_left_whole(
+    doors: Doors, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "wk.db"
+    url = f"sqlite:///{path}"
+    subprocess.run([EXE, "db", "upgrade", "--db", url], check=True, capture_output=True)
+    doors.hook(EVENTS[0], "--db", url)
+    doors.ready()
+    assert '"allow"' in doors.hook(EVENTS[0], "--db", url)
+    assert '"allow"' in doors.hook(EVENTS[0], "--db", url)
+    copy = tmp_path / "paused.db"
+    _paused_database(copy)
+    os.replace(copy, path)  # as a restore does: a new file under the old name
+    answer = doors.hook(EVENTS[0], "--db", url)
+    assert '"deny"' in answer
+    assert "paused" in answer
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+def test_a_user_keeps_at_most_eight_deciders(doors: Doors) -> None:
+    for n in range(1, 10):  # nine keys: nine settings
+        doors.hook(EVENTS[0], WATCHKEEPER_MAX_EFFECTS=str(1000 + n))
+        doors.ready(count=min(n, 8))
+    deadline = time.monotonic() + 20
+    while len([p for p in doors.pids() if _alive(p)]) > 8 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len([p for p in doors.pids() if _alive(p)]) == 8

@@ -32,6 +32,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ from watchkeeper.errors import InvalidJSON
 if TYPE_CHECKING:  # the decider's process imports them; check's in-process path does not
     from collections.abc import Iterator
 
+    from watchkeeper.orders.model import StandingOrders
     from watchkeeper.service import Service
     from watchkeeper.store.database import Store
 
@@ -90,27 +92,27 @@ def _fingerprint(orders: str | None) -> Fingerprint:
     return tuple(_identity(path) for path in paths)
 
 
-def _sqlite_file(db: str | None) -> str | None:
-    """The file of a SQLite database URL, to notice it replaced; ``None`` for any other."""
-    if not db or not db.startswith("sqlite:///"):
-        return None
-    path = db.removeprefix("sqlite:///").split("?", 1)[0]
-    return path if path and path != ":memory:" else None
-
-
 def _code() -> dict[str, int]:
-    """The modification time of each of watchkeeper's modules this process has loaded."""
+    """The modification time of each module file this process has loaded: watchkeeper's and
+    every library's (an upgraded parser must not go on deciding with its old code)."""
     found = {}
-    for name, module in list(sys.modules.items()):
+    for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
-        if path and (name == "watchkeeper" or name.startswith("watchkeeper.")):
+        if isinstance(path, str):
             with contextlib.suppress(OSError):
                 found[path] = os.stat(path).st_mtime_ns
     return found
 
 
+#: Seconds between looks at the loaded modules' files (a few hundred ``stat`` calls).
+CODE_EVERY = 1.0
+
+
 class Warm:
-    """The service for one key, reopened whenever the orders' files change."""
+    """The compiled orders for one key, loaded again whenever their files change, and the
+    service over them. A SQLite database is opened for each decision and closed after it, as
+    a door's own process does: a file held open across requests would be written to after
+    someone replaced it. Another database stays open."""
 
     def __init__(self, orders: str | None, db: str | None) -> None:
         from watchkeeper.config import Settings
@@ -120,11 +122,15 @@ class Warm:
             self.settings = Settings.from_env()
         self.orders = orders
         self.db = db
+        self.per_decision = bool(db and db.startswith("sqlite"))
+        self.loaded: StandingOrders | None = None
+        self.seen: Fingerprint = ()
         self.store: Store | None = None
         self.service: Service | None = None
-        self.seen: Fingerprint = ()
-        self.database: tuple[str, int, int, int, int, int] | None = None
         self.code: dict[str, int] = {}
+        self.looked = 0.0
+        self.changed = False
+        self.modules = 0
         self.lock = threading.Lock()
 
     def decide(self, text: str) -> Decision:
@@ -135,6 +141,9 @@ class Warm:
             except Exception:  # opened afresh for the next request: nothing half-broken kept
                 self.close()
                 raise
+            finally:
+                if self.per_decision:
+                    self.close()
 
     def decision(self, text: str) -> dict[str, Any]:
         """:meth:`decide`, as JSON data: what a door in process gets."""
@@ -142,50 +151,66 @@ class Warm:
 
     def prepare(self) -> None:
         """Load the orders and run the analyzers once, before the first request; nothing is
-        recorded."""
+        recorded, and no database is opened."""
+        from watchkeeper.gateway import Gateway
+
         with self.lock:
-            self._current().gateway.decide({"tool": "shell", "input": {"command": "true"}})
+            Gateway(self._orders()).decide({"tool": "shell", "input": {"command": "true"}})
+
+    def _orders(self) -> StandingOrders:
+        """The orders as their files are now; raise if they no longer load."""
+        from watchkeeper.orders.loader import builtin, load
+
+        now = _fingerprint(self.orders)
+        if self.loaded is None or now != self.seen:
+            self.loaded = None
+            self.close()
+            self.loaded, self.seen = (load(self.orders) if self.orders else builtin()), now
+        return self.loaded
 
     def _current(self) -> Service:
-        """The service for the orders as they are now; raise if they no longer load."""
+        """The service for the orders as they are now, over the database."""
         from watchkeeper.config import Settings
-        from watchkeeper.orders.loader import builtin, load
         from watchkeeper.service import Service
         from watchkeeper.store.database import Store
 
         Settings.from_env()  # settings that cannot be used are an error, as in a door's process
-        file = _sqlite_file(self.db)
-        if file is not None and self.store is not None and _identity(file) != self.database:
-            self.close()  # the database file was replaced: its pauses are the new file's
-        if self.db and self.store is None:  # opened when first needed: a database that was down
-            self.database = _identity(file) if file is not None else None
-            self.store = Store.open(self.db)  # is tried again on the next request
-        now = _fingerprint(self.orders)
-        if self.service is None or now != self.seen:
-            loaded = load(self.orders) if self.orders else builtin()
-            if self.service is not None:
-                self.service.close()
-            self.service, self.seen = Service.open(loaded, self.store, self.settings), now
+        loaded = self._orders()
+        if self.service is None:
+            if self.db and self.store is None:  # a database that was down is tried again
+                self.store = Store.open(self.db)
+            self.service = Service.open(loaded, self.store, self.settings)
         return self.service
 
     def outdated(self) -> bool:
-        """Whether watchkeeper's code changed under this process (reinstalled, edited)."""
+        """Whether code this process loaded changed under it (an upgrade, an edit); looked at
+        no more than once every :data:`CODE_EVERY` seconds."""
+        now = time.monotonic()
+        if self.changed or now - self.looked < CODE_EVERY:
+            return self.changed
+        self.looked = now
         for path, seen in list(self.code.items()):
             try:
-                if os.stat(path).st_mtime_ns != seen:
-                    return True
+                changed = os.stat(path).st_mtime_ns != seen
             except OSError:
-                return True
-        return False
+                changed = True
+            if changed:
+                self.changed = True  # for good: the decider leaves
+                break
+        return self.changed
 
     def note_code(self) -> None:
         """Remember the modules loaded since (the SQL parser's, on first use)."""
+        if len(sys.modules) == self.modules:
+            return
+        self.modules = len(sys.modules)
         for path, seen in _code().items():
             self.code.setdefault(path, seen)
 
     def close(self) -> None:
+        """Let the service and the database go (the compiled orders are kept)."""
         service, store = self.service, self.store
-        self.service, self.store, self.seen = None, None, ()
+        self.service, self.store = None, None
         if service is not None:
             with contextlib.suppress(Exception):
                 service.close()
@@ -289,7 +314,7 @@ def _serve(path: str, orders: str | None, db: str | None) -> None:
                     if any(t.is_alive() for t in working):
                         continue
                     return
-                thread = threading.Thread(target=_serve_one, args=(conn, warmed, wanted))
+                thread = threading.Thread(target=_serve_one, args=(conn, warmed, wanted, path))
                 working = {t for t in working if t.is_alive()} | {thread}
                 thread.start()
         finally:
@@ -307,7 +332,9 @@ def _still(path: str, inode: int) -> bool:
         return False
 
 
-def _serve_one(conn: socket.socket, warmed: Warm, wanted: bytes) -> None:
+def _serve_one(conn: socket.socket, warmed: Warm, wanted: bytes, path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.utime(f"{path}.lock")  # asked now: the least recently asked is stopped first
     with conn:
         conn.settimeout(READ_TIMEOUT)
         try:

@@ -146,6 +146,9 @@ class _Within:
             budget = self.budget
 
             def out_of_time(signum: int, frame: object) -> None:
+                from watchkeeper.doors import warm
+
+                warm.stop_asked()  # it did not answer in time: the next call starts another
                 _write(_deny(f"no decision within the hook's budget of {budget:g} s"))
                 os._exit(0)
 

@@ -56,6 +56,8 @@ PER_CALL = ("WATCHKEEPER_ENVIRONMENT", "WATCHKEEPER_WARM", "WATCHKEEPER_SESSION"
             "WATCHKEEPER_WAIT", "WATCHKEEPER_SHELL")  # fmt: skip
 #: Variables besides ``WATCHKEEPER_*`` that an answer depends on: where the user's files are.
 _PLACES = ("HOME", "XDG_STATE_HOME")
+#: Prefixes of variables that change what the decider's interpreter loads or trusts.
+_INTERPRETER = ("PYTHON", "SSL_")
 
 
 def enabled() -> bool:
@@ -70,7 +72,9 @@ def key(orders: str | None, db: str | None, environ: Mapping[str, str] | None = 
         sorted(
             (name, value)
             for name, value in (os.environ if environ is None else environ).items()
-            if (name.startswith("WATCHKEEPER_") and name not in PER_CALL) or name in _PLACES
+            if (name.startswith("WATCHKEEPER_") and name not in PER_CALL)
+            or name in _PLACES
+            or name.startswith(_INTERPRETER)
         )
     )
     where = os.path.abspath(orders) if orders else None
@@ -158,6 +162,8 @@ def call(
         return None
     request = frame(kind.encode(), wanted, repr(args).encode(), payload)
     deadline = time.monotonic() + timeout
+    global asking
+    asking = path
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         try:
@@ -178,6 +184,7 @@ def call(
         except OSError:
             return None
     finally:
+        asking = None
         conn.close()
     try:
         status, meta, text = unframe(answer)
@@ -222,6 +229,17 @@ def holder(path: str) -> int | None:
     return None
 
 
+#: The socket of the decider being asked right now, if any: a hook whose budget runs out
+#: meanwhile stops it (:func:`stop_asked`).
+asking: str | None = None
+
+
+def stop_asked() -> None:
+    """Stop the decider being asked, which has not answered in the caller's time."""
+    if asking is not None:
+        _stop_hung(asking)
+
+
 def _stop_hung(path: str) -> None:
     """Kill a decider that did not answer in time: the next call starts another."""
     pid = holder(path)
@@ -237,6 +255,40 @@ def _stop_hung(path: str) -> None:
 RESTART_AFTER = 10.0
 
 
+#: The most deciders one user keeps: starting another stops the one asked least recently.
+MOST = 8
+
+
+def _make_room(place: str) -> None:
+    """Stop the least recently asked deciders in ``place`` beyond :data:`MOST` - 1, and
+    forget the files of those long gone."""
+    import contextlib  # here: only a door that starts a decider pays for it
+
+    try:
+        names = os.listdir(place)
+    except OSError:
+        return
+    running = []
+    for name in names:
+        if not name.endswith(".sock.lock"):
+            continue
+        lock = os.path.join(place, name)
+        pid = holder(lock[: -len(".lock")])
+        try:
+            used = os.stat(lock).st_mtime  # each decider touches it on every request
+        except OSError:
+            continue
+        if pid is not None:
+            running.append((used, pid))
+        elif time.time() - used > 86400:  # nobody holds it, for a day: its decider is gone
+            for stale in (lock, lock[: -len(".lock")] + ".started"):
+                with contextlib.suppress(OSError):
+                    os.unlink(stale)
+    for _, pid in sorted(running)[: max(0, len(running) - MOST + 1)]:
+        with contextlib.suppress(OSError):
+            os.kill(pid, 15)
+
+
 def _start(path: str, orders: str | None, db: str | None) -> None:
     """Start a decider for the next call, detached (a double fork: no door waits for it, and
     a hook killed at its budget leaves it running), its output nowhere; never an error."""
@@ -246,6 +298,7 @@ def _start(path: str, orders: str | None, db: str | None) -> None:
             return
     except OSError:
         pass
+    _make_room(os.path.dirname(path))
     where = os.path.abspath(orders) if orders else ""
     # -P: not the working directory first on the module path. It is the agent's to write,
     # and a ./watchkeeper/ there would be imported in place of the decider.
