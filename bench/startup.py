@@ -114,7 +114,7 @@ def _rows(env: dict[str, str], cold: dict[str, str], event: bytes) -> list[tuple
             served = {**env, "WATCHKEEPER_SERVER": base, "WATCHKEEPER_TOKEN": key,
                       "XDG_STATE_HOME": home}  # fmt: skip
             rows.append(
-                ("hook claude-code, server mode",
+                ("hook claude-code, server mode, warm",
                  _times([EXE, "hook", "claude-code"], event, served))
             )  # fmt: skip
     check = [EXE, "check", "--json", "-"]
