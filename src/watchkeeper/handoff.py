@@ -100,6 +100,21 @@ class Handoff:
         packet["similar"] = self._similar(action, decision, index)
         return packet
 
+    def whats(self, indexes: Sequence[int]) -> dict[int, str]:
+        """:func:`what` of the actions recorded at ``indexes``, in one read."""
+        if not indexes:
+            return {}
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                select(audit_leaves.c.idx, audit_leaves.c.event)
+                .where(audit_leaves.c.idx.in_(set(indexes)), audit_leaves.c.kind == "action")
+            ).all()  # fmt: skip
+        out = {}
+        for idx, text in rows:
+            found = json.loads(text).get("action")
+            out[int(idx)] = what(found if isinstance(found, dict) else {})
+        return out
+
     # -- what was recorded --------------------------------------------------------------------
 
     def _recorded(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -408,7 +408,12 @@ class Service:
             raise ApprovalError(
                 "invalid_request", f"state {state!r} is not one of {', '.join(APPROVAL_STATES)}"
             )
-        return self.approvals.recent(None if state == "all" else state, limit, prefix)
+        found = self.approvals.recent(None if state == "all" else state, limit, prefix)
+        from watchkeeper.handoff import Handoff
+
+        assert self.store is not None  # approvals exist only where there is a store
+        whats = Handoff(self.store, self.orders).whats([int(v["action_index"]) for v in found])
+        return [{**view, "what": whats.get(int(view["action_index"]), "")} for view in found]
 
     def vote(
         self,

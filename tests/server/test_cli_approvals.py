@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from tests.conftest import raw_characters, untrusted
-from tests.server.conftest import Served
+from tests.server.conftest import ACTION, Served
 from tests.server.test_approvals import ask, people
 from watchkeeper.cli import app
 
@@ -154,7 +154,7 @@ def test_a_comment_is_shown_not_obeyed(served: Served, comment: str, seen: str) 
     assert code == 0, shown + err
     # What people see of the action (the handoff) takes the same number of lines either way.
     handoff = shown.count("\n") - voted.count("\n")
-    assert handoff == 5, shown  # tool, command, why, do first, effect
+    assert handoff == 7, shown  # deadline, tool, command, why, rule, do first, effect
     for out in (voted, shown):
         assert seen in out, out
         assert raw_characters(out) == [], out
@@ -210,3 +210,27 @@ def test_no_approvals_output_has_a_raw_control_bidi_or_invisible_character(
     assert [code for code, _, _ in runs] == [0, 0, 0, 0, 0, 1, 0, 0], runs
     for _, out, err in runs:
         assert raw_characters(out + err) == [], out + err
+
+
+def test_show_prints_the_whole_packet_and_list_says_what_each_is_about(served: Served) -> None:
+    earlier = {**ACTION, "session": "s-7", "input": {"command": "df -h /srv"}}
+    assert served.post("/v1/actions", served.agent_key, json=earlier).status_code == 200
+    intent = {"goal": "free disk on the data host", "rationale": "the disk is 97% full",
+              "doubts": "not sure the data is backed up",
+              "evidence": ["alert DISK-17"]}  # fmt: skip
+    asked = served.post("/v1/actions", served.agent_key,
+                        json={**ACTION, "session": "s-7", "intent": intent}).json()  # fmt: skip
+    code, out, err = cli(served, served.approver, "approvals", "show", asked["approval_id"])
+    assert code == 0, out + err
+    for line in ("  goal      free disk on the data host", "  because   the disk is 97% full",
+                 "  doubts    not sure the data is backed up", "  evidence  alert DISK-17",
+                 "  command   rm -rf /srv/data",
+                 "  rule      prod-irreversible-needs-two  <builtin>/default.yaml:",
+                 "  session   #"):  # fmt: skip
+        assert line in out, out
+    assert "df -h /srv" in out
+    assert "  deadline  " in out
+    code, listed, err = cli(served, served.approver, "approvals", "list")
+    assert code == 0, listed + err
+    assert "about" in listed
+    assert "rm -rf" in listed

@@ -153,26 +153,79 @@ def _show(view: dict[str, Any], console: Console) -> None:
 
 
 def _handoff(handoff: dict[str, Any]) -> list[Text]:
-    """What the agent wants, why it was held, and what it would really do."""
+    """The packet: what the agent wants and why, what it would really do and how to undo it,
+    the rules that asked, and what came before."""
     lines: list[Text] = []
     found = handoff.get("action")
     action: dict[str, Any] = found if isinstance(found, dict) else {}
     given: dict[str, Any] = action["input"] if isinstance(action.get("input"), dict) else {}
     intent: dict[str, Any] = action["intent"] if isinstance(action.get("intent"), dict) else {}
+    agent = handoff.get("agent") if isinstance(handoff.get("agent"), dict) else {}
+    if agent and agent.get("owner"):
+        lines.append(text(f"  owner     {agent['owner']}"))
+    if handoff.get("deadline"):
+        lines.append(text(f"  deadline  {_when(handoff['deadline'])}"))
     where = handoff.get("environment") or action.get("environment") or "-"
     if action:
         lines.append(text(f"  tool      {action.get('tool')}  environment {where}"))
-    goal = intent.get("goal")
-    if goal:
-        lines.append(text(f"  goal      {goal}"))
+    lines += _intent(intent)
+    effects = [e for e in handoff.get("effects") or () if isinstance(e, dict)]
     for key in ("command", "statement", "sql", "query"):
         if isinstance(given.get(key), str):
-            lines.append(text(f"  {key:<9} {given[key]}"))
+            lines.append(Text.assemble(text(f"  {key:<9} "), _marked(given[key], key, effects)))
     for reason in handoff.get("reasons") or ():
         lines.append(text(f"  why       {reason}"))
+    for rule in handoff.get("asking") or ():
+        owner = f", owner {rule['owner']}" if rule.get("owner") else ""
+        lines.append(text(f"  rule      {rule.get('name')}{owner}  {rule.get('source') or ''}"))
     for said in handoff.get("instructions") or ():
         lines.append(text(f"  do first  {said}"))
-    for effect in handoff.get("effects") or ():
+    lines += _effects(effects)
+    for label, key in (("session", "session"), ("before", "similar")):
+        for entry in (handoff.get(key) or [])[:5]:
+            lines.append(text(f"  {label:<9} {_past(entry)}"))
+    return lines
+
+
+def _intent(intent: dict[str, Any]) -> list[Text]:
+    """What the agent said it is doing, in its own words."""
+    lines = []
+    for label, key in (("goal", "goal"), ("plan", "plan"), ("step", "step"),
+                       ("because", "rationale"), ("doubts", "doubts"),
+                       ("evidence", "evidence")):  # fmt: skip
+        value = intent.get(key)
+        if isinstance(value, list):
+            value = "; ".join(str(v) for v in value)
+        if value not in (None, ""):
+            lines.append(text(f"  {label:<9} {value}"))
+    return lines
+
+
+def _marked(value: str, field: str, effects: list[dict[str, Any]]) -> Text:
+    """``value`` with what each effect reads of it in reverse video, every character that is
+    not plainly visible escaped."""
+    spans = sorted(
+        (span["start"], span["end"])
+        for e in effects
+        if isinstance(span := e.get("span"), dict) and span.get("field") == field
+        and isinstance(span.get("start"), int) and isinstance(span.get("end"), int)
+        and 0 <= span["start"] < span["end"] <= len(value)
+    )  # fmt: skip
+    out, at = Text(), 0
+    for start, end in spans:
+        start = max(start, at)
+        if start >= end:
+            continue
+        out.append_text(text(value[at:start]))
+        out.append_text(text(value[start:end], "reverse"))
+        at = end
+    out.append_text(text(value[at:]))
+    return out
+
+
+def _effects(effects: list[dict[str, Any]]) -> list[Text]:
+    lines = []
+    for effect in effects:
         target = effect.get("target") or {}
         attributes = effect.get("attributes") or {}
         summary = attributes.get("summary")
@@ -193,13 +246,38 @@ def _handoff(handoff: dict[str, Any]) -> list[Text]:
     return lines
 
 
+def _past(entry: dict[str, Any]) -> str:
+    """One earlier action: ``#12 ask, denied: shell: rm -rf /srv/cache (failed)``."""
+    decided = str(entry.get("decision") or "?")
+    if entry.get("approval"):
+        decided += f", {entry['approval']}"
+    ended = f" ({', '.join(entry['outcomes'])})" if entry.get("outcomes") else ""
+    return f"#{entry.get('index')} {decided}: {entry.get('what')}{ended}"
+
+
+def _when(epoch: object) -> str:
+    """An epoch time as UTC, with how far off it is."""
+    import datetime
+    import time
+
+    try:
+        at = float(str(epoch))
+    except ValueError:
+        return str(epoch)
+    stamp = datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    left = at - time.time()
+    far = f"in {plural(max(1, round(left / 60)), 'minute')}" if left > 0 else "passed"
+    return f"{stamp} ({far})"
+
+
 def _table(rows: list[dict[str, Any]]) -> Table:
     # The id whole, never cut or wrapped: it is what people copy into the next command.
     whole = Column("id", no_wrap=True, min_width=32, overflow="ignore")
-    table = Table(whole, "state", "agent", "approvals so far", "votes")
+    table = Table(whole, "state", "agent", "about", "approvals so far", "votes")
     for view in rows:
         votes = ", ".join(f"{v['email']}:{v['vote']}" for v in view.get("votes") or ())
-        cells = (view["id"], view["state"], view["agent"], _requirements(view), votes)
+        cells = (view["id"], view["state"], view["agent"], view.get("what") or "",
+                 _requirements(view), votes)  # fmt: skip
         table.add_row(*(text(cell) for cell in cells))
     return table
 
