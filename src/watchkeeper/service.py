@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -380,16 +379,7 @@ class Service:
             raise ApprovalError("not_found", f"no approval {approval_id}")
         if agent is None:  # people see what they are asked to approve; agents their own answer
             return {**view, "handoff": await offload(self._handoff, view)}
-        return {**view, "answer": await offload(self._answer, view)}
-
-    def _answer(self, view: Mapping[str, Any]) -> dict[str, Any]:
-        """The agent's answer on its approval (see :mod:`watchkeeper.answer`)."""
-        instructions: list[str] = []
-        for leaf in self.log.leaves(int(view["action_index"]) + 1, int(view["action_index"]) + 2):
-            if leaf.kind == "decision":
-                found = json.loads(leaf.event).get("decision") or {}
-                instructions = [str(i) for i in found.get("instructions") or ()]
-        return back(view, instructions)
+        return {**view, "answer": self._answer(view)}
 
     def _handoff(self, view: Mapping[str, Any]) -> dict[str, Any]:
         """The handoff packet for the approval ``view`` (see :mod:`watchkeeper.handoff`)."""
@@ -397,6 +387,15 @@ class Service:
 
         assert self.store is not None  # approvals exist only where there is a store
         return Handoff(self.store, self.orders).packet(view)
+
+    def _answer(self, view: Mapping[str, Any]) -> dict[str, Any]:
+        """The agent's answer on its approval (see :mod:`watchkeeper.answer`), with the
+        instructions of the rules that asked. From the orders, not the log: every waiter woken
+        at once (a pause) is answered without a read each."""
+        rules = {rule.name: rule for rule in self.orders.rules}
+        asked = [r.get("rule") for r in view.get("required") or () if isinstance(r, Mapping)]
+        said = [rules[name].instructions for name in dict.fromkeys(asked) if name in rules]
+        return back(view, [text for text in said if text])
 
     def recent_approvals(
         self, state: str = "pending", limit: int = 100, prefix: str = ""

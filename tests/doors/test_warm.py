@@ -157,7 +157,9 @@ def test_a_warm_call_loads_none_of_the_decision_code(doors: Doors) -> None:
         "sys.argv = ['watchkeeper', 'hook', 'claude-code']\n"
         "from watchkeeper.cli import main\nmain()\n"
     )
-    environ = {**doors.env, "WATCHKEEPER_WARM": "1"}
+    # Without the coverage measurement of the tests' own runs, which loads modules of its own.
+    environ = {k: v for k, v in doors.env.items() if not k.startswith("COVERAGE")}
+    environ["WATCHKEEPER_WARM"] = "1"
     done = subprocess.run([str(Path(EXE).with_name("python3")), "-c", probe],
                           input=json.dumps(EVENTS[0]).encode(), capture_output=True,
                           env=environ, timeout=60, check=False)  # fmt: skip
