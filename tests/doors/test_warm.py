@@ -596,10 +596,29 @@ def test_a_database_file_replaced_by_a_copy_is_read_and_left_whole(
 
 
 def test_a_user_keeps_at_most_eight_deciders(doors: Doors) -> None:
-    for n in range(1, 10):  # nine keys: nine settings
-        doors.hook(EVENTS[0], WATCHKEEPER_MAX_EFFECTS=str(1000 + n))
-        doors.ready(count=min(n, 8))
-    deadline = time.monotonic() + 20
-    while len([p for p in doors.pids() if _alive(p)]) > 8 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert len([p for p in doors.pids() if _alive(p)]) == 8
+    # Eight deciders already hold their locks (stand-ins: a process holding each lock, as a
+    # decider does); the oldest asked is stopped when a ninth starts.
+    doors.place.mkdir(mode=0o700)
+    holders = []
+    code = ("import fcntl, os, sys, time\nf = open(sys.argv[1], 'a+')\n"
+            "fcntl.flock(f, fcntl.LOCK_EX)\nf.truncate(0)\nf.write(str(os.getpid()))\n"
+            "f.flush()\nprint('held', flush=True)\ntime.sleep(120)\n")  # fmt: skip
+    try:
+        for n in range(8):
+            lock = doors.place / f"stand-in-{n}.sock.lock"
+            argv = [sys.executable, "-c", code, str(lock)]
+            holder = subprocess.Popen(argv, stdout=subprocess.PIPE, env={"PATH": "/usr/bin"})
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == b"held\n"
+            os.utime(lock, (1000 + n, 1000 + n))  # asked longest ago: stand-in-0
+            holders.append(holder)
+        doors.hook(EVENTS[0])  # a ninth key: a decider starts, and room is made for it
+        assert holders[0].wait(timeout=20) == -signal.SIGTERM
+        assert all(h.poll() is None for h in holders[1:])
+        doors.ready()
+    finally:
+        for holder in holders:
+            holder.kill()
+            holder.wait()
+            if holder.stdout is not None:
+                holder.stdout.close()

@@ -300,10 +300,10 @@ def _serve(path: str, orders: str | None, db: str | None) -> None:
             with contextlib.suppress(Exception):
                 warmed.prepare()
                 from watchkeeper import terminal  # noqa: F401 - loaded now, not on a request
-                from watchkeeper.analyzers import lazy
                 from watchkeeper.doors import hook  # noqa: F401
 
-                lazy.sql()
+                # The SQL parser is left to the first statement (see analyzers/lazy.py): most
+                # sessions never send one, and it is the dearest import there is.
             warmed.note_code()
             server.settimeout(warmed.settings.warm_idle_seconds)
             inode = os.stat(path).st_ino
