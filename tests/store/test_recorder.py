@@ -91,7 +91,7 @@ def run(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[s
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")},
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src"), "WATCHKEEPER_WARM": "0"},
         check=False,
     )
 
