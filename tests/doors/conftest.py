@@ -63,6 +63,21 @@ def server(
         store.close()
 
 
+def pause_everything(url: str) -> None:
+    """A pause of everything in the database at ``url``, by an approver made for it."""
+    from watchkeeper.store.pauses import Pauses
+
+    store = Store.open(url)
+    try:
+        ids = Identities(store)
+        ids.add_user("alice@example.com", role="approver", groups=[], password="x" * 16)
+        alice = ids.user_for(ids.issue_token("alice@example.com"))
+        assert alice is not None
+        Pauses(store).pause("all", "", "the database is being restored", alice)
+    finally:
+        store.close()
+
+
 def held_for(reason: str) -> str:
     """The approval a door's answer says the call is held for."""
     return reason.split("eld for approval ")[1].split(":")[0]  # Held, or Still held

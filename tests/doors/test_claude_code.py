@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.doors.conftest import cast, held_for
+from tests.doors.conftest import cast, held_for, pause_everything
 from watchkeeper.doors.claude_code import action_of, latest_request
 
 EXE = str(Path(sys.executable).with_name("watchkeeper"))
@@ -343,19 +343,7 @@ def test_embedded_with_a_database_records_each_call(tmp_path: Path) -> None:
 
 
 def test_embedded_with_a_database_honours_a_pause_there(store_url: str) -> None:
-    from watchkeeper.store.database import Store
-    from watchkeeper.store.identities import Identities
-    from watchkeeper.store.pauses import Pauses
-
-    store = Store.open(store_url)
-    try:
-        ids = Identities(store)
-        ids.add_user("alice@example.com", role="approver", groups=[], password="x" * 16)
-        alice = ids.user_for(ids.issue_token("alice@example.com"))
-        assert alice is not None
-        Pauses(store).pause("all", "", "the database is being restored", alice)
-    finally:
-        store.close()
+    pause_everything(store_url)
     decision, reason = decided(hook(event("Bash", {"command": "ls"}), "--db", store_url)[1])
     assert decision == "deny"
     assert "everything is paused" in reason

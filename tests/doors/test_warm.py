@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.doors.conftest import pause_everything
 from watchkeeper.doors import warm
 from watchkeeper.doors.decider import Warm, stop
 
@@ -440,22 +441,16 @@ def test_check_reads_the_database_from_the_environment_as_the_full_command_does(
     assert (warm_run.returncode, b"paused" in warm_run.stdout) == (20, True)
 
 
-def _paused_database(path: Path) -> str:
-    from watchkeeper.store.database import Store
-    from watchkeeper.store.identities import Identities
-    from watchkeeper.store.pauses import Pauses
-
+def _database(path: Path) -> str:
+    """A new database at ``path``, upgraded; its URL."""
     url = f"sqlite:///{path}"
     subprocess.run([EXE, "db", "upgrade", "--db", url], check=True, capture_output=True)
-    store = Store.open(url)
-    try:
-        ids = Identities(store)
-        ids.add_user("alice@example.com", role="approver", groups=[], password="x" * 16)
-        alice = ids.user_for(ids.issue_token("alice@example.com"))
-        assert alice is not None
-        Pauses(store).pause("all", "", "the database is being restored", alice)
-    finally:
-        store.close()
+    return url
+
+
+def _paused_database(path: Path) -> str:
+    url = _database(path)
+    pause_everything(url)
     return url
 
 
@@ -463,8 +458,7 @@ def test_a_database_file_replaced_under_the_decider_is_the_one_read(
     doors: Doors, tmp_path: Path
 ) -> None:
     path = tmp_path / "wk.db"
-    url = f"sqlite:///{path}"
-    subprocess.run([EXE, "db", "upgrade", "--db", url], check=True, capture_output=True)
+    url = _database(path)
     doors.hook(EVENTS[0], "--db", url)
     doors.ready()
     assert '"allow"' in doors.hook(EVENTS[0], "--db", url)
@@ -579,8 +573,7 @@ def test_a_database_file_replaced_by_a_copy_is_read_and_left_whole(
     import sqlite3
 
     path = tmp_path / "wk.db"
-    url = f"sqlite:///{path}"
-    subprocess.run([EXE, "db", "upgrade", "--db", url], check=True, capture_output=True)
+    url = _database(path)
     doors.hook(EVENTS[0], "--db", url)
     doors.ready()
     assert '"allow"' in doors.hook(EVENTS[0], "--db", url)
