@@ -346,27 +346,48 @@ def _project_script(run: Invocation) -> bool:
 
 #: A string or number written out: no escapes, interpolation, quotes or backticks inside.
 _LITERAL = r"""(?:-?\d+(?:\.\d+)?|'[^'"\\`$\n]*'|"[^'"\\`$\n]*")"""
-#: The call that prints, per language: Python's print, JavaScript's console.log. Perl's and
-#: Ruby's strings interpolate code ("@{[…]}", "#{…}"): none of theirs is plain.
+#: Perl's and Ruby's double-quoted strings interpolate code ("@{[…]}", "#{…}"): only their
+#: single-quoted strings and numbers are plain.
+_SINGLE_QUOTED = r"""(?:-?\d+(?:\.\d+)?|'[^'"\\`$\n]*')"""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Printer:
+    """How a language prints: its calls, the literals that are plain in it, and the options
+    that change nothing a one-liner does (not ``-i``: it then runs its input as code)."""
+
+    calls: str
+    literal: str
+    quiet: frozenset[str] = frozenset()
+    bare: bool = False  # the call may go without parentheses: `puts 'x'`, `print 'x'`
+
+
+_PYTHON = _Printer("print", _LITERAL, frozenset({"-I", "-E", "-s", "-S", "-B", "-u", "-q"}))
 _PRINTS = {
-    **dict.fromkeys(("python", "python3", "python2"), "print"),
-    **dict.fromkeys(("node", "nodejs", "bun"), "console.log"),
+    **dict.fromkeys(("python", "python3", "python2"), _PYTHON),
+    **dict.fromkeys(("node", "nodejs", "bun"), _Printer(r"console\.log", _LITERAL)),
+    "ruby": _Printer("puts|print|p", _SINGLE_QUOTED, frozenset({"-w", "-W"}), bare=True),
+    "perl": _Printer("print", _SINGLE_QUOTED, frozenset({"-w", "-W"}), bare=True),
 }
-#: Options that change nothing a one-liner does (not -i: it then runs its input as code).
-_QUIET_OPTIONS = frozenset({"-I", "-E", "-s", "-S", "-B", "-u", "-q"})
 #: Variables that load code at start-up, before the one-liner.
-_STARTUP = re.compile(r"^(PYTHON|NODE_|LD_|BUN_)")
+_STARTUP = re.compile(r"^(PYTHON|NODE_|LD_|BUN_|RUBY|PERL)")
 
 
 def _prints_only(run: Invocation, flag: str, code: str) -> bool:
-    """Whether the code given to ``-c``/``-e`` is nothing but prints of literals."""
-    call = _PRINTS.get(run.base)
-    if call is None or flag not in run.args or any(_STARTUP.match(k) for k in run.variables):
+    """Whether the code given to ``-c``/``-e``, or on stdin (``python3 <<EOF``), is nothing but
+    prints of literals."""
+    printer = _PRINTS.get(run.base)
+    if printer is None or any(_STARTUP.match(k) for k in run.variables):
         return False
-    at = run.args.index(flag)
-    if run.args[at + 2 :] or any(a not in _QUIET_OPTIONS for a in run.args[:at]):
+    if flag in run.args:
+        at = run.args.index(flag)
+        if run.args[at + 2 :] or any(a not in printer.quiet for a in run.args[:at]):
+            return False
+    elif any(a not in printer.quiet and a != "-" for a in run.args):
         return False
-    printed = rf"\s*{re.escape(call)}\(\s*(?:{_LITERAL}(?:\s*,\s*{_LITERAL})*)?\s*\)\s*"
+    lits = rf"{printer.literal}(?:\s*,\s*{printer.literal})*"
+    bare = rf"|\s+{lits}" if printer.bare else ""
+    printed = rf"\s*(?:{printer.calls})(?:\(\s*(?:{lits})?\s*\){bare})\s*"
     return re.fullmatch(rf"(?:{printed}[;\n])*{printed};?\s*", code) is not None
 
 
