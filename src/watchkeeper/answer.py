@@ -107,3 +107,33 @@ def _message(
     more = f" ({waiting})" if isinstance(waiting, str) and waiting else ""
     return (f"Held for approval {approval}: nobody has decided yet{more}. Run the same action "
             "again once it is approved, or do something else meanwhile.")  # fmt: skip
+
+
+def case_back(view: Mapping[str, Any]) -> dict[str, Any]:
+    """What the agent receives about its case ``view`` (``Cases.get``'s form): ``case_id``,
+    ``state``, who holds or closed it, the person's ``notes`` and the ``message``."""
+    state = str(view.get("state"))
+    case = str(view.get("id"))
+    notes = str(view.get("notes") or "")
+    by = view.get("closed_by") or view.get("claimed_by")
+    if state == "handed_back":
+        message = (
+            f"Handed back by {by} (case {case}) with these notes: {notes} "
+            "Go on with the conversation as the notes say, and nothing beyond them."
+        )
+    elif state == "resolved":
+        message = (
+            f"Resolved by {by} (case {case}): {notes} A person dealt with it: tell the "
+            "customer it is handled, as the notes say, and do not act on it yourself."
+        )
+    elif state == "claimed":
+        message = (
+            f"A person, {by}, is working on case {case}. Tell the customer a person has it, "
+            "and wait for their answer; do not act on it yourself."
+        )
+    else:
+        message = (
+            f"Case {case} waits for a person. Tell the customer it has been handed to a "
+            "person, and wait for their answer; do not act on it yourself."
+        )
+    return {"case_id": case, "state": state, "by": by, "notes": notes, "message": message}

@@ -79,6 +79,10 @@ class OutcomeError(Refused):
     """An outcome report that cannot be recorded."""
 
 
+class CaseError(Refused):
+    """A case that cannot be opened, claimed, released, resolved or handed back."""
+
+
 class RemoteError(WatchkeeperError):
     """The server could not be reached or refused a request; the message says which."""
 

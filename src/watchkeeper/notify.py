@@ -83,6 +83,8 @@ def summary(kind: str, payload: Mapping[str, Any]) -> str:
         )
     if kind == "approval_expired":
         return f"approval {approval} for {agent} expired: nobody decided in time"
+    if kind == "case_opened":
+        return f"{agent} hands a case to a person ({payload.get('case')}): {payload.get('summary')}"
     if kind == "pause":
         where = f"{payload.get('scope')} {payload.get('target') or ''}".strip()
         return f"PAUSED {where} by {by}: {reason}"
@@ -114,8 +116,10 @@ class Deliverer:
         self.timeout = timeout
 
     def link(self, payload: Mapping[str, Any]) -> str | None:
-        approval = payload.get("approval")
-        return f"{self.public_url}/v1/approvals/{approval}" if approval else None
+        approval, case = payload.get("approval"), payload.get("case")
+        if approval:
+            return f"{self.public_url}/v1/approvals/{approval}"
+        return f"{self.public_url}/v1/cases/{case}" if case else None
 
     def deliver(self, item: Notification) -> None:
         channel = self.channels.get(item.channel)

@@ -29,10 +29,10 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from watchkeeper.answer import back, sentence
+from watchkeeper.answer import back, case_back, sentence
 from watchkeeper.config import Settings
 from watchkeeper.decision import Decision
-from watchkeeper.errors import ApprovalError, Paused, Refused, Superseded, describe
+from watchkeeper.errors import ApprovalError, CaseError, Paused, Refused, Superseded, describe
 from watchkeeper.gateway import Gateway
 from watchkeeper.models import Action
 from watchkeeper.orders.model import StandingOrders
@@ -153,6 +153,7 @@ class Service:
             return
         from watchkeeper.store.approvals import Approvals
         from watchkeeper.store.audit import AuditLog
+        from watchkeeper.store.cases import Cases
         from watchkeeper.store.identities import Identities
         from watchkeeper.store.outbox import Outbox
         from watchkeeper.store.outcomes import Outcomes
@@ -169,6 +170,7 @@ class Service:
         self.approvals = Approvals(store, orders.groups, self.waiter, outbox, loud=channels,
                                    pauses=self.pauses, sealer=self.recorder.signer)  # fmt: skip
         self.outcomes = Outcomes(store)
+        self.cases = Cases(store, self.waiter, outbox, channels)
         self.log = AuditLog(store)
 
     @classmethod
@@ -432,6 +434,48 @@ class Service:
     def outcome(self, action_id: int, agent: str, status: str, detail: str = "") -> dict[str, Any]:
         """The agent that ran an action reports what happened."""
         return self.outcomes.report(action_id, agent, status, detail)
+
+    # -- cases ------------------------------------------------------------------------------
+
+    def open_case(self, agent: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """An agent hands a conversation to a person (see :mod:`watchkeeper.store.cases`)."""
+        return {**(view := self.cases.open(agent, body)), "answer": case_back(view)}
+
+    async def case(
+        self, case_id: str, viewer: Viewer, *, wait: float = 0.0, offload: Offload
+    ) -> dict[str, Any]:
+        """The case as ``viewer`` may see it: an agent only its own, with its ``answer``;
+        people every case. With ``wait`` (seconds, at most :data:`MAX_WAIT`) the answer waits
+        for the case's state to change; waits count against ``max_waits_per_agent``."""
+        agent = viewer if isinstance(viewer, str) else None
+        view = await offload(lambda: self.cases.get(case_id))
+        if view is not None and (agent is None or view["agent"] == agent) and wait > 0:
+            who = f"agent {agent!r}" if agent is not None else viewer.email  # type: ignore[union-attr]
+            with self.waits.slot(who):
+                view = await self.cases.waited(case_id, min(wait, MAX_WAIT), offload)
+        if view is None or (agent is not None and view["agent"] != agent):
+            mine = " of yours" if agent is not None else ""
+            raise CaseError("not_found", f"no case {case_id}{mine}")
+        return {**view, "answer": case_back(view)} if agent is not None else view
+
+    def recent_cases(
+        self, state: str = "active", limit: int = 100, agent: str = "", prefix: str = ""
+    ) -> list[dict[str, Any]]:
+        """Cases for people: the queue (``active``: open and claimed, oldest first), one
+        state, or ``all``; one agent's; those whose id starts with ``prefix``."""
+        return self.cases.recent(state, limit, agent, prefix)
+
+    def change_case(
+        self, case_id: str, person: User, change: str, notes: str = ""
+    ) -> dict[str, Any]:
+        """A person's step on a case: ``claim``, ``release``, ``resolve`` or ``hand_back``."""
+        steps = {"claim": lambda: self.cases.claim(case_id, person),
+                 "release": lambda: self.cases.release(case_id, person, notes),
+                 "resolve": lambda: self.cases.resolve(case_id, person, notes),
+                 "hand_back": lambda: self.cases.hand_back(case_id, person, notes)}  # fmt: skip
+        if change not in steps:
+            raise CaseError("invalid_request", f"{change!r} is not one of {', '.join(steps)}")
+        return steps[change]()
 
     # -- the kill switch --------------------------------------------------------------------
 

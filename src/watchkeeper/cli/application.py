@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from watchkeeper import __version__
-from watchkeeper.cli import approvals, audit, decide, identities, install, serve, terraform
+from watchkeeper.cli import approvals, audit, cases, decide, identities, install, serve, terraform
 from watchkeeper.cli.shared import out, shown_lines
 from watchkeeper.errors import WatchkeeperError
 
@@ -65,6 +65,7 @@ app.add_typer(identities.agents_app, name="agents")
 app.add_typer(identities.users_app, name="users")
 app.add_typer(approvals.approvals_app, name="approvals")
 app.add_typer(approvals.pause_app, name="pause")
+app.add_typer(cases.cases_app, name="cases")
 app.command("resume")(approvals.resume)
 app.add_typer(install.install_app, name="install")
 app.add_typer(terraform.terraform_app, name="terraform")

@@ -117,19 +117,20 @@ def _requirements(view: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _resolve(server: str, token: str | None, given: str) -> str:
-    """The approval id ``given`` names: itself, or the one approval whose id starts with it
-    (as git takes a commit); refused, naming the candidates, when that is not exactly one."""
+def _resolve(server: str, token: str | None, given: str, kind: str = "approval") -> str:
+    """The id of the approval (or case, by ``kind``) ``given`` names: itself, or the one whose
+    id starts with it (as git takes a commit); refused, naming the candidates, when that is
+    not exactly one."""
     if len(given) == 32:
         return given
     query = {"state": "all", "prefix": given, "limit": 10}
-    found = call(server, token, "GET", "/v1/approvals", params=query).get("approvals") or []
+    found = call(server, token, "GET", f"/v1/{kind}s", params=query).get(f"{kind}s") or []
     ids = [str(a.get("id")) for a in found]
     if len(ids) == 1:
         return ids[0]
     if not ids:
-        _fail(f"no approval id starts with {given!r}; `watchkeeper approvals list --state all`", 1)
-    _fail(f"{given!r} is the start of {plural(len(ids), 'approval id')} ({', '.join(ids)}); "
+        _fail(f"no {kind} id starts with {given!r}; `watchkeeper {kind}s list --state all`", 1)
+    _fail(f"{given!r} is the start of {plural(len(ids), f'{kind} id')} ({', '.join(ids)}); "
           "give more of it")  # fmt: skip
 
 

@@ -8,6 +8,9 @@ database.
     POST /v1/approvals/{id}/votes       people vote: approve or deny, once each
     POST /v1/approvals/{id}/consume     the requesting agent takes its grant, once
     POST /v1/actions/{id}/outcome       the agent reports what happened when it ran
+    POST /v1/cases, GET /v1/cases[/{id}], POST /v1/cases/{id}/claim|release|resolve|hand-back
+                                        an agent hands a conversation to a person, who takes
+                                        it and resolves it or hands it back with notes
     POST /v1/pause, DELETE /v1/pause/{id}, GET /v1/pause
                                         the kill switch: people pause everything, an agent or
                                         a session, and resume with a reason

@@ -132,7 +132,8 @@ TARGETS_INDEXED = 20
 
 def subjects(event: Mapping[str, Any]) -> list[str]:
     """What an event is about, as :data:`~watchkeeper.store.schema.audit_refs` indexes it:
-    ``approval:<id>`` for the approval it names, and for each one a pause cancelled; for an
+    ``approval:<id>`` for the approval it names, and for each one a pause cancelled;
+    ``case:<id>`` for the case it names; for an
     action, ``agent:<name>``, ``session:<agent>/<session>`` and ``tool:<name>``; for a
     decision, ``rule:<name>`` for each rule and ``target:<kind>:<id>`` for each effect's
     target (the first :data:`TARGETS_INDEXED`). The handoff packet finds a session's earlier
@@ -141,6 +142,9 @@ def subjects(event: Mapping[str, Any]) -> list[str]:
     approval = event.get("approval")
     if isinstance(approval, str):
         out.append(f"approval:{approval}")
+    case = event.get("case")
+    if isinstance(case, str):
+        out.append(f"case:{case}")
     kind = event.get("kind")
     if kind == "pause":
         out.extend(f"approval:{a}" for a in event.get("cancelled") or () if isinstance(a, str))

@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -181,3 +182,19 @@ outbox = Table(
 
 #: Tables whose rows are never updated or deleted (the head's size only grows, by update).
 APPEND_ONLY = ("audit_leaves", "audit_nodes", "audit_checkpoints")
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("agent", String(200), nullable=False),
+    Column("session", String(200), nullable=True),
+    Column("state", String(16), nullable=False),  # open | claimed | resolved | handed_back
+    Column("details", Text, nullable=False),  # JSON: what the agent said (store/cases.py)
+    Column("claimed_by", String(320), nullable=True),
+    Column("notes", Text, nullable=True),  # the person's, when it was resolved or handed back
+    Column("closed_by", String(320), nullable=True),
+    Column("created_at", Float, nullable=False),  # epoch seconds on the database's clock
+    Column("updated_at", Float, nullable=False),
+    Index("cases_queue", "state", "created_at"),
+)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from watchkeeper.server.routes import actions, approvals, audit, operations, pauses
+from watchkeeper.server.routes import actions, approvals, audit, cases, operations, pauses
 
 #: Every route of the API, in the order the contract lists them.
 ROUTERS: tuple[APIRouter, ...] = (
     actions.router,
     approvals.router,
+    cases.router,
     pauses.router,
     audit.router,
     operations.router,
