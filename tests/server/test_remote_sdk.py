@@ -259,3 +259,41 @@ def test_remote_mode_refuses_what_needs_local_orders(
         wk.explain({"tool": "shell", "input": {"command": "ls"}})
     with pytest.raises(UsageError, match="http"):
         Watchkeeper.connect("127.0.0.1:8470", served.agent_key)
+
+
+def test_hand_off_waits_for_a_person_and_returns_their_notes(
+    served: Served, connect: Callable[..., Watchkeeper]
+) -> None:
+    wk = connect(session="chat-9", wait=30)
+    answers: list[dict[str, Any]] = []
+    talk = [{"role": "customer", "text": "I was charged twice"}]
+    asking = threading.Thread(target=lambda: answers.append(wk.hand_off(
+        "charged twice for order 8812", "refunds over 1,000 are outside my charter",
+        asks_for="a refund of 1,200", tried=["looked up the order"], transcript=talk)))  # fmt: skip
+    asking.start()
+    deadline = time.monotonic() + 10
+    queue: list[dict[str, Any]] = []
+    while not queue and time.monotonic() < deadline:
+        queue = served.get("/v1/cases", served.approver).json()["cases"]
+        time.sleep(0.05)
+    (case,) = queue
+    assert (case["session"], case["transcript"]) == ("chat-9", talk)
+    notes = "Refund 1,200 to the card; tell her 3 to 5 days."
+    handed = served.post(f"/v1/cases/{case['id']}/hand-back", served.approver,
+                         json={"notes": notes})  # fmt: skip
+    assert handed.status_code == 200, handed.text
+    asking.join(20)
+    (answer,) = answers
+    assert answer["state"] == "handed_back"
+    assert answer["notes"] == notes
+    assert answer["message"].startswith("Handed back by alice@example.com")
+
+
+def test_hand_off_past_its_wait_says_a_person_has_it(
+    served: Served, connect: Callable[..., Watchkeeper]
+) -> None:
+    answer = connect().hand_off("a question", "not mine to answer", wait=0.5)
+    assert answer["state"] == "open"
+    assert "waits for a person" in answer["message"]
+    with pytest.raises(UsageError, match="hand_off needs people"):
+        Watchkeeper.default().hand_off("x", "y")

@@ -40,7 +40,7 @@ from watchkeeper.models import Action
 log = logging.getLogger("watchkeeper.remote")
 
 #: The longest one request waits on the server (the server caps it at 60 s too).
-_POLL = 60.0
+POLL = 60.0
 
 
 class Remote:
@@ -91,6 +91,13 @@ class Remote:
         return self._call(
             "POST", f"/v1/actions/{action_id}/outcome", json={"status": status, "detail": detail}
         )
+
+    def open_case(self, case: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/v1/cases", json=dict(case))
+
+    def case(self, case_id: str, wait: float = 0) -> dict[str, Any]:
+        params = {"wait": f"{wait:.3f}"} if wait > 0 else {}
+        return self._call("GET", f"/v1/cases/{case_id}", params=params, timeout=self.timeout + wait)
 
     def close(self) -> None:
         self.http.close()
@@ -167,7 +174,7 @@ def _wait(remote: Remote, approval_id: str, wait: float) -> dict[str, Any]:
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         left = deadline - time.monotonic()
-        view = remote.approval(approval_id, min(max(left, 0.0), _POLL))
+        view = remote.approval(approval_id, min(max(left, 0.0), POLL))
         if view.get("state") != "pending" or deadline - time.monotonic() <= 0:
             return view
 

@@ -27,7 +27,8 @@ import contextvars
 import dataclasses
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
@@ -209,6 +210,44 @@ class Watchkeeper:
         wk._setup(RemoteBackend(remote.Remote(url, api_key, timeout)), None, session)
         wk.wait = wait
         return wk
+
+    def hand_off(
+        self,
+        summary: str,
+        why: str,
+        *,
+        asks_for: str = "",
+        customer: str = "",
+        tried: Sequence[str] = (),
+        transcript: Sequence[Mapping[str, str]] = (),
+        wait: float | None = None,
+    ) -> dict[str, Any]:
+        """Hand the conversation to a person: open a case on the server and wait up to
+        ``wait`` seconds (default: this instance's ``wait``) for a person to resolve it or hand
+        it back. Returns the case's ``answer``: ``state``, ``notes`` and ``message``, the
+        sentence to follow (until a person answers, it says to tell the customer a person has
+        it). Raises :class:`~watchkeeper.errors.RemoteError` when the case could not be opened::
+
+            answer = wk.hand_off("refund of 1,200 asked", "refunds over 1,000 are not mine",
+                                 asks_for="refund the second charge", transcript=messages)
+            reply_to_model(answer["message"])
+        """
+        if not isinstance(self.backend, RemoteBackend):
+            raise UsageError("hand_off needs people to answer: connect to a server with "
+                             "Watchkeeper.connect(url, api_key)")  # fmt: skip
+        client = self.backend.client
+        body = {"summary": summary, "why": why, "asks_for": asks_for, "customer": customer,
+                "tried": list(tried), "transcript": [dict(m) for m in transcript],
+                "session": self.session}  # fmt: skip
+        view = client.open_case(body)
+        deadline = time.monotonic() + (self.wait if wait is None else wait)
+        while view.get("state") not in ("resolved", "handed_back"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            view = client.case(str(view["id"]), wait=min(left, remote.POLL))
+        answer: dict[str, Any] = view["answer"]
+        return answer
 
     def close(self) -> None:
         """Release the server connection or the database; the instance is done."""
