@@ -84,6 +84,12 @@ def _expiry(text: str) -> str:
     return text.strip()
 
 
+def _duration(text: str) -> str:
+    if not (seconds(text) or 0) > 0:
+        raise ValueError("it is not a duration (30m, 12h, 1d)")
+    return text.strip()
+
+
 def _declared(default: Any, help: str, parse: Callable[[str], Any] = str) -> Any:
     """A field of :class:`Settings` declaring one setting: its default, its help (in
     ``docs/settings.md``) and how its environment variable is read."""
@@ -157,6 +163,17 @@ class Settings:
         "at once on one server; more answer 429 with `Retry-After`.",
         _positive_int,
     )
+    console_idle: str = _declared(
+        "30m",
+        "A console sign-in ends after this long without a page viewed or a form sent: a "
+        "duration (`30m`, `1h`).",
+        _duration,
+    )
+    console_max: str = _declared(
+        "12h",
+        "A console sign-in ends this long after it began, however active: a duration (`12h`).",
+        _duration,
+    )
     server: str = _declared(
         "http://127.0.0.1:8470",
         "The server the people's commands talk to (`approvals`, `pause`, `resume`); "
@@ -202,6 +219,10 @@ class Settings:
     def token_seconds(self) -> float | None:
         """How long a new personal token works, in seconds; ``None``: until revoked."""
         return None if self.token_expires == "never" else float(seconds(self.token_expires) or 0)
+
+    def console_seconds(self) -> tuple[float, float]:
+        """A console sign-in's idle and absolute timeouts, in seconds."""
+        return float(seconds(self.console_idle) or 0), float(seconds(self.console_max) or 0)
 
     def limits(self) -> Limits:
         """The analyzer bounds these settings ask for."""

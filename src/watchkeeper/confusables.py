@@ -52,7 +52,9 @@ def joins_emoji(text: str, i: int) -> bool:
     return unicodedata.category(before) in ("So", "Sk") and unicodedata.category(after) == "So"
 
 
-def _lookalike(char: str) -> bool:
+def lookalike(char: str) -> bool:
+    """Whether ``char`` is a letter of another script that reads as a Latin one (``а``), or
+    fullwidth ASCII."""
     if "\uff01" <= char <= "\uff5e":  # fullwidth ASCII
         return True
     if not char.isalpha() or char.isascii():
@@ -80,7 +82,7 @@ def find(text: str, limit: int = _LIMIT) -> list[Finding]:
                 out.extend(
                     Finding(start + j, c, "looks like an ASCII letter")
                     for j, c in enumerate(word)
-                    if _lookalike(c)
+                    if lookalike(c)
                 )
             start = i + 1
         if i < len(text) and invisible(char) and not joins_emoji(text, i):

@@ -100,19 +100,31 @@ class Handoff:
         packet["similar"] = self._similar(action, decision, index)
         return packet
 
-    def whats(self, indexes: Sequence[int]) -> dict[int, str]:
-        """:func:`what` of the actions recorded at ``indexes``, in one read."""
+    def briefs(self, indexes: Sequence[int]) -> dict[int, dict[str, str]]:
+        """For the actions recorded at ``indexes``, in one read: ``what`` (:func:`what`) and
+        ``environment``, the one the decision judged it in (``?`` when none was placed)."""
         if not indexes:
             return {}
+        wanted = {*indexes, *(i + 1 for i in indexes)}
         with self.store.reading() as conn:
             rows = conn.execute(
-                select(audit_leaves.c.idx, audit_leaves.c.event)
-                .where(audit_leaves.c.idx.in_(set(indexes)), audit_leaves.c.kind == "action")
+                select(audit_leaves.c.idx, audit_leaves.c.kind, audit_leaves.c.event)
+                .where(audit_leaves.c.idx.in_(wanted))
             ).all()  # fmt: skip
+        events = {int(idx): (kind, json.loads(text)) for idx, kind, text in rows}
         out = {}
-        for idx, text in rows:
-            found = json.loads(text).get("action")
-            out[int(idx)] = what(found if isinstance(found, dict) else {})
+        for index in indexes:
+            kind, event = events.get(index, ("", {}))
+            if kind != "action":
+                continue
+            found = event.get("action")
+            action = found if isinstance(found, dict) else {}
+            decided = events.get(index + 1, ("", {}))[1].get("decision")
+            environment = decided.get("environment") if isinstance(decided, dict) else None
+            out[index] = {
+                "what": what(action),
+                "environment": str(environment or action.get("environment") or "?"),
+            }
         return out
 
     # -- what was recorded --------------------------------------------------------------------

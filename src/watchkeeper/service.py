@@ -413,8 +413,9 @@ class Service:
         from watchkeeper.handoff import Handoff
 
         assert self.store is not None  # approvals exist only where there is a store
-        whats = Handoff(self.store, self.orders).whats([int(v["action_index"]) for v in found])
-        return [{**view, "what": whats.get(int(view["action_index"]), "")} for view in found]
+        briefs = Handoff(self.store, self.orders).briefs([int(v["action_index"]) for v in found])
+        blank = {"what": "", "environment": "?"}
+        return [{**view, **briefs.get(int(view["action_index"]), blank)} for view in found]
 
     def vote(
         self,

@@ -62,20 +62,20 @@ def _variation_selector(char: str) -> bool:
 _BLANKS = frozenset("\u034f\u17b4\u17b5\u2800\uffa0")
 
 
-def _hides(value: str, i: int) -> bool:
+def hides(value: str, i: int) -> bool:
     """Whether ``value[i]`` is not plainly visible, and must be shown as its escape."""
     char = value[i]
     if _variation_selector(char):  # selects for the character before, if that one shows
         if i == 0:
             return True
         before = value[i - 1]
-        return before.isspace() or _variation_selector(before) or _hides(value, i - 1)
+        return before.isspace() or _variation_selector(before) or hides(value, i - 1)
     if char == "\u200d":
         return not joins_emoji(value, i)
     return unicodedata.category(char) in _CATEGORIES or invisible(char) or char in _BLANKS
 
 
-def _escape(char: str) -> str:
+def escape(char: str) -> str:
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
@@ -85,7 +85,7 @@ def _escape(char: str) -> str:
 
 
 def _text_escape(match: re.Match[str]) -> str:
-    return _escape(match[0]) if _hides(match.string, match.start()) else match[0]
+    return escape(match[0]) if hides(match.string, match.start()) else match[0]
 
 
 def shown(value: object) -> str:
@@ -99,7 +99,7 @@ def text(value: object, style: str = "") -> Text:
 
 
 def _json_escape(match: re.Match[str]) -> str:
-    if not _hides(match.string, match.start()):
+    if not hides(match.string, match.start()):
         return match[0]
     code = ord(match[0])
     if code < 0x10000:

@@ -126,6 +126,8 @@ def _first_admin(store: Any, email: str, url: str) -> None:
         f"admin {terminal.shown(email)} created. Shown once, keep them secret:\n"
         f"  one-time password: {password}\n"
         f"  personal token:    {token}\n"
-        f"  try: WATCHKEEPER_SERVER={terminal.shown(url)} WATCHKEEPER_TOKEN={token} "
+        f"  the console: {terminal.shown(url)}/ (sign in with the one-time password, then "
+        "choose your own)\n"
+        f"  the terminal: WATCHKEEPER_SERVER={terminal.shown(url)} WATCHKEEPER_TOKEN={token} "
         "watchkeeper approvals list\n"
     )

@@ -88,6 +88,7 @@ def serve(service: Service) -> FastAPI:
     # dependency overrides).
     for router in ROUTERS:
         app.router.routes.extend(router.routes)
+    _console(app, service)
     for kind in errors.HANDLED:
         app.add_exception_handler(kind, errors.handler)
     metrics = Metrics.create()
@@ -101,3 +102,20 @@ def serve(service: Service) -> FastAPI:
     app.add_middleware(Guard, limit=service.settings.max_input_bytes + _ENVELOPE)
     app.add_middleware(AccessLog)  # outermost: every request gets its line, refused ones too
     return app
+
+
+def _console(app: FastAPI, service: Service) -> None:
+    """The web console at ``/`` (:mod:`watchkeeper.console`): its pages after the API's routes,
+    its static files, its sessions and the answers to its redirects and refused forms."""
+    from starlette.staticfiles import StaticFiles
+
+    from watchkeeper.console import access, pages
+    from watchkeeper.store.signins import SignIns
+
+    assert service.store is not None  # a server always records
+    idle, longest = service.settings.console_seconds()
+    app.state.signins = SignIns(service.store, idle=idle, longest=longest)
+    app.router.routes.extend([*access.router.routes, *pages.router.routes])
+    app.mount("/static", StaticFiles(packages=[("watchkeeper.console", "static")]), name="static")
+    app.add_exception_handler(access.Redirect, access.redirect_handler)
+    app.add_exception_handler(access.Forbidden, access.forbidden_handler)

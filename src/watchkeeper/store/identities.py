@@ -210,6 +210,7 @@ class Identities:
                         role=role,
                         groups=json.dumps(sorted(set(groups))),
                         password_hash=_hasher.hash(password),
+                        password_expired=generated is not None,
                     )
                 )
                 self.log.append_in(
@@ -265,6 +266,33 @@ class Identities:
         except Argon2Error:
             return None
         return User.from_row(row)
+
+    def password_expired(self, email: str) -> bool:
+        """Whether ``email`` holds a one-time password, to be replaced before anything else."""
+        with self.store.reading() as conn:
+            found = conn.execute(
+                select(users.c.password_expired).where(users.c.email == email.lower())
+            ).scalar()
+        return bool(found)
+
+    def change_password(self, email: str, old: str, new: str) -> None:
+        """Replace ``email``'s password, given the current one; refused with what to fix.
+        Recorded in the audit log (without either password)."""
+        if self.check_password(email, old) is None:
+            raise IdentityError("the current password is not right")
+        if len(new) < 12:
+            raise IdentityError(
+                "the new password is shorter than 12 characters; choose a longer one"
+            )
+        if new == old:
+            raise IdentityError("the new password is the current one; choose another")
+        with self.store.writing() as conn:
+            conn.execute(
+                update(users)
+                .where(users.c.email == email.lower())
+                .values(password_hash=_hasher.hash(new), password_expired=False)
+            )
+            self.log.append_in(conn, [{"kind": "password_changed", "email": email.lower()}])
 
     def issue_token(self, email: str, expires_in: float | None = None) -> str:
         """A personal token for ``email`` (shown once), working for ``expires_in`` seconds on

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     func,
 )
 
@@ -97,6 +98,8 @@ users = Table(
     Column("password_hash", Text, nullable=False),  # argon2id
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("disabled_at", DateTime(timezone=True), nullable=True),
+    # A one-time password: the console lets its holder do nothing but choose a new one.
+    Column("password_expired", Boolean, nullable=False, server_default=false()),
 )
 
 user_tokens = Table(
@@ -197,4 +200,25 @@ cases = Table(
     Column("created_at", Float, nullable=False),  # epoch seconds on the database's clock
     Column("updated_at", Float, nullable=False),
     Index("cases_queue", "state", "created_at"),
+)
+
+#: Console sign-ins: the cookie's secret is kept only as its SHA-256.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", LargeBinary(32), primary_key=True),
+    Column("email", String(320), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),  # the forms' token for this session
+    Column("created_at", Float, nullable=False),  # epoch seconds on the database's clock
+    Column("seen_at", Float, nullable=False),
+)
+
+#: Failed console sign-ins, by account and by address, for the rate limit (pruned as it goes).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("login_failures_key", "key", "at"),
 )

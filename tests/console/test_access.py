@@ -1,0 +1,141 @@
+"""Who may use the console, over real HTTP: sign-in, the one-time password, the forms' token,
+the rate limit, timeouts, sign-out, and the line between the console and the API."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from tests.console.conftest import PASSWORD, Console, act, sign_in, token_in
+from watchkeeper.store.schema import console_sessions
+
+
+def test_pages_need_a_session_and_send_the_visitor_to_sign_in(console: Console) -> None:
+    with console.client() as http:
+        for path in ("/", "/approvals/x", "/cases", "/audit", "/agents", "/orders"):
+            answer = http.get(path)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"].startswith("/login?next=")
+        signed = sign_in(http, "alice@example.com", PASSWORD)
+        assert signed.status_code == 303
+        assert signed.headers["location"] == "/"
+        cookie = signed.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie or "samesite=strict" in cookie.lower()
+        inbox = http.get("/")
+        assert inbox.status_code == 200
+        assert "Waiting for people" in inbox.text
+        assert inbox.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in inbox.headers["content-security-policy"]
+
+
+def test_a_wrong_password_an_agent_key_or_a_token_does_not_sign_in(console: Console) -> None:
+    with console.client() as http:
+        for email, password in (("alice@example.com", "wrong password!"),
+                                ("infra-bot", console.agent_key),
+                                ("alice@example.com", console.approver_token)):  # fmt: skip
+            answer = sign_in(http, email, password)
+            assert answer.status_code == 401
+            assert "do not match an account" in answer.text
+        # A personal token is not a console session, and the cookie opens no API endpoint.
+        assert http.get("/", headers={"Authorization": f"Bearer {console.approver_token}"}
+                        ).status_code == 303  # fmt: skip
+        sign_in(http, "alice@example.com", PASSWORD)
+        assert http.get("/v1/approvals").status_code == 401
+
+
+def test_five_failures_lock_the_account_for_a_while(console: Console) -> None:
+    with console.client() as http:
+        for _ in range(5):
+            assert sign_in(http, "alice@example.com", "not her password").status_code == 401
+        locked = sign_in(http, "alice@example.com", PASSWORD)  # right, but too late
+        assert locked.status_code == 429
+        assert "Too many failed sign-ins" in locked.text
+        assert "Try again in 15 min" in locked.text
+        # Another account from elsewhere is not locked by her failures alone.
+        assert sign_in(http, "audit@example.com", PASSWORD).status_code == 303
+
+
+def test_forms_need_the_sessions_token_and_this_origin(console: Console) -> None:
+    with console.client() as http:
+        sign_in(http, "alice@example.com", PASSWORD)
+        assert http.post("/logout", data={}).status_code == 403
+        assert http.post("/logout", data={"csrf": "forged"}).status_code == 403
+        token = token_in(http.get("/").text)
+        elsewhere = http.post("/logout", data={"csrf": token},
+                              headers={"Origin": "https://evil.example"})  # fmt: skip
+        assert elsewhere.status_code == 403
+        assert "is not taken here" in elsewhere.text
+        assert http.get("/").status_code == 200  # still signed in
+        # The sign-in form has a token of its own.
+        with console.client() as other:
+            assert other.post("/login", data={"email": "alice@example.com",
+                                              "password": PASSWORD}).status_code == 403  # fmt: skip
+
+
+def test_sign_out_ends_the_session_on_the_server(console: Console) -> None:
+    with console.client() as http:
+        sign_in(http, "alice@example.com", PASSWORD)
+        kept = dict(http.cookies)
+        assert act(http, "/logout", {}).status_code == 303
+        assert http.get("/").status_code == 303
+    with console.client() as replay:  # the old cookie, replayed, is worth nothing
+        replay.cookies.update(kept)
+        assert replay.get("/").status_code == 303
+
+
+def test_idle_and_old_sessions_end(console: Console) -> None:
+    with console.client() as http:
+        sign_in(http, "alice@example.com", PASSWORD)
+        assert http.get("/").status_code == 200
+        with console.store.writing() as conn:  # half an hour without a page
+            conn.execute(update(console_sessions).values(seen_at=console_sessions.c.seen_at - 1801))
+        assert http.get("/").status_code == 303
+        sign_in(http, "alice@example.com", PASSWORD)
+        with console.store.writing() as conn:  # busy, but signed in twelve hours ago
+            conn.execute(update(console_sessions).values(
+                created_at=console_sessions.c.created_at - 12 * 3600 - 1))  # fmt: skip
+        assert http.get("/").status_code == 303
+
+
+def test_a_one_time_password_must_be_replaced_first(console: Console) -> None:
+    with console.client() as http:
+        signed = sign_in(http, "root@example.com", console.one_time)
+        assert signed.status_code == 303
+        for path in ("/", "/agents", "/audit"):
+            assert http.get(path).headers["location"] == "/password"
+        form = http.get("/password")
+        assert "You signed in with a one-time password" in form.text
+        token = token_in(form.text)
+        short = http.post("/password", data={"csrf": token, "current": console.one_time,
+                                             "new": "short", "again": "short"})  # fmt: skip
+        assert short.status_code == 422
+        assert "shorter than 12 characters" in short.text
+        same = http.post(
+            "/password",
+            data={
+                "csrf": token,
+                "current": console.one_time,
+                "new": console.one_time,
+                "again": console.one_time,
+            },
+        )
+        assert "is the current one" in same.text
+        done = http.post("/password", data={"csrf": token, "current": console.one_time,
+                                            "new": "my own long password", "again":
+                                            "my own long password"})  # fmt: skip
+        assert done.status_code == 303
+        assert http.get("/agents").status_code == 200
+    with console.client() as again:
+        assert sign_in(again, "root@example.com", console.one_time).status_code == 401
+        assert sign_in(again, "root@example.com", "my own long password").status_code == 303
+        assert again.get("/").status_code == 200
+
+
+def test_next_never_leaves_the_console(console: Console) -> None:
+    with console.client() as http:
+        page = http.get("/login?next=//evil.example/x")
+        assert 'name="next" value="/"' in page.text
+        answer = http.post("/login", data={"csrf": token_in(page.text), "email":
+                                           "alice@example.com", "password": PASSWORD,
+                                           "next": "https://evil.example/"})  # fmt: skip
+        assert answer.headers["location"] == "/"
