@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run demo test lint typecheck unit bench eval mutate clean
+.PHONY: venv browser run demo test lint typecheck unit bench eval mutate screens clean
 
 venv: $(STAMP)
 
@@ -13,6 +13,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The console's tests drive Debian's chromium through Playwright (which cannot fetch browsers of
+# its own here). Installed when missing and apt-get can run; otherwise those tests say why they
+# did not run (and fail under CI).
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium >/dev/null; } || \
+		echo "chromium is not installed and cannot be here: the console's browser tests will say so"
 
 # Decide a few real actions with the example standing orders, then serve the API on SQLite with
 # those orders, creating an admin on first start (its one-time password and token are printed).
@@ -40,7 +51,7 @@ typecheck: venv
 
 # Coverage is enforced on the whole package; raise the bar as it rises, never lower it.
 # Tests run on every core (at most four): each has its own SQLite file and PostgreSQL schema.
-unit: venv
+unit: venv browser
 	$(BIN)/pytest -n auto --maxprocesses 4 --cov --cov-fail-under=94
 
 test: lint typecheck unit
@@ -51,6 +62,10 @@ bench: venv
 	@if command -v npm >/dev/null; then cd bench/peers && npm ci --silent --no-audit --no-fund; \
 	else echo "npm not found: cc-safety-net is left out of the peer comparison"; fi
 	$(BIN)/python -m bench
+
+# The console's pages as pictures, on a desktop and a phone, in docs/screens/.
+screens: venv browser
+	$(BIN)/python -m tests.console.screens docs/screens
 
 # The analyzers over the peer corpus beside the repository: writes bench/EVAL.md.
 eval: venv

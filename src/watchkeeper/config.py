@@ -149,7 +149,8 @@ class Settings:
     )
     public_url: str = _declared(
         "http://127.0.0.1:8470",
-        "The server's address as people reach it: notifications link to approvals under it.",
+        "The server's address as people reach it: notifications link to the console's pages "
+        "under it, and with `https://` the console's cookie is `Secure`.",
     )
     token_expires: str = _declared(
         "90d",

@@ -116,10 +116,11 @@ class Deliverer:
         self.timeout = timeout
 
     def link(self, payload: Mapping[str, Any]) -> str | None:
+        # The console's page, where a person signs in and decides (not the API's JSON).
         approval, case = payload.get("approval"), payload.get("case")
         if approval:
-            return f"{self.public_url}/v1/approvals/{approval}"
-        return f"{self.public_url}/v1/cases/{case}" if case else None
+            return f"{self.public_url}/approvals/{approval}"
+        return f"{self.public_url}/cases/{case}" if case else None
 
     def deliver(self, item: Notification) -> None:
         channel = self.channels.get(item.channel)

@@ -179,7 +179,7 @@ def test_every_channel_hears_of_the_ask_and_the_decision(
         assert abs(int(timestamp) - time.time()) < 60
     first = json.loads(hooks[0][1])
     assert first["payload"]["approval"] == approval
-    assert first["link"] == f"https://wk.example.com/v1/approvals/{approval}"
+    assert first["link"] == f"https://wk.example.com/approvals/{approval}"
     slack = eventually(
         lambda: len(setup.receiver.on("/slack")) >= 2 and setup.receiver.on("/slack")
     )

@@ -1,0 +1,168 @@
+"""The console in a real browser (Debian's chromium under Playwright), as the approver woken at
+3 a.m. uses it: sign in, find what waits, read it, decide; work a case; see a pause. Every page
+is checked with axe-core and fits a phone's width."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.console.conftest import PASSWORD, Console
+
+#: Browser tests run on SQLite; the console's reads and writes on PostgreSQL are the service's
+#: and the API's, covered by their tests and by test_access.py on both stores.
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def browser(chromium: Any, console: Console) -> Iterator[Any]:
+    """A fresh browser context (no cookies) on the console."""
+    context = chromium.new_context(base_url=console.base)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def sign_in(page: Any, email: str = "alice@example.com", password: str = PASSWORD) -> None:
+    page.goto("/")
+    assert page.url.endswith("/login?next=%2F")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()
+
+
+def accessible(page: Any) -> None:
+    """No axe-core violation on the page as it is, and nothing wider than the screen."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    problems = [f"{v['id']}: {v['help']} ({len(v['nodes'])})"
+                for v in results.response["violations"]]  # fmt: skip
+    assert not problems, f"{page.url}: {problems}"
+    width = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert width <= 0, f"{page.url} is {width}px wider than the screen"
+
+
+def submit(console: Console, command: str, **extra: Any) -> dict[str, Any]:
+    action = {"tool": "shell", "environment": "prod", "input": {"command": command}, **extra}
+    answer = httpx.post(f"{console.base}/v1/actions", json=action,
+                        headers={"Authorization": f"Bearer {console.agent_key}"})  # fmt: skip
+    body: dict[str, Any] = answer.json()
+    assert body["decision"] == "ask", body
+    return body
+
+
+def test_the_approver_reads_and_denies_with_a_comment(browser: Any, console: Console) -> None:
+    asked = submit(console, "rm -rf /srv/data && echo done",
+                   intent={"goal": "free disk on db-7", "rationale": "disk 97% full\u202e",
+                           "doubts": "not sure the data is backed up"})  # fmt: skip
+    page = browser.new_page()
+    sign_in(page)
+    assert page.get_by_role("heading", name="Waiting for people").is_visible()
+    row = page.get_by_role("link", name="shell: rm -rf /srv/data && echo done")
+    assert row.is_visible()
+    assert page.locator(".countdown").first.inner_text().startswith("in ")
+    assert page.get_by_text("0 of 2").is_visible()
+    accessible(page)
+    row.click()
+    assert asked["approval_id"] in page.url
+    # The input with the effect's span marked; the hidden character in the intent shown.
+    assert page.locator("pre.input mark").first.inner_text() == "rm -rf /srv/data"
+    assert page.locator(".esc").first.inner_text() == "\\u202e"
+    assert page.get_by_text("cannot be undone").first.is_visible()
+    assert page.get_by_text("Instructions: Take a snapshot or backup first").is_visible()
+    assert page.get_by_text("not sure the data is backed up").is_visible()
+    accessible(page)
+    # A denial needs a comment: the agent is told what the person said.
+    page.get_by_role("button", name="Deny").click()
+    assert page.get_by_text("a denial needs a comment").is_visible()
+    page.get_by_label("Comment").fill("Snapshot db-7 first and put the snapshot id in the plan.")
+    page.get_by_role("button", name="Deny").click()
+    assert page.locator(".state").inner_text() == "denied"
+    agent = httpx.get(f"{console.base}/v1/approvals/{asked['approval_id']}",
+                      headers={"Authorization": f"Bearer {console.agent_key}"}).json()  # fmt: skip
+    assert agent["answer"]["message"].startswith("Denied by alice@example.com")
+    assert "Snapshot db-7 first" in agent["answer"]["message"]
+
+
+def test_a_case_is_claimed_and_handed_back(browser: Any, console: Console) -> None:
+    opened = httpx.post(
+        f"{console.base}/v1/cases",
+        headers={"Authorization": f"Bearer {console.agent_key}"},
+        json={
+            "summary": "charged twice for order 8812",
+            "why": "refunds over 1,000 are outside my charter",
+            "transcript": [{"role": "customer", "text": "I was charged twice!"}],
+        },
+    ).json()
+    page = browser.new_page()
+    sign_in(page)
+    page.get_by_role("link", name="Cases").click()
+    page.get_by_role("link", name="charged twice for order 8812").click()
+    assert page.get_by_text("I was charged twice!").is_visible()
+    accessible(page)
+    page.get_by_role("button", name="Claim it").click()
+    page.get_by_label("Notes for the agent").fill("Refund the second charge now.")
+    page.get_by_role("button", name="Hand back to the agent").click()
+    assert page.get_by_role("heading").first.inner_text().endswith("handed back")
+    case = httpx.get(f"{console.base}/v1/cases/{opened['id']}",
+                     headers={"Authorization": f"Bearer {console.agent_key}"}).json()  # fmt: skip
+    assert case["answer"]["notes"] == "Refund the second charge now."
+    assert case["claimed_by"] == "alice@example.com"
+
+
+def test_a_pause_shows_on_every_page_and_is_lifted_with_a_reason(
+    browser: Any, console: Console
+) -> None:
+    page = browser.new_page()
+    sign_in(page)
+    page.get_by_role("link", name="Agents").click()
+    page.get_by_role("link", name="infra-bot").click()
+    page.get_by_label("Why it must stop").fill("deleting the wrong buckets")
+    page.get_by_role("button", name="Pause this agent").click()
+    for name in ("Inbox", "Cases", "Orders"):
+        page.get_by_role("link", name=name, exact=True).click()
+        banner = page.get_by_role("alert")
+        assert "Paused:" in banner.inner_text()
+        assert "deleting the wrong buckets" in banner.inner_text()
+    accessible(page)
+    denied = httpx.post(f"{console.base}/v1/actions", headers={"Authorization":
+                        f"Bearer {console.agent_key}"}, json={"tool": "shell", "environment":
+                        "dev", "input": {"command": "ls"}}).json()  # fmt: skip
+    assert denied["decision"] == "deny"
+    page.goto("/agents/infra-bot")
+    page.get_by_label("Why it may go on").fill("bucket policy fixed")
+    page.get_by_role("button", name="Resume").click()
+    page.goto("/")
+    assert page.locator(".banner").count() == 0
+
+
+def test_every_page_reads_on_a_phone(chromium: Any, console: Console) -> None:
+    submit(console, "rm -rf /srv/data")
+    context = chromium.new_context(base_url=console.base, viewport=PHONE, is_mobile=True)
+    try:
+        page = context.new_page()
+        sign_in(page, "root@example.com", console.one_time)
+        page.get_by_label("Current password").fill(console.one_time)
+        page.get_by_label("New password (at least 12 characters)").fill("my own long password")
+        page.get_by_label("New password again").fill("my own long password")
+        accessible(page)
+        page.get_by_role("button", name="Change the password").click()
+        assert page.get_by_role("heading", name="Waiting for people").is_visible()
+        for path in ("/", "/cases", "/agents", "/orders", "/audit", "/audit/0"):
+            page.goto(path)
+            accessible(page)
+        page.goto("/")
+        page.locator("table a").first.click()
+        accessible(page)
+        assert page.locator("summary", has_text="Break-glass").is_visible()  # an admin's page
+    finally:
+        context.close()
