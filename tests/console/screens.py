@@ -78,7 +78,9 @@ def main(out: Path) -> None:
                     page.wait_for_load_state()
                     for name, path in pages.items():
                         page.goto(path)
-                        page.screenshot(path=out / f"{name}-{size}.png", full_page=True)
+                        # The orders page lists every built-in rule: its first screen says enough.
+                        whole = name != "orders"
+                        page.screenshot(path=out / f"{name}-{size}.png", full_page=whole)
                     context.close()
                 browser.close()
         store.close()
