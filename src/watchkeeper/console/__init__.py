@@ -10,6 +10,8 @@ keys and personal tokens do not sign in here, and the cookie does not open the A
   the headers of every page;
 - :mod:`~watchkeeper.console.access`: sign-in, sign-out, the forced password change, sessions and
   the forms' token;
-- :mod:`~watchkeeper.console.pages`: the inbox, approvals, cases, the audit log, agents and the
-  standing orders.
+- :mod:`~watchkeeper.console.common`: what every page shares (the pause banner, refusals, roles);
+- a module per resource, each with its router: :mod:`~watchkeeper.console.approvals` (the inbox
+  and each approval), :mod:`~watchkeeper.console.cases`, :mod:`~watchkeeper.console.audit`,
+  :mod:`~watchkeeper.console.agents` (and pauses), :mod:`~watchkeeper.console.orders`.
 """

@@ -109,13 +109,14 @@ def _console(app: FastAPI, service: Service) -> None:
     its static files, its sessions and the answers to its redirects and refused forms."""
     from starlette.staticfiles import StaticFiles
 
-    from watchkeeper.console import access, pages
+    from watchkeeper.console import access, agents, approvals, audit, cases, orders
     from watchkeeper.store.signins import SignIns
 
     assert service.store is not None  # a server always records
     idle, longest = service.settings.console_seconds()
     app.state.signins = SignIns(service.store, idle=idle, longest=longest)
-    app.router.routes.extend([*access.router.routes, *pages.router.routes])
+    for module in (access, approvals, cases, audit, agents, orders):
+        app.router.routes.extend(module.router.routes)
     app.mount("/static", StaticFiles(packages=[("watchkeeper.console", "static")]), name="static")
     app.add_exception_handler(access.Redirect, access.redirect_handler)
     app.add_exception_handler(access.Forbidden, access.forbidden_handler)

@@ -1,0 +1,45 @@
+"""What every page of the console shares: the banner's pauses, the answer to a refusal, role
+checks, and running the service's blocking calls off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from watchkeeper.console.access import Visitor, service_of
+from watchkeeper.console.render import HEADERS, page
+from watchkeeper.errors import Refused, WatchkeeperError
+
+T = TypeVar("T")
+
+
+async def base(request: Request, who: Visitor, title: str) -> dict[str, Any]:
+    """What every page shows: who is signed in, the forms' token, the pauses in force."""
+    service = service_of(request)
+    pauses = await run_in_threadpool(service.pauses_in_force)
+    return {"title": title, "who": who, "csrf": who.session.csrf, "pauses": pauses,
+            "path": request.url.path}  # fmt: skip
+
+
+def done(to: str) -> Response:
+    return RedirectResponse(to, status_code=303, headers=HEADERS)
+
+
+async def refusal(request: Request, who: Visitor, exc: WatchkeeperError) -> Response:
+    status = 404 if isinstance(exc, Refused) and exc.code == "not_found" else 409
+    context = await base(request, who, "Not done")
+    return page("error.html", {**context, "message": str(exc)}, status=status)
+
+
+def roles(who: Visitor, *roles: str) -> None:
+    if who.session.user.role not in roles:
+        raise Refused("forbidden", f"this page needs the role {' or '.join(roles)}; you are "
+                                   f"{who.session.user.role}")  # fmt: skip
+
+
+async def call(fn: Callable[..., T], *args: Any) -> T:
+    return await run_in_threadpool(fn, *args)
