@@ -30,6 +30,8 @@ class Console:
     #: The admin's one-time password, as `serve --admin` prints it.
     one_time: str
     approver_token: str
+    #: The file of the key the server signs checkpoints with.
+    audit_key: str
 
     def client(self) -> httpx.Client:
         """A browser-like client: it keeps cookies and does not follow redirects."""
@@ -68,8 +70,8 @@ def console(store_url: str, tmp_path: Path) -> Iterator[Console]:
                         console_max="12h")  # fmt: skip
     try:
         with serving(store, settings) as base:
-            yield Console(base, store, agent_key, one_time,
-                          ids.issue_token("alice@example.com"))  # fmt: skip
+            yield Console(base, store, agent_key, one_time, ids.issue_token("alice@example.com"),
+                          settings.audit_key)  # fmt: skip
     finally:
         store.close()
 

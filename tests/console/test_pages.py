@@ -4,6 +4,7 @@ is checked with axe-core and fits a phone's width."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from tests.console.conftest import PASSWORD, Console
+from watchkeeper.store.identities import Identities
 
 #: Browser tests run on SQLite; the console's reads and writes on PostgreSQL are the service's
 #: and the API's, covered by their tests and by test_access.py on both stores.
@@ -166,3 +168,57 @@ def test_every_page_reads_on_a_phone(chromium: Any, console: Console) -> None:
         assert page.locator("summary", has_text="Break-glass").is_visible()  # an admin's page
     finally:
         context.close()
+
+
+def test_a_plan_is_approved_by_keyboard_alone_and_the_waiting_agent_hears_the_comment(
+    browser: Any, console: Console
+) -> None:
+    gone = {"actions": ["delete"], "before": {"skip_final_snapshot": True}, "after": None}
+    plan = {"format_version": "1.2", "resource_changes": [
+        {"address": "aws_db_instance.orders", "mode": "managed", "type": "aws_db_instance",
+         "change": gone}]}  # fmt: skip
+    agent = {"Authorization": f"Bearer {console.agent_key}"}
+    asked = httpx.post(f"{console.base}/v1/actions", headers=agent, json={
+        "tool": "terraform", "environment": "prod", "input": {"plan": plan}}).json()  # fmt: skip
+    assert asked["decision"] == "ask", asked
+    heard: list[dict[str, Any]] = []
+    waiting = threading.Thread(target=lambda: heard.append(httpx.get(
+        f"{console.base}/v1/approvals/{asked['approval_id']}?wait=30", headers=agent,
+        timeout=40).json()))  # fmt: skip
+    waiting.start()
+    page = browser.new_page()
+    sign_in(page)
+    page.goto(f"/approvals/{asked['approval_id']}")
+    plan_table = page.locator("section", has=page.get_by_role("heading", name="The Terraform plan"))
+    assert "delete" in plan_table.inner_text()
+    assert "aws_db_instance.orders" in plan_table.inner_text()
+    assert "cannot be undone" in page.locator("section", has=page.get_by_role(
+        "heading", name="What it would really do")).inner_text()  # fmt: skip
+    # Keyboard alone: focus moves through the controls to the comment, then to Approve.
+    page.locator("body").focus()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "comment":
+            break
+    else:
+        raise AssertionError("Tab never reached the comment")
+    page.keyboard.type("Final snapshot orders-final-2026 is taken; go ahead.")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Approve"
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert "alice@example.com: approve" in page.locator("section", has=page.get_by_role(
+        "heading", name="Votes")).inner_text()  # fmt: skip
+    bob = Identities(console.store)
+    bob.add_user("bob@example.com", role="approver", groups=["sre"], password=PASSWORD)
+    second = httpx.post(f"{console.base}/v1/approvals/{asked['approval_id']}/votes",
+                        headers={"Authorization": f"Bearer {bob.issue_token('bob@example.com')}"},
+                        json={"vote": "approve"})  # fmt: skip
+    assert second.json()["state"] == "approved"
+    waiting.join(30)
+    (answer,) = heard
+    assert answer["state"] == "approved"
+    assert answer["answer"]["comments"][0]["comment"] == (
+        "Final snapshot orders-final-2026 is taken; go ahead."
+    )
+    assert "Final snapshot orders-final-2026 is taken" in answer["answer"]["message"]

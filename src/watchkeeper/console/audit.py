@@ -74,8 +74,11 @@ async def audit(request: Request) -> Response:
         found = await call(_events, service, q.get("kind", ""), q.get("subject", "").strip(),
                             q.get("q", ""), before)  # fmt: skip
         checkpoint = await call(_checkpoint, service)
-    except (WatchkeeperError, ValueError) as exc:
-        return await refusal(request, who, WatchkeeperError(str(exc)))
+    except WatchkeeperError as exc:
+        return await refusal(request, who, exc)
+    except ValueError:  # ?before= that is not a number
+        bad = Refused("invalid_request", f"before={q.get('before')!r} is not an event's index")
+        return await refusal(request, who, bad)
     context = await base(request, who, "Audit log")
     filters = {k: q.get(k, "") for k in ("kind", "subject", "q")}
     return page("audit.html", {**context, **found, "checkpoint": checkpoint, "filters": filters})

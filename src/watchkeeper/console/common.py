@@ -30,7 +30,8 @@ def done(to: str) -> Response:
 
 
 async def refusal(request: Request, who: Visitor, exc: WatchkeeperError) -> Response:
-    status = 404 if isinstance(exc, Refused) and exc.code == "not_found" else 409
+    code = exc.code if isinstance(exc, Refused) else ""
+    status = {"not_found": 404, "forbidden": 403}.get(code, 409)
     context = await base(request, who, "Not done")
     return page("error.html", {**context, "message": str(exc)}, status=status)
 
