@@ -4,12 +4,14 @@ is checked with axe-core and fits a phone's width."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.console.conftest import PASSWORD, Console
 from watchkeeper.store.identities import Identities
@@ -36,8 +38,8 @@ def sign_in(page: Any, email: str = "alice@example.com", password: str = PASSWOR
     assert page.url.endswith("/login?next=%2F")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
     assert "/login" not in page.url, page.content()
 
 
@@ -49,7 +51,9 @@ def accessible(page: Any) -> None:
     problems = [f"{v['id']}: {v['help']} ({len(v['nodes'])})"
                 for v in results.response["violations"]]  # fmt: skip
     assert not problems, f"{page.url}: {problems}"
-    width = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    width = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert width <= 0, f"{page.url} is {width}px wider than the screen"
 
 
@@ -68,27 +72,27 @@ def test_the_approver_reads_and_denies_with_a_comment(browser: Any, console: Con
                            "doubts": "not sure the data is backed up"})  # fmt: skip
     page = browser.new_page()
     sign_in(page)
-    assert page.get_by_role("heading", name="Waiting for people").is_visible()
+    expect(page.get_by_role("heading", name="Waiting for people")).to_be_visible()
     row = page.get_by_role("link", name="shell: rm -rf /srv/data && echo done")
-    assert row.is_visible()
-    assert page.locator(".countdown").first.inner_text().startswith("in ")
-    assert page.get_by_text("0 of 2").is_visible()
+    expect(row).to_be_visible()
+    expect(page.locator(".countdown").first).to_have_text(re.compile(r"^in "))
+    expect(page.get_by_text("0 of 2")).to_be_visible()
     accessible(page)
     row.click()
     assert asked["approval_id"] in page.url
     # The input with the effect's span marked; the hidden character in the intent shown.
-    assert page.locator("pre.input mark").first.inner_text() == "rm -rf /srv/data"
-    assert page.locator(".esc").first.inner_text() == "\\u202e"
-    assert page.get_by_text("cannot be undone").first.is_visible()
-    assert page.get_by_text("Instructions: Take a snapshot or backup first").is_visible()
-    assert page.get_by_text("not sure the data is backed up").is_visible()
+    expect(page.locator("pre.input mark").first).to_have_text("rm -rf /srv/data")
+    expect(page.locator(".esc").first).to_have_text("\\u202e")
+    expect(page.get_by_text("cannot be undone").first).to_be_visible()
+    expect(page.get_by_text("Instructions: Take a snapshot or backup first")).to_be_visible()
+    expect(page.get_by_text("not sure the data is backed up")).to_be_visible()
     accessible(page)
     # A denial needs a comment: the agent is told what the person said.
     page.get_by_role("button", name="Deny").click()
-    assert page.get_by_text("a denial needs a comment").is_visible()
+    expect(page.get_by_text("a denial needs a comment")).to_be_visible()
     page.get_by_label("Comment").fill("Snapshot db-7 first and put the snapshot id in the plan.")
     page.get_by_role("button", name="Deny").click()
-    assert page.locator(".state").inner_text() == "denied"
+    expect(page.locator(".state")).to_have_text("denied")
     agent = httpx.get(f"{console.base}/v1/approvals/{asked['approval_id']}",
                       headers={"Authorization": f"Bearer {console.agent_key}"}).json()  # fmt: skip
     assert agent["answer"]["message"].startswith("Denied by alice@example.com")
@@ -109,12 +113,12 @@ def test_a_case_is_claimed_and_handed_back(browser: Any, console: Console) -> No
     sign_in(page)
     page.get_by_role("link", name="Cases").click()
     page.get_by_role("link", name="charged twice for order 8812").click()
-    assert page.get_by_text("I was charged twice!").is_visible()
+    expect(page.get_by_text("I was charged twice!")).to_be_visible()
     accessible(page)
     page.get_by_role("button", name="Claim it").click()
     page.get_by_label("Notes for the agent").fill("Refund the second charge now.")
     page.get_by_role("button", name="Hand back to the agent").click()
-    assert page.get_by_role("heading").first.inner_text().endswith("handed back")
+    expect(page.get_by_role("heading").first).to_have_text(re.compile(r"handed back$"))
     case = httpx.get(f"{console.base}/v1/cases/{opened['id']}",
                      headers={"Authorization": f"Bearer {console.agent_key}"}).json()  # fmt: skip
     assert case["answer"]["notes"] == "Refund the second charge now."
@@ -133,8 +137,8 @@ def test_a_pause_shows_on_every_page_and_is_lifted_with_a_reason(
     for name in ("Inbox", "Cases", "Orders"):
         page.get_by_role("link", name=name, exact=True).click()
         banner = page.get_by_role("alert")
-        assert "Paused:" in banner.inner_text()
-        assert "deleting the wrong buckets" in banner.inner_text()
+        expect(banner).to_contain_text("Paused:")
+        expect(banner).to_contain_text("deleting the wrong buckets")
     accessible(page)
     denied = httpx.post(f"{console.base}/v1/actions", headers={"Authorization":
                         f"Bearer {console.agent_key}"}, json={"tool": "shell", "environment":
@@ -158,14 +162,14 @@ def test_every_page_reads_on_a_phone(chromium: Any, console: Console) -> None:
         page.get_by_label("New password again").fill("my own long password")
         accessible(page)
         page.get_by_role("button", name="Change the password").click()
-        assert page.get_by_role("heading", name="Waiting for people").is_visible()
+        expect(page.get_by_role("heading", name="Waiting for people")).to_be_visible()
         for path in ("/", "/cases", "/agents", "/orders", "/audit", "/audit/0"):
             page.goto(path)
             accessible(page)
         page.goto("/")
         page.locator("table a").first.click()
         accessible(page)
-        assert page.locator("summary", has_text="Break-glass").is_visible()  # an admin's page
+        expect(page.locator("summary", has_text="Break-glass")).to_be_visible()  # an admin's page
     finally:
         context.close()
 
@@ -190,10 +194,10 @@ def test_a_plan_is_approved_by_keyboard_alone_and_the_waiting_agent_hears_the_co
     sign_in(page)
     page.goto(f"/approvals/{asked['approval_id']}")
     plan_table = page.locator("section", has=page.get_by_role("heading", name="The Terraform plan"))
-    assert "delete" in plan_table.inner_text()
-    assert "aws_db_instance.orders" in plan_table.inner_text()
-    assert "cannot be undone" in page.locator("section", has=page.get_by_role(
-        "heading", name="What it would really do")).inner_text()  # fmt: skip
+    expect(plan_table).to_contain_text("delete")
+    expect(plan_table).to_contain_text("aws_db_instance.orders")
+    effects = page.locator("section", has=page.get_by_role("heading", name="What it would"))
+    expect(effects).to_contain_text("cannot be undone")
     # Keyboard alone: focus moves through the controls to the comment, then to Approve.
     page.locator("body").focus()
     for _ in range(60):
@@ -205,10 +209,10 @@ def test_a_plan_is_approved_by_keyboard_alone_and_the_waiting_agent_hears_the_co
     page.keyboard.type("Final snapshot orders-final-2026 is taken; go ahead.")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Approve"
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
-    assert "alice@example.com: approve" in page.locator("section", has=page.get_by_role(
-        "heading", name="Votes")).inner_text()  # fmt: skip
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator("section", has=page.get_by_role(
+        "heading", name="Votes"))).to_contain_text("alice@example.com: approve")  # fmt: skip
     bob = Identities(console.store)
     bob.add_user("bob@example.com", role="approver", groups=["sre"], password=PASSWORD)
     second = httpx.post(f"{console.base}/v1/approvals/{asked['approval_id']}/votes",

@@ -139,13 +139,11 @@ class Rule:
         # Computed once at load: the hot path only reads it.
         object.__setattr__(self, "sentence", self._sentence())
 
-    def _sentence(self) -> str:
-        """The reason shown when the rule matches: its own ``reason``, or what it matched."""
-        if self.reason:
-            return self.reason
-        verb = {"allow": "allows", "ask": "asks for approval", "deny": "denies"}[self.decision]
+    def selected(self) -> list[str]:
+        """What the rule's ``match:`` selects, as words: ``["tool shell", "verb delete"]``
+        (nothing: every action)."""
         s = self.selector
-        parts = [
+        return [
             f"{label} {'/'.join(values)}"
             for label, values in (
                 ("tool", s.tools),
@@ -156,6 +154,13 @@ class Rule:
             )
             if values
         ]
+
+    def _sentence(self) -> str:
+        """The reason shown when the rule matches: its own ``reason``, or what it matched."""
+        if self.reason:
+            return self.reason
+        verb = {"allow": "allows", "ask": "asks for approval", "deny": "denies"}[self.decision]
+        parts = self.selected()
         if self.when:
             when = self.when if len(self.when) <= 80 else self.when[:77] + "..."
             parts.append(f"when {when}")
