@@ -210,3 +210,16 @@ def test_the_agent_waits_and_hears_at_once(served: Served) -> None:
     assert took < 10  # woken by the change, not by the 30 s timeout
     assert body["state"] == "handed_back"
     assert body["answer"]["notes"] == notes
+
+
+def test_an_agent_in_a_loop_cannot_flood_the_queue(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("watchkeeper.store.cases.MAX_ACTIVE_PER_AGENT", 3)
+    first = [open_case(served) for _ in range(3)]
+    refused = served.post("/v1/cases", served.agent_key, json=CASE)
+    assert refused.status_code == 429
+    assert "already has 3 cases waiting for people" in refused.json()["error"]["message"]
+    # Answered cases make room again.
+    step(served, served.approver, first[0]["id"], "resolve", "done by hand")
+    assert served.post("/v1/cases", served.agent_key, json=CASE).status_code == 200

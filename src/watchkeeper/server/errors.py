@@ -49,6 +49,7 @@ STATUS: dict[str, int] = {
     "notes_required": 422,
     "paused": 423,
     "too_many_waits": 429,
+    "too_many_cases": 429,
     "internal": 500,
     "unavailable": 503,
 }

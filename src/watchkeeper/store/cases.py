@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from watchkeeper.errors import CaseError
 from watchkeeper.store.audit import AuditLog
@@ -53,6 +53,9 @@ REQUIRED = ("summary", "why")
 TRANSCRIPT_MESSAGES = 50
 #: Longest notes a person leaves on a case.
 MAX_NOTES = 8_000
+#: Most cases one agent may have waiting (open or claimed): each is told to every channel, so
+#: an agent in a loop must not flood the people who answer.
+MAX_ACTIVE_PER_AGENT = 100
 
 
 def key(case_id: str) -> str:
@@ -256,6 +259,17 @@ class Cases:
         session = _text("session", body.get("session"), 200) or None
         case_id = uuid.uuid4().hex
         with self.store.writing() as conn:
+            waiting = conn.execute(
+                select(func.count()).where(
+                    cases.c.agent == agent, cases.c.state.in_(("open", "claimed"))
+                )
+            ).scalar_one()
+            if waiting >= MAX_ACTIVE_PER_AGENT:
+                raise CaseError(
+                    "too_many_cases",
+                    f"agent {agent!r} already has {waiting} cases waiting for people; wait for "
+                    "them to be answered before opening more",
+                )
             now = self.store.now(conn)
             conn.execute(
                 insert(cases).values(id=case_id, agent=agent, session=session, state="open",
