@@ -216,10 +216,14 @@ def test_a_vote_on_one_replica_wakes_a_waiter_on_another(pg_url: str, tmp_path: 
 def test_only_admins_break_glass_and_it_must_be_a_real_boolean(served: Served) -> None:
     approval = ask(served)["approval_id"]
     alone = vote(served, served.approver, approval, "approve", break_glass=True, comment="now")
-    assert alone.status_code == 200
-    assert alone.json()["state"] == "pending"  # an approver's vote counts once, like any other
-    other = ask(served, "rm -rf /srv/other")["approval_id"]
+    assert alone.status_code == 403
+    assert "break-glass is for admins (you are approver)" in alone.json()["error"]["message"]
+    assert served.get(f"/v1/approvals/{approval}", served.approver).json()["votes"] == []
     (admin,) = people(served, "root@example.com", role="admin")
+    denying = vote(served, admin, approval, "deny", break_glass=True, comment="no")
+    assert denying.status_code == 422
+    assert "break-glass only approves" in denying.json()["error"]["message"]
+    other = ask(served, "rm -rf /srv/other")["approval_id"]
     sneaky = vote(served, admin, other, "approve", break_glass="false", comment="x")
     assert sneaky.status_code == 422
 

@@ -172,8 +172,8 @@ def test_a_role_raised_in_the_database_does_not_turn_a_vote_into_break_glass(
 ) -> None:
     body = ask(served)
     approval = str(body["approval_id"])
-    # alice is an approver: her break-glass vote counts as one ordinary approval of two.
-    voted = vote(served, served.approver, approval, "approve", comment="urgent", break_glass=True)
+    # alice is an approver: her vote counts as one ordinary approval of two.
+    voted = vote(served, served.approver, approval, "approve", comment="urgent")
     assert voted.json()["state"] == "pending"
     insider(served, "UPDATE users SET role = 'admin' WHERE email = 'alice@example.com'",
             "UPDATE approvals SET state = 'approved' WHERE id = :a", a=approval)  # fmt: skip

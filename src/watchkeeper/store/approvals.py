@@ -411,10 +411,15 @@ class Approvals:
         """Record ``user``'s vote and what it decides; the approval afterwards."""
         if vote not in VOTES:
             raise ApprovalError("invalid_vote", f"vote {vote!r} is not approve or deny")
+        if break_glass and user.role != "admin":
+            raise ApprovalError("forbidden", f"break-glass is for admins (you are {user.role}); "
+                                "vote without it, and your vote counts as one")  # fmt: skip
+        if break_glass and vote != "approve":
+            raise ApprovalError("invalid_vote", "break-glass only approves; deny without it")
         if break_glass and not comment.strip():
             raise ApprovalError("reason_required", "break-glass needs a reason in comment")
         self._expire_now(approval_id)
-        glass = break_glass and user.role == "admin" and vote == "approve"
+        glass = break_glass
         with self.store.writing() as conn:
             rows = self.log.rows_for_change(
                 conn, select(approvals).where(approvals.c.id == approval_id)
@@ -429,7 +434,7 @@ class Approvals:
                 raise ApprovalError("expired", "the approval's time is up")
             required = json.loads(row["requirements"])
             eligible = any(self._eligible(user, r) for r in required)
-            if not eligible and not (break_glass and user.role == "admin"):
+            if not eligible and not glass:
                 mine = [g for g, people in self.groups.items() if user.email in people]
                 raise ApprovalError("not_eligible",
                     f"no requirement of this approval names you (it needs {_needs(required)}; "
