@@ -3,6 +3,8 @@ the rate limit, timeouts, sign-out, and the line between the console and the API
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlalchemy import update
 
 from tests.console.conftest import PASSWORD, Console, act, sign_in, token_in
@@ -139,3 +141,16 @@ def test_next_never_leaves_the_console(console: Console) -> None:
                                            "alice@example.com", "password": PASSWORD,
                                            "next": "https://evil.example/"})  # fmt: skip
         assert answer.headers["location"] == "/"
+
+
+def test_guesses_sent_all_at_once_are_counted_before_they_are_checked(console: Console) -> None:
+    def guess(n: int) -> int:
+        with console.client() as http:
+            return sign_in(http, "alice@example.com", f"guess number {n}").status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(guess, range(20)))
+    assert answers.count(401) == 5, answers  # five passwords were checked; the rest waited
+    assert answers.count(429) == 15, answers
+    with console.client() as http:
+        assert sign_in(http, "alice@example.com", PASSWORD).status_code == 429

@@ -162,7 +162,7 @@ async def login(request: Request) -> Response:
     address = request.client.host if request.client else "unknown"
     keys = [f"account:{email}", f"address:{address}"]
     known = signins(request)
-    wait = await run_in_threadpool(known.blocked, keys)
+    wait, counted = await run_in_threadpool(known.attempt, keys)
     if wait is not None:
         minutes = max(1, round(wait / 60))
         said = (
@@ -172,10 +172,10 @@ async def login(request: Request) -> Response:
         return _login_page(request, said, 429, email)
     service = service_of(request)
     user = await run_in_threadpool(service.identities.check_password, email, password)
-    if user is None:
-        await run_in_threadpool(known.failed, keys)
+    if user is None:  # the attempt stays counted as a failure
         return _login_page(request, "That email and password do not match an account that may "
                                     "sign in.", 401, email)  # fmt: skip
+    await run_in_threadpool(known.succeeded, counted)
     secret, _csrf = await run_in_threadpool(known.start, user.email)
     target = _local(got.get("next", "/"))
     response = RedirectResponse(target, status_code=303, headers=HEADERS)

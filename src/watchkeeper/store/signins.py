@@ -2,7 +2,8 @@
 failed sign-ins, in the database so that every replica agrees.
 
     signins = SignIns(store, idle=1800, longest=43200)
-    wait = signins.blocked(["account:alice@example.com", "address:203.0.113.7"])   # or None
+    wait, ids = signins.attempt(["account:alice@example.com", "address:203.0.113.7"])
+    signins.succeeded(ids)                                # the password was right
     secret, csrf = signins.start("alice@example.com")     # the cookie holds the secret
     session = signins.find(secret)                        # None once idle or too old
     signins.end(secret)                                   # sign out
@@ -20,7 +21,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
@@ -56,30 +57,43 @@ class SignIns:
         self.idle = idle
         self.longest = longest
 
-    def blocked(self, keys: Sequence[str]) -> float | None:
-        """Seconds until ``keys`` (``account:…``, ``address:…``) may try again, or ``None``."""
-        with self.store.reading() as conn:
+    def attempt(self, keys: Sequence[str]) -> tuple[float | None, list[int]]:
+        """Count a sign-in attempt against each of ``keys`` (``account:…``, ``address:…``)
+        before its password is checked: ``(None, ids)`` when it may go ahead (pass ``ids`` to
+        :meth:`succeeded` if the password is right), or ``(seconds to wait, [])`` when a key
+        has had its share. Counting first, under a lock, is what bounds guesses sent all at
+        once: each waits for the one before it to be counted."""
+        with self.store.writing() as conn:
+            if self.store.dialect == "postgresql":  # SQLite's writers are one at a time already
+                for key in sorted(keys):
+                    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
             now = self.store.now(conn)
+            conn.execute(delete(login_failures).where(login_failures.c.at <= now - WINDOW))
             worst = None
             for key in keys:
                 limit = PER_ACCOUNT if key.startswith("account:") else PER_ADDRESS
                 times = conn.execute(
                     select(login_failures.c.at)
-                    .where(login_failures.c.key == key, login_failures.c.at > now - WINDOW)
+                    .where(login_failures.c.key == key[:400], login_failures.c.at > now - WINDOW)
                     .order_by(login_failures.c.at.desc())
                     .limit(limit)
                 ).scalars().all()  # fmt: skip
-                if len(times) >= limit:
-                    wait = times[-1] + WINDOW - now  # when the oldest counted one ages out
-                    worst = max(worst or 0.0, wait)
-        return worst
+                if len(times) >= limit:  # free again when the oldest counted one ages out
+                    worst = max(worst or 0.0, times[-1] + WINDOW - now)
+            if worst is not None:
+                return worst, []
+            ids = [
+                int(conn.execute(insert(login_failures).values(key=k[:400], at=now)
+                                 .returning(login_failures.c.id)).scalar_one())
+                for k in keys
+            ]  # fmt: skip
+        return None, ids
 
-    def failed(self, keys: Sequence[str]) -> None:
-        """A failed sign-in, counted against each of ``keys``; old ones are pruned."""
-        with self.store.writing() as conn:
-            now = self.store.now(conn)
-            conn.execute(delete(login_failures).where(login_failures.c.at <= now - WINDOW))
-            conn.execute(insert(login_failures), [{"key": k[:400], "at": now} for k in keys])
+    def succeeded(self, ids: Sequence[int]) -> None:
+        """The attempt counted as ``ids`` had the right password: it is not a failure."""
+        if ids:
+            with self.store.writing() as conn:
+                conn.execute(delete(login_failures).where(login_failures.c.id.in_(list(ids))))
 
     def start(self, email: str) -> tuple[str, str]:
         """A new session for ``email``: its secret (for the cookie) and its forms' token."""
