@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import update
 
 from tests.console.conftest import PASSWORD, Console, act, sign_in, token_in
+from watchkeeper.store.identities import Identities
 from watchkeeper.store.schema import console_sessions
 
 
@@ -99,38 +100,64 @@ def test_idle_and_old_sessions_end(console: Console) -> None:
         assert http.get("/").status_code == 303
 
 
-def test_a_one_time_password_must_be_replaced_first(console: Console) -> None:
+def test_a_one_time_password_signs_in_once_and_must_be_replaced_first(console: Console) -> None:
     with console.client() as http:
         signed = sign_in(http, "root@example.com", console.one_time)
         assert signed.status_code == 303
+        with console.client() as second:  # spent: whoever saw it printed cannot use it now
+            assert sign_in(second, "root@example.com", console.one_time).status_code == 401
         for path in ("/", "/agents", "/audit"):
             assert http.get(path).headers["location"] == "/password"
         form = http.get("/password")
         assert "You signed in with a one-time password" in form.text
+        assert 'name="current"' not in form.text  # it is spent: the session is the proof
         token = token_in(form.text)
-        short = http.post("/password", data={"csrf": token, "current": console.one_time,
-                                             "new": "short", "again": "short"})  # fmt: skip
-        assert short.status_code == 422
-        assert "shorter than 12 characters" in short.text
-        same = http.post(
-            "/password",
-            data={
-                "csrf": token,
-                "current": console.one_time,
-                "new": console.one_time,
-                "again": console.one_time,
-            },
-        )
-        assert "is the current one" in same.text
-        done = http.post("/password", data={"csrf": token, "current": console.one_time,
-                                            "new": "my own long password", "again":
-                                            "my own long password"})  # fmt: skip
+        for weak in ("short", " " * 14 + "x"):
+            refused = http.post("/password", data={"csrf": token, "new": weak, "again": weak})
+            assert refused.status_code == 422
+            assert "shorter than 12 characters" in refused.text
+        done = http.post("/password", data={"csrf": token, "new": "my own long password",
+                                            "again": "my own long password"})  # fmt: skip
         assert done.status_code == 303
         assert http.get("/agents").status_code == 200
     with console.client() as again:
         assert sign_in(again, "root@example.com", console.one_time).status_code == 401
         assert sign_in(again, "root@example.com", "my own long password").status_code == 303
         assert again.get("/").status_code == 200
+
+
+def test_the_password_page_is_no_way_around_the_sign_in_limit(console: Console) -> None:
+    with console.client() as http:
+        sign_in(http, "alice@example.com", PASSWORD)
+        token = token_in(http.get("/password").text)
+        answers = [
+            http.post(
+                "/password",
+                data={
+                    "csrf": token,
+                    "current": f"guess {n}",
+                    "new": "a new long password",
+                    "again": "a new long password",
+                },
+            ).status_code
+            for n in range(7)
+        ]
+        assert answers == [422] * 5 + [429] * 2
+        right = http.post("/password", data={"csrf": token, "current": PASSWORD, "new":
+                                             "a new long password", "again":
+                                             "a new long password"})  # fmt: skip
+        assert right.status_code == 429
+
+
+def test_disabling_a_person_ends_their_sessions_for_good(console: Console) -> None:
+    ids = Identities(console.store)
+    with console.client() as http:
+        sign_in(http, "alice@example.com", PASSWORD)
+        assert http.get("/").status_code == 200
+        ids.disable_user("alice@example.com")
+        assert http.get("/").status_code == 303
+        ids.enable_user("alice@example.com")
+        assert http.get("/").status_code == 303  # enabling again does not revive the cookie
 
 
 def test_next_never_leaves_the_console(console: Console) -> None:

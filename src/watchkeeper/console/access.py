@@ -176,6 +176,9 @@ async def login(request: Request) -> Response:
         return _login_page(request, "That email and password do not match an account that may "
                                     "sign in.", 401, email)  # fmt: skip
     await run_in_threadpool(known.succeeded, counted)
+    if await run_in_threadpool(service.identities.password_expired, user.email):
+        # A one-time password signs in once: the session it opens may only replace it.
+        await run_in_threadpool(service.identities.use_one_time, user.email)
     secret, _csrf = await run_in_threadpool(known.start, user.email)
     target = _local(got.get("next", "/"))
     response = RedirectResponse(target, status_code=303, headers=HEADERS)
@@ -220,17 +223,31 @@ def _password_context(who: Visitor, message: str = "") -> dict[str, Any]:
 
 @router.post("/password")
 async def change_password(request: Request) -> Response:
-    """Replace the password: the current one, the new one twice. Other sessions end."""
+    """Replace the password: the current one (not after a one-time password, which is spent),
+    the new one twice. A wrong current password counts as a failed sign-in. Other sessions
+    end."""
     who = await visitor_or_expired(request)
     got = await form(request, who.session.csrf)
     new = got.get("new", "")
     if new != got.get("again", ""):
         return page("password.html", _password_context(who, "The two new passwords differ."),
                     status=422)  # fmt: skip
+    forced = who.session.password_expired
+    known = signins(request)
+    counted: list[int] = []
+    if not forced:  # the current password is checked: as many guesses as sign-in allows
+        wait, counted = await run_in_threadpool(known.attempt, [f"account:{who.email}"])
+        if wait is not None:
+            said = f"Too many wrong passwords; try again in {max(1, round(wait / 60))} min."
+            return page("password.html", _password_context(who, said), status=429)
     identities = service_of(request).identities
     try:
-        await run_in_threadpool(identities.change_password, who.email, got.get("current", ""), new)
+        await run_in_threadpool(identities.change_password, who.email, got.get("current", ""),
+                                new, forced=forced)  # fmt: skip
     except WatchkeeperError as exc:
+        if "current password" not in str(exc):
+            await run_in_threadpool(known.succeeded, counted)  # not a guess: a weak new one
         return page("password.html", _password_context(who, f"Not changed: {exc}."), status=422)
-    await run_in_threadpool(signins(request).end_others, who.email, who.secret)
+    await run_in_threadpool(known.succeeded, counted)
+    await run_in_threadpool(known.end_others, who.email, who.secret)
     return RedirectResponse("/", status_code=303, headers=HEADERS)

@@ -25,14 +25,14 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error
-from sqlalchemy import ColumnElement, Connection, Select, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from watchkeeper.errors import Refused, UsageError
 from watchkeeper.membership import ROLES
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
-from watchkeeper.store.schema import agents, user_tokens, users
+from watchkeeper.store.schema import agents, console_sessions, user_tokens, users
 
 _AGENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -275,16 +275,28 @@ class Identities:
             ).scalar()
         return bool(found)
 
-    def change_password(self, email: str, old: str, new: str) -> None:
-        """Replace ``email``'s password, given the current one; refused with what to fix.
-        Recorded in the audit log (without either password)."""
-        if self.check_password(email, old) is None:
-            raise IdentityError("the current password is not right")
-        if len(new) < 12:
-            raise IdentityError(
-                "the new password is shorter than 12 characters; choose a longer one"
+    def use_one_time(self, email: str) -> None:
+        """A one-time password has signed in: it will not sign in again. The session it opened
+        may only choose a new password (:meth:`change_password` with ``forced``)."""
+        with self.store.writing() as conn:
+            conn.execute(
+                update(users)
+                .where(users.c.email == email.lower(), users.c.password_expired.is_(True))
+                .values(password_hash=_hasher.hash(secrets.token_urlsafe(32)))
             )
-        if new == old:
+
+    def change_password(self, email: str, old: str, new: str, *, forced: bool = False) -> None:
+        """Replace ``email``'s password, given the current one (not when ``forced``: a session
+        opened by a one-time password, which is spent); refused with what to fix. Recorded in
+        the audit log (without either password)."""
+        if not forced and self.check_password(email, old) is None:
+            raise IdentityError("the current password is not right")
+        if len(new.strip()) < 12:
+            raise IdentityError(
+                "the new password is shorter than 12 characters (spaces around it do not "
+                "count); choose a longer one"
+            )
+        if not forced and new == old:
             raise IdentityError("the new password is the current one; choose another")
         with self.store.writing() as conn:
             conn.execute(
@@ -361,6 +373,10 @@ class Identities:
             if not changed:
                 raise IdentityError(
                     f"user {email!r} is already {'disabled' if disabled else 'enabled'}"
+                )
+            if disabled:  # their console sessions end, and do not come back on enabling
+                conn.execute(
+                    delete(console_sessions).where(console_sessions.c.email == email.lower())
                 )
             kind = "user_disabled" if disabled else "user_enabled"
             self.log.append_in(conn, [{"kind": kind, "email": email.lower()}])
