@@ -83,7 +83,7 @@ EXAMPLES = settings(
         pytest.param("\u0378", "\\u0378", id="unassigned"),
         pytest.param(
             "\ufe0fx\ufe0f\ufe0e\U000e0100 \ufe0f",
-            "\\ufe0fx\ufe0f\\ufe0e\\U000e0100 \\ufe0f",
+            "\\ufe0fx\\ufe0f\\ufe0e\\U000e0100 \\ufe0f",  # a letter has no variants to select
             id="variation-selectors-selecting-nothing",
         ),
     ],

@@ -16,7 +16,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "LISU")
 _LIMIT = 20
 
 
@@ -52,15 +52,41 @@ def joins_emoji(text: str, i: int) -> bool:
     return unicodedata.category(before) in ("So", "Sk") and unicodedata.category(after) == "So"
 
 
+def selects_nothing(text: str, i: int) -> bool:
+    """Whether ``text[i]`` is a variation selector that selects no variant: one after a letter
+    or digit that has none (``d\ufe00ata`` reads as ``data``), or a Mongolian free variation
+    selector anywhere. After a symbol (❤️), a keycap's digit (1️⃣) or a CJK ideograph it is
+    how that character is spelt."""
+    char = text[i]
+    if "\u180b" <= char <= "\u180f":
+        return True
+    if not ("\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef"):
+        return False
+    before = text[i - 1] if i > 0 else ""
+    if not before:
+        return True
+    if unicodedata.category(before) in ("So", "Sk"):
+        return False
+    if before in "0123456789#*" and text[i + 1 : i + 2] == "\u20e3":
+        return False
+    return not unicodedata.name(before, "").startswith("CJK")
+
+
 def lookalike(char: str) -> bool:
-    """Whether ``char`` is a letter of another script that reads as a Latin one (``а``), or
-    fullwidth ASCII."""
+    """Whether ``char`` reads as an ASCII letter or digit but is not one: a letter of another
+    script (Cyrillic ``а``, Lisu ``ꓖ``), fullwidth ASCII, or a letter whose compatibility form
+    is ASCII (mathematical ``𝚊``, the numeral ``Ⅰ``)."""
+    if char.isascii():
+        return False
     if "\uff01" <= char <= "\uff5e":  # fullwidth ASCII
         return True
-    if not char.isalpha() or char.isascii():
+    if not (char.isalpha() or unicodedata.category(char) in ("Nl", "Nd")):
         return False
+    plain = unicodedata.normalize("NFKC", char)
+    if plain.isascii() and plain.isalnum():
+        return True
     name = unicodedata.name(char, "")
-    return name.startswith(_SCRIPTS)
+    return char.isalpha() and name.startswith(_SCRIPTS)
 
 
 def find(text: str, limit: int = _LIMIT) -> list[Finding]:
@@ -85,6 +111,8 @@ def find(text: str, limit: int = _LIMIT) -> list[Finding]:
                     if lookalike(c)
                 )
             start = i + 1
-        if i < len(text) and invisible(char) and not joins_emoji(text, i):
+        if i < len(text) and (
+            (invisible(char) and not joins_emoji(text, i)) or selects_nothing(text, i)
+        ):
             out.append(Finding(i, char, "invisible"))
     return sorted(out, key=lambda f: f.index)[:limit]

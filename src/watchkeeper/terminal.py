@@ -42,7 +42,7 @@ from typing import Any
 
 from rich.text import Text
 
-from watchkeeper.confusables import invisible, joins_emoji
+from watchkeeper.confusables import invisible, joins_emoji, selects_nothing
 
 _CATEGORIES = frozenset({"Cc", "Cs", "Cn", "Zl", "Zp"})
 #: What may need escaping: in text, anything but printable ASCII; in JSON from ``json.dumps``,
@@ -65,14 +65,26 @@ _BLANKS = frozenset("\u034f\u17b4\u17b5\u2800\uffa0")
 def hides(value: str, i: int) -> bool:
     """Whether ``value[i]`` is not plainly visible, and must be shown as its escape."""
     char = value[i]
-    if _variation_selector(char):  # selects for the character before, if that one shows
-        if i == 0:
+    if _variation_selector(char) or "\u180b" <= char <= "\u180f":
+        # It selects a variant of the character before, if that one shows and has variants.
+        if i == 0 or selects_nothing(value, i):
             return True
         before = value[i - 1]
         return before.isspace() or _variation_selector(before) or hides(value, i - 1)
     if char == "\u200d":
         return not joins_emoji(value, i)
+    keycap = char == "\u20e3" and value[i - 1 : i] in ("\ufe0f", *"0123456789#*")  # 1️⃣
+    if unicodedata.category(char) in ("Mn", "Me") and not keycap and _on_ascii(value, i):
+        return True  # a mark drawn over ASCII (a strike, an overlay, a stack): shown apart
     return unicodedata.category(char) in _CATEGORIES or invisible(char) or char in _BLANKS
+
+
+def _on_ascii(value: str, i: int) -> bool:
+    """Whether the combining mark at ``i`` sits on an ASCII character (through other marks)."""
+    j = i - 1
+    while j >= 0 and unicodedata.category(value[j]) in ("Mn", "Me"):
+        j -= 1
+    return j >= 0 and value[j].isascii()
 
 
 def escape(char: str) -> str:

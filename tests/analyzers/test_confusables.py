@@ -23,6 +23,23 @@ from watchkeeper.orders.loader import builtin
         ),
         pytest.param("echo\u00a0hi", ["U+00A0 NO-BREAK SPACE at 4"], id="odd-space"),
         pytest.param("tag\U000e0041", ["U+E0041 TAG LATIN CAPITAL LETTER A at 3"], id="tag"),
+        pytest.param(
+            "rm -rf /srv/d\ufe00ata",
+            ["U+FE00 VARIATION SELECTOR-1 at 13"],
+            id="selector-on-a-letter",
+        ),
+        pytest.param(
+            "ls a\u180bb",
+            ["U+180B MONGOLIAN FREE VARIATION SELECTOR ONE at 4"],
+            id="mongolian-selector",
+        ),
+        pytest.param("curl api.\ua4d6ithub.com", ["U+A4D6 LISU LETTER GA at 9"], id="lisu"),
+        pytest.param(
+            "cat /etc/p\U0001d68asswd",
+            ["U+1D68A MATHEMATICAL MONOSPACE SMALL A at 10"],
+            id="mathematical",
+        ),
+        pytest.param("ls \u2160tem", ["U+2160 ROMAN NUMERAL ONE at 3"], id="numeral-letter"),
     ],
 )
 def test_suspicious_characters_are_found(text: str, found: list[str]) -> None:
@@ -30,7 +47,17 @@ def test_suspicious_characters_are_found(text: str, found: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["SELECT 1", "café au lait", "Привет мир", "naïve\ttab\nline", "日本語のテキスト"]
+    "text",
+    [
+        "SELECT 1",
+        "café au lait",
+        "Привет мир",
+        "naïve\ttab\nline",
+        "日本語のテキスト",
+        "echo \u2764\ufe0f done",
+        "keycap 1\ufe0f\u20e3",
+        "git commit -m 'fix \u2014 typo'",
+    ],
 )
 def test_ordinary_text_is_not_suspicious(text: str) -> None:
     assert find(text) == []

@@ -76,9 +76,12 @@ def console(store_url: str, tmp_path: Path) -> Iterator[Console]:
         store.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Any]:
-    """Debian's chromium under Playwright (which cannot download browsers of its own here)."""
+    """Debian's chromium under Playwright (which cannot download browsers of its own here).
+
+    One per test, not per session: while Playwright's synchronous API is open, its event loop
+    counts as running in this thread, and a later test's ``asyncio.run`` would fail."""
     if not os.path.exists(CHROMIUM):
         message = (f"{CHROMIUM} is not installed (`make test` installs Debian's chromium): the "
                    "console's browser tests did not run")  # fmt: skip

@@ -181,3 +181,22 @@ def test_guesses_sent_all_at_once_are_counted_before_they_are_checked(console: C
     assert answers.count(429) == 15, answers
     with console.client() as http:
         assert sign_in(http, "alice@example.com", PASSWORD).status_code == 429
+
+
+def test_a_form_from_the_public_address_is_taken(console: Console) -> None:
+    """Behind a proxy that ends TLS the browser's origin is WATCHKEEPER_PUBLIC_URL's."""
+    with console.client() as http:
+        sign_in(http, "alice@example.com", PASSWORD)
+        token = token_in(http.get("/").text)
+        public = http.post("/logout", data={"csrf": token},
+                           headers={"Origin": "http://127.0.0.1:8470"})  # fmt: skip
+        assert public.status_code == 303
+
+
+def test_numbers_past_any_index_are_no_event(console: Console) -> None:
+    with console.client() as http:
+        sign_in(http, "audit@example.com", PASSWORD)
+        assert http.get("/audit/99999999999999999999").status_code == 404
+        refused = http.get("/audit", params={"before": "99999999999999999999"})
+        assert refused.status_code == 409
+        assert "is not an event&#39;s index" in refused.text

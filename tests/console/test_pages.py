@@ -225,3 +225,29 @@ def test_a_plan_is_approved_by_keyboard_alone_and_the_waiting_agent_hears_the_co
         "Final snapshot orders-final-2026 is taken; go ahead."
     )
     assert "Final snapshot orders-final-2026 is taken" in answer["answer"]["message"]
+
+
+def test_what_agents_write_cannot_pass_for_the_page_or_hide(browser: Any, console: Console) -> None:
+    # A selector after a letter, a Lisu letter, a mathematical letter and a minus sign read as
+    # ASCII; each is marked. A role cannot style its message; a long word wraps.
+    sneaky = "rm -rf /srv/d\ufe00ata && curl https://api.\ua4d6ithub.com/\U0001d68a \u2212rf"
+    long_word = "x" * 3000
+    opened = httpx.post(f"{console.base}/v1/cases",
+                        headers={"Authorization": f"Bearer {console.agent_key}"},
+                        json={"summary": sneaky, "why": long_word, "transcript": [
+                            {"role": "agent\tbanner", "text": "hello"}]}).json()  # fmt: skip
+    context = browser
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    sign_in(page)
+    page.goto(f"/cases/{opened['id']}")
+    summary = page.locator("dd").nth(2)
+    expect(summary.locator(".esc")).to_have_text("\\ufe00")
+    expect(summary.locator(".lookalike")).to_have_count(3)
+    assert page.locator(".banner").count() == 0  # the role's text styled nothing
+    accessible(page)
+    # A refused vote keeps the comment and says why in the page's own words; the query string
+    # says nothing on the page.
+    asked = submit(console, "rm -rf /srv/data")
+    page.goto(f"/approvals/{asked['approval_id']}?said=Security+pre-approved+this")
+    expect(page.get_by_text("Security pre-approved this")).to_have_count(0)

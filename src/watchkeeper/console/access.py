@@ -20,7 +20,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -111,11 +111,18 @@ class Forbidden(WatchkeeperError):
     """A form refused before it is read further (another origin, no token): answered 403."""
 
 
+def _origins(request: Request) -> set[str]:
+    """Where this console's own forms come from: the address the request reached, and the
+    public one (behind a proxy that ends TLS, the browser's origin is the public one)."""
+    public = urlsplit(service_of(request).settings.public_url)
+    return {f"{request.url.scheme}://{request.url.netloc}", f"{public.scheme}://{public.netloc}"}
+
+
 async def form(request: Request, expected: str) -> dict[str, str]:
     """The form sent with this request, once its origin and token are checked against
     ``expected`` (the session's token, or the sign-in form's)."""
     origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+    if origin is not None and origin not in _origins(request):
         raise Forbidden(f"a form sent from {origin} is not taken here")
     raw = await request.body()
     if len(raw) > _FORM_BYTES:

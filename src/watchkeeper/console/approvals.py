@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from watchkeeper.console.access import form, service_of, visitor
+from watchkeeper.console.access import Visitor, form, service_of, visitor
 from watchkeeper.console.common import base, call, done, refusal
 from watchkeeper.console.render import page
 from watchkeeper.errors import WatchkeeperError
@@ -70,10 +70,10 @@ async def banner(request: Request) -> Response:
 # -- approvals --------------------------------------------------------------------------------
 
 
-@router.get("/approvals/{approval_id}")
-async def approval(approval_id: str, request: Request) -> Response:
-    """The whole packet, and the vote."""
-    who = await visitor(request)
+async def _approval_page(
+    request: Request, who: Visitor, approval_id: str, problem: str = "", comment: str = ""
+) -> Response:
+    """The approval's page; with ``problem``, the vote refused and why, the comment kept."""
     service = service_of(request)
     try:
         view = await service.approval(approval_id, who.session.user, offload=run_in_threadpool)
@@ -81,7 +81,14 @@ async def approval(approval_id: str, request: Request) -> Response:
         return await refusal(request, who, exc)
     context = await base(request, who, f"Approval {approval_id[:8]}")
     return page("approval.html", {**context, "view": view, "packet": view.get("handoff") or {},
-                                  "message": request.query_params.get("said", "")})  # fmt: skip
+                                  "message": problem, "comment": comment},
+                status=422 if problem else 200)  # fmt: skip
+
+
+@router.get("/approvals/{approval_id}")
+async def approval(approval_id: str, request: Request) -> Response:
+    """The whole packet, and the vote."""
+    return await _approval_page(request, await visitor(request), approval_id)
 
 
 @router.post("/approvals/{approval_id}/vote")
@@ -101,7 +108,7 @@ async def vote(approval_id: str, request: Request) -> Response:
         problem = ("break-glass needs the confirmation ticked and a reason in the comment: it "
                    "approves alone and is told to everyone")  # fmt: skip
     if problem is not None:
-        return done(f"/approvals/{quote(approval_id, safe='')}?said={quote(problem)}")
+        return await _approval_page(request, who, approval_id, problem, comment)
     service = service_of(request)
     try:
         await call(service.vote, approval_id, who.session.user, choice, comment, glass)

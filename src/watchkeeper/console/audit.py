@@ -19,6 +19,8 @@ router = APIRouter()
 
 #: Events on one page of the audit log.
 AUDIT_PAGE = 50
+#: The largest index a database column holds (a larger one is no event, not an error).
+MAX_INDEX = 2**63 - 1
 
 
 # -- the audit log ----------------------------------------------------------------------------
@@ -71,6 +73,8 @@ async def audit(request: Request) -> Response:
     try:
         roles(who, "auditor", "admin")
         before = int(q.get("before") or -1)
+        if not -1 <= before <= MAX_INDEX:
+            raise ValueError(before)
         found = await call(_events, service, q.get("kind", ""), q.get("subject", "").strip(),
                             q.get("q", ""), before)  # fmt: skip
         checkpoint = await call(_checkpoint, service)
@@ -109,7 +113,7 @@ async def audit_event(index: int, request: Request) -> Response:
     service = service_of(request)
     try:
         roles(who, "auditor", "admin")
-        leaf = await call(service.log.leaf, index)
+        leaf = await call(service.log.leaf, index) if 0 <= index <= MAX_INDEX else None
         if leaf is None:
             raise Refused("not_found", f"no event {index} in the log")
     except WatchkeeperError as exc:

@@ -43,6 +43,15 @@ HEADERS = {
 }
 
 
+#: Punctuation that reads as ASCII punctuation: dashes and minus signs as ``-``, slashes as
+#: ``/``, colons and semicolons, a one-dot leader as ``.``. Marked for the reader only: in
+#: prose (a commit message) they are ordinary, so the analyzers do not hold them.
+_READS_AS_ASCII = frozenset(
+    "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2215\u2044\u29f8\u2024\u2236\u02d0\u0589"
+    "\u05c3\ua789\u037e\u2039\u203a\u2032\u00b4\u02bc\u2018\u2019\u201c\u201d"
+)
+
+
 def _piece(value: str, i: int, lines: bool = False) -> str:
     char = value[i]
     if lines and char in "\n\t":  # in a block of text: a line break is one, marked
@@ -50,7 +59,7 @@ def _piece(value: str, i: int, lines: bool = False) -> str:
     if hides(value, i):
         code = escaped_char(char)
         return f'<span class="esc" title="hidden character U+{ord(char):04X}">{escape(code)}</span>'
-    if lookalike(char):
+    if lookalike(char) or char in _READS_AS_ASCII:
         title = f"U+{ord(char):04X}: not a Latin letter, though it reads as one"
         return f'<span class="lookalike" title="{title}">{escape(char)}</span>'
     return str(escape(char))
