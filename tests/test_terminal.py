@@ -81,6 +81,11 @@ EXAMPLES = settings(
         ),
         pytest.param("\ud800x\udfff", "\\ud800x\\udfff", id="lone-surrogates"),
         pytest.param("\u0378", "\\u0378", id="unassigned"),
+        pytest.param("\ue000", "\\ue000", id="private-use"),
+        pytest.param("e\u0301\u0301\u0301", "e\\u0301\\u0301\\u0301", id="marks-on-ascii"),
+        pytest.param(
+            "\u00e9\u0301\u0301\u0301", "\u00e9\u0301\u0301\\u0301", id="a-stack-past-two-marks"
+        ),
         pytest.param(
             "\ufe0fx\ufe0f\ufe0e\U000e0100 \ufe0f",
             "\\ufe0fx\\ufe0f\\ufe0e\\U000e0100 \\ufe0f",  # a letter has no variants to select

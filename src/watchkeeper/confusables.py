@@ -16,7 +16,34 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "LISU")
+_SCRIPTS = (
+    "CYRILLIC",
+    "GREEK",
+    "ARMENIAN",
+    "CHEROKEE",
+    "COPTIC",
+    "LISU",
+    "CANADIAN SYLLABICS",
+    "GEORGIAN",
+    "TIFINAGH",
+    "NKO",
+    "VAI",
+    "BAMUM",
+    "OSAGE",
+    "OLD ITALIC",
+)
+#: Latin letters with no decomposition that read as plain ones: ı as i, ɡ as g, ɑ as a, ᴄ as c.
+_LATIN_DISGUISES = (
+    "LATIN SMALL LETTER DOTLESS",
+    "LATIN SMALL LETTER SCRIPT",
+    "LATIN SMALL LETTER ALPHA",
+    "LATIN CAPITAL LETTER ALPHA",
+    "LATIN LETTER SMALL CAPITAL",
+    "LATIN SMALL CAPITAL",
+    "LATIN LETTER DENTAL",
+    "LATIN SMALL LETTER TURNED",
+    "LATIN LETTER RETROFLEX",
+)
 _LIMIT = 20
 
 
@@ -86,7 +113,9 @@ def lookalike(char: str) -> bool:
     if plain.isascii() and plain.isalnum():
         return True
     name = unicodedata.name(char, "")
-    return char.isalpha() and name.startswith(_SCRIPTS)
+    if name.startswith(_LATIN_DISGUISES):
+        return True
+    return (char.isalpha() or unicodedata.category(char) == "Nd") and name.startswith(_SCRIPTS)
 
 
 def find(text: str, limit: int = _LIMIT) -> list[Finding]:

@@ -38,13 +38,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+if TYPE_CHECKING:  # Rich is imported where text is printed, not by the store or the doors
+    from rich.text import Text
 
 from watchkeeper.confusables import invisible, joins_emoji, selects_nothing
 
-_CATEGORIES = frozenset({"Cc", "Cs", "Cn", "Zl", "Zp"})
+_CATEGORIES = frozenset({"Cc", "Cs", "Cn", "Co", "Zl", "Zp"})
 #: What may need escaping: in text, anything but printable ASCII; in JSON from ``json.dumps``,
 #: anything but ASCII (it escapes C0 in strings itself; a C0 character left is its indent).
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -59,7 +60,7 @@ def _variation_selector(char: str) -> bool:
 #: Marks and letters that print as nothing or as a blank, outside the categories above: the
 #: combining grapheme joiner, Khmer inherent vowels, the blank braille pattern, the halfwidth
 #: Hangul filler.
-_BLANKS = frozenset("\u034f\u17b4\u17b5\u2800\uffa0")
+_BLANKS = frozenset("\u034f\u17b4\u17b5\u2800\uffa0\U0001d159")
 
 
 def hides(value: str, i: int) -> bool:
@@ -74,17 +75,28 @@ def hides(value: str, i: int) -> bool:
     if char == "\u200d":
         return not joins_emoji(value, i)
     keycap = char == "\u20e3" and value[i - 1 : i] in ("\ufe0f", *"0123456789#*")  # 1️⃣
-    if unicodedata.category(char) in ("Mn", "Me") and not keycap and _on_ascii(value, i):
-        return True  # a mark drawn over ASCII (a strike, an overlay, a stack): shown apart
+    if unicodedata.category(char) in ("Mn", "Me") and not keycap:
+        # A mark drawn over ASCII (a strike, an overlay), one with nothing under it, or a
+        # third and later mark on one letter (a stack drawn over the text around): shown apart.
+        base, marks = _base_of(value, i)
+        if base is None or base.isascii() or marks >= 2:
+            return True
     return unicodedata.category(char) in _CATEGORIES or invisible(char) or char in _BLANKS
 
 
-def _on_ascii(value: str, i: int) -> bool:
-    """Whether the combining mark at ``i`` sits on an ASCII character (through other marks)."""
+def _base_of(value: str, i: int) -> tuple[str | None, int]:
+    """The character the combining mark at ``i`` sits on (``None``: none), and how many marks
+    come before it on that character."""
     j = i - 1
     while j >= 0 and unicodedata.category(value[j]) in ("Mn", "Me"):
         j -= 1
-    return j >= 0 and value[j].isascii()
+    return (value[j] if j >= 0 else None), i - j - 1
+
+
+def says_something(value: str) -> bool:
+    """Whether ``value`` holds a character a reader sees: a reason or a note made only of
+    spaces, zero-width or other hidden characters says nothing."""
+    return any(not c.isspace() and not hides(value, i) for i, c in enumerate(value))
 
 
 def escape(char: str) -> str:
@@ -107,6 +119,8 @@ def shown(value: object) -> str:
 
 def text(value: object, style: str = "") -> Text:
     """``value`` for Rich: escaped as by :func:`shown`, and never read as markup."""
+    from rich.text import Text
+
     return Text(shown(value), style=style)
 
 

@@ -40,6 +40,18 @@ from watchkeeper.orders.loader import builtin
             id="mathematical",
         ),
         pytest.param("ls \u2160tem", ["U+2160 ROMAN NUMERAL ONE at 3"], id="numeral-letter"),
+        pytest.param(
+            "curl g\u0131thub.com", ["U+0131 LATIN SMALL LETTER DOTLESS I at 6"], id="dotless-i"
+        ),
+        pytest.param(
+            "curl \u0261ithub.com", ["U+0261 LATIN SMALL LETTER SCRIPT G at 5"], id="script-g"
+        ),
+        pytest.param(
+            "cat /etc/\u1d04onf", ["U+1D04 LATIN LETTER SMALL CAPITAL C at 9"], id="small-capital"
+        ),
+        pytest.param(
+            "curl \u15c5pi.io", ["U+15C5 CANADIAN SYLLABICS CARRIER GHO at 5"], id="syllabics"
+        ),
     ],
 )
 def test_suspicious_characters_are_found(text: str, found: list[str]) -> None:

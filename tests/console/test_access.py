@@ -198,5 +198,15 @@ def test_numbers_past_any_index_are_no_event(console: Console) -> None:
         sign_in(http, "audit@example.com", PASSWORD)
         assert http.get("/audit/99999999999999999999").status_code == 404
         refused = http.get("/audit", params={"before": "99999999999999999999"})
-        assert refused.status_code == 409
+        assert refused.status_code == 422
         assert "is not an event&#39;s index" in refused.text
+
+
+def test_a_one_time_password_sent_at_once_many_times_opens_one_session(console: Console) -> None:
+    def attempt(_: int) -> int:
+        with console.client() as http:
+            return sign_in(http, "root@example.com", console.one_time).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(attempt, range(4)))
+    assert answers.count(303) == 1, answers

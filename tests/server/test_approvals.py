@@ -96,6 +96,8 @@ def test_break_glass_needs_a_reason_and_an_admin(served: Served) -> None:
     (admin,) = people(served, "root@example.com", role="admin")
     approval = ask(served)["approval_id"]
     assert vote(served, admin, approval, "approve", break_glass=True).status_code == 422
+    hidden = vote(served, admin, approval, "approve", break_glass=True, comment="\u200b\u2800")
+    assert hidden.status_code == 422
     loud = vote(served, admin, approval, "approve", break_glass=True, comment="prod is down")
     assert loud.json()["state"] == "approved"
 

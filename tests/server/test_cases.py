@@ -131,8 +131,8 @@ def test_a_case_someone_holds_is_theirs(served: Served) -> None:
 
 def test_resolving_and_handing_back_need_notes(served: Served) -> None:
     case = open_case(served)
-    for change in ("resolve", "hand-back"):
-        refused = step(served, served.approver, case["id"], change, "  ")
+    for change, blank in (("resolve", "  "), ("hand-back", "\u200b\u3164")):
+        refused = step(served, served.approver, case["id"], change, blank)
         assert refused.status_code == 422
         assert refused.json()["error"]["code"] == "notes_required"
     # An open case may be resolved at once: it is claimed and closed by the same person.
@@ -150,6 +150,7 @@ def test_resolving_and_handing_back_need_notes(served: Served) -> None:
     ("changes", "said"),
     [
         ({"summary": ""}, "summary is required"),
+        ({"summary": "\u200b\u2800 "}, "summary is required"),  # nothing a reader sees
         ({"why": None}, "why is required"),
         ({"summary": 7}, "summary must be text, not a number: 7"),
         ({"tried": {"a": 1}}, 'tried must be a text or a list of texts, not {"a": 1}'),

@@ -179,13 +179,15 @@ async def login(request: Request) -> Response:
         return _login_page(request, said, 429, email)
     service = service_of(request)
     user = await run_in_threadpool(service.identities.check_password, email, password)
+    if user is not None and await run_in_threadpool(
+        service.identities.password_expired, user.email
+    ):  # a one-time password signs in once: only the sign-in that spends it goes on
+        spent = await run_in_threadpool(service.identities.spend_one_time, user.email, password)
+        user = user if spent else None
     if user is None:  # the attempt stays counted as a failure
         return _login_page(request, "That email and password do not match an account that may "
                                     "sign in.", 401, email)  # fmt: skip
     await run_in_threadpool(known.succeeded, counted)
-    if await run_in_threadpool(service.identities.password_expired, user.email):
-        # A one-time password signs in once: the session it opens may only replace it.
-        await run_in_threadpool(service.identities.use_one_time, user.email)
     secret, _csrf = await run_in_threadpool(known.start, user.email)
     target = _local(got.get("next", "/"))
     response = RedirectResponse(target, status_code=303, headers=HEADERS)

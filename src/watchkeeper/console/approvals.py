@@ -13,6 +13,7 @@ from watchkeeper.console.access import Visitor, form, service_of, visitor
 from watchkeeper.console.common import base, call, done, refusal
 from watchkeeper.console.render import page
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.terminal import says_something
 
 router = APIRouter()
 
@@ -102,9 +103,9 @@ async def vote(approval_id: str, request: Request) -> Response:
     problem = None
     if choice not in ("approve", "deny"):
         problem = "choose approve or deny"
-    elif choice == "deny" and not comment:
+    elif choice == "deny" and not says_something(comment):
         problem = "a denial needs a comment: the agent is told what you said, and follows it"
-    elif glass and (got.get("confirm") != "on" or not comment):
+    elif glass and (got.get("confirm") != "on" or not says_something(comment)):
         problem = ("break-glass needs the confirmation ticked and a reason in the comment: it "
                    "approves alone and is told to everyone")  # fmt: skip
     if problem is not None:

@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from watchkeeper.console.access import Visitor, service_of
 from watchkeeper.console.render import HEADERS, page
 from watchkeeper.errors import Refused, WatchkeeperError
+from watchkeeper.server.errors import STATUS
 
 T = TypeVar("T")
 
@@ -31,7 +32,7 @@ def done(to: str) -> Response:
 
 async def refusal(request: Request, who: Visitor, exc: WatchkeeperError) -> Response:
     code = exc.code if isinstance(exc, Refused) else ""
-    status = {"not_found": 404, "forbidden": 403}.get(code, 409)
+    status = STATUS.get(code, 409)  # as the API answers the same refusal
     context = await base(request, who, "Not done")
     return page("error.html", {**context, "message": str(exc)}, status=status)
 

@@ -38,6 +38,7 @@ from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.pauses import Pauses, describe
 from watchkeeper.store.schema import approvals, votes
 from watchkeeper.store.waiting import Waiter
+from watchkeeper.terminal import says_something
 
 VOTES = ("approve", "deny")
 #: Events that can make a release possible: counted only when sealed (see ``sealer``).
@@ -416,8 +417,12 @@ class Approvals:
                                 "vote without it, and your vote counts as one")  # fmt: skip
         if break_glass and vote != "approve":
             raise ApprovalError("invalid_vote", "break-glass only approves; deny without it")
-        if break_glass and not comment.strip():
-            raise ApprovalError("reason_required", "break-glass needs a reason in comment")
+        if break_glass and not says_something(comment):
+            raise ApprovalError(
+                "reason_required",
+                "break-glass needs a reason in comment "
+                "(one a reader sees, not only spaces or hidden characters)",
+            )
         self._expire_now(approval_id)
         glass = break_glass
         with self.store.writing() as conn:

@@ -32,6 +32,7 @@ from watchkeeper.store.identities import User
 from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.schema import cases
 from watchkeeper.store.waiting import Waiter
+from watchkeeper.terminal import says_something
 
 STATES = ("open", "claimed", "resolved", "handed_back")
 #: A case in one of these is over: nobody may claim, release, resolve or hand it back again.
@@ -161,7 +162,7 @@ def details(body: Mapping[str, Any]) -> dict[str, Any]:
     found["tried"] = _tried(body.get("tried"))
     found["transcript"] = _transcript(body.get("transcript"))
     for field in REQUIRED:
-        if not found[field]:
+        if not says_something(found[field]):
             what = {"summary": "what happened, in a line or two",
                     "why": "why this is outside your charter"}[field]  # fmt: skip
             raise CaseError("invalid_request", f"{field} is required: say {what}")
@@ -305,7 +306,7 @@ class Cases:
 
     def _change(self, case_id: str, person: User, to: str, notes: str) -> dict[str, Any]:
         notes = _cut(notes.strip(), MAX_NOTES)
-        if to in CLOSED and not notes:
+        if to in CLOSED and not says_something(notes):
             said = ("how it was resolved, for the log and the agent" if to == "resolved"
                     else "what the agent should do now: it follows your notes")  # fmt: skip
             raise CaseError("notes_required", f"notes are required: say {said}")

@@ -275,15 +275,31 @@ class Identities:
             ).scalar()
         return bool(found)
 
-    def use_one_time(self, email: str) -> None:
-        """A one-time password has signed in: it will not sign in again. The session it opened
-        may only choose a new password (:meth:`change_password` with ``forced``)."""
+    def spend_one_time(self, email: str, password: str) -> bool:
+        """Whether ``password`` is ``email``'s unspent one-time password; if so it is spent in
+        the same transaction (replaced by a random hash), so that of sign-ins sent at once with
+        it exactly one succeeds. The session it opens may only choose a new password
+        (:meth:`change_password` with ``forced``)."""
         with self.store.writing() as conn:
+            query = select(users.c.password_hash).where(
+                users.c.email == email.lower(), users.c.password_expired.is_(True),
+                users.c.disabled_at.is_(None),
+            )  # fmt: skip
+            if self.store.dialect == "postgresql":
+                query = query.with_for_update()
+            stored = conn.execute(query).scalar()
+            if stored is None:
+                return False
+            try:
+                _hasher.verify(stored, password)
+            except Argon2Error:
+                return False
             conn.execute(
                 update(users)
-                .where(users.c.email == email.lower(), users.c.password_expired.is_(True))
+                .where(users.c.email == email.lower())
                 .values(password_hash=_hasher.hash(secrets.token_urlsafe(32)))
             )
+        return True
 
     def change_password(self, email: str, old: str, new: str, *, forced: bool = False) -> None:
         """Replace ``email``'s password, given the current one (not when ``forced``: a session
