@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from watchkeeper.console.access import form, service_of, visitor
-from watchkeeper.console.common import base, call, done, refusal, roles
+from watchkeeper.console.common import base, call, done, refusal, roles, switch
 from watchkeeper.console.render import page
 from watchkeeper.errors import Refused, WatchkeeperError
 from watchkeeper.store.schema import audit_leaves
@@ -86,7 +86,8 @@ async def pause_agent(name: str, request: Request) -> Response:
     service = service_of(request)
     try:
         roles(who, "approver", "admin")
-        await call(service.pause, "agent", name, got.get("reason", ""), who.session.user)
+        await switch(request, service.pause, "agent", name, got.get("reason", ""),
+                     who.session.user)  # fmt: skip
     except WatchkeeperError as exc:
         return await refusal(request, who, exc)
     return done(f"/agents/{quote(name, safe='')}")
@@ -100,7 +101,7 @@ async def resume(pause_id: str, request: Request) -> Response:
     service = service_of(request)
     try:
         roles(who, "approver", "admin")
-        await call(service.resume, pause_id, got.get("reason", ""), who.session.user)
+        await switch(request, service.resume, pause_id, got.get("reason", ""), who.session.user)
     except WatchkeeperError as exc:
         return await refusal(request, who, exc)
     return done(got.get("back", "/") if got.get("back", "/").startswith("/agents/") else "/")
@@ -116,7 +117,7 @@ async def pause_all(request: Request) -> Response:
         roles(who, "approver", "admin")
         if got.get("confirm") != "on":
             raise Refused("invalid_request", "tick the confirmation: this stops every agent")
-        await call(service.pause, "all", "", got.get("reason", ""), who.session.user)
+        await switch(request, service.pause, "all", "", got.get("reason", ""), who.session.user)
     except WatchkeeperError as exc:
         return await refusal(request, who, exc)
     return done("/agents")
