@@ -210,3 +210,28 @@ def test_a_one_time_password_sent_at_once_many_times_opens_one_session(console: 
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(attempt, range(4)))
     assert answers.count(303) == 1, answers
+
+
+def test_an_admin_gives_a_locked_out_person_a_new_one_time_password(console: Console) -> None:
+    from typer.testing import CliRunner
+
+    from watchkeeper.cli import app
+
+    with console.client() as http:
+        sign_in(http, "alice@example.com", PASSWORD)
+        assert http.get("/").status_code == 200
+        url = console.store.url
+        reset = CliRunner().invoke(app, ["users", "reset-password", "alice@example.com",
+                                         "--db", url])  # fmt: skip
+        assert reset.exit_code == 0, reset.stderr
+        fresh = reset.stdout.strip()
+        assert len(fresh) >= 20
+        assert http.get("/").status_code == 303  # her session ended
+    with console.client() as again:
+        assert sign_in(again, "alice@example.com", PASSWORD).status_code == 401
+        assert sign_in(again, "alice@example.com", fresh).status_code == 303
+        assert again.get("/").headers["location"] == "/password"
+    missing = CliRunner().invoke(app, ["users", "reset-password", "nobody@example.com",
+                                       "--db", console.store.url])  # fmt: skip
+    assert missing.exit_code == 2
+    assert "there is no user 'nobody@example.com'" in missing.stderr

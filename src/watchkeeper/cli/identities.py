@@ -231,6 +231,25 @@ def _lifetime(expires: str | None) -> float | None:
     return float(found)
 
 
+@users_app.command("reset-password")
+def users_reset_password(
+    email: Annotated[str, typer.Argument(help="Whose password.")],
+    db: DbOption = None,
+) -> None:
+    """Give a person who cannot sign in a new one-time password (printed once): the old one
+    stops working, their console sessions end, and their next sign-in asks for a password of
+    their own. Audited. Their personal tokens are not touched (`users token --revoke`)."""
+    ids = _identities(db)
+    try:
+        generated = ids.reset_password(email)
+    except UsageError as exc:
+        _fail(str(exc))
+    finally:
+        ids.store.close()
+    sys.stderr.write(shown(f"user {email}: one-time password (shown once):") + "\n")
+    print(generated)
+
+
 @users_app.command("disable")
 def users_disable(
     email: Annotated[str, typer.Argument(help="Whose account.")],

@@ -275,6 +275,22 @@ class Identities:
             ).scalar()
         return bool(found)
 
+    def reset_password(self, email: str) -> str:
+        """A new one-time password for ``email`` (returned once), for a person who cannot sign
+        in: the old password stops working, their console sessions end, and the next sign-in
+        may only choose a new password. Recorded in the audit log (without the password)."""
+        generated = secrets.token_urlsafe(18)
+        with self.store.writing() as conn:
+            self._known(conn, email)
+            conn.execute(
+                update(users)
+                .where(users.c.email == email.lower())
+                .values(password_hash=_hasher.hash(generated), password_expired=True)
+            )
+            conn.execute(delete(console_sessions).where(console_sessions.c.email == email.lower()))
+            self.log.append_in(conn, [{"kind": "password_reset", "email": email.lower()}])
+        return generated
+
     def spend_one_time(self, email: str, password: str) -> bool:
         """Whether ``password`` is ``email``'s unspent one-time password; if so it is spent in
         the same transaction (replaced by a random hash), so that of sign-ins sent at once with
