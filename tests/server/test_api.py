@@ -100,6 +100,11 @@ def test_bad_vote_bodies_and_unknown_paths_get_the_error_shape(served: Served) -
     assert not_a_number.json()["error"]["code"] == "invalid_request"
     assert served.get("/v1/approvals/nope", served.approver).status_code == 404
     assert served.get("/v1/approvals/nope", served.agent_key).status_code == 404
+    # A method the path does not take says which ones it does.
+    wrong = served.request("PUT", "/v1/pause", served.approver)
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "http_error"
+    assert set(wrong.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
 
 
 def test_numbers_too_long_to_read_and_ids_too_large_are_client_errors(served: Served) -> None:

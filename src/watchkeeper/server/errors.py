@@ -72,7 +72,7 @@ def refusal(code: str, message: str) -> Refused:
     return Refused(code, message)
 
 
-async def handler(_request: Request, exc: Exception) -> JSONResponse:
+async def handler(request: Request, exc: Exception) -> JSONResponse:
     """The answer to every exception an endpoint raises."""
     if isinstance(exc, InvalidJSON):
         return response(STATUS["too_large"] if exc.code == "too_large" else _BAD_BODY,
@@ -81,7 +81,10 @@ async def handler(_request: Request, exc: Exception) -> JSONResponse:
         headers = None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
         return response(STATUS.get(exc.code, 400), exc.code, exc.message, headers)
     if isinstance(exc, StarletteHTTPException):
-        return response(exc.status_code, "http_error", str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # what the path takes, over all its routes (one per method)
+            headers["Allow"] = ", ".join(_allowed(request))
+        return response(exc.status_code, "http_error", str(exc.detail), headers or None)
     if isinstance(exc, RequestValidationError):
         return response(STATUS["invalid_request"], "invalid_request", str(exc.errors()[:3]))
     if isinstance(exc, ClientDisconnect):
@@ -92,6 +95,16 @@ async def handler(_request: Request, exc: Exception) -> JSONResponse:
     # with the first line only: a database error's next lines quote the SQL.
     first = describe_error(exc).strip().splitlines()[0][:300]
     return response(500, "internal", f"the server failed on this request: {first}")
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods some route takes at the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        pattern, taken = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if pattern is not None and taken and pattern.match(request.url.path):
+            methods.update(taken)
+    return sorted(methods)
 
 
 #: What :func:`handler` answers; registered for each.
