@@ -44,3 +44,10 @@ def suggest(word: str, choices: Sequence[str]) -> str:
             return f"; did you mean {choice!r}?"
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def kind_of(value: object) -> str:
+    """What a JSON value is, as a message says it: ``a number``, ``a list``, ``an object``."""
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list",
+             dict: "an object"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)

@@ -9,6 +9,7 @@ from fastapi import Request
 
 from watchkeeper import strict_json
 from watchkeeper.errors import Refused
+from watchkeeper.wording import kind_of
 
 
 async def read_object(request: Request, empty_ok: bool = False) -> dict[str, Any]:
@@ -27,7 +28,6 @@ def text(body: dict[str, Any], field: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        kind = {bool: "a boolean", int: "a number", float: "a number", list: "a list",
-                dict: "an object"}.get(type(value), type(value).__name__)  # fmt: skip
+        kind = kind_of(value)
         raise Refused("invalid_request", f"{field} must be a string, not {kind}: send it as text")
     return value

@@ -33,6 +33,7 @@ from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.schema import cases
 from watchkeeper.store.waiting import Waiter
 from watchkeeper.terminal import says_something
+from watchkeeper.wording import kind_of
 
 STATES = ("open", "claimed", "resolved", "handed_back")
 #: A case in one of these is over: nobody may claim, release, resolve or hand it back again.
@@ -75,14 +76,9 @@ def _text(field: str, value: Any, limit: int) -> str:
         return ""
     if not isinstance(value, str):
         raise CaseError(
-            "invalid_request", f"{field} must be text, not {_kind(value)}: {_shown(value)}"
+            "invalid_request", f"{field} must be text, not {kind_of(value)}: {_shown(value)}"
         )
     return _cut(value.strip(), limit)
-
-
-def _kind(value: Any) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", list: "a list",
-            dict: "an object"}.get(type(value), type(value).__name__)  # fmt: skip
 
 
 def _shown(value: Any) -> str:
@@ -121,7 +117,7 @@ def _transcript(value: Any) -> list[dict[str, str]]:
     fix = 'send [{"role": "customer", "text": "…"}, {"role": "agent", "text": "…"}]'
     if not isinstance(value, list):
         raise CaseError("invalid_request", f"transcript must be a list of messages, not "
-                                           f"{_kind(value)}: {fix}")  # fmt: skip
+                                           f"{kind_of(value)}: {fix}")  # fmt: skip
     messages = []
     for n, message in enumerate(value):
         if (
