@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from watchkeeper.analyzers import DeclaredToolAnalyzer, Registry, default_registry, unknown_effect
+from watchkeeper.analyzers.hints import hinted
 from watchkeeper.analyzers.locations import located
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import Decision
@@ -65,6 +66,9 @@ class Gateway:
             effects.extend(self.registry.run(declared, action))
         if not effects:
             effects.append(unknown_effect(action, "no analyzer or declaration describes this tool"))
+        # After the unknown effect: a server's hint adds to what is known, it never stands in
+        # for it (see analyzers/hints.py).
+        effects.extend(hinted(action))
         cwd = action.input.get("cwd")
         return [located(e, cwd if isinstance(cwd, str) else None) for e in effects]
 

@@ -4,6 +4,7 @@
     serve.py       serve
     audit.py       db upgrade, audit verify|tail|show|export|checkpoint|key|prove
     identities.py  agents, users
+    mcp.py         mcp-proxy (the MCP gateway)
     approvals.py   approvals, pause, resume (a person's side of the server, over HTTP)
     shared.py      failing with a message, printing, options, finding the standing orders
 
@@ -21,7 +22,17 @@ from typing import Annotated
 import typer
 
 from watchkeeper import __version__
-from watchkeeper.cli import approvals, audit, cases, decide, identities, install, serve, terraform
+from watchkeeper.cli import (
+    approvals,
+    audit,
+    cases,
+    decide,
+    identities,
+    install,
+    mcp,
+    serve,
+    terraform,
+)
 from watchkeeper.cli.shared import out, shown_lines
 from watchkeeper.errors import WatchkeeperError
 
@@ -69,6 +80,7 @@ app.add_typer(cases.cases_app, name="cases")
 app.command("resume")(approvals.resume)
 app.add_typer(install.install_app, name="install")
 app.add_typer(terraform.terraform_app, name="terraform")
+app.command("mcp-proxy")(mcp.mcp_proxy)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

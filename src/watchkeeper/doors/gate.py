@@ -76,12 +76,17 @@ def decide(
 def report(server: str, door: str, session: object, action: dict[str, Any], status: str,
            budget: float) -> None:  # fmt: skip
     """The outcome of a call that was let through, against the action recorded for it."""
-    from watchkeeper.doors.client import Client
-
     done = Parked(door, session, action).last()
     if done is not None:
-        client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget + 5)
-        client.post(f"/v1/actions/{done}/outcome", {"status": status})
+        outcome(server, done, status, budget)
+
+
+def outcome(server: str, action_id: int, status: str, budget: float = 10) -> None:
+    """Tell ``server`` how the recorded action ``action_id`` went (``succeeded``, ``failed``…)."""
+    from watchkeeper.doors.client import Client
+
+    client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget + 5)
+    client.post(f"/v1/actions/{action_id}/outcome", {"status": status})
 
 
 def _embedded(

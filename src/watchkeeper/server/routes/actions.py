@@ -3,6 +3,8 @@
 POST /v1/actions                 the decision, recorded first (for `ask`, with the approval
                                  it opened)
 POST /v1/actions/{id}/outcome    the agent reports what happened when it ran
+GET  /v1/charter                 what the orders let the asking agent do (doors that offer
+                                 tools, such as the MCP gateway, show it only those)
 """
 
 from __future__ import annotations
@@ -78,3 +80,22 @@ async def outcome(action_id: int, request: Request, agent: Agent) -> dict[str, A
         raise Refused("not_found", f"no action {action_id}")
     service = service_of(request)
     return await run_in_threadpool(service.outcome, action_id, agent, status, detail)
+
+
+@router.get("/v1/charter")
+async def charter(request: Request, agent: Agent) -> dict[str, Any]:
+    """The asking agent's charter under the orders in force: ``null`` in a field means that
+    field is not restricted (and ``declared`` is false for an agent the orders do not name)."""
+    declared = service_of(request).orders.agents.get(agent)
+    c = declared.charter if declared is not None else None
+
+    def listed(values: frozenset[str] | None) -> list[str] | None:
+        return sorted(values) if values is not None else None
+
+    return {
+        "agent": agent,
+        "declared": declared is not None,
+        "tools": listed(c.tools) if c else None,
+        "environments": listed(c.environments) if c else None,
+        "intents": listed(c.intents) if c else None,
+    }

@@ -1,0 +1,188 @@
+"""``watchkeeper mcp-proxy``: the MCP gateway (docs/mcp.md), from the command line.
+
+watchkeeper mcp-proxy --orders watchkeeper.yaml -- uvx mcp-server-git --repository .
+watchkeeper mcp-proxy --server http://127.0.0.1:8600 --server-name db -- http://db:9000/mcp
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from watchkeeper.cli.shared import LOCAL_ORDERS, OrdersOption, db_option, fail
+
+if TYPE_CHECKING:
+    from watchkeeper.doors.mcp_proxy import Decider, Reporter
+
+#: Programs that start a server rather than being one: the server's name is further on.
+_LAUNCHERS = frozenset({"uvx", "npx", "pipx", "bunx", "node", "deno", "docker", "podman",
+                        "uv", "run", "exec", "-m", "--from"})  # fmt: skip
+
+
+def server_name_of(target: list[str]) -> str:
+    """A name for the wrapped server when none is given: the host of a URL, else the first
+    word of the command that is not a launcher, less ``mcp-server-`` and ``-mcp``
+    (``uvx mcp-server-git --repository .`` is ``git``)."""
+    if len(target) == 1 and "://" in target[0]:
+        host = target[0].split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
+        return host.split(":", 1)[0].strip("[]") or "mcp"
+    for word in target:
+        base = os.path.basename(word)
+        if word.startswith("-") or base in _LAUNCHERS or base.startswith("python"):
+            continue
+        name = base.removeprefix("mcp-server-").removeprefix("server-").removesuffix("-mcp")
+        name = name.removesuffix(".py").removesuffix(".js")
+        return name or "mcp"
+    return "mcp"
+
+
+def mcp_proxy(
+    target: Annotated[
+        list[str],
+        typer.Argument(
+            help="The wrapped MCP server after --: a command to run (stdio), or its URL "
+            "(streamable HTTP).",
+            show_default=False,
+        ),
+    ],
+    orders: OrdersOption = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="WATCHKEEPER_SERVER",
+            help="Decide on this watchkeeper server (with WATCHKEEPER_TOKEN, the "
+            "agent's key) instead of in this process.",
+        ),
+    ] = None,
+    server_name: Annotated[
+        str | None,
+        typer.Option(
+            "--server-name",
+            help="The wrapped server's name, as the orders see it "
+            "in action.input.server. Default: from the command or URL.",
+        ),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            envvar="WATCHKEEPER_WAIT",
+            min=0,
+            help="Seconds a call held for approval waits before it is refused "
+            "(the agent may call again once it is approved).",
+        ),
+    ] = 60.0,
+    hide_unchartered: Annotated[
+        bool,
+        typer.Option(
+            "--hide-unchartered",
+            help="Leave the tools outside the agent's charter "
+            "out of tools/list (they are refused if called anyway).",
+        ),
+    ] = False,
+    environment: Annotated[
+        str | None,
+        typer.Option(
+            "--environment",
+            envvar="WATCHKEEPER_ENVIRONMENT",
+            help="The environment the wrapped server acts in (prod, staging, …).",
+        ),
+    ] = None,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent",
+            envvar="WATCHKEEPER_AGENT",
+            help="The agent, in process (on a server its key says who it is).",
+        ),
+    ] = None,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            "--session",
+            envvar="WATCHKEEPER_SESSION",
+            help="The session the calls belong to. Default: one per gateway.",
+        ),
+    ] = None,
+    db: Annotated[
+        str | None, db_option("In process: record every decision in this database.")
+    ] = None,
+) -> None:
+    """Stand in front of an MCP server and decide every tool call first (docs/mcp.md)."""
+    import anyio
+
+    from watchkeeper.doors.mcp_proxy import Options, serve
+
+    if not target:
+        fail("name the MCP server to wrap after --: a command, or its http(s):// URL")
+    logging.basicConfig(level=logging.WARNING, format="watchkeeper mcp-proxy: %(message)s")
+    if server and orders:
+        fail("--orders and --server both given: the server decides under its own orders")
+    if orders is None and not server and LOCAL_ORDERS.exists():
+        orders = LOCAL_ORDERS
+    options = Options(
+        server_name=server_name or server_name_of(target),
+        session=session or f"mcp-{secrets.token_hex(6)}",
+        environment=environment,
+        agent=None if server else agent,
+        hide_unchartered=hide_unchartered,
+    )
+    if server:
+        decide, report = _remote(server, options, wait)
+    else:
+        decide, report = _local(orders, db, options), None
+    anyio.run(serve, target, options, decide, report)
+
+
+def _remote(server: str, options: Any, wait: float) -> tuple[Decider, Reporter]:
+    from watchkeeper.doors import gate
+    from watchkeeper.doors.client import Client
+
+    if options.hide_unchartered:
+        try:
+            key = gate.env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY")
+            found = Client(server, key, timeout=10).get("/v1/charter").get("tools")
+            options.charter = frozenset(found) if isinstance(found, list) else None
+        except Exception as exc:  # nothing offered, then: every call is still decided there
+            logging.getLogger("watchkeeper.mcp").warning(
+                "the agent's charter could not be read (%s): no tool is offered", exc
+            )
+            options.charter = frozenset()
+
+    def decide(action: dict[str, Any]) -> gate.Verdict:
+        return gate.decide(action, door="mcp", session=options.session, orders=None,
+                           server=server, wait=wait, budget=wait + 30, held="deny")  # fmt: skip
+
+    def report(action_id: int, status: str) -> None:
+        gate.outcome(server, action_id, status)
+
+    return decide, report
+
+
+def _local(orders: Path | None, db: str | None, options: Any) -> Decider:
+    from watchkeeper.doors import gate
+    from watchkeeper.doors.decider import Warm
+    from watchkeeper.errors import OrdersError
+    from watchkeeper.orders.loader import builtin, load
+
+    try:  # refused now, every error listed, rather than on every call
+        loaded = load(orders) if orders else builtin()
+    except OrdersError as exc:
+        fail(str(exc))
+    declared = loaded.agents.get(options.agent or "")
+    if options.hide_unchartered:
+        charter = declared.charter if declared is not None else None
+        options.charter = charter.tools if charter is not None else None
+    warmed = Warm(str(orders) if orders else None, db)
+
+    def decide(action: dict[str, Any]) -> gate.Verdict:
+        return gate.decide(action, door="mcp", session=options.session, orders=None,
+                           server=None, wait=0, budget=30, decider=warmed.decision)  # fmt: skip
+
+    return decide

@@ -1,0 +1,460 @@
+"""``watchkeeper mcp-proxy``: an MCP server that stands in front of another and gates its tools.
+
+    watchkeeper mcp-proxy --server-name git -- uvx mcp-server-git --repository .
+    watchkeeper mcp-proxy --server https://wk.example --server-name db -- https://db.example/mcp
+
+The client (Claude Code, an agent framework, the SDK's ``Client``) speaks to the gateway over
+stdio; the gateway speaks to the wrapped server over stdio (a command) or streamable HTTP (a
+URL), with the official SDK's transports on both sides. Every message is relayed as it is,
+except:
+
+- ``tools/call`` is decided first, by the same service as every other door
+  (:func:`watchkeeper.doors.gate.decide`): ``allow`` forwards it; ``deny`` answers with a tool
+  error whose text is the answer back; ``ask`` waits for the approval, or asks the person at the
+  client through elicitation when anyone may approve. The call's outcome is reported.
+- ``tools/list`` answers leave out, with ``--hide-unchartered``, the tools outside the agent's
+  charter, and teach the gateway each tool's annotations, which go with every call to be
+  decided (``context.mcp.annotations``): a server that calls a tool destructive makes its
+  decision stricter, never looser.
+
+A message that is not JSON-RPC is never relayed; a call that cannot be decided is refused with
+the error as the reason; when the wrapped server stops, every request it had not answered is
+answered with an error and the gateway stops too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import anyio.abc
+from mcp.shared.message import ClientMessageMetadata, SessionMessage
+from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    JSONRPCError,
+    JSONRPCMessage,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+)
+
+from watchkeeper.doors import gate
+from watchkeeper.doors.mcp_wire import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    BadCall,
+    Tool,
+    ToolCall,
+    approval_form,
+    approved,
+    call_digest,
+    failed,
+    headers_for,
+    modern_version,
+    outcome_of,
+    refused,
+)
+
+log = logging.getLogger("watchkeeper.mcp")
+
+#: Seconds the gateway waits for the wrapped server's ``tools/list`` when it lists tools itself.
+LIST_SECONDS = 10.0
+#: The most ``tools/list`` pages the gateway reads when it lists tools itself.
+LIST_PAGES = 20
+#: The key of the gateway's own input request in a 2026-07-28 ``input_required`` result.
+INPUT_KEY = "watchkeeper-approval"
+#: What a 2026-07-28 ``requestState`` the gateway made starts with.
+STATE_PREFIX = "watchkeeper:"
+
+Decider = Callable[[dict[str, Any]], gate.Verdict]
+Reporter = Callable[[int, str], None]
+
+
+@dataclass
+class Options:
+    """How the gateway decides: see ``watchkeeper mcp-proxy --help``."""
+
+    server_name: str
+    session: str
+    environment: str | None = None
+    agent: str | None = None
+    hide_unchartered: bool = False
+    #: The tool-name patterns of the agent's charter; ``None``: no charter restricts tools.
+    charter: frozenset[str] | None = None
+
+
+@dataclass
+class _Pending:
+    """A request the gateway sent itself, and its answer once it came."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    answer: JSONRPCResponse | JSONRPCError | None = None
+
+
+class Proxy:
+    """The relay between one client and one wrapped server."""
+
+    def __init__(
+        self, options: Options, decide: Decider, report: Reporter | None = None,
+        http: bool = False,
+    ) -> None:  # fmt: skip
+        self.options = options
+        self.decide = decide
+        self.report = report
+        self.http = http  # the wrapped server is reached over streamable HTTP
+        self.tools: dict[str, Tool] = {}
+        self.listed = False
+        self.listing: set[Any] = set()  # the client's tools/list requests
+        self.running: dict[Any, int | None] = {}  # calls let through: their recorded actions
+        self.forwarded: set[Any] = set()  # the client's requests the server has to answer
+        self.own: dict[Any, _Pending] = {}  # the gateway's own requests, to either side
+        self.numbers = iter(range(1, sys.maxsize))
+        self.prefix = f"watchkeeper-{secrets.token_hex(4)}-"
+        self.state_key = secrets.token_bytes(32)
+        self.elicits = False  # the client said at initialize that it can ask its person
+        self.initialize: Any = None
+        self.negotiated: str | None = None
+        self.server_gone = False
+        self.to_client: Any = None
+        self.to_server: Any = None
+
+    async def run(self, client: Any, server: Any) -> None:
+        """Relay between ``client`` and ``server``, each a (read, write) pair of the SDK's
+        message streams, until the client leaves or the server stops."""
+        (client_read, self.to_client), (server_read, self.to_server) = client, server
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._from_server, server_read, tg)
+                await self._from_client(client_read, tg)
+                tg.cancel_scope.cancel()
+        finally:  # the transports' writers end when their streams do: then both sides close
+            await self.to_server.aclose()
+            await self.to_client.aclose()
+
+    # --- client to server ---------------------------------------------------------------
+
+    async def _from_client(self, read: Any, tg: anyio.abc.TaskGroup) -> None:
+        async with read:
+            async for item in read:
+                if isinstance(item, Exception):  # never relayed: nobody knows what it says
+                    log.warning("the client sent a message that is not MCP: %s", item)
+                    continue
+                message = item.message
+                if isinstance(message, JSONRPCRequest):
+                    if self.server_gone:
+                        await self._to_client(failed(message.id, INTERNAL_ERROR, _GONE))
+                    elif message.method == "tools/call":
+                        tg.start_soon(self._call, message)
+                    else:
+                        if message.method == "initialize":
+                            self._initializing(message)
+                        elif message.method == "tools/list":
+                            self.listing.add(message.id)
+                        await self._forward(message)
+                elif isinstance(message, (JSONRPCResponse, JSONRPCError)):
+                    pending = self.own.pop(message.id, None)
+                    if pending is not None:  # the person's answer to the gateway's question
+                        pending.answer = message
+                        pending.done.set()
+                    elif not self.server_gone:
+                        await self._to_server(message)
+                elif not self.server_gone:
+                    await self._to_server(message)
+
+    def _initializing(self, message: JSONRPCRequest) -> None:
+        self.initialize = message.id
+        capabilities = (message.params or {}).get("capabilities")
+        self.elicits = isinstance(capabilities, dict) and "elicitation" in capabilities
+
+    async def _forward(self, message: JSONRPCRequest) -> None:
+        self.forwarded.add(message.id)
+        await self._to_server(message)
+
+    async def _to_server(self, message: JSONRPCMessage) -> None:
+        metadata = None
+        if self.http:
+            headers = headers_for(message, self.negotiated)
+            metadata = ClientMessageMetadata(headers=headers) if headers else None
+        try:
+            await self.to_server.send(SessionMessage(message, metadata=metadata))
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            await self._server_stopped()
+
+    async def _to_client(self, message: JSONRPCMessage) -> None:
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            await self.to_client.send(SessionMessage(message))
+
+    # --- server to client ---------------------------------------------------------------
+
+    async def _from_server(self, read: Any, tg: anyio.abc.TaskGroup) -> None:
+        try:
+            async with read:
+                async for item in read:
+                    if isinstance(item, Exception):  # dropped: what it answers stays unanswered
+                        log.warning("the MCP server sent a message that is not MCP: %s", item)
+                        continue
+                    await self._server_said(item.message, tg)
+        finally:
+            await self._server_stopped()
+
+    async def _server_said(self, message: JSONRPCMessage, tg: anyio.abc.TaskGroup) -> None:
+        if isinstance(message, (JSONRPCResponse, JSONRPCError)):
+            pending = self.own.pop(message.id, None)
+            if pending is not None:
+                pending.answer = message
+                pending.done.set()
+                return
+            if message.id not in self.forwarded:  # nobody asked: not the client's to see
+                log.warning("the MCP server answered a request nobody sent: %r", message.id)
+                return
+            self.forwarded.discard(message.id)
+            if message.id == self.initialize and isinstance(message, JSONRPCResponse):
+                version = message.result.get("protocolVersion")
+                self.negotiated = version if isinstance(version, str) else None
+            if message.id in self.listing:
+                self.listing.discard(message.id)
+                if isinstance(message, JSONRPCResponse):
+                    message = self._listed(message)
+            if message.id in self.running:
+                ran = self.running.pop(message.id)
+                if ran is not None and self.report is not None:
+                    tg.start_soon(self._report, ran, outcome_of(message))
+        elif (
+            isinstance(message, JSONRPCNotification)
+            and message.method == "notifications/tools/list_changed"
+        ):
+            self.tools, self.listed = {}, False
+        await self._to_client(message)
+
+    def _listed(self, answer: JSONRPCResponse) -> JSONRPCResponse:
+        """Learn the tools of one ``tools/list`` page; leave out the unchartered ones."""
+        tools = answer.result.get("tools")
+        if not isinstance(tools, list):
+            return answer
+        kept = []
+        for entry in tools:
+            tool = Tool.of(entry)
+            if tool is None:
+                continue
+            self.tools[tool.name] = tool
+            if self._offered(tool.name):
+                kept.append(entry)
+        if len(kept) == len(tools):
+            return answer
+        return JSONRPCResponse(jsonrpc="2.0", id=answer.id, result={**answer.result, "tools": kept})
+
+    def _offered(self, name: str) -> bool:
+        """Whether the client is shown the tool: always, unless it is hidden as unchartered."""
+        from fnmatch import fnmatchcase
+
+        charter = self.options.charter
+        if not self.options.hide_unchartered or charter is None:
+            return True
+        return any(fnmatchcase(name, pattern) for pattern in charter)
+
+    async def _report(self, action_id: int, status: str) -> None:
+        assert self.report is not None
+        try:
+            await anyio.to_thread.run_sync(self.report, action_id, status)
+        except Exception as exc:  # the call ran; only the note of how it went is missing
+            log.warning("the outcome of action %s was not recorded: %s", action_id, exc)
+
+    async def _server_stopped(self) -> None:
+        """The wrapped server is gone: every request it had not answered gets an error."""
+        if self.server_gone:
+            return
+        self.server_gone = True
+        waiting = [*self.forwarded, *self.running]
+        self.forwarded.clear()
+        self.running.clear()
+        for request_id in dict.fromkeys(waiting):
+            await self._to_client(failed(request_id, INTERNAL_ERROR, _GONE))
+        for pending in list(self.own.values()):
+            pending.done.set()
+
+    # --- a tool call ----------------------------------------------------------------------
+
+    async def _call(self, request: JSONRPCRequest) -> None:
+        """Decide one ``tools/call``; forward it, or answer it here."""
+        try:
+            call = ToolCall.of(request.params)
+        except BadCall as exc:
+            await self._to_client(failed(request.id, INVALID_PARAMS, str(exc)))
+            return
+        try:
+            text = await self._gate(request, call)
+        except Exception as exc:  # every error on the way is a refusal, saying what it was
+            text = f"{type(exc).__name__}: {exc}"
+        if text is None:
+            return  # forwarded, or answered with a question for the person at the client
+        await self._to_client(refused(request.id, text))
+
+    async def _gate(self, request: JSONRPCRequest, call: ToolCall) -> str | None:
+        """``None`` once the call is on its way (or a question is); else why it is refused."""
+        if not self._offered(call.name):
+            return (
+                f"The tool {call.name!r} is not offered to this agent: it is outside the agent's "
+                f"charter ({', '.join(sorted(self.options.charter or ()))}). Do not try it "
+                "another way; ask the user."
+            )
+        tool = await self._tool(call.name, request.params)
+        o = self.options
+        action = call.action(o.server_name, tool, session=o.session, environment=o.environment,
+                             agent=o.agent)  # fmt: skip
+        verdict = await anyio.to_thread.run_sync(self.decide, action)
+        if verdict.decision == "ask":
+            asked = await self._ask_person(request, call, verdict.message)
+            if asked is _ASKED:
+                return None
+            if isinstance(asked, str):
+                return asked
+        elif verdict.decision != "allow":
+            return verdict.message
+        if self.server_gone:
+            return _GONE
+        self.running[request.id] = verdict.action_id
+        await self._forward(_without_our_answers(request))
+        return None
+
+    async def _ask_person(self, request: JSONRPCRequest, call: ToolCall, why: str) -> object:
+        """Ask the person at the client to allow the call: ``True`` when they did, :data:`_ASKED`
+        when the question is the answer for now, else why it is refused (a string).
+
+        A 2026-07-28 client is answered with an ``input_required`` result and brings the answer
+        back with the same call; an earlier one is sent ``elicitation/create``."""
+        text = f"{why} Allow the call {call.name!r} on {self.options.server_name!r}?"
+        params = request.params or {}
+        if modern_version(params) is not None:
+            state = params.get("requestState")
+            answers = params.get("inputResponses")
+            if isinstance(state, str) and state.startswith(STATE_PREFIX):
+                mine = STATE_PREFIX + call_digest(self.state_key, call)
+                if state == mine and isinstance(answers, dict):
+                    return True if approved(answers.get(INPUT_KEY)) else _DECLINED
+                return "The answer brought back is for another call: ask again."
+            if not _can_elicit(params):
+                return _no_person(why)
+            result = {
+                "resultType": "input_required",
+                "inputRequests": {
+                    INPUT_KEY: {"method": "elicitation/create", "params": approval_form(text)}
+                },
+                "requestState": STATE_PREFIX + call_digest(self.state_key, call),
+            }
+            await self._to_client(JSONRPCResponse(jsonrpc="2.0", id=request.id, result=result))
+            return _ASKED
+        if not self.elicits:
+            return _no_person(why)
+        answer = await self._request(self._to_client, "elicitation/create", approval_form(text),
+                                     timeout=None)  # fmt: skip
+        if isinstance(answer, JSONRPCResponse) and approved(answer.result):
+            return True
+        return _DECLINED
+
+    async def _tool(self, name: str, params: dict[str, Any] | None) -> Tool | None:
+        """What the wrapped server declares of the tool ``name``; it is asked for its tools
+        once when no ``tools/list`` has passed yet. Not knowing loosens nothing: the orders
+        decide as they would without annotations."""
+        if name not in self.tools and not self.listed:
+            self.listed = True
+            meta = (params or {}).get("_meta")
+            cursor: str | None = None
+            for _ in range(LIST_PAGES):
+                asked: dict[str, Any] = {"_meta": meta} if isinstance(meta, dict) else {}
+                if cursor:
+                    asked["cursor"] = cursor
+                answer = await self._request(self._to_server, "tools/list", asked, LIST_SECONDS)
+                if not isinstance(answer, JSONRPCResponse):
+                    break
+                self._listed(answer)
+                after = answer.result.get("nextCursor")
+                if not isinstance(after, str) or not after:
+                    break
+                cursor = after
+        return self.tools.get(name)
+
+    async def _request(
+        self, send: Callable[[Any], Any], method: str, params: dict[str, Any],
+        timeout: float | None,
+    ) -> JSONRPCResponse | JSONRPCError | None:  # fmt: skip
+        """Send a request of the gateway's own and wait for its answer (``None``: none came)."""
+        request_id = f"{self.prefix}{next(self.numbers)}"
+        pending = self.own[request_id] = _Pending()
+        await send(JSONRPCRequest(jsonrpc="2.0", id=request_id, method=method, params=params))
+        with anyio.move_on_after(timeout):
+            await pending.done.wait()
+        self.own.pop(request_id, None)
+        return pending.answer
+
+
+def _without_our_answers(request: JSONRPCRequest) -> JSONRPCRequest:
+    """The call as the server is sent it: without the answer to the gateway's own question."""
+    params = request.params or {}
+    state = params.get("requestState")
+    if not (isinstance(state, str) and state.startswith(STATE_PREFIX)):
+        return request
+    kept = {k: v for k, v in params.items() if k not in ("requestState", "inputResponses")}
+    return JSONRPCRequest(jsonrpc="2.0", id=request.id, method=request.method, params=kept)
+
+
+def _can_elicit(params: dict[str, Any]) -> bool:
+    """Whether a 2026-07-28 request says its client can ask its person (form elicitation)."""
+    meta = params.get("_meta")
+    capabilities = meta.get(CLIENT_CAPABILITIES_META_KEY) if isinstance(meta, dict) else None
+    return isinstance(capabilities, dict) and "elicitation" in capabilities
+
+
+def _no_person(why: str) -> str:
+    return (
+        f"{why} It needs a person's approval, and this MCP client cannot ask one (it does not "
+        "support elicitation): ask the user, or run it where a person can approve it."
+    )
+
+
+_GONE = "The MCP server behind watchkeeper stopped; whether the call ran is not known."
+_DECLINED = "Not allowed: the person at the client declined it. Do not try it another way."
+#: The question is the answer for now: the client brings the call back with the person's answer.
+_ASKED = object()
+
+
+# --- running it -------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def upstream(target: list[str], cwd: str | None = None) -> AsyncIterator[Any]:
+    """The SDK's transport to the wrapped server: a URL over streamable HTTP, else a command
+    over stdio, with this process's environment less watchkeeper's own credentials."""
+    if len(target) == 1 and target[0].startswith(("http://", "https://")):
+        from mcp.client.streamable_http import streamable_http_client
+
+        async with streamable_http_client(target[0]) as streams:
+            yield streams
+        return
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    env = {k: v for k, v in os.environ.items() if k not in _OURS}
+    params = StdioServerParameters(command=target[0], args=target[1:], env=env, cwd=cwd)
+    async with stdio_client(params) as streams:
+        yield streams
+
+
+#: What the wrapped server is not given: the agent's key to watchkeeper is not its own.
+_OURS = frozenset({"WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"})
+
+
+async def serve(target: list[str], options: Options, decide: Decider,
+                report: Reporter | None) -> None:  # fmt: skip
+    """Serve one client on this process's stdin and stdout, in front of ``target``."""
+    from mcp.server.stdio import stdio_server
+
+    http = len(target) == 1 and target[0].startswith(("http://", "https://"))
+    proxy = Proxy(options, decide, report, http=http)
+    async with stdio_server() as client, upstream(target) as server:
+        await proxy.run(client, server)
