@@ -9,15 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from watchkeeper.cli.shared import LOCAL_ORDERS, OrdersOption, db_option, fail
-
-if TYPE_CHECKING:
-    from watchkeeper.doors.mcp_proxy import Decider, Reporter
 
 #: Programs that start a server rather than being one: the server's name is further on.
 _LAUNCHERS = frozenset({"uvx", "npx", "pipx", "bunx", "node", "deno", "docker", "podman",
@@ -122,67 +118,25 @@ def mcp_proxy(
     if not target:
         fail("name the MCP server to wrap after --: a command, or its http(s):// URL")
     logging.basicConfig(level=logging.WARNING, format="watchkeeper mcp-proxy: %(message)s")
+    from watchkeeper.adapters.tool_gate import ToolGate
+    from watchkeeper.errors import OrdersError
+
     if server and orders:
         fail("--orders and --server both given: the server decides under its own orders")
     if orders is None and not server and LOCAL_ORDERS.exists():
         orders = LOCAL_ORDERS
+    try:
+        tools = ToolGate(door="mcp", orders=orders, server=server, db=db, wait=wait,
+                         environment=environment, agent=agent,
+                         session=session or f"mcp-{secrets.token_hex(6)}")  # fmt: skip
+    except OrdersError as exc:  # refused now, every error listed, rather than on every call
+        fail(str(exc))
     options = Options(
         server_name=server_name or server_name_of(target),
-        session=session or f"mcp-{secrets.token_hex(6)}",
-        environment=environment,
-        agent=None if server else agent,
+        session=tools.session,
+        environment=tools.environment,
+        agent=tools.agent,
         hide_unchartered=hide_unchartered,
+        charter=tools.charter() if hide_unchartered else None,
     )
-    if server:
-        decide, report = _remote(server, options, wait)
-    else:
-        decide, report = _local(orders, db, options), None
-    anyio.run(serve, target, options, decide, report)
-
-
-def _remote(server: str, options: Any, wait: float) -> tuple[Decider, Reporter]:
-    from watchkeeper.doors import gate
-    from watchkeeper.doors.client import Client
-
-    if options.hide_unchartered:
-        try:
-            key = gate.env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY")
-            found = Client(server, key, timeout=10).get("/v1/charter").get("tools")
-            options.charter = frozenset(found) if isinstance(found, list) else None
-        except Exception as exc:  # nothing offered, then: every call is still decided there
-            logging.getLogger("watchkeeper.mcp").warning(
-                "the agent's charter could not be read (%s): no tool is offered", exc
-            )
-            options.charter = frozenset()
-
-    def decide(action: dict[str, Any]) -> gate.Verdict:
-        return gate.decide(action, door="mcp", session=options.session, orders=None,
-                           server=server, wait=wait, budget=wait + 30, held="deny")  # fmt: skip
-
-    def report(action_id: int, status: str) -> None:
-        gate.outcome(server, action_id, status)
-
-    return decide, report
-
-
-def _local(orders: Path | None, db: str | None, options: Any) -> Decider:
-    from watchkeeper.doors import gate
-    from watchkeeper.doors.decider import Warm
-    from watchkeeper.errors import OrdersError
-    from watchkeeper.orders.loader import builtin, load
-
-    try:  # refused now, every error listed, rather than on every call
-        loaded = load(orders) if orders else builtin()
-    except OrdersError as exc:
-        fail(str(exc))
-    declared = loaded.agents.get(options.agent or "")
-    if options.hide_unchartered:
-        charter = declared.charter if declared is not None else None
-        options.charter = charter.tools if charter is not None else None
-    warmed = Warm(str(orders) if orders else None, db)
-
-    def decide(action: dict[str, Any]) -> gate.Verdict:
-        return gate.decide(action, door="mcp", session=options.session, orders=None,
-                           server=None, wait=0, budget=30, decider=warmed.decision)  # fmt: skip
-
-    return decide
+    anyio.run(serve, target, options, tools.decide, tools.outcome if tools.server else None)

@@ -195,6 +195,6 @@ def answer(decision: str, reason: str, event: str = "PreToolUse") -> dict[str, A
 
 def deny(reason: str) -> str:
     """The encoded ``deny`` answer: what every failure inside the hook becomes."""
-    return json.dumps(
-        answer("deny", f"watchkeeper could not decide, so the call is refused: {reason}")
-    )
+    from watchkeeper.doors.gate import unable
+
+    return json.dumps(answer("deny", unable(reason)))

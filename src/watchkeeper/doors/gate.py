@@ -44,6 +44,11 @@ def env(*names: str) -> str | None:
     return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
 
+def unable(reason: str) -> str:
+    """What every door tells the model when it could not decide (and so refused)."""
+    return f"watchkeeper could not decide, so the call is refused: {reason}"
+
+
 def server_of(given: str | None) -> str | None:
     """The server a door asks: given on its command line, else from the environment."""
     return given or env("WATCHKEEPER_SERVER", "WATCHKEEPER_URL")

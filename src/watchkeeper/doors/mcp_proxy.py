@@ -74,7 +74,7 @@ INPUT_KEY = "watchkeeper-approval"
 STATE_PREFIX = "watchkeeper:"
 
 Decider = Callable[[dict[str, Any]], gate.Verdict]
-Reporter = Callable[[int, str], None]
+Reporter = Callable[[gate.Verdict, str], None]
 
 
 @dataclass
@@ -112,7 +112,7 @@ class Proxy:
         self.tools: dict[str, Tool] = {}
         self.listed = False
         self.listing: set[Any] = set()  # the client's tools/list requests
-        self.running: dict[Any, int | None] = {}  # calls let through: their recorded actions
+        self.running: dict[Any, gate.Verdict] = {}  # calls let through, and their verdicts
         self.forwarded: set[Any] = set()  # the client's requests the server has to answer
         self.own: dict[Any, _Pending] = {}  # the gateway's own requests, to either side
         self.numbers = iter(range(1, sys.maxsize))
@@ -224,7 +224,7 @@ class Proxy:
                     message = self._listed(message)
             if message.id in self.running:
                 ran = self.running.pop(message.id)
-                if ran is not None and self.report is not None:
+                if self.report is not None:
                     tg.start_soon(self._report, ran, outcome_of(message))
         elif (
             isinstance(message, JSONRPCNotification)
@@ -259,12 +259,10 @@ class Proxy:
             return True
         return any(fnmatchcase(name, pattern) for pattern in charter)
 
-    async def _report(self, action_id: int, status: str) -> None:
+    async def _report(self, verdict: gate.Verdict, status: str) -> None:
+        """Tell the service how a call went (the reporter says nothing when it fails)."""
         assert self.report is not None
-        try:
-            await anyio.to_thread.run_sync(self.report, action_id, status)
-        except Exception as exc:  # the call ran; only the note of how it went is missing
-            log.warning("the outcome of action %s was not recorded: %s", action_id, exc)
+        await anyio.to_thread.run_sync(self.report, verdict, status)
 
     async def _server_stopped(self) -> None:
         """The wrapped server is gone: every request it had not answered gets an error."""
@@ -291,7 +289,7 @@ class Proxy:
         try:
             text = await self._gate(request, call)
         except Exception as exc:  # every error on the way is a refusal, saying what it was
-            text = f"{type(exc).__name__}: {exc}"
+            text = gate.unable(f"{type(exc).__name__}: {exc}")
         if text is None:
             return  # forwarded, or answered with a question for the person at the client
         await self._to_client(refused(request.id, text))
@@ -319,7 +317,7 @@ class Proxy:
             return verdict.message
         if self.server_gone:
             return _GONE
-        self.running[request.id] = verdict.action_id
+        self.running[request.id] = verdict
         await self._forward(_without_our_answers(request))
         return None
 
@@ -412,10 +410,9 @@ def _can_elicit(params: dict[str, Any]) -> bool:
 
 
 def _no_person(why: str) -> str:
-    return (
-        f"{why} It needs a person's approval, and this MCP client cannot ask one (it does not "
-        "support elicitation): ask the user, or run it where a person can approve it."
-    )
+    from watchkeeper.adapters.tool_gate import nobody_to_ask
+
+    return nobody_to_ask(why, "this MCP client cannot ask one (it does not support elicitation)")
 
 
 _GONE = "The MCP server behind watchkeeper stopped; whether the call ran is not known."
