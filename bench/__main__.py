@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from bench import audit, peers, plans, server, startup
+from bench import audit, mcp, peers, plans, server, startup
 from bench.decide import (
     ACTION,
     BUILTIN_ACTIONS,
@@ -155,6 +155,8 @@ orders in `prod`: parse, effects, placement and decision (target: ≤ 300 µs p5
     body += "\n" + audit.section()
     print("the server over HTTP…", flush=True)
     body += "\n" + server.section()
+    print("the MCP gateway and the framework guards…", flush=True)
+    body += "\n" + mcp.section()
     path = Path(__file__).with_name("RESULTS.md")
     path.write_text(body, encoding="utf-8")
     print(f"wrote {path}")

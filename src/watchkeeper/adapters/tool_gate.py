@@ -76,7 +76,7 @@ class ToolGate:
             if self.server:
                 return gate.decide(action, door=self.door, session=self.session, orders=None,
                                    server=self.server, wait=self.wait, budget=self.wait + 30,
-                                   held="deny")  # fmt: skip
+                                   held="deny", remember=False)  # fmt: skip
             return gate.decide(action, door=self.door, session=self.session, orders=None,
                                server=None, wait=0, budget=30,
                                decider=self._warm.decision)  # fmt: skip

@@ -57,10 +57,14 @@ def server_of(given: str | None) -> str | None:
 def decide(
     action: dict[str, Any], *, door: str, session: object, orders: str | None,
     server: str | None, wait: float, budget: float, held: str = "deny", db: str | None = None,
-    decider: Callable[[str], dict[str, Any]] | None = None,
+    decider: Callable[[str], dict[str, Any]] | None = None, remember: bool = True,
 ) -> Verdict:  # fmt: skip
     """The verdict on ``action``: on ``server`` when one is given, else in this process (by
     ``decider`` when given: a warm decider's own service).
+
+    ``remember``: note on disk the recorded action of a call let through, for an outcome
+    reported by a later run (the hook's ``PostToolUse``); a door that keeps the verdict in
+    memory until the call ends needs no note.
 
     ``held`` is the answer for an action that waits for named people: ``deny`` for doors
     whose caller would otherwise go ahead (a hook, a shell), ``ask`` for those that report
@@ -70,6 +74,7 @@ def decide(
 
         client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget + 5)
         parked = Parked(door, session, action)
+        parked.remember = remember
         return _served(client, action, parked, min(wait, max(0.0, budget - 2)), held)
     if decider is not None:
         return _verdict_of(decider(json.dumps(action)), held)
@@ -293,8 +298,13 @@ class Parked:
         if self.call in self._all():
             self._change(lambda table: table.pop(self.call, None))
 
+    #: Whether :meth:`ran` notes anything (see :func:`decide`).
+    remember = True
+
     def ran(self, action_id: int) -> None:
         """Remember the action id of a call that was let through, for its outcome."""
+        if not self.remember:
+            return
         self._change(lambda table: table.update({f"ran:{self.call}": action_id}))
 
     def last(self) -> int | None:

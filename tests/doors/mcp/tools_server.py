@@ -26,6 +26,12 @@ def shell(command: str, cwd: str = "") -> str:
     return f"ran: {command}"
 
 
+@server.tool(annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False))
+def echo(text: str) -> str:
+    """Answer the text (not recorded: the benchmarks' call)."""
+    return text
+
+
 @server.tool(annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False))
 def wipe(path: str) -> str:
     """Pretend to delete everything under path."""
