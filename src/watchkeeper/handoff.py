@@ -96,6 +96,7 @@ class Handoff:
             "progress": view.get("progress"),
             "votes": view.get("votes"),
         }
+        packet["dry_run"] = _dry_run(action)
         packet["session"] = self._session(action, index)
         packet["similar"] = self._similar(action, decision, index)
         return packet
@@ -244,3 +245,13 @@ def _plan(decision: Mapping[str, Any]) -> dict[str, Any] | None:
         if isinstance(attributes, dict) and isinstance(attributes.get("summary"), dict):
             return dict(attributes["summary"])
     return None
+
+
+def _dry_run(action: Mapping[str, Any]) -> dict[str, str] | None:
+    """What the tool said it would do, when the MCP gateway ran the call dry first."""
+    context = action.get("context")
+    mcp = context.get("mcp") if isinstance(context, Mapping) else None
+    found = mcp.get("dry_run") if isinstance(mcp, Mapping) else None
+    if not isinstance(found, Mapping) or not isinstance(found.get("result"), str):
+        return None
+    return {"argument": str(found.get("argument") or ""), "result": found["result"]}

@@ -15,8 +15,8 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from mcp import Client
 
+from mcp import Client
 from tests.doors.conftest import cast, held_for
 from tests.doors.mcp.harness import (
     TOOLS,
@@ -189,3 +189,69 @@ def test_input_nobody_can_read_reaches_nothing(server: Server, tmp_path: Path) -
     finally:
         lines.close()
     assert [c["command"] for c in recorded(record)] == ["ls /srv"]
+
+
+DRY_ORDERS = """
+environments: {prod: {default: allow}}
+groups:
+  sre: [alice@example.com]
+tools:
+  deploy: {verb: update, target: host, id: input.service}
+rules:
+  - name: deploys-need-sre
+    match: {tool: deploy}
+    when: "!has(action.input.dry_run) || action.input.dry_run != true"
+    decision: ask
+    approvers: {group: sre}
+"""
+
+
+def test_a_held_call_is_run_dry_first_for_the_people_who_decide(
+    store_url: str, tmp_path: Path, orders_from: Any
+) -> None:
+    """A tool that declares a dry-run argument is run dry first (itself decided, and allowed
+    here); what it said is in the approval's handoff packet."""
+    from tests.server.conftest import serving
+    from watchkeeper.config import Settings
+    from watchkeeper.store.database import Store
+    from watchkeeper.store.identities import Identities
+
+    record = tmp_path / "calls.jsonl"
+    store = Store.open(store_url)
+    try:
+        ids = Identities(store)
+        key = ids.add_agent("coder")
+        ids.add_user("alice@example.com", role="approver", groups=["sre"], password="x" * 16)
+        alice = ids.issue_token("alice@example.com")
+        settings = Settings(audit_key=str(tmp_path / "k"))
+        with serving(store, settings, orders_from(DRY_ORDERS)) as base:
+            env = environment(
+                WATCHKEEPER_TOKEN=key,
+                WATCHKEEPER_SERVER=base,
+                RECORD=str(record),
+                WATCHKEEPER_ENVIRONMENT="prod",
+                XDG_STATE_HOME=str(tmp_path),
+            )
+            said: list[str] = []
+
+            async def go() -> None:
+                options = ["--server-name", "tools", "--wait", "0"]
+                async with gateway(options, TOOLS, env) as client:
+                    said.append(text_of(await client.call_tool("deploy", {"service": "api"})))
+                    people = {"Authorization": f"Bearer {alice}"}
+                    approval = held_for(said[0])
+                    view = httpx.get(f"{base}/v1/approvals/{approval}", headers=people,
+                                     timeout=10).json()  # fmt: skip
+                    said.append(view["handoff"]["dry_run"]["result"])
+                    cast(base, alice, approval, "approve")
+                    ran = await client.call_tool("deploy", {"service": "api"})
+                    said.append(text_of(ran))
+
+            anyio.run(go)
+    finally:
+        store.close()
+    assert "Held for approval" in said[0]
+    assert said[1] == "would restart 3 pods of api"
+    assert said[2] == "restarted 3 pods of api"
+    calls = [(c["service"], c["dry_run"]) for c in recorded(record)]
+    assert calls == [("api", True), ("api", True), ("api", False)]  # a dry run before each try

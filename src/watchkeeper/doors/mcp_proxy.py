@@ -60,6 +60,7 @@ from watchkeeper.doors.mcp_wire import (
     modern_version,
     outcome_of,
     refused,
+    result_text,
 )
 
 log = logging.getLogger("watchkeeper.mcp")
@@ -68,6 +69,10 @@ log = logging.getLogger("watchkeeper.mcp")
 LIST_SECONDS = 10.0
 #: The most ``tools/list`` pages the gateway reads when it lists tools itself.
 LIST_PAGES = 20
+#: Seconds a dry run may take before the real call is decided without it.
+DRY_RUN_SECONDS = 30.0
+#: The most characters of a dry run's result carried to the people who decide.
+PREVIEW_CHARS = 4000
 #: The key of the gateway's own input request in a 2026-07-28 ``input_required`` result.
 INPUT_KEY = "watchkeeper-approval"
 #: What a 2026-07-28 ``requestState`` the gateway made starts with.
@@ -303,9 +308,11 @@ class Proxy:
                 "another way; ask the user."
             )
         tool = await self._tool(call.name, request.params)
-        o = self.options
-        action = call.action(o.server_name, tool, session=o.session, environment=o.environment,
-                             agent=o.agent)  # fmt: skip
+        action = self._action(call, tool)
+        if tool is not None and tool.dry_run is not None:
+            preview = await self._dry_run(request, call, tool, tool.dry_run)
+            if preview is not None:
+                action["context"]["mcp"]["dry_run"] = preview
         verdict = await anyio.to_thread.run_sync(self.decide, action)
         if verdict.decision == "ask":
             asked = await self._ask_person(request, call, verdict.message)
@@ -320,6 +327,35 @@ class Proxy:
         self.running[request.id] = verdict
         await self._forward(_without_our_answers(request))
         return None
+
+    def _action(self, call: ToolCall, tool: Tool | None) -> dict[str, Any]:
+        o = self.options
+        return call.action(o.server_name, tool, session=o.session, environment=o.environment,
+                           agent=o.agent)  # fmt: skip
+
+    async def _dry_run(
+        self, request: JSONRPCRequest, call: ToolCall, tool: Tool, flag: str
+    ) -> dict[str, Any] | None:
+        """What the tool says it would do: the same call with its dry-run argument set, run
+        first when the tool declares one, for the people who may be asked to approve the real
+        call. The dry run is a call like any other: decided (and recorded) first, and run only
+        when allowed. ``None`` when it was not run or said nothing."""
+        if call.arguments.get(flag) is True:
+            return None  # the call is itself the dry run
+        twin = ToolCall(call.name, {**call.arguments, flag: True})
+        verdict = await anyio.to_thread.run_sync(self.decide, self._action(twin, tool))
+        if verdict.decision != "allow" or self.server_gone:
+            return None
+        params: dict[str, Any] = {"name": twin.name, "arguments": twin.arguments}
+        meta = (request.params or {}).get("_meta")
+        if isinstance(meta, dict):
+            params["_meta"] = meta
+        answer = await self._request(self._to_server, "tools/call", params, DRY_RUN_SECONDS)
+        if self.report is not None and answer is not None:
+            await self._report(verdict, outcome_of(answer))
+        if not isinstance(answer, JSONRPCResponse):
+            return None
+        return {"argument": flag, "result": result_text(answer.result, PREVIEW_CHARS)}
 
     async def _ask_person(self, request: JSONRPCRequest, call: ToolCall, why: str) -> object:
         """Ask the person at the client to allow the call: ``True`` when they did, :data:`_ASKED`

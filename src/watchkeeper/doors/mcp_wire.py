@@ -140,6 +140,22 @@ def failed(request_id: Any, code: int, text: str) -> JSONRPCError:
     return JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
 
 
+def result_text(result: dict[str, Any], limit: int) -> str:
+    """The text of a tool result (its text blocks, else its structured content as JSON), cut
+    to ``limit`` characters with the cut said; an error result says so first."""
+    blocks = result.get("content")
+    blocks = blocks if isinstance(blocks, list) else []
+    texts = [b.get("text") for b in blocks if isinstance(b, dict)]
+    text = "\n".join(t for t in texts if isinstance(t, str))
+    if not text and "structuredContent" in result:
+        text = json.dumps(result["structuredContent"], sort_keys=True)
+    if result.get("isError") is True:
+        text = f"(the dry run failed) {text}"
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(text) - limit} more characters)"
+    return text
+
+
 def outcome_of(answer: JSONRPCResponse | JSONRPCError) -> str:
     """How a call that ran went, in the audit log's words."""
     if isinstance(answer, JSONRPCError):

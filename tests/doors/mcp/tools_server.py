@@ -47,6 +47,13 @@ def peek(path: str) -> str:
 
 
 @server.tool()
+def deploy(service: str, dry_run: bool = False) -> str:
+    """Restart a service's pods; with dry_run, only say what would happen."""
+    _record("deploy", service=service, dry_run=dry_run)
+    return f"would restart 3 pods of {service}" if dry_run else f"restarted 3 pods of {service}"
+
+
+@server.tool()
 def fail(reason: str) -> str:
     """A tool that fails."""
     _record("fail", reason=reason)
