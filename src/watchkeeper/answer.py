@@ -28,7 +28,7 @@ def sentence(decision: Mapping[str, Any]) -> str:
     """One plain paragraph for the model on a decision: what, why, and what to do instead."""
     kind = decision.get("decision")
     rules = ", ".join(decision.get("rules") or ()) or "no rule"
-    reasons = " ".join(str(r) for r in (decision.get("reasons") or ())[:3])
+    reasons = " ".join(_full_stop(str(r)) for r in (decision.get("reasons") or ())[:3])
     said = " ".join(str(i) for i in decision.get("instructions") or ())
     if kind == "allow":
         return f"Allowed by watchkeeper ({rules})."
@@ -39,6 +39,12 @@ def sentence(decision: Mapping[str, Any]) -> str:
     if kind == "deny":
         text += " Do not try the same thing another way; tell the user what was refused and why."
     return text
+
+
+def _full_stop(text: str) -> str:
+    """``text`` as a sentence: reasons are written as clauses, and several run on otherwise."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
 
 
 def comments(view: Mapping[str, Any]) -> list[dict[str, Any]]:

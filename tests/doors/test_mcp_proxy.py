@@ -257,7 +257,8 @@ def test_an_ask_is_put_to_the_person_at_the_client(
 
     anyio.run(go)
     (question,) = asked
-    assert "Allow the call 'shell' on 'tools'?" in question
+    assert "Allow this call of 'shell' on 'tools', once?" in question
+    assert question.endswith('Arguments: {"command": "rm -rf /srv/cache"}')  # what would run
     assert [c["command"] for c in recorded(record)] == (["rm -rf /srv/cache"] if answer else [])
 
 

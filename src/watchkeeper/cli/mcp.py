@@ -6,9 +6,12 @@ watchkeeper mcp-proxy --server http://127.0.0.1:8600 --server-name db -- http://
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import secrets
+import sys
 from typing import Annotated
 
 import typer
@@ -22,19 +25,40 @@ _LAUNCHERS = frozenset({"uvx", "npx", "pipx", "bunx", "node", "deno", "docker", 
 
 def server_name_of(target: list[str]) -> str:
     """A name for the wrapped server when none is given: the host of a URL, else the first
-    word of the command that is not a launcher, less ``mcp-server-`` and ``-mcp``
-    (``uvx mcp-server-git --repository .`` is ``git``)."""
+    word of the command that is not a launcher, an option, an option's value that names a
+    variable, or an assignment; its version or tag and the words ``mcp`` and ``server`` around
+    it are left out (``uvx mcp-server-git@latest`` is ``git``,
+    ``docker run -i --rm -e TOKEN ghcr.io/github/github-mcp-server`` is ``github``)."""
     if len(target) == 1 and "://" in target[0]:
         host = target[0].split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
         return host.split(":", 1)[0].strip("[]") or "mcp"
     for word in target:
-        base = os.path.basename(word)
-        if word.startswith("-") or base in _LAUNCHERS or base.startswith("python"):
+        base = os.path.basename(word.rstrip("/"))
+        if (word.startswith("-") or "=" in word or base in _LAUNCHERS
+                or base.startswith("python") or _VARIABLE.fullmatch(word)):  # fmt: skip
             continue
-        name = base.removeprefix("mcp-server-").removeprefix("server-").removesuffix("-mcp")
-        name = name.removesuffix(".py").removesuffix(".js")
+        name = base.split("@", 1)[0].split(":", 1)[0].removesuffix(".py").removesuffix(".js")
+        for prefix in ("mcp-server-", "mcp_server_", "server-", "mcp-"):
+            name = name.removeprefix(prefix)
+        for suffix in ("-mcp-server", "_mcp_server", "-mcp", "_mcp", "-server"):
+            name = name.removesuffix(suffix)
         return name or "mcp"
     return "mcp"
+
+
+#: An environment variable's name given to a launcher (``docker run -e TOKEN``): not the server.
+_VARIABLE = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _undumpable() -> None:
+    """Keep other processes of the same user (the wrapped server among them) from reading this
+    one's memory and ``/proc/PID/environ``, where the agent's key is (Linux; elsewhere nothing)."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
 
 
 def mcp_proxy(
@@ -117,6 +141,7 @@ def mcp_proxy(
 
     if not target:
         fail("name the MCP server to wrap after --: a command, or its http(s):// URL")
+    _undumpable()
     logging.basicConfig(level=logging.WARNING, format="watchkeeper mcp-proxy: %(message)s")
     from watchkeeper.adapters.tool_gate import ToolGate
     from watchkeeper.errors import OrdersError
@@ -139,4 +164,9 @@ def mcp_proxy(
         hide_unchartered=hide_unchartered,
         charter=tools.charter() if hide_unchartered else None,
     )
+    if server_name is None:  # said once, where the client keeps the server's log
+        sys.stderr.write(
+            f"watchkeeper mcp-proxy: the orders see this server as "
+            f"{options.server_name!r} (action.input.server); --server-name sets it\n"
+        )
     anyio.run(serve, target, options, tools.decide, tools.outcome if tools.server else None)

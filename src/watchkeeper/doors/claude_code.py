@@ -89,7 +89,7 @@ def action_of(event: dict[str, Any], environment: str | None = None) -> dict[str
         tool, data = "web_search", {"query": given.get("query")}
     elif name.startswith("mcp__") and name.count("__") >= 2:
         _, server, plain = name.split("__", 2)  # mcp__git__git_reset: the tool git_reset
-        tool, data = plain, {**given, "server": server}
+        tool, data = plain, mcp_input(given, server)
     elif name in CONVERSATION_TOOLS:
         tool, data = "agent_internal", {"name": name}
     else:  # a tool nobody describes: the orders' `unknown` applies
@@ -104,6 +104,16 @@ def action_of(event: dict[str, Any], environment: str | None = None) -> dict[str
     if environment:
         action["environment"] = environment
     return action
+
+
+def mcp_input(arguments: dict[str, Any], server: str) -> dict[str, Any]:
+    """The action input of an MCP tool call: its arguments, with the server it goes to as
+    ``server``; an argument of the tool's own called ``server`` is kept as ``server_argument``
+    (the orders see both; the tool is sent its own)."""
+    data = {**arguments, "server": server}
+    if "server" in arguments:
+        data["server_argument"] = arguments["server"]
+    return data
 
 
 def _no_blocking(path: str, flags: int) -> int:

@@ -28,7 +28,6 @@ import contextlib
 import logging
 import os
 import secrets
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +37,8 @@ import anyio.abc
 from mcp.shared.message import ClientMessageMetadata, SessionMessage
 from mcp_types import (
     CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
+    PROTOCOL_VERSION_META_KEY,
     JSONRPCError,
     JSONRPCMessage,
     JSONRPCNotification,
@@ -46,15 +47,16 @@ from mcp_types import (
 )
 
 from watchkeeper.doors import gate
+from watchkeeper.doors.mcp_catalog import Catalog
+from watchkeeper.doors.mcp_consent import PREFIX as STATE_PREFIX
+from watchkeeper.doors.mcp_consent import Consent
 from watchkeeper.doors.mcp_wire import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     BadCall,
-    Tool,
     ToolCall,
     approval_form,
     approved,
-    call_digest,
     failed,
     headers_for,
     modern_version,
@@ -67,16 +69,14 @@ log = logging.getLogger("watchkeeper.mcp")
 
 #: Seconds the gateway waits for the wrapped server's ``tools/list`` when it lists tools itself.
 LIST_SECONDS = 10.0
-#: The most ``tools/list`` pages the gateway reads when it lists tools itself.
-LIST_PAGES = 20
 #: Seconds a dry run may take before the real call is decided without it.
 DRY_RUN_SECONDS = 30.0
 #: The most characters of a dry run's result carried to the people who decide.
 PREVIEW_CHARS = 4000
 #: The key of the gateway's own input request in a 2026-07-28 ``input_required`` result.
 INPUT_KEY = "watchkeeper-approval"
-#: What a 2026-07-28 ``requestState`` the gateway made starts with.
-STATE_PREFIX = "watchkeeper:"
+#: The ``_meta`` keys a 2026-07-28 request must carry, copied to the gateway's own requests.
+PROTOCOL_META = (PROTOCOL_VERSION_META_KEY, CLIENT_INFO_META_KEY, CLIENT_CAPABILITIES_META_KEY)
 
 Decider = Callable[[dict[str, Any]], gate.Verdict]
 Reporter = Callable[[gate.Verdict, str], None]
@@ -103,6 +103,48 @@ class _Pending:
     answer: JSONRPCResponse | JSONRPCError | None = None
 
 
+class _Side:
+    """One peer (the client, or the wrapped server): how to send it a message, and the
+    requests the gateway itself sent it. An answer is taken only from the side it was asked
+    of, under an id nobody can guess."""
+
+    def __init__(self, send: Callable[[JSONRPCMessage], Any]) -> None:
+        self.send = send
+        self.pending: dict[str, _Pending] = {}
+
+    async def request(
+        self, method: str, params: dict[str, Any], timeout: float | None
+    ) -> JSONRPCResponse | JSONRPCError | None:
+        """Send a request of the gateway's own and wait for its answer (``None``: none came)."""
+        request_id = f"watchkeeper-{secrets.token_hex(16)}"
+        pending = self.pending[request_id] = _Pending()
+        try:
+            await self.send(
+                JSONRPCRequest(jsonrpc="2.0", id=request_id, method=method, params=params)
+            )
+            with anyio.move_on_after(timeout):
+                await pending.done.wait()
+        finally:
+            self.pending.pop(request_id, None)
+        return pending.answer
+
+    def answered(self, message: JSONRPCResponse | JSONRPCError) -> bool:
+        """Take ``message`` if it answers one of this side's requests."""
+        pending = self.pending.pop(message.id, None) if isinstance(message.id, str) else None
+        if pending is None:
+            return False
+        pending.answer = message
+        pending.done.set()
+        return True
+
+    def owns(self, request_id: object) -> bool:
+        return isinstance(request_id, str) and request_id in self.pending
+
+    def give_up(self) -> None:
+        for pending in self.pending.values():
+            pending.done.set()
+
+
 class Proxy:
     """The relay between one client and one wrapped server."""
 
@@ -114,15 +156,15 @@ class Proxy:
         self.decide = decide
         self.report = report
         self.http = http  # the wrapped server is reached over streamable HTTP
-        self.tools: dict[str, Tool] = {}
-        self.listed = False
+        self.catalog = Catalog()
+        self.consent = Consent()
         self.listing: set[Any] = set()  # the client's tools/list requests
         self.running: dict[Any, gate.Verdict] = {}  # calls let through, and their verdicts
         self.forwarded: set[Any] = set()  # the client's requests the server has to answer
-        self.own: dict[Any, _Pending] = {}  # the gateway's own requests, to either side
-        self.numbers = iter(range(1, sys.maxsize))
-        self.prefix = f"watchkeeper-{secrets.token_hex(4)}-"
-        self.state_key = secrets.token_bytes(32)
+        self.server_asked: set[Any] = set()  # the server's requests the client has to answer
+        self.holding: dict[Any, anyio.CancelScope] = {}  # calls being decided or asked about
+        self.client = _Side(self._to_client)
+        self.server = _Side(self._to_server)
         self.elicits = False  # the client said at initialize that it can ask its person
         self.initialize: Any = None
         self.negotiated: str | None = None
@@ -151,27 +193,48 @@ class Proxy:
                 if isinstance(item, Exception):  # never relayed: nobody knows what it says
                     log.warning("the client sent a message that is not MCP: %s", item)
                     continue
-                message = item.message
-                if isinstance(message, JSONRPCRequest):
-                    if self.server_gone:
-                        await self._to_client(failed(message.id, INTERNAL_ERROR, _GONE))
-                    elif message.method == "tools/call":
-                        tg.start_soon(self._call, message)
-                    else:
-                        if message.method == "initialize":
-                            self._initializing(message)
-                        elif message.method == "tools/list":
-                            self.listing.add(message.id)
-                        await self._forward(message)
-                elif isinstance(message, (JSONRPCResponse, JSONRPCError)):
-                    pending = self.own.pop(message.id, None)
-                    if pending is not None:  # the person's answer to the gateway's question
-                        pending.answer = message
-                        pending.done.set()
-                    elif not self.server_gone:
-                        await self._to_server(message)
-                elif not self.server_gone:
-                    await self._to_server(message)
+                await self._client_said(item.message, tg)
+
+    async def _client_said(self, message: JSONRPCMessage, tg: anyio.abc.TaskGroup) -> None:
+        if isinstance(message, JSONRPCRequest):
+            if self.server_gone:
+                await self._to_client(failed(message.id, INTERNAL_ERROR, _GONE))
+            elif message.method == "tools/call":
+                tg.start_soon(self._call, message)
+            else:
+                if message.method == "initialize":
+                    self._initializing(message)
+                elif message.method == "tools/list":
+                    self.listing.add(message.id)
+                await self._forward(message)
+        elif isinstance(message, (JSONRPCResponse, JSONRPCError)):
+            if self.client.answered(message):  # the person's answer to the gateway's question
+                return
+            if message.id not in self.server_asked:  # not an answer the server waits for
+                log.warning("the client answered a request it was not sent: %r", message.id)
+                return
+            self.server_asked.discard(message.id)
+            if not self.server_gone:
+                await self._to_server(message)
+        elif isinstance(message, JSONRPCNotification):
+            await self._client_notified(message)
+
+    async def _client_notified(self, message: JSONRPCNotification) -> None:
+        """Notifications, and only they, go on: a request the parser could not give an id
+        (``"id": null``, a fraction) reads as a notification, and must not reach a server
+        that would run it."""
+        if not message.method.startswith("notifications/"):
+            log.warning("the client sent %r without a usable id: not relayed", message.method)
+            return
+        if message.method == "notifications/cancelled":
+            held = (message.params or {}).get("requestId")
+            with contextlib.suppress(TypeError):  # an id that cannot be a key is nobody's
+                scope = self.holding.pop(held, None)
+                if scope is not None:  # a call still being decided here: it never goes on
+                    scope.cancel()
+                    return
+        if not self.server_gone:
+            await self._to_server(message)
 
     def _initializing(self, message: JSONRPCRequest) -> None:
         self.initialize = message.id
@@ -211,10 +274,7 @@ class Proxy:
 
     async def _server_said(self, message: JSONRPCMessage, tg: anyio.abc.TaskGroup) -> None:
         if isinstance(message, (JSONRPCResponse, JSONRPCError)):
-            pending = self.own.pop(message.id, None)
-            if pending is not None:
-                pending.answer = message
-                pending.done.set()
+            if self.server.answered(message):
                 return
             if message.id not in self.forwarded:  # nobody asked: not the client's to see
                 log.warning("the MCP server answered a request nobody sent: %r", message.id)
@@ -231,11 +291,13 @@ class Proxy:
                 ran = self.running.pop(message.id)
                 if self.report is not None:
                     tg.start_soon(self._report, ran, outcome_of(message))
-        elif (
-            isinstance(message, JSONRPCNotification)
-            and message.method == "notifications/tools/list_changed"
-        ):
-            self.tools, self.listed = {}, False
+        elif isinstance(message, JSONRPCRequest):
+            if self.client.owns(message.id):  # would be taken for the person's answer
+                log.warning("the MCP server sent a request under the gateway's own id: dropped")
+                return
+            self.server_asked.add(message.id)
+        elif message.method == "notifications/tools/list_changed":
+            self.catalog.forget()
         await self._to_client(message)
 
     def _listed(self, answer: JSONRPCResponse) -> JSONRPCResponse:
@@ -243,26 +305,20 @@ class Proxy:
         tools = answer.result.get("tools")
         if not isinstance(tools, list):
             return answer
-        kept = []
-        for entry in tools:
-            tool = Tool.of(entry)
-            if tool is None:
-                continue
-            self.tools[tool.name] = tool
-            if self._offered(tool.name):
-                kept.append(entry)
+        self.catalog.learn(tools)
+        kept = [t for t in tools if not isinstance(t, dict) or self._offered(t.get("name"))]
         if len(kept) == len(tools):
             return answer
         return JSONRPCResponse(jsonrpc="2.0", id=answer.id, result={**answer.result, "tools": kept})
 
-    def _offered(self, name: str) -> bool:
+    def _offered(self, name: object) -> bool:
         """Whether the client is shown the tool: always, unless it is hidden as unchartered."""
         from fnmatch import fnmatchcase
 
         charter = self.options.charter
         if not self.options.hide_unchartered or charter is None:
             return True
-        return any(fnmatchcase(name, pattern) for pattern in charter)
+        return isinstance(name, str) and any(fnmatchcase(name, p) for p in charter)
 
     async def _report(self, verdict: gate.Verdict, status: str) -> None:
         """Tell the service how a call went (the reporter says nothing when it fails)."""
@@ -279,25 +335,33 @@ class Proxy:
         self.running.clear()
         for request_id in dict.fromkeys(waiting):
             await self._to_client(failed(request_id, INTERNAL_ERROR, _GONE))
-        for pending in list(self.own.values()):
-            pending.done.set()
+        self.server.give_up()
 
     # --- a tool call ----------------------------------------------------------------------
 
     async def _call(self, request: JSONRPCRequest) -> None:
-        """Decide one ``tools/call``; forward it, or answer it here."""
+        """Decide one ``tools/call``; forward it, or answer it here. A call the client cancels
+        while it is decided or asked about is dropped (and answered by nobody, as the protocol
+        says)."""
         try:
             call = ToolCall.of(request.params)
         except BadCall as exc:
             await self._to_client(failed(request.id, INVALID_PARAMS, str(exc)))
             return
-        try:
-            text = await self._gate(request, call)
-        except Exception as exc:  # every error on the way is a refusal, saying what it was
-            text = gate.unable(f"{type(exc).__name__}: {exc}")
-        if text is None:
-            return  # forwarded, or answered with a question for the person at the client
-        await self._to_client(refused(request.id, text))
+        text: str | None = None
+        with anyio.CancelScope() as scope:
+            self.holding[request.id] = scope
+            try:
+                text = await self._gate(request, call)
+            except Exception as exc:  # every error on the way is a refusal, saying what it was
+                text = gate.unable(f"{type(exc).__name__}: {exc}")
+            finally:
+                self.holding.pop(request.id, None)
+        if scope.cancelled_caught:
+            log.warning("call %r was cancelled by the client before it was sent", request.id)
+            return
+        if text is not None:
+            await self._to_client(refused(request.id, text))
 
     async def _gate(self, request: JSONRPCRequest, call: ToolCall) -> str | None:
         """``None`` once the call is on its way (or a question is); else why it is refused."""
@@ -307,13 +371,14 @@ class Proxy:
                 f"charter ({', '.join(sorted(self.options.charter or ()))}). Do not try it "
                 "another way; ask the user."
             )
-        tool = await self._tool(call.name, request.params)
-        action = self._action(call, tool)
+        await self.catalog.ensure(lambda cursor: self._list_page(request, cursor))
+        action = self._action(call)
+        tool = self.catalog.get(call.name)
         if tool is not None and tool.dry_run is not None:
-            preview = await self._dry_run(request, call, tool, tool.dry_run)
+            preview = await self._dry_run(request, call, tool.dry_run)
             if preview is not None:
                 action["context"]["mcp"]["dry_run"] = preview
-        verdict = await anyio.to_thread.run_sync(self.decide, action)
+        verdict = await self._decided(action)
         if verdict.decision == "ask":
             asked = await self._ask_person(request, call, verdict.message)
             if asked is _ASKED:
@@ -324,17 +389,38 @@ class Proxy:
             return verdict.message
         if self.server_gone:
             return _GONE
+        self.holding.pop(request.id, None)  # on its way: a cancel goes to the server now
         self.running[request.id] = verdict
         await self._forward(_without_our_answers(request))
         return None
 
-    def _action(self, call: ToolCall, tool: Tool | None) -> dict[str, Any]:
+    async def _decided(self, action: dict[str, Any]) -> gate.Verdict:
+        """The verdict, decided in a worker thread; a cancelled call stops waiting for it."""
+        return await anyio.to_thread.run_sync(self.decide, action, abandon_on_cancel=True)
+
+    def _action(self, call: ToolCall) -> dict[str, Any]:
         o = self.options
-        return call.action(o.server_name, tool, session=o.session, environment=o.environment,
-                           agent=o.agent)  # fmt: skip
+        return call.action(o.server_name, self.catalog.hints(call.name), session=o.session,
+                           environment=o.environment, agent=o.agent)  # fmt: skip
+
+    async def _list_page(
+        self, request: JSONRPCRequest, cursor: str | None
+    ) -> dict[str, Any] | None:
+        """One page of the server's tools, asked by the gateway itself: with the protocol's
+        own ``_meta`` of the call (a 2026-07-28 request carries its revision), nothing else."""
+        params: dict[str, Any] = {}
+        meta = (request.params or {}).get("_meta")
+        if isinstance(meta, dict):
+            kept = {k: meta[k] for k in PROTOCOL_META if k in meta}
+            if kept:
+                params["_meta"] = kept
+        if cursor:
+            params["cursor"] = cursor
+        answer = await self.server.request("tools/list", params, LIST_SECONDS)
+        return answer.result if isinstance(answer, JSONRPCResponse) else None
 
     async def _dry_run(
-        self, request: JSONRPCRequest, call: ToolCall, tool: Tool, flag: str
+        self, request: JSONRPCRequest, call: ToolCall, flag: str
     ) -> dict[str, Any] | None:
         """What the tool says it would do: the same call with its dry-run argument set, run
         first when the tool declares one, for the people who may be asked to approve the real
@@ -343,14 +429,14 @@ class Proxy:
         if call.arguments.get(flag) is True:
             return None  # the call is itself the dry run
         twin = ToolCall(call.name, {**call.arguments, flag: True})
-        verdict = await anyio.to_thread.run_sync(self.decide, self._action(twin, tool))
+        verdict = await self._decided(self._action(twin))
         if verdict.decision != "allow" or self.server_gone:
             return None
         params: dict[str, Any] = {"name": twin.name, "arguments": twin.arguments}
         meta = (request.params or {}).get("_meta")
         if isinstance(meta, dict):
-            params["_meta"] = meta
-        answer = await self._request(self._to_server, "tools/call", params, DRY_RUN_SECONDS)
+            params["_meta"] = {k: meta[k] for k in PROTOCOL_META if k in meta}
+        answer = await self.server.request("tools/call", params, DRY_RUN_SECONDS)
         if self.report is not None and answer is not None:
             await self._report(verdict, outcome_of(answer))
         if not isinstance(answer, JSONRPCResponse):
@@ -363,16 +449,18 @@ class Proxy:
 
         A 2026-07-28 client is answered with an ``input_required`` result and brings the answer
         back with the same call; an earlier one is sent ``elicitation/create``."""
-        text = f"{why} Allow the call {call.name!r} on {self.options.server_name!r}?"
+        text = self.consent.question(why, self.options.server_name, call)
         params = request.params or {}
         if modern_version(params) is not None:
             state = params.get("requestState")
             answers = params.get("inputResponses")
             if isinstance(state, str) and state.startswith(STATE_PREFIX):
-                mine = STATE_PREFIX + call_digest(self.state_key, call)
-                if state == mine and isinstance(answers, dict):
+                if self.consent.redeem(state, call) and isinstance(answers, dict):
                     return True if approved(answers.get(INPUT_KEY)) else _DECLINED
-                return "The answer brought back is for another call: ask again."
+                return (
+                    "The answer brought back is for another call, was used already or came too "
+                    "late: nothing ran. Make the call again to be asked again."
+                )
             if not _can_elicit(params):
                 return _no_person(why)
             result = {
@@ -380,52 +468,16 @@ class Proxy:
                 "inputRequests": {
                     INPUT_KEY: {"method": "elicitation/create", "params": approval_form(text)}
                 },
-                "requestState": STATE_PREFIX + call_digest(self.state_key, call),
+                "requestState": self.consent.issue(call),
             }
             await self._to_client(JSONRPCResponse(jsonrpc="2.0", id=request.id, result=result))
             return _ASKED
         if not self.elicits:
             return _no_person(why)
-        answer = await self._request(self._to_client, "elicitation/create", approval_form(text),
-                                     timeout=None)  # fmt: skip
+        answer = await self.client.request("elicitation/create", approval_form(text), None)
         if isinstance(answer, JSONRPCResponse) and approved(answer.result):
             return True
         return _DECLINED
-
-    async def _tool(self, name: str, params: dict[str, Any] | None) -> Tool | None:
-        """What the wrapped server declares of the tool ``name``; it is asked for its tools
-        once when no ``tools/list`` has passed yet. Not knowing loosens nothing: the orders
-        decide as they would without annotations."""
-        if name not in self.tools and not self.listed:
-            self.listed = True
-            meta = (params or {}).get("_meta")
-            cursor: str | None = None
-            for _ in range(LIST_PAGES):
-                asked: dict[str, Any] = {"_meta": meta} if isinstance(meta, dict) else {}
-                if cursor:
-                    asked["cursor"] = cursor
-                answer = await self._request(self._to_server, "tools/list", asked, LIST_SECONDS)
-                if not isinstance(answer, JSONRPCResponse):
-                    break
-                self._listed(answer)
-                after = answer.result.get("nextCursor")
-                if not isinstance(after, str) or not after:
-                    break
-                cursor = after
-        return self.tools.get(name)
-
-    async def _request(
-        self, send: Callable[[Any], Any], method: str, params: dict[str, Any],
-        timeout: float | None,
-    ) -> JSONRPCResponse | JSONRPCError | None:  # fmt: skip
-        """Send a request of the gateway's own and wait for its answer (``None``: none came)."""
-        request_id = f"{self.prefix}{next(self.numbers)}"
-        pending = self.own[request_id] = _Pending()
-        await send(JSONRPCRequest(jsonrpc="2.0", id=request_id, method=method, params=params))
-        with anyio.move_on_after(timeout):
-            await pending.done.wait()
-        self.own.pop(request_id, None)
-        return pending.answer
 
 
 def _without_our_answers(request: JSONRPCRequest) -> JSONRPCRequest:
@@ -463,7 +515,8 @@ _ASKED = object()
 @contextlib.asynccontextmanager
 async def upstream(target: list[str], cwd: str | None = None) -> AsyncIterator[Any]:
     """The SDK's transport to the wrapped server: a URL over streamable HTTP, else a command
-    over stdio, with this process's environment less watchkeeper's own credentials."""
+    over stdio, with this process's environment less watchkeeper's own settings (the agent's
+    key and the database's address are not the wrapped server's)."""
     if len(target) == 1 and target[0].startswith(("http://", "https://")):
         from mcp.client.streamable_http import streamable_http_client
 
@@ -472,14 +525,10 @@ async def upstream(target: list[str], cwd: str | None = None) -> AsyncIterator[A
         return
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    env = {k: v for k, v in os.environ.items() if k not in _OURS}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
     params = StdioServerParameters(command=target[0], args=target[1:], env=env, cwd=cwd)
     async with stdio_client(params) as streams:
         yield streams
-
-
-#: What the wrapped server is not given: the agent's key to watchkeeper is not its own.
-_OURS = frozenset({"WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"})
 
 
 async def serve(target: list[str], options: Options, decide: Decider,

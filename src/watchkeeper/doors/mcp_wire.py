@@ -3,7 +3,7 @@ turned into an action, the answers it makes itself, the tool facts it keeps from
 and the HTTP headers a message needs on its way to a server over streamable HTTP.
 
     call = ToolCall.of(request.params)          # raises BadCall on params no server should see
-    action = call.action(server="git", tool=known.get(call.name))
+    action = call.action("git", catalog.hints(call.name), session="s-1")
     refused(request.id, "Denied: …")            # a tool error result, whose text is the answer
 
 Messages are the SDK's own types (``mcp_types``); nothing here does I/O.
@@ -11,8 +11,6 @@ Messages are the SDK's own types (``mcp_types``); nothing here does I/O.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,21 +101,20 @@ class ToolCall:
         return cls(name, arguments)
 
     def action(
-        self, server: str, tool: Tool | None, *, session: str, environment: str | None = None,
-        agent: str | None = None,
+        self, server: str, hints: dict[str, Any], *, session: str,
+        environment: str | None = None, agent: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """The watchkeeper action of the call: the tool by its plain name, the server it goes
-        to as ``input.server`` (as Claude Code's ``mcp__SERVER__TOOL`` calls are read), and
-        what the server declares of the tool as ``context.mcp``."""
-        facts: dict[str, Any] = {"server": server}
-        if tool is not None and tool.annotations:
-            facts["annotations"] = dict(tool.annotations)
-        # The server's name comes last: an argument called "server" cannot pose as another.
+        to as ``input.server`` (as Claude Code's ``mcp__SERVER__TOOL`` calls are read, see
+        :func:`~watchkeeper.doors.claude_code.mcp_input`), and what the server declares of the
+        tool (``hints``) as ``context.mcp.annotations``."""
+        from watchkeeper.doors.claude_code import mcp_input
+
         action: dict[str, Any] = {
             "tool": self.name,
-            "input": {**self.arguments, "server": server},
+            "input": mcp_input(self.arguments, server),
             "session": session,
-            "context": {"mcp": facts},
+            "context": {"mcp": {"server": server, "annotations": hints}},
         }
         if environment:
             action["environment"] = environment
@@ -198,7 +195,7 @@ def approval_form(text: str) -> dict[str, Any]:
             "approve": {
                 "type": "boolean",
                 "title": "Allow this call",
-                "description": "Yes runs the tool call once; no refuses it.",
+                "description": "Yes runs this one call once; no refuses it.",
             }
         },
         "required": ["approve"],
@@ -212,10 +209,3 @@ def approved(result: Any) -> bool:
         return False
     content = result.get("content")
     return isinstance(content, dict) and content.get("approve") is True
-
-
-def call_digest(key: bytes, call: ToolCall) -> str:
-    """A keyed digest of one call, echoed by a 2026-07-28 client as its ``requestState``: the
-    answer it brings back is taken for that call only."""
-    text = json.dumps([call.name, call.arguments], sort_keys=True, separators=(",", ":"))
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()

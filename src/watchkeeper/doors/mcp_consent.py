@@ -1,0 +1,66 @@
+"""Asking the person at the MCP client to allow one call, and taking their answer for that call
+only, once.
+
+    consent = Consent()
+    consent.question(why, "git", call)      # what the person reads: the call, whole
+    state = consent.issue(call)             # a 2026-07-28 client echoes it back with the answer
+    consent.redeem(state, call)             # True once, for the same call, within TTL
+
+A ``requestState`` is a random nonce the gateway remembers with the call's digest: it cannot be
+made up, carried to another call, or used twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+
+from watchkeeper.doors.mcp_wire import ToolCall
+
+#: What a ``requestState`` the gateway made starts with.
+PREFIX = "watchkeeper:"
+#: Seconds an issued question may be answered in.
+TTL = 600.0
+#: The most questions waiting for an answer at once; the oldest go first.
+KEEP = 1000
+#: The most characters of a call's arguments shown in a question.
+SHOWN = 1500
+
+
+def digest(call: ToolCall) -> str:
+    text = json.dumps([call.name, call.arguments], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Consent:
+    """The questions one gateway asked and has not had answered."""
+
+    def __init__(self) -> None:
+        self.issued: dict[str, tuple[str, float]] = {}
+
+    @staticmethod
+    def question(why: str, server: str, call: ToolCall) -> str:
+        """The question: why it is asked, and the call as it would be sent."""
+        shown = json.dumps(call.arguments, sort_keys=True, ensure_ascii=True)
+        if len(shown) > SHOWN:
+            shown = f"{shown[:SHOWN]}… ({len(shown) - SHOWN} more characters)"
+        return f"{why} Allow this call of {call.name!r} on {server!r}, once? Arguments: {shown}"
+
+    def issue(self, call: ToolCall) -> str:
+        """A new ``requestState`` for ``call``."""
+        now = time.monotonic()
+        for state, (_, until) in list(self.issued.items()):
+            if until <= now:
+                del self.issued[state]
+        while len(self.issued) >= KEEP:
+            self.issued.pop(next(iter(self.issued)))
+        state = PREFIX + secrets.token_hex(16)
+        self.issued[state] = (digest(call), now + TTL)
+        return state
+
+    def redeem(self, state: str, call: ToolCall) -> bool:
+        """Whether ``state`` was issued for ``call`` and is still good; it is used up either way."""
+        found = self.issued.pop(state, None)
+        return found is not None and found[0] == digest(call) and found[1] > time.monotonic()
