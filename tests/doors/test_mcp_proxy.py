@@ -32,7 +32,7 @@ ORDERS = """
 agents:
   coder:
     charter: {tools: [git_status, git_log, git_diff*, git_reset, shell, wipe, peek, echo,
-                      garble, fail, die]}
+                      garble, fail, die, settings]}
 tools:
   git_status: {verb: read, target: git_ref}
   git_log: {verb: read, target: git_ref}
@@ -43,6 +43,7 @@ tools:
   garble: {verb: read, target: message}
   fail: {verb: read, target: message}
   die: {verb: read, target: message}
+  settings: {verb: read, target: message}
   shell_like: {verb: read, target: message}
 environments:
   workstation: {unplaced: true, default: ask}
@@ -342,3 +343,22 @@ def test_orders_with_errors_are_refused_at_start(tmp_path: Path) -> None:
                           stdin=subprocess.DEVNULL)  # fmt: skip
     assert done.returncode == 2
     assert f"{bad}:3:" in done.stderr
+
+
+def test_the_wrapped_server_is_given_none_of_watchkeepers_settings(
+    orders: Path, tmp_path: Path
+) -> None:
+    """The agent's key and the database's address are the gateway's, not the server's."""
+    env = environment(
+        RECORD=str(tmp_path / "calls.jsonl"),
+        WATCHKEEPER_TOKEN="wk_agent_secret",
+        WATCHKEEPER_DB=f"sqlite:///{tmp_path / 'wk.db'}",
+    )
+    said: list[str] = []
+
+    async def go() -> None:
+        async with gateway(["--orders", str(orders)], TOOLS, env) as client:
+            said.append(text_of(await client.call_tool("settings", {})))
+
+    anyio.run(go)
+    assert json.loads(said[0]) == []

@@ -61,6 +61,12 @@ def fail(reason: str) -> str:
 
 
 @server.tool()
+def settings() -> str:
+    """The names of the watchkeeper settings this server was started with (none, rightly)."""
+    return json.dumps(sorted(k for k in os.environ if k.startswith("WATCHKEEPER_")))
+
+
+@server.tool()
 def die() -> str:
     """The server process exits in the middle of the call."""
     _record("die")
