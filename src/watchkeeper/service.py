@@ -285,6 +285,7 @@ class Service:
         credential: str | None = None,
         session: str | None = None,
         inline: bool = True,
+        open_approval: bool = True,
     ) -> Submitted:
         """:meth:`submit` for an event loop: the recording is awaited through the group
         commit, not waited for by a parked thread. ``inline`` decides on the loop (small
@@ -304,7 +305,7 @@ class Service:
                 return Submitted(decision)
             opened: list[str] = []
             admit = self._admit(credential, agent, session, halt_by)
-            within = self._within(agent, session, opened) if agent else None
+            within = self._within(agent, session, opened) if open_approval and agent else None
             try:
                 if self.recorder.checkpoint_due():
                     decision = await offload(self.recorder.checked, decision)

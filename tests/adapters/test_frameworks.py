@@ -18,6 +18,7 @@ from langchain.agents import create_agent
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
+from pydantic import BaseModel
 
 from watchkeeper.adapters.langchain import guard_tools
 from watchkeeper.adapters.openai_agents import AgentsGuard
@@ -30,11 +31,26 @@ environments:
   workstation: {unplaced: true, default: ask}
 tools:
   refund: {verb: transfer, target: money}
+  wire: {verb: transfer, target: money}
+  purge: {verb: delete, target: file, reversible: "no"}
+  lookup: {verb: read, target: message}
+  find_order: {verb: read, target: message}
 rules:
   - name: small-refunds-are-fine
     match: {tool: refund}
     when: "action.input.amount <= 100"
     decision: allow
+  - name: lookups-are-free
+    match: {tool: [lookup, find_order]}
+    when: "!has(action.input.request) || action.input.request.amount < 100"
+    decision: allow
+  - name: wires-are-refused
+    match: {tool: wire}
+    decision: deny
+  - name: forced-purges-are-refused
+    match: {tool: purge}
+    when: "action.input.force == true"
+    decision: deny
   - name: large-refunds-go-to-people
     match: {tool: refund}
     when: "action.input.amount > 1000"
@@ -53,6 +69,13 @@ def gate_for(tmp_path: Path) -> Any:
         return ToolGate(door=door, orders=path, agent="support-bot")
 
     return made
+
+
+class Order(BaseModel):
+    """A refund request, as a model the tool takes whole."""
+
+    order: str
+    amount: int
 
 
 class Scripted(FakeMessagesListChatModel):
@@ -116,6 +139,8 @@ def test_langchain_puts_an_ask_to_the_person(gate_for: Any, answer: bool | None)
     (message,) = tool_messages(agent.invoke({"messages": [("user", "refund")]})).values()
     assert ran == ([500] if answer else [])
     assert len(asked) == (0 if answer is None else 1)
+    if asked:  # the person sees the call, every argument
+        assert asked[0].endswith('Arguments: "amount": 500.0; "order": "A-1"')
     if answer is None:
         assert "nobody here can give it" in str(message.content)
     elif not answer:
@@ -191,3 +216,96 @@ def test_openai_agents_ask_is_the_runs_own_approval(gate_for: Any, approve: bool
     assert ran == ([500] if approve else [])
     if not approve:
         assert "refunded" not in outputs(result).get("c0", "")
+
+
+def test_langchain_decides_models_and_single_string_tools(gate_for: Any) -> None:
+    """Arguments that are models are decided as their JSON; a tool of one string is called
+    with it."""
+    from langchain_core.tools import Tool
+
+    ran: list[Any] = []
+
+    @tool
+    def find_order(request: Order) -> str:
+        """Find the order a request is about."""
+        ran.append(request.amount)
+        return "found it"
+
+    def look(query: str) -> str:
+        ran.append(query)
+        return "found"
+
+    gate = gate_for("langchain")
+    guarded = guard_tools([find_order, Tool(name="lookup", description="Look up.", func=look)],
+                          gate)  # fmt: skip
+    assert guarded[0].invoke({"request": {"order": "A-1", "amount": 40}}) == "found it"
+    refused = guarded[0].invoke({"request": {"order": "A-1", "amount": 400}})
+    assert "nobody here can give it" in refused  # decided on the model's fields
+    assert guarded[1].invoke("order A-1") == "found"
+    assert ran == [40, "order A-1"]
+
+
+def test_openai_agents_takes_no_verdict_meant_for_another_call(gate_for: Any) -> None:
+    """A verdict the approval hook reached for one call (refund, held, then rejected) is not
+    taken by a later call of another tool under the same call id."""
+    guard = AgentsGuard(gate_for("openai-agents"))
+    ran: list[str] = []
+
+    def refund(order: str, amount: int) -> str:
+        """Refund part of an order."""
+        ran.append("refund")
+        return "refunded"
+
+    def wire(order: str, amount: int, memo: str = "") -> str:
+        """Wire money."""
+        ran.append("wire")
+        return "wired"
+
+    async def go() -> list[Any]:
+        first = Agent(name="a", model=ScriptedModel([
+            [function_call("refund", {"order": "A-1", "amount": 500}, call_id="c0")],
+            [assistant_message("done")]]), tools=[guard.tool(refund)])  # fmt: skip
+        held = await Runner.run(first, "refund")
+        state = held.to_state()
+        state.reject(held.interruptions[0])
+        await Runner.run(first, state)
+        second = Agent(name="b", model=ScriptedModel([
+            [function_call("wire", {"order": "A-1", "amount": 500}, call_id="c0")],
+            [assistant_message("done")]]), tools=[guard.tool(wire)])  # fmt: skip
+        result = await Runner.run(second, "wire")
+        if result.interruptions:  # the SDK asks itself (memo's default): someone says yes
+            state = result.to_state()
+            state.approve(result.interruptions[0])
+            result = await Runner.run(second, state)
+        return [str(i.output) for i in result.new_items if isinstance(i, ToolCallOutputItem)]
+
+    said = asyncio.run(go())
+    assert ran == []
+    assert any("(wires-are-refused)" in text for text in said)
+
+
+def test_openai_agents_refuses_arguments_the_function_would_coerce(gate_for: Any) -> None:
+    """ "true" for a boolean is refused by the guardrail, even after a person approved the
+    call in the SDK's own prompt: the decision is made on what the function would take."""
+    guard = AgentsGuard(gate_for("openai-agents"))
+    ran: list[bool] = []
+
+    def purge(order: str, force: bool) -> str:
+        """Purge an order's files."""
+        ran.append(force)
+        return "purged"
+
+    async def go() -> list[str]:
+        agent = Agent(name="a", model=ScriptedModel([
+            [function_call("purge", {"order": "A-1", "force": "true"}, call_id="c0")],
+            [assistant_message("done")]]), tools=[guard.tool(purge)])  # fmt: skip
+        result = await Runner.run(agent, "purge")
+        if result.interruptions:
+            state = result.to_state()
+            state.approve(result.interruptions[0])
+            result = await Runner.run(agent, state)
+        return [str(i.output) for i in result.new_items if isinstance(i, ToolCallOutputItem)]
+
+    said = asyncio.run(go())
+    assert ran == []
+    assert any("force: 'true' is not of type 'boolean'" in text for text in said), said

@@ -181,6 +181,7 @@ def test_input_nobody_can_read_reaches_nothing(server: Server, tmp_path: Path) -
     try:
         lines.start()
         lines.send('{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": ')
+        assert lines.read()["error"]["code"] == -32700
         lines.request(2, "tools/call", {"name": 7, "arguments": {"command": "ls"}})
         assert lines.read()["error"]["code"] == -32602
         lines.request(3, "tools/call", {"name": "shell", "arguments": {"command": "ls /srv"}})
@@ -200,7 +201,7 @@ tools:
 rules:
   - name: deploys-need-sre
     match: {tool: deploy}
-    when: "!has(action.input.dry_run) || action.input.dry_run != true"
+    when: "!has(action.context.mcp.dry_run_call)"
     decision: ask
     approvers: {group: sre}
 """

@@ -259,7 +259,8 @@ def test_an_ask_is_put_to_the_person_at_the_client(
     anyio.run(go)
     (question,) = asked
     assert "Allow this call of 'shell' on 'tools', once?" in question
-    assert question.endswith('Arguments: {"command": "rm -rf /srv/cache"}')  # what would run
+    # What would run, every argument, the tool's defaults included.
+    assert question.endswith('Arguments: "command": "rm -rf /srv/cache"; "cwd": ""')
     assert [c["command"] for c in recorded(record)] == (["rm -rf /srv/cache"] if answer else [])
 
 
@@ -282,6 +283,9 @@ def test_garbage_from_the_client_reaches_nothing(orders: Path, tmp_path: Path) -
             )
         )
         lines.send(json.dumps({"id": 8, "method": "tools/call", "params": {"name": "echo"}}))
+        for _ in range(3):  # each answered as JSON-RPC says: a parse error, for no id
+            unreadable = lines.read()
+            assert (unreadable["id"], unreadable["error"]["code"]) == (None, -32700)
         lines.request(9, "tools/call", {"name": 42, "arguments": {}})
         assert lines.read()["error"]["code"] == -32602
         lines.request(10, "tools/call", {"name": "echo", "arguments": "text"})
@@ -362,3 +366,68 @@ def test_the_wrapped_server_is_given_none_of_watchkeepers_settings(
 
     anyio.run(go)
     assert json.loads(said[0]) == []
+
+
+STRICT = """
+environments:
+  workstation: {unplaced: true, default: allow}
+tools:
+  touch: {verb: read, target: file}
+rules:
+  - name: no-forced-purges
+    match: {tool: purge}
+    when: "action.input.force == true"
+    decision: deny
+  - name: no-recursive-purges
+    match: {tool: purge}
+    when: "action.input.recursive == true"
+    decision: deny
+  - name: no-secret-deploys
+    match: {tool: deploy}
+    when: "action.input.service == 'secrets'"
+    decision: deny
+  - name: nothing-irreversible
+    when: "effects.exists(e, e.reversible == 'no')"
+    decision: deny
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_call_is_decided_on_what_the_tool_will_take(mode: str, tmp_path: Path) -> None:
+    """Arguments the tool's schema does not take exactly are refused, not coerced by the server
+    after the decision; the tool's defaults are decided on (and sent); a dry run is not made
+    for a call refused outright; a tool annotated without a word on harm is destructive."""
+    orders = tmp_path / "strict.yaml"
+    orders.write_text(STRICT, encoding="utf-8")
+    record = tmp_path / "calls.jsonl"
+    said: dict[str, str] = {}
+
+    async def go() -> None:
+        env = environment(RECORD=str(record))
+        async with gateway(["--orders", str(orders)], TOOLS, env, mode) as client:
+            for label, name, arguments in [
+                ("string for a boolean", "purge", {"path": "/srv", "recursive": False,
+                                                   "force": "true"}),
+                ("number for a boolean", "purge", {"path": "/srv", "recursive": False,
+                                                   "force": 1}),
+                ("left to the default", "purge", {"path": "/srv"}),
+                ("an argument it lacks", "deploy", {"service": "api", "dryRun": True}),
+                ("refused outright", "deploy", {"service": "secrets"}),
+                ("annotated, not read-only", "touch", {"path": "/srv/x"}),
+                ("allowed", "purge", {"path": "/tmp/x", "recursive": False}),
+            ]:  # fmt: skip
+                result = await client.call_tool(name, arguments)
+                said[label] = ("ran: " if not result.is_error else "") + text_of(result)
+
+    anyio.run(go)
+    assert said["string for a boolean"].startswith("Not sent: the arguments are not ones")
+    assert "force: 'true' is not of type 'boolean'" in said["string for a boolean"]
+    assert "force: 1 is not of type 'boolean'" in said["number for a boolean"]
+    assert "(no-recursive-purges)" in said["left to the default"]
+    assert "'dryRun' is not an argument the tool declares" in said["an argument it lacks"]
+    assert "(no-secret-deploys)" in said["refused outright"]
+    assert "(nothing-irreversible)" in said["annotated, not read-only"]
+    assert said["allowed"] == "ran: purged /tmp/x recursive=False force=False"
+    assert recorded(record) == [
+        {"tool": "purge", "path": "/tmp/x", "recursive": False, "force": False}
+    ]  # no dry run of the refused deploy, nothing else

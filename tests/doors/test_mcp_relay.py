@@ -82,7 +82,7 @@ async def running(tmp_path: Path, elicits: bool = True) -> AsyncIterator[Peers]:
     path = tmp_path / "watchkeeper.yaml"
     path.write_text(ORDERS, encoding="utf-8")
     gate = ToolGate(door="mcp", orders=path)
-    proxy = Proxy(Options(server_name="tools", session="s"), gate.decide)
+    proxy = Proxy(Options(server_name="tools", session="s"), gate)
     client_in, client_read = anyio.create_memory_object_stream[Any](10)
     client_write, client_out = anyio.create_memory_object_stream[Any](10)
     server_in, server_read = anyio.create_memory_object_stream[Any](10)

@@ -10,9 +10,9 @@ Each guarded tool has its tool's name, description and arguments. A call is deci
 allowed call runs the tool (and, on a server, its outcome is reported); a refused one does not,
 and the model gets the answer back as the tool's result (a ``ToolMessage`` with status
 ``error``). An ``ask`` that anyone may approve goes to ``ask`` when one is given (a function
-that shows the person the question and returns whether they allow it), and is refused
-otherwise. Async calls decide in a worker thread: waiting for an approval never blocks the
-event loop.
+that shows the person the question, with every argument of the call, and returns whether they
+allow it), and is refused otherwise. Async calls decide in a worker thread: waiting for an
+approval never blocks the event loop.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict
+from pydantic_core import to_jsonable_python
 
-from watchkeeper.adapters.tool_gate import ToolGate, nobody_to_ask
+from watchkeeper.adapters.tool_gate import ToolGate, nobody_to_ask, question
 from watchkeeper.doors.gate import Verdict
 
 Asker = Callable[[str], bool]
@@ -42,39 +43,55 @@ class GuardedTool(BaseTool):
     handle_tool_error: bool = True  # a refusal is the tool's answer, not the run's end
 
     def _verdict(self, arguments: dict[str, Any]) -> Verdict:
-        verdict = self.gate.decide(self.gate.action(self.name, arguments))
+        plain = to_jsonable_python(arguments, fallback=str)  # models and dates as JSON
+        verdict = self.gate.decide(self.gate.action(self.name, plain))
         if verdict.decision != "ask":
             return verdict
-        question = f"{verdict.message} Allow the call {self.name!r}?"
         if self.ask is None:
             here = "nobody here can give it (the guard was given no way to ask)"
             return Verdict("deny", nobody_to_ask(verdict.message, here), verdict.action_id)
+        asked = question(verdict.message, self.name, "", plain)
+        if asked is None:
+            return Verdict("deny", f"{verdict.message} It needs a person's approval, and the "
+                           "call is too large to show whole.")  # fmt: skip
         try:
-            allowed = self.ask(question)
+            allowed = self.ask(asked)
         except Exception as exc:  # an asker that fails has not allowed anything
             return Verdict("deny", f"{verdict.message} Asking the person failed: {exc}")
         if allowed is True:
             return Verdict("allow", verdict.message, verdict.action_id)
         return Verdict("deny", "Not allowed: the person declined it. Do not try it another way.")
 
-    def _run(self, config: RunnableConfig, **kwargs: Any) -> Any:
-        verdict = self._verdict(kwargs)
+    @staticmethod
+    def _input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """What the tool is invoked with, and the arguments decided: a tool that takes one
+        string (``Tool``) gets it positionally, decided as ``{"input": …}``."""
+        if args and not kwargs and len(args) == 1:
+            return args[0], {"input": args[0]}
+        if args:
+            raise ToolException("the tool was called with positional and named arguments")
+        return kwargs, kwargs
+
+    def _run(self, *args: Any, config: RunnableConfig, **kwargs: Any) -> Any:
+        given, arguments = self._input(args, kwargs)
+        verdict = self._verdict(arguments)
         if verdict.decision != "allow":
             raise ToolException(verdict.message)
         try:
-            result = self.tool.invoke(kwargs, config)
+            result = self.tool.invoke(given, config)
         except BaseException:
             self.gate.outcome(verdict, "failed")
             raise
         self.gate.outcome(verdict, "succeeded")
         return result
 
-    async def _arun(self, config: RunnableConfig, **kwargs: Any) -> Any:
-        verdict = await asyncio.to_thread(self._verdict, kwargs)
+    async def _arun(self, *args: Any, config: RunnableConfig, **kwargs: Any) -> Any:
+        given, arguments = self._input(args, kwargs)
+        verdict = await asyncio.to_thread(self._verdict, arguments)
         if verdict.decision != "allow":
             raise ToolException(verdict.message)
         try:
-            result = await self.tool.ainvoke(kwargs, config)
+            result = await self.tool.ainvoke(given, config)
         except BaseException:
             await asyncio.to_thread(self.gate.outcome, verdict, "failed")
             raise

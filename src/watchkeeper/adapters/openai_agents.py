@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ from agents.tool_guardrails import (
     ToolInputGuardrailData,
 )
 
+from watchkeeper.adapters.arguments import BadArguments, checked
 from watchkeeper.adapters.tool_gate import ToolGate, nobody_to_ask
 from watchkeeper.doors.gate import Verdict
 
@@ -41,6 +43,10 @@ Approval = Callable[[RunContextWrapper[Any], dict[str, Any], str], Awaitable[boo
 
 #: The most verdicts kept between the approval hook and the guardrail of the same call.
 KEEP = 1000
+#: Seconds a verdict of the approval hook stays good for the guardrail. A call that was not
+#: held reaches its guardrail at once; one a person was asked about is decided again when its
+#: answer comes (a pause may have come into force meanwhile).
+FRESH = 30.0
 
 
 class AgentsGuard:
@@ -48,9 +54,9 @@ class AgentsGuard:
 
     def __init__(self, gate: ToolGate) -> None:
         self.gate = gate
-        #: Verdicts the approval hook reached, by call id, for the guardrail of the same call:
-        #: one decision (and one record) per call.
-        self._early: dict[str, tuple[str, Verdict]] = {}
+        #: Verdicts the approval hook reached, by tool, call id and arguments, for the
+        #: guardrail of the very same call: one decision (and one record) per call.
+        self._early: dict[tuple[str, str, str], tuple[float, Verdict]] = {}
         self.guardrail: ToolInputGuardrail[Any] = ToolInputGuardrail(
             guardrail_function=self._check, name="watchkeeper"
         )
@@ -73,32 +79,40 @@ class AgentsGuard:
                          call_id: str) -> bool:  # fmt: skip
             action = self.gate.action(tool, arguments)
             verdict = await asyncio.to_thread(self.gate.decide, action)
-            self._remember(call_id, json.dumps(arguments, sort_keys=True), verdict)
+            self._early[(tool, call_id, _canonical(arguments))] = (time.monotonic(), verdict)
+            while len(self._early) > KEEP:
+                self._early.pop(next(iter(self._early)))
             return verdict.decision == "ask"
 
         return needed
 
-    def _remember(self, call_id: str, arguments: str, verdict: Verdict) -> None:
-        self._early[call_id] = (arguments, verdict)
-        while len(self._early) > KEEP:
-            self._early.pop(next(iter(self._early)))
+    def _taken(self, tool: str, call_id: str, arguments: dict[str, Any]) -> Verdict | None:
+        """The approval hook's verdict on this very call (the same tool, id and arguments),
+        taken once and only while fresh."""
+        found = self._early.pop((tool, call_id, _canonical(arguments)), None)
+        if found is None or time.monotonic() - found[0] > FRESH:
+            return None
+        return found[1]
 
     async def _check(self, data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
         context = data.context
         name, call_id = context.tool_name, context.tool_call_id
         try:
-            arguments = json.loads(context.tool_arguments or "{}")
+            given = json.loads(context.tool_arguments or "{}")
         except ValueError as exc:
-            arguments = exc
-        if not isinstance(arguments, dict):
-            text = f"The call's arguments are not a JSON object ({arguments}); it was not run."
+            given = exc
+        if not isinstance(given, dict):
+            text = f"The call's arguments are not a JSON object ({given}); it was not run."
             return ToolGuardrailFunctionOutput.reject_content(text)
-        early = self._early.pop(call_id, None)
-        if early is not None and early[0] == json.dumps(arguments, sort_keys=True):
-            verdict = early[1]
-        else:
-            action = self.gate.action(name, arguments)
-            verdict = await asyncio.to_thread(self.gate.decide, action)
+        try:  # decided on what the function will take: no coercion after the decision
+            arguments = checked(_schema_of(data.agent, name), given)
+        except BadArguments as exc:
+            text = (f"Not run: the arguments are not ones {name!r} takes ({exc}). Call it "
+                    "again with arguments of the types it declares.")  # fmt: skip
+            return ToolGuardrailFunctionOutput.reject_content(text)
+        verdict = self._taken(name, call_id, given)
+        if verdict is None:
+            verdict = await asyncio.to_thread(self.gate.decide, self.gate.action(name, arguments))
         if verdict.decision == "ask":
             if context.is_tool_approved(name, call_id) is True:  # the run's person said yes
                 return ToolGuardrailFunctionOutput.allow({"action_id": verdict.action_id})
@@ -107,3 +121,16 @@ class AgentsGuard:
         if verdict.decision == "allow":
             return ToolGuardrailFunctionOutput.allow({"action_id": verdict.action_id})
         return ToolGuardrailFunctionOutput.reject_content(verdict.message)
+
+
+def _canonical(arguments: dict[str, Any]) -> str:
+    return json.dumps(arguments, sort_keys=True, default=str)
+
+
+def _schema_of(agent: Any, name: str) -> dict[str, Any] | None:
+    """The JSON Schema of the agent's function tool ``name``, if it has one."""
+    for tool in getattr(agent, "tools", None) or ():
+        if getattr(tool, "name", None) == name:
+            schema = getattr(tool, "params_json_schema", None)
+            return schema if isinstance(schema, dict) else None
+    return None

@@ -83,6 +83,21 @@ class ToolGate:
         except Exception as exc:  # fail closed, saying why
             return Verdict("deny", gate.unable(f"{type(exc).__name__}: {exc}"))
 
+    def probe(self, action: dict[str, Any]) -> tuple[str, Verdict]:
+        """The decision's kind (``allow``, ``ask``, ``deny``) and the verdict, recorded like
+        any other but opening no approval: for a door that prepares something for the people
+        who would be asked (a dry run) only when they would be. Never raises."""
+        import json
+
+        try:
+            if self.server:
+                decision = gate.probe(action, server=self.server, budget=30)
+            else:
+                decision = self._warm.decision(json.dumps(action))
+            return str(decision.get("decision")), gate.verdict_of(decision, "deny")
+        except Exception as exc:  # fail closed, saying why
+            return "deny", Verdict("deny", gate.unable(f"{type(exc).__name__}: {exc}"))
+
     def outcome(self, verdict: Verdict, status: str) -> None:
         """Tell the server how a call it let through went; never raises (the call ran)."""
         if not self.server or verdict.action_id is None:
@@ -108,6 +123,29 @@ class ToolGate:
             log.warning("the agent's charter could not be read (%s): no tool is offered", exc)
             return frozenset()
         return frozenset(found) if isinstance(found, list) else None
+
+
+#: The most characters of one argument's value shown in a question to a person.
+VALUE_SHOWN = 300
+#: The most arguments a call may have for a person to be asked about it.
+ARGUMENTS_SHOWN = 40
+
+
+def question(why: str, tool: str, where: str, arguments: dict[str, Any]) -> str | None:
+    """What a person is asked to allow: why, and the call with every argument (each value cut
+    on its own, so none hides another); ``None`` when the call is too large to show whole."""
+    import json
+
+    if len(arguments) > ARGUMENTS_SHOWN:
+        return None
+    shown = []
+    for name in sorted(arguments):
+        value = json.dumps(arguments[name], ensure_ascii=True, sort_keys=True, default=str)
+        if len(value) > VALUE_SHOWN:
+            value = f"{value[:VALUE_SHOWN]}… ({len(value) - VALUE_SHOWN} more characters)"
+        shown.append(f"{json.dumps(name, ensure_ascii=True)}: {value}")
+    listed = "; ".join(shown) if shown else "none"
+    return f"{why} Allow this call of {tool!r}{where}, once? Arguments: {listed}"
 
 
 def nobody_to_ask(why: str, here: str) -> str:

@@ -169,4 +169,4 @@ def mcp_proxy(
             f"watchkeeper mcp-proxy: the orders see this server as "
             f"{options.server_name!r} (action.input.server); --server-name sets it\n"
         )
-    anyio.run(serve, target, options, tools.decide, tools.outcome if tools.server else None)
+    anyio.run(serve, target, options, tools)

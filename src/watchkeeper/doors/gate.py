@@ -77,10 +77,19 @@ def decide(
         parked.remember = remember
         return _served(client, action, parked, min(wait, max(0.0, budget - 2)), held)
     if decider is not None:
-        return _verdict_of(decider(json.dumps(action)), held)
+        return verdict_of(decider(json.dumps(action)), held)
     recorded = db or os.environ.get("WATCHKEEPER_DB")
     orders = orders or os.environ.get("WATCHKEEPER_ORDERS")
     return _embedded(action, orders, held, recorded, budget)
+
+
+def probe(action: dict[str, Any], *, server: str, budget: float) -> dict[str, Any]:
+    """The decision on ``action`` on ``server``: recorded, and an ``ask`` opens no approval
+    (a door that looks before it prepares what people will read)."""
+    from watchkeeper.doors.client import Client
+
+    client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget + 5)
+    return client.post("/v1/actions?hold=false", action)
 
 
 def report(server: str, door: str, session: object, action: dict[str, Any], status: str,
@@ -114,7 +123,7 @@ def _embedded(
     except TimeoutError:  # the decider was stopped; this call decides here
         reply = None
     decision = json.loads(reply[1]) if reply else in_process(text, orders, db)
-    return _verdict_of(decision, held)
+    return verdict_of(decision, held)
 
 
 def in_process(text: str, orders: str | None, db: str | None) -> dict[str, Any]:
@@ -156,7 +165,7 @@ def message(decision: dict[str, Any]) -> str:
     return answer.sentence(decision)
 
 
-def _verdict_of(decision: dict[str, Any], held: str) -> Verdict:
+def verdict_of(decision: dict[str, Any], held: str) -> Verdict:
     """The verdict on a decision no approval was opened for (in process, or not needed)."""
     kind = decision.get("decision")
     action_id = decision.get("action_id") if isinstance(decision.get("action_id"), int) else None
@@ -193,9 +202,9 @@ def _served(
     if decision.get("decision") == "allow" and isinstance(decision.get("action_id"), int):
         parked.ran(decision["action_id"])
     if decision.get("decision") != "ask" or not decision.get("approval_id"):
-        return _verdict_of(decision, held_as)
+        return verdict_of(decision, held_as)
     if not _needs_people(decision):
-        return _verdict_of(decision, held_as)
+        return verdict_of(decision, held_as)
     held = {"approval_id": decision["approval_id"], "digest": decision.get("digest"),
             "message": message(decision)}  # fmt: skip
     query = f"?wait={wait:g}" if wait > 0 else ""

@@ -7,8 +7,10 @@ that may only get stricter for it.
     catalog.forget()                        # notifications/tools/list_changed
 
 A tool once declared destructive stays destructive for the session, whatever the server lists
-later; a tool the server has not listed (or could not be asked about) is treated as one it
-declared destructive. Listing is done once at a time: calls that arrive meanwhile wait for it.
+later; a tool the server annotated without saying it is read-only or not destructive is
+destructive (the specification's defaults); a tool the server has not listed (or could not be
+asked about) is treated as one it declared destructive. Listing is done once at a time: calls
+that arrive meanwhile wait for it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class Catalog:
             if tool is None:
                 continue
             self.tools[tool.name] = tool
-            if tool.annotations.get("destructiveHint") is True:
+            if tool.destructive:
                 self.destructive.add(tool.name)
 
     def forget(self) -> None:

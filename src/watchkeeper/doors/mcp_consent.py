@@ -2,7 +2,7 @@
 only, once.
 
     consent = Consent()
-    consent.question(why, "git", call)      # what the person reads: the call, whole
+    consent.question(why, "git", call)      # what the person reads: the call, every argument
     state = consent.issue(call)             # a 2026-07-28 client echoes it back with the answer
     consent.redeem(state, call)             # True once, for the same call, within TTL
 
@@ -25,8 +25,6 @@ PREFIX = "watchkeeper:"
 TTL = 600.0
 #: The most questions waiting for an answer at once; the oldest go first.
 KEEP = 1000
-#: The most characters of a call's arguments shown in a question.
-SHOWN = 1500
 
 
 def digest(call: ToolCall) -> str:
@@ -41,12 +39,12 @@ class Consent:
         self.issued: dict[str, tuple[str, float]] = {}
 
     @staticmethod
-    def question(why: str, server: str, call: ToolCall) -> str:
-        """The question: why it is asked, and the call as it would be sent."""
-        shown = json.dumps(call.arguments, sort_keys=True, ensure_ascii=True)
-        if len(shown) > SHOWN:
-            shown = f"{shown[:SHOWN]}… ({len(shown) - SHOWN} more characters)"
-        return f"{why} Allow this call of {call.name!r} on {server!r}, once? Arguments: {shown}"
+    def question(why: str, server: str, call: ToolCall) -> str | None:
+        """The question: why it is asked, and the call as it would be sent, every argument
+        shown; ``None`` when it is too large to show whole (then nobody is asked)."""
+        from watchkeeper.adapters.tool_gate import question
+
+        return question(why, call.name, f" on {server!r}", call.arguments)
 
     def issue(self, call: ToolCall) -> str:
         """A new ``requestState`` for ``call``."""

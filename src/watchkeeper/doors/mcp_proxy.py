@@ -46,6 +46,8 @@ from mcp_types import (
     JSONRPCResponse,
 )
 
+from watchkeeper.adapters.arguments import BadArguments, checked
+from watchkeeper.adapters.tool_gate import ToolGate
 from watchkeeper.doors import gate
 from watchkeeper.doors.mcp_catalog import Catalog
 from watchkeeper.doors.mcp_consent import PREFIX as STATE_PREFIX
@@ -53,6 +55,7 @@ from watchkeeper.doors.mcp_consent import Consent
 from watchkeeper.doors.mcp_wire import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
+    PARSE_ERROR,
     BadCall,
     ToolCall,
     approval_form,
@@ -148,13 +151,11 @@ class _Side:
 class Proxy:
     """The relay between one client and one wrapped server."""
 
-    def __init__(
-        self, options: Options, decide: Decider, report: Reporter | None = None,
-        http: bool = False,
-    ) -> None:  # fmt: skip
+    def __init__(self, options: Options, tools: ToolGate, http: bool = False) -> None:
         self.options = options
-        self.decide = decide
-        self.report = report
+        self.tools = tools
+        self.decide: Decider = tools.decide
+        self.report: Reporter | None = tools.outcome if tools.server else None
         self.http = http  # the wrapped server is reached over streamable HTTP
         self.catalog = Catalog()
         self.consent = Consent()
@@ -192,6 +193,7 @@ class Proxy:
             async for item in read:
                 if isinstance(item, Exception):  # never relayed: nobody knows what it says
                     log.warning("the client sent a message that is not MCP: %s", item)
+                    await self._to_client(failed(None, PARSE_ERROR, f"not JSON-RPC: {item}"))
                     continue
                 await self._client_said(item.message, tg)
 
@@ -372,13 +374,31 @@ class Proxy:
                 "another way; ask the user."
             )
         await self.catalog.ensure(lambda cursor: self._list_page(request, cursor))
-        action = self._action(call)
         tool = self.catalog.get(call.name)
-        if tool is not None and tool.dry_run is not None:
-            preview = await self._dry_run(request, call, tool.dry_run)
-            if preview is not None:
-                action["context"]["mcp"]["dry_run"] = preview
-        verdict = await self._decided(action)
+        if tool is not None:  # decided on what the tool will take, and sent that
+            try:
+                arguments = checked(tool.schema, call.arguments)
+            except BadArguments as exc:
+                return (
+                    f"Not sent: the arguments are not ones {call.name!r} takes ({exc}). Call it "
+                    "again with arguments its input schema accepts."
+                )
+            call, request = ToolCall(call.name, arguments), _with_arguments(request, arguments)
+        action = self._action(call)
+        flag = tool.dry_run if tool is not None else None
+        if flag is not None and call.arguments.get(flag) is not True:
+            # A dry run first, only for a call people will be asked about: the look opens no
+            # approval; for allow and deny it is the decision.
+            kind, verdict = await anyio.to_thread.run_sync(
+                self.tools.probe, action, abandon_on_cancel=True
+            )
+            if kind == "ask":
+                preview = await self._dry_run(request, call, flag)
+                if preview is not None:
+                    action["context"]["mcp"]["dry_run"] = preview
+                verdict = await self._decided(action)
+        else:
+            verdict = await self._decided(action)
         if verdict.decision == "ask":
             asked = await self._ask_person(request, call, verdict.message)
             if asked is _ASKED:
@@ -399,9 +419,17 @@ class Proxy:
         return await anyio.to_thread.run_sync(self.decide, action, abandon_on_cancel=True)
 
     def _action(self, call: ToolCall) -> dict[str, Any]:
+        """The action of ``call``; ``context.mcp.dry_run_call`` is true when it is a dry run by
+        the tool's own declared argument (a condition to allow dry runs by, which an argument
+        the tool does not have cannot fake)."""
         o = self.options
-        return call.action(o.server_name, self.catalog.hints(call.name), session=o.session,
-                           environment=o.environment, agent=o.agent)  # fmt: skip
+        action = call.action(o.server_name, self.catalog.hints(call.name), session=o.session,
+                             environment=o.environment, agent=o.agent)  # fmt: skip
+        tool = self.catalog.get(call.name)
+        flag = tool.dry_run if tool is not None else None
+        if flag is not None and call.arguments.get(flag) is True:
+            action["context"]["mcp"]["dry_run_call"] = True
+        return action
 
     async def _list_page(
         self, request: JSONRPCRequest, cursor: str | None
@@ -450,6 +478,8 @@ class Proxy:
         A 2026-07-28 client is answered with an ``input_required`` result and brings the answer
         back with the same call; an earlier one is sent ``elicitation/create``."""
         text = self.consent.question(why, self.options.server_name, call)
+        if text is None:
+            return f"{why} It needs a person's approval, and the call is too large to show whole."
         params = request.params or {}
         if modern_version(params) is not None:
             state = params.get("requestState")
@@ -478,6 +508,12 @@ class Proxy:
         if isinstance(answer, JSONRPCResponse) and approved(answer.result):
             return True
         return _DECLINED
+
+
+def _with_arguments(request: JSONRPCRequest, arguments: dict[str, Any]) -> JSONRPCRequest:
+    """The call with ``arguments``: what was decided is what is sent."""
+    params = {**(request.params or {}), "arguments": arguments}
+    return JSONRPCRequest(jsonrpc="2.0", id=request.id, method=request.method, params=params)
 
 
 def _without_our_answers(request: JSONRPCRequest) -> JSONRPCRequest:
@@ -531,12 +567,11 @@ async def upstream(target: list[str], cwd: str | None = None) -> AsyncIterator[A
         yield streams
 
 
-async def serve(target: list[str], options: Options, decide: Decider,
-                report: Reporter | None) -> None:  # fmt: skip
+async def serve(target: list[str], options: Options, tools: ToolGate) -> None:
     """Serve one client on this process's stdin and stdout, in front of ``target``."""
     from mcp.server.stdio import stdio_server
 
     http = len(target) == 1 and target[0].startswith(("http://", "https://"))
-    proxy = Proxy(options, decide, report, http=http)
+    proxy = Proxy(options, tools, http=http)
     async with stdio_server() as client, upstream(target) as server:
         await proxy.run(client, server)

@@ -30,6 +30,8 @@ from mcp_types import (
     JSONRPCResponse,
 )
 
+#: JSON-RPC's code for a message that could not be parsed.
+PARSE_ERROR = -32700
 #: JSON-RPC's code for parameters a method cannot take.
 INVALID_PARAMS = -32602
 #: JSON-RPC's code for an error inside the one answering (here: the gateway, or its server gone).
@@ -53,6 +55,10 @@ class Tool:
     name: str
     annotations: dict[str, bool] = field(default_factory=dict)
     arguments: frozenset[str] = frozenset()
+    #: Its input schema as listed (``None``: none, or not an object).
+    schema: dict[str, Any] | None = None
+    #: Whether the server annotated it at all (the specification's defaults apply only then).
+    annotated: bool = False
 
     @classmethod
     def of(cls, listed: Any) -> Tool | None:
@@ -67,7 +73,20 @@ class Tool:
         schema = listed.get("inputSchema")
         properties = schema.get("properties") if isinstance(schema, dict) else None
         names = frozenset(properties) if isinstance(properties, dict) else frozenset()
-        return cls(listed["name"], hints, names)
+        return cls(listed["name"], hints, names, schema if isinstance(schema, dict) else None,
+                   isinstance(given, dict))  # fmt: skip
+
+    @property
+    def destructive(self) -> bool:
+        """Whether the server declares the tool destructive: said so, or, where it annotated the
+        tool, not said otherwise (the specification's defaults: ``destructiveHint`` true
+        unless ``readOnlyHint`` is)."""
+        hints = self.annotations
+        if hints.get("destructiveHint") is True:
+            return True
+        if not self.annotated or hints.get("readOnlyHint") is True:
+            return False
+        return hints.get("destructiveHint") is not False
 
     @property
     def dry_run(self) -> str | None:

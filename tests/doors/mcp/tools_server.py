@@ -54,6 +54,20 @@ def deploy(service: str, dry_run: bool = False) -> str:
 
 
 @server.tool()
+def purge(path: str, recursive: bool = True, force: bool = False) -> str:
+    """Delete a path (pretend); recursive unless told otherwise."""
+    _record("purge", path=path, recursive=recursive, force=force)
+    return f"purged {path} recursive={recursive} force={force}"
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=False))
+def touch(path: str) -> str:
+    """Annotated, but saying neither read-only nor destructive: destructive by the spec."""
+    _record("touch", path=path)
+    return f"touched {path}"
+
+
+@server.tool()
 def fail(reason: str) -> str:
     """A tool that fails."""
     _record("fail", reason=reason)

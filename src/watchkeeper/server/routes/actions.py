@@ -1,7 +1,7 @@
 """Actions: agents submit them and report how they went.
 
-POST /v1/actions                 the decision, recorded first (for `ask`, with the approval
-                                 it opened)
+POST /v1/actions[?hold=false]    the decision, recorded first (for `ask`, with the approval
+                                 it opened; with hold=false, none is opened)
 POST /v1/actions/{id}/outcome    the agent reports what happened when it ran
 GET  /v1/charter                 what the orders let the asking agent do (doors that offer
                                  tools, such as the MCP gateway, show it only those)
@@ -56,6 +56,9 @@ async def submit(request: Request) -> Response:
         session=session,
         inline=inline,
         offload=run_in_threadpool,
+        # ?hold=false: decided and recorded, and an `ask` opens no approval (a door that looks
+        # before it prepares what people will read, such as the MCP gateway's dry runs).
+        open_approval=_hold(request),
     )
     metrics = request.app.state.metrics
     metrics.latency.observe(time.perf_counter() - started)
@@ -99,3 +102,13 @@ async def charter(request: Request, agent: Agent) -> dict[str, Any]:
         "environments": listed(c.environments) if c else None,
         "intents": listed(c.intents) if c else None,
     }
+
+
+def _hold(request: Request) -> bool:
+    """Whether an ``ask`` opens (or joins) an approval: yes, unless ``?hold=false``."""
+    given = request.query_params.get("hold", "true")
+    if given not in ("true", "false"):
+        raise Refused(
+            "invalid_request", f"hold={given!r}: give hold=true (the default) or hold=false"
+        )
+    return given == "true"
