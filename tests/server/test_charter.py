@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.server.conftest import in_process
 from watchkeeper.config import Settings
@@ -44,3 +45,21 @@ def test_the_charter_of_the_asking_agent_and_of_one_the_orders_do_not_name(
             assert status in (401, 403), body
     finally:
         store.close()
+
+
+def test_a_look_without_a_hold_opens_no_approval(served: Any) -> None:
+    """``?hold=false``: decided and recorded, and the ``ask`` opens nothing for people."""
+    from tests.server.conftest import ACTION
+
+    looked = served.post("/v1/actions?hold=false", served.agent_key, json=ACTION)
+    assert looked.status_code == 200, looked.text
+    assert looked.json()["decision"] == "ask"
+    assert looked.json().get("approval_id") is None
+    assert isinstance(looked.json()["action_id"], int)  # recorded all the same
+    pending = served.get("/v1/approvals", served.approver).json()["approvals"]
+    assert pending == []
+    held = served.post("/v1/actions", served.agent_key, json=ACTION).json()
+    assert held["approval_id"]
+    wrong = served.post("/v1/actions?hold=maybe", served.agent_key, json=ACTION)
+    assert wrong.status_code == 422
+    assert "hold='maybe'" in wrong.json()["error"]["message"]
