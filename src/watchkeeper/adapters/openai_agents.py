@@ -105,9 +105,11 @@ class AgentsGuard:
             text = f"The call's arguments are not a JSON object ({given}); it was not run."
             return ToolGuardrailFunctionOutput.reject_content(text)
         try:  # decided on what the function will take: no coercion after the decision
-            arguments = checked(_schema_of(data.agent, name), given)
-        except BadArguments as exc:
-            text = (f"Not run: the arguments are not ones {name!r} takes ({exc}). Call it "
+            schema = _schema_of(data.agent, name)
+            arguments = await asyncio.wait_for(asyncio.to_thread(checked, schema, given), 2.0)
+        except (BadArguments, TimeoutError) as exc:
+            why = str(exc) or "checking them took over 2 s"
+            text = (f"Not run: the arguments are not ones {name!r} takes ({why}). Call it "
                     "again with arguments of the types it declares.")  # fmt: skip
             return ToolGuardrailFunctionOutput.reject_content(text)
         verdict = self._taken(name, call_id, given)

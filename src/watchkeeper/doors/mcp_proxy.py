@@ -72,6 +72,8 @@ log = logging.getLogger("watchkeeper.mcp")
 
 #: Seconds the gateway waits for the wrapped server's ``tools/list`` when it lists tools itself.
 LIST_SECONDS = 10.0
+#: Seconds checking a call's arguments against its tool's schema may take.
+CHECK_SECONDS = 2.0
 #: Seconds a dry run may take before the real call is decided without it.
 DRY_RUN_SECONDS = 30.0
 #: The most characters of a dry run's result carried to the people who decide.
@@ -377,10 +379,15 @@ class Proxy:
         tool = self.catalog.get(call.name)
         if tool is not None:  # decided on what the tool will take, and sent that
             try:
-                arguments = checked(tool.schema, call.arguments)
-            except BadArguments as exc:
+                # In a thread, and bounded: a schema is the server's (a pattern may backtrack).
+                with anyio.fail_after(CHECK_SECONDS):
+                    arguments = await anyio.to_thread.run_sync(
+                        checked, tool.schema, call.arguments, abandon_on_cancel=True
+                    )
+            except (BadArguments, TimeoutError) as exc:
+                why = str(exc) or f"checking them took over {CHECK_SECONDS:g} s"
                 return (
-                    f"Not sent: the arguments are not ones {call.name!r} takes ({exc}). Call it "
+                    f"Not sent: the arguments are not ones {call.name!r} takes ({why}). Call it "
                     "again with arguments its input schema accepts."
                 )
             call, request = ToolCall(call.name, arguments), _with_arguments(request, arguments)
