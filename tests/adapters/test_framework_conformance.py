@@ -40,7 +40,7 @@ def agent_env(server: Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     return env
 
 
-def through(door: str, base: str, command: str, ran: list[str], wait: float = 0) -> tuple[str, str]:
+def through(door: str, base: str, command: Any, ran: list[str], wait: float = 0) -> tuple[str, str]:
     """``shell(command)`` through the guard of ``door`` in a real agent run: ``allow`` when it
     ran, else ``deny`` and what the model was told."""
     gate = ToolGate(door=door, server=base, wait=wait, environment="prod", session="conformance")
@@ -71,6 +71,8 @@ def through(door: str, base: str, command: str, ran: list[str], wait: float = 0)
     agent = Agent(name="ops", model=ScriptedModel(steps),
                   tools=[guard.tool(run_shell, name_override="shell")])  # fmt: skip
     result = asyncio.run(Runner.run(agent, "do it"))
+    if result.interruptions:  # the SDK holds for a person what it cannot validate
+        return "deny", "interrupted by the SDK for a person's approval"
     (said,) = [str(i.output) for i in result.new_items if isinstance(i, ToolCallOutputItem)]
     return ("allow", "") if said == "ran" else ("deny", said)
 
@@ -218,3 +220,17 @@ def test_the_guards_refuse_orders_and_a_server_both(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match="not both"):
         ToolGate(door="langchain", orders=tmp_path / "x.yaml", server="http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_arguments_nobody_can_read_run_nothing(
+    door: str, server: Server, agent_env: dict[str, str]
+) -> None:
+    """A command that is not a string: the tool is not run, and the model is told why."""
+    base, _, _ = server
+    ran: list[str] = []
+    decision, said = through(door, base, {"not": "a string"}, ran)
+    assert (decision, ran) == ("deny", [])
+    assert said.startswith(
+        "Not run: the arguments are not ones" if door == "langchain" else "interrupted by the SDK"
+    ), said

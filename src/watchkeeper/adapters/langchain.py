@@ -32,6 +32,11 @@ from watchkeeper.doors.gate import Verdict
 Asker = Callable[[str], bool]
 
 
+def _unreadable(error: Any) -> str:
+    """What the model is told of arguments the tool cannot take: nothing ran, and why."""
+    return f"Not run: the arguments are not ones this tool takes ({error})."
+
+
 class GuardedTool(BaseTool):
     """A LangChain tool that runs ``tool`` only when watchkeeper allows the call."""
 
@@ -41,6 +46,7 @@ class GuardedTool(BaseTool):
     gate: ToolGate
     ask: Asker | None = None
     handle_tool_error: bool = True  # a refusal is the tool's answer, not the run's end
+    handle_validation_error: Callable[[Any], str] = _unreadable  # and arguments it cannot take
 
     def _verdict(self, arguments: dict[str, Any]) -> Verdict:
         plain = to_jsonable_python(arguments, fallback=str)  # models and dates as JSON
