@@ -33,9 +33,11 @@ rules:
     decision: allow
 """
 
+TEXT = {"type": "object", "properties": {"text": {"type": "string"}}}
+PATH = {"type": "object", "properties": {"path": {"type": "string"}}}
 TOOLS = [
-    {"name": "echo", "inputSchema": {"type": "object"}},
-    {"name": "wipe", "inputSchema": {"type": "object"},
+    {"name": "echo", "inputSchema": TEXT},
+    {"name": "wipe", "inputSchema": PATH,
      "annotations": {"destructiveHint": True, "readOnlyHint": False}},
 ]  # fmt: skip
 
@@ -155,7 +157,7 @@ def test_a_client_cannot_answer_the_gateways_tool_list(tmp_path: Path) -> None:
             await peers.client_sends(call(1, "wipe", path="/srv"))
             asked = await peers.server_gets()
             assert asked["method"] == "tools/list"
-            bare = [{"name": "wipe", "inputSchema": {"type": "object"}}]
+            bare = [{"name": "wipe", "inputSchema": PATH}]
             await peers.client_sends({"jsonrpc": "2.0", "id": asked["id"],
                                       "result": {"tools": bare}})  # fmt: skip
             await peers.server_sends({"jsonrpc": "2.0", "id": asked["id"],
@@ -185,7 +187,7 @@ def test_calls_before_the_list_is_read_all_wait_for_it(tmp_path: Path) -> None:
             assert (await peers.client_gets())["method"] == "notifications/tools/list_changed"
             await peers.client_sends(call(3, "wipe", path="/srv"))
             asked = await peers.server_gets()  # read again; this time the hint is missing
-            quiet = [{"name": "wipe", "inputSchema": {"type": "object"}}]
+            quiet = [{"name": "wipe", "inputSchema": PATH}]
             await peers.server_sends({"jsonrpc": "2.0", "id": asked["id"],
                                       "result": {"tools": quiet}})  # fmt: skip
             again = await peers.client_gets()

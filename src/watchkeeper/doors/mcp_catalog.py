@@ -65,7 +65,7 @@ class Catalog:
         hints: dict[str, Any] = dict(tool.annotations) if tool is not None else {}
         if name in self.destructive:
             hints["destructiveHint"] = True
-        if tool is None:
+        if tool is None or tool.schema is None:  # no schema: nothing can be checked
             hints["unlisted"] = True
         return hints
 

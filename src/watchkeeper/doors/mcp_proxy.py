@@ -463,7 +463,12 @@ class Proxy:
         when allowed. ``None`` when it was not run or said nothing."""
         if call.arguments.get(flag) is True:
             return None  # the call is itself the dry run
-        twin = ToolCall(call.name, {**call.arguments, flag: True})
+        tool = self.catalog.get(call.name)
+        try:  # the twin is a call like any other: the tool must take it as it is
+            twin = ToolCall(call.name, checked(tool.schema if tool else None,
+                                               {**call.arguments, flag: True}))  # fmt: skip
+        except BadArguments:
+            return None
         verdict = await self._decided(self._action(twin))
         if verdict.decision != "allow" or self.server_gone:
             return None

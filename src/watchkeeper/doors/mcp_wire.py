@@ -90,8 +90,11 @@ class Tool:
 
     @property
     def dry_run(self) -> str | None:
-        """The argument by which the tool runs dry, if it declares one."""
-        return next((a for a in DRY_RUN_ARGUMENTS if a in self.arguments), None)
+        """The argument by which the tool runs dry, if it declares one: a boolean of one of
+        the usual names (a string flag such as kubectl's ``none|client|server`` is not one)."""
+        from watchkeeper.adapters.arguments import flag_of
+
+        return flag_of(self.schema, DRY_RUN_ARGUMENTS)
 
 
 @dataclass(frozen=True)
