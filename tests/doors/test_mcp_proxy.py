@@ -431,3 +431,23 @@ def test_a_call_is_decided_on_what_the_tool_will_take(mode: str, tmp_path: Path)
     assert recorded(record) == [
         {"tool": "purge", "path": "/tmp/x", "recursive": False, "force": False}
     ]  # no dry run of the refused deploy, nothing else
+
+
+def test_the_built_in_orders_know_the_reference_git_server(repo: Path, tmp_path: Path) -> None:
+    """With no orders of one's own (the first thing a new user tries), mcp-server-git's reads
+    and reversible steps go through, and a reset is held for a person."""
+    target = [GIT, "--repository", str(repo)]
+    said: dict[str, Any] = {}
+
+    async def go() -> None:
+        async with gateway([], target, environment(), cwd=tmp_path) as client:
+            said["status"] = await client.call_tool("git_status", {"repo_path": str(repo)})
+            said["log"] = await client.call_tool("git_log", {"repo_path": str(repo)})
+            said["reset"] = await client.call_tool("git_reset", {"repo_path": str(repo)})
+
+    anyio.run(go)
+    assert not said["status"].is_error
+    assert not said["log"].is_error
+    assert said["reset"].is_error
+    assert "needs a person's approval" in text_of(said["reset"])
+    assert staged(repo) == "a.txt"

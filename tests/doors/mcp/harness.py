@@ -34,11 +34,11 @@ def environment(**more: str) -> dict[str, str]:
 @contextlib.asynccontextmanager
 async def gateway(
     options: list[str], target: list[str], env: dict[str, str], mode: str = "legacy",
-    **client: Any,
+    cwd: Path | None = None, **client: Any,
 ) -> AsyncIterator[Client]:  # fmt: skip
-    """An SDK client connected to the gateway in front of ``target``."""
+    """An SDK client connected to the gateway in front of ``target``, started in ``cwd``."""
     params = StdioServerParameters(command=EXE, args=["mcp-proxy", *options, "--", *target],
-                                   env=env)  # fmt: skip
+                                   env=env, cwd=cwd)  # fmt: skip
     async with Client(params, mode=mode, **client) as connected:  # type: ignore[arg-type]
         yield connected
 
