@@ -15,8 +15,6 @@ decided on and sent.
 from __future__ import annotations
 
 import copy
-import functools
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,14 +28,26 @@ class BadArguments(ValueError):
     """Arguments the tool's schema does not accept, or a schema that cannot be used."""
 
 
-@functools.lru_cache(maxsize=256)
-def _validator(text: str) -> Any:
+#: Compiled validators by schema, the schema kept beside its own (so its id is not reused):
+#: a tool's schema is compiled once, not re-encoded on every call.
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+#: The most schemas kept compiled; the oldest go first.
+KEPT = 256
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    found = _VALIDATORS.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
     from jsonschema.validators import validator_for
 
-    schema = json.loads(text)
     kind = validator_for(schema)
-    kind.check_schema(schema)
-    return kind(schema)
+    kind.check_schema(dict(schema))  # once per schema: a copy costs nothing after
+    validator = kind(schema)
+    while len(_VALIDATORS) >= KEPT:
+        _VALIDATORS.pop(next(iter(_VALIDATORS)))
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
 
 
 def _resolved(node: Any, root: Mapping[str, Any], depth: int = 0) -> Mapping[str, Any]:
@@ -118,7 +128,7 @@ def checked(schema: object, arguments: Mapping[str, Any]) -> dict[str, Any]:
         return dict(arguments)
     filled = _filled(dict(arguments), schema, schema, "", 0)
     try:
-        validator = _validator(json.dumps(schema, sort_keys=True))
+        validator = _validator(schema)
         problems = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
     except Exception as exc:  # a schema that cannot be used checks nothing: refused
         raise BadArguments(f"the tool's input schema cannot be used: {exc}") from None

@@ -10,7 +10,6 @@ import contextlib
 import logging
 import os
 import re
-import secrets
 import sys
 from typing import Annotated
 
@@ -152,8 +151,7 @@ def mcp_proxy(
         orders = LOCAL_ORDERS
     try:
         tools = ToolGate(door="mcp", orders=orders, server=server, db=db, wait=wait,
-                         environment=environment, agent=agent,
-                         session=session or f"mcp-{secrets.token_hex(6)}")  # fmt: skip
+                         environment=environment, agent=agent, session=session)  # fmt: skip
     except OrdersError as exc:  # refused now, every error listed, rather than on every call
         fail(str(exc))
     options = Options(

@@ -73,8 +73,7 @@ def decide(
         from watchkeeper.doors.client import Client
 
         client = Client(server, env("WATCHKEEPER_TOKEN", "WATCHKEEPER_API_KEY"), timeout=budget + 5)
-        parked = Parked(door, session, action)
-        parked.remember = remember
+        parked = Parked(door, session, action, remember=remember)
         return _served(client, action, parked, min(wait, max(0.0, budget - 2)), held)
     if decider is not None:
         return verdict_of(decider(json.dumps(action)), held)
@@ -251,7 +250,11 @@ class Parked:
     """Calls held for approval, and calls let through, by door, session and call, kept between
     runs in ``$XDG_STATE_HOME/watchkeeper/DOOR/`` (one file per session)."""
 
-    def __init__(self, door: str, session: object, action: dict[str, Any]) -> None:
+    def __init__(
+        self, door: str, session: object, action: dict[str, Any], remember: bool = True
+    ) -> None:
+        #: Whether :meth:`ran` notes anything (see :func:`decide`).
+        self.remember = remember
         base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
         # The session's own id names its file when it is a plain name (Claude Code's are
         # UUIDs); any other is spelled in hex. No hash: hashlib alone would add a tenth to the
@@ -306,9 +309,6 @@ class Parked:
     def drop(self) -> None:
         if self.call in self._all():
             self._change(lambda table: table.pop(self.call, None))
-
-    #: Whether :meth:`ran` notes anything (see :func:`decide`).
-    remember = True
 
     def ran(self, action_id: int) -> None:
         """Remember the action id of a call that was let through, for its outcome."""

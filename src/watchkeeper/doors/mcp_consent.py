@@ -12,11 +12,10 @@ made up, carried to another call, or used twice.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import time
 
+from watchkeeper.canonical import canonical_json, digest_bytes
 from watchkeeper.doors.mcp_wire import ToolCall
 
 #: What a ``requestState`` the gateway made starts with.
@@ -28,8 +27,7 @@ KEEP = 1000
 
 
 def digest(call: ToolCall) -> str:
-    text = json.dumps([call.name, call.arguments], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return digest_bytes(canonical_json([call.name, call.arguments]))
 
 
 class Consent:

@@ -18,8 +18,8 @@ except:
   decision stricter, never looser.
 
 A message that is not JSON-RPC is never relayed; a call that cannot be decided is refused with
-the error as the reason; when the wrapped server stops, every request it had not answered is
-answered with an error and the gateway stops too.
+the error as the reason; when the wrapped server stops, every request it had not answered, and
+every later one, is answered with an error.
 """
 
 from __future__ import annotations

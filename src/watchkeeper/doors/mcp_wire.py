@@ -11,6 +11,7 @@ Messages are the SDK's own types (``mcp_types``); nothing here does I/O.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,7 +89,7 @@ class Tool:
             return False
         return hints.get("destructiveHint") is not False
 
-    @property
+    @functools.cached_property
     def dry_run(self) -> str | None:
         """The argument by which the tool runs dry, if it declares one: a boolean of one of
         the usual names (a string flag such as kubectl's ``none|client|server`` is not one)."""
