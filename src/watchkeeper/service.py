@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # the store is imported only where a database is used
     from watchkeeper.store.database import Store
     from watchkeeper.store.identities import User
     from watchkeeper.store.recorder import Admit, Within
+    from watchkeeper.store.watching import Alert
     from watchkeeper.workers import Every
 
 #: Runs blocking work (a database call) elsewhere and awaits it: ``run_in_threadpool``.
@@ -172,6 +173,9 @@ class Service:
         self.outcomes = Outcomes(store)
         self.cases = Cases(store, self.waiter, outbox, channels)
         self.log = AuditLog(store)
+        from watchkeeper.store.watching import Watching
+
+        self.watching = Watching(store, orders, outbox, self.pauses)
 
     @classmethod
     def open(
@@ -261,17 +265,18 @@ class Service:
             if self.store is None:
                 return Submitted(decision)
             opened: list[str] = []
+            raised: list[Alert] = []
             admit = self._admit(credential, agent, session, halt_by)
             # An approval is for an agent to take: none is opened for an action without one.
-            within = self._within(agent, session, opened) if open_approval and agent else None
+            asks = open_approval and decision.decision == "ask"
+            within = self._within(action, agent, session, opened if asks else None, raised)
             try:
-                recorded, indexes = self.recorder.record_indexed(
-                    action, decision, within if decision.decision == "ask" else None, admit
-                )
+                recorded, indexes = self.recorder.record_indexed(action, decision, within, admit)
             except (Superseded, Refused):
                 raise
             except Exception as exc:  # unrecorded means not decided: fail closed
                 return Submitted(self._unrecorded(decision, exc))
+            self._raised(raised)
             return Submitted(recorded, indexes[0], opened[0] if opened else None)
 
         return _once_more_if_paused(attempt)
@@ -304,19 +309,20 @@ class Service:
             if self.store is None:
                 return Submitted(decision)
             opened: list[str] = []
+            raised: list[Alert] = []
             admit = self._admit(credential, agent, session, halt_by)
-            within = self._within(agent, session, opened) if open_approval and agent else None
             try:
                 if self.recorder.checkpoint_due():
                     decision = await offload(self.recorder.checked, decision)
-                future = self.recorder.submit(
-                    action, decision, within if decision.decision == "ask" else None, admit
-                )
+                asks = open_approval and decision.decision == "ask"
+                within = self._within(action, agent, session, opened if asks else None, raised)
+                future = self.recorder.submit(action, decision, within, admit)
                 indexes = await asyncio.wrap_future(future)
             except (Superseded, Refused):
                 raise
             except Exception as exc:  # unrecorded means not decided: fail closed
                 return Submitted(self._unrecorded(decision, exc))
+            self._raised(raised)
             return Submitted(decision, indexes[0], opened[0] if opened else None)
 
         try:
@@ -343,16 +349,48 @@ class Service:
 
         return admit
 
-    def _within(self, agent: str, session: str | None, opened: list[str]) -> Within:
-        """Opens the approval of an ``ask`` in the transaction that records it."""
+    def _within(
+        self,
+        action: Action | Mapping[str, Any],
+        agent: str | None,
+        session: str | None,
+        opened: list[str] | None,
+        raised: list[Alert],
+    ) -> Within | None:
+        """What runs in the transaction that records the decision: the approval of an ``ask``
+        (into ``opened``, when given; an approval is for an agent to take, so none is opened
+        for an action without one) and the watch rules (their alerts into ``raised``); so the
+        approval exists exactly when the decision does, and an alert with what raised it.
+        """
+        watching = self.watching if self.watching.sees("action") else None
+        if (opened is None or not agent) and watching is None:
+            return None
 
         def within(conn: Connection, indexes: list[int], decision: Decision) -> None:
-            if decision.action_digest:
+            if (opened is not None and agent and decision.decision == "ask"
+                    and decision.action_digest):  # fmt: skip
                 opened.append(self.approvals.create_in(
                     conn, indexes[0], agent, decision.action_digest, decision.approvals,
                     session=session, summary=decision.summary()))  # fmt: skip
+            if watching is not None:
+                from watchkeeper.stream import StreamEvent
+
+                event = StreamEvent.of_action(
+                    action, decision, self.orders, agent=agent, session=session
+                )
+                event = dataclasses.replace(event, action_index=indexes[0])
+                raised.extend(watching.observe_in(conn, event))
 
         return within
+
+    def _raised(self, raised: list[Alert]) -> None:
+        """After the commit of alerts: wake the waiters of approvals their pauses cancelled,
+        and send their notifications now."""
+        cancelled = [a for alert in raised for a in alert.cancelled]
+        if cancelled:
+            self.waiter.changed(*cancelled)
+        if raised and self._notifier is not None:
+            self._notifier.wake()
 
     def _unrecorded(self, decision: Decision, exc: Exception) -> Decision:
         return Decision.fail_closed(

@@ -72,23 +72,23 @@ _UNDECLARED = re.compile(r"undeclared reference to '([^']+)'")
 _BOOLEAN_WORDS = {"yes": "true", "no": "false", "on": "true", "off": "false"}
 
 
-def _hint(message: str, text: str) -> str:
+def _hint(message: str, text: str, variables: Sequence[str] = VARIABLES) -> str:
     """A fix for the mistakes people make most, appended to the engine's message."""
     undeclared = _UNDECLARED.search(message)
     if undeclared:
         name = undeclared.group(1).split(".", 1)[0]  # the engine reports `inputs.amount`
         if name.lower() in _BOOLEAN_WORDS:
             return f"; write {_BOOLEAN_WORDS[name.lower()]}"
-        close = difflib.get_close_matches(name, VARIABLES, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, variables, n=1, cutoff=0.6)
         if close:
             return f"; did you mean {close[0]!r}?"
-        return f"; conditions can use {', '.join(VARIABLES)}"
+        return f"; conditions can use {', '.join(variables)}"
     if "Syntax error" in message and re.search(r"[^=!<>]=[^=]", text):
         return "; compare with == (a single = is not an operator)"
     return ""
 
 
-def _parse_error(text: str, source: str) -> CompileError:
+def _parse_error(text: str, source: str, variables: Sequence[str] = VARIABLES) -> CompileError:
     lines = [line for line in text.splitlines() if line.strip()]
     first = lines[0] if lines else text
     match = _LOCATION.search(first)
@@ -98,21 +98,25 @@ def _parse_error(text: str, source: str) -> CompileError:
     )
     message = (match.group(3) if match else first).removeprefix("INVALID_ARGUMENT: ")
     message = message.replace(" (in container '')", "")
-    message += _hint(message, source)
+    message += _hint(message, source, variables)
     if match is None:
         return CompileError(1, 1, message, excerpt)
     return CompileError(int(match.group(1)), int(match.group(2)), message, excerpt)
 
 
-def compile_expression(text: str, *, boolean: bool) -> Any:
+def compile_expression(
+    text: str, *, boolean: bool, env: Any = None, variables: Sequence[str] = VARIABLES
+) -> Any:
     """Compile ``text``; return the program, or a :class:`CompileError`.
 
     With ``boolean=True`` an expression whose type is known and is not ``bool`` is refused.
+    ``env`` is the environment it is checked in (default: rules' :data:`ENV`), declaring
+    ``variables``.
     """
     try:
-        program = ENV.compile(text)
+        program = (env or ENV).compile(text)
     except RuntimeError as exc:
-        return _parse_error(str(exc), text)
+        return _parse_error(str(exc), text, variables)
     if boolean:
         kind = program.return_type()
         if kind not in (cel.Type.BOOL, cel.Type.DYN):
@@ -180,9 +184,13 @@ class ConditionSet:
     ``False`` or an error string.
     """
 
-    def __init__(self, conditions: Sequence[str | None], programs: Sequence[Any]) -> None:
+    def __init__(
+        self, conditions: Sequence[str | None], programs: Sequence[Any], env: Any = None
+    ) -> None:
         self._conditions = conditions
         self._programs = programs
+        #: The environment the conditions were compiled in (default: rules' :data:`ENV`).
+        self._env = env or ENV
         self._combined: dict[tuple[int, ...], Any] = {}
         self._lock = threading.Lock()
 
@@ -196,7 +204,7 @@ class ConditionSet:
             # The newline ends a trailing `// comment` inside a condition.
             text = "[" + ", ".join(f"({self._conditions[i]}\n)" for i in indexes) + "]"
             try:
-                program = ENV.compile(text)
+                program = self._env.compile(text)
             except RuntimeError:  # e.g. nesting past the engine's limit once combined
                 program = _UNCOMBINABLE
             with self._lock:
@@ -217,7 +225,7 @@ class ConditionSet:
         # Each rule alone (one rule's error, or the engine's 10,000-iteration budget spent by
         # all rules together over a long effects list). Converting the data is most of an
         # evaluation's cost: one activation, converted once, serves them all.
-        activation = ENV.Activation(dict(data))
+        activation = self._env.Activation(dict(data))
         return [self._one(i, activation) for i in indexes]
 
     def _one(self, index: int, data: Mapping[str, Any] | Any) -> bool | str:

@@ -26,6 +26,7 @@ from watchkeeper.orders.index import RuleIndex, is_pattern
 from watchkeeper.orders.model import Environment, Rule, Selector, StandingOrders
 from watchkeeper.orders.source import Mark
 from watchkeeper.orders.validate import Path
+from watchkeeper.orders.watch import compile_calendar, compile_watch, plan
 from watchkeeper.wording import plural, suggest
 
 DEFAULT_TIMEOUT = 3600
@@ -73,6 +74,15 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             )
         channels[name] = dict(value)
     env_names = list(environments)
+
+    def check_channel(doc: Document, path: Path, channel: str) -> None:
+        if channel not in channels:
+            known = ", ".join(channels) or "none"
+            doc.v.error(
+                path,
+                f"unknown channel {channel!r}{suggest(channel, list(channels))}; "
+                f"declare it under channels: (declared: {known})",
+            )
 
     def check_env(doc: Document, path: Path, name: str) -> None:
         if name in environments:
@@ -152,16 +162,20 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             # Check the whole rule even when it cannot be kept: no error hides another.
             rule = _rule(c, i, path, len(rules), value, check_env, check_group)
             for n, channel in enumerate(value.get("notify") or []):
-                if channel not in channels:
-                    known = ", ".join(channels) or "none"
-                    doc.v.error(
-                        (*path, "notify", n),
-                        f"unknown channel {channel!r}{suggest(channel, list(channels))}; "
-                        f"declare it under channels: (declared: {known})",
-                    )
+                check_channel(doc, (*path, "notify", n), channel)
             _warn_selectors(doc, path, value, known_tools, set(agents))
             if rule is not None and unique:
                 rules.append(rule)
+
+    watch = compile_watch(c, list(channels), check_channel)
+    calendars = [(doc, doc.data["calendar"]) for doc in docs if doc.data.get("calendar")]
+    for doc, _ in calendars[1:]:
+        doc.v.error(
+            ("calendar",),
+            "a second calendar: the standing orders have one business calendar; keep one",
+            key=True,
+        )
+    calendar = compile_calendar(*(calendars[0] if calendars else (None, None)))
 
     if any(doc.v.issues for doc in docs):
         return None
@@ -198,6 +212,9 @@ def compile_orders(docs: Sequence[Document], sources: Sequence[str]) -> Standing
             n for n, e in environments.items() if RESTRICTIVENESS[e.default] == strictest_level
         ),
         fallback=fallbacks[0][1] if fallbacks else None,
+        watch=tuple(watch),
+        watching=plan(watch),
+        calendar=calendar,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from watchkeeper.orders.cel import CompileError, compile_expression
+from watchkeeper.orders.cel import VARIABLES, CompileError, compile_expression
 from watchkeeper.orders.source import Mark, Node
 from watchkeeper.orders.validate import Path, Validation
 
@@ -45,11 +45,20 @@ class Compiler:
         self.docs = docs
 
     def compile_cel(
-        self, doc_i: int, path: Path, text: str, what: str, *, boolean: bool
+        self,
+        doc_i: int,
+        path: Path,
+        text: str,
+        what: str,
+        *,
+        boolean: bool,
+        env: Any = None,
+        variables: Sequence[str] = VARIABLES,
     ) -> Any | None:
-        """The compiled program, or ``None`` after recording the error at its position."""
+        """The compiled program, or ``None`` after recording the error at its position.
+        ``env`` and ``variables``: see :func:`~watchkeeper.orders.cel.compile_expression`."""
         doc = self.docs[doc_i]
-        result = compile_expression(text, boolean=boolean)
+        result = compile_expression(text, boolean=boolean, env=env, variables=variables)
         if isinstance(result, CompileError):
             mark = _expr_mark(doc.v.nodes.get(path), text, result) or doc.v.mark(path)
             doc.v.issues.append(mark.issue(_cel_issue(result, what)))

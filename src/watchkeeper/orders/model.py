@@ -168,6 +168,69 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Calendar:
+    """Business hours: ``clock`` says where a moment falls (watch rules read it as ``clock``)."""
+
+    timezone: str = "UTC"
+    #: Working days, Monday = 0.
+    days: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    #: Working hours in minutes after midnight, ``start`` included, ``end`` not.
+    start: int = 9 * 60
+    end: int = 18 * 60
+    holidays: frozenset[str] = frozenset()
+
+    def clock(self, at: float) -> dict[str, Any]:
+        """``{"business_hours", "hour", "minute", "weekday", "date"}`` at Unix time ``at``,
+        in the calendar's time zone (``weekday``: ``mon`` … ``sun``)."""
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        local = datetime.fromtimestamp(at, ZoneInfo(self.timezone))
+        minute = local.hour * 60 + local.minute
+        date = local.date().isoformat()
+        working = (
+            local.weekday() in self.days
+            and date not in self.holidays
+            and (self.start <= minute < self.end if self.start <= self.end
+                 else minute >= self.start or minute < self.end)
+        )  # fmt: skip
+        return {
+            "business_hours": working,
+            "hour": local.hour,
+            "minute": local.minute,
+            "weekday": ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()],
+            "date": date,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRule:
+    """A condition over the stream (SPEC §10): when it holds for an event, an alert is raised,
+    told to ``notify`` (``None``: every channel) and, with ``pause``, that much is paused."""
+
+    name: str
+    on: frozenset[str]
+    scope: str
+    window: int  # seconds
+    when: str
+    severity: str = "medium"
+    cooldown: int = 600  # seconds
+    notify: tuple[str, ...] | None = None
+    pause: str | None = None
+    owner: str | None = None
+    description: str | None = None
+    reason: str | None = None
+    #: The ``window.*`` fields the condition reads: only those are worked out.
+    reads: frozenset[str] = frozenset()
+    source: str = ""  # file:line:col where the rule is written
+
+    @property
+    def sentence(self) -> str:
+        """What the alert says: the rule's ``reason``, or its condition."""
+        return self.reason or f"watch rule {self.name!r} matched: {self.when}"
+
+
+@dataclass(frozen=True, slots=True)
 class StandingOrders:
     """Compiled standing orders: immutable, shared by every decision."""
 
@@ -189,6 +252,10 @@ class StandingOrders:
     #: Notification channels by name: ``{"type": "webhook", "url": …}`` as written (secrets
     #: stay ``$env:NAME`` references until a notification is sent).
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Watch rules, in the order written, and what evaluates them (``None``: there are none).
+    watch: tuple[WatchRule, ...] = ()
+    watching: Any = None
+    calendar: Calendar = field(default_factory=Calendar)
 
     def rule(self, name: str) -> Rule:
         """The rule called ``name``; ``UsageError`` naming the rules there are otherwise."""

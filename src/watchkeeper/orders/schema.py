@@ -238,6 +238,75 @@ RULE = Record(
     }
 )
 
+#: What a watch rule sees: each decided action, and each vote a person casts.
+WATCH_EVENTS = ("action", "vote")
+#: What a watch rule counts its window over: the current event's agent, session, tool, target
+#: or approver (``all``: one window for everything).
+WATCH_SCOPES = ("agent", "session", "tool", "target", "approver", "all")
+SEVERITIES = ("low", "medium", "high", "critical")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+WATCH_RULE = Record(
+    {
+        "name": Field(IDENT, "Unique name; alerts cite it.", required=True),
+        "owner": Field(Str(), "Who designed the watch rule and answers for it."),
+        "description": Field(Str(), "What it looks for, and why."),
+        "on": Field(
+            ListOf(Enum(*WATCH_EVENTS)),
+            "Events it sees: `action` (each decided action), `vote` (each vote a person casts).",
+            default=["action"],
+        ),
+        "scope": Field(
+            Enum(*WATCH_SCOPES),
+            "What the window is counted over: the event's `agent`, `session`, `tool`, `target` "
+            "or `approver`; `all` counts everything together.",
+            default="agent",
+        ),
+        "window": Field(Duration(), "How far back `window.*` counts.", default=600),
+        "when": Field(
+            Str(),
+            "CEL condition over `event`, `window`, `agent` and `clock`, compiled at load "
+            "(docs/watch.md lists every field).",
+            required=True,
+        ),
+        "severity": Field(Enum(*SEVERITIES), "How bad a match is.", default="medium"),
+        "reason": Field(Str(), "The alert's sentence, read by whoever is told."),
+        "notify": Field(
+            ListOf(IDENT), "Channels (from `channels:`) told of an alert; absent: all of them."
+        ),
+        "pause": Field(
+            Enum("session", "agent", "all"),
+            "Pause this much when it matches (the event's session or agent, or everything); a "
+            "person resumes it.",
+        ),
+        "cooldown": Field(
+            Duration(),
+            "After an alert, the same rule stays quiet for the same scope this long "
+            "(default: the window).",
+        ),
+    }
+)
+
+CALENDAR = Record(
+    {
+        "timezone": Field(Str(), "IANA time zone of the business hours.", default="UTC"),
+        "days": Field(
+            ListOf(Enum(*WEEKDAYS)),
+            "Working days.",
+            default=["mon", "tue", "wed", "thu", "fri"],
+        ),
+        "hours": Field(
+            Str(pattern=r"\d{1,2}:\d{2}-\d{1,2}:\d{2}", hint="; write it like 09:00-18:00"),
+            "Working hours, `HH:MM-HH:MM`.",
+            default="09:00-18:00",
+        ),
+        "holidays": Field(
+            ListOf(Str(pattern=r"\d{4}-\d{2}-\d{2}", hint="; write dates like 2026-12-25")),
+            "Dates (`YYYY-MM-DD`) that are not working days.",
+        ),
+    }
+)
+
 ORDERS = Record(
     {
         "environments": Field(MapOf(ENVIRONMENT, key=IDENT), "Environments and their defaults."),
@@ -254,6 +323,14 @@ ORDERS = Record(
         "channels": Field(
             MapOf(CHANNEL, key=IDENT),
             "Where notifications go: rules name them in `notify:`; pauses go to all of them.",
+        ),
+        "watch": Field(
+            ListOf(WATCH_RULE),
+            "Watch rules: what \"wrong\" means in the stream of actions and votes, who is told, "
+            "what is paused (docs/watch.md).",
+        ),
+        "calendar": Field(
+            CALENDAR, "Business hours, for watch rules' `clock.business_hours`."
         ),
     },
     doc="standing orders document",

@@ -143,44 +143,53 @@ class Pauses:
             raise PauseError("target_required", f"a {scope} pause needs the {scope} as target")
         if not reason.strip():
             raise PauseError("reason_required", "say why in reason: whoever resumes reads it")
-        pause_id = uuid.uuid4().hex
         with self.store.writing() as conn:
             if scope == "agent":
                 self._known_agent(conn, target)
-            # First the log's lock: an action being recorded right now either commits first
-            # (and its approval is cancelled below) or waits and sees this pause.
-            self.log.lock(conn)
+            view = self.pause_in(conn, scope, target, reason, by.email)
+        if self.waiter is not None and view["cancelled"]:
+            self.waiter.changed(*view["cancelled"])
+        return view
+
+    def pause_in(
+        self, conn: Connection, scope: str, target: str, reason: str, by: str
+    ) -> dict[str, Any]:
+        """Put a pause in force in the caller's write transaction (checked by the caller);
+        after the commit, wake this process's waiters of its ``cancelled`` approvals."""
+        pause_id = uuid.uuid4().hex
+        # First the log's lock: an action being recorded right now either commits first
+        # (and its approval is cancelled below) or waits and sees this pause.
+        self.log.lock(conn)
+        conn.execute(
+            insert(pauses).values(id=pause_id, scope=scope, target=target,
+                                  reason=reason, paused_by=by)
+        )  # fmt: skip
+        conn.info.pop("watchkeeper.pauses", None)  # decisions after it in this transaction see it
+        covered = approvals.c.state.in_(("pending", "approved")) & approvals.c.consumed_at.is_(
+            None
+        )
+        if scope == "agent":
+            covered &= approvals.c.agent == target
+        elif scope == "session":
+            covered &= approvals.c.session == target
+        ids = sorted(r[0] for r in conn.execute(select(approvals.c.id).where(covered)))
+        if ids:
             conn.execute(
-                insert(pauses).values(id=pause_id, scope=scope, target=target,
-                                      reason=reason, paused_by=by.email)
-            )  # fmt: skip
-            covered = approvals.c.state.in_(("pending", "approved")) & approvals.c.consumed_at.is_(
-                None
+                update(approvals)
+                .where(covered, approvals.c.id.in_(ids))
+                .values(state="cancelled", decided_at=func.now())
             )
-            if scope == "agent":
-                covered &= approvals.c.agent == target
-            elif scope == "session":
-                covered &= approvals.c.session == target
-            ids = sorted(r[0] for r in conn.execute(select(approvals.c.id).where(covered)))
-            if ids:
-                conn.execute(
-                    update(approvals)
-                    .where(covered, approvals.c.id.in_(ids))
-                    .values(state="cancelled", decided_at=func.now())
-                )
-            self.log.append_in(
-                conn,
-                [{"kind": "pause", "pause": pause_id, "scope": scope, "target": target,
-                  "reason": reason, "by": by.email, "cancelled": ids}],
-            )  # fmt: skip
-            self._notify(conn, "pause", {"pause": pause_id, "scope": scope, "target": target,
-                                         "reason": reason, "by": by.email,
-                                         "cancelled": len(ids)})  # fmt: skip
-            if self.waiter is not None and ids:
-                self.waiter.announce(conn, *ids)
-            row = conn.execute(select(pauses).where(pauses.c.id == pause_id)).first()
+        self.log.append_in(
+            conn,
+            [{"kind": "pause", "pause": pause_id, "scope": scope, "target": target,
+              "reason": reason, "by": by, "cancelled": ids}],
+        )  # fmt: skip
+        self._notify(conn, "pause", {"pause": pause_id, "scope": scope, "target": target,
+                                     "reason": reason, "by": by,
+                                     "cancelled": len(ids)})  # fmt: skip
         if self.waiter is not None and ids:
-            self.waiter.changed(*ids)
+            self.waiter.announce(conn, *ids)
+        row = conn.execute(select(pauses).where(pauses.c.id == pause_id)).first()
         return {**_view(row), "cancelled": ids}
 
     def resume(self, pause_id: str, reason: str, by: User) -> dict[str, Any]:

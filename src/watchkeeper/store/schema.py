@@ -222,3 +222,51 @@ login_failures = Table(
     Column("at", Float, nullable=False),
     Index("login_failures_key", "key", "at"),
 )
+
+#: The stream watch rules count over (store/watching.py): one row per action or vote a rule
+#: sees, kept as long as the longest window needs, then pruned. Not the record (the audit log
+#: is): a working set, so it may be deleted.
+watch_events = Table(
+    "watch_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),  # epoch seconds on the database's clock
+    Column("kind", String(16), nullable=False),  # action | vote
+    Column("agent", String(200), nullable=False),
+    Column("session", String(200), nullable=False),
+    Column("tool", String(200), nullable=False),
+    Column("target", String(1000), nullable=False),  # the main target's id
+    Column("approver", String(320), nullable=False),
+    Column("decision", String(8), nullable=False),  # allow | ask | deny (actions)
+    Column("vote", String(8), nullable=False),  # approve | deny (votes)
+    Column("review", Float, nullable=True),  # seconds from the request to the vote
+    Column("tags", Integer, nullable=False),  # a bit per watch.TAGS entry
+    Column("shape", Text, nullable=False),  # what the action does, for similarity
+    Column("text", Text, nullable=False),  # what it says, for similarity when nothing else
+    Column("action_index", BigInteger, nullable=True),  # the audit event it is
+    Index("watch_events_agent", "agent", "at"),
+    Index("watch_events_session", "session", "at"),
+    Index("watch_events_tool", "tool", "at"),
+    Index("watch_events_target", "target", "at"),
+    Index("watch_events_approver", "approver", "at"),
+    Index("watch_events_at", "at"),
+)
+
+#: Alerts raised by watch rules, for cool-downs and listings (each is also an audit event).
+watch_alerts = Table(
+    "watch_alerts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("rule", String(200), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("key", String(1000), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("agent", String(200), nullable=False),
+    Column("session", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("pause", String(32), nullable=True),  # the pause it put in force
+    Column("audit_index", BigInteger, nullable=False),
+    Index("watch_alerts_rule", "rule", "key", "at"),
+    Index("watch_alerts_at", "at"),
+)

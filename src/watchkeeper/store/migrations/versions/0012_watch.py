@@ -1,0 +1,60 @@
+"""Watch rules: the stream they count over, and the alerts they raise.
+
+Revision ID: 0012
+Revises: 0011
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "watch_events",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.Float, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("agent", sa.String(200), nullable=False),
+        sa.Column("session", sa.String(200), nullable=False),
+        sa.Column("tool", sa.String(200), nullable=False),
+        sa.Column("target", sa.String(1000), nullable=False),
+        sa.Column("approver", sa.String(320), nullable=False),
+        sa.Column("decision", sa.String(8), nullable=False),
+        sa.Column("vote", sa.String(8), nullable=False),
+        sa.Column("review", sa.Float, nullable=True),
+        sa.Column("tags", sa.Integer, nullable=False),
+        sa.Column("shape", sa.Text, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("action_index", sa.BigInteger, nullable=True),
+    )
+    for column in ("agent", "session", "tool", "target", "approver"):
+        op.create_index(f"watch_events_{column}", "watch_events", [column, "at"])
+    op.create_index("watch_events_at", "watch_events", ["at"])
+    op.create_table(
+        "watch_alerts",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("rule", sa.String(200), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("scope", sa.String(16), nullable=False),
+        sa.Column("key", sa.String(1000), nullable=False),
+        sa.Column("at", sa.Float, nullable=False),
+        sa.Column("agent", sa.String(200), nullable=False),
+        sa.Column("session", sa.String(200), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("pause", sa.String(32), nullable=True),
+        sa.Column("audit_index", sa.BigInteger, nullable=False),
+    )
+    op.create_index("watch_alerts_rule", "watch_alerts", ["rule", "key", "at"])
+    op.create_index("watch_alerts_at", "watch_alerts", ["at"])
+
+
+def downgrade() -> None:
+    op.drop_table("watch_alerts")
+    op.drop_table("watch_events")

@@ -1,0 +1,223 @@
+"""The events watch rules see, and how alike two actions are.
+
+    event = StreamEvent.of_action(action, decision, orders)
+    event.to_cel()                     # what a watch condition reads as ``event``
+    similarity(denied, event)          # 0.0 … 1.0
+
+An action is known by what it does, not how it is spelled: ``rm -rf /srv/prod/data``,
+``rm -fr /srv/prod/data`` and ``find /srv/prod/data -delete`` each delete the same directory,
+so their *shapes* (the set of ``verb kind target`` of their writes) are the same. Two actions
+are similar when the smaller shape is (nearly) contained in the other; an action no analyzer
+understood has no shape, and is compared by its text instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from watchkeeper.canonical import canonical_json
+from watchkeeper.decision import Decision
+from watchkeeper.models import Action, Effect
+from watchkeeper.orders.model import StandingOrders
+from watchkeeper.orders.watch import TAGS
+
+#: How alike two actions must be for ``window.similar_denied`` to count them.
+SIMILAR = 0.8
+#: How much of an action's text is kept for comparing (and in the stream).
+TEXT_LIMIT = 2000
+_BIT = {tag: 1 << n for n, tag in enumerate(TAGS)}
+_SPACES = re.compile(r"\s+")
+_DECIDED = {"allow": "allowed", "ask": "asked", "deny": "denied"}
+
+
+def tag_bits(tags: Iterable[str]) -> int:
+    """``tags`` as the bit set the stream stores."""
+    bits = 0
+    for tag in tags:
+        bits |= _BIT.get(tag, 0)
+    return bits
+
+
+def bit(tag: str) -> int:
+    """The bit of one tag (see :data:`~watchkeeper.orders.watch.TAGS`)."""
+    return _BIT[tag]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One thing a watch rule may see: a decided action or a person's vote."""
+
+    kind: str  # action | vote
+    agent: str = ""
+    owner: str = ""
+    session: str = ""
+    tool: str = ""
+    environment: str = ""
+    decision: str = ""
+    rules: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    target: str = ""
+    tags: frozenset[str] = frozenset()
+    irreversible: bool = False
+    text: str = ""
+    shape: frozenset[str] = frozenset()
+    approval: str = ""
+    approver: str = ""
+    vote: str = ""
+    requester: str = ""
+    review_seconds: float = -1.0
+    #: The audit event it is (the action's), once recorded.
+    action_index: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of_action(
+        cls,
+        action: Action | Mapping[str, Any],
+        decision: Decision,
+        orders: StandingOrders,
+        *,
+        agent: str | None = None,
+        session: str | None = None,
+    ) -> StreamEvent:
+        """The event of ``action`` decided as ``decision``."""
+        if isinstance(action, Action):
+            tool, data = action.tool, action.input
+            agent = agent or action.agent
+            session = session or action.session
+        else:
+            raw = action if isinstance(action, Mapping) else {}
+            tool = raw.get("tool") if isinstance(raw.get("tool"), str) else ""
+            data = raw.get("input") if isinstance(raw.get("input"), Mapping) else {}
+            agent = agent or (raw.get("agent") if isinstance(raw.get("agent"), str) else None)
+            own = raw.get("session")
+            session = session or (own if isinstance(own, str) else None)
+        effects = decision.effects
+        writes = [e for e in effects if e.verb != "read"]
+        irreversible = any(e.reversible != "yes" for e in writes)
+        tags = {e.verb for e in effects} | {f for e in effects for f in e.flags}
+        if writes:
+            tags.add("write")
+        if irreversible:
+            tags.add("irreversible")
+        tags.add(_DECIDED.get(decision.decision, "denied"))
+        main = writes[0] if writes else (effects[0] if effects else None)
+        declared = orders.agents.get(agent or "")
+        return cls(
+            kind="action",
+            agent=agent or "",
+            owner=(declared.owner or "") if declared else "",
+            session=session or "",
+            tool=str(tool or ""),
+            environment=decision.environment or "",
+            decision=decision.decision,
+            rules=tuple(decision.rules),
+            verbs=tuple(dict.fromkeys(e.verb for e in effects)),
+            targets=tuple(dict.fromkeys(e.target.kind for e in effects)),
+            target=(main.target.id or "") if main is not None else "",
+            tags=frozenset(tags),
+            irreversible=irreversible,
+            text=_text(tool, data),
+            shape=shape(effects),
+        )
+
+    @classmethod
+    def of_vote(
+        cls,
+        approval: Mapping[str, Any],
+        approver: str,
+        vote: str,
+        review_seconds: float,
+        orders: StandingOrders,
+    ) -> StreamEvent:
+        """The event of ``approver`` voting ``vote`` on ``approval`` (its view)."""
+        agent = str(approval.get("agent") or "")
+        declared = orders.agents.get(agent)
+        return cls(
+            kind="vote",
+            agent=agent,
+            owner=(declared.owner or "") if declared else "",
+            session=str(approval.get("session") or ""),
+            approval=str(approval.get("id") or ""),
+            approver=approver,
+            vote=vote,
+            requester=agent,
+            review_seconds=review_seconds,
+            rules=tuple(
+                str(r.get("rule")) for r in approval.get("required") or () if isinstance(r, Mapping)
+            ),
+            action_index=approval.get("action_index"),
+        )
+
+    def key(self, scope: str) -> str | None:
+        """What a window over ``scope`` is counted by for this event (``None``: it has none,
+        and rules over that scope do not see it)."""
+        if scope == "all":
+            return ""
+        value = getattr(self, scope, "")
+        return value or None
+
+    def to_cel(self, at: float) -> dict[str, Any]:
+        """What a watch condition reads as ``event``; every field is always there."""
+        return {
+            "kind": self.kind,
+            "agent": self.agent,
+            "owner": self.owner,
+            "session": self.session,
+            "tool": self.tool,
+            "environment": self.environment,
+            "decision": self.decision,
+            "rules": list(self.rules),
+            "verbs": list(self.verbs),
+            "targets": list(self.targets),
+            "target": self.target,
+            "tags": sorted(self.tags),
+            "irreversible": self.irreversible,
+            "text": self.text,
+            "approval": self.approval,
+            "approver": self.approver,
+            "vote": self.vote,
+            "requester": self.requester,
+            "review_seconds": float(self.review_seconds),
+            "at": at,
+        }
+
+
+def _text(tool: Any, data: Any) -> str:
+    """What the action says, whitespace folded: the command of a shell tool, else its input."""
+    command = data.get("command") if isinstance(data, Mapping) else None
+    if isinstance(command, str):
+        said = command
+    elif isinstance(command, list) and all(isinstance(p, str) for p in command):
+        said = " ".join(command)
+    else:
+        try:
+            said = f"{tool} {canonical_json(data)}"
+        except Exception:  # not JSON: compare what it looks like
+            said = f"{tool} {data!r}"
+    return _SPACES.sub(" ", said).strip()[:TEXT_LIMIT]
+
+
+def shape(effects: Iterable[Effect]) -> frozenset[str]:
+    """What the action does: ``verb kind id`` of each write (of each effect when it only
+    reads), without how it is spelled."""
+    effects = list(effects)
+    chosen = [e for e in effects if e.verb != "read"] or effects
+    return frozenset(f"{e.verb} {e.target.kind} {e.target.id or '*'}" for e in chosen)
+
+
+def similarity(
+    a_shape: frozenset[str], a_text: str, b_shape: frozenset[str], b_text: str
+) -> float:
+    """How alike two actions are, 0 to 1: how much of the smaller shape the other holds; by
+    their text when either has no shape."""
+    if a_shape and b_shape:
+        return len(a_shape & b_shape) / min(len(a_shape), len(b_shape))
+    if not a_text or not b_text:
+        return 0.0
+    return difflib.SequenceMatcher(None, a_text, b_text, autojunk=False).ratio()
