@@ -85,7 +85,9 @@ def test_explaining_records_nothing(store_url: str, home: Path) -> None:
     assert explanation.decision.decision == "ask"
     store = Store.open(store_url)
     try:
-        assert [leaf.kind for leaf in AuditLog(store).leaves()] == ["action", "decision"]
+        kinds = [leaf.kind for leaf in AuditLog(store).leaves()]
+        # Outside business hours the built-in watch pack also alerts on a production change.
+        assert [k for k in kinds if k != "alert"] == ["action", "decision"]
     finally:
         store.close()
 

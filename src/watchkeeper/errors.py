@@ -52,6 +52,15 @@ class Paused(Superseded):
         self.pause = pause
 
 
+class Tightened(Superseded):
+    """A watch rule's tightening is in force over an action the orders allow: decide it again,
+    as ``ask`` (``tightening``: the tightening as the API shows it)."""
+
+    def __init__(self, tightening: dict[str, Any]) -> None:
+        super().__init__(tightening.get("reason") or "tightened")
+        self.tightening = tightening
+
+
 class Refused(WatchkeeperError):
     """A request the service will not carry out: who asked may not, or what it names is not
     there or not in a state to allow it. ``code`` names the refusal (``not_found``,

@@ -80,19 +80,7 @@ class Gateway:
         have been without it. Pure computation: nothing is recorded (the service records), and
         an event loop may call it for small actions."""
         decision = self._decide(action)
-        if halt is not None:
-            # The pause denies it, not a rule: rules that matched would read as the denial's
-            # cause (an allow rule named on a deny). What it would be without the pause is said.
-            matched = f" ({', '.join(decision.rules)})" if decision.rules else ""
-            decision = dataclasses.replace(
-                decision,
-                decision="deny",
-                reasons=(halt, f"without the pause: {decision.decision}{matched}"),
-                rules=(),
-                instructions=("Wait until a person resumes it; do not retry in a loop.",),
-                approvals=(),
-            )
-        return decision
+        return decision if halt is None else halted(decision, halt)
 
     def _decide(self, action: Action | Mapping[str, Any]) -> Decision:
         digest_of_orders = self.orders.digest
@@ -154,3 +142,19 @@ class Gateway:
         except Exception as exc:  # nothing more to explain than the failed decision
             return Explanation(decision, (), (f"cannot explain further: {describe(exc)}",))
         return explain(self.orders, parsed, effects, placement, decision)
+
+
+def halted(decision: Decision, halt: str) -> Decision:
+    """``decision`` denied by a pause whose reason is ``halt``.
+
+    The pause denies it, not a rule: rules that matched would read as the denial's cause (an
+    allow rule named on a deny). What it would be without the pause is said."""
+    matched = f" ({', '.join(decision.rules)})" if decision.rules else ""
+    return dataclasses.replace(
+        decision,
+        decision="deny",
+        reasons=(halt, f"without the pause: {decision.decision}{matched}"),
+        rules=(),
+        instructions=("Wait until a person resumes it; do not retry in a loop.",),
+        approvals=(),
+    )

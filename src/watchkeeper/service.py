@@ -32,7 +32,15 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from watchkeeper.answer import back, case_back, sentence
 from watchkeeper.config import Settings
 from watchkeeper.decision import Decision
-from watchkeeper.errors import ApprovalError, CaseError, Paused, Refused, Superseded, describe
+from watchkeeper.errors import (
+    ApprovalError,
+    CaseError,
+    Paused,
+    Refused,
+    Superseded,
+    Tightened,
+    describe,
+)
 from watchkeeper.gateway import Gateway
 from watchkeeper.models import Action
 from watchkeeper.orders.model import StandingOrders
@@ -46,7 +54,7 @@ if TYPE_CHECKING:  # the store is imported only where a database is used
     from watchkeeper.store.database import Store
     from watchkeeper.store.identities import User
     from watchkeeper.store.recorder import Admit, Within
-    from watchkeeper.store.watching import Alert
+    from watchkeeper.store.watching import Alert, Judged
     from watchkeeper.workers import Every
 
 #: Runs blocking work (a database call) elsewhere and awaits it: ``run_in_threadpool``.
@@ -79,8 +87,22 @@ class Submitted:
         return answer
 
 
+@dataclasses.dataclass
+class _Round:
+    """One attempt at recording an action: the decision as it will be recorded (the watch
+    rules may change it while it is being recorded), what they made of it, the approval an
+    ``ask`` opened and the alerts raised."""
+
+    decision: Decision
+    judged: Judged | None = None
+    opened: str | None = None
+    raised: list[Alert] = dataclasses.field(default_factory=list)
+
+
 class _Attempt(Protocol):
-    def __call__(self, halt_by: dict[str, Any] | None) -> Submitted: ...
+    def __call__(
+        self, halt_by: dict[str, Any] | None, tight_by: dict[str, Any] | None
+    ) -> Submitted: ...
 
 
 class Waits:
@@ -173,9 +195,15 @@ class Service:
         self.outcomes = Outcomes(store)
         self.cases = Cases(store, self.waiter, outbox, channels)
         self.log = AuditLog(store)
+        from watchkeeper.store.tightenings import Tightenings
         from watchkeeper.store.watching import Watching
 
-        self.watching = Watching(store, orders, outbox, self.pauses)
+        self.tightenings = Tightenings(store)
+        self.watching = Watching(store, orders, outbox, self.pauses, self.tightenings)
+        self.approvals.tightenings = self.tightenings
+        if self.watching.sees("vote") or self.watching.sees("escalation"):
+            self.approvals.watch = self._observe
+            self.approvals.raised = self._raised
 
     @classmethod
     def open(
@@ -260,26 +288,24 @@ class Service:
         without one, for a door that could never take the grant."""
         action, agent, session = _bound(action, agent, session)
 
-        def attempt(halt_by: dict[str, Any] | None) -> Submitted:
-            decision = self.gateway.decide(action, _halt(halt_by))
+        def attempt(halt_by: dict[str, Any] | None, tight_by: dict[str, Any] | None) -> Submitted:
+            decision = _tightened(self.gateway.decide(action, _halt(halt_by)), tight_by)
             if self.store is None:
                 return Submitted(decision)
-            opened: list[str] = []
-            raised: list[Alert] = []
-            admit = self._admit(credential, agent, session, halt_by)
-            # An approval is for an agent to take: none is opened for an action without one.
-            asks = open_approval and decision.decision == "ask"
-            within = self._within(action, agent, session, opened if asks else None, raised)
             try:
-                recorded, indexes = self.recorder.record_indexed(action, decision, within, admit)
+                if self.recorder.checkpoint_due():
+                    decision = self.recorder.checked(decision)
+                round_ = _Round(decision)
+                admit = self._admit(credential, action, agent, session, round_, halt_by, tight_by)
+                within = self._within(action, agent, session, round_, open_approval)
+                _, indexes = self.recorder.record_indexed(action, decision, within, admit)
             except (Superseded, Refused):
                 raise
             except Exception as exc:  # unrecorded means not decided: fail closed
                 return Submitted(self._unrecorded(decision, exc))
-            self._raised(raised)
-            return Submitted(recorded, indexes[0], opened[0] if opened else None)
+            return self._recorded(round_, indexes)
 
-        return _once_more_if_paused(attempt)
+        return _attempts(attempt)
 
     async def submit_async(
         self,
@@ -300,52 +326,90 @@ class Service:
 
         action, agent, session = _bound(action, agent, session)
 
-        async def attempt(halt_by: dict[str, Any] | None) -> Submitted:
+        async def attempt(
+            halt_by: dict[str, Any] | None, tight_by: dict[str, Any] | None
+        ) -> Submitted:
             halt = _halt(halt_by)
             if inline:
                 decision = self.gateway.decide(action, halt)
             else:
                 decision = await offload(self.gateway.decide, action, halt)
+            decision = _tightened(decision, tight_by)
             if self.store is None:
                 return Submitted(decision)
-            opened: list[str] = []
-            raised: list[Alert] = []
-            admit = self._admit(credential, agent, session, halt_by)
             try:
                 if self.recorder.checkpoint_due():
                     decision = await offload(self.recorder.checked, decision)
-                asks = open_approval and decision.decision == "ask"
-                within = self._within(action, agent, session, opened if asks else None, raised)
+                round_ = _Round(decision)
+                admit = self._admit(credential, action, agent, session, round_, halt_by, tight_by)
+                within = self._within(action, agent, session, round_, open_approval)
                 future = self.recorder.submit(action, decision, within, admit)
                 indexes = await asyncio.wrap_future(future)
             except (Superseded, Refused):
                 raise
             except Exception as exc:  # unrecorded means not decided: fail closed
                 return Submitted(self._unrecorded(decision, exc))
-            self._raised(raised)
-            return Submitted(decision, indexes[0], opened[0] if opened else None)
+            return self._recorded(round_, indexes)
 
-        try:
-            return await attempt(None)
-        except Paused as exc:  # a pause came into force as it was recorded: denied by it
-            return await attempt(exc.pause)
+        halt_by = tight_by = None
+        for _ in range(2):
+            try:
+                return await attempt(halt_by, tight_by)
+            except Paused as exc:  # a pause came into force as it was recorded: denied by it
+                halt_by = exc.pause
+            except Tightened as exc:  # a tightening holds: what was allowed asks
+                tight_by = exc.tightening
+        return await attempt(halt_by, tight_by)
 
     def _admit(
         self,
         credential: str | None,
+        action: Action | Mapping[str, Any],
         agent: str | None,
         session: str | None,
+        round_: _Round,
         halt_by: dict[str, Any] | None,
+        tight_by: dict[str, Any] | None,
     ) -> Admit:
-        """What must hold in the recording transaction, under the log's lock, before anything
-        is written. The pauses in force are read once for all the decisions committed
-        together; one found raises :class:`Paused` (that round goes again, denied by it)."""
+        """What must hold in the recording transaction, under the log's lock, before the
+        events are written. The pauses and tightenings in force are read once for all the
+        decisions committed together. A pause found raises :class:`Paused` (that round goes
+        again, denied by it); a tightening over an allowed action raises :class:`Tightened`
+        (it goes again, asking). Then the watch rules judge the action: a pause or a
+        tightening they put in force holds over this very action, which is recorded as
+        denied by it (or asking) instead."""
+        tool = _tool_of(action)
+        decision = round_.decision
+        watching = self.watching if self.watching.sees("action") else None
 
-        def admit(conn: Connection) -> None:
+        def admit(conn: Connection) -> list[dict[str, Any]] | None:
             if credential is not None:
                 self.identities.check_key_in(conn, credential)  # revoked since it was seen
-            if halt_by is None and (now_paused := self.pauses.active_in(conn, agent, session)):
-                raise Paused(now_paused, _paused_by(now_paused))
+            if halt_by is None:
+                if now_paused := self.pauses.active_in(conn, agent, session):
+                    raise Paused(now_paused, _paused_by(now_paused))
+                if tight_by is None and decision.decision == "allow":
+                    held = self.tightenings.covering_in(conn, agent, session, tool)
+                    if held is not None:
+                        raise Tightened(held)
+            if watching is None:
+                return None
+            from watchkeeper.gateway import halted
+            from watchkeeper.stream import StreamEvent
+
+            event = StreamEvent.of_action(action, decision, self.orders, agent=agent,
+                                          session=session)  # fmt: skip
+            judged = round_.judged = watching.judge_in(conn, event)
+            if judged is None:
+                return None
+            if judged.pause is not None and decision.decision != "deny":
+                round_.decision = halted(decision, _paused_by(judged.pause))
+            elif judged.tightening is not None and decision.decision == "allow":
+                round_.decision = _tightened(decision, judged.tightening)
+            if round_.decision is decision:
+                return None
+            watching.decided_in(conn, judged, round_.decision.decision)
+            return self.recorder.events(action, round_.decision)
 
         return admit
 
@@ -354,34 +418,49 @@ class Service:
         action: Action | Mapping[str, Any],
         agent: str | None,
         session: str | None,
-        opened: list[str] | None,
-        raised: list[Alert],
+        round_: _Round,
+        open_approval: bool,
     ) -> Within | None:
-        """What runs in the transaction that records the decision: the approval of an ``ask``
-        (into ``opened``, when given; an approval is for an agent to take, so none is opened
-        for an action without one) and the watch rules (their alerts into ``raised``); so the
-        approval exists exactly when the decision does, and an alert with what raised it.
-        """
+        """What runs in the transaction that records the decision, after its events: the
+        approval of an ``ask`` (an approval is for an agent to take, so none is opened for an
+        action without one, nor with ``open_approval=False``) and the alerts of the watch
+        rules, naming it. So the approval exists exactly when the decision does, and an alert
+        with what raised it."""
         watching = self.watching if self.watching.sees("action") else None
-        if (opened is None or not agent) and watching is None:
+        asks = open_approval and bool(agent) and round_.decision.decision == "ask"
+        if not asks and watching is None:
             return None
 
         def within(conn: Connection, indexes: list[int], decision: Decision) -> None:
-            if (opened is not None and agent and decision.decision == "ask"
+            decision = round_.decision  # as recorded, after the watch rules
+            if (open_approval and agent and decision.decision == "ask"
                     and decision.action_digest):  # fmt: skip
-                opened.append(self.approvals.create_in(
+                round_.opened = self.approvals.create_in(
                     conn, indexes[0], agent, decision.action_digest, decision.approvals,
-                    session=session, summary=decision.summary()))  # fmt: skip
-            if watching is not None:
-                from watchkeeper.stream import StreamEvent
-
-                event = StreamEvent.of_action(
-                    action, decision, self.orders, agent=agent, session=session
-                )
-                event = dataclasses.replace(event, action_index=indexes[0])
-                raised.extend(watching.observe_in(conn, event))
+                    session=session, summary=decision.summary())  # fmt: skip
+            if watching is not None and round_.judged is not None:
+                round_.raised = watching.finish_in(conn, round_.judged, indexes)
 
         return within
+
+    def _recorded(self, round_: _Round, indexes: list[int]) -> Submitted:
+        """The answer once ``round_`` is committed; waiters woken and notifications sent for
+        the alerts it raised."""
+        self._raised(round_.raised)
+        return Submitted(round_.decision, indexes[0], round_.opened)
+
+    def _observe(self, conn: Connection, kind: str, facts: dict[str, Any]) -> list[Alert]:
+        """Run the watch rules on a vote or an escalation (``facts``: the approval's row and
+        what happened to it) in the transaction that records it."""
+        from watchkeeper.stream import StreamEvent
+
+        if kind == "vote":
+            event = StreamEvent.of_vote(facts, facts["approver"], facts["vote"],
+                                        facts["review_seconds"], self.orders)  # fmt: skip
+        else:
+            event = StreamEvent.of_escalation(facts, facts["level"], facts["pending_seconds"],
+                                              self.orders)  # fmt: skip
+        return self.watching.observe_in(conn, event)
 
     def _raised(self, raised: list[Alert]) -> None:
         """After the commit of alerts: wake the waiters of approvals their pauses cancelled,
@@ -409,7 +488,8 @@ class Service:
         With ``wait`` (seconds, at most :data:`MAX_WAIT`), the answer waits for it to leave
         ``pending``; each viewer holds at most ``max_waits_per_agent`` waits at once."""
         agent = viewer if isinstance(viewer, str) else None
-        view = await offload(self.approvals.get, approval_id)
+        person = None if isinstance(viewer, str) else viewer.email
+        view = await offload(self.approvals.get, approval_id, person)
         if view is not None and (agent is None or view["agent"] == agent) and wait > 0:
             who = f"agent {agent!r}" if agent is not None else viewer.email  # type: ignore[union-attr]
             with self.waits.slot(who):  # a wait holds no thread, but it is bounded per caller
@@ -587,8 +667,39 @@ def _paused_by(pause: dict[str, Any]) -> str:
     return described(pause)
 
 
-def _once_more_if_paused(attempt: _Attempt) -> Submitted:
-    try:
-        return attempt(None)
-    except Paused as exc:  # a pause came into force as it was recorded: denied by it
-        return attempt(exc.pause)
+def _attempts(attempt: _Attempt) -> Submitted:
+    """Record the action, deciding it again when a pause or a tightening found while recording
+    says so: a pause is final (denied by it); a tightening may be followed by a pause."""
+    halt_by = tight_by = None
+    for _ in range(2):
+        try:
+            return attempt(halt_by, tight_by)
+        except Paused as exc:  # a pause came into force as it was recorded: denied by it
+            halt_by = exc.pause
+        except Tightened as exc:  # a tightening holds over what was allowed: it asks
+            tight_by = exc.tightening
+    return attempt(halt_by, tight_by)
+
+
+def _tool_of(action: Action | Mapping[str, Any]) -> str | None:
+    tool = action.tool if isinstance(action, Action) else (
+        action.get("tool") if isinstance(action, Mapping) else None)  # fmt: skip
+    return tool if isinstance(tool, str) else None
+
+
+def _tightened(decision: Decision, tightening: dict[str, Any] | None) -> Decision:
+    """``decision``, asking instead of allowing while ``tightening`` holds: anyone who may
+    approve answers, as for a rule that names no approvers."""
+    if tightening is None or decision.decision != "allow":
+        return decision
+    from watchkeeper.decision import ApprovalRequirement
+    from watchkeeper.store.tightenings import describe as tightened_because
+
+    rule = f"watch:{tightening['rule']}"
+    return dataclasses.replace(
+        decision,
+        decision="ask",
+        reasons=(tightened_because(tightening), *decision.reasons),
+        rules=(*decision.rules, rule),
+        approvals=(ApprovalRequirement(rule=rule),),
+    )

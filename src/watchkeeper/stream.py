@@ -71,6 +71,10 @@ class StreamEvent:
     vote: str = ""
     requester: str = ""
     review_seconds: float = -1.0
+    #: Escalations: whether a person has opened the approval, its level, how long pending.
+    opened: bool = False
+    level: int = 0
+    pending_seconds: float = -1.0
     #: The audit event it is (the action's), once recorded.
     action_index: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -91,9 +95,10 @@ class StreamEvent:
             agent = agent or action.agent
             session = session or action.session
         else:
-            raw = action if isinstance(action, Mapping) else {}
-            tool = raw.get("tool") if isinstance(raw.get("tool"), str) else ""
-            data = raw.get("input") if isinstance(raw.get("input"), Mapping) else {}
+            raw: Mapping[str, Any] = action if isinstance(action, Mapping) else {}
+            named, given = raw.get("tool"), raw.get("input")
+            tool = named if isinstance(named, str) else ""
+            data = given if isinstance(given, Mapping) else {}
             agent = agent or (raw.get("agent") if isinstance(raw.get("agent"), str) else None)
             own = raw.get("session")
             session = session or (own if isinstance(own, str) else None)
@@ -148,9 +153,31 @@ class StreamEvent:
             vote=vote,
             requester=agent,
             review_seconds=review_seconds,
-            rules=tuple(
-                str(r.get("rule")) for r in approval.get("required") or () if isinstance(r, Mapping)
-            ),
+            rules=_asked_by(approval),
+            action_index=approval.get("action_index"),
+        )
+
+    @classmethod
+    def of_escalation(
+        cls,
+        approval: Mapping[str, Any],
+        level: int,
+        pending_seconds: float,
+        orders: StandingOrders,
+    ) -> StreamEvent:
+        """The event of ``approval`` (its row, as a mapping) escalating to ``level``."""
+        agent = str(approval.get("agent") or "")
+        declared = orders.agents.get(agent)
+        return cls(
+            kind="escalation",
+            agent=agent,
+            owner=(declared.owner or "") if declared else "",
+            session=str(approval.get("session") or ""),
+            approval=str(approval.get("id") or ""),
+            requester=agent,
+            opened=approval.get("viewed_at") is not None,
+            level=level,
+            pending_seconds=pending_seconds,
             action_index=approval.get("action_index"),
         )
 
@@ -184,8 +211,23 @@ class StreamEvent:
             "vote": self.vote,
             "requester": self.requester,
             "review_seconds": float(self.review_seconds),
+            "opened": self.opened,
+            "level": self.level,
+            "pending_seconds": float(self.pending_seconds),
             "at": at,
         }
+
+
+def _asked_by(approval: Mapping[str, Any]) -> tuple[str, ...]:
+    """The rules whose requirements an approval (its view, or its row) carries."""
+    required = approval.get("required")
+    if required is None and isinstance(approval.get("requirements"), str):
+        import json
+
+        required = json.loads(approval["requirements"])
+    return tuple(
+        dict.fromkeys(str(r.get("rule")) for r in required or () if isinstance(r, Mapping))
+    )
 
 
 def _text(tool: Any, data: Any) -> str:
@@ -197,7 +239,7 @@ def _text(tool: Any, data: Any) -> str:
         said = " ".join(command)
     else:
         try:
-            said = f"{tool} {canonical_json(data)}"
+            said = f"{tool} {canonical_json(data).decode()}"
         except Exception:  # not JSON: compare what it looks like
             said = f"{tool} {data!r}"
     return _SPACES.sub(" ", said).strip()[:TEXT_LIMIT]
@@ -211,9 +253,7 @@ def shape(effects: Iterable[Effect]) -> frozenset[str]:
     return frozenset(f"{e.verb} {e.target.kind} {e.target.id or '*'}" for e in chosen)
 
 
-def similarity(
-    a_shape: frozenset[str], a_text: str, b_shape: frozenset[str], b_text: str
-) -> float:
+def similarity(a_shape: frozenset[str], a_text: str, b_shape: frozenset[str], b_text: str) -> float:
     """How alike two actions are, 0 to 1: how much of the smaller shape the other holds; by
     their text when either has no shape."""
     if a_shape and b_shape:

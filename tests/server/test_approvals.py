@@ -60,7 +60,9 @@ def test_two_approvals_then_one_grant(served: Served) -> None:
     assert again.status_code == 409
     assert again.json()["error"] == {"code": "not_releasable",
                                      "message": "the approval is already used"}  # fmt: skip
-    kinds = [e["kind"] for e in served.get("/v1/audit?limit=1000", served.auditor).json()["events"]]
+    events = served.get("/v1/audit?limit=1000", served.auditor).json()["events"]
+    # A change in production outside business hours also raises the built-in pack's alert.
+    kinds = [e["kind"] for e in events if e["kind"] != "alert"]
     assert kinds[-5:] == ["decision", "approval_requested", "vote", "vote", "grant_consumed"]
 
 

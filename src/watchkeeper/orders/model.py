@@ -206,7 +206,8 @@ class Calendar:
 @dataclass(frozen=True, slots=True)
 class WatchRule:
     """A condition over the stream (SPEC §10): when it holds for an event, an alert is raised,
-    told to ``notify`` (``None``: every channel) and, with ``pause``, that much is paused."""
+    told to ``notify`` (``None``: every channel); with ``pause``, that much is paused, with
+    ``tighten``, that much asks (or needs a second approver) until a person clears it."""
 
     name: str
     on: frozenset[str]
@@ -217,6 +218,7 @@ class WatchRule:
     cooldown: int = 600  # seconds
     notify: tuple[str, ...] | None = None
     pause: str | None = None
+    tighten: str | None = None
     owner: str | None = None
     description: str | None = None
     reason: str | None = None

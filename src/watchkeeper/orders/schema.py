@@ -238,8 +238,9 @@ RULE = Record(
     }
 )
 
-#: What a watch rule sees: each decided action, and each vote a person casts.
-WATCH_EVENTS = ("action", "vote")
+#: What a watch rule sees: each decided action, each vote a person casts, each approval that
+#: escalates.
+WATCH_EVENTS = ("action", "vote", "escalation")
 #: What a watch rule counts its window over: the current event's agent, session, tool, target
 #: or approver (``all``: one window for everything).
 WATCH_SCOPES = ("agent", "session", "tool", "target", "approver", "all")
@@ -253,7 +254,8 @@ WATCH_RULE = Record(
         "description": Field(Str(), "What it looks for, and why."),
         "on": Field(
             ListOf(Enum(*WATCH_EVENTS)),
-            "Events it sees: `action` (each decided action), `vote` (each vote a person casts).",
+            "Events it sees: `action` (each decided action), `vote` (each vote a person casts), "
+            "`escalation` (each time a pending approval escalates).",
             default=["action"],
         ),
         "scope": Field(
@@ -278,6 +280,12 @@ WATCH_RULE = Record(
             Enum("session", "agent", "all"),
             "Pause this much when it matches (the event's session or agent, or everything); a "
             "person resumes it.",
+        ),
+        "tighten": Field(
+            Enum("session", "agent", "tool", "approver"),
+            "Tighten this when it matches, until a person clears it: what the event's session, "
+            "agent or tool is allowed to do asks instead; what its approver approves needs a "
+            "second approver.",
         ),
         "cooldown": Field(
             Duration(),
@@ -326,12 +334,10 @@ ORDERS = Record(
         ),
         "watch": Field(
             ListOf(WATCH_RULE),
-            "Watch rules: what \"wrong\" means in the stream of actions and votes, who is told, "
+            'Watch rules: what "wrong" means in the stream of actions and votes, who is told, '
             "what is paused (docs/watch.md).",
         ),
-        "calendar": Field(
-            CALENDAR, "Business hours, for watch rules' `clock.business_hours`."
-        ),
+        "calendar": Field(CALENDAR, "Business hours, for watch rules' `clock.business_hours`."),
     },
     doc="standing orders document",
 )

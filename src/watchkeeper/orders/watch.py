@@ -35,7 +35,7 @@ from watchkeeper.wording import suggest
 WATCH_VARIABLES = ("event", "window", "agent", "clock")
 _DYN_MAP = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
 WATCH_ENV = cel.NewEnv(
-    variables={name: _DYN_MAP for name in WATCH_VARIABLES},
+    variables=dict.fromkeys(WATCH_VARIABLES, _DYN_MAP),
     extensions=[ext_strings.ExtStrings(), ext_bindings.ExtBindings()],
 )
 
@@ -59,7 +59,7 @@ WINDOW_FIELDS = WINDOW_COUNTS + WINDOW_EXTRAS
 EVENT_FIELDS = (
     "kind", "agent", "owner", "session", "tool", "environment", "decision", "rules", "verbs",
     "targets", "target", "tags", "irreversible", "text", "approval", "approver", "vote",
-    "requester", "review_seconds", "at",
+    "requester", "review_seconds", "opened", "level", "pending_seconds", "at",
 )  # fmt: skip
 _EVENT_FIELD = re.compile(r"\bevent\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _WINDOW_FIELD = re.compile(r"\bwindow\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
@@ -196,10 +196,10 @@ def compile_watch(
                 check_channel(doc, (*path, "notify", k), channel)
             on = frozenset(value.get("on") or ["action"])
             scope = value.get("scope") or "agent"
-            _check_scope(doc, path, on, scope, value.get("pause"))
+            _check_scope(doc, path, on, scope, value.get("pause"), value.get("tighten"))
             if when is not None:
                 _check_reads(doc, path, when)
-            if not compiled or name is None or not unique:
+            if not compiled or when is None or name is None or not unique:
                 continue
             window = int(value.get("window") or 600)
             mark = doc.v.mark(path)
@@ -214,6 +214,7 @@ def compile_watch(
                     cooldown=int(value.get("cooldown") or window),
                     notify=tuple(value["notify"]) if value.get("notify") is not None else None,
                     pause=value.get("pause"),
+                    tighten=value.get("tighten"),
                     owner=value.get("owner"),
                     description=value.get("description"),
                     reason=value.get("reason"),
@@ -225,27 +226,35 @@ def compile_watch(
 
 
 def _check_scope(
-    doc: Document, path: tuple[Any, ...], on: frozenset[str], scope: str, pause: str | None
+    doc: Document,
+    path: tuple[Any, ...],
+    on: frozenset[str],
+    scope: str,
+    pause: str | None,
+    tighten: str | None,
 ) -> None:
-    """A window or a pause over something the rule's events do not carry can never work."""
-    if scope == "approver" and "action" in on:
-        doc.v.error(
-            (*path, "scope"),
-            "scope: approver counts votes, but this rule also sees actions, which have no "
-            "approver; add on: vote only, or count over another scope",
-        )
-    if scope in ("session", "tool", "target") and "vote" in on and "action" not in on:
-        doc.v.error(
-            (*path, "scope"),
-            f"scope: {scope} counts actions, but this rule sees only votes; use scope: "
-            "approver, agent or all",
-        )
-    if pause is not None and on == {"vote"} and pause != "all":
-        doc.v.error(
-            (*path, "pause"),
-            f"pause: {pause} pauses the {pause} of an action, but this rule sees only votes; "
-            "pause: all, or notify only",
-        )
+    """A window, a pause or a tightening over something the rule's events do not carry can
+    never work: refused at load, saying what would."""
+    carry = {"action": {"agent", "session", "tool", "target", "all"},
+             "vote": {"agent", "session", "approver", "all"},
+             "escalation": {"agent", "session", "all"}}  # fmt: skip
+    for kind in sorted(on):
+        if scope not in carry[kind]:
+            doc.v.error(
+                (*path, "scope"),
+                f"scope: {scope} counts what {kind} events do not carry; for on: {kind} use "
+                f"{', '.join(sorted(carry[kind]))}",
+            )
+    for key, value in (("pause", pause), ("tighten", tighten)):
+        if value is None or value == "all":
+            continue
+        missing = sorted(kind for kind in on if value not in carry[kind])
+        if missing:
+            doc.v.error(
+                (*path, key),
+                f"{key}: {value} names what {' and '.join(missing)} events do not carry; "
+                f"this rule sees {', '.join(sorted(on))}",
+            )
 
 
 def _check_reads(doc: Document, path: tuple[Any, ...], when: str) -> None:

@@ -37,6 +37,7 @@ from watchkeeper.store.identities import User
 from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.pauses import Pauses, describe
 from watchkeeper.store.schema import approvals, votes
+from watchkeeper.store.tightenings import Tightenings
 from watchkeeper.store.waiting import Waiter
 from watchkeeper.terminal import says_something
 
@@ -87,6 +88,13 @@ class Approvals:
         #: Seals the events a release is judged by (the request, votes, escalations) with the
         #: key outside the database; only sealed ones count then. Without it, nothing is.
         self.sealer = sealer
+        #: Tightenings over approvers: what a tightened approver approves needs a second one.
+        self.tightenings: Tightenings | None = None
+        #: The watch rules, run on each vote and escalation in its transaction as
+        #: ``watch(conn, kind, facts)``; ``raised`` is told their alerts once it commits (the
+        #: service sets both when watch rules see votes or escalations).
+        self.watch: Callable[[Connection, str, dict[str, Any]], list[Any]] | None = None
+        self.raised: Callable[[list[Any]], None] | None = None
 
     def _notify(
         self,
@@ -204,15 +212,33 @@ class Approvals:
                       "action_index": action_index, "summary": summary})  # fmt: skip
         return approval_id
 
-    def get(self, approval_id: str) -> dict[str, Any] | None:
+    def get(self, approval_id: str, opened_by: str | None = None) -> dict[str, Any] | None:
         """The approval as the API shows it, or ``None`` (advanced first if its time has come:
-        escalated, extended or expired)."""
+        escalated, extended or expired). ``opened_by``: the person looking at it; the first
+        to open it is recorded (an escalation nobody opened is what watch rules look for)."""
+        alerts: list[Any] = []
         with self.store.writing() as conn:
-            changed = self._advance(conn, approval_id)
+            changed = self._advance(conn, approval_id, alerts)
+            if opened_by:
+                self._opened(conn, approval_id, opened_by)
             view = self._view(conn, approval_id)
         if changed:
             self._changed(approval_id)
+        self._tell(alerts)
         return view
+
+    def _opened(self, conn: Connection, approval_id: str, person: str) -> None:
+        """Record the first person to open a pending approval, with its audit event."""
+        first = conn.execute(
+            update(approvals)
+            .where(approvals.c.id == approval_id, approvals.c.viewed_at.is_(None),
+                   approvals.c.state == "pending")
+            .values(viewed_at=self.store.now(conn), viewed_by=person)
+        ).rowcount  # fmt: skip
+        if first:
+            self.log.append_in(
+                conn, [{"kind": "approval_opened", "approval": approval_id, "by": person}]
+            )
 
     def recent(
         self, state: str | None = "pending", limit: int = 100, prefix: str = ""
@@ -250,21 +276,30 @@ class Approvals:
         for approval_id, state, required, opened, level, deadline in rows:
             if not due(state, json.loads(required), opened, int(level), deadline, now):
                 continue  # _advance decides again, on the clock of its own transaction
+            alerts: list[Any] = []
             with self.store.writing() as conn:
-                if self._advance(conn, approval_id):
+                if self._advance(conn, approval_id, alerts):
                     changed.append(approval_id)
+            self._tell(alerts)
         self._changed(*changed)
         return len(changed)
 
     def _expire_now(self, approval_id: str) -> None:
         """Advance in a transaction of its own: what follows may fail and roll back, the expiry
         or escalation stays."""
+        alerts: list[Any] = []
         with self.store.writing() as conn:
-            changed = self._advance(conn, approval_id)
+            changed = self._advance(conn, approval_id, alerts)
         if changed:
             self._changed(approval_id)
+        self._tell(alerts)
 
-    def _advance(self, conn: Connection, approval_id: str) -> bool:
+    def _tell(self, alerts: list[Any]) -> None:
+        """After the commit of watch alerts: whoever set ``raised`` wakes their waiters."""
+        if alerts and self.raised is not None:
+            self.raised(alerts)
+
+    def _advance(self, conn: Connection, approval_id: str, alerts: list[Any]) -> bool:
         """Take a pending approval as far as the database's clock says: escalation steps whose
         time has come, then at its deadline either one extension (``on_timeout: escalate``,
         the whole ladder made eligible) or expiry. Timeout never approves."""
@@ -324,6 +359,11 @@ class Approvals:
         self._notify(conn, required, "approval_escalated",
                      {"approval": approval_id, "agent": agent, "to": groups,
                       "extended": "expires_at" in values})  # fmt: skip
+        if self.watch is not None:
+            facts = conn.execute(select(approvals).where(approvals.c.id == approval_id)).one()
+            alerts.extend(self.watch(conn, "escalation", {
+                **dict(facts._mapping), "level": level + len(due),
+                "pending_seconds": now - opened if opened is not None else -1.0}))  # fmt: skip
         return True
 
     def _expire_grant(
@@ -396,6 +436,8 @@ class Approvals:
             "expires_at": row["expires_at"],
             "escalation_level": int(row["level"] or 0),
             "extended": bool(row["extended"]),
+            "opened_by": row["viewed_by"],
+            "second_approver": bool(row["state"] == "pending" and self._second_needed(conn, cast)),
         }
 
     def _eligible(self, user: User, requirement: Mapping[str, Any]) -> bool:
@@ -425,6 +467,7 @@ class Approvals:
             )
         self._expire_now(approval_id)
         glass = break_glass
+        raised: list[Any] = []
         with self.store.writing() as conn:
             rows = self.log.rows_for_change(
                 conn, select(approvals).where(approvals.c.id == approval_id)
@@ -466,13 +509,19 @@ class Approvals:
                     .where(approvals.c.id == approval_id, approvals.c.state == "pending")
                     .values(state=state, decided_at=func.now(), **grant)
                 )
-            self.log.append_in(
+            indexes = self.log.append_in(
                 conn,
                 [self._seal({"kind": "vote", "approval": approval_id, "email": user.email,
                              "role": user.role, "vote": vote, "comment": comment,
                              "break_glass": break_glass, "state": state})],
             )  # fmt: skip
             self._announce(conn, approval_id)
+            if self.watch is not None:
+                opened = row["opened_at"]
+                raised = self.watch(conn, "vote", {
+                    **dict(row), "approver": user.email, "vote": vote,
+                    "review_seconds": now - opened if opened is not None else -1.0,
+                    "vote_index": indexes[0]})  # fmt: skip
             if state != "pending":
                 self._notify(conn, required, "approval_decided",
                              {"approval": approval_id, "agent": row["agent"], "state": state,
@@ -480,6 +529,7 @@ class Approvals:
                              loud=break_glass)  # fmt: skip
             view = self._view(conn, approval_id)
         self._changed(approval_id)
+        self._tell(raised)
         assert view is not None
         return view
 
@@ -490,7 +540,20 @@ class Approvals:
             select(votes.c.email, votes.c.vote).where(votes.c.approval_id == approval_id)
         ).all()
         people = self._people(conn, [c[0] for c in cast])
-        return outcome(required, [(c[0], c[1]) for c in cast], people, self.groups, glass)
+        state = outcome(required, [(c[0], c[1]) for c in cast], people, self.groups, glass)
+        if state == "approved" and not glass and self._second_needed(conn, cast):
+            return "pending"
+        return state
+
+    def _second_needed(self, conn: Connection, cast: Sequence[Any]) -> bool:
+        """Whether the approvers so far are one person under a watch rule's tightening (an
+        approver approving too much, too fast): then a second person must approve too."""
+        if self.tightenings is None:
+            return False
+        approvers = {str(c[0]).lower() for c in cast if c[1] == "approve"}
+        return len(approvers) < 2 and any(
+            self.tightenings.approver_in(conn, email) is not None for email in approvers
+        )
 
     def _people(self, conn: Connection, emails: list[str]) -> dict[str, User]:
         from watchkeeper.store.schema import users

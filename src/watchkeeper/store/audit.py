@@ -180,9 +180,10 @@ def _named(value: Any) -> bool:
 #: Work done in an append's transaction: ``work(conn, indexes)`` (the state change the events
 #: record). It may raise to undo its item.
 Work = Callable[[Connection, list[int]], None]
-#: A check under the log's lock before an append writes anything: ``admit(conn)`` raises to
-#: refuse it.
-Admit = Callable[[Connection], None]
+#: A check under the log's lock before an append writes its events: ``admit(conn)`` raises
+#: to refuse it, or returns the events to append instead (``None``: as given). It may write
+#: (what it finds, in force over the events, such as a watch rule's pause).
+Admit = Callable[[Connection], "Sequence[Mapping[str, Any]] | None"]
 #: One append among several sharing a transaction: its events, its work, its check.
 Item = tuple[Sequence[Mapping[str, Any]], Work | None, Admit | None]
 
@@ -215,7 +216,7 @@ class AuditLog:
         with self.store.writing() as conn:
             if admit is not None:
                 self._lock_head(conn)
-                admit(conn)
+                events = admit(conn) or events
             indexes, edge = self._append(conn, events)
             if within is not None:
                 within(conn, indexes)
@@ -239,23 +240,24 @@ class AuditLog:
             self._lock_head(conn)
             plain: list[int] = []
             own: list[int] = []
+            chosen = [item[0] for item in items]
             for n, (_, within, admit) in enumerate(items):
                 try:
                     if admit is not None:
-                        admit(conn)
-                except Exception as exc:  # refused before it wrote anything
+                        chosen[n] = admit(conn) or chosen[n]
+                except Exception as exc:  # refused before it wrote any event
                     results[n] = exc
                     continue
                 (plain if within is None else own).append(n)
             if plain:
-                indexes, after = self._append(conn, [e for n in plain for e in items[n][0]], edge)
+                indexes, after = self._append(conn, [e for n in plain for e in chosen[n]], edge)
                 edge = after if after is not None else edge
                 position = 0
                 for n in plain:
-                    results[n] = indexes[position : position + len(items[n][0])]
-                    position += len(items[n][0])
+                    results[n] = indexes[position : position + len(chosen[n])]
+                    position += len(chosen[n])
             for n in own:
-                events, within, _ = items[n]
+                events, within = chosen[n], items[n][1]
                 try:
                     with conn.begin_nested():
                         indexes, after = self._append(conn, events, edge)

@@ -165,9 +165,7 @@ class Pauses:
                                   reason=reason, paused_by=by)
         )  # fmt: skip
         conn.info.pop("watchkeeper.pauses", None)  # decisions after it in this transaction see it
-        covered = approvals.c.state.in_(("pending", "approved")) & approvals.c.consumed_at.is_(
-            None
-        )
+        covered = approvals.c.state.in_(("pending", "approved")) & approvals.c.consumed_at.is_(None)
         if scope == "agent":
             covered &= approvals.c.agent == target
         elif scope == "session":

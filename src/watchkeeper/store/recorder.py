@@ -138,7 +138,7 @@ class Recorder:
         if self.group is not None:
             return decision, self.submit(action, decision, within, admit).result()
         indexes = self.log.append(
-            self._events(action, decision), self._within(within, decision), admit
+            self.events(action, decision), self._within(within, decision), admit
         )
         self._size = max(self._size, indexes[-1] + 1)
         return decision, indexes
@@ -183,7 +183,7 @@ class Recorder:
         if self.group is None:
             raise RuntimeError("submit needs a recorder with group_commit=True")
         done = self.group.submit(
-            self._events(action, decision), self._within(within, decision), admit
+            self.events(action, decision), self._within(within, decision), admit
         )
 
         def seen(finished: Future[list[int]]) -> None:
@@ -194,7 +194,8 @@ class Recorder:
         return done
 
     @staticmethod
-    def _events(action: Any, decision: Decision) -> list[dict[str, Any]]:
+    def events(action: Any, decision: Decision) -> list[dict[str, Any]]:
+        """The audit events recording ``action`` decided as ``decision``."""
         return [
             {"kind": "action", "action": action_record(action)},
             {"kind": "decision", "decision": decision.to_json()},

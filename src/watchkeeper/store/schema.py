@@ -129,6 +129,8 @@ approvals = Table(
     Column("opened_at", Float, nullable=True),  # epoch seconds on the database's clock
     Column("level", Integer, nullable=False, server_default="0"),  # escalation steps taken
     Column("extended", Boolean, nullable=False, server_default="0"),  # on_timeout: escalate
+    Column("viewed_at", Float, nullable=True),  # when a person first opened it
+    Column("viewed_by", String(320), nullable=True),
 )
 
 votes = Table(
@@ -266,7 +268,26 @@ watch_alerts = Table(
     Column("session", String(200), nullable=False),
     Column("reason", Text, nullable=False),
     Column("pause", String(32), nullable=True),  # the pause it put in force
-    Column("audit_index", BigInteger, nullable=False),
+    Column("audit_index", BigInteger, nullable=True),  # set once recorded, in its transaction
     Index("watch_alerts_rule", "rule", "key", "at"),
     Index("watch_alerts_at", "at"),
+)
+
+#: Tightenings put in force by watch rules (``tighten:``): while one holds, what its scope's
+#: agent or session is allowed to do asks instead, and what its approver approves needs a
+#: second person; a person clears it.
+tightenings = Table(
+    "tightenings",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("scope", String(16), nullable=False),  # agent | session | tool | approver
+    Column("target", String(1000), nullable=False),
+    Column("rule", String(200), nullable=False),  # the watch rule
+    Column("reason", Text, nullable=False),
+    Column("alert", String(32), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("cleared_at", Float, nullable=True),
+    Column("cleared_by", String(320), nullable=True),
+    Column("clear_reason", Text, nullable=True),
+    Index("tightenings_in_force", "cleared_at"),
 )

@@ -19,10 +19,10 @@ from __future__ import annotations
 import statistics
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, case, cast, delete, func, insert, select
+from sqlalchemy import Connection, Integer, and_, case, cast, delete, func, insert, select, update
 
 from watchkeeper.orders.model import StandingOrders, WatchRule
 from watchkeeper.orders.watch import TAGS, WatchGroup
@@ -32,6 +32,7 @@ from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.pauses import Pauses
 from watchkeeper.store.pauses import describe as paused_because
 from watchkeeper.store.schema import watch_alerts, watch_events
+from watchkeeper.store.tightenings import Tightenings
 from watchkeeper.stream import SIMILAR, StreamEvent, bit, similarity, tag_bits
 
 #: How far back ``window.first_target`` looks, when a rule reads it.
@@ -62,17 +63,35 @@ class Alert:
     cancelled: tuple[str, ...] = ()
 
 
+@dataclass
+class Judged:
+    """What the watch rules made of one event before it is recorded: the alerts to record
+    with it, and the pause and tightening they put in force over it (if any)."""
+
+    row: int
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    pause: dict[str, Any] | None = None
+    tightening: dict[str, Any] | None = None
+
+
 class Watching:
     """The watch rules of ``orders`` over the stream in ``store``."""
 
     def __init__(
-        self, store: Store, orders: StandingOrders, outbox: Outbox, pauses: Pauses
+        self,
+        store: Store,
+        orders: StandingOrders,
+        outbox: Outbox,
+        pauses: Pauses,
+        tightenings: Tightenings,
     ) -> None:
         self.store = store
         self.orders = orders
         self.plan = orders.watching
         self.outbox = outbox
         self.pauses = pauses
+        self.tightenings = tightenings
         self.log = AuditLog(store)
         self._seen = 0
         horizon = self.plan.horizon if self.plan is not None else 0
@@ -86,18 +105,29 @@ class Watching:
         return self.plan is not None and bool(self.plan.for_event(kind))
 
     def observe_in(
-        self, conn: Connection, event: StreamEvent, at: float | None = None
+        self, conn: Connection, event: StreamEvent, indexes: Sequence[int] = ()
     ) -> list[Alert]:
+        """:meth:`judge_in` then :meth:`finish_in`: for an event already recorded (a vote, an
+        escalation; ``indexes``: its audit events)."""
+        judged = self.judge_in(conn, event)
+        return [] if judged is None else self.finish_in(conn, judged, indexes)
+
+    def judge_in(
+        self, conn: Connection, event: StreamEvent, at: float | None = None
+    ) -> Judged | None:
         """Add ``event`` to the stream and run the rules that see it, in the caller's write
-        transaction (which holds the log's lock); the alerts raised. ``at`` (Unix seconds)
-        defaults to the database's clock."""
+        transaction (holding the log's lock), before the event itself is recorded: the pauses
+        and tightenings of the rules that match are put in force now, so that they hold over
+        this very event; their alerts are recorded by :meth:`finish_in`, after it, naming it.
+        ``None`` when no rule sees such events. ``at`` (Unix seconds) defaults to the
+        database's clock."""
         if self.plan is None:
-            return []
+            return None
         groups = self.plan.for_event(event.kind)
         if not groups:
-            return []
+            return None
         at = self.store.now(conn) if at is None else at
-        row = self._append(conn, event, at)
+        judged = Judged(self._append(conn, event, at))
         self._seen += 1
         if self._seen % PRUNE_EVERY == 0:
             self.prune_in(conn, at)
@@ -107,20 +137,60 @@ class Watching:
             "agent": agent.to_cel() if agent else {"name": event.agent, "owner": "", "charter": {}},
             "clock": self.orders.calendar.clock(at),
         }
-        alerts: list[Alert] = []
         for group in groups:
             key = event.key(group.scope)
             if key is None:
                 continue
-            window, named = self._window(conn, group, key, event, at, row)
+            window, named = self._window(conn, group, key, event, at, judged.row)
             verdicts = group.run({**data, "window": window})
             for rule, verdict in zip(group.rules, verdicts, strict=True):
-                if verdict is False:
-                    continue
-                error = verdict if isinstance(verdict, str) else None
-                raised = self._raise(conn, rule, key, event, at, window, named, error)
-                if raised is not None:
-                    alerts.append(raised)
+                if verdict is not False:
+                    error = verdict if isinstance(verdict, str) else None
+                    self._raise(conn, judged, rule, key, event, at, window, named, error)
+        return judged
+
+    def decided_in(self, conn: Connection, judged: Judged, decision: str) -> None:
+        """The event of ``judged`` is recorded as ``decision`` after all (its own watch rules
+        paused or tightened what it was in): the stream counts it so."""
+        row = conn.execute(select(watch_events.c.tags).where(watch_events.c.id == judged.row))
+        tags = int(row.scalar_one())
+        for tag in ("allowed", "asked", "denied"):
+            tags &= ~bit(tag)
+        tags |= bit({"allow": "allowed", "ask": "asked"}.get(decision, "denied"))
+        conn.execute(
+            update(watch_events)
+            .where(watch_events.c.id == judged.row)
+            .values(decision=decision, tags=tags)
+        )
+
+    def finish_in(self, conn: Connection, judged: Judged, indexes: Sequence[int]) -> list[Alert]:
+        """Record the alerts of :meth:`judge_in` once the event is recorded as ``indexes``
+        (its audit events, the first its action's), with their notifications."""
+        own = [i for i in indexes if i >= 0]
+        if own:
+            conn.execute(
+                update(watch_events)
+                .where(watch_events.c.id == judged.row, watch_events.c.action_index.is_(None))
+                .values(action_index=own[0])
+            )
+        alerts = []
+        for record in judged.alerts:
+            record = {**record, "events": sorted({*record["events"], *own})}
+            channels, people, paused = record.pop("_channels"), record.pop("_people"), None
+            if "pause" in record and judged.pause is not None:
+                paused = paused_because(judged.pause)
+            index = self.log.append_in(conn, [record])[0]
+            conn.execute(
+                update(watch_alerts)
+                .where(watch_alerts.c.id == record["alert"])
+                .values(audit_index=index)
+            )
+            self.outbox.enqueue_in(
+                conn, channels, "watch_alert",
+                {**{k: v for k, v in record.items() if k != "kind"}, "audit_index": index,
+                 "people": people, "paused_by": paused},
+            )  # fmt: skip
+            alerts.append(Alert({**record, "index": index}, tuple(judged.cancelled)))
         return alerts
 
     # -- the stream -------------------------------------------------------------------------
@@ -136,7 +206,9 @@ class Watching:
                 text=event.text, action_index=event.action_index,
             )
         )  # fmt: skip
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None  # an insert of one row has one
+        return int(key[0])
 
     def prune_in(self, conn: Connection, now: float) -> int:
         """Delete up to :data:`PRUNE_BATCH` events older than the retention; how many."""
@@ -171,25 +243,31 @@ class Watching:
         def count(condition: Any) -> Any:
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
+        def flagged(tag: str) -> Any:
+            return cast(c.tags.op("&")(bit(tag)), Integer) != 0
+
         columns = [
             func.count(),
             count(c.decision == "allow"),
             count(c.decision == "ask"),
             count(c.decision == "deny"),
             count(c.vote == "approve"),
+            count(and_(flagged("irreversible"), c.decision != "deny")),
             func.count(func.distinct(c.target)),
-            *(count(cast(c.tags.op("&")(bit(tag)), Integer) != 0) for tag in TAGS),
+            *(count(flagged(tag)) for tag in TAGS),
         ]
         found = conn.execute(select(*columns).where(where)).one()
-        total, allowed, asked, denied, approved, targets = (int(v or 0) for v in found[:6])
-        tags = {tag: int(v or 0) for tag, v in zip(TAGS, found[6:], strict=True)}
+        total, allowed, asked, denied, approved, irreversible, targets = (
+            int(v or 0) for v in found[:7]
+        )
+        tags = {tag: int(v or 0) for tag, v in zip(TAGS, found[7:], strict=True)}
         window: dict[str, Any] = {
             "count": total,
             "allowed": allowed,
             "asked": asked,
             "denied": denied,
             "approved": approved,
-            "irreversible": tags["irreversible"],
+            "irreversible": irreversible,
             "targets": targets,
             "rate": total * 60.0 / group.window,
             "tags": tags,
@@ -207,7 +285,9 @@ class Watching:
             scope = and_(c.target == event.target, c.id != row, c.kind == group.on)
             if group.scope != "all":
                 scope = and_(_COLUMN[group.scope] == key, scope)
-            window["first_target"] = conn.execute(select(c.id).where(scope).limit(1)).first() is None
+            window["first_target"] = (
+                conn.execute(select(c.id).where(scope).limit(1)).first() is None
+            )
         if "review_median" in group.reads:
             reviews = [
                 float(r[0])
@@ -259,6 +339,7 @@ class Watching:
     def _raise(
         self,
         conn: Connection,
+        judged: Judged,
         rule: WatchRule,
         key: str,
         event: StreamEvent,
@@ -266,8 +347,9 @@ class Watching:
         window: Mapping[str, Any],
         named: Sequence[int],
         error: str | None,
-    ) -> Alert | None:
-        """Raise ``rule``'s alert for ``key``, unless one was raised within its cool-down."""
+    ) -> None:
+        """Raise ``rule``'s alert for ``key`` into ``judged``, unless one was raised within its
+        cool-down; put its pause and tightening in force."""
         quiet = conn.execute(
             select(watch_alerts.c.id)
             .where(
@@ -278,12 +360,12 @@ class Watching:
             .limit(1)
         ).first()
         if quiet is not None:
-            return None
+            return
         alert_id = uuid.uuid4().hex
         reason = rule.sentence + (f" (the condition failed: {error}; counted as matched)"
                                   if error else "")  # fmt: skip
-        events = sorted({i for i in (event.action_index, *named) if i is not None and i >= 0})
         paused, cancelled = self._pause(conn, rule, event, reason)
+        tightened = self._tighten(conn, rule, event, reason, alert_id)
         owner = event.owner or (rule.owner or "")
         record: dict[str, Any] = {
             "kind": "alert",
@@ -297,7 +379,7 @@ class Watching:
             "owner": owner,
             "reason": reason,
             "on": event.kind,
-            "events": events,
+            "events": sorted({i for i in named if i >= 0}),
             "window": {k: window[k] for k in sorted(rule.reads) if k in window},
         }
         if event.approver:
@@ -306,22 +388,45 @@ class Watching:
             record["error"] = error
         if paused is not None:
             record["pause"] = paused["id"]
-        index = self.log.append_in(conn, [record])[0]
+            judged.pause = judged.pause or paused
+            judged.cancelled.extend(cancelled)
+        if tightened is not None:
+            record["tightening"] = tightened["id"]
+            if tightened["scope"] != "approver":
+                judged.tightening = judged.tightening or tightened
         conn.execute(
             insert(watch_alerts).values(
                 id=alert_id, rule=rule.name, severity=rule.severity, scope=rule.scope,
                 key=key[:1000], at=at, agent=event.agent, session=event.session,
-                reason=reason, pause=paused["id"] if paused else None, audit_index=index,
+                reason=reason, pause=paused["id"] if paused else None, audit_index=None,
             )
         )  # fmt: skip
         channels = rule.notify if rule.notify is not None else tuple(self.orders.channels)
-        people = [p for p in dict.fromkeys((owner, rule.owner or "")) if p]
-        self.outbox.enqueue_in(
-            conn, channels, "watch_alert",
-            {**{k: v for k, v in record.items() if k != "kind"}, "audit_index": index,
-             "people": people, "paused_by": paused_because(paused) if paused else None},
-        )  # fmt: skip
-        return Alert({**record, "index": index}, tuple(cancelled))
+        people = [p for p in dict.fromkeys((owner, rule.owner or "", *self._group_of(event)))
+                  if p]  # fmt: skip
+        judged.alerts.append({**record, "_channels": channels, "_people": people})
+
+    def _group_of(self, event: StreamEvent) -> list[str]:
+        """For a vote: the people of the approver's groups (who should hear that one of theirs
+        approves too much, too fast); the approver is not told of their own alert."""
+        if not event.approver:
+            return []
+        me = event.approver.lower()
+        return sorted({p for members in self.orders.groups.values()
+                       if me in {m.lower() for m in members} for p in members
+                       if p.lower() != me})  # fmt: skip
+
+    def _tighten(
+        self, conn: Connection, rule: WatchRule, event: StreamEvent, reason: str, alert: str
+    ) -> dict[str, Any] | None:
+        """Put ``rule``'s tightening in force over the event's session, agent, tool or
+        approver (none when the event carries no such thing)."""
+        if rule.tighten is None:
+            return None
+        target = getattr(event, rule.tighten, "")
+        if not target:
+            return None
+        return self.tightenings.tighten_in(conn, rule.tighten, target, rule.name, reason, alert)
 
     def _pause(
         self, conn: Connection, rule: WatchRule, event: StreamEvent, reason: str

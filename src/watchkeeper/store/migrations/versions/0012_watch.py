@@ -1,4 +1,5 @@
-"""Watch rules: the stream they count over, and the alerts they raise.
+"""Watch rules: the stream they count over, the alerts they raise, the tightenings they put
+in force, and who first opened an approval (an escalation nobody opened is an alert).
 
 Revision ID: 0012
 Revises: 0011
@@ -49,12 +50,33 @@ def upgrade() -> None:
         sa.Column("session", sa.String(200), nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("pause", sa.String(32), nullable=True),
-        sa.Column("audit_index", sa.BigInteger, nullable=False),
+        sa.Column("audit_index", sa.BigInteger, nullable=True),
     )
     op.create_index("watch_alerts_rule", "watch_alerts", ["rule", "key", "at"])
     op.create_index("watch_alerts_at", "watch_alerts", ["at"])
+    op.create_table(
+        "tightenings",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("scope", sa.String(16), nullable=False),
+        sa.Column("target", sa.String(1000), nullable=False),
+        sa.Column("rule", sa.String(200), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("alert", sa.String(32), nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("cleared_at", sa.Float, nullable=True),
+        sa.Column("cleared_by", sa.String(320), nullable=True),
+        sa.Column("clear_reason", sa.Text, nullable=True),
+    )
+    op.create_index("tightenings_in_force", "tightenings", ["cleared_at"])
+    with op.batch_alter_table("approvals") as batch:
+        batch.add_column(sa.Column("viewed_at", sa.Float, nullable=True))
+        batch.add_column(sa.Column("viewed_by", sa.String(320), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("approvals") as batch:
+        batch.drop_column("viewed_by")
+        batch.drop_column("viewed_at")
+    op.drop_table("tightenings")
     op.drop_table("watch_alerts")
     op.drop_table("watch_events")
