@@ -612,6 +612,20 @@ class Service:
         """Pauses in force (and, with ``include_resumed``, the history), newest first."""
         return self.pauses.recent(include_resumed)
 
+    # -- watch rules --------------------------------------------------------------------------
+
+    def alerts(self, rule: str = "", limit: int = 100) -> list[dict[str, Any]]:
+        """Alerts raised by watch rules, newest first (only ``rule``'s, when given)."""
+        return self.watching.recent(rule, max(1, min(limit, 1000)))
+
+    def tightenings_in_force(self, include_cleared: bool = False) -> list[dict[str, Any]]:
+        """Tightenings in force (with ``include_cleared``, the history too), newest first."""
+        return self.tightenings.recent(include_cleared)
+
+    def clear_tightening(self, tightening_id: str, reason: str, person: User) -> dict[str, Any]:
+        """A person lifts a watch rule's tightening, with a reason."""
+        return self.tightenings.clear(tightening_id, reason, person)
+
     # -- the log and health -----------------------------------------------------------------
 
     def audit_events(self, after: int = -1, limit: int = 100) -> dict[str, Any]:

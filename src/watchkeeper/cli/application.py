@@ -32,6 +32,7 @@ from watchkeeper.cli import (
     mcp,
     serve,
     terraform,
+    watch,
 )
 from watchkeeper.cli.shared import out, shown_lines
 from watchkeeper.errors import WatchkeeperError
@@ -78,6 +79,8 @@ app.add_typer(approvals.approvals_app, name="approvals")
 app.add_typer(approvals.pause_app, name="pause")
 app.add_typer(cases.cases_app, name="cases")
 app.command("resume")(approvals.resume)
+app.command("alerts")(watch.alerts)
+app.add_typer(watch.watch_app, name="watch")
 app.add_typer(install.install_app, name="install")
 app.add_typer(terraform.terraform_app, name="terraform")
 app.command("mcp-proxy")(mcp.mcp_proxy)

@@ -27,8 +27,10 @@ from watchkeeper.orders.model import StandingOrders
 from watchkeeper.orders.source import Mark, read_documents
 from watchkeeper.orders.validate import (
     AnyValue,
+    Duration,
     Enum,
     Field,
+    Int,
     ListOf,
     Record,
     Str,
@@ -54,7 +56,60 @@ CASE = Record(
         ),
     }
 )
-TEST_FILE = Record({"cases": Field(ListOf(CASE), "The test cases.", required=True)})
+#: One event of a recorded stream: an action decided at ``at``, or a person's vote on the
+#: approval an earlier event opened.
+STREAM_EVENT = Record(
+    {
+        "at": Field(Duration(zero=True), "When, after the stream's start (`0s`, `90s`, `2h`)."),
+        "action": Field(AnyValue(), "An action, in its JSON form (give agent and session)."),
+        "vote": Field(
+            Record(
+                {
+                    "on": Field(Int(minimum=1), "The event (1-based) whose ask it answers.",
+                                required=True),
+                    "by": Field(Str(), "The approver's email.", required=True),
+                    "vote": Field(Enum("approve", "deny"), "The vote.", default="approve"),
+                }
+            ),
+            "A person's vote on the approval an earlier event opened.",
+        ),
+    }
+)  # fmt: skip
+STREAM = Record(
+    {
+        "name": Field(Str(), "What the stream shows, as a sentence.", required=True),
+        "start": Field(
+            Str(), "When the stream starts (ISO 8601); default Monday 2026-01-05 10:00 UTC."
+        ),
+        "events": Field(ListOf(STREAM_EVENT), "The events, in order.", required=True),
+        "expect": Field(
+            Record(
+                {
+                    "alerts": Field(
+                        ListOf(Record({"rule": Field(Str(), "The watch rule.", required=True),
+                                       "at": Field(Int(minimum=1), "The event (1-based) that "
+                                                   "raises it.", required=True)})),
+                        "Exactly the alerts raised: each watch rule and the event raising it.",
+                    ),
+                    "paused": Field(ListOf(Str()), "Pauses in force at the end (`session s1`, "
+                                    "`agent infra-bot`, `all`)."),
+                    "tightened": Field(ListOf(Str()), "Tightenings in force at the end "
+                                       "(`agent infra-bot`, `approver bob@example.com`)."),
+                    "decisions": Field(ListOf(Enum(*DECISIONS)), "Each action's decision, "
+                                       "in order."),
+                }
+            ),
+            "What the watch rules must do with the stream.",
+            required=True,
+        ),
+    }
+)  # fmt: skip
+TEST_FILE = Record(
+    {
+        "cases": Field(ListOf(CASE), "The test cases."),
+        "streams": Field(ListOf(STREAM), "Recorded streams for `watchkeeper watch test`."),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

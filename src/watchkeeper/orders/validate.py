@@ -136,6 +136,10 @@ class Duration(Spec):
 
     doc = "duration (`90s`, `30m`, `2h`, `1d`, `1h30m`)"
 
+    def __init__(self, *, zero: bool = False) -> None:
+        #: Whether ``0s`` is a duration here (an offset from a start), not a mistake.
+        self.zero = zero
+
     def check(self, node: Node, path: Path, v: Validation) -> Any:
         text = node.text if node.kind == "scalar" else ""
         found = seconds(text) if text else None
@@ -143,7 +147,7 @@ class Duration(Spec):
             return v.fail(
                 node, f"{node.describe()} is not a duration; write it like 90s, 30m, 2h or 1d"
             )
-        if found <= 0:
+        if found < 0 or (found == 0 and not self.zero):
             return v.fail(node, f"duration {text!r} must be longer than zero")
         return found
 

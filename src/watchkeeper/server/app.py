@@ -14,6 +14,8 @@ database.
     POST /v1/pause, DELETE /v1/pause/{id}, GET /v1/pause
                                         the kill switch: people pause everything, an agent or
                                         a session, and resume with a reason
+    GET  /v1/alerts, GET /v1/tightenings, DELETE /v1/tightenings/{id}
+                                        what watch rules raised; people clear a tightening
     GET  /v1/audit                      auditors and admins read the audit log
     GET  /healthz         liveness and the database
     GET  /metrics         Prometheus

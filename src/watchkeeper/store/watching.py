@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,8 @@ from watchkeeper.stream import SIMILAR, StreamEvent, bit, similarity, tag_bits
 
 #: How far back ``window.first_target`` looks, when a rule reads it.
 FIRST_SEEN_DAYS = 7
+#: How long alerts stay listed (``watchkeeper alerts``); the audit log keeps them for good.
+ALERT_DAYS = 90
 #: Prune once every this many events (per process), at most :data:`PRUNE_BATCH` rows a time.
 PRUNE_EVERY = 200
 PRUNE_BATCH = 5000
@@ -99,6 +101,9 @@ class Watching:
             horizon = max(horizon, FIRST_SEEN_DAYS * 86400)
         #: How long the stream keeps an event.
         self.retention = horizon
+        #: When events happen (Unix seconds); ``None``: the database's clock. ``watch test``
+        #: sets it to a recorded stream's.
+        self.clock: Callable[[], float] | None = None
 
     def sees(self, kind: str) -> bool:
         """Whether any watch rule sees events of ``kind`` (otherwise they are not kept)."""
@@ -126,7 +131,8 @@ class Watching:
         groups = self.plan.for_event(event.kind)
         if not groups:
             return None
-        at = self.store.now(conn) if at is None else at
+        if at is None:
+            at = self.clock() if self.clock is not None else self.store.now(conn)
         judged = Judged(self._append(conn, event, at))
         self._seen += 1
         if self._seen % PRUNE_EVERY == 0:
@@ -193,6 +199,14 @@ class Watching:
             alerts.append(Alert({**record, "index": index}, tuple(judged.cancelled)))
         return alerts
 
+    def recent(self, rule: str = "", limit: int = 100) -> list[dict[str, Any]]:
+        """Alerts, newest first (only ``rule``'s when given)."""
+        query = select(watch_alerts).order_by(watch_alerts.c.at.desc(), watch_alerts.c.id)
+        if rule:
+            query = query.where(watch_alerts.c.rule == rule)
+        with self.store.reading() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+
     # -- the stream -------------------------------------------------------------------------
 
     def _append(self, conn: Connection, event: StreamEvent, at: float) -> int:
@@ -211,14 +225,23 @@ class Watching:
         return int(key[0])
 
     def prune_in(self, conn: Connection, now: float) -> int:
-        """Delete up to :data:`PRUNE_BATCH` events older than the retention; how many."""
+        """Delete up to :data:`PRUNE_BATCH` events older than the retention, and alerts older
+        than :data:`ALERT_DAYS` (the audit log keeps every one); how many."""
         old = (
             select(watch_events.c.id)
             .where(watch_events.c.at < now - self.retention)
             .limit(PRUNE_BATCH)
             .scalar_subquery()
         )
-        return int(conn.execute(delete(watch_events).where(watch_events.c.id.in_(old))).rowcount)
+        gone = conn.execute(delete(watch_events).where(watch_events.c.id.in_(old))).rowcount
+        stale = (
+            select(watch_alerts.c.id)
+            .where(watch_alerts.c.at < now - max(self.retention, ALERT_DAYS * 86400))
+            .limit(PRUNE_BATCH)
+            .scalar_subquery()
+        )
+        gone += conn.execute(delete(watch_alerts).where(watch_alerts.c.id.in_(stale))).rowcount
+        return int(gone)
 
     def _scoped(self, group: WatchGroup, key: str, since: float) -> Any:
         where = and_(watch_events.c.kind == group.on, watch_events.c.at > since)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from watchkeeper.server.routes import actions, approvals, audit, cases, operations, pauses
+from watchkeeper.server.routes import actions, approvals, audit, cases, operations, pauses, watch
 
 #: Every route of the API, in the order the contract lists them.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -12,6 +12,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     approvals.router,
     cases.router,
     pauses.router,
+    watch.router,
     audit.router,
     operations.router,
 )
