@@ -90,6 +90,13 @@ def summary(kind: str, payload: Mapping[str, Any]) -> str:
         return f"PAUSED {where} by {by}: {reason}"
     if kind == "resume":
         return f"resumed pause {payload.get('pause')} by {by}: {reason}"
+    if kind == "watch_alert":
+        severity = str(payload.get("severity") or "").upper()
+        over = payload.get("approver") or agent
+        did = " (paused)" if payload.get("pause") else ""
+        did += " (tightened)" if payload.get("tightening") else ""
+        owner = f"; owner {payload.get('owner')}" if payload.get("owner") else ""
+        return f"{severity} {payload.get('rule')} on {over}{did}: {reason}{owner}"
     return f"{kind}: {json.dumps(dict(payload), sort_keys=True)[:300]}"
 
 
@@ -120,7 +127,10 @@ class Deliverer:
         approval, case = payload.get("approval"), payload.get("case")
         if approval:
             return f"{self.public_url}/approvals/{approval}"
-        return f"{self.public_url}/cases/{case}" if case else None
+        if case:
+            return f"{self.public_url}/cases/{case}"
+        index = payload.get("audit_index")  # an alert: its event, and what it names
+        return f"{self.public_url}/audit/{index}" if isinstance(index, int) else None
 
     def deliver(self, item: Notification) -> None:
         channel = self.channels.get(item.channel)
@@ -193,7 +203,12 @@ class Deliverer:
         # start a header of its own).
         message["Subject"] = f"[watchkeeper] {' '.join(text.split())[:150]}"
         message["From"] = str(channel.get("from"))
-        message["To"] = ", ".join(str(t) for t in channel.get("to") or ())
+        # An alert also writes to the people it names (the agent's owner, an approver's group):
+        # addresses from the standing orders, never from what an agent sent.
+        people = item.payload.get("people") if item.kind == "watch_alert" else None
+        to = [str(t) for t in channel.get("to") or ()]
+        to += [str(p) for p in people or () if isinstance(p, str) and str(p) not in to]
+        message["To"] = ", ".join(to)
         message["Message-ID"] = f"<{item.id}@watchkeeper>"
         link = self.link(item.payload)
         lines = [text, ""] + [f"{k}: {v}" for k, v in sorted(item.payload.items())]

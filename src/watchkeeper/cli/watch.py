@@ -1,4 +1,4 @@
-"""``watchkeeper alerts`` and ``watchkeeper watch …``: what the watch rules raised, and testing them.
+"""``watchkeeper alerts`` and ``watchkeeper watch …``: what watch rules raised; testing them.
 
     watchkeeper alerts                                   # newest first
     watchkeeper alerts --rule rephrased-after-denial

@@ -133,7 +133,7 @@ TARGETS_INDEXED = 20
 def subjects(event: Mapping[str, Any]) -> list[str]:
     """What an event is about, as :data:`~watchkeeper.store.schema.audit_refs` indexes it:
     ``approval:<id>`` for the approval it names, and for each one a pause cancelled;
-    ``case:<id>`` for the case it names; for an alert, ``watch:<rule>`` and its agent; for an
+    ``case:<id>`` for the case it names; for an alert, ``watch:<rule>``; for an
     action, ``agent:<name>``, ``session:<agent>/<session>`` and ``tool:<name>``; for a
     decision, ``rule:<name>`` for each rule and ``target:<kind>:<id>`` for each effect's
     target (the first :data:`TARGETS_INDEXED`). The handoff packet finds a session's earlier
@@ -148,11 +148,8 @@ def subjects(event: Mapping[str, Any]) -> list[str]:
     kind = event.get("kind")
     if kind == "pause":
         out.extend(f"approval:{a}" for a in event.get("cancelled") or () if isinstance(a, str))
-    elif kind == "alert":
-        if _named(rule := event.get("rule")):
-            out.append(f"watch:{rule}")
-        if _named(agent := event.get("agent")):
-            out.append(f"agent:{agent}")
+    elif kind == "alert" and _named(rule := event.get("rule")):
+        out.append(f"watch:{rule}")  # not agent:, which indexes the agent's actions
     elif kind == "action" and isinstance(action := event.get("action"), Mapping):
         agent, session, tool = action.get("agent"), action.get("session"), action.get("tool")
         if _named(agent):

@@ -407,6 +407,8 @@ class Watching:
         }
         if event.approver:
             record["approver"] = event.approver
+        if event.approval:
+            record["approval"] = event.approval
         if error:
             record["error"] = error
         if paused is not None:
