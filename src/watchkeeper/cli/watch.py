@@ -31,7 +31,7 @@ from watchkeeper.cli.approvals import (
     _when,
     call,
 )
-from watchkeeper.cli.shared import OrdersOption, out, print_json
+from watchkeeper.cli.shared import OrdersOption, fail, out, print_json
 from watchkeeper.terminal import shown, text
 from watchkeeper.wording import plural
 
@@ -148,7 +148,7 @@ def watch_test(
     try:
         loaded, streams, label = load_streams(path or orders)
     except OrdersError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     report = run_streams(loaded, streams)
     failed = [r for r in report.results if r.failures]
     coverage = report.coverage_percent
