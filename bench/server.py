@@ -52,8 +52,9 @@ def _port() -> int:
 
 
 @contextlib.contextmanager
-def _server(url: str, workdir: Path, **settings: str) -> Iterator[str]:
-    """``watchkeeper serve`` in its own process; its base URL once it answers."""
+def _server(url: str, workdir: Path, orders: str | None = None, **settings: str) -> Iterator[str]:
+    """``watchkeeper serve`` in its own process (with ``orders``, else the built-in ones); its
+    base URL once it answers."""
     port = _port()
     exe = Path(sys.executable).with_name("watchkeeper")
     env = {**os.environ, "WATCHKEEPER_AUDIT_KEY": str(workdir / "audit.key"),
@@ -63,7 +64,8 @@ def _server(url: str, workdir: Path, **settings: str) -> Iterator[str]:
     log = workdir / "server.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [str(exe), "serve", "--db", url, "--port", str(port)],
+            [str(exe), "serve", "--db", url, "--port", str(port),
+             *(["--orders", orders] if orders else [])],
             env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=sink,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

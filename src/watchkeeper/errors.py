@@ -92,6 +92,10 @@ class CaseError(Refused):
     """A case that cannot be opened, claimed, released, resolved or handed back."""
 
 
+class IncidentError(Refused):
+    """An incident that cannot be opened or closed."""
+
+
 class RemoteError(WatchkeeperError):
     """The server could not be reached or refused a request; the message says which."""
 

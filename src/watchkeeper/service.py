@@ -195,15 +195,21 @@ class Service:
         self.outcomes = Outcomes(store)
         self.cases = Cases(store, self.waiter, outbox, channels)
         self.log = AuditLog(store)
+        from watchkeeper.store.incidents import Incidents
         from watchkeeper.store.tightenings import Tightenings
         from watchkeeper.store.watching import Watching
 
         self.tightenings = Tightenings(store)
-        self.watching = Watching(store, orders, outbox, self.pauses, self.tightenings)
+        self.incidents = Incidents(store)
+        self.watching = Watching(store, orders, outbox, self.pauses, self.tightenings,
+                                 self.incidents)  # fmt: skip
         self.approvals.tightenings = self.tightenings
         if self.watching.sees("vote") or self.watching.sees("escalation"):
             self.approvals.watch = self._observe
             self.approvals.raised = self._raised
+        if self.watching.sees("outcome"):
+            self.outcomes.watch = self._observe_outcome
+            self.outcomes.raised = self._raised
 
     @classmethod
     def open(
@@ -461,6 +467,20 @@ class Service:
             event = StreamEvent.of_escalation(facts, facts["level"], facts["pending_seconds"],
                                               self.orders)  # fmt: skip
         return self.watching.observe_in(conn, event)
+
+    def _observe_outcome(
+        self,
+        conn: Connection,
+        action: dict[str, Any],
+        decision: dict[str, Any],
+        report: dict[str, Any],
+        indexes: list[int],
+    ) -> list[Alert]:
+        """Run the watch rules on an outcome in the transaction that records it."""
+        from watchkeeper.stream import StreamEvent
+
+        event = StreamEvent.of_outcome(action, decision, report, self.orders)
+        return self.watching.observe_in(conn, event, indexes)
 
     def _raised(self, raised: list[Alert]) -> None:
         """After the commit of alerts: wake the waiters of approvals their pauses cancelled,

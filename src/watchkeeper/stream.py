@@ -13,6 +13,7 @@ understood has no shape, and is compared by its text instead.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Iterable, Mapping
@@ -21,7 +22,7 @@ from typing import Any
 
 from watchkeeper.canonical import canonical_json
 from watchkeeper.decision import Decision
-from watchkeeper.models import Action, Effect
+from watchkeeper.models import Action, Effect, Target
 from watchkeeper.orders.model import StandingOrders
 from watchkeeper.orders.watch import TAGS
 
@@ -75,6 +76,9 @@ class StreamEvent:
     opened: bool = False
     level: int = 0
     pending_seconds: float = -1.0
+    #: Outcomes: what the agent reported (``failed`` …), and whether the action was let run.
+    outcome: str = ""
+    released: bool = False
     #: The audit event it is (the action's), once recorded.
     action_index: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -181,6 +185,34 @@ class StreamEvent:
             action_index=approval.get("action_index"),
         )
 
+    @classmethod
+    def of_outcome(
+        cls,
+        action: Mapping[str, Any],
+        decision: Mapping[str, Any],
+        report: Mapping[str, Any],
+        orders: StandingOrders,
+    ) -> StreamEvent:
+        """The event of an outcome ``report`` (``status``, ``released``, ``action_index``) on
+        an action recorded as ``action`` (its JSON form) decided as ``decision`` (its JSON)."""
+        effects = [_effect_of(e) for e in decision.get("effects") or () if isinstance(e, Mapping)]
+        data = action.get("input") if isinstance(action.get("input"), Mapping) else {}
+        seen = cls.of_action(
+            {"tool": action.get("tool"), "input": data, "agent": action.get("agent"),
+             "session": action.get("session")},
+            Decision(decision=decision.get("decision") or "deny", reasons=(),
+                     rules=tuple(str(r) for r in decision.get("rules") or ()),
+                     effects=tuple(effects), environment=decision.get("environment")),
+            orders,
+        )  # fmt: skip
+        return dataclasses.replace(
+            seen,
+            kind="outcome",
+            outcome=str(report.get("status") or ""),
+            released=bool(report.get("released")),
+            action_index=report.get("action_index"),
+        )
+
     def key(self, scope: str) -> str | None:
         """What a window over ``scope`` is counted by for this event (``None``: it has none,
         and rules over that scope do not see it)."""
@@ -214,8 +246,23 @@ class StreamEvent:
             "opened": self.opened,
             "level": self.level,
             "pending_seconds": float(self.pending_seconds),
+            "outcome": self.outcome,
+            "released": self.released,
             "at": at,
         }
+
+
+def _effect_of(data: Mapping[str, Any]) -> Effect:
+    """What a stream event needs of an effect, from its JSON form in a recorded decision."""
+    given = data.get("target")
+    target: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    return Effect(
+        verb=str(data.get("verb") or "unknown"),
+        target=Target(str(target.get("kind") or "unknown"), target.get("id")),
+        environment=data.get("environment"),
+        reversible=str(data.get("reversible") or "unknown"),
+        flags=frozenset(str(f) for f in data.get("flags") or ()),
+    )
 
 
 def _asked_by(approval: Mapping[str, Any]) -> tuple[str, ...]:

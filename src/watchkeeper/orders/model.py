@@ -219,6 +219,7 @@ class WatchRule:
     notify: tuple[str, ...] | None = None
     pause: str | None = None
     tighten: str | None = None
+    incident: bool = False
     owner: str | None = None
     description: str | None = None
     reason: str | None = None

@@ -239,8 +239,8 @@ RULE = Record(
 )
 
 #: What a watch rule sees: each decided action, each vote a person casts, each approval that
-#: escalates.
-WATCH_EVENTS = ("action", "vote", "escalation")
+#: escalates, each outcome an agent reports.
+WATCH_EVENTS = ("action", "vote", "escalation", "outcome")
 #: What a watch rule counts its window over: the current event's agent, session, tool, target
 #: or approver (``all``: one window for everything).
 WATCH_SCOPES = ("agent", "session", "tool", "target", "approver", "all")
@@ -255,7 +255,8 @@ WATCH_RULE = Record(
         "on": Field(
             ListOf(Enum(*WATCH_EVENTS)),
             "Events it sees: `action` (each decided action), `vote` (each vote a person casts), "
-            "`escalation` (each time a pending approval escalates).",
+            "`escalation` (each time a pending approval escalates), `outcome` (each outcome an "
+            "agent reports).",
             default=["action"],
         ),
         "scope": Field(
@@ -286,6 +287,12 @@ WATCH_RULE = Record(
             "Tighten this when it matches, until a person clears it: what the event's session, "
             "agent or tool is allowed to do asks instead; what its approver approves needs a "
             "second approver.",
+        ),
+        "incident": Field(
+            Bool(),
+            "Open an incident tied to the event's action when it matches (for instance on an "
+            "outcome that failed or was reverted).",
+            default=False,
         ),
         "cooldown": Field(
             Duration(),

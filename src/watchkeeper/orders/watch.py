@@ -59,7 +59,8 @@ WINDOW_FIELDS = WINDOW_COUNTS + WINDOW_EXTRAS
 EVENT_FIELDS = (
     "kind", "agent", "owner", "session", "tool", "environment", "decision", "rules", "verbs",
     "targets", "target", "tags", "irreversible", "text", "approval", "approver", "vote",
-    "requester", "review_seconds", "opened", "level", "pending_seconds", "at",
+    "requester", "review_seconds", "opened", "level", "pending_seconds", "outcome",
+    "released", "at",
 )  # fmt: skip
 _EVENT_FIELD = re.compile(r"\bevent\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _WINDOW_FIELD = re.compile(r"\bwindow\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
@@ -215,6 +216,7 @@ def compile_watch(
                     notify=tuple(value["notify"]) if value.get("notify") is not None else None,
                     pause=value.get("pause"),
                     tighten=value.get("tighten"),
+                    incident=value.get("incident") is True,
                     owner=value.get("owner"),
                     description=value.get("description"),
                     reason=value.get("reason"),
@@ -237,7 +239,8 @@ def _check_scope(
     never work: refused at load, saying what would."""
     carry = {"action": {"agent", "session", "tool", "target", "all"},
              "vote": {"agent", "session", "approver", "all"},
-             "escalation": {"agent", "session", "all"}}  # fmt: skip
+             "escalation": {"agent", "session", "all"},
+             "outcome": {"agent", "session", "tool", "target", "all"}}  # fmt: skip
     for kind in sorted(on):
         if scope not in carry[kind]:
             doc.v.error(

@@ -14,6 +14,7 @@ the log must show.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -34,6 +35,11 @@ class Outcomes:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.log = AuditLog(store)
+        #: The watch rules, run on each outcome in its transaction as ``watch(conn, action,
+        #: decision, report, indexes)``; ``raised`` is told their alerts once it commits (the
+        #: service sets both when watch rules see outcomes).
+        self.watch: Callable[..., list[Any]] | None = None
+        self.raised: Callable[[list[Any]], None] | None = None
 
     def report(
         self, action_index: int, agent: str, status: str, detail: str = ""
@@ -83,6 +89,11 @@ class Outcomes:
                      "status": status, "detail": detail, "decision": decision,
                      "released": released}  # fmt: skip
             index = self.log.append_in(conn, [event])[0]
+            raised = [] if self.watch is None else self.watch(
+                conn, action[1].get("action") or {}, decided[1].get("decision") or {}, event,
+                [index])  # fmt: skip
+        if raised and self.raised is not None:
+            self.raised(raised)
         return {**{k: v for k, v in event.items() if k != "kind"}, "index": index}
 
     def of(self, action_index: int) -> list[dict[str, Any]]:

@@ -291,3 +291,33 @@ tightenings = Table(
     Column("clear_reason", Text, nullable=True),
     Index("tightenings_in_force", "cleared_at"),
 )
+
+#: Incidents: damage reported later, linked to the actions that caused it (the debit side).
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),  # open | closed
+    Column("severity", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("opened_by", String(320), nullable=False),  # a person, or watch:<rule>
+    Column("opened_at", Float, nullable=False),
+    Column("closed_by", String(320), nullable=True),
+    Column("closed_at", Float, nullable=True),
+    Column("resolution", Text, nullable=True),
+    Index("incidents_state", "state", "opened_at"),
+)
+
+#: What an incident is tied to: each action, with its agent, the rules that decided it and the
+#: people who approved it, as the audit log said when the incident was opened.
+incident_links = Table(
+    "incident_links",
+    metadata,
+    Column("incident_id", String(32), ForeignKey("incidents.id"), primary_key=True),
+    Column("action_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("agent", String(200), nullable=False),
+    Column("decision", String(8), nullable=False),
+    Column("rules", Text, nullable=False),  # JSON list
+    Column("approvers", Text, nullable=False),  # JSON list
+    Index("incident_links_action", "action_index"),
+)

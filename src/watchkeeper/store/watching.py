@@ -22,17 +22,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, case, cast, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from watchkeeper.orders.model import StandingOrders, WatchRule
 from watchkeeper.orders.watch import TAGS, WatchGroup
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
+from watchkeeper.store.incidents import Incidents
 from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.pauses import Pauses
 from watchkeeper.store.pauses import describe as paused_because
 from watchkeeper.store.schema import watch_alerts, watch_events
 from watchkeeper.store.tightenings import Tightenings
+from watchkeeper.store.windows import Windows
 from watchkeeper.stream import SIMILAR, StreamEvent, bit, similarity, tag_bits
 
 #: How far back ``window.first_target`` looks, when a rule reads it.
@@ -71,6 +79,8 @@ class Judged:
     with it, and the pause and tightening they put in force over it (if any)."""
 
     row: int
+    #: The action the event is about, when it is already recorded (a vote's, an outcome's).
+    action: int | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     pause: dict[str, Any] | None = None
@@ -87,6 +97,7 @@ class Watching:
         outbox: Outbox,
         pauses: Pauses,
         tightenings: Tightenings,
+        incidents: Incidents | None = None,
     ) -> None:
         self.store = store
         self.orders = orders
@@ -94,6 +105,8 @@ class Watching:
         self.outbox = outbox
         self.pauses = pauses
         self.tightenings = tightenings
+        self.incidents = incidents
+        self.windows = Windows(store.dialect)
         self.log = AuditLog(store)
         self._seen = 0
         horizon = self.plan.horizon if self.plan is not None else 0
@@ -133,7 +146,8 @@ class Watching:
             return None
         if at is None:
             at = self.clock() if self.clock is not None else self.store.now(conn)
-        judged = Judged(self._append(conn, event, at))
+        action = event.action_index if event.kind != "action" else None
+        judged = Judged(self._append(conn, event, at), action)
         self._seen += 1
         if self._seen % PRUNE_EVERY == 0:
             self.prune_in(conn, at)
@@ -143,15 +157,19 @@ class Watching:
             "agent": agent.to_cel() if agent else {"name": event.agent, "owner": "", "charter": {}},
             "clock": self.orders.calendar.clock(at),
         }
-        for group in groups:
-            key = event.key(group.scope)
-            if key is None:
-                continue
-            window, named = self._window(conn, group, key, event, at, judged.row)
+        keyed = [(g, key) for g in groups if (key := event.key(g.scope)) is not None]
+        counted = self.windows.counts(conn, [
+            (g.scope, g.on, at - g.window, key, "targets" in g.reads, "tags" in g.reads)
+            for g, key in keyed])  # fmt: skip
+        for (group, key), counts in zip(keyed, counted, strict=True):
+            window, named = self._window(conn, group, key, counts, event, at, judged.row)
             verdicts = group.run({**data, "window": window})
             for rule, verdict in zip(group.rules, verdicts, strict=True):
                 if verdict is not False:
                     error = verdict if isinstance(verdict, str) else None
+                    if named is None:  # the window's latest events, read for an alert only
+                        named = self.windows.latest(conn, group.scope, key, group.on,
+                                                    at - group.window, NAMED_EVENTS)  # fmt: skip
                     self._raise(conn, judged, rule, key, event, at, window, named, error)
         return judged
 
@@ -185,6 +203,13 @@ class Watching:
             channels, people, paused = record.pop("_channels"), record.pop("_people"), None
             if "pause" in record and judged.pause is not None:
                 paused = paused_because(judged.pause)
+            if record.pop("_incident") and self.incidents is not None:
+                # An action's own alert names it once recorded: its index is known only now.
+                tied = [judged.action] if judged.action is not None else own[:1]
+                by = f"watch:{record['rule']}"
+                opened = self.incidents.open_in(conn, tied, record["severity"], record["reason"],
+                                                by)  # fmt: skip
+                record["incident"] = opened["id"]
             index = self.log.append_in(conn, [record])[0]
             conn.execute(
                 update(watch_alerts)
@@ -210,19 +235,14 @@ class Watching:
     # -- the stream -------------------------------------------------------------------------
 
     def _append(self, conn: Connection, event: StreamEvent, at: float) -> int:
-        result = conn.execute(
-            insert(watch_events).values(
-                at=at, kind=event.kind, agent=event.agent, session=event.session,
-                tool=event.tool, target=event.target[:1000], approver=event.approver,
-                decision=event.decision, vote=event.vote,
-                review=event.review_seconds if event.review_seconds >= 0 else None,
-                tags=tag_bits(event.tags), shape="\n".join(sorted(event.shape)),
-                text=event.text, action_index=event.action_index,
-            )
-        )  # fmt: skip
-        key = result.inserted_primary_key
-        assert key is not None  # an insert of one row has one
-        return int(key[0])
+        return self.windows.append(conn, {
+            "at": at, "kind": event.kind, "agent": event.agent, "session": event.session,
+            "tool": event.tool, "target": event.target[:1000], "approver": event.approver,
+            "decision": event.decision, "vote": event.vote,
+            "review": event.review_seconds if event.review_seconds >= 0 else None,
+            "tags": tag_bits(event.tags), "shape": "\n".join(sorted(event.shape)),
+            "text": event.text, "action_index": event.action_index,
+        })  # fmt: skip
 
     def prune_in(self, conn: Connection, now: float) -> int:
         """Delete up to :data:`PRUNE_BATCH` events older than the retention, and alerts older
@@ -243,47 +263,20 @@ class Watching:
         gone += conn.execute(delete(watch_alerts).where(watch_alerts.c.id.in_(stale))).rowcount
         return int(gone)
 
-    def _scoped(self, group: WatchGroup, key: str, since: float) -> Any:
-        where = and_(watch_events.c.kind == group.on, watch_events.c.at > since)
-        if group.scope != "all":
-            where = and_(_COLUMN[group.scope] == key, where)
-        return where
-
     def _window(
         self,
         conn: Connection,
         group: WatchGroup,
         key: str,
+        counts: tuple[int, ...],
         event: StreamEvent,
         at: float,
         row: int,
-    ) -> tuple[dict[str, Any], list[int]]:
-        """The window's counts over ``group``'s scope, and the events an alert would name."""
-        since = at - group.window
-        where = self._scoped(group, key, since)
-        c = watch_events.c
-
-        def count(condition: Any) -> Any:
-            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-        def flagged(tag: str) -> Any:
-            return cast(c.tags.op("&")(bit(tag)), Integer) != 0
-
-        columns = [
-            func.count(),
-            count(c.decision == "allow"),
-            count(c.decision == "ask"),
-            count(c.decision == "deny"),
-            count(c.vote == "approve"),
-            count(and_(flagged("irreversible"), c.decision != "deny")),
-            func.count(func.distinct(c.target)),
-            *(count(flagged(tag)) for tag in TAGS),
-        ]
-        found = conn.execute(select(*columns).where(where)).one()
-        total, allowed, asked, denied, approved, irreversible, targets = (
-            int(v or 0) for v in found[:7]
-        )
-        tags = {tag: int(v or 0) for tag, v in zip(TAGS, found[7:], strict=True)}
+    ) -> tuple[dict[str, Any], list[int] | None]:
+        """The window as conditions read it, from its ``counts`` (see :meth:`Windows.counts`)
+        and, for the fields the group's rules read, a look at its events; the events an alert
+        would name, when that look found them."""
+        total, allowed, asked, denied, approved, irreversible, targets = counts[:7]
         window: dict[str, Any] = {
             "count": total,
             "allowed": allowed,
@@ -293,69 +286,31 @@ class Watching:
             "irreversible": irreversible,
             "targets": targets,
             "rate": total * 60.0 / group.window,
-            "tags": tags,
+            "tags": dict(zip(TAGS, counts[7:], strict=True)),
             "seconds": group.window,
             "similar_denied": 0,
             "first_target": False,
             "review_median": -1.0,
         }
-        named: list[int] = []
+        since = at - group.window
+        named: list[int] | None = None
         if "similar_denied" in group.reads:
-            similar = self._similar_denied(conn, where, event, row)
-            window["similar_denied"] = len(similar)
-            named.extend(similar)
+            named = [
+                found if found is not None else -1
+                for shape, said, found in self.windows.denied(
+                    conn, group.scope, key, group.on, since, row, SIMILAR_LOOKBACK)
+                if similarity(frozenset(shape.split("\n")) if shape else frozenset(), said,
+                              event.shape, event.text) >= SIMILAR
+            ]  # fmt: skip
+            window["similar_denied"] = len(named)
         if "first_target" in group.reads and event.target:
-            scope = and_(c.target == event.target, c.id != row, c.kind == group.on)
-            if group.scope != "all":
-                scope = and_(_COLUMN[group.scope] == key, scope)
-            window["first_target"] = (
-                conn.execute(select(c.id).where(scope).limit(1)).first() is None
+            window["first_target"] = not self.windows.seen(
+                conn, group.scope, key, group.on, event.target[:1000], row
             )
         if "review_median" in group.reads:
-            reviews = [
-                float(r[0])
-                for r in conn.execute(
-                    select(c.review)
-                    .where(where, c.vote == "approve", c.review.is_not(None))
-                    .order_by(c.id.desc())
-                    .limit(1000)
-                )
-            ]
+            reviews = self.windows.reviews(conn, group.scope, key, group.on, since)
             window["review_median"] = statistics.median(reviews) if reviews else -1.0
-        if not named:
-            named = [
-                int(r[0])
-                for r in conn.execute(
-                    select(c.action_index)
-                    .where(where, c.action_index.is_not(None))
-                    .order_by(c.id.desc())
-                    .limit(NAMED_EVENTS)
-                )
-            ]
-        return window, named
-
-    def _similar_denied(
-        self, conn: Connection, where: Any, event: StreamEvent, row: int
-    ) -> list[int]:
-        """The audit indexes of earlier denied actions in the window alike to ``event``."""
-        c = watch_events.c
-        rows = conn.execute(
-            select(c.shape, c.text, c.action_index)
-            .where(where, c.decision == "deny", c.id != row)
-            .order_by(c.id.desc())
-            .limit(SIMILAR_LOOKBACK)
-        )
-        return [
-            int(r.action_index) if r.action_index is not None else -1
-            for r in rows
-            if similarity(
-                frozenset(r.shape.split("\n")) if r.shape else frozenset(),
-                r.text,
-                event.shape,
-                event.text,
-            )
-            >= SIMILAR
-        ]
+        return window, named or None
 
     # -- alerts -----------------------------------------------------------------------------
 
@@ -429,7 +384,8 @@ class Watching:
         channels = rule.notify if rule.notify is not None else tuple(self.orders.channels)
         people = [p for p in dict.fromkeys((owner, rule.owner or "", *self._group_of(event)))
                   if p]  # fmt: skip
-        judged.alerts.append({**record, "_channels": channels, "_people": people})
+        judged.alerts.append({**record, "_channels": channels, "_people": people,
+                              "_incident": rule.incident})  # fmt: skip
 
     def _group_of(self, event: StreamEvent) -> list[str]:
         """For a vote: the people of the approver's groups (who should hear that one of theirs

@@ -1,5 +1,6 @@
-"""Watch rules: the stream they count over, the alerts they raise, the tightenings they put
-in force, and who first opened an approval (an escalation nobody opened is an alert).
+"""Watch rules and the feedback loop: the stream watch rules count over, the alerts they
+raise, the tightenings they put in force, who first opened an approval (an escalation nobody
+opened is an alert), and incidents tied to the actions that caused them.
 
 Revision ID: 0012
 Revises: 0011
@@ -68,6 +69,29 @@ def upgrade() -> None:
         sa.Column("clear_reason", sa.Text, nullable=True),
     )
     op.create_index("tightenings_in_force", "tightenings", ["cleared_at"])
+    op.create_table(
+        "incidents",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("summary", sa.Text, nullable=False),
+        sa.Column("opened_by", sa.String(320), nullable=False),
+        sa.Column("opened_at", sa.Float, nullable=False),
+        sa.Column("closed_by", sa.String(320), nullable=True),
+        sa.Column("closed_at", sa.Float, nullable=True),
+        sa.Column("resolution", sa.Text, nullable=True),
+    )
+    op.create_index("incidents_state", "incidents", ["state", "opened_at"])
+    op.create_table(
+        "incident_links",
+        sa.Column("incident_id", sa.String(32), sa.ForeignKey("incidents.id"), primary_key=True),
+        sa.Column("action_index", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("agent", sa.String(200), nullable=False),
+        sa.Column("decision", sa.String(8), nullable=False),
+        sa.Column("rules", sa.Text, nullable=False),
+        sa.Column("approvers", sa.Text, nullable=False),
+    )
+    op.create_index("incident_links_action", "incident_links", ["action_index"])
     with op.batch_alter_table("approvals") as batch:
         batch.add_column(sa.Column("viewed_at", sa.Float, nullable=True))
         batch.add_column(sa.Column("viewed_by", sa.String(320), nullable=True))
@@ -77,6 +101,8 @@ def downgrade() -> None:
     with op.batch_alter_table("approvals") as batch:
         batch.drop_column("viewed_by")
         batch.drop_column("viewed_at")
+    op.drop_table("incident_links")
+    op.drop_table("incidents")
     op.drop_table("tightenings")
     op.drop_table("watch_alerts")
     op.drop_table("watch_events")
