@@ -646,6 +646,33 @@ class Service:
         """A person lifts a watch rule's tightening, with a reason."""
         return self.tightenings.clear(tightening_id, reason, person)
 
+    # -- incidents ----------------------------------------------------------------------------
+
+    def open_incident(
+        self, actions: list[int], severity: str, summary: str, person: User
+    ) -> dict[str, Any]:
+        """A person reports damage tied to ``actions`` (their audit indexes)."""
+        return self.incidents.open(actions, severity, summary, person.email)
+
+    def close_incident(self, incident_id: str, resolution: str, person: User) -> dict[str, Any]:
+        """Close an incident with what resolved it."""
+        return self.incidents.close(incident_id, resolution, person.email)
+
+    def incident(self, incident_id: str) -> dict[str, Any]:
+        """One incident; ``not_found`` if there is none."""
+        from watchkeeper.errors import IncidentError
+
+        found = self.incidents.get(incident_id)
+        if found is None:
+            raise IncidentError("not_found", f"no incident {incident_id}")
+        return found
+
+    def recent_incidents(
+        self, state: str = "open", limit: int = 100, prefix: str = ""
+    ) -> list[dict[str, Any]]:
+        """Incidents, newest first: ``open``, ``closed`` or ``all``."""
+        return self.incidents.recent(state, max(1, min(limit, 1000)), prefix)
+
     # -- the log and health -----------------------------------------------------------------
 
     def audit_events(self, after: int = -1, limit: int = 100) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from watchkeeper.cli import (
     cases,
     decide,
     identities,
+    incidents,
     install,
     mcp,
     serve,
@@ -81,6 +82,7 @@ app.add_typer(cases.cases_app, name="cases")
 app.command("resume")(approvals.resume)
 app.command("alerts")(watch.alerts)
 app.add_typer(watch.watch_app, name="watch")
+app.add_typer(incidents.incident_app, name="incident")
 app.add_typer(install.install_app, name="install")
 app.add_typer(terraform.terraform_app, name="terraform")
 app.command("mcp-proxy")(mcp.mcp_proxy)

@@ -129,7 +129,8 @@ def _resolve(server: str, token: str | None, given: str, kind: str = "approval")
     if len(ids) == 1:
         return ids[0]
     if not ids:
-        _fail(f"no {kind} id starts with {given!r}; `watchkeeper {kind}s list --state all`", 1)
+        group = "incident" if kind == "incident" else f"{kind}s"
+        _fail(f"no {kind} id starts with {given!r}; `watchkeeper {group} list --state all`", 1)
     _fail(f"{given!r} is the start of {plural(len(ids), f'{kind} id')} ({', '.join(ids)}); "
           "give more of it")  # fmt: skip
 

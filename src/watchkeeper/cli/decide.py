@@ -373,5 +373,6 @@ def lint(
         counts = ", ".join([plural(len(loaded.rules), "rule"),
                             plural(len(loaded.environments), "environment"),
                             plural(len(loaded.agents), "agent"),
-                            plural(len(loaded.tools), "declared tool")])  # fmt: skip
+                            plural(len(loaded.tools), "declared tool"),
+                            plural(len(loaded.watch), "watch rule")])  # fmt: skip
         out.print(terminal.text(f"{target}: ok: {counts}{noted}"), soft_wrap=True)

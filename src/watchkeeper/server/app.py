@@ -16,6 +16,8 @@ database.
                                         a session, and resume with a reason
     GET  /v1/alerts, GET /v1/tightenings, DELETE /v1/tightenings/{id}
                                         what watch rules raised; people clear a tightening
+    POST /v1/incidents, GET /v1/incidents[/{id}], POST /v1/incidents/{id}/close
+                                        damage tied to the actions that caused it
     GET  /v1/audit                      auditors and admins read the audit log
     GET  /healthz         liveness and the database
     GET  /metrics         Prometheus

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from watchkeeper.server.routes import actions, approvals, audit, cases, operations, pauses, watch
+from watchkeeper.server.routes import (
+    actions,
+    approvals,
+    audit,
+    cases,
+    incidents,
+    operations,
+    pauses,
+    watch,
+)
 
 #: Every route of the API, in the order the contract lists them.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -13,6 +22,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     cases.router,
     pauses.router,
     watch.router,
+    incidents.router,
     audit.router,
     operations.router,
 )
