@@ -673,6 +673,26 @@ class Service:
         """Incidents, newest first: ``open``, ``closed`` or ``all``."""
         return self.incidents.recent(state, max(1, min(limit, 1000)), prefix)
 
+    def scorecard(
+        self, by: str = "agent", since: float = 30 * 86400.0, name: str = "",
+        rubber_stamp: float = 10.0,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Scorecards by ``agent``, ``rule`` or ``approver`` over the last ``since`` seconds
+        (see :mod:`watchkeeper.store.scorecards`)."""
+        import time
+
+        from watchkeeper.errors import IncidentError
+        from watchkeeper.store.scorecards import BY, Scorecards
+
+        if by not in BY:
+            raise IncidentError("invalid_request", f"by {by!r} is not one of {', '.join(BY)}")
+        if since <= 0 or rubber_stamp <= 0:
+            raise IncidentError("invalid_request", "since and rubber_stamp must be positive")
+        assert self.store is not None  # scorecards read the audit log
+        return Scorecards(self.store, self.orders).compute(
+            by, since=time.time() - since, name=name, rubber_stamp=rubber_stamp
+        )
+
     # -- the log and health -----------------------------------------------------------------
 
     def audit_events(self, after: int = -1, limit: int = 100) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from watchkeeper.cli import (
     incidents,
     install,
     mcp,
+    scorecards,
     serve,
     terraform,
     watch,
@@ -83,6 +84,7 @@ app.command("resume")(approvals.resume)
 app.command("alerts")(watch.alerts)
 app.add_typer(watch.watch_app, name="watch")
 app.add_typer(incidents.incident_app, name="incident")
+app.command("scorecard")(scorecards.scorecard)
 app.add_typer(install.install_app, name="install")
 app.add_typer(terraform.terraform_app, name="terraform")
 app.command("mcp-proxy")(mcp.mcp_proxy)

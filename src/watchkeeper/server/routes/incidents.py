@@ -1,9 +1,10 @@
-"""Incidents: damage reported later, tied to the actions that caused it.
+"""Incidents, and the scorecards they debit.
 
     POST /v1/incidents                {"actions": [412, 415], "severity": "high", "summary": "…"}
     GET  /v1/incidents                open ones, newest first (``?state=closed|all``)
     GET  /v1/incidents/{id}           one, with its actions, agents, rules and approvers
     POST /v1/incidents/{id}/close     {"resolution": "…"}: approvers and admins
+    GET  /v1/scorecard                ``?by=agent|rule|approver&since=30d&name=&rubber_stamp=10s``
 
 Any person may open one: whoever saw the damage says so. Closing takes an approver or an
 admin, with what resolved it.
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from watchkeeper.errors import IncidentError
 from watchkeeper.server.auth import Person, Switcher, service_of
 from watchkeeper.server.bodies import read_object, text
+from watchkeeper.wording import seconds
 
 router = APIRouter()
 
@@ -56,6 +58,25 @@ async def incident(incident_id: str, request: Request, _person: Person) -> dict[
     """One incident, with its actions."""
     service = service_of(request)
     return await run_in_threadpool(service.incident, incident_id)
+
+
+@router.get("/v1/scorecard")
+async def scorecard(
+    request: Request,
+    _person: Person,
+    by: str = "agent",
+    since: str = "30d",
+    name: str = "",
+    rubber_stamp: str = "10s",
+) -> dict[str, Any]:
+    """The credit and the debit per agent, rule or approver: see docs/watch.md."""
+    period, stamp = seconds(since), seconds(rubber_stamp)
+    if period is None or stamp is None:
+        raise IncidentError("invalid_request",
+                            f"since={since!r}, rubber_stamp={rubber_stamp!r}: write durations "
+                            "like 30d, 12h or 10s")  # fmt: skip
+    service = service_of(request)
+    return await run_in_threadpool(service.scorecard, by, float(period), name, float(stamp))
 
 
 @router.post("/v1/incidents/{incident_id}/close")
