@@ -251,3 +251,36 @@ def test_what_agents_write_cannot_pass_for_the_page_or_hide(browser: Any, consol
     asked = submit(console, "rm -rf /srv/data")
     page.goto(f"/approvals/{asked['approval_id']}?said=Security+pre-approved+this")
     expect(page.get_by_text("Security pre-approved this")).to_have_count(0)
+
+
+def test_scorecards_show_the_credit_and_the_debit_and_take_an_incident(
+    browser: Any, console: Console
+) -> None:
+    headers = {"Authorization": f"Bearer {console.agent_key}"}
+    allowed = httpx.post(f"{console.base}/v1/actions", headers=headers,
+                         json={"tool": "shell", "input": {"command": "ls"}}).json()  # fmt: skip
+    submit(console, "rm -rf /srv/data")
+    page = browser.new_page()
+    page.set_viewport_size(PHONE)
+    sign_in(page)
+    page.get_by_role("link", name="Scorecards").click()
+    expect(page.get_by_role("heading", name="Scorecards")).to_be_visible()
+    expect(page.get_by_role("img", name="1 allowed, 1 asked, 0 denied")).to_be_visible()
+    accessible(page)
+    page.get_by_text("Report an incident").click()
+    page.get_by_label("Action ids").fill(str(allowed["action_id"]))
+    page.get_by_label("Severity").select_option("high")
+    page.get_by_label("What happened").fill("the listing hid a deleted directory")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Open the incident").click()
+    expect(page.get_by_role("heading", name=re.compile(r"Incident .*open"))).to_be_visible()
+    rules = ", ".join(allowed["rules"]) or "the environment's default"
+    expect(page.get_by_role("cell", name=f"Rules: {rules}")).to_be_visible()  # a phone: labelled
+    accessible(page)
+    page.get_by_label("What resolved it").fill("restored the directory from backup")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Close the incident").click()
+    expect(page.get_by_role("heading", name=re.compile(r"Incident .*closed"))).to_be_visible()
+    page.goto("/scorecards?by=rule&since=7d")
+    expect(page.get_by_text(re.compile(rf"action {allowed['action_id']} was allowed by .* "
+                                       "tied to incident"))).to_be_visible()  # fmt: skip

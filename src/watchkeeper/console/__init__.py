@@ -13,5 +13,6 @@ keys and personal tokens do not sign in here, and the cookie does not open the A
 - :mod:`~watchkeeper.console.common`: what every page shares (the pause banner, refusals, roles);
 - a module per resource, each with its router: :mod:`~watchkeeper.console.approvals` (the inbox
   and each approval), :mod:`~watchkeeper.console.cases`, :mod:`~watchkeeper.console.audit`,
-  :mod:`~watchkeeper.console.agents` (and pauses), :mod:`~watchkeeper.console.orders`.
+  :mod:`~watchkeeper.console.agents` (and pauses), :mod:`~watchkeeper.console.orders`,
+  :mod:`~watchkeeper.console.scorecards` (and incidents).
 """

@@ -113,13 +113,13 @@ def _console(app: FastAPI, service: Service) -> None:
     its static files, its sessions and the answers to its redirects and refused forms."""
     from starlette.staticfiles import StaticFiles
 
-    from watchkeeper.console import access, agents, approvals, audit, cases, orders
+    from watchkeeper.console import access, agents, approvals, audit, cases, orders, scorecards
     from watchkeeper.store.signins import SignIns
 
     assert service.store is not None  # a server always records
     idle, longest = service.settings.console_seconds()
     app.state.signins = SignIns(service.store, idle=idle, longest=longest)
-    for module in (access, approvals, cases, audit, agents, orders):
+    for module in (access, approvals, cases, audit, agents, orders, scorecards):
         app.router.routes.extend(module.router.routes)
     app.mount("/static", StaticFiles(packages=[("watchkeeper.console", "static")]), name="static")
     app.add_exception_handler(access.Redirect, access.redirect_handler)
