@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from bench import audit, mcp, peers, plans, server, startup
+from bench import audit, mcp, peers, plans, server, startup, watch
 from bench.decide import (
     ACTION,
     BUILTIN_ACTIONS,
@@ -157,6 +157,8 @@ orders in `prod`: parse, effects, placement and decision (target: ≤ 300 µs p5
     body += "\n" + server.section()
     print("the MCP gateway and the framework guards…", flush=True)
     body += "\n" + mcp.section()
+    print("watch rules and scorecards…", flush=True)
+    body += "\n" + watch.section()
     path = Path(__file__).with_name("RESULTS.md")
     path.write_text(body, encoding="utf-8")
     print(f"wrote {path}")
