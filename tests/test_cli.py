@@ -360,7 +360,10 @@ def test_lint_reports_warnings_for_near_miss_names(run, tmp_path: Path) -> None:
         "watchkeeper.yaml:2:34: warning: agent 'suport-bot' is not declared; "
         "did you mean 'support-bot'?" in result.stderr
     )
-    assert "ok: 1 rule, 0 environments, 1 agent, 0 declared tools, 1 warning" in result.stdout
+    assert (
+        "ok: 1 rule, 0 environments, 1 agent, 0 declared tools, 0 watch rules, 1 warning"
+        in result.stdout
+    )
 
 
 CODE_CARRIERS = """\
@@ -407,7 +410,7 @@ def test_lint_warns_about_declared_tools_that_look_like_they_carry_code(
         "field to analyze, so that shell command is never read; name it, e.g. "
         f"`analyze: {{shell: input.cmd}}`, {fix}",
     ]
-    assert "5 declared tools, 3 warnings" in result.stdout
+    assert "5 declared tools, 0 watch rules, 3 warnings" in result.stdout
     as_json = run("lint", "--json")
     assert as_json.exit_code == 0, as_json.output
     data = json.loads(as_json.stdout)

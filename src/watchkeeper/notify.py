@@ -211,7 +211,10 @@ class Deliverer:
         message["To"] = ", ".join(to)
         message["Message-ID"] = f"<{item.id}@watchkeeper>"
         link = self.link(item.payload)
-        lines = [text, ""] + [f"{k}: {v}" for k, v in sorted(item.payload.items())]
+        # One line per field: a value with a line break (an agent's session name) cannot add
+        # lines of its own that read as the message's.
+        lines = [text, ""] + [f"{k}: {' '.join(str(v).splitlines())}"
+                              for k, v in sorted(item.payload.items())]  # fmt: skip
         message.set_content("\n".join(lines + ([f"\n{link}"] if link else [])))
         try:
             with smtplib.SMTP(host or "localhost", int(port or 25), timeout=self.timeout) as smtp:

@@ -398,7 +398,7 @@ class Service:
                     held = self.tightenings.covering_in(conn, agent, session, tool)
                     if held is not None:
                         raise Tightened(held)
-            if watching is None:
+            if watching is None or halt_by is not None:  # paused: denied, nothing to judge
                 return None
             from watchkeeper.gateway import halted
             from watchkeeper.stream import StreamEvent

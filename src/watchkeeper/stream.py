@@ -14,7 +14,7 @@ understood has no shape, and is compared by its text instead.
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +65,8 @@ class StreamEvent:
     target: str = ""
     tags: frozenset[str] = frozenset()
     irreversible: bool = False
+    #: How many irreversible writes (an effect's ``count`` when known: ``rm a b c`` is 3).
+    irreversible_effects: int = 0
     text: str = ""
     shape: frozenset[str] = frozenset()
     approval: str = ""
@@ -108,7 +110,8 @@ class StreamEvent:
             session = session or (own if isinstance(own, str) else None)
         effects = decision.effects
         writes = [e for e in effects if e.verb != "read"]
-        irreversible = any(e.reversible != "yes" for e in writes)
+        undoable = [e for e in writes if e.reversible != "yes"]
+        irreversible = bool(undoable)
         tags = {e.verb for e in effects} | {f for e in effects for f in e.flags}
         if writes:
             tags.add("write")
@@ -131,6 +134,7 @@ class StreamEvent:
             target=(main.target.id or "") if main is not None else "",
             tags=frozenset(tags),
             irreversible=irreversible,
+            irreversible_effects=sum(max(e.count or 1, 1) for e in undoable),
             text=_text(tool, data),
             shape=shape(effects),
         )
@@ -213,11 +217,19 @@ class StreamEvent:
             action_index=report.get("action_index"),
         )
 
+    @property
+    def own_session(self) -> str:
+        """``agent/session``: a session is its agent's (another agent naming the same session
+        is another session), and an action without one is in its agent's ``agent/``."""
+        return f"{self.agent}/{self.session}"
+
     def key(self, scope: str) -> str | None:
         """What a window over ``scope`` is counted by for this event (``None``: it has none,
         and rules over that scope do not see it)."""
         if scope == "all":
             return ""
+        if scope == "session":
+            return self.own_session
         value = getattr(self, scope, "")
         return value or None
 
@@ -294,17 +306,44 @@ def _text(tool: Any, data: Any) -> str:
 
 def shape(effects: Iterable[Effect]) -> frozenset[str]:
     """What the action does: ``verb kind id`` of each write (of each effect when it only
-    reads), without how it is spelled."""
+    reads), without how it is spelled: a path's ``//``, ``/./`` and trailing ``/`` do not make
+    another target, nor does a URL's path, query or subdomain."""
     effects = list(effects)
     chosen = [e for e in effects if e.verb != "read"] or effects
-    return frozenset(f"{e.verb} {e.target.kind} {e.target.id or '*'}" for e in chosen)
+    return frozenset(f"{e.verb} {e.target.kind} {_same(e.target.id)}" for e in chosen)
+
+
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://([^/?#@]*@)?([^/?#:]*)", re.IGNORECASE)
+
+
+def _same(ident: str | None) -> str:
+    """A target's id as the same thing however it is written."""
+    if not ident:
+        return "*"
+    found = _URL.match(ident)
+    if found:  # where data goes: the site, not the page (a.evil.example and b.evil.example)
+        labels = [p for p in found.group(2).lower().rstrip(".").split(".") if p]
+        return ".".join(labels[-2:]) or ident
+    if "/" in ident:
+        tilde = ident.startswith("~")
+        cleaned = posixpath.normpath(ident)
+        return ("~" + cleaned[1:]) if tilde and cleaned.startswith("~") else cleaned
+    return ident
+
+
+_WORDS = re.compile(r"[^\s'\"`;|&()<>]+")
+#: The most words of an action's text compared: comparing is linear in them.
+WORDS_COMPARED = 200
 
 
 def similarity(a_shape: frozenset[str], a_text: str, b_shape: frozenset[str], b_text: str) -> float:
     """How alike two actions are, 0 to 1: how much of the smaller shape the other holds; by
-    their text when either has no shape."""
+    the words of their text when either has no shape (the share of the smaller set of words
+    the other has: linear, so no text makes it slow)."""
     if a_shape and b_shape:
         return len(a_shape & b_shape) / min(len(a_shape), len(b_shape))
-    if not a_text or not b_text:
+    a_words = set(_WORDS.findall(a_text)[:WORDS_COMPARED])
+    b_words = set(_WORDS.findall(b_text)[:WORDS_COMPARED])
+    if not a_words or not b_words:
         return 0.0
-    return difflib.SequenceMatcher(None, a_text, b_text, autojunk=False).ratio()
+    return len(a_words & b_words) / min(len(a_words), len(b_words))

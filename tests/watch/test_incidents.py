@@ -27,7 +27,9 @@ watch:
     on: outcome
     scope: agent
     cooldown: 1s
-    when: "event.outcome == 'reverted' || (event.outcome == 'failed' && event.irreversible)"
+    when: >-
+      event.released &&
+      (event.outcome == 'reverted' || (event.outcome == 'failed' && event.irreversible))
     severity: medium
     incident: true
 """
@@ -91,12 +93,23 @@ def test_a_reverted_outcome_opens_an_incident_by_rule(w: Setup) -> None:
     w.service.outcome(done.action_id, "infra-bot", "succeeded")
     assert w.service.recent_incidents() == []
     w.service.outcome(done.action_id, "infra-bot", "reverted", "undone by hand")
-    (incident,) = w.service.recent_incidents()
+    w.service.outcome(done.action_id, "infra-bot", "reverted", "said again")
+    (incident,) = w.service.recent_incidents()  # one action, one incident
     assert incident["opened_by"] == "watch:damage-reported"
     assert [a["action_index"] for a in incident["actions"]] == [done.action_id]
-    (alert,) = w.events("alert")
-    assert alert["incident"] == incident["id"]
-    assert alert["on"] == "outcome"
+    alerts = w.events("alert")
+    assert {a["incident"] for a in alerts} == {incident["id"]}
+    assert alerts[0]["on"] == "outcome"
+    denied = w.shell("rm -rf /srv/prod/data")
+    w.service.outcome(denied.action_id, "infra-bot", "reverted")  # it was never let run
+    assert len(w.service.recent_incidents()) == 1
+
+
+def test_action_ids_out_of_range_are_refused(w: Setup) -> None:
+    bob = w.person("bob@example.com")
+    for wrong in (-1, 2**63 - 1, 2**64):
+        with pytest.raises(IncidentError, match="an action id is an audit index"):
+            w.service.open_incident([wrong], "low", "x", bob)
 
 
 def test_incidents_over_the_api_and_the_cli(store_url: str, tmp_path: Path) -> None:

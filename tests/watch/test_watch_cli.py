@@ -35,7 +35,7 @@ streams:
       - {at: 20s, action: {agent: a, session: s1, tool: shell, input: {command: "find /d -delete"}}}
     expect:
       alerts: [{rule: rephrased-after-denial, at: 3}]
-      paused: [session s1]
+      paused: [session a/s1]
       decisions: [deny, deny, deny]
 """
 
@@ -64,7 +64,7 @@ def test_a_stream_that_holds_passes_with_its_coverage(orders: Path) -> None:
 
 def test_a_stream_that_does_not_hold_fails_saying_where_and_why(orders: Path) -> None:
     test = orders / "watchkeeper_test.yaml"
-    test.write_text(STREAM.replace("at: 3}]", "at: 2}]").replace("[session s1]", "[]"))
+    test.write_text(STREAM.replace("at: 3}]", "at: 2}]").replace("[session a/s1]", "[]"))
     code, output = run(str(orders), "--json")
     assert code == 1
     (failure,) = json.loads(output)["failures"]
@@ -72,7 +72,8 @@ def test_a_stream_that_does_not_hold_fails_saying_where_and_why(orders: Path) ->
     assert failure["problems"] == [
         "alerts differ: expected but not there: rephrased-after-denial at event 2; there but "
         "not expected: rephrased-after-denial at event 3",
-        "pauses in force differ: expected but not there: none; there but not expected: session s1",
+        "pauses in force differ: expected but not there: none; there but not expected: "
+        "session a/s1",
     ]
 
 
@@ -113,4 +114,4 @@ def test_the_built_in_streams_pass() -> None:
     code, output = run("--orders", str(Path(__file__).parents[2] / "src/watchkeeper/orders/"
                                        "builtin/default.yaml"))  # fmt: skip
     assert code == 0, output
-    assert "6 passed, 0 failed" in output
+    assert "7 passed, 0 failed" in output

@@ -111,6 +111,8 @@ def test_every_profile_carries_the_watch_pack(profile: str) -> None:
     names = {r.name for r in orders.watch}
     assert names == {
         "rephrased-after-denial",
+        "rephrased-across-sessions",
+        "damage-reported",
         "destructive-burst",
         "credential-read-then-egress",
         "production-change-off-hours",

@@ -115,10 +115,10 @@ def test_evasion_pauses_the_session_and_tells_the_owner(world: World) -> None:
     assert [a["decision"] for a in answers] == ["deny", "deny", "deny"]
     (alert,) = world.get("/v1/alerts")["alerts"]
     assert (alert["rule"], alert["scope"], alert["key"], alert["severity"]) == (
-        "rephrased-after-denial", "session", "s1", "high",
+        "rephrased-after-denial", "session", "infra-bot/s1", "high",
     )  # fmt: skip
     (pause,) = world.get("/v1/pause")["pauses"]
-    assert (pause["scope"], pause["target"]) == ("session", "s1")
+    assert (pause["scope"], pause["target"]) == ("session", "infra-bot/s1")
     assert alert["pause"] == pause["id"]
     assert world.shell("ls")["decision"] == "deny"
     assert world.shell("ls", session="s2")["decision"] == "allow"  # the agent's other session

@@ -133,7 +133,7 @@ def test_an_agent_rephrasing_a_denied_delete_is_paused_by_the_third_try(
     assert other.decision.decision == "ask"  # prod default; not denied, not paused
     (pause,) = w.service.pauses_in_force()
     assert (pause["scope"], pause["target"], pause["paused_by"]) == (
-        "session", "s1", "watch:rephrased-after-denial",
+        "session", "infra-bot/s1", "watch:rephrased-after-denial",
     )  # fmt: skip
     (alert,) = w.events("alert")
     assert alert["rule"] == "rephrased-after-denial"
@@ -148,9 +148,12 @@ def test_an_agent_rephrasing_a_denied_delete_is_paused_by_the_third_try(
     (told,) = [n for n in w.notifications() if n["kind"] == "watch_alert"]
     assert told["channel"] == "trail"
     assert "owner@example.com" in told["people"]
-    assert told["paused_by"].startswith("paused: session s1 is paused by watch:")
-    # The session is stopped; the agent's other session goes on.
-    assert w.shell("ls").decision.reasons[0].startswith("paused: session s1")
+    assert told["paused_by"].startswith("paused: session infra-bot/s1 is paused by watch:")
+    # The session is stopped; the agent's other session goes on, and another agent's session
+    # of the same name is another session.
+    assert w.shell("ls").decision.reasons[0].startswith("paused: session infra-bot/s1")
+    elsewhere = w.shell("echo hello", agent="other-bot").decision  # undeclared: it asks
+    assert not elsewhere.reasons[0].startswith("paused")
     assert w.shell("echo hello", session="s2").decision.decision == "allow"
 
 
@@ -162,7 +165,7 @@ def test_the_try_that_would_have_got_through_is_denied_by_the_pause_it_raises(
     assert w.shell("rm -fr /srv/data").decision.decision == "deny"
     third = w.shell("find /srv/data -delete")  # no rule catches this spelling: dev allows it
     assert third.decision.decision == "deny"
-    assert third.decision.reasons[0].startswith("paused: session s1 is paused by watch:")
+    assert third.decision.reasons[0].startswith("paused: session infra-bot/s1 is paused by")
     assert third.decision.reasons[1] == "without the pause: allow"
     (leaf,) = w.log.leaves(third.action_id + 1, third.action_id + 2)
     recorded = json.loads(leaf.event)
@@ -222,7 +225,7 @@ def test_a_secret_read_then_egress_tightens_that_session_only(
     assert w.shell("curl https://example.com/x", session="s2").decision.decision == "allow"
     sent = w.shell("curl https://example.com/x")
     assert sent.decision.decision == "ask"
-    assert sent.decision.reasons[0].startswith("tightened: session s1")
+    assert sent.decision.reasons[0].startswith("tightened: session infra-bot/s1")
     assert w.shell("ls", session="s2").decision.decision == "allow"
     (alert,) = w.events("alert")
     assert alert["rule"] == "credential-read-then-egress"
@@ -319,3 +322,70 @@ def test_the_stream_keeps_only_what_its_windows_need(watched: Callable[..., Setu
             id="old", rule="r", severity="low", scope="all", key="", at=now[0] - ALERT_DAYS
             * 86400 - 1, agent="", session="", reason="", audit_index=0))  # fmt: skip
         assert watching.prune_in(conn, now[0]) == 1
+
+
+def test_spellings_of_one_target_are_one_target(watched: Callable[..., Setup]) -> None:
+    w = watched()
+    for spelling in ("~/.ssh", "~/.ssh/", "~//.ssh", "~/./.ssh"):
+        w.shell(f"rm -rf {spelling}")
+    (alert,) = w.events("alert")
+    assert alert["rule"] == "rephrased-after-denial"
+
+
+def test_text_is_compared_by_its_words(watched: Callable[..., Setup]) -> None:
+    from watchkeeper.stream import similarity
+
+    long = " ".join(f"w{n}" for n in range(5000))
+    assert similarity(frozenset(), long, frozenset(), long + " more") == 1.0
+    assert similarity(frozenset(), "ab" * 1000, frozenset(), "ba" * 1000) == 0.0
+
+
+def test_a_tightened_approver_cannot_clear_it_and_a_clear_ends_the_cool_down(
+    watched: Callable[..., Setup],
+) -> None:
+    from watchkeeper.errors import PauseError
+
+    w = watched()
+    bob, alice = w.person("bob@example.com"), w.person("alice@example.com")
+
+    def approve(n: int, who: User) -> dict[str, Any]:
+        action = {"tool": "Edit", "input": {"file_path": f"/srv/prod/{n}.conf"}}
+        done = w.service.submit(action, agent=f"bot-{n}", session=f"s{n}")
+        assert done.approval_id is not None
+        return w.service.vote(done.approval_id, who, "approve")
+
+    for n in range(11):
+        approve(n, bob)
+    (held,) = w.service.tightenings_in_force()
+    with pytest.raises(PauseError, match="over your own approvals"):
+        w.service.clear_tightening(held["id"], "I am fine", bob)
+    w.service.clear_tightening(held["id"], "talked to bob", alice)
+    approve(11, bob)  # the next burst vote tightens again at once: the cool-down ended
+    assert len(w.service.tightenings_in_force()) == 1
+
+
+def test_a_queue_cleared_in_a_burst_is_a_burst(watched: Callable[..., Setup]) -> None:
+    w = watched()
+    bob = w.person("bob@example.com")
+    now = [2_000_000_000.0]
+    w.service.watching.clock = lambda: now[0]
+    opened = []
+    for n in range(11):
+        action = {"tool": "Edit", "input": {"file_path": f"/srv/prod/{n}.conf"}}
+        opened.append(w.service.submit(action, agent=f"bot-{n}", session=f"s{n}").approval_id)
+    now[0] += 3600  # an hour later, the whole queue in seconds
+    for approval in opened:
+        now[0] += 1
+        assert approval is not None
+        w.service.vote(approval, bob, "approve")
+    (alert,) = w.events("alert")
+    assert alert["rule"] == "approval-fatigue"
+    assert alert["window"]["review_median"] < 30
+
+
+def test_a_burst_counts_effects_not_commands(watched: Callable[..., Setup]) -> None:
+    w = watched()
+    files = " ".join(f"notes/{n}.md" for n in range(6))
+    assert w.shell(f"rm {files}").decision.decision == "ask"  # six deletes: held at once
+    (alert,) = w.events("alert")
+    assert alert["rule"] == "destructive-burst"

@@ -55,6 +55,9 @@ class Incidents:
         wanted = sorted(set(actions))
         if not wanted:
             raise IncidentError("invalid_request", "name at least one action (its audit index)")
+        if not all(0 <= a < 2**62 for a in wanted):
+            raise IncidentError("invalid_request",
+                                "an action id is an audit index: a number from 0 up")  # fmt: skip
         if len(wanted) > MAX_ACTIONS:
             raise IncidentError(
                 "invalid_request",
@@ -80,6 +83,24 @@ class Incidents:
         view = self._view(conn, incident_id)
         assert view is not None
         return view
+
+    def open_once_in(
+        self, conn: Connection, action: int, severity: str, summary: str, by: str
+    ) -> dict[str, Any]:
+        """:meth:`open_in` for one action, unless ``by`` already has an open incident tied to
+        it (an outcome reported again is not more damage): that one, then."""
+        found = conn.execute(
+            select(incidents.c.id)
+            .join(incident_links, incident_links.c.incident_id == incidents.c.id)
+            .where(incidents.c.opened_by == by, incidents.c.state == "open",
+                   incident_links.c.action_index == action)
+            .limit(1)
+        ).first()  # fmt: skip
+        if found is not None:
+            view = self._view(conn, str(found[0]))
+            assert view is not None
+            return view
+        return self.open_in(conn, [action], severity, summary, by)
 
     def _links(self, conn: Connection, wanted: list[int]) -> list[dict[str, Any]]:
         """Each action's agent, decision, rules and approvers, from the audit log; refused,

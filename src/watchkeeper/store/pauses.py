@@ -25,7 +25,7 @@ from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
 from watchkeeper.store.outbox import Outbox
-from watchkeeper.store.schema import agents, approvals, pauses
+from watchkeeper.store.schema import agents, approvals, pauses, watch_alerts
 from watchkeeper.store.waiting import Waiter
 from watchkeeper.wording import suggest
 
@@ -88,11 +88,14 @@ class Pauses:
         The pauses in force are read once per transaction: many decisions recorded in one
         transaction (a group commit) share one read. That is sound under the log's lock,
         which a pause takes before it is written, so none can appear until the commit."""
+        own = f"{agent or ''}/{session or ''}"
         for pause in self._in_force(conn):
             if (
                 pause["scope"] == "all"
                 or (pause["scope"] == "agent" and pause["target"] == agent)
                 or (pause["scope"] == "session" and session and pause["target"] == session)
+                # A watch rule pauses one agent's session: ``agent/session``.
+                or (pause["scope"] == "session" and agent and pause["target"] == own)
             ):
                 return pause
         return None
@@ -169,7 +172,12 @@ class Pauses:
         if scope == "agent":
             covered &= approvals.c.agent == target
         elif scope == "session":
-            covered &= approvals.c.session == target
+            whose, _, which = target.partition("/")  # ``agent/session``, as watch rules pause
+            covered &= (approvals.c.session == target) | (
+                (approvals.c.agent == whose) & (func.coalesce(approvals.c.session, "") == which)
+                if "/" in target
+                else approvals.c.session == target
+            )
         ids = sorted(r[0] for r in conn.execute(select(approvals.c.id).where(covered)))
         if ids:
             conn.execute(
@@ -208,6 +216,10 @@ class Pauses:
             self.log.append_in(
                 conn,
                 [{"kind": "resume", "pause": pause_id, "reason": reason, "by": by.email}],
+            )
+            # A watch rule that paused it may pause again at once: its cool-down ends.
+            conn.execute(
+                update(watch_alerts).where(watch_alerts.c.pause == pause_id).values(lifted=True)
             )
             self._notify(conn, "resume", {"pause": pause_id, "reason": reason, "by": by.email})
         return _view(row)

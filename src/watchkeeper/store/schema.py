@@ -243,6 +243,7 @@ watch_events = Table(
     Column("vote", String(8), nullable=False),  # approve | deny (votes)
     Column("review", Float, nullable=True),  # seconds from the request to the vote
     Column("tags", Integer, nullable=False),  # a bit per watch.TAGS entry
+    Column("weight", Integer, nullable=False),  # irreversible effects (what a burst counts)
     Column("shape", Text, nullable=False),  # what the action does, for similarity
     Column("text", Text, nullable=False),  # what it says, for similarity when nothing else
     Column("action_index", BigInteger, nullable=True),  # the audit event it is
@@ -269,6 +270,8 @@ watch_alerts = Table(
     Column("reason", Text, nullable=False),
     Column("pause", String(32), nullable=True),  # the pause it put in force
     Column("audit_index", BigInteger, nullable=True),  # set once recorded, in its transaction
+    # A person resumed its pause or cleared its tightening: its cool-down no longer holds.
+    Column("lifted", Boolean, nullable=False, server_default=false()),
     Index("watch_alerts_rule", "rule", "key", "at"),
     Index("watch_alerts_at", "at"),
 )

@@ -23,7 +23,7 @@ from watchkeeper.errors import PauseError
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.identities import User
-from watchkeeper.store.schema import tightenings
+from watchkeeper.store.schema import tightenings, watch_alerts
 
 SCOPES = ("agent", "session", "tool", "approver")
 _CACHE = "watchkeeper.tightenings"
@@ -81,10 +81,11 @@ class Tightenings:
     def covering_in(
         self, conn: Connection, agent: str | None, session: str | None, tool: str | None
     ) -> dict[str, Any] | None:
-        """The oldest tightening in force over this agent, session or tool, or ``None``."""
+        """The oldest tightening in force over this agent, this agent's session (a watch rule
+        tightens ``agent/session``) or tool, or ``None``."""
+        held = {("agent", agent), ("tool", tool), ("session", f"{agent or ''}/{session or ''}")}
         for t in self._in_force(conn):
-            if (t["scope"], t["target"]) in (("agent", agent), ("session", session),
-                                             ("tool", tool)):  # fmt: skip
+            if (t["scope"], t["target"]) in held:
                 return t
         return None
 
@@ -133,6 +134,20 @@ class Tightenings:
             raise PauseError("reason_required", "clearing a tightening needs a reason")
         with self.store.writing() as conn:
             self.log.lock(conn)
+            held = conn.execute(
+                select(tightenings.c.scope, tightenings.c.target, tightenings.c.alert)
+                .where(tightenings.c.id == tightening_id)
+            ).first()  # fmt: skip
+            if (
+                held is not None
+                and held.scope == "approver"
+                and (held.target.lower() == by.email.lower())
+            ):
+                raise PauseError(
+                    "forbidden",
+                    "this tightening is over your own approvals: another approver or an admin "
+                    "clears it",
+                )
             cleared = conn.execute(
                 update(tightenings)
                 .where(tightenings.c.id == tightening_id, tightenings.c.cleared_at.is_(None))
@@ -149,4 +164,7 @@ class Tightenings:
                 [{"kind": "tighten_cleared", "tightening": tightening_id, "reason": reason,
                   "by": by.email}],
             )  # fmt: skip
+            # Its rule may raise it again at once: the cool-down ends with it.
+            conn.execute(update(watch_alerts).where(watch_alerts.c.id == row.alert)
+                         .values(lifted=True))  # fmt: skip
         return _view(row)

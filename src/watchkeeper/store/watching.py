@@ -16,6 +16,7 @@ the rule's pause, if any, is put in force.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -146,6 +147,12 @@ class Watching:
             return None
         if at is None:
             at = self.clock() if self.clock is not None else self.store.now(conn)
+        if event.kind == "vote" and event.approver:
+            # Review time runs from the request, or from the approver's previous vote if that
+            # came later: a queue left to fill, then cleared in a burst, is a burst.
+            last = self.windows.last_vote(conn, event.approver)
+            if last is not None and 0 <= at - last < event.review_seconds:
+                event = dataclasses.replace(event, review_seconds=at - last)
         action = event.action_index if event.kind != "action" else None
         judged = Judged(self._append(conn, event, at), action)
         self._seen += 1
@@ -207,9 +214,10 @@ class Watching:
                 # An action's own alert names it once recorded: its index is known only now.
                 tied = [judged.action] if judged.action is not None else own[:1]
                 by = f"watch:{record['rule']}"
-                opened = self.incidents.open_in(conn, tied, record["severity"], record["reason"],
-                                                by)  # fmt: skip
-                record["incident"] = opened["id"]
+                if tied:
+                    opened = self.incidents.open_once_in(conn, tied[0], record["severity"],
+                                                         record["reason"], by)  # fmt: skip
+                    record["incident"] = opened["id"]
             index = self.log.append_in(conn, [record])[0]
             conn.execute(
                 update(watch_alerts)
@@ -236,11 +244,12 @@ class Watching:
 
     def _append(self, conn: Connection, event: StreamEvent, at: float) -> int:
         return self.windows.append(conn, {
-            "at": at, "kind": event.kind, "agent": event.agent, "session": event.session,
+            "at": at, "kind": event.kind, "agent": event.agent, "session": event.own_session,
             "tool": event.tool, "target": event.target[:1000], "approver": event.approver,
             "decision": event.decision, "vote": event.vote,
             "review": event.review_seconds if event.review_seconds >= 0 else None,
-            "tags": tag_bits(event.tags), "shape": "\n".join(sorted(event.shape)),
+            "tags": tag_bits(event.tags), "weight": event.irreversible_effects,
+            "shape": "\n".join(sorted(event.shape)),
             "text": event.text, "action_index": event.action_index,
         })  # fmt: skip
 
@@ -334,6 +343,7 @@ class Watching:
                 watch_alerts.c.rule == rule.name,
                 watch_alerts.c.key == key[:1000],
                 watch_alerts.c.at > at - rule.cooldown,
+                watch_alerts.c.lifted.is_(False),
             )
             .limit(1)
         ).first()
@@ -404,7 +414,7 @@ class Watching:
         approver (none when the event carries no such thing)."""
         if rule.tighten is None:
             return None
-        target = getattr(event, rule.tighten, "")
+        target = event.own_session if rule.tighten == "session" else getattr(event, rule.tighten)
         if not target:
             return None
         return self.tightenings.tighten_in(conn, rule.tighten, target, rule.name, reason, alert)
@@ -415,13 +425,10 @@ class Watching:
         """Put ``rule``'s pause in force (none if one already holds the same scope)."""
         if rule.pause is None:
             return None, []
-        target = {"session": event.session, "agent": event.agent, "all": ""}[rule.pause]
+        target = {"session": event.own_session, "agent": event.agent, "all": ""}[rule.pause]
         if rule.pause != "all" and not target:
             return None, []  # nothing to pause: the event carries no such scope
-        held = self.pauses.active_in(
-            conn, event.agent if rule.pause == "agent" else None,
-            event.session if rule.pause == "session" else None,
-        )  # fmt: skip
+        held = self.pauses.active_in(conn, event.agent, event.session)
         if held is not None and (held["scope"], held["target"]) == (rule.pause, target):
             return None, []
         view = self.pauses.pause_in(conn, rule.pause, target, reason, f"watch:{rule.name}")

@@ -28,7 +28,7 @@ SCOPE_COLUMNS = {"agent": "agent", "session": "session", "tool": "tool", "target
 #: What a counts row holds after the window's position: these, then a count per tag.
 COUNTED = ("count", "allowed", "asked", "denied", "approved", "irreversible", "targets")
 _COLUMNS = ("at", "kind", "agent", "session", "tool", "target", "approver", "decision", "vote",
-            "review", "tags", "shape", "text", "action_index")  # fmt: skip
+            "review", "tags", "weight", "shape", "text", "action_index")  # fmt: skip
 
 
 def _q(name: str) -> str:
@@ -94,7 +94,7 @@ class Windows:
                 total(f"{_q('decision')} = 'ask'"),
                 total(f"{_q('decision')} = 'deny'"),
                 total(f"{_q('vote')} = 'approve'"),
-                total(f"{flagged('irreversible')} AND {_q('decision')} <> 'deny'"),
+                f"SUM(CASE WHEN {_q('decision')} <> 'deny' THEN {_q('weight')} ELSE 0 END)",
                 f"COUNT(DISTINCT {_q('target')})" if targets else "0",
                 *((total(flagged(tag)) for tag in TAGS) if tags else ("0" for _ in TAGS)),
             ])  # fmt: skip
@@ -104,6 +104,13 @@ class Windows:
             for n, (scope, targets, tags) in enumerate(shapes)
         ]
         return " UNION ALL ".join(parts)
+
+    def last_vote(self, conn: Connection, approver: str) -> float | None:
+        """When ``approver`` last voted (the stream's clock), or ``None``."""
+        sql = (f"SELECT MAX({_q('at')}) FROM watch_events WHERE {_q('approver')} = {self.mark} "
+               f"AND {_q('kind')} = 'vote'")  # fmt: skip
+        found = conn.exec_driver_sql(sql, (approver,)).scalar()
+        return None if found is None else float(found)
 
     def denied(
         self, conn: Connection, scope: str, key: str, kind: str, since: float, row: int,

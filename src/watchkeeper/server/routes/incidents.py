@@ -71,10 +71,10 @@ async def scorecard(
 ) -> dict[str, Any]:
     """The credit and the debit per agent, rule or approver: see docs/watch.md."""
     period, stamp = seconds(since), seconds(rubber_stamp)
-    if period is None or stamp is None:
+    if period is None or stamp is None or period > 100 * 365 * 86400:
         raise IncidentError("invalid_request",
                             f"since={since!r}, rubber_stamp={rubber_stamp!r}: write durations "
-                            "like 30d, 12h or 10s")  # fmt: skip
+                            "like 30d, 12h or 10s (since: at most 100 years)")  # fmt: skip
     service = service_of(request)
     return await run_in_threadpool(service.scorecard, by, float(period), name, float(stamp))
 

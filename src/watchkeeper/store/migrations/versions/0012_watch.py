@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("vote", sa.String(8), nullable=False),
         sa.Column("review", sa.Float, nullable=True),
         sa.Column("tags", sa.Integer, nullable=False),
+        sa.Column("weight", sa.Integer, nullable=False),
         sa.Column("shape", sa.Text, nullable=False),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("action_index", sa.BigInteger, nullable=True),
@@ -52,6 +53,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("pause", sa.String(32), nullable=True),
         sa.Column("audit_index", sa.BigInteger, nullable=True),
+        sa.Column("lifted", sa.Boolean, nullable=False, server_default=sa.false()),
     )
     op.create_index("watch_alerts_rule", "watch_alerts", ["rule", "key", "at"])
     op.create_index("watch_alerts_at", "watch_alerts", ["at"])
