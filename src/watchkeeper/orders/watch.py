@@ -25,7 +25,7 @@ from cel_expr_python import cel
 from cel_expr_python.ext import ext_bindings, ext_strings
 
 from watchkeeper.models import FLAGS, VERBS
-from watchkeeper.orders.cel import ConditionSet, compile_expression
+from watchkeeper.orders.cel import CompileError, ConditionSet, compile_expression
 from watchkeeper.orders.document import Compiler, Document, first_use
 from watchkeeper.orders.model import Calendar, WatchRule
 from watchkeeper.orders.schema import WEEKDAYS
@@ -84,10 +84,21 @@ class WatchGroup:
     rules: tuple[WatchRule, ...]
     conditions: ConditionSet
     reads: frozenset[str]
+    #: Each rule's guard (see :func:`guard_of`), by position; the rules without one are not
+    #: in ``guarded``.
+    guards: ConditionSet | None = None
+    guarded: tuple[int, ...] = ()
 
     def run(self, data: dict[str, Any]) -> list[bool | str]:
         """Each rule's verdict on ``data``: ``True``, ``False`` or an error."""
         return self.conditions.run(tuple(range(len(self.rules))), data)
+
+    def worth(self, data: dict[str, Any]) -> bool:
+        """Whether any rule may match ``data`` (without ``window``): one without a guard, or
+        one whose guard is not false (an error counts as maybe: the full condition decides)."""
+        if self.guards is None or len(self.guarded) < len(self.rules):
+            return True
+        return any(v is not False for v in self.guards.run(self.guarded, data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +127,54 @@ def plan(rules: Sequence[WatchRule]) -> WatchPlan | None:
                                        variables=WATCH_VARIABLES) for r in members]  # fmt: skip
         conditions = ConditionSet([r.when for r in members], programs, env=WATCH_ENV)
         reads = frozenset().union(*(r.reads for r in members))
+        texts = [guard_of(r.when) for r in members]
+        compiled = [compile_expression(t, boolean=True, env=WATCH_ENV, variables=WATCH_VARIABLES)
+                    if t else None for t in texts]  # fmt: skip
+        guarded = tuple(n for n, p in enumerate(compiled) if p is not None
+                        and not isinstance(p, CompileError))  # fmt: skip
+        guards = (ConditionSet([t if n in guarded else None for n, t in enumerate(texts)],
+                               compiled, env=WATCH_ENV) if guarded else None)  # fmt: skip
         groups.setdefault(on, []).append(
-            WatchGroup(on, scope, window, tuple(members), conditions, reads)
+            WatchGroup(on, scope, window, tuple(members), conditions, reads, guards, guarded)
         )
     horizon = max(max(r.window, r.cooldown) for r in rules)
     return WatchPlan({k: tuple(v) for k, v in groups.items()}, horizon)
+
+
+def guard_of(text: str) -> str | None:
+    """The conjuncts of a condition that read no ``window``, as one condition: when they are
+    false the whole is false (``a && b`` is false when ``a`` is, whatever ``b`` is), and the
+    window need not be read. ``None`` when the condition is not a top-level ``&&`` of some
+    conjuncts that read a window and some that do not."""
+    parts: list[str] = []
+    depth, start, quote, n = 0, 0, "", 0
+    while n < len(text):
+        c = text[n]
+        if quote:
+            if c == "\\":
+                n += 1
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif (depth == 0 and text.startswith("||", n)) or (depth == 0 and c == "?"):
+            return None  # a disjunction or a choice at the top: no guard to take out
+        elif depth == 0 and text.startswith("&&", n):
+            parts.append(text[start:n])
+            start, n = n + 2, n + 1
+        n += 1
+    parts.append(text[start:])
+    free = [p.strip() for p in parts if not _WINDOW.search(p)]
+    if not free or len(free) == len(parts):
+        return None
+    return " && ".join(f"({p}\n)" for p in free)
+
+
+_WINDOW = re.compile(r"\bwindow\b")
 
 
 def compile_calendar(doc: Document | None, value: dict[str, Any] | None) -> Calendar:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     false,
     func,
+    text,
 )
 
 metadata = MetaData()
@@ -253,6 +254,21 @@ watch_events = Table(
     Index("watch_events_target", "target", "at"),
     Index("watch_events_approver", "approver", "at"),
     Index("watch_events_at", "at"),
+    # Earlier denials (window.similar_denied) without reading every event of a busy key.
+    Index(
+        "watch_events_denied_agent",
+        "agent",
+        "at",
+        sqlite_where=text("decision = 'deny'"),
+        postgresql_where=text("decision = 'deny'"),
+    ),
+    Index(
+        "watch_events_denied_session",
+        "session",
+        "at",
+        sqlite_where=text("decision = 'deny'"),
+        postgresql_where=text("decision = 'deny'"),
+    ),
 )
 
 #: Alerts raised by watch rules, for cool-downs and listings (each is also an audit event).

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from watchkeeper.orders.model import StandingOrders, WatchRule
-from watchkeeper.orders.watch import TAGS, WatchGroup
+from watchkeeper.orders.watch import TAGS, WINDOW_COUNTS, WatchGroup
 from watchkeeper.store.audit import AuditLog
 from watchkeeper.store.database import Store
 from watchkeeper.store.incidents import Incidents
@@ -46,6 +46,10 @@ from watchkeeper.stream import SIMILAR, StreamEvent, bit, similarity, tag_bits
 
 #: How far back ``window.first_target`` looks, when a rule reads it.
 FIRST_SEEN_DAYS = 7
+#: The window fields the counting statement works out (the others read events of their own).
+COUNTED_FIELDS = frozenset(WINDOW_COUNTS)
+#: A window nobody counted: no rule of its group reads a count.
+_NOTHING_COUNTED = (0,) * (7 + len(TAGS))
 #: How long alerts stay listed (``watchkeeper alerts``); the audit log keeps them for good.
 ALERT_DAYS = 90
 #: Prune once every this many events (per process), at most :data:`PRUNE_BATCH` rows a time.
@@ -164,11 +168,16 @@ class Watching:
             "agent": agent.to_cel() if agent else {"name": event.agent, "owner": "", "charter": {}},
             "clock": self.orders.calendar.clock(at),
         }
-        keyed = [(g, key) for g in groups if (key := event.key(g.scope)) is not None]
-        counted = self.windows.counts(conn, [
+        # A rule's conjuncts that read no window are its guard: when every rule of a group is
+        # false by its guard alone, the group's window is never read.
+        keyed = [(g, key) for g in groups
+                 if (key := event.key(g.scope)) is not None and g.worth(data)]  # fmt: skip
+        counting = [(g, key) for g, key in keyed if g.reads & COUNTED_FIELDS]
+        counted = dict(zip((id(g) for g, _ in counting), self.windows.counts(conn, [
             (g.scope, g.on, at - g.window, key, "targets" in g.reads, "tags" in g.reads)
-            for g, key in keyed])  # fmt: skip
-        for (group, key), counts in zip(keyed, counted, strict=True):
+            for g, key in counting]), strict=True))  # fmt: skip
+        for group, key in keyed:
+            counts = counted.get(id(group), _NOTHING_COUNTED)
             window, named = self._window(conn, group, key, counts, event, at, judged.row)
             verdicts = group.run({**data, "window": window})
             for rule, verdict in zip(group.rules, verdicts, strict=True):

@@ -40,6 +40,10 @@ def upgrade() -> None:
     for column in ("agent", "session", "tool", "target", "approver"):
         op.create_index(f"watch_events_{column}", "watch_events", [column, "at"])
     op.create_index("watch_events_at", "watch_events", ["at"])
+    for column in ("agent", "session"):  # earlier denials, without reading every event
+        op.create_index(f"watch_events_denied_{column}", "watch_events", [column, "at"],
+                        sqlite_where=sa.text("decision = 'deny'"),
+                        postgresql_where=sa.text("decision = 'deny'"))  # fmt: skip
     op.create_table(
         "watch_alerts",
         sa.Column("id", sa.String(32), primary_key=True),
