@@ -246,13 +246,12 @@ watch_events = Table(
     Column("tags", Integer, nullable=False),  # a bit per watch.TAGS entry
     Column("weight", Integer, nullable=False),  # irreversible effects (what a burst counts)
     Column("shape", Text, nullable=False),  # what the action does, for similarity
-    Column("text", Text, nullable=False),  # what it says, for similarity when nothing else
+    Column("text", Text, nullable=False),  # what it says, kept only when it has no shape
     Column("action_index", BigInteger, nullable=True),  # the audit event it is
+    # Every index is written on every decision: the scopes rules use most, and time (tool,
+    # target and approver windows read the time range; votes are few).
     Index("watch_events_agent", "agent", "at"),
     Index("watch_events_session", "session", "at"),
-    Index("watch_events_tool", "tool", "at"),
-    Index("watch_events_target", "target", "at"),
-    Index("watch_events_approver", "approver", "at"),
     Index("watch_events_at", "at"),
     # Earlier denials (window.similar_denied) without reading every event of a busy key.
     Index(

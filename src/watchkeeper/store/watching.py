@@ -259,7 +259,8 @@ class Watching:
             "review": event.review_seconds if event.review_seconds >= 0 else None,
             "tags": tag_bits(event.tags), "weight": event.irreversible_effects,
             "shape": "\n".join(sorted(event.shape)),
-            "text": event.text, "action_index": event.action_index,
+            # Compared only when an action has no shape: kept only then (every row is written).
+            "text": "" if event.shape else event.text, "action_index": event.action_index,
         })  # fmt: skip
 
     def prune_in(self, conn: Connection, now: float) -> int:

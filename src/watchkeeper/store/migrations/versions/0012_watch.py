@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("action_index", sa.BigInteger, nullable=True),
     )
-    for column in ("agent", "session", "tool", "target", "approver"):
+    for column in ("agent", "session"):
         op.create_index(f"watch_events_{column}", "watch_events", [column, "at"])
     op.create_index("watch_events_at", "watch_events", ["at"])
     for column in ("agent", "session"):  # earlier denials, without reading every event
