@@ -119,11 +119,10 @@ class StreamEvent:
             tags.add("irreversible")
         tags.add(_DECIDED.get(decision.decision, "denied"))
         main = writes[0] if writes else (effects[0] if effects else None)
-        declared = orders.agents.get(agent or "")
         return cls(
             kind="action",
             agent=agent or "",
-            owner=(declared.owner or "") if declared else "",
+            owner=_owner(orders, agent or ""),
             session=session or "",
             tool=str(tool or ""),
             environment=decision.environment or "",
@@ -149,21 +148,8 @@ class StreamEvent:
         orders: StandingOrders,
     ) -> StreamEvent:
         """The event of ``approver`` voting ``vote`` on ``approval`` (its view)."""
-        agent = str(approval.get("agent") or "")
-        declared = orders.agents.get(agent)
-        return cls(
-            kind="vote",
-            agent=agent,
-            owner=(declared.owner or "") if declared else "",
-            session=str(approval.get("session") or ""),
-            approval=str(approval.get("id") or ""),
-            approver=approver,
-            vote=vote,
-            requester=agent,
-            review_seconds=review_seconds,
-            rules=_asked_by(approval),
-            action_index=approval.get("action_index"),
-        )
+        return cls(kind="vote", approver=approver, vote=vote, review_seconds=review_seconds,
+                   rules=_asked_by(approval), **_about(approval, orders))  # fmt: skip
 
     @classmethod
     def of_escalation(
@@ -174,20 +160,9 @@ class StreamEvent:
         orders: StandingOrders,
     ) -> StreamEvent:
         """The event of ``approval`` (its row, as a mapping) escalating to ``level``."""
-        agent = str(approval.get("agent") or "")
-        declared = orders.agents.get(agent)
-        return cls(
-            kind="escalation",
-            agent=agent,
-            owner=(declared.owner or "") if declared else "",
-            session=str(approval.get("session") or ""),
-            approval=str(approval.get("id") or ""),
-            requester=agent,
-            opened=approval.get("viewed_at") is not None,
-            level=level,
-            pending_seconds=pending_seconds,
-            action_index=approval.get("action_index"),
-        )
+        opened = approval.get("viewed_at") is not None
+        return cls(kind="escalation", opened=opened, level=level,
+                   pending_seconds=pending_seconds, **_about(approval, orders))  # fmt: skip
 
     @classmethod
     def of_outcome(
@@ -262,6 +237,25 @@ class StreamEvent:
             "released": self.released,
             "at": at,
         }
+
+
+def _owner(orders: StandingOrders, agent: str) -> str:
+    """The agent's owner, as the standing orders name them (``""``: none)."""
+    declared = orders.agents.get(agent)
+    return (declared.owner or "") if declared else ""
+
+
+def _about(approval: Mapping[str, Any], orders: StandingOrders) -> dict[str, Any]:
+    """What an event about an approval (a vote, an escalation) says of it."""
+    agent = str(approval.get("agent") or "")
+    return {
+        "agent": agent,
+        "owner": _owner(orders, agent),
+        "session": str(approval.get("session") or ""),
+        "approval": str(approval.get("id") or ""),
+        "requester": agent,
+        "action_index": approval.get("action_index"),
+    }
 
 
 def _effect_of(data: Mapping[str, Any]) -> Effect:

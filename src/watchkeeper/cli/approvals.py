@@ -94,6 +94,20 @@ def call(server: str, token: str | None, method: str, path: str, **kwargs: Any) 
     return body if isinstance(body, dict) else {"answer": body}
 
 
+def by_prefix(server: str, token: str | None, given: str, path: str, kind: str, hint: str) -> str:
+    """The id ``given`` names among the whole list at ``path`` (``?all=true``): itself, or the
+    one whose id starts with it, as git takes a commit; refused, naming the candidates and
+    where to look (``hint``), when that is not exactly one."""
+    if len(given) >= 32:
+        return given
+    found = call(server, token, "GET", path, params={"all": "true"}).get(f"{kind}s")
+    ids = [str(p.get("id")) for p in found or () if str(p.get("id")).startswith(given)]
+    if len(ids) != 1:
+        listed = f": {', '.join(ids)}" if ids else ""
+        _fail(f"{given!r} is the start of {plural(len(ids), f'{kind} id')}{listed}; see {hint}")
+    return ids[0]
+
+
 def _print(body: Any, as_json: bool) -> bool:
     if as_json:
         print(json.dumps(body, indent=2, sort_keys=True))
@@ -438,14 +452,8 @@ def resume(
 ) -> None:
     """Lift a pause (its id, or any unique prefix of it). What it cancelled stays cancelled:
     agents ask again."""
-    if len(pause_id) < 32:  # a prefix, as git takes one: it must name exactly one pause
-        found = call(server, token, "GET", "/v1/pause", params={"all": "true"}).get("pauses")
-        ids = [str(p.get("id")) for p in found or () if str(p.get("id")).startswith(pause_id)]
-        if len(ids) != 1:
-            listed = f": {', '.join(ids)}" if ids else ""
-            counted = plural(len(ids), "pause id")
-            _fail(f"{pause_id!r} is the start of {counted}{listed}; see `watchkeeper pause list`")
-        pause_id = ids[0]
+    pause_id = by_prefix(server, token, pause_id, "/v1/pause", "pause",
+                         "`watchkeeper pause list`")  # fmt: skip
     body = call(server, token, "DELETE", f"/v1/pause/{_segment(pause_id)}", json={"reason": reason})
     if not _print(body, as_json):
         print(shown(f"resumed: pause {pause_id} lifted by {body.get('resumed_by')}"))

@@ -29,11 +29,11 @@ from watchkeeper.cli.approvals import (
     _print,
     _segment,
     _when,
+    by_prefix,
     call,
 )
 from watchkeeper.cli.shared import OrdersOption, fail, out, print_json
 from watchkeeper.terminal import shown, text
-from watchkeeper.wording import plural
 
 watch_app = typer.Typer(
     help="Watch rules: tightenings in force, clearing them, testing recorded streams.",
@@ -108,15 +108,8 @@ def watch_clear(
     as_json: JsonOption = False,
 ) -> None:
     """Clear a tightening: what its scope is allowed to do runs without asking again."""
-    if len(tightening_id) < 32:  # a prefix, as git takes one: it must name exactly one
-        found = call(server, token, "GET", "/v1/tightenings", params={"all": "true"})
-        ids = [str(t.get("id")) for t in found.get("tightenings") or ()
-               if str(t.get("id")).startswith(tightening_id)]  # fmt: skip
-        if len(ids) != 1:
-            listed = f": {', '.join(ids)}" if ids else ""
-            _fail(f"{tightening_id!r} is the start of {plural(len(ids), 'tightening id')}"
-                  f"{listed}; see `watchkeeper watch list --all`")  # fmt: skip
-        tightening_id = ids[0]
+    tightening_id = by_prefix(server, token, tightening_id, "/v1/tightenings", "tightening",
+                              "`watchkeeper watch list --all`")  # fmt: skip
     body = call(server, token, "DELETE", f"/v1/tightenings/{_segment(tightening_id)}",
                 json={"reason": reason})  # fmt: skip
     if not _print(body, as_json):

@@ -108,6 +108,8 @@ class WatchPlan:
     groups: dict[str, tuple[WatchGroup, ...]]
     #: The longest window or cooldown: how long events and alerts must be kept.
     horizon: int
+    #: Whether any condition reads ``clock`` (placing a moment in a time zone is not free).
+    reads_clock: bool = True
 
     def for_event(self, kind: str) -> tuple[WatchGroup, ...]:
         return self.groups.get(kind, ())
@@ -138,7 +140,8 @@ def plan(rules: Sequence[WatchRule]) -> WatchPlan | None:
             WatchGroup(on, scope, window, tuple(members), conditions, reads, guards, guarded)
         )
     horizon = max(max(r.window, r.cooldown) for r in rules)
-    return WatchPlan({k: tuple(v) for k, v in groups.items()}, horizon)
+    clock = any(re.search(r"\bclock\b", r.when) for r in rules)
+    return WatchPlan({k: tuple(v) for k, v in groups.items()}, horizon, clock)
 
 
 def guard_of(text: str) -> str | None:

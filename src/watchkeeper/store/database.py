@@ -17,9 +17,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -46,6 +46,9 @@ DEFAULT_URL = "sqlite:///.watchkeeper/watchkeeper.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: Any number under which PostgreSQL serializes concurrent first-use migrations.
 _MIGRATION_LOCK = 0x77617463  # "watc"
+
+
+T = TypeVar("T")
 
 
 class StoreError(UsageError):
@@ -238,6 +241,21 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def once_per_transaction(conn: Connection, key: str, load: Callable[[], list[T]]) -> list[T]:
+    """``load()``, read once per transaction of ``conn`` and kept in it under ``key``: many
+    decisions recorded in one transaction (a group commit) share one read. Sound for state
+    written under the audit log's lock, which the recording transaction holds; whoever writes
+    such state in the transaction drops the key (``conn.info.pop(key)``)."""
+    transaction = conn.get_transaction()
+    cached = conn.info.get(key)
+    if transaction is not None and cached is not None and cached[0] is transaction:
+        return list(cached[1])
+    found = load()
+    if transaction is not None:
+        conn.info[key] = (transaction, found)
+    return found
 
 
 def _shown(url: str) -> str:

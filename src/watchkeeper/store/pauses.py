@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from watchkeeper.errors import PauseError
 from watchkeeper.store.audit import AuditLog
-from watchkeeper.store.database import Store
+from watchkeeper.store.database import Store, once_per_transaction
 from watchkeeper.store.identities import User
 from watchkeeper.store.outbox import Outbox
 from watchkeeper.store.schema import agents, approvals, pauses, watch_alerts
@@ -30,6 +30,7 @@ from watchkeeper.store.waiting import Waiter
 from watchkeeper.wording import suggest
 
 SCOPES = ("all", "agent", "session")
+_CACHE = "watchkeeper.pauses"
 
 
 def describe(pause: dict[str, Any]) -> str:
@@ -101,17 +102,8 @@ class Pauses:
         return None
 
     def _in_force(self, conn: Connection) -> list[dict[str, Any]]:
-        transaction = conn.get_transaction()
-        cached = conn.info.get("watchkeeper.pauses")
-        if transaction is not None and cached is not None and cached[0] is transaction:
-            return list(cached[1])
-        rows = conn.execute(
-            select(pauses).where(pauses.c.resumed_at.is_(None)).order_by(pauses.c.created_at)
-        ).all()
-        found = [_view(r) for r in rows]
-        if transaction is not None:
-            conn.info["watchkeeper.pauses"] = (transaction, found)
-        return found
+        query = select(pauses).where(pauses.c.resumed_at.is_(None)).order_by(pauses.c.created_at)
+        return once_per_transaction(conn, _CACHE, lambda: [_view(r) for r in conn.execute(query)])
 
     def active(self, agent: str | None, session: str | None = None) -> dict[str, Any] | None:
         """The pause in force over ``agent``/``session``, or ``None``."""
@@ -167,7 +159,7 @@ class Pauses:
             insert(pauses).values(id=pause_id, scope=scope, target=target,
                                   reason=reason, paused_by=by)
         )  # fmt: skip
-        conn.info.pop("watchkeeper.pauses", None)  # decisions after it in this transaction see it
+        conn.info.pop(_CACHE, None)  # decisions after it in this transaction see it
         covered = approvals.c.state.in_(("pending", "approved")) & approvals.c.consumed_at.is_(None)
         if scope == "agent":
             covered &= approvals.c.agent == target

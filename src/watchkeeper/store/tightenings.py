@@ -21,7 +21,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from watchkeeper.errors import PauseError
 from watchkeeper.store.audit import AuditLog
-from watchkeeper.store.database import Store
+from watchkeeper.store.database import Store, once_per_transaction
 from watchkeeper.store.identities import User
 from watchkeeper.store.schema import tightenings, watch_alerts
 
@@ -62,21 +62,9 @@ class Tightenings:
         self.log = AuditLog(store)
 
     def _in_force(self, conn: Connection) -> list[dict[str, Any]]:
-        """Read once per transaction, like pauses: sound under the log's lock, which a
-        tightening is put in force under."""
-        transaction = conn.get_transaction()
-        cached = conn.info.get(_CACHE)
-        if transaction is not None and cached is not None and cached[0] is transaction:
-            return list(cached[1])
-        rows = conn.execute(
-            select(tightenings)
-            .where(tightenings.c.cleared_at.is_(None))
-            .order_by(tightenings.c.created_at)
-        ).all()
-        found = [_view(r) for r in rows]
-        if transaction is not None:
-            conn.info[_CACHE] = (transaction, found)
-        return found
+        query = (select(tightenings).where(tightenings.c.cleared_at.is_(None))
+                 .order_by(tightenings.c.created_at))  # fmt: skip
+        return once_per_transaction(conn, _CACHE, lambda: [_view(r) for r in conn.execute(query)])
 
     def covering_in(
         self, conn: Connection, agent: str | None, session: str | None, tool: str | None

@@ -166,7 +166,7 @@ class Watching:
         data: dict[str, Any] = {
             "event": event.to_cel(at),
             "agent": agent.to_cel() if agent else {"name": event.agent, "owner": "", "charter": {}},
-            "clock": self.orders.calendar.clock(at),
+            "clock": self.orders.calendar.clock(at) if self.plan.reads_clock else {},
         }
         # A rule's conjuncts that read no window are its guard: when every rule of a group is
         # false by its guard alone, the group's window is never read.
