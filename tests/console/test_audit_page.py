@@ -25,7 +25,10 @@ def test_auditors_search_read_and_export_the_log(console: Console) -> None:
         sign_in(http, "audit@example.com", PASSWORD)
         page = http.get("/audit")
         assert page.status_code == 200
-        assert "no checkpoint signed yet" in page.text
+        # The tail signer's first look signs what it finds: under load it may have come first.
+        assert ("no checkpoint signed yet" in page.text
+                or "verified: signed by this server&#39;s key" in page.text
+                or "verified: signed by this server's key" in page.text)  # fmt: skip
         found = http.get("/audit", params={"subject": f"case:{first}"}).text
         assert "double charge on order 8812" in found
         assert "address change for acct-9" not in found
